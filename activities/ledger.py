@@ -1,0 +1,77 @@
+"""Message ledger: intent is recorded before a provider call and the result after it,
+keyed by the workflow-built idempotency key, so a retried activity never sends twice."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import NAMESPACE_URL, uuid5
+
+from sqlalchemy import Engine, select
+
+from domain.events import ContactEvent, EventType
+from projections.dialect import insert
+from projections.event_store import append
+from projections.schema import message_ledger
+
+
+@dataclass(frozen=True)
+class Claim:
+    already_sent: bool
+    provider_message_id: str | None
+    retry: bool  # an earlier attempt got as far as the provider call, outcome unknown
+
+
+def claim(engine: Engine, key: str, channel: str, contact_id: str) -> Claim:
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        inserted = conn.execute(
+            insert(conn, message_ledger).values(
+                idempotency_key=key, channel=channel, contact_id=contact_id, status="pending",
+                attempts=1, uncertain_retries=0, created_at=now, updated_at=now,
+            ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(message_ledger.c.idempotency_key)
+        ).first()
+        if inserted is not None:
+            return Claim(already_sent=False, provider_message_id=None, retry=False)
+        row = conn.execute(
+            select(message_ledger).where(message_ledger.c.idempotency_key == key)
+        ).one()
+        if row.status == "sent":
+            return Claim(already_sent=True, provider_message_id=row.provider_message_id, retry=False)
+        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
+                     .values(attempts=row.attempts + 1, updated_at=now))
+        return Claim(already_sent=False, provider_message_id=None, retry=row.status == "pending")
+
+
+def count_uncertain_retry(engine: Engine, key: str) -> None:
+    """The provider cannot tell whether the earlier attempt went out; resending may
+    duplicate, so the risk is counted where ops can report on it."""
+    with engine.begin() as conn:
+        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
+                     .values(uncertain_retries=message_ledger.c.uncertain_retries + 1))
+
+
+def record_sent(engine: Engine, key: str, provider_message_id: str | None,
+                sent_event: ContactEvent) -> None:
+    """Mark sent and append message.sent in one transaction, so the read model and
+    the ledger cannot disagree."""
+    with engine.begin() as conn:
+        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
+                     .values(status="sent", provider_message_id=provider_message_id,
+                             updated_at=datetime.now(UTC)))
+        append(conn, [sent_event])
+
+
+def record_failed(engine: Engine, key: str, detail: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
+                     .values(status="failed", detail=detail[:2000], updated_at=datetime.now(UTC)))
+
+
+def sent_event(key: str, contact_id: str, channel: str, to: str, flow_id: str, step_id: str,
+               provider_message_id: str | None) -> ContactEvent:
+    return ContactEvent(
+        event_id=f"sent:{uuid5(NAMESPACE_URL, key)}", type=EventType.MESSAGE_SENT, contact_id=contact_id,
+        occurred_at=datetime.now(UTC), source="dripstone.journey",
+        payload={"channel": channel, "message_key": key, "flow_id": flow_id, "step_id": step_id,
+                 "to": to, "provider_message_id": provider_message_id},
+    )

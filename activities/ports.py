@@ -1,0 +1,61 @@
+"""One port per channel. Adapters (embedded outbox, SendGrid, Twilio) implement them;
+the messaging activities only ever talk to these Protocols."""
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    idempotency_key: str
+    contact_id: str
+    to: str
+    from_email: str
+    subject: str
+    body: str
+    # Carried to the provider so opens and clicks come back attributed to journey and step.
+    tracking: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    idempotency_key: str
+    contact_id: str
+    to: str
+    body: str
+    sender: str | None = None
+
+
+class ProviderRejected(Exception):
+    """The provider refused the message for good (HTTP 4xx other than 429)."""
+
+    def __init__(self, provider: str, status: int, reason: str):
+        self.provider, self.status, self.reason = provider, status, reason
+        super().__init__(f"{provider} rejected the message ({status}): {reason}")
+
+
+class ProviderUnavailable(Exception):
+    """Worth retrying: 5xx, 429 or a timeout. `retry_after` honours the provider's hint."""
+
+    def __init__(self, provider: str, reason: str, retry_after: float | None = None):
+        self.provider, self.reason, self.retry_after = provider, reason, retry_after
+        super().__init__(f"{provider} unavailable: {reason}")
+
+
+class EmailSender(Protocol):
+    name: str
+
+    def send(self, message: EmailMessage) -> str | None:
+        """Deliver; return the provider's message id if it gives one."""
+
+    def find_sent(self, idempotency_key: str) -> tuple[bool, str | None]:
+        """(known, provider_message_id): known=False means the provider cannot tell us
+        whether an earlier attempt went out, so a resend may duplicate."""
+
+
+class SmsSender(Protocol):
+    name: str
+
+    def send(self, message: SmsMessage) -> str | None: ...
+
+    def find_sent(self, idempotency_key: str) -> tuple[bool, str | None]: ...

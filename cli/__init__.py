@@ -1,0 +1,1 @@
+"""The `dripstone` command line."""

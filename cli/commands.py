@@ -1,0 +1,115 @@
+"""What the CLI commands do, kept apart from argument parsing."""
+
+import asyncio
+import contextlib
+import signal
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from cli import dev_stack
+from cli.flow_files import load_flow_file
+from cli.journeys import list_journeys
+from domain.flow import Flow
+from projections.flow_catalogue import publish as publish_flow
+from projections.schema import outbox_messages
+from routing.ingestion import ingest_events, ingest_raw
+from routing.router import Router
+from settings import Settings
+from worker import activities_for, build_worker, connect, open_database
+
+
+def publish(settings: Settings, flow: Flow) -> Flow:
+    with open_database(settings).begin() as conn:
+        return publish_flow(conn, flow)
+
+
+async def send_events(settings: Settings, raw: list[dict]):
+    engine = open_database(settings)
+    client = await connect(settings)
+    return await ingest_raw(engine, Router(client, engine, settings.task_queue), raw)
+
+
+async def show_journeys(settings: Settings, console: Console, contact_id: str | None,
+                        flow_id: str | None) -> None:
+    client = await connect(settings)
+    rows = await list_journeys(client, contact_id, flow_id)
+    if not rows:
+        console.print("no journeys found")
+        return
+    _print_journeys(console, rows)
+
+
+def _print_journeys(console: Console, rows) -> None:
+    table = Table(title="Journeys")
+    for column in ("contact", "flow", "status", "at step", "last outcome"):
+        table.add_column(column)
+    table.add_column("workflow id", no_wrap=True)
+    for row in rows:
+        table.add_row(row.contact_id, f"{row.flow_id} v{row.flow_version or '?'}", row.status,
+                      row.current_step or "-", row.trail[-1] if row.trail else "-", row.workflow_id)
+    console.print(table)
+
+
+async def run_dev_stack(settings: Settings, console: Console, temporal_bin: str, port: int,
+                        ui_port: int, once: bool) -> None:
+    dev_stack.check_ports_free({"Temporal frontend": port, "Temporal Web UI": ui_port})
+    settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{port}"})
+    console.print(f"starting Temporal dev server ({temporal_bin}), data in {settings.data_dir}/")
+    server = dev_stack.start_dev_server(temporal_bin, settings.data_dir, port, ui_port,
+                                        settings.temporal_namespace)
+    try:
+        client = await dev_stack.wait_for_server(lambda: connect(settings), server)
+        engine = open_database(settings)
+        worker = build_worker(client, settings, activities_for(settings, engine))
+        async with worker:
+            await _seed_and_show(settings, console, client, engine, ui_port)
+            if not once:
+                console.print("\nThe dev stack is running. Press Ctrl-C to stop.")
+                await _until_interrupted()
+    finally:
+        server.send_signal(signal.SIGINT)
+        with contextlib.suppress(Exception):
+            server.wait(timeout=20)
+        if server.poll() is None:
+            server.kill()
+
+
+async def _seed_and_show(settings, console, client, engine, ui_port) -> None:
+    flow, problems = load_flow_file(dev_stack.SAMPLE_FLOW)
+    assert flow is not None, problems
+    with engine.begin() as conn:
+        published = publish_flow(conn, flow)
+    console.print(f"published flow {published.id!r} version {published.version}")
+    router = Router(client, engine, settings.task_queue)
+    appended, routed = await ingest_events(engine, router, dev_stack.sample_events())
+    console.print(f"ingested {len(appended)} new events; "
+                  f"{sum(r.outcome == 'enrolled' for r in routed)} journeys enrolled")
+    rows = await _settled_journeys(client, published.id)
+    _print_journeys(console, rows)
+    with engine.connect() as conn:
+        outboxed = conn.execute(select(func.count()).select_from(outbox_messages)).scalar()
+    console.print(f"{outboxed} messages in the local outbox (table outbox_messages)")
+    console.print(f"Temporal Web UI: http://localhost:{ui_port}/namespaces/"
+                  f"{settings.temporal_namespace}/workflows")
+
+
+async def _settled_journeys(client, flow_id: str, timeout: float = 30.0):
+    """Journeys move on within a second or two; wait until each is parked on a timer or done."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        rows = await list_journeys(client, flow_id=flow_id)
+        settled = rows and all(r.status in ("waiting", "completed", "exited") for r in rows)
+        if settled or loop.time() > deadline:
+            return rows
+        await asyncio.sleep(0.5)
+
+
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -1,0 +1,39 @@
+"""Human-friendly durations for flow documents ("2d", "1h30m", "90s", "1w" or ISO-8601)."""
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_COMPACT = re.compile(r"^\s*(?:(\d+)\s*([wdhms])\s*)+$")
+_PART = re.compile(r"(\d+)\s*([wdhms])")
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept '2d', '1h30m', plain seconds, or leave ISO-8601 strings to pydantic."""
+    if isinstance(value, str) and _COMPACT.match(value.lower()):
+        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(value.lower()))
+        return timedelta(seconds=seconds)
+    return value
+
+
+def format_duration(value: timedelta) -> str:
+    """Inverse of parse_duration, so a stored flow reads like the file it came from."""
+    seconds = int(value.total_seconds())
+    if seconds == 0:
+        return "0s"
+    parts = []
+    for unit in ("w", "d", "h", "m", "s"):
+        count, seconds = divmod(seconds, _UNIT_SECONDS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]

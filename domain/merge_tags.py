@@ -1,0 +1,45 @@
+"""Merge tags ({{ first_name }}, {{ city | default("there") }}) rendered in Jinja2's sandbox.
+
+A missing value must never leak the raw placeholder into a customer's inbox, so
+undefined names raise unless the template gives a default.
+"""
+
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# Immutable: a template may read the contact but never change the context it is given.
+_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+class MergeTagError(ValueError):
+    pass
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    try:
+        return _env.from_string(template).render(context)
+    except UndefinedError as exc:
+        raise MergeTagError(f"missing merge value: {exc.message}") from None
+    except TemplateSyntaxError as exc:
+        raise MergeTagError(f"bad merge tag syntax on line {exc.lineno}: {exc.message}") from None
+    except SecurityError as exc:
+        raise MergeTagError(f"merge tag not allowed: {exc}") from None
+
+
+def referenced_names(template: str) -> set[str]:
+    """Top-level names a template reads; raises MergeTagError on bad syntax."""
+    try:
+        return set(meta.find_undeclared_variables(_env.parse(template)))
+    except TemplateSyntaxError as exc:
+        raise MergeTagError(f"bad merge tag syntax on line {exc.lineno}: {exc.message}") from None
+
+
+def contact_context(contact_id: str, email: str | None, phone: str | None,
+                    attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes are reachable both bare ({{ first_name }}) and as {{ contact.first_name }}."""
+    fields = {**attributes, "contact_id": contact_id, "email": email, "phone": phone}
+    fields = {k: v for k, v in fields.items() if v is not None}
+    return {**fields, "contact": fields}

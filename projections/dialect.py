@@ -1,0 +1,19 @@
+"""The few places where SQLite and PostgreSQL differ, kept behind small hooks."""
+
+from sqlalchemy import Connection, Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert(conn: Connection, table: Table):
+    """An INSERT that supports ON CONFLICT on whichever backend `conn` talks to."""
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def least(conn: Connection, a, b):
+    """Scalar minimum of two values (SQLite's two-argument min() is LEAST elsewhere)."""
+    return func.min(a, b) if conn.dialect.name == "sqlite" else func.least(a, b)
+
+
+def greatest(conn: Connection, a, b):
+    return func.max(a, b) if conn.dialect.name == "sqlite" else func.greatest(a, b)

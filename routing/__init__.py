@@ -1,0 +1,1 @@
+"""From ingested events to journeys: trigger matching, enrollment and signalling."""

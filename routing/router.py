@@ -1,0 +1,106 @@
+"""Routes newly ingested events to journeys.
+
+A matching trigger enrolls the contact with signal-with-start, so a concurrent
+duplicate never creates two journeys; the contact's other running journeys get the
+event as a signal. Workflow ids are deterministic, so no lookup is needed to find them.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.conditions import ContactSnapshot, evaluate
+from domain.events import ContactEvent
+from domain.flow import Flow, ReEntry
+from domain.journey import JourneyInput, journey_workflow_id
+from projections.contacts import load_snapshot
+from projections.flow_catalogue import published_flows
+from workflows import search_attributes
+from workflows.journey import JourneyWorkflow
+
+log = structlog.get_logger("dripstone.router")
+
+_REUSE = {
+    ReEntry.NEVER: WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    ReEntry.AFTER_EXIT: WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    ReEntry.ALWAYS: WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+}
+
+
+@dataclass(frozen=True)
+class Routed:
+    event_id: str
+    flow_id: str
+    workflow_id: str
+    outcome: str  # enrolled | not_reentered | signalled | no_journey
+
+
+class Router:
+    def __init__(self, client: Client, engine: Engine, task_queue: str):
+        self.client = client
+        self.engine = engine
+        self.task_queue = task_queue
+
+    async def route(self, events: list[ContactEvent]) -> list[Routed]:
+        if not events:
+            return []
+        with self.engine.connect() as conn:
+            flows = published_flows(conn)
+        routed = []
+        for event in events:
+            contact = self._snapshot(event.contact_id)
+            for flow in flows:
+                if self._triggers(flow, event, contact):
+                    routed.append(await self.enroll(flow, event.contact_id, event.event_id, event))
+                else:
+                    routed.append(await self._signal(flow, event))
+        return routed
+
+    def _snapshot(self, contact_id: str) -> ContactSnapshot:
+        with self.engine.connect() as conn:
+            return load_snapshot(conn, contact_id) or ContactSnapshot(contact_id=contact_id)
+
+    @staticmethod
+    def _triggers(flow: Flow, event: ContactEvent, contact: ContactSnapshot) -> bool:
+        if flow.trigger.event != event.type:
+            return False
+        return flow.trigger.condition is None or evaluate(
+            flow.trigger.condition, contact, datetime.now(UTC))
+
+    async def enroll(self, flow: Flow, contact_id: str, enrollment_id: str,
+                     event: ContactEvent | None) -> Routed:
+        workflow_id = journey_workflow_id(flow.id, contact_id, flow.re_entry, enrollment_id)
+        try:
+            await self.client.start_workflow(
+                JourneyWorkflow.run,
+                JourneyInput(flow=flow, contact_id=contact_id, enrollment_id=enrollment_id,
+                             trigger_event=event),
+                id=workflow_id, task_queue=self.task_queue,
+                id_reuse_policy=_REUSE[flow.re_entry],
+                start_signal="event", start_signal_args=[event] if event else [],
+                search_attributes=search_attributes.initial(
+                    flow.id, flow.version, contact_id, flow.steps[0].id),
+                static_summary=f"{flow.name or flow.id} v{flow.version} for contact {contact_id}",
+            )
+        except WorkflowAlreadyStartedError:
+            # re_entry=never and the contact already went through this flow.
+            return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
+        log.info("journey.enrolled", flow_id=flow.id, version=flow.version,
+                 contact_id=contact_id, workflow_id=workflow_id)
+        return Routed(enrollment_id, flow.id, workflow_id, "enrolled")
+
+    async def _signal(self, flow: Flow, event: ContactEvent) -> Routed:
+        workflow_id = journey_workflow_id(flow.id, event.contact_id)
+        try:
+            await self.client.get_workflow_handle(workflow_id).signal("event", event)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return Routed(event.event_id, flow.id, workflow_id, "no_journey")
+        return Routed(event.event_id, flow.id, workflow_id, "signalled")

@@ -1,0 +1,96 @@
+"""Shared fixtures: a migrated database per test (SQLite file, or the PostgreSQL lane
+when DATABASE_URL is set), and real Temporal servers started from the binaries that
+`make test` installs (their paths arrive in DRIPSTONE_TEST_SERVER_BIN and
+DRIPSTONE_TEMPORAL_BIN)."""
+
+import os
+import uuid
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from projections.database import make_engine, migrate
+from projections.schema import metadata
+from settings import Settings
+from workflows import search_attributes as sa
+
+
+def _tool(variable: str) -> str:
+    path = os.environ.get(variable)
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail(f"{variable} is not set to an executable; run the tests with `make test`, "
+                    "which installs the Temporal tools and exports their paths", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str | None:
+    return os.environ.get("DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def _postgres_engine(postgres_url):
+    if postgres_url is None:
+        yield None
+        return
+    engine = make_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(tmp_path, _postgres_engine):
+    """A migrated, empty database: a fresh SQLite file, or truncated PostgreSQL tables."""
+    if _postgres_engine is not None:
+        tables = ", ".join(t.name for t in metadata.sorted_tables)
+        with _postgres_engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        yield _postgres_engine
+        return
+    engine = make_engine(f"sqlite:///{tmp_path / 'dripstone.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, task_queue=f"tq-{uuid.uuid4()}")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_skipping_env():
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=_tool("DRIPSTONE_TEST_SERVER_BIN"),
+        test_server_startup_timeout=timedelta(seconds=30),
+    )
+    # The dev server registers these from the command line; the test server needs the
+    # operator API, as a real cluster would.
+    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=env.client.namespace,
+        search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
+    ))
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_server_env():
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=_tool("DRIPSTONE_TEMPORAL_BIN"),
+        dev_server_startup_timeout=timedelta(seconds=60),
+        search_attributes=sa.ALL,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()

@@ -1,0 +1,26 @@
+"""Every stored JourneyWorkflow history must still replay against today's workflow code.
+A failure here means a change is not backwards compatible: put it behind
+workflow.patched(...) instead of editing the history."""
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.journey import JourneyWorkflow
+
+HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
+
+
+def test_histories_are_stored():
+    assert HISTORIES, "no stored histories under tests/histories"
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_stored_history_replays(path: Path):
+    history = WorkflowHistory.from_json("journey/replayed", path.read_text())
+    replayer = Replayer(workflows=[JourneyWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure

@@ -1,0 +1,163 @@
+"""JourneyWorkflow: one contact's path through one published flow version.
+
+The flow arrives as a snapshot in the input and is never re-read, so a running journey
+stays pinned to the version it started on and replays deterministically. Every side
+effect is an activity; every wait is a Temporal timer.
+"""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.conditions import EvaluateRequest
+    from activities.contact_changes import ContactChangeRequest
+    from activities.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
+    from domain.durations import format_duration
+    from domain.events import ContactEvent, EventType
+    from domain.flow import AddTag, Branch, Exit, RemoveTag, SendEmail, SendSms, Step, Wait
+    from domain.journey import (
+        JourneyInput, JourneyState, JourneyStatus, StepVisit, idempotency_key,
+    )
+    from workflows import search_attributes as sa
+
+# Sends retry for a day with capped backoff: a provider outage delays mail, it must
+# not drop it. Rejections (4xx) are non-retryable and fail the step at once.
+SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                         maximum_interval=timedelta(minutes=5),
+                         non_retryable_error_types=["ProviderRejected", "UnknownContact"])
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+SEND_SCHEDULE_TIMEOUT = timedelta(days=1)
+TRAIL_LIMIT = 200
+SEEN_EVENTS_LIMIT = 500
+
+
+@workflow.defn(name="JourneyWorkflow")
+class JourneyWorkflow:
+    def __init__(self) -> None:
+        self._state = JourneyState()
+        self._inbox: list[ContactEvent] = []
+        self._seen_event_ids: list[str] = []
+
+    @workflow.signal(name="event")
+    def on_event(self, event: ContactEvent) -> None:
+        # The router may deliver the same event twice (signal-with-start plus a retry);
+        # journeys must react to it once.
+        if event.event_id in self._seen_event_ids:
+            return
+        self._seen_event_ids = (self._seen_event_ids + [event.event_id])[-SEEN_EVENTS_LIMIT:]
+        self._inbox.append(event)
+        self._state.events_seen += 1
+
+    @workflow.query(name="state")
+    def state(self) -> JourneyState:
+        return self._state
+
+    @workflow.run
+    async def run(self, input: JourneyInput) -> JourneyState:
+        self._input = input
+        flow = input.flow
+        if input.state is not None:
+            self._state = input.state
+        elif self._state.current_step is None:
+            self._state.current_step = flow.steps[0].id
+        step_id = self._state.current_step
+        while step_id is not None and self._state.status != JourneyStatus.EXITED:
+            step = flow.step(step_id)
+            visit = self._state.visits.get(step.id, 0) + 1
+            self._state.visits[step.id] = visit
+            self._enter(step, JourneyStatus.WAITING if isinstance(step, Wait) else JourneyStatus.RUNNING)
+            outcome, step_id = await self._execute(step, visit)
+            self._state.trail = (self._state.trail + [
+                StepVisit(step_id=step.id, visit=visit, outcome=outcome)])[-TRAIL_LIMIT:]
+        if self._state.status != JourneyStatus.EXITED:
+            self._state.status = JourneyStatus.COMPLETED
+        self._state.current_step = None
+        workflow.upsert_search_attributes([sa.STATUS.value_set(self._state.status.value),
+                                           sa.CURRENT_STEP.value_set("")])
+        return self._state
+
+    def _enter(self, step: Step, status: JourneyStatus) -> None:
+        self._state.current_step = step.id
+        self._state.status = status
+        workflow.upsert_search_attributes([sa.CURRENT_STEP.value_set(step.id),
+                                           sa.STATUS.value_set(status.value)])
+        workflow.set_current_details(f"At step **{step.describe()}**")
+
+    def _key(self, step: Step, visit: int) -> str:
+        return idempotency_key(workflow.info().workflow_id, self._input.enrollment_id, step.id, visit)
+
+    async def _execute(self, step: Step, visit: int) -> tuple[str, str | None]:
+        """Run one step; returns (outcome text, id of the step to go to next)."""
+        flow = self._input.flow
+        following = flow.following(step)
+        match step:
+            case SendEmail():
+                result = await self._send("send_email", SendEmailRequest(
+                    idempotency_key=self._key(step, visit), flow_id=flow.id, step_id=step.id,
+                    contact_id=self._input.contact_id, subject=step.subject, body=step.body,
+                    from_email=step.from_email), step)
+                return f"email {result.status}" + (f": {result.reason}" if result.reason else ""), following
+            case SendSms():
+                result = await self._send("send_sms", SendSmsRequest(
+                    idempotency_key=self._key(step, visit), flow_id=flow.id, step_id=step.id,
+                    contact_id=self._input.contact_id, text=step.text, sender=step.sender), step)
+                if result.status == "skipped" and step.if_no_phone == "exit" and "phone" in (result.reason or ""):
+                    return self._exit(f"no phone number at step {step.id}"), None
+                return f"sms {result.status}" + (f": {result.reason}" if result.reason else ""), following
+            case AddTag() | RemoveTag():
+                event_type = EventType.TAG_ADDED if isinstance(step, AddTag) else EventType.TAG_REMOVED
+                await workflow.execute_activity(
+                    "change_contact", ContactChangeRequest(
+                        idempotency_key=self._key(step, visit), contact_id=self._input.contact_id,
+                        event_type=event_type, payload={"tag": step.tag}),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT, summary=step.describe())
+                return f"{event_type.value} {step.tag}", following
+            case Wait():
+                await self._wait(step)
+                return "waited", following
+            case Branch():
+                matched = await workflow.execute_activity(
+                    "evaluate_condition", EvaluateRequest(
+                        contact_id=self._input.contact_id, condition=step.condition,
+                        as_of=workflow.now()),
+                    result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    summary=f"check {step.describe()}")
+                target = (step.then if matched else step.otherwise) or following
+                return ("condition true" if matched else "condition false"), target
+            case Exit():
+                return self._exit(step.reason or f"exit step {step.id}"), None
+        raise ValueError(f"unsupported step kind {step.kind!r}")
+
+    async def _send(self, activity_name: str, request, step: Step) -> SendOutcome:
+        try:
+            return await workflow.execute_activity(
+                activity_name, request, result_type=SendOutcome,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=SEND_SCHEDULE_TIMEOUT, retry_policy=SEND_RETRY,
+                summary=step.describe())
+        except ActivityError as exc:
+            # A message the provider refuses for good (bad address, blocked sender) is
+            # recorded on the step; the contact carries on with the flow rather than the
+            # whole journey failing over one undeliverable message.
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type == "ProviderRejected":
+                return SendOutcome(status="failed", reason=cause.message)
+            raise
+
+    async def _wait(self, step: Wait) -> None:
+        if step.delay is not None:
+            duration = step.delay
+        else:
+            duration = step.until - workflow.now()
+            if duration <= timedelta(0):
+                return
+        await workflow.sleep(duration, summary=f"{step.describe()} ({format_duration(duration)})")
+
+    def _exit(self, reason: str) -> str:
+        self._state.status = JourneyStatus.EXITED
+        self._state.exit_reason = reason
+        return f"exited: {reason}"
+
