@@ -13,6 +13,7 @@ from activities import ledger
 from activities.ports import (
     EmailMessage, EmailSender, ProviderRejected, ProviderUnavailable, SmsMessage, SmsSender,
 )
+from domain.conditions import ContactSnapshot
 from domain.merge_tags import MergeTagError, contact_context, render
 from projections.contacts import load_snapshot
 
@@ -58,11 +59,10 @@ class MessagingActivities:
         contact = self._contact(request.contact_id)
         if not contact.email:
             return SendOutcome(status="skipped", reason="contact has no email address")
-        context = contact_context(contact.contact_id, contact.email, contact.phone, contact.attributes)
-        try:
-            subject, body = render(request.subject, context), render(request.body, context)
-        except MergeTagError as exc:
-            return SendOutcome(status="skipped", reason=str(exc))
+        rendered = _render(contact, request.subject, request.body)
+        if isinstance(rendered, SendOutcome):
+            return rendered
+        subject, body = rendered
         message = EmailMessage(
             idempotency_key=request.idempotency_key, contact_id=contact.contact_id, to=contact.email,
             from_email=request.from_email or self.default_from, subject=subject, body=body,
@@ -76,16 +76,15 @@ class MessagingActivities:
         contact = self._contact(request.contact_id)
         if not contact.phone:
             return SendOutcome(status="skipped", reason="contact has no phone number")
-        context = contact_context(contact.contact_id, contact.email, contact.phone, contact.attributes)
-        try:
-            text = render(request.text, context)
-        except MergeTagError as exc:
-            return SendOutcome(status="skipped", reason=str(exc))
+        rendered = _render(contact, request.text)
+        if isinstance(rendered, SendOutcome):
+            return rendered
+        [text] = rendered
         message = SmsMessage(idempotency_key=request.idempotency_key, contact_id=contact.contact_id,
                              to=contact.phone, body=text, sender=request.sender)
         return self._deliver(self.sms, "sms", message, request.flow_id, request.step_id)
 
-    def _contact(self, contact_id: str):
+    def _contact(self, contact_id: str) -> ContactSnapshot:
         with self.engine.connect() as conn:
             contact = load_snapshot(conn, contact_id)
         if contact is None:
@@ -122,3 +121,13 @@ class MessagingActivities:
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(str(exc), type="ProviderUnavailable",
                                    next_retry_delay=delay) from None
+
+
+def _render(contact: ContactSnapshot, *templates: str) -> list[str] | SendOutcome:
+    """Render every template or none: a missing merge value skips the whole message
+    (with the reason) rather than sending a placeholder."""
+    context = contact_context(contact.contact_id, contact.email, contact.phone, contact.attributes)
+    try:
+        return [render(template, context) for template in templates]
+    except MergeTagError as exc:
+        return SendOutcome(status="skipped", reason=str(exc))

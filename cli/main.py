@@ -60,13 +60,17 @@ def worker() -> None:
     asyncio.run(main())
 
 
+def _load(path: Path):
+    try:
+        return load_flow_file(path)
+    except FlowFileError as exc:
+        _fail(str(exc))
+
+
 @flow_app.command("validate")
 def flow_validate(path: Path) -> None:
     """Check a flow file and list its problems."""
-    try:
-        flow, problems = load_flow_file(path)
-    except FlowFileError as exc:
-        _fail(str(exc))
+    flow, problems = _load(path)
     for problem in problems:
         console.print(f"  {problem}")
     if any(p.severity == "error" for p in problems):
@@ -79,10 +83,7 @@ def flow_publish(path: Path) -> None:
     """Publish a flow file as a new immutable version."""
     from projections.flow_catalogue import PublishRefused
 
-    try:
-        flow, problems = load_flow_file(path)
-    except FlowFileError as exc:
-        _fail(str(exc))
+    flow, problems = _load(path)
     if flow is None:
         _fail("the flow cannot be published:\n" + "\n".join(f"  {p}" for p in problems))
     try:

@@ -4,7 +4,7 @@ occurred_at wins), so `rebuild` from the store gives the same read models."""
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from domain.events import ContactEvent, EventType
 from projections.dialect import greatest, insert, least
@@ -55,14 +55,7 @@ def _touch_contact(conn: Connection, event: ContactEvent) -> None:
 
 def _set_fields(conn: Connection, event: ContactEvent, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
-        statement = insert(conn, contact_attributes).values(
-            contact_id=event.contact_id, name=name, value=value, changed_at=event.occurred_at,
-        )
-        conn.execute(statement.on_conflict_do_update(
-            index_elements=["contact_id", "name"],
-            set_={"value": statement.excluded.value, "changed_at": statement.excluded.changed_at},
-            where=contact_attributes.c.changed_at <= statement.excluded.changed_at,
-        ))
+        _upsert_latest(conn, contact_attributes, event, {"name": name}, {"value": value})
         if name in _CONTACT_COLUMNS:
             _sync_contact_column(conn, event.contact_id, name)
 
@@ -78,12 +71,17 @@ def _sync_contact_column(conn: Connection, contact_id: str, name: str) -> None:
 
 
 def _set_tag(conn: Connection, event: ContactEvent, tag: str, *, present: bool) -> None:
-    statement = insert(conn, contact_tags).values(
-        contact_id=event.contact_id, tag=tag, present=present, changed_at=event.occurred_at,
-    )
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=["contact_id", "tag"],
-        set_={"present": statement.excluded.present, "changed_at": statement.excluded.changed_at},
-        where=contact_tags.c.changed_at <= statement.excluded.changed_at,
-    ))
+    _upsert_latest(conn, contact_tags, event, {"tag": tag}, {"present": present})
 
+
+def _upsert_latest(conn: Connection, table: Table, event: ContactEvent, key: dict[str, Any],
+                   values: dict[str, Any]) -> None:
+    """Write `values` unless the row already holds a change that occurred later: the
+    last writer by occurred_at wins, whatever order the events were recorded in."""
+    statement = insert(conn, table).values(
+        contact_id=event.contact_id, changed_at=event.occurred_at, **key, **values)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=["contact_id", *key],
+        set_={name: statement.excluded[name] for name in (*values, "changed_at")},
+        where=table.c.changed_at <= statement.excluded.changed_at,
+    ))
