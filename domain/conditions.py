@@ -11,27 +11,13 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.predicates import (  # noqa: F401  (re-exported: the tree's leaves)
+    OPERATORS_WITHOUT_VALUE, PREDICATES, AttributeCompare, AttributeOperator, HasTag, NotChosen,
+)
+
 
 class _Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class HasTag(_Node):
-    kind: Literal["has_tag"] = "has_tag"
-    tag: str = ""
-
-
-AttributeOperator = Literal[
-    "eq", "ne", "gt", "gte", "lt", "lte", "contains", "starts_with", "is_set", "is_not_set", "in"
-]
-OPERATORS_WITHOUT_VALUE = {"is_set", "is_not_set"}
-
-
-class AttributeCompare(_Node):
-    kind: Literal["attribute"] = "attribute"
-    field: str = ""
-    op: AttributeOperator = "eq"
-    value: Any = None
 
 
 class AllOf(_Node):
@@ -50,7 +36,7 @@ class Not(_Node):
 
 
 Condition = Annotated[
-    Union[HasTag, AttributeCompare, AllOf, AnyOf, Not], Field(discriminator="kind")
+    Union[(*PREDICATES, AllOf, AnyOf, Not)], Field(discriminator="kind")  # type: ignore[misc]
 ]
 for _model in (AllOf, AnyOf, Not):
     _model.model_rebuild()
@@ -111,6 +97,14 @@ def _compare(actual: Any, op: str, expected: Any) -> bool:
     raise ValueError(f"unknown operator {op!r}")
 
 
+class NotEvaluable(ValueError):
+    """A predicate the engine can express but not yet decide (its read model is pending)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        super().__init__(f"condition kind {kind!r} cannot be evaluated yet")
+
+
 def evaluate(condition: Condition, contact: ContactSnapshot, now: datetime) -> bool:
     match condition:
         case AllOf(conditions=children):
@@ -123,7 +117,9 @@ def evaluate(condition: Condition, contact: ContactSnapshot, now: datetime) -> b
             return tag in contact.tags
         case AttributeCompare(field=field, op=op, value=value):
             return _compare(contact.field(field), op, value)
-    raise TypeError(f"unsupported condition {condition!r}")
+        case NotChosen():
+            return True
+    raise NotEvaluable(condition.kind)
 
 
 def walk(condition: Condition):

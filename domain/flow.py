@@ -1,4 +1,4 @@
-"""Flow documents: a trigger plus a list of steps, each a discriminated union on `kind`.
+"""Flow documents: a trigger, entry rules and a list of steps.
 
 Step settings are lenient on purpose (empty defaults) so that a draft with missing
 settings can still be saved; `domain.validation` reports what publishing requires.
@@ -10,81 +10,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.conditions import Condition
-from domain.durations import Duration
-from domain.identifiers import FlowId, StepId
+from domain.identifiers import FlowId
+from domain.steps import Step
+from domain.steps.flow_control import Exit, Goal
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class StepBase(_Model):
-    id: StepId
-    name: str | None = None
-    next: StepId | None = None
-
-    def describe(self) -> str:
-        return self.name or f"{self.kind} {self.id}"  # type: ignore[attr-defined]
-
-
-class SendEmail(StepBase):
-    kind: Literal["send_email"] = "send_email"
-    subject: str = ""
-    body: str = ""
-    from_email: str | None = None
-
-
-class SendSms(StepBase):
-    kind: Literal["send_sms"] = "send_sms"
-    text: str = ""
-    sender: str | None = None
-    if_no_phone: Literal["skip", "exit"] = "skip"
-
-
-class AddTag(StepBase):
-    kind: Literal["add_tag"] = "add_tag"
-    tag: str = ""
-
-
-class RemoveTag(StepBase):
-    kind: Literal["remove_tag"] = "remove_tag"
-    tag: str = ""
-
-
-class Wait(StepBase):
-    """Either a relative delay or an absolute moment; exactly one must be given."""
-
-    kind: Literal["wait"] = "wait"
-    delay: Duration | None = None
-    until: AwareDatetime | None = None
-
-
-class Branch(StepBase):
-    """`then` / `otherwise` name the step to go to; None continues with `next`."""
-
-    kind: Literal["branch"] = "branch"
-    condition: Condition | None = None
-    then: StepId | None = None
-    otherwise: StepId | None = None
-
-
-class Exit(StepBase):
-    kind: Literal["exit"] = "exit"
-    reason: str | None = None
-
-
-Step = Annotated[
-    Union[SendEmail, SendSms, AddTag, RemoveTag, Wait, Branch, Exit],
-    Field(discriminator="kind"),
-]
-
-
 class Trigger(_Model):
+    """An event type plus filter conditions; combine filters with `all` / `any` / `not`."""
+
     event: str
     condition: Condition | None = None
 
@@ -93,6 +34,13 @@ class ReEntry(StrEnum):
     NEVER = "never"
     AFTER_EXIT = "after_exit"
     ALWAYS = "always"
+
+
+class Enrollment(_Model):
+    existing_contacts: bool = Field(default=False, description="On publish, also enroll contacts "
+                                    "who already match the trigger's filters (a backfill).")
+    allow_manual: bool = Field(default=True, description="Allow manual enrollment, which "
+                               "bypasses the trigger's filters (for testing) [004].")
 
 
 class FlowStatus(StrEnum):
@@ -109,6 +57,7 @@ class Flow(_Model):
     version: int = Field(default=0, ge=0, description="Assigned on publish; 0 for drafts.")
     trigger: Trigger
     re_entry: ReEntry = ReEntry.NEVER
+    enrollment: Enrollment = Field(default_factory=Enrollment)
     steps: list[Step] = Field(min_length=1)
     published_at: datetime | None = None
 
@@ -126,10 +75,13 @@ class Flow(_Model):
         return self.steps[index + 1].id if index + 1 < len(self.steps) else None
 
     def successors(self, step: Step) -> list[str]:
-        if isinstance(step, Exit):
-            return []
-        after = self.following(step)
-        if isinstance(step, Branch):
-            targets = [step.then or after, step.otherwise or after]
-            return [t for t in dict.fromkeys(targets) if t is not None]
-        return [after] if after is not None else []
+        """Every step control can reach directly from `step`: its own targets (a branch's
+        then/otherwise, a split's paths...), each falling through when left empty, or
+        simply the following step; plus `false_next` when a failed run_if branches."""
+        ends = isinstance(step, Exit) or (isinstance(step, Goal) and step.exit_on_reach)
+        after = None if ends else self.following(step)
+        own = {f: t for f, t in step.references().items() if f not in ("next", "false_next")}
+        targets = [target or after for target in own.values()] if own else [after]
+        if step.run_if is not None and step.on_false == "branch":
+            targets.append(step.false_next or self.following(step))
+        return [t for t in dict.fromkeys(targets) if t is not None]

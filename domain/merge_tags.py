@@ -6,7 +6,7 @@ undefined names raise unless the template gives a default.
 
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -35,6 +35,22 @@ def referenced_names(template: str) -> set[str]:
         return set(meta.find_undeclared_variables(_env.parse(template)))
     except TemplateSyntaxError as exc:
         raise MergeTagError(f"bad merge tag syntax on line {exc.lineno}: {exc.message}") from None
+
+
+# Always present on every contact (when set); anything else comes from attributes.
+CONTACT_FIELDS = frozenset({"contact_id", "email", "phone"})
+
+
+def referenced_fields(template: str) -> set[str]:
+    """Contact fields a template reads, whether written {{ city }} or {{ contact.city }}."""
+    try:
+        ast = _env.parse(template)
+    except TemplateSyntaxError as exc:
+        raise MergeTagError(f"bad merge tag syntax on line {exc.lineno}: {exc.message}") from None
+    names = set(meta.find_undeclared_variables(ast)) - set(_env.globals)
+    via_contact = {node.attr for node in ast.find_all(nodes.Getattr)
+                   if isinstance(node.node, nodes.Name) and node.node.name == "contact"}
+    return (names - {"contact"}) | via_contact
 
 
 def contact_context(contact_id: str, email: str | None, phone: str | None,

@@ -5,7 +5,7 @@ stays pinned to the version it started on and replays deterministically. Every s
 effect is an activity; every wait is a Temporal timer.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -17,7 +17,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
     from domain.durations import format_duration
     from domain.events import ContactEvent, EventType
-    from domain.flow import AddTag, Branch, Exit, RemoveTag, SendEmail, SendSms, Step, Wait
+    from domain.conditions import Condition
+    from domain.steps import Step
+    from domain.steps.contact_changes import AddTag, ChangeTags, RemoveTag
+    from domain.steps.flow_control import Branch, Exit, MultiBranch, RandomSplit, Wait
+    from domain.steps.messaging import SendEmail, SendSms
     from domain.journey import (
         JourneyInput, JourneyState, JourneyStatus, StepVisit, idempotency_key,
     )
@@ -68,8 +72,7 @@ class JourneyWorkflow:
             step = flow.step(step_id)
             visit = self._state.visits.get(step.id, 0) + 1
             self._state.visits[step.id] = visit
-            self._enter(step, JourneyStatus.WAITING if isinstance(step, Wait) else JourneyStatus.RUNNING)
-            outcome, step_id = await self._execute(step, visit)
+            outcome, step_id = await self._run_step(step, visit)
             self._state.trail = (self._state.trail + [
                 StepVisit(step_id=step.id, visit=visit, outcome=outcome)])[-TRAIL_LIMIT:]
         if self._state.status != JourneyStatus.EXITED:
@@ -88,6 +91,28 @@ class JourneyWorkflow:
 
     def _key(self, step: Step, visit: int) -> str:
         return idempotency_key(workflow.info().workflow_id, self._input.enrollment_id, step.id, visit)
+
+    async def _run_step(self, step: Step, visit: int) -> tuple[str, str | None]:
+        """"When to run" first, then the step's own condition, then the step itself."""
+        flow = self._input.flow
+        if step.when is not None and (step.when.delay is not None or step.when.at is not None):
+            self._enter(step, JourneyStatus.WAITING)
+            await self._sleep(step, step.when.delay, step.when.at)
+        self._enter(step, JourneyStatus.WAITING if isinstance(step, Wait) else JourneyStatus.RUNNING)
+        if step.run_if is not None and not await self._holds(step, step.run_if):
+            if step.on_false == "exit":
+                return self._exit(f"condition of step {step.id} not met"), None
+            if step.on_false == "branch":
+                return "condition not met: branched", step.false_next or flow.following(step)
+            return "condition not met: skipped", flow.following(step)
+        return await self._execute(step, visit)
+
+    async def _holds(self, step: Step, condition: Condition) -> bool:
+        return await workflow.execute_activity(
+            "evaluate_condition", EvaluateRequest(
+                contact_id=self._input.contact_id, condition=condition, as_of=workflow.now()),
+            result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            summary=f"check {step.describe()}")
 
     async def _execute(self, step: Step, visit: int) -> tuple[str, str | None]:
         """Run one step; returns (outcome text, id of the step to go to next)."""
@@ -109,27 +134,47 @@ class JourneyWorkflow:
                 return f"sms {result.status}" + (f": {result.reason}" if result.reason else ""), following
             case AddTag() | RemoveTag():
                 event_type = EventType.TAG_ADDED if isinstance(step, AddTag) else EventType.TAG_REMOVED
-                await workflow.execute_activity(
-                    "change_contact", ContactChangeRequest(
-                        idempotency_key=self._key(step, visit), contact_id=self._input.contact_id,
-                        event_type=event_type, payload={"tag": step.tag}),
-                    start_to_close_timeout=ACTIVITY_TIMEOUT, summary=step.describe())
+                await self._change_tag(step, self._key(step, visit), event_type, step.tag)
                 return f"{event_type.value} {step.tag}", following
+            case ChangeTags():
+                changes = [(EventType.TAG_ADDED, t) for t in step.add] + [
+                    (EventType.TAG_REMOVED, t) for t in step.remove]
+                for index, (event_type, tag) in enumerate(changes):
+                    await self._change_tag(step, f"{self._key(step, visit)}/{index}", event_type, tag)
+                return f"tags +{','.join(step.add)} -{','.join(step.remove)}", following
             case Wait():
-                await self._wait(step)
+                await self._sleep(step, step.delay, step.until)
                 return "waited", following
             case Branch():
-                matched = await workflow.execute_activity(
-                    "evaluate_condition", EvaluateRequest(
-                        contact_id=self._input.contact_id, condition=step.condition,
-                        as_of=workflow.now()),
-                    result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    summary=f"check {step.describe()}")
+                matched = await self._holds(step, step.condition)
                 target = (step.then if matched else step.otherwise) or following
                 return ("condition true" if matched else "condition false"), target
+            case MultiBranch():
+                for index, path in enumerate(step.paths):
+                    if await self._holds(step, path.condition):
+                        return f"path {path.name or index} taken", path.goto or following
+                return "no path matched", step.otherwise or following
+            case RandomSplit():
+                # workflow.random() is seeded by the workflow run, so replay draws the same.
+                draw, total = workflow.random().uniform(0, 100), 0.0
+                for index, path in enumerate(step.paths):
+                    total += path.percent
+                    if draw < total:
+                        return f"split path {path.name or index}", path.goto or following
+                return "split: no path", following
             case Exit():
                 return self._exit(step.reason or f"exit step {step.id}"), None
-        raise ValueError(f"unsupported step kind {step.kind!r}")
+        # Flows may be published with steps a newer engine runs; this one fails the journey
+        # loudly rather than skipping an action silently.
+        raise ApplicationError(f"step {step.id!r}: kind {step.kind!r} is not supported by this "
+                               "engine version", type="UnsupportedStep", non_retryable=True)
+
+    async def _change_tag(self, step: Step, key: str, event_type: EventType, tag: str) -> None:
+        await workflow.execute_activity(
+            "change_contact", ContactChangeRequest(
+                idempotency_key=key, contact_id=self._input.contact_id,
+                event_type=event_type, payload={"tag": tag}),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, summary=step.describe())
 
     async def _send(self, activity_name: str, request, step: Step) -> SendOutcome:
         try:
@@ -147,13 +192,17 @@ class JourneyWorkflow:
                 return SendOutcome(status="failed", reason=cause.message)
             raise
 
-    async def _wait(self, step: Wait) -> None:
-        if step.delay is not None:
-            duration = step.delay
-        else:
-            duration = step.until - workflow.now()
+    async def _sleep(self, step: Step, delay: timedelta | None, until: datetime | None) -> None:
+        if delay is not None:
+            duration = delay
+        elif until is not None:
+            duration = until - workflow.now()
             if duration <= timedelta(0):
                 return
+        else:
+            raise ApplicationError(f"step {step.id!r}: waiting on a time of day is not supported "
+                                   "by this engine version", type="UnsupportedStep",
+                                   non_retryable=True)
         await workflow.sleep(duration, summary=f"{step.describe()} ({format_duration(duration)})")
 
     def _exit(self, reason: str) -> str:

@@ -7,9 +7,10 @@ import pytest
 
 from cli.flow_files import load_flow_file
 from domain.conditions import AttributeCompare, HasTag
-from domain.flow import (
-    AddTag, Branch, Exit, Flow, ReEntry, RemoveTag, SendEmail, SendSms, Wait,
-)
+from domain.flow import Flow, ReEntry
+from domain.steps.contact_changes import AddTag, RemoveTag
+from domain.steps.flow_control import Branch, Exit, Wait
+from domain.steps.messaging import SendEmail, SendSms
 from domain.validation import parse_flow, validate_flow
 
 SAMPLE = Path(__file__).resolve().parents[2] / "cli" / "samples" / "welcome.yaml"

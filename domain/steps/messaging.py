@@ -1,0 +1,96 @@
+"""Messaging steps: email, SMS, phone call, team notifications and webhooks [000-002]."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from domain.steps.base import Model, StepBase
+
+MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024
+
+
+class Attachment(Model):
+    filename: str
+    url: str = Field(description="Where the worker fetches the file from when sending.")
+    size_bytes: int = Field(ge=0)
+    content_type: str = "application/octet-stream"
+
+
+class SendEmail(StepBase):
+    """Inline content (subject + body with merge tags), or an existing template by id."""
+
+    kind: Literal["send_email"] = "send_email"
+    template_id: str | None = None
+    subject: str = ""
+    body: str = ""
+    from_email: str | None = None
+    connection: str | None = Field(default=None, description="Sender connection (SMTP/API account).")
+    reply_to: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+
+
+class SendSms(StepBase):
+    kind: Literal["send_sms"] = "send_sms"
+    text: str = ""
+    sender: str | None = None
+    if_no_phone: Literal["skip", "exit"] = "skip"
+    max_segments: int = Field(default=3, ge=1, description="More segments than this is warned about.")
+
+
+class Say(Model):
+    action: Literal["say"] = "say"
+    text: str = ""
+    voice: str | None = None
+
+
+class Dial(Model):
+    action: Literal["dial"] = "dial"
+    number: str = ""
+
+
+class Pause(Model):
+    action: Literal["pause"] = "pause"
+    seconds: int = Field(default=1, ge=1, le=600)
+
+
+class Hangup(Model):
+    action: Literal["hangup"] = "hangup"
+
+
+class Record(Model):
+    action: Literal["record"] = "record"
+    max_seconds: int = Field(default=120, ge=1, le=3600)
+
+
+CallAction = Annotated[Union[Say, Dial, Pause, Hangup, Record], Field(discriminator="action")]
+
+
+class PhoneCall(StepBase):
+    kind: Literal["phone_call"] = "phone_call"
+    from_number: str | None = None
+    record: bool = False
+    script: list[CallAction] = Field(default_factory=list)
+
+
+class NotifyTeam(StepBase):
+    """Tell a team member (not the contact) about this contact, by email or SMS."""
+
+    kind: Literal["notify_team"] = "notify_team"
+    channel: Literal["email", "sms"] = "email"
+    to: str = ""
+    subject: str = ""
+    message: str = ""
+
+
+class Webhook(StepBase):
+    kind: Literal["webhook"] = "webhook"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: str = ""
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = Field(default=None, description="Body template; merge tags allowed.")
+    timeout_seconds: float = Field(default=10, gt=0, le=120)
+
+
+MESSAGING_STEPS = (SendEmail, SendSms, PhoneCall, NotifyTeam, Webhook)

@@ -1,0 +1,77 @@
+"""Flow validation: every problem a publish must refuse, each naming its step and field.
+
+Returns a list instead of raising so a draft can be saved with problems and an editor
+can show all of them at once. Warnings (e.g. a long SMS) never block publishing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from domain.events import PAYLOAD_SCHEMAS
+from domain.flow import Flow
+from domain.merge_tags import CONTACT_FIELDS
+from domain.steps import STEP_KINDS
+from domain.validation.conditions import check_condition
+from domain.validation.content import check_content
+from domain.validation.graph import check_graph
+from domain.validation.problems import Problem, Severity
+from domain.validation.step_settings import check_step_settings
+
+__all__ = ["Problem", "Severity", "parse_flow", "validate_flow", "errors"]
+
+
+def parse_flow(document: dict[str, Any], known_fields: set[str] | None = None,
+               ) -> tuple[Flow | None, list[Problem]]:
+    """Turn a raw document into a Flow, or into problems that name the offending field."""
+    try:
+        flow = Flow.model_validate(document)
+    except ValidationError as exc:
+        return None, [_problem_from_pydantic(document, e) for e in exc.errors()]
+    return flow, validate_flow(flow, known_fields)
+
+
+def validate_flow(flow: Flow, known_fields: set[str] | None = None) -> list[Problem]:
+    """`known_fields`: attribute names contacts have; when given, merge tags naming any
+    other field are reported (the standard contact fields are always known)."""
+    known_events = set(PAYLOAD_SCHEMAS)
+    fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS
+    problems = _check_trigger(flow, known_events)
+    problems += check_graph(flow)
+    for step in flow.steps:
+        problems += check_step_settings(step, flow.id, known_events)
+        problems += check_content(step, fields)
+    return problems
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def _check_trigger(flow: Flow, known_events: set[str]) -> list[Problem]:
+    problems = []
+    if flow.trigger.event not in known_events:
+        problems.append(Problem(step_id=None, field="trigger.event", code="unknown_event",
+                                message=f"unknown event type {flow.trigger.event!r}"))
+    if flow.trigger.condition is not None:
+        problems += check_condition(None, "trigger.condition", flow.trigger.condition)
+    return problems
+
+
+def _problem_from_pydantic(document: dict[str, Any], error: Any) -> Problem:
+    loc = list(error["loc"])
+    step_id = None
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        steps = document.get("steps") or []
+        step = steps[loc[1]] if loc[1] < len(steps) else None
+        step_id = step.get("id") if isinstance(step, dict) else None
+        rest = loc[2:]
+        # pydantic puts the discriminator value (e.g. 'send_email') in the path: noise.
+        if rest and rest[0] in STEP_KINDS:
+            rest = rest[1:]
+        if not rest and error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            rest = ["kind"]
+        loc = rest if step_id else loc[:2] + rest
+    field = ".".join(str(p) for p in loc) or "document"
+    return Problem(step_id=step_id, field=field, code="invalid", message=error["msg"])

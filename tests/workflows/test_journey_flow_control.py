@@ -1,0 +1,116 @@
+""""When to run", step conditions with on-false behaviour, multi-way branches, random
+splits and tag sets, in real journeys on the time-skipping server."""
+
+from datetime import timedelta
+
+import pytest
+from temporalio.client import WorkflowFailureError
+
+from domain.journey import JourneyStatus
+from projections.contacts import load_snapshot
+from projections.event_store import ingest
+from tests.journey_harness import contact, enroll_and_finish, flow_from, journey_worker, outbox
+
+GATED = {"kind": "has_tag", "tag": "vip"}
+
+
+async def test_when_delay_and_at_hold_the_step(time_skipping_env, engine, settings):
+    start = await time_skipping_env.get_current_time()
+    flow = flow_from({"id": "when", "steps": [
+        {"id": "later", "kind": "send_email", "subject": "A", "body": ".", "when": {"delay": "5d"}},
+        {"id": "dated", "kind": "send_email", "subject": "B", "body": ".",
+         "when": {"at": (start + timedelta(days=20)).isoformat()}},
+    ]})
+    ingest(engine, contact("c1", email="c1@example.com"))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        state = await enroll_and_finish(time_skipping_env, router, engine, flow, "c1")
+    assert state.status == JourneyStatus.COMPLETED
+    assert await time_skipping_env.get_current_time() - start >= timedelta(days=20)
+    assert [m.subject for m in outbox(engine, "c1")] == ["A", "B"]
+
+
+@pytest.mark.parametrize(("on_false", "expected_subjects", "exit_reason"), [
+    ("skip", ["after"], "done"),
+    ("exit", [], "condition of step vip-only not met"),
+    ("branch", ["consolation"], "done"),
+])
+async def test_run_if_false_skips_exits_or_branches(time_skipping_env, engine, settings,
+                                                     on_false, expected_subjects, exit_reason):
+    gate = {"run_if": GATED, "on_false": on_false}
+    tail = [{"id": "end", "kind": "exit", "reason": "done"}]
+    if on_false == "branch":
+        gate["false_next"] = "consolation"
+        tail.insert(0, {"id": "consolation", "kind": "send_email", "subject": "consolation", "body": "."})
+    flow = flow_from({"id": f"gate-{on_false}", "steps": [
+        {"id": "vip-only", "kind": "send_email", "subject": "vip", "body": ".", **gate},
+        {"id": "after", "kind": "send_email", "subject": "after", "body": ".", "next": "end"},
+        *tail,
+    ]})
+    ingest(engine, contact("plain", email="p@example.com"))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        state = await enroll_and_finish(time_skipping_env, router, engine, flow, "plain")
+    assert [m.subject for m in outbox(engine, "plain")] == expected_subjects
+    assert (state.status, state.exit_reason) == (JourneyStatus.EXITED, exit_reason)
+
+
+async def test_multi_branch_takes_the_first_matching_path(time_skipping_env, engine, settings):
+    flow = flow_from({"id": "multi", "steps": [
+        {"id": "route", "kind": "multi_branch", "paths": [
+            {"name": "gold", "condition": {"kind": "attribute", "field": "points", "op": "gte", "value": 1000},
+             "goto": "gold"},
+            {"name": "silver", "condition": {"kind": "attribute", "field": "points", "op": "gte", "value": 100},
+             "goto": "silver"},
+        ], "otherwise": "bronze"},
+        {"id": "gold", "kind": "add_tag", "tag": "gold", "next": "end"},
+        {"id": "silver", "kind": "add_tag", "tag": "silver", "next": "end"},
+        {"id": "bronze", "kind": "add_tag", "tag": "bronze"},
+        {"id": "end", "kind": "exit"},
+    ]})
+    for contact_id, points in (("g", 5000), ("s", 500), ("b", 5)):
+        ingest(engine, contact(contact_id, points=points))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        for contact_id in ("g", "s", "b"):
+            await enroll_and_finish(time_skipping_env, router, engine, flow, contact_id)
+    with engine.connect() as conn:
+        tags = {c: load_snapshot(conn, c).tags for c in ("g", "s", "b")}
+    assert tags == {"g": {"gold"}, "s": {"silver"}, "b": {"bronze"}}
+
+
+async def test_random_split_sends_contacts_down_every_path(time_skipping_env, engine, settings):
+    flow = flow_from({"id": "ab", "steps": [
+        {"id": "split", "kind": "split", "paths": [
+            {"name": "A", "percent": 50, "goto": "a"}, {"name": "B", "percent": 50, "goto": "b"}]},
+        {"id": "a", "kind": "add_tag", "tag": "variant-a", "next": "end"},
+        {"id": "b", "kind": "add_tag", "tag": "variant-b"},
+        {"id": "end", "kind": "exit"},
+    ]})
+    contacts = [f"ab-{i}" for i in range(16)]
+    for contact_id in contacts:
+        ingest(engine, contact(contact_id))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        for contact_id in contacts:
+            await enroll_and_finish(time_skipping_env, router, engine, flow, contact_id)
+    with engine.connect() as conn:
+        variants = [next(iter(load_snapshot(conn, c).tags)) for c in contacts]
+    # 16 fair draws all landing on one side would happen 2 times in 65,536.
+    assert set(variants) == {"variant-a", "variant-b"}
+
+
+async def test_change_tags_adds_and_removes_in_one_step(time_skipping_env, engine, settings):
+    flow = flow_from({"id": "retag", "steps": [
+        {"id": "convert", "kind": "change_tags", "add": ["customer", "newsletter"], "remove": ["lead"]}]})
+    ingest(engine, contact("c1", tags=("lead", "newsletter")))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        await enroll_and_finish(time_skipping_env, router, engine, flow, "c1")
+    with engine.connect() as conn:
+        assert load_snapshot(conn, "c1").tags == {"customer", "newsletter"}
+
+
+async def test_step_this_engine_cannot_run_fails_the_journey_clearly(time_skipping_env, engine, settings):
+    flow = flow_from({"id": "future", "steps": [
+        {"id": "note", "kind": "make_note", "text": "called the customer"}]})
+    ingest(engine, contact("c1"))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        with pytest.raises(WorkflowFailureError) as failure:
+            await enroll_and_finish(time_skipping_env, router, engine, flow, "c1")
+    assert "kind 'make_note' is not supported" in str(failure.value.cause)
