@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import signal
+import uuid
 
 from rich.console import Console
 from rich.table import Table
@@ -11,24 +12,30 @@ from sqlalchemy import func, select
 from cli import dev_stack
 from cli.flow_files import load_flow_file
 from cli.journeys import list_journeys
-from domain.flow import Flow
 from projections.flow_catalogue import publish as publish_flow
+from projections.flow_lifecycle import manual_enrollment_flow
 from projections.schema import outbox_messages
 from routing.ingestion import ingest_events, ingest_raw
-from routing.router import Router
+from routing.router import Routed, Router
 from settings import Settings
 from worker import activities_for, build_worker, connect, open_database
-
-
-def publish(settings: Settings, flow: Flow) -> Flow:
-    with open_database(settings).begin() as conn:
-        return publish_flow(conn, flow)
 
 
 async def send_events(settings: Settings, raw: list[dict]):
     engine = open_database(settings)
     client = await connect(settings)
     return await ingest_raw(engine, Router(client, engine, settings.task_queue), raw)
+
+
+async def enroll_manually(settings: Settings, flow_id: str, contact_id: str) -> Routed:
+    """Start a journey on the live version without looking at the trigger's filters;
+    the flow is checked before Temporal is contacted, so a refusal needs no server."""
+    engine = open_database(settings)
+    with engine.connect() as conn:
+        flow = manual_enrollment_flow(conn, flow_id)
+    client = await connect(settings)
+    return await Router(client, engine, settings.task_queue).enroll(
+        flow, contact_id, f"manual-{uuid.uuid4()}", None)
 
 
 async def show_journeys(settings: Settings, console: Console, contact_id: str | None,

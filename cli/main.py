@@ -5,33 +5,24 @@ import json
 import sys
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from cli import commands
-from cli.flow_files import FlowFileError, load_flow_file
+from cli.flow_commands import flow_app
+from cli.output import console, fail as _fail
 from domain.events import EventRejected
 from settings import Settings
 
 app = typer.Typer(help="Dripstone: durable drip campaigns and customer journeys on Temporal.",
                   pretty_exceptions_show_locals=False,
                   no_args_is_help=True)
-flow_app = typer.Typer(help="Validate and publish flows.", no_args_is_help=True)
 event_app = typer.Typer(help="Send events.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
 app.add_typer(event_app, name="event")
 app.add_typer(db_app, name="db")
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
 
 
 @app.command()
@@ -60,39 +51,6 @@ def worker() -> None:
     asyncio.run(main())
 
 
-def _load(path: Path):
-    try:
-        return load_flow_file(path)
-    except FlowFileError as exc:
-        _fail(str(exc))
-
-
-@flow_app.command("validate")
-def flow_validate(path: Path) -> None:
-    """Check a flow file and list its problems."""
-    flow, problems = _load(path)
-    for problem in problems:
-        console.print(f"  {problem}")
-    if any(p.severity == "error" for p in problems):
-        raise typer.Exit(1)
-    console.print(f"[green]ok[/green]: flow {flow.id!r} is valid ({len(flow.steps)} steps)")
-
-
-@flow_app.command("publish")
-def flow_publish(path: Path) -> None:
-    """Publish a flow file as a new immutable version."""
-    from projections.flow_catalogue import PublishRefused
-
-    flow, problems = _load(path)
-    if flow is None:
-        _fail("the flow cannot be published:\n" + "\n".join(f"  {p}" for p in problems))
-    try:
-        published = commands.publish(Settings(), flow)
-    except PublishRefused as exc:
-        _fail(str(exc))
-    console.print(f"published flow {published.id!r} version {published.version}")
-
-
 @event_app.command("send")
 def event_send(
     type: Annotated[str, typer.Option("--type", help="Event type, e.g. form.submitted")],
@@ -116,6 +74,34 @@ def event_send(
         console.print(f"event {raw['event_id']} was already ingested; nothing to do")
     for item in routed:
         console.print(f"{item.outcome:>14}  {item.workflow_id}")
+
+
+@app.command()
+def enroll(
+    flow_id: Annotated[str, typer.Argument(help="The published flow to enroll the contact in")],
+    contact_id: Annotated[str, typer.Argument(help="Contact id")],
+) -> None:
+    """Enroll a contact by hand, bypassing the trigger's filters (the flow must allow it)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from domain.identifiers import ContactId
+    from projections.flow_catalogue import CatalogueError
+
+    try:
+        contact_id = TypeAdapter(ContactId).validate_python(contact_id)
+    except ValidationError as exc:
+        _fail(f"contact id {contact_id!r}: {exc.errors()[0]['msg']}")
+    settings = Settings()
+    try:
+        routed = asyncio.run(commands.enroll_manually(settings, flow_id, contact_id))
+    except CatalogueError as exc:
+        _fail(str(exc))
+    except RuntimeError as exc:  # the SDK's "failed client connect"
+        _fail(f"cannot reach Temporal at {settings.temporal_address}: {exc}")
+    if routed.outcome != "enrolled":
+        _fail(f"contact {contact_id!r} already has a journey in flow {flow_id!r} "
+              "and the flow's re-entry policy does not start another")
+    console.print(f"enrolled contact {contact_id!r} in flow {flow_id!r}: {routed.workflow_id}")
 
 
 @app.command()

@@ -122,6 +122,15 @@ def evaluate(condition: Condition, contact: ContactSnapshot, now: datetime) -> b
     raise NotEvaluable(condition.kind)
 
 
+# Predicates this engine version can decide today; the others parse and validate but
+# need read models that are still to come (see NotEvaluable).
+EVALUABLE_KINDS = frozenset({"has_tag", "attribute", "not_chosen", "all", "any", "not"})
+
+
+def unevaluable_kinds(condition: Condition) -> set[str]:
+    return {node.kind for node in walk(condition) if node.kind not in EVALUABLE_KINDS}
+
+
 def walk(condition: Condition):
     """Yield every node of a tree, parents first (used by validation)."""
     yield condition

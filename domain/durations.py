@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _COMPACT = re.compile(r"^\s*(?:(\d+)\s*([wdhms])\s*)+$")
@@ -32,8 +32,18 @@ def format_duration(value: timedelta) -> str:
     return "".join(parts)
 
 
+def _whole_non_negative(value: timedelta) -> timedelta:
+    # Stored flows are re-read from their compact form, which has whole seconds only.
+    if value < timedelta(0):
+        raise ValueError("a duration cannot be negative")
+    if value.microseconds:
+        raise ValueError("durations are whole seconds")
+    return value
+
+
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
+    AfterValidator(_whole_non_negative),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]

@@ -77,11 +77,14 @@ class Flow(_Model):
     def successors(self, step: Step) -> list[str]:
         """Every step control can reach directly from `step`: its own targets (a branch's
         then/otherwise, a split's paths...), each falling through when left empty, or
-        simply the following step; plus `false_next` when a failed run_if branches."""
+        simply the following step; plus where a failed `run_if` leads (skip: the following
+        step; branch: `false_next`)."""
         ends = isinstance(step, Exit) or (isinstance(step, Goal) and step.exit_on_reach)
         after = None if ends else self.following(step)
         own = {f: t for f, t in step.references().items() if f not in ("next", "false_next")}
         targets = [target or after for target in own.values()] if own else [after]
         if step.run_if is not None and step.on_false == "branch":
             targets.append(step.false_next or self.following(step))
+        elif step.run_if is not None and step.on_false == "skip":
+            targets.append(self.following(step))
         return [t for t in dict.fromkeys(targets) if t is not None]

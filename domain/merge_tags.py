@@ -53,6 +53,32 @@ def referenced_fields(template: str) -> set[str]:
     return (names - {"contact"}) | via_contact
 
 
+def defaulted_fields(template: str) -> set[str]:
+    """Fields that every use in the template wraps in default(...), so a contact without
+    them still gets a sensible message."""
+    ast = _env.parse(template)
+    guarded, bare = set(), set()
+    defaulted_nodes = set()
+    for node in ast.find_all(nodes.Filter):
+        if node.name in ("default", "d") and (name := _field_of(node.node)):
+            guarded.add(name)
+            defaulted_nodes.add(id(node.node))
+    for node in ast.find_all((nodes.Name, nodes.Getattr)):
+        name = _field_of(node)
+        if name and id(node) not in defaulted_nodes:
+            bare.add(name)
+    return guarded - bare
+
+
+def _field_of(node) -> str | None:
+    """The contact field a node reads: `city` or `contact.city` (not `contact` itself)."""
+    if isinstance(node, nodes.Name) and node.name != "contact":
+        return node.name
+    if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "contact":
+        return node.attr
+    return None
+
+
 def contact_context(contact_id: str, email: str | None, phone: str | None,
                     attributes: dict[str, Any]) -> dict[str, Any]:
     """Attributes are reachable both bare ({{ first_name }}) and as {{ contact.first_name }}."""

@@ -24,3 +24,8 @@ def load_snapshot(conn: Connection, contact_id: str) -> ContactSnapshot | None:
     ).scalars())
     return ContactSnapshot(contact_id=contact_id, email=row.email, phone=row.phone,
                            attributes=attributes, tags=tags, created_at=row.created_at)
+
+
+def known_fields(conn: Connection) -> set[str]:
+    """Attribute names at least one contact has: what merge tags can rely on."""
+    return set(conn.execute(select(contact_attributes.c.name).distinct()).scalars())

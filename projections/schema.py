@@ -98,12 +98,18 @@ outbox_messages = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# One row per flow id: its lifecycle status, the live version (0 until first published)
+# and the working draft. The draft is the raw document as saved, kept even when it does
+# not parse, so nothing a user typed is lost to a validation error.
 flows = Table(
     "flows", metadata,
     Column("flow_id", String(64), primary_key=True),
     Column("status", String(20), nullable=False),
     Column("current_version", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("name", String(200)),
+    Column("draft", Json),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 flow_versions = Table(

@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.conditions import ContactSnapshot, evaluate
+from domain.conditions import ContactSnapshot, NotEvaluable, evaluate
 from domain.events import ContactEvent
 from domain.flow import Flow, ReEntry
 from domain.journey import JourneyInput, journey_workflow_id
@@ -70,12 +70,22 @@ class Router:
     def _triggers(flow: Flow, event: ContactEvent, contact: ContactSnapshot) -> bool:
         if flow.trigger.event != event.type:
             return False
-        return flow.trigger.condition is None or evaluate(
-            flow.trigger.condition, contact, datetime.now(UTC))
+        if flow.trigger.condition is None:
+            return True
+        try:
+            return evaluate(flow.trigger.condition, contact, datetime.now(UTC))
+        except NotEvaluable as exc:
+            # Publishing warned about this filter; enrolling on a guess would be worse.
+            log.error("trigger.not_evaluable", flow_id=flow.id, event_id=event.event_id,
+                      reason=str(exc))
+            return False
 
     async def enroll(self, flow: Flow, contact_id: str, enrollment_id: str,
                      event: ContactEvent | None) -> Routed:
         workflow_id = journey_workflow_id(flow.id, contact_id, flow.re_entry, enrollment_id)
+        # A manual enrollment has no event to deliver; an argument-less "event" signal
+        # would fail the journey's first workflow task over and over.
+        start_signal = {"start_signal": "event", "start_signal_args": [event]} if event else {}
         try:
             await self.client.start_workflow(
                 JourneyWorkflow.run,
@@ -83,7 +93,7 @@ class Router:
                              trigger_event=event),
                 id=workflow_id, task_queue=self.task_queue,
                 id_reuse_policy=_REUSE[flow.re_entry],
-                start_signal="event", start_signal_args=[event] if event else [],
+                **start_signal,
                 search_attributes=search_attributes.initial(
                     flow.id, flow.version, contact_id, flow.steps[0].id),
                 static_summary=f"{flow.name or flow.id} v{flow.version} for contact {contact_id}",

@@ -99,6 +99,10 @@ class JourneyWorkflow:
             self._enter(step, JourneyStatus.WAITING)
             await self._sleep(step, step.when.delay, step.when.at)
         self._enter(step, JourneyStatus.WAITING if isinstance(step, Wait) else JourneyStatus.RUNNING)
+        audience = step.audience
+        if audience is not None and audience.who == "matching" and audience.terms is not None:
+            if not await self._holds(step, audience.terms):
+                return "not in the step's audience: skipped", flow.following(step)
         if step.run_if is not None and not await self._holds(step, step.run_if):
             if step.on_false == "exit":
                 return self._exit(f"condition of step {step.id} not met"), None

@@ -12,12 +12,19 @@ from pydantic import ValidationError
 from domain.events import PAYLOAD_SCHEMAS
 from domain.flow import Flow
 from domain.merge_tags import CONTACT_FIELDS
+from domain.predicates import PREDICATES
 from domain.steps import STEP_KINDS
+from domain.steps.messaging import Dial, Hangup, Pause, Record, Say
+from domain.validation.capabilities import check_capabilities
 from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
 from domain.validation.graph import check_graph
 from domain.validation.problems import Problem, Severity
 from domain.validation.step_settings import check_step_settings
+
+# Discriminator values of unions nested inside steps (conditions and call actions).
+_NESTED_TAGS = {cls.model_fields["kind"].default for cls in PREDICATES} | {"all", "any", "not"} | {
+    cls.model_fields["action"].default for cls in (Say, Dial, Pause, Hangup, Record)}
 
 __all__ = ["Problem", "Severity", "parse_flow", "validate_flow", "errors"]
 
@@ -42,7 +49,7 @@ def validate_flow(flow: Flow, known_fields: set[str] | None = None) -> list[Prob
     for step in flow.steps:
         problems += check_step_settings(step, flow.id, known_events)
         problems += check_content(step, fields)
-    return problems
+    return problems + check_capabilities(flow)
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
@@ -67,9 +74,12 @@ def _problem_from_pydantic(document: dict[str, Any], error: Any) -> Problem:
         step = steps[loc[1]] if loc[1] < len(steps) else None
         step_id = step.get("id") if isinstance(step, dict) else None
         rest = loc[2:]
-        # pydantic puts the discriminator value (e.g. 'send_email') in the path: noise.
+        # pydantic puts discriminator values ('send_email', 'has_tag', 'pause') in the
+        # path; validation names fields without them, so drop them to match.
         if rest and rest[0] in STEP_KINDS:
             rest = rest[1:]
+        rest = [part for i, part in enumerate(rest)
+                if not (part in _NESTED_TAGS and i + 1 < len(rest))]
         if not rest and error["type"] in ("union_tag_invalid", "union_tag_not_found"):
             rest = ["kind"]
         loc = rest if step_id else loc[:2] + rest

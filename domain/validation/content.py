@@ -3,7 +3,7 @@ webhook URLs."""
 
 from urllib.parse import urlsplit
 
-from domain.merge_tags import MergeTagError, referenced_fields
+from domain.merge_tags import MergeTagError, defaulted_fields, referenced_fields
 from domain.sms import segments
 from domain.steps import contact_changes as cc
 from domain.steps import messaging as msg
@@ -39,10 +39,14 @@ def check_content(step, known_fields: set[str] | None) -> list[Problem]:
             problems.append(Problem(step_id=step.id, field=field, code="bad_merge_tag", message=str(exc)))
             continue
         if known_fields is not None:
+            # With a default the message still reads well, so an unknown field only warns.
+            defaulted = defaulted_fields(template)
             for name in sorted(used - known_fields):
                 problems.append(Problem(
                     step_id=step.id, field=field, code="unknown_merge_field",
-                    message=f"merge tag {{{{ {name} }}}} names a field no contact has"))
+                    severity="warning" if name in defaulted else "error",
+                    message=f"merge tag {{{{ {name} }}}} names a field no contact has"
+                    + (" (its default will be used)" if name in defaulted else "")))
     if isinstance(step, msg.SendSms) and step.text:
         count = segments(step.text)
         if count > step.max_segments:
@@ -50,7 +54,7 @@ def check_content(step, known_fields: set[str] | None) -> list[Problem]:
                 step_id=step.id, field="text", code="sms_too_long", severity="warning",
                 message=f"the text is {count} SMS segments (more than {step.max_segments}); "
                 "each segment is billed"))
-    if isinstance(step, msg.Webhook) and step.url:
+    if isinstance(step, msg.Webhook) and step.url.strip():
         problems += _check_url(step)
     return problems
 

@@ -21,7 +21,7 @@ _REQUIRED_TEXT = {
     cc.Fulfillment: ("list_id", "a fulfillment list"), cc.MakeNote: ("text", "the note text"),
     cc.AddToLeadRouter: ("router", "a lead router"), cc.RunScript: ("script", "a script"),
     cc.CreateActivity: ("title", "a title"), msg.SendSms: ("text", "the SMS text"),
-    msg.NotifyTeam: ("to", "a recipient"), fc.WaitForEvent: ("event", "an event type"),
+    msg.NotifyTeam: ("to", "a recipient"), msg.Webhook: ("url", "a URL"), fc.WaitForEvent: ("event", "an event type"),
     fc.StartFlow: ("flow_id", "a flow"), fc.StopFlow: ("flow_id", "a flow"),
     fc.PauseFlow: ("flow_id", "a flow"),
 }
@@ -36,7 +36,7 @@ def check_step_settings(step, flow_id: str, known_events: set[str]) -> list[Prob
     rule = _RULES.get(type(step))
     if rule:
         problems += rule(step)
-    if isinstance(step, fc.WaitForEvent) and step.event and step.event not in known_events:
+    if isinstance(step, fc.WaitForEvent) and step.event.strip() and step.event not in known_events:
         problems.append(Problem(step_id=step.id, field="event", code="unknown_event",
                                 message=f"unknown event type {step.event!r}"))
     if isinstance(step, fc.StartFlow) and step.flow_id == flow_id:

@@ -1,13 +1,19 @@
 """The Alembic migrations build exactly the schema the code declares."""
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import column, inspect, select, table
+from datetime import UTC, datetime
 
-from projections.database import migrate
-from projections.schema import metadata
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.migration import MigrationContext
+from sqlalchemy import column, inspect, select, table, text
+
+from projections.database import _MIGRATIONS, migrate
+from projections.schema import flow_versions, flows, metadata
 
 ALEMBIC_VERSION = table("alembic_version", column("version_num"))
+HEAD = ScriptDirectory(str(_MIGRATIONS)).get_current_head()
 
 
 def differences(engine) -> list:
@@ -33,8 +39,35 @@ def test_every_declared_table_exists_with_its_indexes(engine):
 
 
 def test_migrating_twice_is_a_no_op(engine):
-    assert revisions(engine) == ["0001"]
+    assert revisions(engine) == [HEAD]
     migrate(engine)
     migrate(engine)
-    assert revisions(engine) == ["0001"]
+    assert revisions(engine) == [HEAD]
+    assert differences(engine) == []
+
+
+def _alembic_config(conn) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def test_flows_published_before_drafts_get_a_name_and_creation_time(engine):
+    """0002 adds NOT NULL created_at to a table that may already hold flows."""
+    first, later = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO flows (flow_id, status, current_version, updated_at) "
+                          "VALUES ('old', 'published', 2, :t)"), {"t": later})
+        for version, name, at in ((1, "Old name", first), (2, "Welcome drip", later)):
+            conn.execute(flow_versions.insert().values(
+                flow_id="old", version=version, document={"id": "old", "name": name},
+                published_at=at))
+    migrate(engine)
+    with engine.connect() as conn:
+        row = conn.execute(select(flows).where(flows.c.flow_id == "old")).one()
+    assert (row.name, row.created_at, row.updated_at, row.draft) == ("Welcome drip", first, later, None)
+    assert revisions(engine) == [HEAD]
     assert differences(engine) == []

@@ -114,3 +114,31 @@ async def test_step_this_engine_cannot_run_fails_the_journey_clearly(time_skippi
         with pytest.raises(WorkflowFailureError) as failure:
             await enroll_and_finish(time_skipping_env, router, engine, flow, "c1")
     assert "kind 'make_note' is not supported" in str(failure.value.cause)
+
+
+async def test_audience_terms_pick_who_gets_a_mailing_chain_step(time_skipping_env, engine, settings):
+    flow = flow_from({"id": "chain", "steps": [
+        {"id": "first", "kind": "send_email", "subject": "Step 1", "body": "."},
+        {"id": "second", "kind": "send_email", "subject": "Step 2 (vips)", "body": ".",
+         "audience": {"who": "matching", "terms": GATED}},
+        {"id": "third", "kind": "send_email", "subject": "Step 3", "body": ".",
+         "audience": {"who": "everyone"}},
+    ]})
+    ingest(engine, contact("vip", email="v@example.com", tags=("vip",)))
+    ingest(engine, contact("other", email="o@example.com"))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        for contact_id in ("vip", "other"):
+            await enroll_and_finish(time_skipping_env, router, engine, flow, contact_id)
+    assert [m.subject for m in outbox(engine, "vip")] == ["Step 1", "Step 2 (vips)", "Step 3"]
+    assert [m.subject for m in outbox(engine, "other")] == ["Step 1", "Step 3"]
+
+
+async def test_condition_this_engine_cannot_evaluate_fails_the_journey_once(
+        time_skipping_env, engine, settings):
+    flow = flow_from({"id": "opened", "steps": [
+        {"id": "check", "kind": "branch", "condition": {"kind": "opened_email"}}]})
+    ingest(engine, contact("c1"))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        with pytest.raises(WorkflowFailureError) as failure:
+            await enroll_and_finish(time_skipping_env, router, engine, flow, "c1")
+    assert "'opened_email' cannot be evaluated yet" in str(failure.value.cause.cause)

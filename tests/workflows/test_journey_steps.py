@@ -109,6 +109,8 @@ async def test_missing_merge_value_is_never_sent_as_a_placeholder(time_skipping_
         {"id": "fallback", "kind": "send_email",
          "subject": "Hi {{ first_name | default('there') }}", "body": "."},
     ]})
+    # Some contacts have a first name (so publishing accepts the tag); this one does not.
+    ingest(engine, contact("named", email="n@example.com", first_name="Nia"))
     ingest(engine, contact("anon", email="a@example.com"))
     async with journey_worker(time_skipping_env.client, engine, settings) as router:
         state = await enroll_and_finish(time_skipping_env, router, engine, flow, "anon")

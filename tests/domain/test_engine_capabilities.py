@@ -1,0 +1,45 @@
+"""Flows may use steps and conditions this engine version cannot run yet: they still
+validate and publish, with a warning that names the step and field."""
+
+from domain.validation import errors, parse_flow
+
+
+def warnings_of(steps, trigger_condition=None):
+    trigger = {"event": "form.submitted", **({"condition": trigger_condition} if trigger_condition else {})}
+    flow, problems = parse_flow({"id": "f", "trigger": trigger, "steps": steps})
+    assert flow is not None and not errors(problems), [str(p) for p in problems]
+    return [(p.step_id, p.field, p.code) for p in problems if p.severity == "warning"]
+
+
+def test_runnable_flow_has_no_engine_warnings():
+    assert warnings_of([
+        {"id": "a", "kind": "send_email", "subject": "Hi", "body": ".",
+         "run_if": {"kind": "has_tag", "tag": "vip"}},
+        {"id": "b", "kind": "wait", "delay": "1d"},
+    ], {"kind": "attribute", "field": "email", "op": "is_set"}) == []
+
+
+def test_step_kind_not_runnable_yet_warns_on_its_kind():
+    assert warnings_of([{"id": "n", "kind": "make_note", "text": "hello"}]) == [
+        ("n", "kind", "not_executable_yet")]
+
+
+def test_time_of_day_wait_warns():
+    assert warnings_of([{"id": "w", "kind": "wait", "time_of_day": {"at": "09:00"}}]) == [
+        ("w", "time_of_day", "not_executable_yet")]
+
+
+def test_unevaluable_conditions_warn_where_they_sit():
+    opened = {"kind": "opened_email"}
+    assert warnings_of([
+        {"id": "a", "kind": "add_tag", "tag": "x", "run_if": {"kind": "not", "condition": opened}},
+        {"id": "b", "kind": "add_tag", "tag": "y",
+         "audience": {"who": "matching", "terms": {"kind": "unsubscribed"}}},
+        {"id": "c", "kind": "branch", "condition": {"kind": "all", "conditions": [
+            {"kind": "has_tag", "tag": "t"}, {"kind": "visited_page", "page": "/p"}]}},
+    ], {"kind": "any", "conditions": [{"kind": "has_tag", "tag": "t"}, opened]}) == [
+        (None, "trigger.condition", "not_evaluable_yet"),
+        ("a", "run_if", "not_evaluable_yet"),
+        ("b", "audience.terms", "not_evaluable_yet"),
+        ("c", "condition", "not_evaluable_yet"),
+    ]
