@@ -64,7 +64,8 @@ def _is_set(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
 
-def _compare(actual: Any, op: str, expected: Any) -> bool:
+def compare(actual: Any, op: str, expected: Any) -> bool:
+    """The attribute operators, shared by contact attributes and event properties."""
     if op == "is_set":
         return _is_set(actual)
     if op == "is_not_set":
@@ -116,7 +117,7 @@ def evaluate(condition: Condition, contact: ContactSnapshot, now: datetime) -> b
         case HasTag(tag=tag):
             return tag in contact.tags
         case AttributeCompare(field=field, op=op, value=value):
-            return _compare(contact.field(field), op, value)
+            return compare(contact.field(field), op, value)
         case NotChosen():
             return True
     raise NotEvaluable(condition.kind)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.conditions import Condition
+from domain.conditions import Condition, compare
+from domain.predicates import AttributeOperator
 from domain.identifiers import FlowId
 from domain.steps import Step
 from domain.steps.flow_control import Exit, Goal
@@ -23,11 +25,36 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class PropertyFilter(_Model):
+    """A test on the triggering event's own payload, e.g. form_id = newsletter."""
+
+    path: str = Field(default="", description="Dot path into the payload, e.g. 'fields.plan'.")
+    op: AttributeOperator = "eq"
+    value: Any = None
+
+    def holds(self, payload: dict[str, Any]) -> bool:
+        value: Any = payload
+        for part in self.path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return compare(value, self.op, self.value)
+
+
 class Trigger(_Model):
-    """An event type plus filter conditions; combine filters with `all` / `any` / `not`."""
+    """An event type, filters on that event's payload (`where`, combined by `match`), and
+    filters on the contact (`condition`: combine with all / any / not at any depth)."""
 
     event: str
+    where: list[PropertyFilter] = Field(default_factory=list)
+    match: Literal["all", "any"] = "all"
     condition: Condition | None = None
+
+    def matches_event(self, event_type: str, payload: dict[str, Any]) -> bool:
+        if event_type != self.event:
+            return False
+        if not self.where:
+            return True
+        results = (f.holds(payload) for f in self.where)
+        return all(results) if self.match == "all" else any(results)
 
 
 class ReEntry(StrEnum):

@@ -68,7 +68,7 @@ class Router:
 
     @staticmethod
     def _triggers(flow: Flow, event: ContactEvent, contact: ContactSnapshot) -> bool:
-        if flow.trigger.event != event.type:
+        if not flow.trigger.matches_event(event.type, event.payload):
             return False
         if flow.trigger.condition is None:
             return True

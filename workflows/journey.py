@@ -95,7 +95,7 @@ class JourneyWorkflow:
     async def _run_step(self, step: Step, visit: int) -> tuple[str, str | None]:
         """"When to run" first, then the step's own condition, then the step itself."""
         flow = self._input.flow
-        if step.when is not None and (step.when.delay is not None or step.when.at is not None):
+        if step.when is not None and step.when.given():
             self._enter(step, JourneyStatus.WAITING)
             await self._sleep(step, step.when.delay, step.when.at)
         self._enter(step, JourneyStatus.WAITING if isinstance(step, Wait) else JourneyStatus.RUNNING)
@@ -204,8 +204,8 @@ class JourneyWorkflow:
             if duration <= timedelta(0):
                 return
         else:
-            raise ApplicationError(f"step {step.id!r}: waiting on a time of day is not supported "
-                                   "by this engine version", type="UnsupportedStep",
+            raise ApplicationError(f"step {step.id!r}: waiting for a time in the contact's zone "
+                                   "is not supported by this engine version", type="UnsupportedStep",
                                    non_retryable=True)
         await workflow.sleep(duration, summary=f"{step.describe()} ({format_duration(duration)})")
 

@@ -7,7 +7,7 @@ from datetime import time
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from domain.conditions import Condition
 from domain.durations import Duration
@@ -29,10 +29,15 @@ class Weekday(StrEnum):
 
 
 class When(Model):
-    """When to run: immediately (nothing set), after a delay, or at a date-time."""
+    """When to run: immediately (nothing set), after a delay, at a date-time, or at a
+    wall-clock date-time in the contact's own time zone (`local_at`, no offset) [003]."""
 
     delay: Duration | None = None
     at: AwareDatetime | None = None
+    local_at: NaiveDatetime | None = None
+
+    def given(self) -> list[str]:
+        return [name for name in ("delay", "at", "local_at") if getattr(self, name) is not None]
 
 
 class Audience(Model):

@@ -12,14 +12,14 @@ from pydantic import ValidationError
 from domain.events import PAYLOAD_SCHEMAS
 from domain.flow import Flow
 from domain.merge_tags import CONTACT_FIELDS
-from domain.predicates import PREDICATES
+from domain.predicates import OPERATORS_WITHOUT_VALUE, PREDICATES
 from domain.steps import STEP_KINDS
 from domain.steps.messaging import Dial, Hangup, Pause, Record, Say
 from domain.validation.capabilities import check_capabilities
 from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
 from domain.validation.graph import check_graph
-from domain.validation.problems import Problem, Severity
+from domain.validation.problems import Problem, Severity, missing
 from domain.validation.step_settings import check_step_settings
 
 # Discriminator values of unions nested inside steps (conditions and call actions).
@@ -61,6 +61,11 @@ def _check_trigger(flow: Flow, known_events: set[str]) -> list[Problem]:
     if flow.trigger.event not in known_events:
         problems.append(Problem(step_id=None, field="trigger.event", code="unknown_event",
                                 message=f"unknown event type {flow.trigger.event!r}"))
+    for i, where in enumerate(flow.trigger.where):
+        if not where.path.strip():
+            problems.append(missing(None, f"trigger.where.{i}.path", "a payload property"))
+        if where.op not in OPERATORS_WITHOUT_VALUE and where.value is None:
+            problems.append(missing(None, f"trigger.where.{i}.value", f"operator {where.op!r} needs a value"))
     if flow.trigger.condition is not None:
         problems += check_condition(None, "trigger.condition", flow.trigger.condition)
     return problems

@@ -37,6 +37,10 @@ def check_capabilities(flow: Flow) -> list[Problem]:
             problems.append(_warn(step.id, "kind", "not_executable_yet",
                                   f"this engine cannot run {step.kind!r} steps yet; "
                                   "journeys that reach this step will fail"))
+        if step.when is not None and step.when.local_at is not None:
+            problems.append(_warn(step.id, "when.local_at", "not_executable_yet",
+                                  "running at a time in the contact's zone is not supported "
+                                  "by this engine yet"))
         if isinstance(step, fc.Wait) and step.time_of_day is not None:
             problems.append(_warn(step.id, "time_of_day", "not_executable_yet",
                                   "waiting for a time of day is not supported by this engine yet"))

@@ -42,7 +42,7 @@ def _reachability(flow: Flow) -> list[Problem]:
 
 
 def _pauses(step) -> bool:
-    timed = step.when is not None and (step.when.delay is not None or step.when.at is not None)
+    timed = step.when is not None and bool(step.when.given())
     return timed or isinstance(step, (Wait, WaitForEvent))
 
 

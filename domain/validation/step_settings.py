@@ -47,9 +47,9 @@ def check_step_settings(step, flow_id: str, known_events: set[str]) -> list[Prob
 
 def _check_common(step) -> list[Problem]:
     problems = []
-    if step.when is not None and step.when.delay is not None and step.when.at is not None:
+    if step.when is not None and len(step.when.given()) > 1:
         problems.append(Problem(step_id=step.id, field="when", code="conflicting_settings",
-                                message="give either a delay or a date-time, not both"))
+                                message="give only one of delay, at and local_at"))
     if step.on_false == "branch" and step.false_next is None:
         problems.append(missing(step.id, "false_next", "the step to go to when the condition is false"))
     if step.run_if is not None:

@@ -43,3 +43,9 @@ def test_unevaluable_conditions_warn_where_they_sit():
         ("b", "audience.terms", "not_evaluable_yet"),
         ("c", "condition", "not_evaluable_yet"),
     ]
+
+
+def test_local_time_schedule_warns():
+    assert warnings_of([{"id": "s", "kind": "add_tag", "tag": "t",
+                         "when": {"local_at": "2026-12-01T09:00:00"}}]) == [
+        ("s", "when.local_at", "not_executable_yet")]
