@@ -5,9 +5,8 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from domain.conditions import Condition, ContactSnapshot, NotEvaluable, evaluate
+from domain.conditions import Condition, ContactSnapshot, evaluate
 from projections.contacts import load_snapshot
 
 
@@ -27,9 +26,4 @@ class ConditionActivities:
             contact = load_snapshot(conn, request.contact_id)
         # A contact with no events yet has no tags or attributes; conditions see it empty.
         contact = contact or ContactSnapshot(contact_id=request.contact_id)
-        try:
-            return evaluate(request.condition, contact, request.as_of)
-        except NotEvaluable as exc:
-            # Retrying cannot help: fail the check for good, with the reason, instead of
-            # leaving the journey retrying forever.
-            raise ApplicationError(str(exc), type="NotEvaluable", non_retryable=True) from None
+        return evaluate(request.condition, contact, request.as_of)

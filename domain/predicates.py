@@ -99,18 +99,21 @@ class LastActive(_Leaf):
 
 
 class CurrentDate(_Leaf):
-    """Today's date (in the contact's zone when known) against a date or range."""
+    """Today's date in `timezone` (IANA name) against a date or range."""
 
     kind: Literal["current_date"] = "current_date"
     test: DateTest = Field(default_factory=DateTest)
+    timezone: str = "UTC"
 
 
 class CurrentTime(_Leaf):
-    """The time of day is inside [after, before); wraps past midnight if after > before."""
+    """The time of day in `timezone` is inside [after, before); wraps past midnight if
+    after > before."""
 
     kind: Literal["current_time"] = "current_time"
     after: dt.time | None = None
     before: dt.time | None = None
+    timezone: str = "UTC"
 
 
 class DateAdded(_Leaf):

@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.conditions import ContactSnapshot, NotEvaluable, evaluate
+from domain.conditions import ContactSnapshot, evaluate
 from domain.events import ContactEvent
 from domain.flow import Flow, ReEntry
 from domain.journey import JourneyInput, journey_workflow_id
@@ -70,15 +70,8 @@ class Router:
     def _triggers(flow: Flow, event: ContactEvent, contact: ContactSnapshot) -> bool:
         if not flow.trigger.matches_event(event.type, event.payload):
             return False
-        if flow.trigger.condition is None:
-            return True
-        try:
-            return evaluate(flow.trigger.condition, contact, datetime.now(UTC))
-        except NotEvaluable as exc:
-            # Publishing warned about this filter; enrolling on a guess would be worse.
-            log.error("trigger.not_evaluable", flow_id=flow.id, event_id=event.event_id,
-                      reason=str(exc))
-            return False
+        return flow.trigger.condition is None or evaluate(
+            flow.trigger.condition, contact, datetime.now(UTC))
 
     async def enroll(self, flow: Flow, contact_id: str, enrollment_id: str,
                      event: ContactEvent | None) -> Routed:

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
     from domain.durations import format_duration
     from domain.events import ContactEvent, EventType
-    from domain.conditions import Condition
+    from domain.conditions import Condition, ContactSnapshot, evaluate, is_data_free
     from domain.steps import Step
     from domain.steps.contact_changes import AddTag, ChangeTags, RemoveTag
     from domain.steps.flow_control import Branch, Exit, MultiBranch, RandomSplit, Wait
@@ -112,6 +112,10 @@ class JourneyWorkflow:
         return await self._execute(step, visit)
 
     async def _holds(self, step: Step, condition: Condition) -> bool:
+        if is_data_free(condition):
+            # Only the clock matters: decide here on workflow.now(), which replays exactly.
+            return evaluate(condition, ContactSnapshot(contact_id=self._input.contact_id),
+                            workflow.now())
         return await workflow.execute_activity(
             "evaluate_condition", EvaluateRequest(
                 contact_id=self._input.contact_id, condition=condition, as_of=workflow.now()),

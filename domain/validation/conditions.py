@@ -1,5 +1,7 @@
 """Settings every condition predicate needs, anywhere in an all/any/not tree."""
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from domain import predicates as p
 from domain.conditions import walk
 from domain.validation.problems import Problem, missing
@@ -35,6 +37,9 @@ def _node_rules(step_id, field, node) -> list[Problem]:
                             message="operator 'in' needs a list of values")]
     if isinstance(node, p.CourseStepCompleted) and not node.step.strip():
         return [missing(step_id, f"{field}.step", "a course step")]
+    if isinstance(node, (p.CurrentDate, p.CurrentTime)) and not _known_zone(node.timezone):
+        return [Problem(step_id=step_id, field=f"{field}.timezone", code="unknown_timezone",
+                        message=f"{node.timezone!r} is not an IANA time zone name")]
     if isinstance(node, p.CurrentTime) and node.after is None and node.before is None:
         return [missing(step_id, f"{field}.after", "a time range (after and/or before)")]
     if isinstance(node, p.ReplyContains) and not [k for k in node.keywords if k.strip()]:
@@ -54,3 +59,11 @@ def _date_test(step_id, field, test: p.DateTest) -> list[Problem]:
     if test.op in ("within_last", "not_within_last") and test.within is None:
         return [missing(step_id, f"{field}.within", "a period such as '30d'")]
     return []
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

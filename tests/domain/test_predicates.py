@@ -6,7 +6,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from domain import predicates as p
-from domain.conditions import AllOf, AnyOf, Condition, ContactSnapshot, Not, NotEvaluable, evaluate, walk
+from domain.conditions import AllOf, AnyOf, Condition, ContactSnapshot, Not, evaluate, walk
 
 CONDITION = TypeAdapter(Condition)
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
@@ -168,21 +168,6 @@ def test_has_tag_and_attribute_still_evaluate_inside_deep_trees():
     assert check(deep({"kind": "attribute", "field": "age", "op": "gte", "value": 40})) is True
     assert check(deep({"kind": "has_tag", "tag": "vip"})) is False
     assert check(deep({"kind": "not_chosen"})) is False
-
-
-@pytest.mark.parametrize("kind", ["opened_email", "clicked_link", "reply_contains"])
-def test_predicates_without_evaluation_raise_not_evaluable_naming_the_kind(kind):
-    with pytest.raises(NotEvaluable) as caught:
-        check(EXAMPLES[kind][0])
-    assert caught.value.kind == kind
-    assert kind in str(caught.value)
-    assert isinstance(caught.value, ValueError)
-
-
-def test_not_evaluable_surfaces_from_deep_inside_a_tree():
-    with pytest.raises(NotEvaluable) as caught:
-        check(deep(EXAMPLES["opened_email"][0]))
-    assert caught.value.kind == "opened_email"
 
 
 def test_evaluation_stops_at_the_first_deciding_child():

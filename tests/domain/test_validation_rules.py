@@ -21,7 +21,7 @@ def swap(value, old, new):
     return value.replace(old, new) if isinstance(value, str) else value
 
 
-ENGINE_CODES = {"not_executable_yet", "not_evaluable_yet"}
+ENGINE_CODES = {"not_executable_yet"}
 
 
 def problems_of(*steps, known_fields=None, trigger=None):

@@ -133,12 +133,29 @@ async def test_audience_terms_pick_who_gets_a_mailing_chain_step(time_skipping_e
     assert [m.subject for m in outbox(engine, "other")] == ["Step 1", "Step 3"]
 
 
-async def test_condition_this_engine_cannot_evaluate_fails_the_journey_once(
-        time_skipping_env, engine, settings):
-    flow = flow_from({"id": "opened", "steps": [
-        {"id": "check", "kind": "branch", "condition": {"kind": "opened_email"}}]})
+async def test_clock_only_conditions_are_decided_in_the_workflow(time_skipping_env, engine, settings):
+    start = await time_skipping_env.get_current_time()
+    tomorrow = (start + timedelta(days=1)).date().isoformat()
+    flow = flow_from({"id": "clock", "steps": [
+        {"id": "early", "kind": "branch", "condition": {
+            "kind": "current_date", "test": {"op": "before", "date": tomorrow}},
+         "then": "now", "otherwise": "later"},
+        {"id": "now", "kind": "add_tag", "tag": "today", "next": "pause"},
+        {"id": "later", "kind": "add_tag", "tag": "too-late"},
+        {"id": "pause", "kind": "wait", "delay": "3d"},
+        {"id": "again", "kind": "branch", "condition": {
+            "kind": "current_date", "test": {"op": "before", "date": tomorrow}},
+         "then": "end", "otherwise": "late"},
+        {"id": "late", "kind": "add_tag", "tag": "checked-later"},
+        {"id": "end", "kind": "exit"},
+    ]})
     ingest(engine, contact("c1"))
     async with journey_worker(time_skipping_env.client, engine, settings) as router:
-        with pytest.raises(WorkflowFailureError) as failure:
-            await enroll_and_finish(time_skipping_env, router, engine, flow, "c1")
-    assert "'opened_email' cannot be evaluated yet" in str(failure.value.cause.cause)
+        await enroll_and_finish(time_skipping_env, router, engine, flow, "c1")
+        history = [e async for e in time_skipping_env.client.get_workflow_handle(
+            "journey/clock/c1").fetch_history_events()]
+    with engine.connect() as conn:
+        assert load_snapshot(conn, "c1").tags == {"today", "checked-later"}
+    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
+                 for e in history if e.HasField("activity_task_scheduled_event_attributes")]
+    assert "evaluate_condition" not in scheduled  # the workflow's own clock decided both

@@ -1,0 +1,155 @@
+"""The one evaluator: any condition tree, every predicate, "as of" an explicit moment.
+
+`now` is the workflow's clock (workflow.now()) passed in, never the wall clock, so a
+replayed journey decides exactly as it did the first time."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from domain import predicates as p
+from domain.contact_facts import ContactSnapshot, EmailTouch
+
+
+def compare(actual, op: str, expected) -> bool:
+    """The attribute operators, shared by contact attributes and event properties."""
+    if op == "is_set":
+        return _is_set(actual)
+    if op == "is_not_set":
+        return not _is_set(actual)
+    if actual is None:
+        # An unset attribute satisfies only "not equal": it is certainly not the value.
+        return op == "ne"
+    match op:
+        case "eq":
+            return actual == expected
+        case "ne":
+            return actual != expected
+        case "contains":
+            return str(expected).lower() in str(actual).lower()
+        case "starts_with":
+            return str(actual).lower().startswith(str(expected).lower())
+        case "in":
+            return actual in (expected or [])
+    try:
+        return {"gt": actual > expected, "gte": actual >= expected,
+                "lt": actual < expected, "lte": actual <= expected}[op]
+    except TypeError:
+        # Ordering a number against text has no sensible answer; treat it as not matching.
+        return False
+
+
+def _is_set(value) -> bool:
+    return value is not None and value != "" and value != []
+
+
+def date_test(test: p.DateTest, value: datetime | date | None, now: datetime) -> bool:
+    if test.op == "is_set":
+        return value is not None
+    if test.op == "is_not_set":
+        return value is None
+    if test.op in ("within_last", "not_within_last"):
+        inside = isinstance(value, datetime) and now - test.within <= value <= now
+        return inside if test.op == "within_last" else not inside
+    if value is None:
+        return False
+    day = value.date() if isinstance(value, datetime) else value
+    match test.op:
+        case "before":
+            return day < test.date
+        case "after":
+            return day > test.date
+        case "on":
+            return day == test.date
+        case "between":
+            return test.date <= day <= test.date_to
+    raise ValueError(f"unknown date operator {test.op!r}")
+
+
+def _touched(touches: tuple[EmailTouch, ...], node) -> bool:
+    return any((node.flow_id is None or t.flow_id == node.flow_id)
+               and (node.step_id is None or t.step_id == node.step_id)
+               and (getattr(node, "url", None) is None or t.url == node.url)
+               for t in touches)
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", text.casefold())) + " "
+
+
+def reply_contains(body: str | None, keywords: list[str], match: str) -> bool:
+    """Whole words, case-insensitive: 'STOP' matches "stop please" but not "unstoppable"."""
+    if not body:
+        return False
+    text = _words(body)
+    hits = [_words(k) in text for k in keywords if k.strip()]
+    return bool(hits) and (all(hits) if match == "all" else any(hits))
+
+
+def _local_now(now: datetime, zone: str) -> datetime:
+    return now.astimezone(ZoneInfo(zone))
+
+
+def _time_between(moment: time, after: time | None, before: time | None) -> bool:
+    if after is not None and before is not None and after > before:  # wraps past midnight
+        return moment >= after or moment < before
+    return (after is None or moment >= after) and (before is None or moment < before)
+
+
+def evaluate_leaf(node, contact: ContactSnapshot, now: datetime) -> bool:
+    match node:
+        case p.HasTag():
+            return node.tag in contact.tags
+        case p.AttributeCompare():
+            return compare(contact.field(node.field), node.op, node.value)
+        case p.NotChosen():
+            return True
+        case p.CurrentDate():
+            return date_test(node.test, _local_now(now, node.timezone).date(), now)
+        case p.CurrentTime():
+            return _time_between(_local_now(now, node.timezone).time(), node.after, node.before)
+        case p.DateAdded():
+            return date_test(node.test, contact.created_at, now)
+        case p.LastActive():
+            return date_test(node.test, contact.last_active_at, now)
+        case p.LastFormSubmit():
+            submits = contact.form_submits
+            last = submits.get(node.form_id) if node.form_id else max(submits.values(), default=None)
+            return date_test(node.test, last, now)
+        case p.HasProduct():
+            return node.product in contact.products
+        case p.PurchasedProduct():
+            return node.product in contact.purchased
+        case p.HasSubscription():
+            plans = contact.subscriptions
+            if node.plan:
+                return node.plan in plans and (plans[node.plan] or not node.currently)
+            return any(plans.values()) if node.currently else bool(plans)
+        case p.HasAccount():
+            return contact.has_course_account
+        case p.CourseStarted():
+            return node.course in contact.courses_started | contact.courses_completed
+        case p.CourseCompleted():
+            return node.course in contact.courses_completed
+        case p.CourseStepCompleted():
+            return (node.course, node.step) in contact.course_steps
+        case p.OpenedEmail():
+            return _touched(contact.opens, node)
+        case p.ClickedLink():
+            return _touched(contact.clicks, node)
+        case p.Unsubscribed():
+            return node.channel in contact.unsubscribed
+        case p.ReplyContains():
+            return reply_contains(contact.last_reply, node.keywords, node.match)
+        case p.InsideFunnel():
+            return node.funnel in contact.funnels
+        case p.VisitedPage():
+            return any(page == node.page and (node.funnel is None or funnel == node.funnel)
+                       for page, funnel in contact.pages)
+        case p.LeadEvent():
+            return any(e.name == node.event and (
+                node.property is None or compare(e.properties.get(node.property), node.op, node.value))
+                for e in contact.lead_events)
+    raise TypeError(f"unknown predicate {node!r}")
