@@ -42,7 +42,6 @@ SEEN_EVENTS_LIMIT = 500
 class JourneyWorkflow:
     def __init__(self) -> None:
         self._state = JourneyState()
-        self._inbox: list[ContactEvent] = []
         self._seen_event_ids: list[str] = []
 
     @workflow.signal(name="event")
@@ -51,8 +50,9 @@ class JourneyWorkflow:
         # journeys must react to it once.
         if event.event_id in self._seen_event_ids:
             return
+        # Steps that react to events (wait-for-event, goals) are not run by this engine
+        # version yet, so an event only counts; nothing is buffered to grow the state.
         self._seen_event_ids = (self._seen_event_ids + [event.event_id])[-SEEN_EVENTS_LIMIT:]
-        self._inbox.append(event)
         self._state.events_seen += 1
 
     @workflow.query(name="state")
