@@ -15,6 +15,7 @@ from activities.messaging import MessagingActivities
 from activities.outbox import Outbox
 from activities.ports import EmailSender, SmsSender
 from projections.database import make_engine, migrate
+from routing.router import Router
 from settings import Settings
 from workflows.journey import JourneyWorkflow
 
@@ -50,14 +51,16 @@ def sms_sender(settings: Settings, engine: Engine) -> SmsSender:
     return Outbox(engine, "sms")
 
 
-def activities_for(settings: Settings, engine: Engine, email: EmailSender | None = None,
-                   sms: SmsSender | None = None) -> list:
+def activities_for(settings: Settings, engine: Engine, client: Client | None = None,
+                   email: EmailSender | None = None, sms: SmsSender | None = None) -> list:
+    """`client` lets contact changes made by journeys route to other flows' triggers."""
+    router = Router(client, engine, settings.task_queue) if client is not None else None
     messaging = MessagingActivities(engine, email or email_sender(settings, engine),
                                     sms or sms_sender(settings, engine), settings.email_from)
     return [
         messaging.send_email,
         messaging.send_sms,
-        ContactChangeActivities(engine).change_contact,
+        ContactChangeActivities(engine, router).change_contact,
         ConditionActivities(engine).evaluate_condition,
     ]
 
@@ -78,7 +81,7 @@ async def main() -> None:
     engine = open_database(settings)
     client = await connect(settings)
     structlog.get_logger("dripstone.worker").info("worker.starting", task_queue=settings.task_queue)
-    await build_worker(client, settings, activities_for(settings, engine)).run()
+    await build_worker(client, settings, activities_for(settings, engine, client)).run()
 
 
 if __name__ == "__main__":

@@ -61,6 +61,12 @@ def record_sent(engine: Engine, key: str, provider_message_id: str | None,
         append(conn, [sent_event])
 
 
+def record_not_sent(engine: Engine, key: str, detail: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
+                     .values(status="not_sent", detail=detail[:2000], updated_at=datetime.now(UTC)))
+
+
 def record_failed(engine: Engine, key: str, detail: str) -> None:
     with engine.begin() as conn:
         conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)

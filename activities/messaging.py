@@ -42,6 +42,8 @@ class SendSmsRequest(BaseModel):
 class SendOutcome(BaseModel):
     status: Literal["sent", "skipped", "failed"]
     reason: str | None = None
+    # Machine-readable reason, so the workflow never has to parse the text.
+    reason_code: Literal["no_address", "merge_value", "rejected", "gave_up"] | None = None
     to: str | None = None
     provider_message_id: str | None = None
     duplicate: bool = False
@@ -58,7 +60,8 @@ class MessagingActivities:
     def send_email(self, request: SendEmailRequest) -> SendOutcome:
         contact = self._contact(request.contact_id)
         if not contact.email:
-            return SendOutcome(status="skipped", reason="contact has no email address")
+            return SendOutcome(status="skipped", reason="contact has no email address",
+                               reason_code="no_address")
         rendered = _render(contact, request.subject, request.body)
         if isinstance(rendered, SendOutcome):
             return rendered
@@ -75,7 +78,8 @@ class MessagingActivities:
     def send_sms(self, request: SendSmsRequest) -> SendOutcome:
         contact = self._contact(request.contact_id)
         if not contact.phone:
-            return SendOutcome(status="skipped", reason="contact has no phone number")
+            return SendOutcome(status="skipped", reason="contact has no phone number",
+                               reason_code="no_address")
         rendered = _render(contact, request.text)
         if isinstance(rendered, SendOutcome):
             return rendered
@@ -118,6 +122,9 @@ class MessagingActivities:
             ledger.record_failed(self.engine, message.idempotency_key, str(exc))
             raise ApplicationError(str(exc), non_retryable=True, type="ProviderRejected") from None
         except ProviderUnavailable as exc:
+            # The provider answered "not now", so nothing went out: the next attempt is
+            # a plain retry, not an uncertain one.
+            ledger.record_not_sent(self.engine, message.idempotency_key, str(exc))
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(str(exc), type="ProviderUnavailable",
                                    next_retry_delay=delay) from None
@@ -130,4 +137,4 @@ def _render(contact: ContactSnapshot, *templates: str) -> list[str] | SendOutcom
     try:
         return [render(template, context) for template in templates]
     except MergeTagError as exc:
-        return SendOutcome(status="skipped", reason=str(exc))
+        return SendOutcome(status="skipped", reason=str(exc), reason_code="merge_value")

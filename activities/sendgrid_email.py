@@ -38,7 +38,7 @@ class SendGridEmail:
 def _translate(exc: "http_errors.HTTPError") -> Exception:
     status = exc.status_code
     body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body)
-    if status == 429 or status >= 500:
+    if status in (408, 429) or status >= 500:
         retry_after = exc.headers.get("Retry-After") if exc.headers else None
         return ProviderUnavailable("sendgrid", f"HTTP {status}: {body[:300]}",
                                    float(retry_after) if retry_after and retry_after.isdigit() else None)

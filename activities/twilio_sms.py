@@ -29,7 +29,7 @@ class TwilioSms:
         try:
             created = self.client.messages.create(to=message.to, body=message.body, **sender)
         except TwilioRestException as exc:
-            if exc.status == 429 or exc.status >= 500:
+            if exc.status in (408, 429) or exc.status >= 500:
                 raise ProviderUnavailable(self.name, f"HTTP {exc.status}: {exc.msg}") from None
             raise ProviderRejected(self.name, exc.status, f"{exc.code}: {exc.msg}") from None
         except (TimeoutError, OSError) as exc:

@@ -32,7 +32,7 @@ async def enroll_manually(settings: Settings, flow_id: str, contact_id: str) -> 
     the flow is checked before Temporal is contacted, so a refusal needs no server."""
     engine = open_database(settings)
     with engine.connect() as conn:
-        flow = manual_enrollment_flow(conn, flow_id)
+        flow = manual_enrollment_flow(conn, flow_id, contact_id)
     client = await connect(settings)
     return await Router(client, engine, settings.task_queue).enroll(
         flow, contact_id, f"manual-{uuid.uuid4()}", None)
@@ -69,7 +69,7 @@ async def run_dev_stack(settings: Settings, console: Console, temporal_bin: str,
     try:
         client = await dev_stack.wait_for_server(lambda: connect(settings), server)
         engine = open_database(settings)
-        worker = build_worker(client, settings, activities_for(settings, engine))
+        worker = build_worker(client, settings, activities_for(settings, engine, client))
         async with worker:
             await _seed_and_show(settings, console, client, engine, ui_port)
             if not once:

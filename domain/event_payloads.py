@@ -5,7 +5,7 @@ they are past-tense names that never change; a payload change bumps `schema_vers
 instead of renaming the type."""
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,9 +55,20 @@ class ContactUpdated(Payload):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class TagChanged(Payload):
-    tag: str = Field(min_length=1, max_length=100)
+MAX_TAG_LENGTH = 100
 
+
+class TagChanged(Payload):
+    tag: str = Field(min_length=1, max_length=MAX_TAG_LENGTH)
+
+
+# Names that key read-model rows (products, plans, courses, forms, pages, funnels, lists)
+# are bounded to their columns here, so an oversized one is refused at the edge with its
+# field named instead of failing the projection's INSERT on PostgreSQL.
+MAX_NAME_LENGTH = 200
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+# Optional names stay as lenient as before (an empty one means "none"), only bounded.
+OptionalName = Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None
 
 Channel = Literal["email", "sms"]
 
@@ -66,7 +77,7 @@ class SubscriptionChanged(Payload):
     """Unsubscribed from / resubscribed to a channel (optionally one list of it)."""
 
     channel: Channel
-    list_id: str | None = None
+    list_id: OptionalName = None
 
 
 class Active(Payload):
@@ -74,15 +85,15 @@ class Active(Payload):
 
 
 class FormSubmitted(Payload):
-    form_id: str = Field(min_length=1)
-    funnel: str | None = None
-    page: str | None = None
+    form_id: Name
+    funnel: OptionalName = None
+    page: OptionalName = None
     fields: dict[str, Any] = Field(default_factory=dict)
 
 
 class PageVisited(Payload):
-    page: str = Field(min_length=1)
-    funnel: str | None = None
+    page: Name
+    funnel: OptionalName = None
     url: str | None = None
 
 
@@ -99,9 +110,9 @@ class EmailEngagement(Payload):
     """Delivered / opened / clicked: per message (message_key, and the flow step that sent
     it when known) and, for clicks, per link."""
 
-    message_key: str | None = None
-    flow_id: str | None = None
-    step_id: str | None = None
+    message_key: str | None = Field(default=None, max_length=400)
+    flow_id: str | None = Field(default=None, max_length=64)
+    step_id: str | None = Field(default=None, max_length=64)
     url: str | None = None
 
 
@@ -111,18 +122,18 @@ class SmsReceived(Payload):
 
 
 class ProductPurchased(Payload):
-    product: str = Field(min_length=1)
+    product: Name
     quantity: int = Field(default=1, ge=1)
     amount: float | None = Field(default=None, ge=0)
-    currency: str | None = None
+    currency: str | None = Field(default=None, max_length=10)
 
 
 class ProductChanged(Payload):
-    product: str = Field(min_length=1)
+    product: Name
 
 
 class PlanChanged(Payload):
-    plan: str = Field(min_length=1)
+    plan: Name
 
 
 class CourseAccount(Payload):
@@ -130,12 +141,12 @@ class CourseAccount(Payload):
 
 
 class CourseChanged(Payload):
-    course: str = Field(min_length=1)
+    course: Name
 
 
 class CourseStepCompleted(Payload):
-    course: str = Field(min_length=1)
-    step: str = Field(min_length=1)
+    course: Name
+    step: Name
 
 
 class CustomEvent(Payload):

@@ -5,6 +5,7 @@ One input model per workflow so fields can be added without breaking stored hist
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -35,6 +36,9 @@ class JourneyState(BaseModel):
     trail: list[StepVisit] = Field(default_factory=list)
     events_seen: int = 0
     exit_reason: str | None = None
+    timers_fired: int = 0
+    timer_marks: dict[str, int] = Field(default_factory=dict, description="step -> timers_fired "
+                                        "at its last visit (guards against waitless loops)")
 
 
 class JourneyInput(BaseModel):
@@ -58,5 +62,14 @@ def journey_workflow_id(flow_id: str, contact_id: str, re_entry: ReEntry = ReEnt
     return base
 
 
+MAX_KEY_LENGTH = 400  # the ledger's column
+
+
 def idempotency_key(workflow_id: str, enrollment_id: str, step_id: str, visit: int) -> str:
-    return f"{workflow_id}/{enrollment_id}/{step_id}/{visit}"
+    """Readable when it fits; long ids are folded into a digest so the key stays unique
+    and within the ledger column."""
+    key = f"{workflow_id}/{enrollment_id}/{step_id}/{visit}"
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[:MAX_KEY_LENGTH - len(digest) - 1]}#{digest}"

@@ -27,6 +27,9 @@ def render(template: str, context: dict[str, Any]) -> str:
         raise MergeTagError(f"bad merge tag syntax on line {exc.lineno}: {exc.message}") from None
     except SecurityError as exc:
         raise MergeTagError(f"merge tag not allowed: {exc}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        # e.g. {{ first_name + 1 }}: the contact's data does not fit the template.
+        raise MergeTagError(f"merge tag failed: {type(exc).__name__}: {exc}") from None
 
 
 def referenced_names(template: str) -> set[str]:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, null
+from sqlalchemy import Connection, null, select
 
 from domain.flow import Flow, FlowStatus
 from domain.flow_status import next_status
@@ -20,7 +20,7 @@ from projections.contacts import known_fields
 from projections.flow_catalogue import (
     CatalogueError, PublishRefused, find_flow, get_flow, get_version, publish,
 )
-from projections.schema import flows
+from projections.schema import contacts, flows
 
 _FLOW_ID = TypeAdapter(FlowId)
 
@@ -106,8 +106,10 @@ def _transition(conn: Connection, flow_id: str, action: str) -> FlowStatus:
     return after
 
 
-def manual_enrollment_flow(conn: Connection, flow_id: str) -> Flow:
-    """The live version to enroll a contact in by hand, skipping the trigger's filters."""
+def manual_enrollment_flow(conn: Connection, flow_id: str, contact_id: str | None = None) -> Flow:
+    """The live version to enroll a contact in by hand, skipping the trigger's filters.
+    The contact must be known: a journey for a contact with no record has nothing to
+    send to and would fail at its first message."""
     record = get_flow(conn, flow_id)
     if record.status != FlowStatus.PUBLISHED:
         raise ManualEnrollmentRefused(
@@ -117,6 +119,9 @@ def manual_enrollment_flow(conn: Connection, flow_id: str) -> Flow:
         raise ManualEnrollmentRefused(
             f"flow {flow_id!r} version {flow.version} does not allow manual enrollment "
             "(enrollment.allow_manual is false)")
+    if contact_id is not None and conn.execute(
+            select(contacts.c.contact_id).where(contacts.c.contact_id == contact_id)).first() is None:
+        raise ManualEnrollmentRefused(f"contact {contact_id!r} is unknown; send an event for it first")
     return flow
 
 

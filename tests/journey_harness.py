@@ -39,7 +39,7 @@ def flow_from(document: dict[str, Any]) -> Flow:
 
 @asynccontextmanager
 async def journey_worker(client: Client, engine, settings, **adapters):
-    worker = build_worker(client, settings, activities_for(settings, engine, **adapters))
+    worker = build_worker(client, settings, activities_for(settings, engine, client, **adapters))
     async with worker:
         yield Router(client, engine, settings.task_queue)
 

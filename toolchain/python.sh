@@ -10,6 +10,8 @@ UV="$UV_HOME/bin/uv"
 
 if [[ ! -x "$UV" ]]; then
   need python3 "install Python 3.11+"
+  python3 -c 'import ensurepip, venv' 2>/dev/null \
+    || die "python3 cannot create virtual environments (on Debian: apt-get install python3-venv)"
   log "installing uv $UV_VERSION into $UV_HOME"
   # Install via pip into a private venv: needs only python3 + the package index.
   rm -rf "$UV_HOME"

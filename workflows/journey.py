@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimedOut
 
 with workflow.unsafe.imports_passed_through():
     from activities.conditions import EvaluateRequest
@@ -27,8 +28,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
 
-# Sends retry for a day with capped backoff: a provider outage delays mail, it must
-# not drop it. Rejections (4xx) are non-retryable and fail the step at once.
+# Sends retry for a day with capped backoff: a provider outage delays mail rather than
+# dropping it; after a day the step records the failure and the journey goes on.
+# Rejections (4xx) are non-retryable and are recorded on the step at once.
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                          maximum_interval=timedelta(minutes=5),
                          non_retryable_error_types=["ProviderRejected", "UnknownContact"])
@@ -72,6 +74,7 @@ class JourneyWorkflow:
             step = flow.step(step_id)
             visit = self._state.visits.get(step.id, 0) + 1
             self._state.visits[step.id] = visit
+            self._guard_against_spinning(step)
             outcome, step_id = await self._run_step(step, visit)
             self._state.trail = (self._state.trail + [
                 StepVisit(step_id=step.id, visit=visit, outcome=outcome)])[-TRAIL_LIMIT:]
@@ -81,6 +84,17 @@ class JourneyWorkflow:
         workflow.upsert_search_attributes([sa.STATUS.value_set(self._state.status.value),
                                            sa.CURRENT_STEP.value_set("")])
         return self._state
+
+    def _guard_against_spinning(self, step: Step) -> None:
+        """Validation refuses loops without a wait, but a wait can still be skipped at run
+        time (its condition is false, its date has passed). Coming back to a step with no
+        timer fired since the last visit would send again and again: stop the journey."""
+        last = self._state.timer_marks.get(step.id)
+        if last is not None and last == self._state.timers_fired:
+            raise ApplicationError(f"step {step.id!r} came round again without any wait in "
+                                   "between; stopping this journey so it cannot spin",
+                                   type="LoopWithoutWait", non_retryable=True)
+        self._state.timer_marks[step.id] = self._state.timers_fired
 
     def _enter(self, step: Step, status: JourneyStatus) -> None:
         self._state.current_step = step.id
@@ -112,8 +126,9 @@ class JourneyWorkflow:
         return await self._execute(step, visit)
 
     async def _holds(self, step: Step, condition: Condition) -> bool:
-        if is_data_free(condition):
+        if is_data_free(condition) and workflow.patched("clock-conditions-in-workflow"):
             # Only the clock matters: decide here on workflow.now(), which replays exactly.
+            # Journeys started before this change asked the activity; the patch keeps them.
             return evaluate(condition, ContactSnapshot(contact_id=self._input.contact_id),
                             workflow.now())
         return await workflow.execute_activity(
@@ -137,7 +152,7 @@ class JourneyWorkflow:
                 result = await self._send("send_sms", SendSmsRequest(
                     idempotency_key=self._key(step, visit), flow_id=flow.id, step_id=step.id,
                     contact_id=self._input.contact_id, text=step.text, sender=step.sender), step)
-                if result.status == "skipped" and step.if_no_phone == "exit" and "phone" in (result.reason or ""):
+                if result.reason_code == "no_address" and step.if_no_phone == "exit":
                     return self._exit(f"no phone number at step {step.id}"), None
                 return f"sms {result.status}" + (f": {result.reason}" if result.reason else ""), following
             case AddTag() | RemoveTag():
@@ -197,7 +212,11 @@ class JourneyWorkflow:
             # whole journey failing over one undeliverable message.
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type == "ProviderRejected":
-                return SendOutcome(status="failed", reason=cause.message)
+                return SendOutcome(status="failed", reason=cause.message, reason_code="rejected")
+            if isinstance(cause, ActivityTimedOut):
+                # A day of outage: record it on the step rather than fail the journey.
+                return SendOutcome(status="failed", reason="provider unavailable for a day; gave up",
+                                   reason_code="gave_up")
             raise
 
     async def _sleep(self, step: Step, delay: timedelta | None, until: datetime | None) -> None:
@@ -212,6 +231,7 @@ class JourneyWorkflow:
                                    "is not supported by this engine version", type="UnsupportedStep",
                                    non_retryable=True)
         await workflow.sleep(duration, summary=f"{step.describe()} ({format_duration(duration)})")
+        self._state.timers_fired += 1
 
     def _exit(self, reason: str) -> str:
         self._state.status = JourneyStatus.EXITED

@@ -4,6 +4,7 @@ user learns it at publish time rather than from a failed journey."""
 from domain.flow import Flow
 from domain.steps import EXECUTABLE_KINDS
 from domain.steps import flow_control as fc
+from domain.steps import messaging as msg
 from domain.validation.problems import Problem
 
 
@@ -13,7 +14,17 @@ def _warn(step_id, field, code, message) -> Problem:
 
 def check_capabilities(flow: Flow) -> list[Problem]:
     problems = []
+    if flow.enrollment.existing_contacts:
+        problems.append(_warn(None, "enrollment.existing_contacts", "not_executable_yet",
+                              "enrolling existing contacts on publish (backfill) is not supported "
+                              "by this engine yet; only new events enroll"))
     for step in flow.steps:
+        if isinstance(step, msg.SendEmail):
+            for field in ("template_id", "attachments", "reply_to", "connection"):
+                if getattr(step, field):
+                    problems.append(_warn(step.id, field, "not_executable_yet",
+                                          f"this engine does not send {field} yet; the email "
+                                          "goes out without it"))
         if step.kind not in EXECUTABLE_KINDS:
             problems.append(_warn(step.id, "kind", "not_executable_yet",
                                   f"this engine cannot run {step.kind!r} steps yet; "

@@ -42,8 +42,16 @@ def _reachability(flow: Flow) -> list[Problem]:
 
 
 def _pauses(step) -> bool:
-    timed = step.when is not None and bool(step.when.given())
-    return timed or isinstance(step, (Wait, WaitForEvent))
+    """Only waits that certainly take time break a loop: a wait that its condition can
+    skip, or a date that can already have passed, would let the loop spin."""
+    if step.when is not None and step.when.delay is not None and step.when.delay.total_seconds() > 0:
+        return True  # "when to run" sleeps before the step's own condition is checked
+    guarded = step.run_if is not None or (step.audience is not None and step.audience.who == "matching")
+    if guarded:
+        return False
+    if isinstance(step, Wait):
+        return step.delay is not None and step.delay.total_seconds() > 0 or step.time_of_day is not None
+    return isinstance(step, WaitForEvent) and step.timeout is not None and step.timeout.total_seconds() > 0
 
 
 def _waitless_cycles(flow: Flow) -> list[Problem]:

@@ -1,9 +1,11 @@
 """Per-step settings rules: what each kind needs before it can be published, and
 settings that contradict each other."""
 
+import re
 from collections import Counter
 from collections.abc import Callable
 
+from domain.event_payloads import MAX_TAG_LENGTH
 from domain.steps import contact_changes as cc
 from domain.steps import flow_control as fc
 from domain.steps import messaging as msg
@@ -50,6 +52,9 @@ def _check_common(step) -> list[Problem]:
     if step.when is not None and len(step.when.given()) > 1:
         problems.append(Problem(step_id=step.id, field="when", code="conflicting_settings",
                                 message="give only one of delay, at and local_at"))
+    if step.when is not None and step.when.delay is not None and step.when.delay.total_seconds() <= 0:
+        problems.append(Problem(step_id=step.id, field="when.delay", code="not_positive",
+                                message="the delay must be longer than zero (omit `when` to run at once)"))
     if step.on_false == "branch" and step.false_next is None:
         problems.append(missing(step.id, "false_next", "the step to go to when the condition is false"))
     if step.run_if is not None:
@@ -62,8 +67,16 @@ def _check_common(step) -> list[Problem]:
     return problems
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 def _send_email(step: msg.SendEmail) -> list[Problem]:
     problems = []
+    for field in ("from_email", "reply_to"):
+        value = getattr(step, field)
+        if value and not _EMAIL.match(value):
+            problems.append(Problem(step_id=step.id, field=field, code="bad_email",
+                                    message=f"{value!r} is not an email address"))
     if not step.template_id:
         if not step.subject.strip():
             problems.append(missing(step.id, "subject", "an email subject"))
@@ -95,12 +108,28 @@ def _notify_team(step: msg.NotifyTeam) -> list[Problem]:
     return problems
 
 
+def _tag_problems(step_id: str, field: str, tag: str) -> list[Problem]:
+    # The same limits as the contact.tag_added event, so a journey can always apply it.
+    if not tag.strip():
+        return [missing(step_id, field, "a tag name")]
+    if len(tag) > MAX_TAG_LENGTH:
+        return [Problem(step_id=step_id, field=field, code="too_long",
+                        message=f"tags are at most {MAX_TAG_LENGTH} characters")]
+    return []
+
+
+def _single_tag(step: cc.AddTag | cc.RemoveTag) -> list[Problem]:
+    return _tag_problems(step.id, "tag", step.tag) if step.tag.strip() else []
+
+
 def _change_tags(step: cc.ChangeTags) -> list[Problem]:
     if not step.add and not step.remove:
         return [missing(step.id, "add", "at least one tag to add or remove")]
-    return [Problem(step_id=step.id, field="remove", code="conflicting_actions",
-                    message=f"tag {tag!r} is both added and removed")
-            for tag in sorted(set(step.add) & set(step.remove))]
+    problems = [p for field in ("add", "remove") for i, tag in enumerate(getattr(step, field))
+                for p in _tag_problems(step.id, f"{field}.{i}", tag)]
+    return problems + [Problem(step_id=step.id, field="remove", code="conflicting_actions",
+                               message=f"tag {tag!r} is both added and removed")
+                       for tag in sorted(set(step.add) & set(step.remove))]
 
 
 def _set_offer(step: cc.SetSpecialOffer) -> list[Problem]:
@@ -194,7 +223,7 @@ def _goal(step: fc.Goal) -> list[Problem]:
 
 
 _RULES: dict[type, Callable] = {
-    msg.SendEmail: _send_email, msg.PhoneCall: _phone_call, msg.NotifyTeam: _notify_team,
+    cc.AddTag: _single_tag, cc.RemoveTag: _single_tag, msg.SendEmail: _send_email, msg.PhoneCall: _phone_call, msg.NotifyTeam: _notify_team,
     cc.ChangeTags: _change_tags, cc.SetSpecialOffer: _set_offer, cc.UpdateContact: _update_contact,
     cc.CreateActivity: _create_activity, fc.Wait: _wait, fc.WaitForEvent: _wait_for_event,
     fc.Branch: _branch, fc.MultiBranch: _multi_branch, fc.RandomSplit: _split, fc.Goal: _goal,

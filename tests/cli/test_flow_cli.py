@@ -213,3 +213,8 @@ def test_templates_are_listed_and_become_drafts_or_live_flows(dripstone, engine)
         assert get_flow(conn, "nps-survey").status.value == "draft"
         assert get_version(conn, "send-message", 1).id == "send-message"
     assert "there is no template 'nope'" in dripstone("flow", "from-template", "nope", code=2).stderr
+
+
+def test_enroll_refuses_an_unknown_contact(dripstone, tmp_path):
+    dripstone("flow", "publish", write(tmp_path, "w.yaml", sample_document()))
+    assert "contact 'nobody' is unknown" in dripstone("enroll", "welcome", "nobody", code=2).stderr

@@ -44,3 +44,19 @@ def test_local_time_schedule_warns():
     assert warnings_of([{"id": "s", "kind": "add_tag", "tag": "t",
                          "when": {"local_at": "2026-12-01T09:00:00"}}]) == [
         ("s", "when.local_at", "not_executable_yet")]
+
+
+def test_email_settings_not_sent_yet_and_backfill_warn():
+    flow_steps = [{"id": "m", "kind": "send_email", "template_id": "tpl-1", "reply_to": "a@b.co"}]
+    trigger = {"event": "form.submitted"}
+    flow, problems = parse_flow({"id": "f", "trigger": trigger, "steps": flow_steps,
+                                 "enrollment": {"existing_contacts": True}})
+    assert [(p.step_id, p.field, p.code) for p in problems if p.severity == "warning"] == [
+        (None, "enrollment.existing_contacts", "not_executable_yet"),
+        ("m", "template_id", "not_executable_yet"), ("m", "reply_to", "not_executable_yet")]
+
+
+def test_sender_addresses_must_be_email_addresses():
+    _, problems = parse_flow({"id": "f", "trigger": {"event": "form.submitted"}, "steps": [
+        {"id": "m", "kind": "send_email", "subject": "s", "body": "b", "from_email": "not-an-email"}]})
+    assert [(p.field, p.code) for p in problems] == [("from_email", "bad_email")]

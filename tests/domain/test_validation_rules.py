@@ -218,8 +218,15 @@ def loop(*middle):
     ([{"id": "m", "kind": "make_note", "text": "x"}], err("next", "cycle_without_wait", step="a")),
     ([{"id": "m", "kind": "wait_for_event", "event": "email.opened", "timeout": "1d"}], []),
     ([{"id": "m", "kind": "make_note", "text": "x", "when": {"delay": "1h"}}], []),
-    ([{"id": "m", "kind": "make_note", "text": "x", "when": {"at": "2030-01-01T00:00:00Z"}}], []),
-], ids=["via-note", "via-wait-for-event", "via-when-delay", "via-when-at"])
+    # A fixed date pauses only the first time round; after it, the loop would spin.
+    ([{"id": "m", "kind": "make_note", "text": "x", "when": {"at": "2030-01-01T00:00:00Z"}}],
+     err("next", "cycle_without_wait", step="a")),
+    ([{"id": "m", "kind": "wait", "until": "2030-01-01T00:00:00Z"}], err("next", "cycle_without_wait", step="a")),
+    # A wait its condition can skip does not stop the spin either.
+    ([{"id": "m", "kind": "wait", "delay": "1d", "run_if": VIP}], err("next", "cycle_without_wait", step="a")),
+    ([{"id": "m", "kind": "wait", "delay": "1d"}], []),
+], ids=["via-note", "via-wait-for-event", "via-when-delay", "via-when-at", "via-wait-until",
+        "via-skippable-wait", "via-wait"])
 def test_cycles_need_a_wait(middle, expected):
     assert found(*loop(*middle)) == expected
 
@@ -392,3 +399,18 @@ def test_negative_duration_is_refused_when_parsed():
                               "steps": [step("wait", delay=-60)]})
     assert [(p.step_id, p.field, p.code) for p in problems] == [("s", "delay", "invalid")]
     assert "negative" in problems[0].message
+
+
+@pytest.mark.parametrize("tags, field", [([""], "add.0"), (["ok", "x" * 101], "add.1")])
+def test_change_tags_entries_must_be_valid_tags(tags, field):
+    codes = {("", "add.0"): "missing_setting", ("x" * 101, "add.1"): "too_long"}
+    assert found(step("change_tags", add=tags, remove=[])) == [
+        ("s", field, codes[(tags[-1], field)], "error")]
+
+
+def test_tag_longer_than_an_event_allows_is_refused():
+    assert found(step("add_tag", tag="x" * 101), DONE) == err("tag", "too_long")
+
+
+def test_when_delay_must_be_positive():
+    assert found(step("add_tag", when={"delay": "0s"}), DONE) == err("when.delay", "not_positive")

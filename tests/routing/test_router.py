@@ -2,7 +2,9 @@
 
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
-from tests.journey_harness import contact, event, flow_from, journey_result, journey_worker, outbox
+from tests.journey_harness import (
+    contact, enroll_and_finish, event, flow_from, journey_result, journey_worker, outbox,
+)
 
 
 def form_flow(flow_id: str, form_id: str, **trigger):
@@ -48,3 +50,18 @@ async def test_after_exit_re_entry_starts_a_fresh_journey_with_fresh_sends(
         await journey_result(time_skipping_env, "journey/again/c1")
     # Each enrollment has its own idempotency keys, so the second journey really sends.
     assert [m.subject for m in outbox(engine, "c1")] == ["Hello", "Hello"]
+
+
+async def test_a_tag_added_by_one_journey_triggers_another_flow(time_skipping_env, engine, settings):
+    tagger = flow_from({"id": "tagger", "steps": [{"id": "tag", "kind": "add_tag", "tag": "customer"}]})
+    welcome = flow_from({"id": "customer-welcome",
+                         "trigger": {"event": "contact.tag_added", "where": [{"path": "tag", "value": "customer"}]},
+                         "steps": [{"id": "mail", "kind": "send_email", "subject": "Welcome, customer", "body": "."}]})
+    with engine.begin() as conn:
+        publish(conn, welcome)
+    ingest(engine, contact("c1", email="c1@example.com"))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        await enroll_and_finish(time_skipping_env, router, engine, tagger, "c1")
+        state = await journey_result(time_skipping_env, "journey/customer-welcome/c1")
+    assert state.trail[-1].outcome == "email sent"
+    assert [m.subject for m in outbox(engine, "c1")] == ["Welcome, customer"]

@@ -159,3 +159,24 @@ async def test_clock_only_conditions_are_decided_in_the_workflow(time_skipping_e
     scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
                  for e in history if e.HasField("activity_task_scheduled_event_attributes")]
     assert "evaluate_condition" not in scheduled  # the workflow's own clock decided both
+
+
+async def test_a_loop_whose_wait_is_skipped_stops_instead_of_spinning(time_skipping_env, engine, settings):
+    # Validation refuses this flow (the wait can be skipped); a journey given it anyway,
+    # e.g. from a document published before that rule existed, must not spin.
+    from domain.journey import JourneyInput
+    from workflows.journey import JourneyWorkflow
+
+    flow = flow_from({"id": "spin", "version": 1, "steps": [
+        {"id": "mail", "kind": "send_email", "subject": "Again?", "body": "."},
+        {"id": "pause", "kind": "wait", "delay": "1d", "run_if": GATED, "next": "mail"},
+    ]})
+    ingest(engine, contact("c1", email="c1@example.com"))
+    async with journey_worker(time_skipping_env.client, engine, settings):
+        handle = await time_skipping_env.client.start_workflow(
+            JourneyWorkflow.run, JourneyInput(flow=flow, contact_id="c1", enrollment_id="e1"),
+            id="journey/spin/c1", task_queue=settings.task_queue)
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+    assert failure.value.cause.type == "LoopWithoutWait"
+    assert [m.subject for m in outbox(engine, "c1")] == ["Again?"]
