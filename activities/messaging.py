@@ -90,7 +90,8 @@ class MessagingActivities:
 
     def _contact(self, contact_id: str) -> ContactSnapshot:
         with self.engine.connect() as conn:
-            contact = load_snapshot(conn, contact_id)
+            # Merge tags read the profile only (email, phone, attributes).
+            contact = load_snapshot(conn, contact_id, {"attributes"})
         if contact is None:
             raise ApplicationError(f"contact {contact_id!r} is unknown", non_retryable=True,
                                    type="UnknownContact")

@@ -67,6 +67,12 @@ def fact_groups(condition: Condition) -> set[str]:
     return {FACT_GROUPS[node.kind] for node in walk(condition) if node.kind in FACT_GROUPS}
 
 
+def lead_event_names(condition: Condition) -> set[str]:
+    """The events lead_event leaves ask about, so a loader reads only those from the store
+    rather than the contact's whole history."""
+    return {node.event for node in walk(condition) if node.kind == "lead_event"}
+
+
 def walk(condition: Condition):
     """Yield every node of a tree, parents first (used by validation)."""
     yield condition

@@ -4,9 +4,19 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from projections.rebuild import rebuild
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Revisions that add or reshape read models. Upgrading across one replays the store, so
+# the new tables hold what the events already stored imply. The replay runs here, after
+# the upgrade, with the projector that matches the head schema: a migration that ran
+# today's projector would break once a later revision changed the tables it writes.
+REBUILD_AFTER = frozenset({"0003"})
 
 
 def _normalise(url: str) -> str:
@@ -45,4 +55,13 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
+        before = MigrationContext.configure(conn).get_current_revision()
         command.upgrade(config, "head")
+        # A fresh database (before is None) has no events to replay.
+        if before is not None and REBUILD_AFTER & _applied_since(before):
+            rebuild(conn)
+
+
+def _applied_since(revision: str) -> set[str]:
+    script = ScriptDirectory(str(_MIGRATIONS))
+    return {step.revision for step in script.iterate_revisions("heads", revision)}

@@ -1,87 +1,48 @@
 """The one projector: applies an event to every read model, exactly once (the caller
 only applies events whose append was new) and order-independently (last writer by
-occurred_at wins), so `rebuild` from the store gives the same read models."""
+occurred_at for states, earliest for firsts, latest for lasts), so `rebuild` from the
+store gives the same read models whatever order the events were recorded in."""
 
-from typing import Any
+from collections.abc import Callable
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection
 
-from domain.events import ContactEvent, EventType
-from projections.dialect import greatest, insert, least
-from projections.schema import contact_attributes, contact_tags, contacts, sent_messages
+from domain.events import ContactEvent, EventType as T
+from projections.projectors import commerce, courses, engagement, profile, web
 
-# Form fields that land on the contact record itself rather than in attributes.
-_CONTACT_COLUMNS = ("email", "phone")
+Handler = Callable[[Connection, ContactEvent], None]
+
+# Every event type and what it updates beyond the contact row. Types with no entry
+# (email.delivered, custom) only touch the contact: conditions read custom events
+# straight from the event store (lead_event), and nothing reads deliveries yet.
+HANDLERS: dict[str, tuple[Handler, ...]] = {
+    T.CONTACT_CREATED: (profile.contact_changed,),
+    T.CONTACT_UPDATED: (profile.contact_changed,),
+    T.TAG_ADDED: (profile.tag_added,),
+    T.TAG_REMOVED: (profile.tag_removed,),
+    T.UNSUBSCRIBED: (engagement.unsubscribed,),
+    T.RESUBSCRIBED: (engagement.resubscribed,),
+    T.ACTIVE: (courses.active,),
+    T.FORM_SUBMITTED: (profile.form_fields, web.form_submitted),
+    T.PAGE_VISITED: (web.page_visited,),
+    T.MESSAGE_SENT: (engagement.message_sent,),
+    T.EMAIL_OPENED: (engagement.email_touched,),
+    T.EMAIL_CLICKED: (engagement.email_touched,),
+    T.SMS_RECEIVED: (engagement.sms_received,),
+    T.PRODUCT_PURCHASED: (commerce.product_purchased,),
+    T.PRODUCT_ADDED: (commerce.product_added,),
+    T.PRODUCT_REMOVED: (commerce.product_removed,),
+    T.SUBSCRIPTION_STARTED: (commerce.subscription_started,),
+    T.SUBSCRIPTION_ENDED: (commerce.subscription_ended,),
+    T.COURSE_ACCOUNT_CREATED: (courses.account_created,),
+    T.COURSE_STARTED: (courses.course_progressed,),
+    T.COURSE_STEP_COMPLETED: (courses.course_progressed,),
+    T.COURSE_COMPLETED: (courses.course_progressed,),
+}
 
 
 def apply(conn: Connection, event: ContactEvent) -> None:
-    _touch_contact(conn, event)
-    payload = event.payload
-    match event.type:
-        case EventType.CONTACT_CREATED | EventType.CONTACT_UPDATED:
-            _set_fields(conn, event, {**payload.get("attributes", {}),
-                                      **{k: payload[k] for k in _CONTACT_COLUMNS if k in payload}})
-        case EventType.FORM_SUBMITTED:
-            _set_fields(conn, event, payload.get("fields", {}))
-        case EventType.TAG_ADDED:
-            _set_tag(conn, event, payload["tag"], present=True)
-        case EventType.TAG_REMOVED:
-            _set_tag(conn, event, payload["tag"], present=False)
-        case EventType.MESSAGE_SENT:
-            conn.execute(
-                insert(conn, sent_messages).values(
-                    message_key=payload["message_key"], contact_id=event.contact_id,
-                    channel=payload["channel"], flow_id=payload.get("flow_id"),
-                    step_id=payload.get("step_id"), to_address=payload["to"],
-                    provider_message_id=payload.get("provider_message_id"),
-                    sent_at=event.occurred_at,
-                ).on_conflict_do_nothing(index_elements=["message_key"])
-            )
-
-
-def _touch_contact(conn: Connection, event: ContactEvent) -> None:
-    """Every event implies the contact exists; created_at is its earliest event."""
-    statement = insert(conn, contacts).values(
-        contact_id=event.contact_id, created_at=event.occurred_at, last_event_at=event.occurred_at,
-    )
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=["contact_id"],
-        set_={
-            "created_at": least(conn, contacts.c.created_at, statement.excluded.created_at),
-            "last_event_at": greatest(conn, contacts.c.last_event_at, statement.excluded.last_event_at),
-        },
-    ))
-
-
-def _set_fields(conn: Connection, event: ContactEvent, fields: dict[str, Any]) -> None:
-    for name, value in fields.items():
-        _upsert_latest(conn, contact_attributes, event, {"name": name}, {"value": value})
-        if name in _CONTACT_COLUMNS:
-            _sync_contact_column(conn, event.contact_id, name)
-
-
-def _sync_contact_column(conn: Connection, contact_id: str, name: str) -> None:
-    # email/phone also live as attributes so out-of-order updates resolve the same way;
-    # the contacts columns mirror whichever value won.
-    value = conn.execute(
-        select(contact_attributes.c.value).where(
-            contact_attributes.c.contact_id == contact_id, contact_attributes.c.name == name)
-    ).scalar()
-    conn.execute(contacts.update().where(contacts.c.contact_id == contact_id).values({name: value}))
-
-
-def _set_tag(conn: Connection, event: ContactEvent, tag: str, *, present: bool) -> None:
-    _upsert_latest(conn, contact_tags, event, {"tag": tag}, {"present": present})
-
-
-def _upsert_latest(conn: Connection, table: Table, event: ContactEvent, key: dict[str, Any],
-                   values: dict[str, Any]) -> None:
-    """Write `values` unless the row already holds a change that occurred later: the
-    last writer by occurred_at wins, whatever order the events were recorded in."""
-    statement = insert(conn, table).values(
-        contact_id=event.contact_id, changed_at=event.occurred_at, **key, **values)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=["contact_id", *key],
-        set_={name: statement.excluded[name] for name in (*values, "changed_at")},
-        where=table.c.changed_at <= statement.excluded.changed_at,
-    ))
+    # The contact row first: handlers may update columns on it.
+    profile.touch_contact(conn, event)
+    for handler in HANDLERS.get(event.type, ()):
+        handler(conn, event)

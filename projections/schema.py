@@ -2,7 +2,7 @@
 outbox and flow catalogue is a read model that `rebuild` can regenerate from events."""
 
 from sqlalchemy import (
-    Boolean, Column, Index, Integer, MetaData, String, Table, Text,
+    Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text,
 )
 
 from projections.types import Json, Position, UtcDateTime
@@ -25,6 +25,8 @@ events = Table(
     Column("source", String(100), nullable=False),
     Column("payload", Json, nullable=False),
     Index(None, "contact_id", "position"),
+    # lead_event conditions read one contact's events of a few types straight from here.
+    Index(None, "contact_id", "type"),
 )
 
 # --- read models -----------------------------------------------------------------
@@ -36,6 +38,12 @@ contacts = Table(
     Column("phone", String(32)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_event_at", UtcDateTime, nullable=False),
+    # One value per contact, so they live on the contact row (loaded with one PK lookup):
+    # earliest course.* event; latest contact.active or course progress; newest SMS reply.
+    Column("course_account_at", UtcDateTime),
+    Column("last_active_at", UtcDateTime),
+    Column("last_reply", Text),
+    Column("last_reply_at", UtcDateTime),
 )
 
 # Last writer by occurred_at wins, so events that arrive out of order still leave the
@@ -68,7 +76,113 @@ sent_messages = Table(
     Column("sent_at", UtcDateTime, nullable=False),
 )
 
-READ_MODELS = (contacts, contact_attributes, contact_tags, sent_messages)
+# Every read model below is looked up by contact_id first, so each primary key (or index)
+# leads with it. NAME is the bound domain.event_payloads puts on the names used as keys.
+NAME = 200
+
+contact_products = Table(
+    "contact_products", metadata,
+    Column("contact_id", String(128), primary_key=True),
+    Column("product", String(NAME), primary_key=True),
+    Column("present", Boolean, nullable=False),  # added or purchased, until removed
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+# One row per purchase event (the event id keeps a replayed purchase from counting twice).
+purchases = Table(
+    "purchases", metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("contact_id", String(128), nullable=False),
+    Column("product", String(NAME), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("amount", Float),  # as the event carried it (a JSON number)
+    Column("currency", String(10)),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Index(None, "contact_id", "product"),
+)
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("contact_id", String(128), primary_key=True),
+    Column("plan", String(NAME), primary_key=True),
+    Column("active", Boolean, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+# Progress only moves forward, so these keep the first time each milestone was reached;
+# a step or completion also counts as having started the course.
+course_progress = Table(
+    "course_progress", metadata,
+    Column("contact_id", String(128), primary_key=True),
+    Column("course", String(NAME), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime),
+)
+
+course_steps = Table(
+    "course_steps", metadata,
+    Column("contact_id", String(128), primary_key=True),
+    Column("course", String(NAME), primary_key=True),
+    Column("step", String(NAME), primary_key=True),
+    Column("completed_at", UtcDateTime, nullable=False),
+)
+
+# Opens and clicks, first occurrence of each. Rows are keyed by a digest of what
+# identifies the touch (message, URL, flow step): URLs have no sensible length bound and
+# PostgreSQL caps a b-tree entry near 2.7 kB, and a touch without a message key must not
+# collapse into another one.
+email_engagement = Table(
+    "email_engagement", metadata,
+    Column("contact_id", String(128), primary_key=True),
+    Column("kind", String(10), primary_key=True),  # open | click
+    Column("touch_key", String(64), primary_key=True),
+    Column("message_key", String(400)),
+    Column("url", Text),
+    Column("flow_id", String(64)),
+    Column("step_id", String(64)),
+    Column("first_at", UtcDateTime, nullable=False),
+)
+
+# Per channel, and per list of a channel: list_id '' is the channel as a whole, which is
+# what the `unsubscribed` condition asks about.
+channel_status = Table(
+    "channel_status", metadata,
+    Column("contact_id", String(128), primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("list_id", String(NAME), primary_key=True),
+    Column("unsubscribed", Boolean, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+funnel_members = Table(
+    "funnel_members", metadata,
+    Column("contact_id", String(128), primary_key=True),
+    Column("funnel", String(NAME), primary_key=True),
+    Column("first_at", UtcDateTime, nullable=False),
+)
+
+page_visits = Table(
+    "page_visits", metadata,
+    Column("contact_id", String(128), primary_key=True),
+    Column("page", String(NAME), primary_key=True),
+    Column("funnel", String(NAME), primary_key=True),  # '' when the page is in no funnel
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+)
+
+form_submissions = Table(
+    "form_submissions", metadata,
+    Column("contact_id", String(128), primary_key=True),
+    Column("form_id", String(NAME), primary_key=True),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+)
+
+READ_MODELS = (
+    contacts, contact_attributes, contact_tags, sent_messages, contact_products, purchases,
+    subscriptions, course_progress, course_steps, email_engagement, channel_status,
+    funnel_members, page_visits, form_submissions,
+)
 
 # --- side-effect bookkeeping (not rebuilt from events) ----------------------------
 

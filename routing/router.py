@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.conditions import ContactSnapshot, evaluate
+from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names
 from domain.events import ContactEvent
 from domain.flow import Flow, ReEntry
 from domain.journey import JourneyInput, journey_workflow_id
@@ -54,24 +54,30 @@ class Router:
             flows = published_flows(conn)
         routed = []
         for event in events:
-            contact = self._snapshot(event.contact_id)
-            for flow in flows:
-                if self._triggers(flow, event, contact):
+            # Trigger conditions are checked as of routing time (there is no workflow
+            # clock yet), on one snapshot holding what every matching trigger reads.
+            hits = [flow.trigger.matches_event(event.type, event.payload) for flow in flows]
+            conditions = [flow.trigger.condition for flow, hit in zip(flows, hits)
+                          if hit and flow.trigger.condition is not None]
+            contact, now = self._snapshot(event.contact_id, conditions), datetime.now(UTC)
+            for flow, hit in zip(flows, hits):
+                condition = flow.trigger.condition
+                if hit and (condition is None or evaluate(condition, contact, now)):
                     routed.append(await self.enroll(flow, event.contact_id, event.event_id, event))
                 else:
                     routed.append(await self._signal(flow, event))
         return routed
 
-    def _snapshot(self, contact_id: str) -> ContactSnapshot:
+    def _snapshot(self, contact_id: str, conditions: list[Condition]) -> ContactSnapshot:
+        """Only the fact groups the conditions read; no query at all when they read none
+        (most events match no trigger, and clock-only conditions need no data)."""
+        groups = set().union(*map(fact_groups, conditions))
+        if not groups:
+            return ContactSnapshot(contact_id=contact_id)
+        names = set().union(*map(lead_event_names, conditions))
         with self.engine.connect() as conn:
-            return load_snapshot(conn, contact_id) or ContactSnapshot(contact_id=contact_id)
-
-    @staticmethod
-    def _triggers(flow: Flow, event: ContactEvent, contact: ContactSnapshot) -> bool:
-        if not flow.trigger.matches_event(event.type, event.payload):
-            return False
-        return flow.trigger.condition is None or evaluate(
-            flow.trigger.condition, contact, datetime.now(UTC))
+            contact = load_snapshot(conn, contact_id, groups, lead_events=names)
+        return contact or ContactSnapshot(contact_id=contact_id)
 
     async def enroll(self, flow: Flow, contact_id: str, enrollment_id: str,
                      event: ContactEvent | None) -> Routed:

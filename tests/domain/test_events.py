@@ -92,6 +92,10 @@ def test_every_envelope_problem_is_reported_at_once():
     ("contact.updated", {"unexpected": 1}, "payload.unexpected"),
     ("message.sent", {"channel": "email", "message_key": "k"}, "payload.to"),
     ("sms.received", {"body": 42}, "payload.body"),
+    # names that key read-model rows are bounded to their columns
+    ("product.added", {"product": "p" * 201}, "payload.product"),
+    ("page.visited", {"page": "home", "funnel": "f" * 201}, "payload.funnel"),
+    ("email.opened", {"message_key": "k" * 401}, "payload.message_key"),
 ])
 def test_bad_payload_shape_names_the_payload_field(type_, payload, field):
     assert field in rejected_fields(raw(type=type_, payload=payload))

@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import column, inspect, select, table, text
 
 from projections.database import _MIGRATIONS, migrate
-from projections.schema import flow_versions, flows, metadata
+from projections.contacts import load_snapshot
+from projections.schema import events, flow_versions, flows, metadata
 
 ALEMBIC_VERSION = table("alembic_version", column("version_num"))
 HEAD = ScriptDirectory(str(_MIGRATIONS)).get_current_head()
@@ -69,5 +70,26 @@ def test_flows_published_before_drafts_get_a_name_and_creation_time(engine):
     with engine.connect() as conn:
         row = conn.execute(select(flows).where(flows.c.flow_id == "old")).one()
     assert (row.name, row.created_at, row.updated_at, row.draft) == ("Welcome drip", first, later, None)
+    assert revisions(engine) == [HEAD]
+    assert differences(engine) == []
+
+
+def test_events_stored_before_0003_fill_its_read_models(engine):
+    """0003 adds read models; migrate() replays the store so they hold the old events."""
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0002")
+    with engine.begin() as conn:
+        for n, (type_, payload) in enumerate([("product.purchased", {"product": "ebook"}),
+                                              ("contact.unsubscribed", {"channel": "email"}),
+                                              ("contact.tag_added", {"tag": "vip"})]):
+            conn.execute(events.insert().values(
+                event_id=f"old-{n}", type=type_, schema_version=1, contact_id="c1",
+                occurred_at=at, recorded_at=at, source="test", payload=payload))
+    migrate(engine)
+    with engine.connect() as conn:
+        snapshot = load_snapshot(conn, "c1")
+    assert (snapshot.purchased, snapshot.products) == ({"ebook"}, {"ebook"})
+    assert (snapshot.unsubscribed, snapshot.tags) == ({"email"}, {"vip"})
     assert revisions(engine) == [HEAD]
     assert differences(engine) == []

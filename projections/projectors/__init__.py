@@ -1,0 +1,1 @@
+"""The projector's handlers, one module per area; projections.projector dispatches."""
