@@ -36,7 +36,8 @@ ensure_pg_bin() {
 # initdb/postgres refuse to run as root, so as root run them as the
 # `postgres` system user (created by the Debian package); otherwise as us.
 as_owner() {
-  if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the postgres user may not be allowed into the caller's working directory.
+  if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 cmd_start() {
