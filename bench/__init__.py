@@ -1,0 +1,1 @@
+"""Benchmarks: ingest throughput and condition latency (see bench/README.md)."""
