@@ -52,7 +52,8 @@ def run(engine: Engine, workload: Workload, *, batch_size: int = 500,
     # Only the main load's contacts are sampled, so every run draws the same ones.
     contact_ids = [workload.contact_id(i) for i in range(workload.contacts)]
     latency = time_conditions(engine, contact_ids, samples, seed=workload.seed)
-    return BenchResult(engine.dialect.name, workload, load, sizes, latency)
+    repeat = time_conditions(engine, contact_ids, samples, seed=workload.seed)
+    return BenchResult(engine.dialect.name, workload, load, sizes, latency, repeat)
 
 
 @app.command()

@@ -74,6 +74,8 @@ class BenchResult:
     load: IngestFigures
     batch_sizes: dict[int, IngestFigures] = field(default_factory=dict)
     latency: LatencyFigures | None = None
+    # The same contacts again, straight after: their pages are now in the OS cache.
+    latency_repeat: LatencyFigures | None = None
 
 
 def batches(stream: Iterable[ContactEvent], size: int) -> Iterator[list[ContactEvent]]:
