@@ -1,6 +1,6 @@
 """The few places where SQLite and PostgreSQL differ, kept behind small hooks."""
 
-from sqlalchemy import Connection, Table, func
+from sqlalchemy import Connection, Table, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -17,3 +17,10 @@ def least(conn: Connection, a, b):
 
 def greatest(conn: Connection, a, b):
     return func.max(a, b) if conn.dialect.name == "sqlite" else func.greatest(a, b)
+
+
+def json_text(conn: Connection, column):
+    """A JSON scalar as SQL text (a JSON string without its quotes; JSON null is NULL)."""
+    if conn.dialect.name == "sqlite":
+        return func.json_extract(column, "$")
+    return column.op("#>>")(literal_column("'{}'"))

@@ -40,8 +40,7 @@ def append(conn: Connection, batch: Iterable[ContactEvent]) -> list[ContactEvent
     appended = sorted((e for e in unique if e.event_id in position_of),
                       key=lambda e: position_of[e.event_id])
     # Position order is the store's order, so read models see what a rebuild would see.
-    for event in appended:
-        projector.apply(conn, event)
+    projector.apply(conn, appended)
     return appended
 
 

@@ -3,14 +3,15 @@ only applies events whose append was new) and order-independently (last writer b
 occurred_at for states, earliest for firsts, latest for lasts), so `rebuild` from the
 store gives the same read models whatever order the events were recorded in."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection
 
 from domain.events import ContactEvent, EventType as T
 from projections.projectors import commerce, courses, engagement, profile, web
+from projections.projectors.writes import Writes
 
-Handler = Callable[[Connection, ContactEvent], None]
+Handler = Callable[[Writes, ContactEvent], None]
 
 # Every event type and what it updates beyond the contact row. Types with no entry
 # (email.delivered, custom) only touch the contact: conditions read custom events
@@ -41,8 +42,12 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
 }
 
 
-def apply(conn: Connection, event: ContactEvent) -> None:
-    # The contact row first: handlers may update columns on it.
-    profile.touch_contact(conn, event)
-    for handler in HANDLERS.get(event.type, ()):
-        handler(conn, event)
+def apply(conn: Connection, batch: Iterable[ContactEvent]) -> None:
+    """Project events given in store order; their writes go out together (writes.py)."""
+    writes = Writes(conn)
+    for event in batch:
+        # The contact row first: handlers may update columns on it.
+        profile.touch_contact(writes, event)
+        for handler in HANDLERS.get(event.type, ()):
+            handler(writes, event)
+    writes.flush()

@@ -1,13 +1,14 @@
 """Upserts that make projection order-independent: whatever order events arrive in,
 each row ends as if they had arrived sorted by occurred_at, so a live read model and a
-rebuilt one agree."""
+rebuilt one agree. Each queues a row on a statement built once (see writes.py)."""
 
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, func, or_
+from sqlalchemy import Column, Connection, Table, bindparam, func, or_
 
 from domain.events import ContactEvent
 from projections.dialect import greatest, insert, least
+from projections.projectors.writes import Writes
 from projections.schema import contacts
 
 
@@ -15,21 +16,23 @@ def _key_columns(table: Table) -> list[str]:
     return [column.name for column in table.primary_key.columns]
 
 
-def upsert_latest(conn: Connection, table: Table, event: ContactEvent, key: dict[str, Any],
+def upsert_latest(w: Writes, table: Table, event: ContactEvent, key: dict[str, Any],
                   values: dict[str, Any]) -> None:
     """Write `values` unless the row already holds a change that occurred later: the
     last writer by occurred_at wins, whatever order the events were recorded in. On a
     tie the later-applied event wins, which a rebuild (in store order) reproduces."""
-    statement = insert(conn, table).values(
-        contact_id=event.contact_id, changed_at=event.occurred_at, **key, **values)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=_key_columns(table),
-        set_={name: statement.excluded[name] for name in (*values, "changed_at")},
-        where=table.c.changed_at <= statement.excluded.changed_at,
-    ))
+    def build(conn: Connection):
+        statement = insert(conn, table)
+        return statement.on_conflict_do_update(
+            index_elements=_key_columns(table),
+            set_={name: statement.excluded[name] for name in (*values, "changed_at")},
+            where=table.c.changed_at <= statement.excluded.changed_at,
+        )
+    w.add(("latest", table.name, tuple(key), tuple(values)), build,
+          {"contact_id": event.contact_id, "changed_at": event.occurred_at, **key, **values})
 
 
-def upsert_seen(conn: Connection, table: Table, event: ContactEvent, key: dict[str, Any],
+def upsert_seen(w: Writes, table: Table, event: ContactEvent, key: dict[str, Any],
                 values: dict[str, Any] | None = None, *, first: str = "first_at",
                 last: str | None = None) -> None:
     """Record that something happened: the row is created by the first event applied,
@@ -38,11 +41,20 @@ def upsert_seen(conn: Connection, table: Table, event: ContactEvent, key: dict[s
     row = {"contact_id": event.contact_id, **key, **(values or {}), first: at}
     if last:
         row[last] = at
-    statement = insert(conn, table).values(row)
-    set_ = {first: least(conn, table.c[first], statement.excluded[first])}
-    if last:
-        set_[last] = greatest(conn, table.c[last], statement.excluded[last])
-    conn.execute(statement.on_conflict_do_update(index_elements=_key_columns(table), set_=set_))
+
+    def build(conn: Connection):
+        statement = insert(conn, table)
+        set_ = {first: least(conn, table.c[first], statement.excluded[first])}
+        if last:
+            set_[last] = greatest(conn, table.c[last], statement.excluded[last])
+        return statement.on_conflict_do_update(index_elements=_key_columns(table), set_=set_)
+    w.add(("seen", table.name, tuple(row), first, last), build, row)
+
+
+def insert_once(w: Writes, table: Table, row: dict[str, Any], unique: str) -> None:
+    """Insert a row the first time its `unique` value is seen; later copies change nothing."""
+    w.add(("once", table.name, tuple(row)),
+          lambda conn: insert(conn, table).on_conflict_do_nothing(index_elements=[unique]), row)
 
 
 def earliest(conn: Connection, column: Column, new) -> Any:
@@ -50,20 +62,34 @@ def earliest(conn: Connection, column: Column, new) -> Any:
     return least(conn, func.coalesce(column, new), new)
 
 
-def contact_earliest(conn: Connection, event: ContactEvent, column: str) -> None:
+def contact_earliest(w: Writes, event: ContactEvent, column: str) -> None:
     """Move a nullable timestamp on the contact row earlier (or set it the first time);
     the row exists, every event touches it before its handlers run."""
-    _set_contact_if(conn, event, {column: event.occurred_at},
-                    or_(contacts.c[column].is_(None), contacts.c[column] > event.occurred_at))
+    def build(_conn: Connection):
+        at = bindparam("p_at")
+        return _update_contact({column: at},
+                               or_(contacts.c[column].is_(None), contacts.c[column] > at))
+    w.add(("contact-earliest", column), build, _contact_params(event))
 
 
-def contact_latest(conn: Connection, event: ContactEvent, column: str,
+def contact_latest(w: Writes, event: ContactEvent, column: str,
                    values: dict[str, Any] | None = None) -> None:
     """Move a nullable timestamp later, writing `values` along with it (last writer)."""
-    _set_contact_if(conn, event, {column: event.occurred_at, **(values or {})},
-                    or_(contacts.c[column].is_(None), contacts.c[column] <= event.occurred_at))
+    extra = values or {}
+
+    def build(_conn: Connection):
+        at = bindparam("p_at")
+        return _update_contact({column: at, **{name: bindparam(f"p_{name}") for name in extra}},
+                               or_(contacts.c[column].is_(None), contacts.c[column] <= at))
+    w.add(("contact-latest", column, tuple(extra)), build, _contact_params(event, extra))
 
 
-def _set_contact_if(conn: Connection, event: ContactEvent, values: dict[str, Any], guard) -> None:
-    conn.execute(contacts.update()
-                 .where(contacts.c.contact_id == event.contact_id, guard).values(values))
+# Bind names carry a p_ prefix: SQLAlchemy reserves a column's own name in SET.
+def _update_contact(set_: dict[str, Any], guard):
+    return (contacts.update()
+            .where(contacts.c.contact_id == bindparam("p_contact_id"), guard).values(set_))
+
+
+def _contact_params(event: ContactEvent, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"p_contact_id": event.contact_id, "p_at": event.occurred_at,
+            **{f"p_{name}": value for name, value in (extra or {}).items()}}

@@ -3,28 +3,24 @@
 import hashlib
 import json
 
-from sqlalchemy import Connection
-
 from domain.events import ContactEvent, EventType
-from projections.dialect import insert
-from projections.projectors.common import contact_latest, upsert_latest, upsert_seen
+from projections.projectors.common import contact_latest, insert_once, upsert_latest, upsert_seen
+from projections.projectors.writes import Writes
 from projections.schema import channel_status, email_engagement, sent_messages
 
 
-def message_sent(conn: Connection, event: ContactEvent) -> None:
+def message_sent(w: Writes, event: ContactEvent) -> None:
     payload = event.payload
-    conn.execute(
-        insert(conn, sent_messages).values(
-            message_key=payload["message_key"], contact_id=event.contact_id,
-            channel=payload["channel"], flow_id=payload.get("flow_id"),
-            step_id=payload.get("step_id"), to_address=payload["to"],
-            provider_message_id=payload.get("provider_message_id"),
-            sent_at=event.occurred_at,
-        ).on_conflict_do_nothing(index_elements=["message_key"])
-    )
+    insert_once(w, sent_messages, {
+        "message_key": payload["message_key"], "contact_id": event.contact_id,
+        "channel": payload["channel"], "flow_id": payload.get("flow_id"),
+        "step_id": payload.get("step_id"), "to_address": payload["to"],
+        "provider_message_id": payload.get("provider_message_id"),
+        "sent_at": event.occurred_at,
+    }, unique="message_key")
 
 
-def email_touched(conn: Connection, event: ContactEvent) -> None:
+def email_touched(w: Writes, event: ContactEvent) -> None:
     """email.opened / email.clicked: the first time of each distinct touch. An open is
     per message; a click is per message and link."""
     kind = "click" if event.type == EventType.EMAIL_CLICKED else "open"
@@ -33,22 +29,22 @@ def email_touched(conn: Connection, event: ContactEvent) -> None:
              "step_id": payload.get("step_id"),
              "url": payload.get("url") if kind == "click" else None}
     digest = hashlib.sha256(json.dumps(touch, sort_keys=True).encode()).hexdigest()
-    upsert_seen(conn, email_engagement, event, {"kind": kind, "touch_key": digest}, touch)
+    upsert_seen(w, email_engagement, event, {"kind": kind, "touch_key": digest}, touch)
 
 
-def sms_received(conn: Connection, event: ContactEvent) -> None:
+def sms_received(w: Writes, event: ContactEvent) -> None:
     # reply_contains reads the latest reply only: the newest by occurred_at wins.
-    contact_latest(conn, event, "last_reply_at", {"last_reply": event.payload["body"]})
+    contact_latest(w, event, "last_reply_at", {"last_reply": event.payload["body"]})
 
 
-def unsubscribed(conn: Connection, event: ContactEvent) -> None:
-    _channel(conn, event, unsubscribed=True)
+def unsubscribed(w: Writes, event: ContactEvent) -> None:
+    _channel(w, event, unsubscribed=True)
 
 
-def resubscribed(conn: Connection, event: ContactEvent) -> None:
-    _channel(conn, event, unsubscribed=False)
+def resubscribed(w: Writes, event: ContactEvent) -> None:
+    _channel(w, event, unsubscribed=False)
 
 
-def _channel(conn: Connection, event: ContactEvent, *, unsubscribed: bool) -> None:
+def _channel(w: Writes, event: ContactEvent, *, unsubscribed: bool) -> None:
     key = {"channel": event.payload["channel"], "list_id": event.payload.get("list_id") or ""}
-    upsert_latest(conn, channel_status, event, key, {"unsubscribed": unsubscribed})
+    upsert_latest(w, channel_status, event, key, {"unsubscribed": unsubscribed})
