@@ -6,8 +6,8 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
-from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names
-from projections.contacts import load_snapshot
+from domain.conditions import Condition, evaluate, fact_groups, lead_event_names
+from projections.contacts import read_snapshot
 
 
 class EvaluateRequest(BaseModel):
@@ -22,10 +22,8 @@ class ConditionActivities:
 
     @activity.defn(name="evaluate_condition")
     def evaluate_condition(self, request: EvaluateRequest) -> bool:
-        with self.engine.connect() as conn:
-            # Only what this condition reads: the loads are most of a branch's latency.
-            contact = load_snapshot(conn, request.contact_id, fact_groups(request.condition),
-                                    lead_events=lead_event_names(request.condition))
+        # Only what this condition reads: the load is most of a branch's latency.
         # A contact with no events yet has no tags or attributes; conditions see it empty.
-        contact = contact or ContactSnapshot(contact_id=request.contact_id)
+        contact = read_snapshot(self.engine, request.contact_id, fact_groups(request.condition),
+                                lead_events=lead_event_names(request.condition))
         return evaluate(request.condition, contact, request.as_of)

@@ -4,7 +4,6 @@ evaluate_condition activity does it (connect, load_snapshot, evaluate)."""
 
 from __future__ import annotations
 
-import inspect
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -14,7 +13,9 @@ from itertools import islice
 from sqlalchemy import Engine, func, select
 
 from bench.workload import NOW, Workload
-from domain.conditions import AllOf, AnyOf, Condition, ContactSnapshot, Not, evaluate, fact_groups
+from domain.conditions import (
+    AllOf, AnyOf, Condition, Not, evaluate, fact_groups, lead_event_names,
+)
 from domain.events import ContactEvent
 from domain.predicates import (
     AttributeCompare, ClickedLink, DateTest, HasTag, LastActive, OpenedEmail, PurchasedProduct,
@@ -53,7 +54,6 @@ class LatencyFigures:
     samples_ms: list[float]
     matched: int
     groups: set[str]
-    groups_passed: bool  # False while load_snapshot cannot be told which groups to load
 
     def percentile(self, p: float) -> float:
         """Nearest-rank percentile, so every figure is a latency that really happened."""
@@ -112,37 +112,25 @@ def compare_batch_sizes(engine: Engine, workload: Workload, sizes: tuple[int, ..
     return results
 
 
-def _loader() -> tuple[Callable[..., ContactSnapshot | None], bool]:
-    """load_snapshot(conn, id, groups) once it accepts the groups a condition needs;
-    until then, the full load the activity does today."""
-    load = contact_reads.load_snapshot
-    names = list(inspect.signature(load).parameters)
-    name = next((n for n in names if "group" in n), names[2] if len(names) > 2 else None)
-    if name is None:
-        return (lambda conn, contact_id, _groups: load(conn, contact_id)), False
-    return (lambda conn, contact_id, groups: load(conn, contact_id, **{name: groups})), True
-
-
 def time_conditions(engine: Engine, contact_ids: list[str], samples: int, seed: int,
                     condition: Condition = CONDITION, warmup: int = 50) -> LatencyFigures:
-    """Each sample is one activity's work: check out a connection, load the snapshot
-    with the condition's fact groups, evaluate as of the benchmark's fixed now."""
-    load, groups_passed = _loader()
+    """Each sample is one activity's work: read_snapshot with the condition's fact groups
+    (a pooled connection, one statement), then evaluate as of the benchmark's fixed now."""
     groups = fact_groups(condition)
     rng = random.Random(seed)
     picks = [rng.choice(contact_ids) for _ in range(samples + warmup)]
     latencies, matched = [], 0
     for n, contact_id in enumerate(picks):
         started = time.perf_counter()
-        with engine.connect() as conn:
-            snapshot = load(conn, contact_id, groups) or ContactSnapshot(contact_id=contact_id)
+        snapshot = contact_reads.read_snapshot(engine, contact_id, groups,
+                                               lead_events=lead_event_names(condition))
         decided = evaluate(condition, snapshot, NOW)
         elapsed_ms = (time.perf_counter() - started) * 1000
         # The first calls compile statements and fill the pool: not a journey's steady state.
         if n >= warmup:
             latencies.append(elapsed_ms)
             matched += decided
-    return LatencyFigures(latencies, matched, groups, groups_passed)
+    return LatencyFigures(latencies, matched, groups)
 
 
 def count_events(engine: Engine) -> int:

@@ -60,7 +60,5 @@ def render(result: BenchResult, console: Console) -> None:
     if latency is not None:
         console.print(_latency_table(result))
         groups = ", ".join(sorted(latency.groups))
-        how = ("load_snapshot was given only these groups" if latency.groups_passed else
-               "load_snapshot does not take groups yet: it loaded what it loads today, "
-               "whatever the condition needs")
-        console.print(f"Fact groups the condition needs: {groups}. {how}.")
+        console.print(f"Fact groups the condition needs, and all that was loaded (one "
+                      f"statement per evaluation): {groups}.")

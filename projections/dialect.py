@@ -24,3 +24,17 @@ def json_text(conn: Connection, column):
     if conn.dialect.name == "sqlite":
         return func.json_extract(column, "$")
     return column.op("#>>")(literal_column("'{}'"))
+
+
+def json_rows(conn: Connection, *columns):
+    """Aggregate a correlated query's rows into one JSON array of arrays, so a contact's
+    snapshot comes back in a single statement (one round trip) whatever groups it needs.
+    Used as select(json_rows(conn, a, b)).where(...); an empty set gives [] or NULL."""
+    if conn.dialect.name == "sqlite":
+        return func.json_group_array(func.json_array(*columns))
+    return func.json_agg(func.json_build_array(*columns))
+
+
+def json_value(conn: Connection, column):
+    """A JSON column nested as JSON inside json_rows (SQLite keeps JSON as text)."""
+    return func.json(column) if conn.dialect.name == "sqlite" else column

@@ -19,7 +19,7 @@ from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups,
 from domain.events import ContactEvent
 from domain.flow import Flow, ReEntry
 from domain.journey import JourneyInput, journey_workflow_id
-from projections.contacts import load_snapshot
+from projections.contacts import read_snapshot
 from projections.flow_catalogue import published_flows
 from workflows import search_attributes
 from workflows.journey import JourneyWorkflow
@@ -75,9 +75,7 @@ class Router:
         if not groups:
             return ContactSnapshot(contact_id=contact_id)
         names = set().union(*map(lead_event_names, conditions))
-        with self.engine.connect() as conn:
-            contact = load_snapshot(conn, contact_id, groups, lead_events=names)
-        return contact or ContactSnapshot(contact_id=contact_id)
+        return read_snapshot(self.engine, contact_id, groups, lead_events=names)
 
     async def enroll(self, flow: Flow, contact_id: str, enrollment_id: str,
                      event: ContactEvent | None) -> Routed:

@@ -66,5 +66,5 @@ def test_rerun_on_a_loaded_store_is_refused(engine):
 
 def test_percentiles_are_nearest_rank():
     figures = LatencyFigures(samples_ms=[float(n) for n in range(100, 0, -1)], matched=0,
-                             groups=set(), groups_passed=False)
+                             groups=set())
     assert figures.summary == {"p50": 50.0, "p95": 95.0, "p99": 99.0, "max": 100.0}
