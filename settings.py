@@ -38,6 +38,43 @@ class Settings(BaseSettings):
     twilio_base_url: str | None = Field(default=None,
                                         description="Override only to point at a test double.")
 
+    # Messaging details and provider webhooks back in (api/provider_webhooks.py).
+    email_unsubscribe_url: str | None = Field(
+        default=None, description="List-Unsubscribe https URL; merge tags allowed, e.g. "
+        "https://example.com/unsubscribe/{{ contact_id }}. Also enables one-click (RFC 8058).")
+    email_unsubscribe_mailto: str | None = Field(
+        default=None, description="List-Unsubscribe mailto address; merge tags allowed.")
+    default_time_zone: str = Field(
+        default="UTC", description="IANA zone for contacts whose own zone is unknown (no time "
+        "zone attribute, no phone number in a single zone) and flows without their own.")
+    phone_default_region: str | None = Field(
+        default=None, description="Region (e.g. US) for contact phones stored without +country.")
+    twilio_status_callback_url: str | None = Field(
+        default=None, description="Public URL of POST /webhooks/twilio/status, sent with each SMS.")
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None, description="SendGrid Event Webhook verification key (base64 DER, ECDSA).")
+    webhook_public_base_url: str | None = Field(
+        default=None, description="The https://host Twilio calls, when a proxy hides it; "
+        "Twilio signs the URL it called, not the one we see.")
+    sms_help_text: str = "Dripstone messages. Reply STOP to unsubscribe, START to resubscribe."
+
+    # Call-out actions (webhook, phone call, notify team, run script).
+    webhook_signing_secret: str | None = Field(
+        default=None, description="HMAC-SHA256 key for X-Dripstone-Signature; unsigned when unset.")
+    webhook_allow_private_targets: bool = Field(
+        default=False, description="Allow webhooks to loopback, private and link-local addresses.")
+    voice_provider: Literal["outbox", "twilio"] = "outbox"
+    twilio_voice_from_number: str | None = None
+    team_email: str | None = Field(default=None, description="Notify-team default address.")
+    team_phone: str | None = Field(default=None, description="Notify-team default number.")
+    scripts_module: str | None = Field(
+        default=None, description="Module path exposing SCRIPTS = {name: callable} for run_script.")
+
+    # Contact changes: lead routers hand contacts to their members in turn.
+    lead_routers: dict[str, list[str]] = Field(
+        default_factory=dict, description="JSON, router name -> owner user ids, e.g. "
+        '{"sales": ["ann", "bob"]}; add_to_lead_router assigns round-robin.')
+
     @model_validator(mode="after")
     def _providers_need_credentials(self) -> "Settings":
         if self.email_provider == "sendgrid" and not self.sendgrid_api_key:

@@ -10,14 +10,23 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.conditions import ConditionActivities
+from activities.compose import MessagingOptions
 from activities.contact_changes import ContactChangeActivities
+from activities.journey_control import JourneyControlActivities
 from activities.messaging import MessagingActivities
 from activities.outbox import Outbox
 from activities.ports import EmailSender, SmsSender
+from activities.scheduling import SchedulingActivities
+from activities.scripts import ScriptActivities, load_scripts
+from activities.team_notify import TeamNotifyActivities
+from activities.voice import VoiceActivities, voice_caller
+from activities.voice_port import VoiceCaller
+from activities.webhooks import WebhookActivities
 from projections.database import make_engine, migrate
 from routing.router import Router
 from settings import Settings
 from workflows.journey import JourneyWorkflow
+from workflows.script_run import ScriptRunWorkflow
 
 ACTIVITY_THREADS = 16
 
@@ -47,21 +56,52 @@ def sms_sender(settings: Settings, engine: Engine) -> SmsSender:
 
         return TwilioSms(settings.twilio_account_sid, settings.twilio_auth_token,
                          settings.twilio_from_number, settings.twilio_messaging_service_sid,
-                         settings.twilio_base_url)
+                         settings.twilio_base_url, settings.twilio_status_callback_url)
     return Outbox(engine, "sms")
 
 
 def activities_for(settings: Settings, engine: Engine, client: Client | None = None,
-                   email: EmailSender | None = None, sms: SmsSender | None = None) -> list:
+                   email: EmailSender | None = None, sms: SmsSender | None = None,
+                   voice: VoiceCaller | None = None) -> list:
     """`client` lets contact changes made by journeys route to other flows' triggers."""
     router = Router(client, engine, settings.task_queue) if client is not None else None
-    messaging = MessagingActivities(engine, email or email_sender(settings, engine),
-                                    sms or sms_sender(settings, engine), settings.email_from)
+    email = email or email_sender(settings, engine)
+    sms = sms or sms_sender(settings, engine)
+    messaging = MessagingActivities(engine, email, sms, settings.email_from,
+                                    MessagingOptions.from_settings(settings))
     return [
         messaging.send_email,
         messaging.send_sms,
         ContactChangeActivities(engine, router).change_contact,
+        ContactChangeActivities(engine, router, settings.lead_routers).apply_contact_change,
         ConditionActivities(engine).evaluate_condition,
+        *callout_activities(settings, engine, email, sms, voice),
+        *timing_activities(settings, engine, client),
+    ]
+
+
+def timing_activities(settings: Settings, engine: Engine, client: Client | None) -> list:
+    """Local times, and journeys acting on other journeys (those need the client)."""
+    planner = SchedulingActivities(engine, settings.default_time_zone,
+                                   settings.phone_default_region).plan_wake
+    if client is None:
+        return [planner]
+    control = JourneyControlActivities(engine, client, settings.task_queue)
+    return [planner, control.published_flow, control.enroll_in_flow, control.control_journey]
+
+
+def callout_activities(settings: Settings, engine: Engine, email: EmailSender, sms: SmsSender,
+                       voice: VoiceCaller | None = None) -> list:
+    """Webhook, phone call, notify team and the script runner's activities."""
+    scripts = ScriptActivities(engine, load_scripts(settings.scripts_module))
+    return [
+        WebhookActivities(engine, settings.webhook_signing_secret,
+                          settings.webhook_allow_private_targets).call_webhook,
+        VoiceActivities(engine, voice or voice_caller(settings, engine)).place_call,
+        TeamNotifyActivities(engine, email, sms, settings.email_from, settings.team_email,
+                             settings.team_phone).notify_team,
+        scripts.run_script,
+        scripts.record_script_failed,
     ]
 
 
@@ -69,7 +109,7 @@ def build_worker(client: Client, settings: Settings, activities: list) -> Worker
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[JourneyWorkflow],
+        workflows=[JourneyWorkflow, ScriptRunWorkflow],
         activities=activities,
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,

@@ -1,19 +1,31 @@
 """Contact changes made by journeys are events like any other: appended to the store
 and projected in one transaction. The event id derives from the step's idempotency
-key, so a retried activity appends nothing new."""
+key, so a retried activity appends nothing new.
+
+`change_contact` appends one given event (the journey's tag steps); `apply_contact_change`
+runs any other contact-change step: it reads what the step needs, maps the step to
+events (domain.contact_change_events) and appends them, all in one transaction."""
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.actions import CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest
+from domain.contact_change_events import (
+    ChangeContext, InvalidChange, change_event_id, change_events, change_prefix,
+)
 from domain.events import ContactEvent, EventType
-from projections.event_store import ingest
+from domain.steps.contact_changes import AddToLeadRouter, CancelOpenOrders, RechargeTransactions
+from projections import change_state
+from projections.contacts import load_snapshot
+from projections.event_store import append, ingest
 
 if TYPE_CHECKING:
     from routing.router import Router
@@ -32,9 +44,11 @@ class ContactChangeOutcome(BaseModel):
 
 
 class ContactChangeActivities:
-    def __init__(self, engine: Engine, router: "Router | None" = None):
+    def __init__(self, engine: Engine, router: "Router | None" = None,
+                 lead_routers: Mapping[str, list[str]] | None = None):
         self.engine = engine
         self.router = router
+        self.lead_routers = dict(lead_routers or {})
 
     @activity.defn(name="change_contact")
     async def change_contact(self, request: ContactChangeRequest) -> ContactChangeOutcome:
@@ -55,3 +69,89 @@ class ContactChangeActivities:
             # wake journeys of other flows (e.g. a contact.tag_added trigger).
             await self.router.route(appended)
         return ContactChangeOutcome(event_id=event.event_id, appended=bool(appended))
+
+    @activity.defn(name=CONTACT_CHANGE_ACTIVITY)
+    async def apply_contact_change(self, request: ActionRequest) -> ActionOutcome:
+        try:
+            step = request.parsed_step()
+        except ValidationError as exc:
+            raise _invalid(f"invalid step: {exc}") from None
+        stored, appended = await asyncio.to_thread(self._apply, request, step)
+        if appended and self.router is not None:
+            # Only what this attempt appended: routing an event twice could enroll a
+            # contact twice in a flow that allows re-entry.
+            await self.router.route(appended)
+        return ActionOutcome(status="done", data={
+            "event_ids": [e.event_id for e in stored],
+            "event_types": [e.type for e in stored],
+            "appended": len(appended),
+        })
+
+    def _apply(self, request: ActionRequest, step) -> tuple[list[ContactEvent], list[ContactEvent]]:
+        """(the run's events, those this attempt appended). One transaction: the reads
+        the step depends on, the lead router's turn and the append commit together."""
+        prefix = change_prefix(request.idempotency_key)
+        try:
+            with self.engine.begin() as conn:
+                # First, so concurrent assignments queue on the router's row (take_turn).
+                owner = (self._next_owner(conn, step.router)
+                         if isinstance(step, AddToLeadRouter) else None)
+                earlier = change_state.stored_run(conn, request.contact_id, prefix)
+                if earlier:
+                    # A retry of a run that committed: leaving by an exception rolls
+                    # back, which gives back the router turn just taken.
+                    raise _AlreadyApplied(earlier)
+                return self._append(conn, request, step, owner)
+        except _AlreadyApplied as done:
+            return done.events, []
+
+    def _append(self, conn: Connection, request: ActionRequest, step,
+                owner: str | None) -> tuple[list[ContactEvent], list[ContactEvent]]:
+        context = self._context(conn, request, step, owner)
+        try:
+            changes = change_events(step, context)
+        except InvalidChange as exc:
+            raise _invalid(str(exc)) from None
+        batch = [ContactEvent(
+            event_id=change_event_id(request.idempotency_key, index), type=kind,
+            contact_id=request.contact_id, occurred_at=context.now, source="dripstone.journey",
+            payload=payload) for index, (kind, payload) in enumerate(changes)]
+        return batch, append(conn, batch)
+
+    def _next_owner(self, conn: Connection, router: str) -> str:
+        """Round-robin over the router's members (settings.lead_routers), counting turns
+        in the database so every worker shares one rotation."""
+        members = self.lead_routers.get(router)
+        if not members:
+            known = ", ".join(sorted(self.lead_routers)) or "none configured"
+            raise _invalid(f"lead router {router!r} is unknown or has no members "
+                           f"(DRIPSTONE_LEAD_ROUTERS; known: {known})")
+        turn = change_state.take_turn(conn, router)
+        return members[(turn - 1) % len(members)]
+
+    def _context(self, conn: Connection, request: ActionRequest, step, owner: str | None) -> ChangeContext:
+        snapshot = load_snapshot(conn, request.contact_id, {"attributes"})
+        if snapshot is None:
+            # Changing a contact no event has mentioned would create it from nothing.
+            raise ApplicationError(f"unknown contact {request.contact_id!r}", type="UnknownContact",
+                                   non_retryable=True)
+        return ChangeContext(
+            contact_id=request.contact_id, now=datetime.now(UTC), flow_id=request.flow_id,
+            step_id=request.step_id, email=snapshot.email, phone=snapshot.phone,
+            attributes=snapshot.attributes,
+            open_orders=(change_state.open_orders(conn, request.contact_id)
+                         if isinstance(step, CancelOpenOrders) else ()),
+            collections=(change_state.in_collections(conn, request.contact_id)
+                         if isinstance(step, RechargeTransactions) else ()),
+            assigned_owner=owner)
+
+
+def _invalid(reason: str) -> ApplicationError:
+    # Retrying the same bad change cannot succeed: fail the step with the reason.
+    return ApplicationError(f"invalid contact change: {reason}", type="InvalidChange",
+                            non_retryable=True)
+
+
+class _AlreadyApplied(Exception):
+    def __init__(self, events: list[ContactEvent]):
+        self.events = events

@@ -1,20 +1,27 @@
-"""send_email / send_sms activities: render merge tags, then deliver exactly once."""
+"""send_email / send_sms activities: check the address and opt-outs, render merge tags,
+then deliver exactly once."""
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Literal
 
 import structlog
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import ledger
+from activities.compose import MessagingOptions, fetch_attachments, template_data, unsubscribe_headers
+from activities.phones import stored_forms, to_e164
 from activities.ports import (
     EmailMessage, EmailSender, ProviderRejected, ProviderUnavailable, SmsMessage, SmsSender,
 )
+from activities.suppression import email_suppression, sms_suppression
+from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
 from domain.merge_tags import MergeTagError, contact_context, render
+from domain.steps.messaging import Attachment, SendEmail, SendSms
 from projections.contacts import load_snapshot
 
 log = structlog.get_logger("dripstone.messaging")
@@ -28,6 +35,18 @@ class SendEmailRequest(BaseModel):
     subject: str
     body: str
     from_email: str | None = None
+    # Added after the first histories: defaults keep old inputs decoding.
+    template_id: str | None = None
+    reply_to: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+
+    @classmethod
+    def for_step(cls, step: SendEmail, key: str, flow_id: str, contact_id: str) -> "SendEmailRequest":
+        """Everything the step says about its email (pure: safe in workflow code)."""
+        return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
+                   subject=step.subject, body=step.body, from_email=step.from_email,
+                   template_id=step.template_id, reply_to=step.reply_to,
+                   attachments=step.attachments)
 
 
 class SendSmsRequest(BaseModel):
@@ -38,23 +57,33 @@ class SendSmsRequest(BaseModel):
     text: str
     sender: str | None = None
 
+    @classmethod
+    def for_step(cls, step: SendSms, key: str, flow_id: str, contact_id: str) -> "SendSmsRequest":
+        return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
+                   text=step.text, sender=step.sender)
+
 
 class SendOutcome(BaseModel):
     status: Literal["sent", "skipped", "failed"]
     reason: str | None = None
-    # Machine-readable reason, so the workflow never has to parse the text.
-    reason_code: Literal["no_address", "merge_value", "rejected", "gave_up"] | None = None
+    # Machine-readable reason, so the workflow never has to parse the text. Only
+    # no_address may end a journey (if_no_phone=exit); any other skip goes on.
+    reason_code: Literal["no_address", "merge_value", "suppressed", "rejected", "gave_up"] | None = None
     to: str | None = None
     provider_message_id: str | None = None
     duplicate: bool = False
+    segments: int | None = Field(default=None, description="SMS parts billed (GSM-7 or UCS-2).")
+    encoding: str | None = None
 
 
 class MessagingActivities:
-    def __init__(self, engine: Engine, email: EmailSender, sms: SmsSender, default_from: str):
+    def __init__(self, engine: Engine, email: EmailSender, sms: SmsSender, default_from: str,
+                 options: MessagingOptions | None = None):
         self.engine = engine
         self.email = email
         self.sms = sms
         self.default_from = default_from
+        self.options = options or MessagingOptions()
 
     @activity.defn(name="send_email")
     def send_email(self, request: SendEmailRequest) -> SendOutcome:
@@ -62,17 +91,19 @@ class MessagingActivities:
         if not contact.email:
             return SendOutcome(status="skipped", reason="contact has no email address",
                                reason_code="no_address")
-        rendered = _render(contact, request.subject, request.body)
-        if isinstance(rendered, SendOutcome):
-            return rendered
-        subject, body = rendered
-        message = EmailMessage(
-            idempotency_key=request.idempotency_key, contact_id=contact.contact_id, to=contact.email,
-            from_email=request.from_email or self.default_from, subject=subject, body=body,
-            tracking={"flow_id": request.flow_id, "step_id": request.step_id,
-                      "journey_id": activity.info().workflow_id},
-        )
-        return self._deliver(self.email, "email", message, request.flow_id, request.step_id)
+        with self.engine.connect() as conn:
+            suppressed = email_suppression(conn, contact.contact_id, contact.email)
+        if suppressed:
+            return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed",
+                               to=contact.email)
+        tracking = {"flow_id": request.flow_id, "step_id": request.step_id,
+                    "journey_id": activity.info().workflow_id, "contact_id": contact.contact_id}
+        message = compose_email(contact, request, request.idempotency_key, tracking,
+                                self.default_from, self.options)
+        if isinstance(message, SendOutcome):
+            return message
+        return self._deliver(self.email, "email", message, request.flow_id, request.step_id,
+                             attachments=request.attachments)
 
     @activity.defn(name="send_sms")
     def send_sms(self, request: SendSmsRequest) -> SendOutcome:
@@ -80,13 +111,25 @@ class MessagingActivities:
         if not contact.phone:
             return SendOutcome(status="skipped", reason="contact has no phone number",
                                reason_code="no_address")
-        rendered = _render(contact, request.text)
+        to = to_e164(contact.phone, self.options.phone_default_region)
+        if to is None:
+            # Same code as a missing number: the step's if_no_phone decides skip or exit.
+            return SendOutcome(status="skipped", reason=f"phone number {contact.phone!r} is not "
+                               "a valid number (E.164)", reason_code="no_address")
+        with self.engine.connect() as conn:
+            suppressed = sms_suppression(conn, contact.contact_id, stored_forms(contact.phone, to))
+        if suppressed:
+            return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed", to=to)
+        rendered = render_templates(contact, request.text)
         if isinstance(rendered, SendOutcome):
             return rendered
         [text] = rendered
         message = SmsMessage(idempotency_key=request.idempotency_key, contact_id=contact.contact_id,
-                             to=contact.phone, body=text, sender=request.sender)
-        return self._deliver(self.sms, "sms", message, request.flow_id, request.step_id)
+                             to=to, body=text, sender=request.sender)
+        counted = {"segments": sms_text.segments(text), "encoding": sms_text.encoding(text)}
+        outcome = self._deliver(self.sms, "sms", message, request.flow_id, request.step_id,
+                                sent_extra=counted)
+        return outcome.model_copy(update=counted)
 
     def _contact(self, contact_id: str) -> ContactSnapshot:
         with self.engine.connect() as conn:
@@ -98,7 +141,8 @@ class MessagingActivities:
         return contact
 
     def _deliver(self, port: EmailSender | SmsSender, channel: str,
-                 message: EmailMessage | SmsMessage, flow_id: str, step_id: str) -> SendOutcome:
+                 message: EmailMessage | SmsMessage, flow_id: str, step_id: str, *,
+                 attachments: list[Attachment] = (), sent_extra: dict | None = None) -> SendOutcome:
         key = message.idempotency_key
         claim = ledger.claim(self.engine, key, channel, message.contact_id)
         if claim.already_sent:
@@ -111,10 +155,25 @@ class MessagingActivities:
                 ledger.count_uncertain_retry(self.engine, key)
                 log.warning("send.uncertain_retry", key=key, provider=port.name)
         if provider_id is None:
+            if attachments:
+                # Fetched only once we know this attempt sends: never for a duplicate.
+                message = replace(message, attachments=self._fetch(key, attachments))
             provider_id = self._call_provider(port, message)
-        ledger.record_sent(self.engine, key, provider_id, ledger.sent_event(
-            key, message.contact_id, channel, message.to, flow_id, step_id, provider_id))
+        sent = ledger.sent_event(key, message.contact_id, channel, message.to, flow_id, step_id,
+                                 provider_id)
+        if sent_extra:
+            sent = sent.model_copy(update={"payload": {**sent.payload, **sent_extra}})
+        ledger.record_sent(self.engine, key, provider_id, sent)
         return SendOutcome(status="sent", to=message.to, provider_message_id=provider_id)
+
+    def _fetch(self, key: str, attachments: list[Attachment]):
+        try:
+            return fetch_attachments(attachments)
+        except ApplicationError as exc:
+            # Nothing went out: a later attempt is a plain retry, or the step failed for good.
+            record = ledger.record_failed if exc.non_retryable else ledger.record_not_sent
+            record(self.engine, key, str(exc))
+            raise
 
     def _call_provider(self, port: EmailSender | SmsSender, message: EmailMessage | SmsMessage):
         try:
@@ -131,11 +190,35 @@ class MessagingActivities:
                                    next_retry_delay=delay) from None
 
 
-def _render(contact: ContactSnapshot, *templates: str) -> list[str] | SendOutcome:
+def compose_email(contact: ContactSnapshot, request: SendEmailRequest, key: str,
+                  tracking: dict[str, str], default_from: str, options: MessagingOptions,
+                  to: str | None = None) -> EmailMessage | SendOutcome:
+    """The message for one contact, without attachments (fetched at delivery). A missing
+    merge value skips it with the reason rather than sending a placeholder."""
+    context = _context(contact)
+    try:
+        subject = render(request.subject, context) if request.subject else ""
+        body = render(request.body, context) if request.body else ""
+        headers = unsubscribe_headers(options, {**context, "message_key": key})
+    except MergeTagError as exc:
+        return SendOutcome(status="skipped", reason=str(exc), reason_code="merge_value")
+    return EmailMessage(
+        idempotency_key=key, contact_id=contact.contact_id, to=to or contact.email,
+        from_email=request.from_email or default_from, subject=subject, body=body,
+        tracking=tracking, template_id=request.template_id,
+        template_data=template_data(context, subject) if request.template_id else {},
+        headers=headers, reply_to=request.reply_to,
+    )
+
+
+def _context(contact: ContactSnapshot) -> dict:
+    return contact_context(contact.contact_id, contact.email, contact.phone, contact.attributes)
+
+
+def render_templates(contact: ContactSnapshot, *templates: str) -> list[str] | SendOutcome:
     """Render every template or none: a missing merge value skips the whole message
     (with the reason) rather than sending a placeholder."""
-    context = contact_context(contact.contact_id, contact.email, contact.phone, contact.attributes)
     try:
-        return [render(template, context) for template in templates]
+        return [render(template, _context(contact)) for template in templates]
     except MergeTagError as exc:
         return SendOutcome(status="skipped", reason=str(exc), reason_code="merge_value")

@@ -2,7 +2,14 @@
 the messaging activities only ever talk to these Protocols."""
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class EmailAttachment:
+    filename: str
+    content_type: str
+    content: bytes  # fetched by the activity; never travels through Temporal
 
 
 @dataclass(frozen=True)
@@ -15,6 +22,13 @@ class EmailMessage:
     body: str
     # Carried to the provider so opens and clicks come back attributed to journey and step.
     tracking: dict[str, str] = field(default_factory=dict)
+    # A provider-side template (SendGrid dynamic template) filled with template_data;
+    # subject and body are then only what the template chooses to use.
+    template_id: str | None = None
+    template_data: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[EmailAttachment, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. List-Unsubscribe
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,13 @@
 """SendGrid adapter for the email port, through the official sendgrid SDK."""
 
+import base64
+
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, Mail
+from sendgrid.helpers.mail import (
+    Attachment, CustomArg, Disposition, FileContent, FileName, FileType, Header, Mail,
+    ReplyTo, TemplateId,
+)
 
 from activities.ports import EmailMessage, ProviderRejected, ProviderUnavailable
 
@@ -18,12 +23,8 @@ class SendGridEmail:
         self.client.client.timeout = _TIMEOUT_SECONDS
 
     def send(self, message: EmailMessage) -> str | None:
-        mail = Mail(from_email=message.from_email, to_emails=message.to,
-                    subject=message.subject, plain_text_content=message.body)
-        for key, value in {**message.tracking, "idempotency_key": message.idempotency_key}.items():
-            mail.add_custom_arg(CustomArg(key=key, value=value))
         try:
-            response = self.client.send(mail)
+            response = self.client.send(build_mail(message))
         except http_errors.HTTPError as exc:
             raise _translate(exc) from None
         except (TimeoutError, OSError) as exc:
@@ -33,6 +34,30 @@ class SendGridEmail:
     def find_sent(self, idempotency_key: str) -> tuple[bool, str | None]:
         # SendGrid offers no lookup by our key without the paid activity feed.
         return False, None
+
+
+def build_mail(message: EmailMessage) -> Mail:
+    if message.template_id:
+        # A dynamic template renders subject and body itself, from template_data.
+        mail = Mail(from_email=message.from_email, to_emails=message.to)
+        mail.template_id = TemplateId(message.template_id)
+        mail.dynamic_template_data = message.template_data
+    else:
+        mail = Mail(from_email=message.from_email, to_emails=message.to,
+                    subject=message.subject, plain_text_content=message.body)
+    # custom_args come back on every event of the message (open, click, bounce...), which
+    # is how the event webhook attributes them to the journey, step and contact.
+    for key, value in {**message.tracking, "idempotency_key": message.idempotency_key}.items():
+        mail.add_custom_arg(CustomArg(key=key, value=value))
+    for name, value in message.headers.items():
+        mail.add_header(Header(name, value))
+    if message.reply_to:
+        mail.reply_to = ReplyTo(message.reply_to)
+    for item in message.attachments:
+        mail.add_attachment(Attachment(
+            FileContent(base64.b64encode(item.content).decode("ascii")), FileName(item.filename),
+            FileType(item.content_type), Disposition("attachment")))
+    return mail
 
 
 def _translate(exc: "http_errors.HTTPError") -> Exception:

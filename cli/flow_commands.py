@@ -124,30 +124,56 @@ def _report_published(conn, published: Flow) -> None:
         console.print("the flow is paused: it enrolls new contacts once resumed")
 
 
-def _transition(action: str, flow_id: str) -> None:
+def _transition(action: str, flow_id: str, signal: str, journeys: bool) -> None:
     from projections import flow_lifecycle
 
     with _catalogue(write=True) as conn:
         status = getattr(flow_lifecycle, action)(conn, flow_id)
     console.print(f"flow {flow_id!r} is now {status.value}")
+    if journeys:
+        # After the catalogue change, so no new journey starts while these are signalled.
+        from cli.journey_control import control
+
+        control(flow_id, None, signal, "flow archived" if signal == "stop" else None)
+
+
+JourneysOption = Annotated[bool, typer.Option(
+    "--journeys/--no-journeys", help="Also signal the flow's running journeys (needs Temporal).")]
 
 
 @flow_app.command("pause")
-def pause(flow_id: FlowIdArg) -> None:
-    """Stop enrolling new contacts; running journeys carry on."""
-    _transition("pause", flow_id)
+def pause(flow_id: FlowIdArg, journeys: JourneysOption = True) -> None:
+    """Stop enrolling new contacts and hold running journeys where they are."""
+    _transition("pause", flow_id, "pause", journeys)
 
 
 @flow_app.command("resume")
-def resume(flow_id: FlowIdArg) -> None:
-    """Enroll new contacts again."""
-    _transition("resume", flow_id)
+def resume(flow_id: FlowIdArg, journeys: JourneysOption = True) -> None:
+    """Enroll new contacts again and release held journeys."""
+    _transition("resume", flow_id, "resume", journeys)
 
 
 @flow_app.command("archive")
-def archive(flow_id: FlowIdArg) -> None:
-    """Retire the flow for good (its versions stay readable)."""
-    _transition("archive", flow_id)
+def archive(flow_id: FlowIdArg, journeys: JourneysOption = True) -> None:
+    """Retire the flow for good (its versions stay readable) and end its journeys."""
+    _transition("archive", flow_id, "stop", journeys)
+
+
+@flow_app.command("conversions")
+def conversions(flow_id: FlowIdArg) -> None:
+    """Goal conversions per step: each converted contact counts once, for the last step
+    they reached before meeting the goal."""
+    from projections.reports import conversions_by_step
+
+    with _catalogue() as conn:
+        counts = conversions_by_step(conn, flow_id)
+    table = Table(title=f"Conversions of {flow_id}")
+    table.add_column("attributed step")
+    table.add_column("conversions", justify="right")
+    for step_id, count in counts.items():
+        table.add_row(step_id or "(none)", str(count))
+    table.add_row("total", str(sum(counts.values())))
+    console.print(table)
 
 
 @flow_app.command("list")

@@ -11,6 +11,8 @@ import typer
 
 from cli import commands
 from cli.flow_commands import flow_app
+from cli.journey_control import journey_app
+from cli.send_test import send_test
 from cli.output import console, fail as _fail
 from domain.events import EventRejected
 from settings import Settings
@@ -21,8 +23,10 @@ app = typer.Typer(help="Dripstone: durable drip campaigns and customer journeys 
 event_app = typer.Typer(help="Send events.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
+flow_app.command("test-send")(send_test)  # cli/send_test.py
 app.add_typer(event_app, name="event")
 app.add_typer(db_app, name="db")
+app.add_typer(journey_app, name="journey")
 
 
 @app.command()

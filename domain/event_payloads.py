@@ -24,6 +24,9 @@ class EventType(StrEnum):
     EMAIL_DELIVERED = "email.delivered"
     EMAIL_OPENED = "email.opened"
     EMAIL_CLICKED = "email.clicked"
+    EMAIL_BOUNCED = "email.bounced"
+    EMAIL_SPAM_REPORTED = "email.spam_reported"
+    SMS_STATUS_CHANGED = "sms.status_changed"
     SMS_RECEIVED = "sms.received"
     PRODUCT_PURCHASED = "product.purchased"
     PRODUCT_ADDED = "product.added"
@@ -34,6 +37,10 @@ class EventType(StrEnum):
     COURSE_STARTED = "course.started"
     COURSE_STEP_COMPLETED = "course.step_completed"
     COURSE_COMPLETED = "course.completed"
+    WEBHOOK_RESPONDED = "webhook.responded"
+    SCRIPT_COMPLETED = "script.completed"
+    SCRIPT_FAILED = "script.failed"
+    JOURNEY_CONVERTED = "journey.converted"
     CUSTOM = "custom"
 
 
@@ -104,6 +111,9 @@ class MessageSent(Payload):
     step_id: str | None = None
     to: str
     provider_message_id: str | None = None
+    # SMS only: how many parts the carrier bills, and the encoding that decided it.
+    segments: int | None = None
+    encoding: str | None = None
 
 
 class EmailEngagement(Payload):
@@ -114,6 +124,31 @@ class EmailEngagement(Payload):
     flow_id: str | None = Field(default=None, max_length=64)
     step_id: str | None = Field(default=None, max_length=64)
     url: str | None = None
+
+
+class EmailBounced(Payload):
+    """A bounce reported by the provider. `bounce_type` "bounce" is permanent (the address
+    is dead); "blocked" is the receiving server refusing for now. `email` is the address
+    that bounced, so a later change of address is not suppressed by an old bounce."""
+
+    message_key: str | None = Field(default=None, max_length=400)
+    flow_id: str | None = Field(default=None, max_length=64)
+    step_id: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=320)
+    bounce_type: Literal["bounce", "blocked"] = "bounce"
+    reason: str | None = None
+    status: str | None = None
+
+
+class SmsStatusChanged(Payload):
+    """A delivery status the SMS provider reported for one message we sent."""
+
+    message_sid: str = Field(min_length=1, max_length=64)
+    status: str = Field(min_length=1, max_length=30)
+    error_code: str | None = None
+    message_key: str | None = Field(default=None, max_length=400)
+    flow_id: str | None = Field(default=None, max_length=64)
+    step_id: str | None = Field(default=None, max_length=64)
 
 
 class SmsReceived(Payload):
@@ -154,6 +189,39 @@ class CustomEvent(Payload):
     properties: dict[str, Any] = Field(default_factory=dict)
 
 
+class WebhookResponded(Payload):
+    """A webhook step's final answer, kept so a later condition (lead_event) can read
+    `status` or `body`. The URL is stored without its query, which may carry secrets."""
+
+    flow_id: str | None = None
+    step_id: str | None = None
+    url: str
+    status: int
+    body: str = ""
+    truncated: bool = False
+
+
+class ScriptRun(Payload):
+    """script.completed (with the script's result) or script.failed (with the reason)."""
+
+    script: str
+    flow_id: str | None = None
+    step_id: str | None = None
+    result: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = None
+
+
+class JourneyConverted(Payload):
+    """A journey met a goal: once per enrollment, attributed to the last step reached."""
+
+    flow_id: str
+    flow_version: int
+    goal_step: str
+    step_id: str | None = None
+    journey_id: str
+    enrollment_id: str
+
+
 PAYLOAD_SCHEMAS: dict[str, type[Payload]] = {
     EventType.CONTACT_CREATED: ContactCreated,
     EventType.CONTACT_UPDATED: ContactUpdated,
@@ -168,6 +236,9 @@ PAYLOAD_SCHEMAS: dict[str, type[Payload]] = {
     EventType.EMAIL_DELIVERED: EmailEngagement,
     EventType.EMAIL_OPENED: EmailEngagement,
     EventType.EMAIL_CLICKED: EmailEngagement,
+    EventType.EMAIL_BOUNCED: EmailBounced,
+    EventType.EMAIL_SPAM_REPORTED: EmailEngagement,
+    EventType.SMS_STATUS_CHANGED: SmsStatusChanged,
     EventType.SMS_RECEIVED: SmsReceived,
     EventType.PRODUCT_PURCHASED: ProductPurchased,
     EventType.PRODUCT_ADDED: ProductChanged,
@@ -178,5 +249,14 @@ PAYLOAD_SCHEMAS: dict[str, type[Payload]] = {
     EventType.COURSE_STARTED: CourseChanged,
     EventType.COURSE_STEP_COMPLETED: CourseStepCompleted,
     EventType.COURSE_COMPLETED: CourseChanged,
+    EventType.WEBHOOK_RESPONDED: WebhookResponded,
+    EventType.SCRIPT_COMPLETED: ScriptRun,
+    EventType.SCRIPT_FAILED: ScriptRun,
+    EventType.JOURNEY_CONVERTED: JourneyConverted,
     EventType.CUSTOM: CustomEvent,
 }
+
+# Contact changes made by journeys (offers, lists, notes, orders...) live in their own
+# module, which adds its schemas to PAYLOAD_SCHEMAS; imported last because it builds on
+# the names above (a plain import, so importing that module first works too).
+import domain.contact_change_payloads  # noqa: E402,F401

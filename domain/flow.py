@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.conditions import Condition, compare
 from domain.predicates import AttributeOperator
 from domain.identifiers import FlowId
+from domain.scheduling import FlowSchedule
 from domain.steps import Step
 from domain.steps.flow_control import Exit, Goal
 
@@ -86,7 +87,15 @@ class Flow(_Model):
     re_entry: ReEntry = ReEntry.NEVER
     enrollment: Enrollment = Field(default_factory=Enrollment)
     steps: list[Step] = Field(min_length=1)
+    schedule: FlowSchedule | None = Field(default=None, description="Time zone default and "
+                                          "send window (quiet hours, weekdays) [003].")
+    expired_while_paused: Literal["fire", "skip"] = Field(
+        default="fire", description="A contact paused while a timer ran out: on resume, run "
+        "the step the timer held (fire) or skip that step (skip).")
     published_at: datetime | None = None
+
+    def goals(self) -> list[Goal]:
+        return [step for step in self.steps if isinstance(step, Goal)]
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:

@@ -6,9 +6,12 @@ One input model per workflow so fields can be added without breaking stored hist
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
+from temporalio.common import WorkflowIDReusePolicy
 
 from domain.events import ContactEvent
 from domain.flow import Flow, ReEntry
@@ -17,14 +20,45 @@ from domain.flow import Flow, ReEntry
 class JourneyStatus(StrEnum):
     RUNNING = "running"
     WAITING = "waiting"
+    PAUSED = "paused"
     COMPLETED = "completed"
     EXITED = "exited"
+    CONVERTED = "converted"
+
+
+ENDED = frozenset({JourneyStatus.COMPLETED, JourneyStatus.EXITED, JourneyStatus.CONVERTED})
 
 
 class StepVisit(BaseModel):
     step_id: str
     visit: int
     outcome: str
+    at: datetime | None = Field(default=None, description="workflow time the step ended")
+
+
+class WaitMark(BaseModel):
+    """The wait a journey is in, by absolute deadline: after continue-as-new the new run
+    resumes the same wait for what is left of it instead of starting it again."""
+
+    step_id: str
+    visit: int
+    phase: Literal["when", "window", "step"]
+    until: datetime | None = None
+    started_at: datetime
+
+
+class EventMark(BaseModel):
+    """An event this journey has received, as wait-for-event steps need it."""
+
+    event_id: str
+    name: str = Field(description="The event type, or a custom event's name.")
+    received_at: datetime
+
+
+class Conversion(BaseModel):
+    goal_step: str
+    attributed_step: str | None = Field(description="The last step the contact reached.")
+    at: datetime
 
 
 class JourneyState(BaseModel):
@@ -39,6 +73,20 @@ class JourneyState(BaseModel):
     timers_fired: int = 0
     timer_marks: dict[str, int] = Field(default_factory=dict, description="step -> timers_fired "
                                         "at its last visit (guards against waitless loops)")
+    # Below: carried across continue-as-new (engine v2 journeys).
+    current_visit: int | None = Field(default=None, description="Set while a step runs, so a "
+                                      "new run resumes it without counting a new visit.")
+    wait: WaitMark | None = None
+    seen_event_ids: list[str] = Field(default_factory=list)
+    inbox: list[ContactEvent] = Field(default_factory=list, description="Received, not yet "
+                                      "looked at by goals and wait-for-event steps.")
+    recent_events: list[EventMark] = Field(default_factory=list)
+    paused: bool = False
+    skip_next: bool = Field(default=False, description="A wait ran out while paused and the "
+                            "flow skips what it held: the next step is skipped.")
+    stop_reason: str | None = None
+    conversion: Conversion | None = None
+    runs: int = Field(default=1, description="Workflow runs so far (1 + continue-as-news).")
 
 
 class JourneyInput(BaseModel):
@@ -50,6 +98,15 @@ class JourneyInput(BaseModel):
     )
     trigger_event: ContactEvent | None = None
     state: JourneyState | None = None
+
+
+# Re-entry as Temporal's id reuse policy: "never" refuses a second journey under the same
+# id even after the first closed; the others allow a new one once it has.
+REUSE_POLICIES = {
+    ReEntry.NEVER: WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    ReEntry.AFTER_EXIT: WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    ReEntry.ALWAYS: WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+}
 
 
 def journey_workflow_id(flow_id: str, contact_id: str, re_entry: ReEntry = ReEntry.NEVER,

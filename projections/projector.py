@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import Connection
 
 from domain.events import ContactEvent, EventType as T
-from projections.projectors import commerce, courses, engagement, profile, web
+from projections.projectors import commerce, courses, engagement, journeys, profile, web
 from projections.projectors.writes import Writes
+from projections.projectors import contact_changes
 
 Handler = Callable[[Writes, ContactEvent], None]
 
@@ -29,6 +30,7 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     T.MESSAGE_SENT: (engagement.message_sent,),
     T.EMAIL_OPENED: (engagement.email_touched,),
     T.EMAIL_CLICKED: (engagement.email_touched,),
+    T.EMAIL_BOUNCED: (engagement.email_bounced,),
     T.SMS_RECEIVED: (engagement.sms_received,),
     T.PRODUCT_PURCHASED: (commerce.product_purchased,),
     T.PRODUCT_ADDED: (commerce.product_added,),
@@ -39,7 +41,10 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     T.COURSE_STARTED: (courses.course_progressed,),
     T.COURSE_STEP_COMPLETED: (courses.course_progressed,),
     T.COURSE_COMPLETED: (courses.course_progressed,),
+    T.JOURNEY_CONVERTED: (journeys.converted,),
 }
+# Journeys' contact changes (offers, lists, notes, orders, lead routing...).
+HANDLERS.update(contact_changes.HANDLERS)
 
 
 def apply(conn: Connection, batch: Iterable[ContactEvent]) -> None:

@@ -2,7 +2,7 @@
 outbox and flow catalogue is a read model that `rebuild` can regenerate from events."""
 
 from sqlalchemy import (
-    Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text,
+    Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, func, text,
 )
 
 from projections.types import Json, Position, UtcDateTime
@@ -44,6 +44,9 @@ contacts = Table(
     Column("last_active_at", UtcDateTime),
     Column("last_reply", Text),
     Column("last_reply_at", UtcDateTime),
+    # Provider webhooks find the contact by address (0005).
+    Index("ix_contacts_phone", "phone"),
+    Index("ix_contacts_email_lower", func.lower(text("email"))),
 )
 
 # Last writer by occurred_at wins, so events that arrive out of order still leave the
@@ -74,6 +77,22 @@ sent_messages = Table(
     Column("to_address", String(320), nullable=False),
     Column("provider_message_id", String(200)),
     Column("sent_at", UtcDateTime, nullable=False),
+    Index("ix_sent_messages_provider_message_id", "provider_message_id"),
+)
+
+# One row per enrollment that met a goal (the event id derives from the enrollment, so a
+# conversion is counted once), attributed to the last step reached before it [003].
+journey_conversions = Table(
+    "journey_conversions", metadata,
+    Column("journey_id", String(400), primary_key=True),
+    Column("enrollment_id", String(400), primary_key=True),
+    Column("flow_id", String(64), nullable=False),
+    Column("flow_version", Integer, nullable=False),
+    Column("contact_id", String(128), nullable=False),
+    Column("goal_step", String(64), nullable=False),
+    Column("step_id", String(64)),
+    Column("converted_at", UtcDateTime, nullable=False),
+    Index("ix_journey_conversions_flow", "flow_id", "step_id"),
 )
 
 # Every read model below is looked up by contact_id first, so each primary key (or index)
@@ -181,8 +200,13 @@ form_submissions = Table(
 READ_MODELS = (
     contacts, contact_attributes, contact_tags, sent_messages, contact_products, purchases,
     subscriptions, course_progress, course_steps, email_engagement, channel_status,
-    funnel_members, page_visits, form_submissions,
+    funnel_members, page_visits, form_submissions, journey_conversions,
 )
+
+# The read models of journeys' contact changes (offers, lists, notes, orders...) live in
+# their own module, which adds them to READ_MODELS; imported here so every table is on
+# `metadata` whichever module is imported first.
+import projections.change_schema  # noqa: E402,F401
 
 # --- side-effect bookkeeping (not rebuilt from events) ----------------------------
 

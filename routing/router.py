@@ -12,13 +12,12 @@ import structlog
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names
 from domain.events import ContactEvent
 from domain.flow import Flow, ReEntry
-from domain.journey import JourneyInput, journey_workflow_id
+from domain.journey import REUSE_POLICIES, JourneyInput, journey_workflow_id
 from projections.contacts import read_snapshot
 from projections.flow_catalogue import published_flows
 from workflows import search_attributes
@@ -26,11 +25,6 @@ from workflows.journey import JourneyWorkflow
 
 log = structlog.get_logger("dripstone.router")
 
-_REUSE = {
-    ReEntry.NEVER: WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    ReEntry.AFTER_EXIT: WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-    ReEntry.ALWAYS: WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-}
 
 
 @dataclass(frozen=True)
@@ -89,7 +83,7 @@ class Router:
                 JourneyInput(flow=flow, contact_id=contact_id, enrollment_id=enrollment_id,
                              trigger_event=event),
                 id=workflow_id, task_queue=self.task_queue,
-                id_reuse_policy=_REUSE[flow.re_entry],
+                id_reuse_policy=REUSE_POLICIES[flow.re_entry],
                 **start_signal,
                 search_attributes=search_attributes.initial(
                     flow.id, flow.version, contact_id, flow.steps[0].id),

@@ -66,8 +66,7 @@ def settings(tmp_path) -> Settings:
     return Settings(_env_file=None, data_dir=tmp_path, task_queue=f"tq-{uuid.uuid4()}")
 
 
-@pytest_asyncio.fixture(scope="session")
-async def time_skipping_env():
+async def _start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=_tool("DRIPSTONE_TEST_SERVER_BIN"),
@@ -79,6 +78,22 @@ async def time_skipping_env():
         namespace=env.client.namespace,
         search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
     ))
+    return env
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_skipping_env():
+    env = await _start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture
+async def own_time_skipping_env():
+    """A test server of the test's own. For abandoned children that finish after their
+    parent: the Java test server then never lets its clock run again, which would stall
+    every later timer test sharing the session's server."""
+    env = await _start_time_skipping()
     yield env
     await env.shutdown()
 

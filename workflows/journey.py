@@ -2,60 +2,83 @@
 
 The flow arrives as a snapshot in the input and is never re-read, so a running journey
 stays pinned to the version it started on and replays deterministically. Every side
-effect is an activity; every wait is a Temporal timer.
+effect is an activity; every wait is a Temporal timer. Long journeys continue as new,
+carrying their whole state (JourneyState), so history stays bounded.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.exceptions import TimeoutError as ActivityTimedOut
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.conditions import EvaluateRequest
     from activities.contact_changes import ContactChangeRequest
-    from activities.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
-    from domain.durations import format_duration
+    from activities.scheduling import PlanRequest
     from domain.events import ContactEvent, EventType
-    from domain.conditions import Condition, ContactSnapshot, evaluate, is_data_free
-    from domain.steps import Step
-    from domain.steps.contact_changes import AddTag, ChangeTags, RemoveTag
-    from domain.steps.flow_control import Branch, Exit, MultiBranch, RandomSplit, Wait
-    from domain.steps.messaging import SendEmail, SendSms
     from domain.journey import (
-        JourneyInput, JourneyState, JourneyStatus, StepVisit, idempotency_key,
+        ENDED, Conversion, JourneyInput, JourneyState, JourneyStatus, StepVisit, idempotency_key,
     )
+    from domain.steps import Step
+    from domain.steps.flow_control import Goal, Wait, WaitForEvent
+    from domain.steps.contact_changes import CONTACT_CHANGE_STEPS
+    from domain.steps.messaging import MESSAGING_STEPS, PhoneCall, SendEmail, SendSms
     from workflows import search_attributes as sa
+    from workflows.journey_steps import ACTIVITY_TIMEOUT, JourneySteps, Next
+    from workflows.journey_waits import JourneyWaits
 
-# Sends retry for a day with capped backoff: a provider outage delays mail rather than
-# dropping it; after a day the step records the failure and the journey goes on.
-# Rejections (4xx) are non-retryable and are recorded on the step at once.
-SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(minutes=5),
-                         non_retryable_error_types=["ProviderRejected", "UnknownContact"])
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-SEND_SCHEDULE_TIMEOUT = timedelta(days=1)
 TRAIL_LIMIT = 200
 SEEN_EVENTS_LIMIT = 500
+# Events handled per run before continuing as new: each costs a few history events, so
+# this keeps a run's history in the low thousands whatever Temporal's own suggestion.
+EVENTS_PER_RUN = 500
+# What quiet hours hold back: messages that reach the contact, not calls to our own team
+# or to other systems.
+WINDOWED_STEPS = (SendEmail, SendSms, PhoneCall)
+# What a timer that ran out while paused can hold back (and the "skip" policy skip).
+ACTION_STEPS = (*MESSAGING_STEPS, *CONTACT_CHANGE_STEPS)
+
+
+def _position(flow, step_id: str) -> int:
+    return next(i for i, step in enumerate(flow.steps) if step.id == step_id)
 
 
 @workflow.defn(name="JourneyWorkflow")
-class JourneyWorkflow:
-    def __init__(self) -> None:
-        self._state = JourneyState()
-        self._seen_event_ids: list[str] = []
+class JourneyWorkflow(JourneySteps, JourneyWaits):
+    @workflow.init
+    def __init__(self, input: JourneyInput) -> None:
+        # State comes from the input here, not in run(): signals delivered with the
+        # first task of a continued run are handled before run() starts.
+        self._input = input
+        self._state = input.state.model_copy(deep=True) if input.state else JourneyState()
+        self._goal_hit: Goal | None = None
+        self._awaiting: WaitForEvent | None = None
+        self._matched = None
+        self._events_this_run = 0
+        self._may_continue_as_new = False
 
     @workflow.signal(name="event")
     def on_event(self, event: ContactEvent) -> None:
         # The router may deliver the same event twice (signal-with-start plus a retry);
         # journeys must react to it once.
-        if event.event_id in self._seen_event_ids:
+        if event.event_id in self._state.seen_event_ids or self._state.status in ENDED:
             return
-        # Steps that react to events (wait-for-event, goals) are not run by this engine
-        # version yet, so an event only counts; nothing is buffered to grow the state.
-        self._seen_event_ids = (self._seen_event_ids + [event.event_id])[-SEEN_EVENTS_LIMIT:]
+        self._state.seen_event_ids = (self._state.seen_event_ids + [event.event_id])[-SEEN_EVENTS_LIMIT:]
         self._state.events_seen += 1
+        self._events_this_run += 1
+        self._state.inbox.append(event)
+
+    @workflow.signal(name="pause")
+    def pause(self) -> None:
+        self._state.paused = self._state.status not in ENDED
+
+    @workflow.signal(name="resume")
+    def resume(self) -> None:
+        self._state.paused = False
+
+    @workflow.signal(name="stop")
+    def stop(self, reason: str = "stopped") -> None:
+        if self._state.status not in ENDED:
+            self._state.stop_reason = reason or "stopped"
 
     @workflow.query(name="state")
     def state(self) -> JourneyState:
@@ -63,27 +86,164 @@ class JourneyWorkflow:
 
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyState:
-        self._input = input
-        flow = input.flow
-        if input.state is not None:
-            self._state = input.state
-        elif self._state.current_step is None:
-            self._state.current_step = flow.steps[0].id
-        step_id = self._state.current_step
-        while step_id is not None and self._state.status != JourneyStatus.EXITED:
+        flow, state = input.flow, self._state
+        # Journeys started before continue-as-new existed must replay without it.
+        self._may_continue_as_new = workflow.patched("journey-continue-as-new")
+        if state.current_step is None and not state.trail:
+            state.current_step = flow.steps[0].id
+        step_id = state.current_step
+        while step_id is not None and state.status not in ENDED:
+            state.current_step = step_id
             step = flow.step(step_id)
-            visit = self._state.visits.get(step.id, 0) + 1
-            self._state.visits[step.id] = visit
-            self._guard_against_spinning(step)
-            outcome, step_id = await self._run_step(step, visit)
-            self._state.trail = (self._state.trail + [
-                StepVisit(step_id=step.id, visit=visit, outcome=outcome)])[-TRAIL_LIMIT:]
-        if self._state.status != JourneyStatus.EXITED:
-            self._state.status = JourneyStatus.COMPLETED
-        self._state.current_step = None
-        workflow.upsert_search_attributes([sa.STATUS.value_set(self._state.status.value),
+            if state.current_visit is None:  # a new visit, not a step resumed after continue-as-new
+                state.current_visit = state.visits.get(step.id, 0) + 1
+                state.visits[step.id] = state.current_visit
+                self._guard_against_spinning(step)
+            visit = state.current_visit
+            if state.skip_next and isinstance(step, ACTION_STEPS):
+                # Only what the expired timer held back is skipped: an action. Routing
+                # steps (branch, exit, goal...) still run, or the contact could go where
+                # the flow never leads.
+                state.skip_next = False
+                outcome, step_id = "skipped: its time passed while paused", flow.following(step)
+            else:
+                state.skip_next = False
+                outcome, step_id = await self._run_step(step, visit)
+            state.current_visit = None
+            state.trail = (state.trail + [StepVisit(step_id=step.id, visit=visit, outcome=outcome,
+                                                    at=workflow.now())])[-TRAIL_LIMIT:]
+            step_id = await self._after_step(step_id)
+        if state.status not in ENDED:
+            state.status = JourneyStatus.COMPLETED
+        state.current_step = None
+        workflow.upsert_search_attributes([sa.STATUS.value_set(state.status.value),
                                            sa.CURRENT_STEP.value_set("")])
-        return self._state
+        return state
+
+    async def _after_step(self, next_id: str | None) -> str | None:
+        """Between steps: look at signalled events, honour stop, goals and pause, and
+        continue as new when the history has grown enough. The next step is recorded
+        before any hold, so a run continued from here starts at that step, not again at
+        the one that just finished."""
+        while True:
+            await self._drain_inbox()
+            if self._state.stop_reason is not None and self._state.status not in ENDED:
+                self._exit(f"stopped: {self._state.stop_reason}")
+                return None
+            if self._goal_hit is not None:
+                next_id = await self._convert(self._goal_hit, next_id)
+            if next_id is None or self._state.status in ENDED:
+                return None
+            self._state.current_step = next_id
+            if not self._state.paused:
+                await self._continue_as_new_if_due()
+                return next_id
+            # Held between steps; a stop or a goal met meanwhile is handled above, and a
+            # contact that converts and carries on is held again before its next step.
+            await self._hold_while_paused()
+
+    async def _run_step(self, step: Step, visit: int) -> Next:
+        """"When to run" first, then the step's own condition, then the step itself.
+        A step resumed inside its own wait after continue-as-new skips straight to it."""
+        flow = self._input.flow
+        following = flow.following(step)
+        mark = self._state.wait
+        resumed = mark if mark is not None and (mark.step_id, mark.visit) == (step.id, visit) else None
+        if resumed is not None and resumed.phase == "step":
+            self._enter(step, JourneyStatus.WAITING)
+            return await self._execute(step, visit)
+        if step.when is not None and step.when.given() and (resumed is None or resumed.phase == "when"):
+            self._enter(step, JourneyStatus.WAITING)
+            when = step.when
+            deadline = (workflow.now() + when.delay if when.delay is not None else
+                        when.at if when.at is not None else
+                        await self._plan(step, {"local_at": when.local_at}))
+            ending = await self._wait_until(step, visit, "when", deadline, step.describe())
+            if ending == "interrupted":
+                return "interrupted", following
+            if ending == "late" and flow.expired_while_paused == "skip":
+                return "skipped: its time passed while paused", following
+        if isinstance(step, WINDOWED_STEPS) and flow.schedule is not None and flow.schedule.send_window:
+            # Quiet hours: a message due outside the flow's send window waits for it.
+            self._enter(step, JourneyStatus.WAITING)
+            deadline = await self._plan(step, {"window": True})
+            if await self._wait_until(step, visit, "window", deadline,
+                                      f"send window for {step.describe()}") == "interrupted":
+                return "interrupted", following
+        self._enter(step, JourneyStatus.WAITING if isinstance(step, (Wait, WaitForEvent))
+                    else JourneyStatus.RUNNING)
+        audience = step.audience
+        if audience is not None and audience.who == "matching" and audience.terms is not None:
+            if not await self._holds(step, audience.terms):
+                return "not in the step's audience: skipped", following
+        if step.run_if is not None and not await self._holds(step, step.run_if):
+            if step.on_false == "exit":
+                return self._exit(f"condition of step {step.id} not met"), None
+            if step.on_false == "branch":
+                return "condition not met: branched", step.false_next or following
+            return "condition not met: skipped", following
+        return await self._execute(step, visit)
+
+    async def _goal_reached_in_order(self, goal: Goal) -> Next:
+        """Reached by the flow itself: a met (or condition-less) goal converts here.
+        A contact converts once per enrollment, whatever goals come after."""
+        if self._state.conversion is not None:
+            return "goal already met", self._input.flow.following(goal)
+        if goal.goal is None or await self._holds(goal, goal.goal):
+            self._goal_hit = goal
+            return "goal met", None
+        return "goal not met yet", self._input.flow.following(goal)
+
+    async def _convert(self, goal: Goal, carry_on: str | None) -> str | None:
+        """The contact met a goal: attributed once, to the last step reached [003]. Then it
+        exits as converted, or goes on after the goal; a goal the contact has already
+        passed does not send it back (that would run sent steps again): it carries on."""
+        state = self._state
+        self._goal_hit = None
+        attributed = next((v.step_id for v in reversed(state.trail) if v.step_id != goal.id), None)
+        state.conversion = Conversion(goal_step=goal.id, attributed_step=attributed,
+                                      at=workflow.now())
+        # One event per enrollment (its id derives from this key), so a retry or a replay
+        # never counts a conversion twice.
+        await workflow.execute_activity(
+            "change_contact", ContactChangeRequest(
+                idempotency_key=f"{self._key(goal, 0)}/converted",
+                contact_id=self._input.contact_id, event_type=EventType.JOURNEY_CONVERTED,
+                payload={"flow_id": self._input.flow.id, "flow_version": self._input.flow.version,
+                         "goal_step": goal.id, "step_id": attributed,
+                         "journey_id": workflow.info().workflow_id,
+                         "enrollment_id": self._input.enrollment_id}),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, summary=f"conversion at {goal.describe()}")
+        state.trail = (state.trail + [StepVisit(
+            step_id=goal.id, visit=state.visits.get(goal.id, 0), at=workflow.now(),
+            outcome=f"converted (attributed to {attributed})")])[-TRAIL_LIMIT:]
+        if goal.exit_on_reach:
+            state.status = JourneyStatus.CONVERTED
+            state.exit_reason = f"converted: goal {goal.id}"
+            return None
+        flow = self._input.flow
+        ahead = attributed is None or _position(flow, goal.id) > _position(flow, attributed)
+        return flow.following(goal) if ahead else carry_on
+
+    async def _plan(self, step: Step, spec: dict) -> datetime:
+        """A moment in the contact's own time zone (or the flow's send window), decided by
+        an activity (it reads the contact's zone) as of workflow time, so replay agrees."""
+        return await workflow.execute_activity(
+            "plan_wake", PlanRequest(contact_id=self._input.contact_id, now=workflow.now(),
+                                     schedule=self._input.flow.schedule, **spec),
+            result_type=datetime, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            summary=f"local time for {step.describe()}")
+
+    async def _continue_as_new_if_due(self) -> None:
+        if not self._may_continue_as_new or not (workflow.info().is_continue_as_new_suggested()
+                or self._events_this_run >= EVENTS_PER_RUN):
+            return
+        # Let signal handlers finish so every received event is in the carried state.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._state.runs += 1
+        workflow.continue_as_new(JourneyInput(
+            flow=self._input.flow, contact_id=self._input.contact_id,
+            enrollment_id=self._input.enrollment_id, state=self._state.model_copy(deep=True)))
 
     def _guard_against_spinning(self, step: Step) -> None:
         """Validation refuses loops without a wait, but a wait can still be skipped at run
@@ -98,140 +258,18 @@ class JourneyWorkflow:
 
     def _enter(self, step: Step, status: JourneyStatus) -> None:
         self._state.current_step = step.id
-        self._state.status = status
-        workflow.upsert_search_attributes([sa.CURRENT_STEP.value_set(step.id),
-                                           sa.STATUS.value_set(status.value)])
+        self._set_status(status, step)
         workflow.set_current_details(f"At step **{step.describe()}**")
+
+    def _set_status(self, status: JourneyStatus, step: Step | None = None) -> None:
+        self._state.status = status
+        updates = [sa.STATUS.value_set(status.value)]
+        if step is not None:
+            updates.insert(0, sa.CURRENT_STEP.value_set(step.id))
+        workflow.upsert_search_attributes(updates)
 
     def _key(self, step: Step, visit: int) -> str:
         return idempotency_key(workflow.info().workflow_id, self._input.enrollment_id, step.id, visit)
-
-    async def _run_step(self, step: Step, visit: int) -> tuple[str, str | None]:
-        """"When to run" first, then the step's own condition, then the step itself."""
-        flow = self._input.flow
-        if step.when is not None and step.when.given():
-            self._enter(step, JourneyStatus.WAITING)
-            await self._sleep(step, step.when.delay, step.when.at)
-        self._enter(step, JourneyStatus.WAITING if isinstance(step, Wait) else JourneyStatus.RUNNING)
-        audience = step.audience
-        if audience is not None and audience.who == "matching" and audience.terms is not None:
-            if not await self._holds(step, audience.terms):
-                return "not in the step's audience: skipped", flow.following(step)
-        if step.run_if is not None and not await self._holds(step, step.run_if):
-            if step.on_false == "exit":
-                return self._exit(f"condition of step {step.id} not met"), None
-            if step.on_false == "branch":
-                return "condition not met: branched", step.false_next or flow.following(step)
-            return "condition not met: skipped", flow.following(step)
-        return await self._execute(step, visit)
-
-    async def _holds(self, step: Step, condition: Condition) -> bool:
-        if is_data_free(condition) and workflow.patched("clock-conditions-in-workflow"):
-            # Only the clock matters: decide here on workflow.now(), which replays exactly.
-            # Journeys started before this change asked the activity; the patch keeps them.
-            return evaluate(condition, ContactSnapshot(contact_id=self._input.contact_id),
-                            workflow.now())
-        return await workflow.execute_activity(
-            "evaluate_condition", EvaluateRequest(
-                contact_id=self._input.contact_id, condition=condition, as_of=workflow.now()),
-            result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            summary=f"check {step.describe()}")
-
-    async def _execute(self, step: Step, visit: int) -> tuple[str, str | None]:
-        """Run one step; returns (outcome text, id of the step to go to next)."""
-        flow = self._input.flow
-        following = flow.following(step)
-        match step:
-            case SendEmail():
-                result = await self._send("send_email", SendEmailRequest(
-                    idempotency_key=self._key(step, visit), flow_id=flow.id, step_id=step.id,
-                    contact_id=self._input.contact_id, subject=step.subject, body=step.body,
-                    from_email=step.from_email), step)
-                return f"email {result.status}" + (f": {result.reason}" if result.reason else ""), following
-            case SendSms():
-                result = await self._send("send_sms", SendSmsRequest(
-                    idempotency_key=self._key(step, visit), flow_id=flow.id, step_id=step.id,
-                    contact_id=self._input.contact_id, text=step.text, sender=step.sender), step)
-                if result.reason_code == "no_address" and step.if_no_phone == "exit":
-                    return self._exit(f"no phone number at step {step.id}"), None
-                return f"sms {result.status}" + (f": {result.reason}" if result.reason else ""), following
-            case AddTag() | RemoveTag():
-                event_type = EventType.TAG_ADDED if isinstance(step, AddTag) else EventType.TAG_REMOVED
-                await self._change_tag(step, self._key(step, visit), event_type, step.tag)
-                return f"{event_type.value} {step.tag}", following
-            case ChangeTags():
-                changes = [(EventType.TAG_ADDED, t) for t in step.add] + [
-                    (EventType.TAG_REMOVED, t) for t in step.remove]
-                for index, (event_type, tag) in enumerate(changes):
-                    await self._change_tag(step, f"{self._key(step, visit)}/{index}", event_type, tag)
-                return f"tags +{','.join(step.add)} -{','.join(step.remove)}", following
-            case Wait():
-                await self._sleep(step, step.delay, step.until)
-                return "waited", following
-            case Branch():
-                matched = await self._holds(step, step.condition)
-                target = (step.then if matched else step.otherwise) or following
-                return ("condition true" if matched else "condition false"), target
-            case MultiBranch():
-                for index, path in enumerate(step.paths):
-                    if await self._holds(step, path.condition):
-                        return f"path {path.name or index} taken", path.goto or following
-                return "no path matched", step.otherwise or following
-            case RandomSplit():
-                # workflow.random() is seeded by the workflow run, so replay draws the same.
-                draw, total = workflow.random().uniform(0, 100), 0.0
-                for index, path in enumerate(step.paths):
-                    total += path.percent
-                    if draw < total:
-                        return f"split path {path.name or index}", path.goto or following
-                return "split: no path", following
-            case Exit():
-                return self._exit(step.reason or f"exit step {step.id}"), None
-        # Flows may be published with steps a newer engine runs; this one fails the journey
-        # loudly rather than skipping an action silently.
-        raise ApplicationError(f"step {step.id!r}: kind {step.kind!r} is not supported by this "
-                               "engine version", type="UnsupportedStep", non_retryable=True)
-
-    async def _change_tag(self, step: Step, key: str, event_type: EventType, tag: str) -> None:
-        await workflow.execute_activity(
-            "change_contact", ContactChangeRequest(
-                idempotency_key=key, contact_id=self._input.contact_id,
-                event_type=event_type, payload={"tag": tag}),
-            start_to_close_timeout=ACTIVITY_TIMEOUT, summary=step.describe())
-
-    async def _send(self, activity_name: str, request, step: Step) -> SendOutcome:
-        try:
-            return await workflow.execute_activity(
-                activity_name, request, result_type=SendOutcome,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=SEND_SCHEDULE_TIMEOUT, retry_policy=SEND_RETRY,
-                summary=step.describe())
-        except ActivityError as exc:
-            # A message the provider refuses for good (bad address, blocked sender) is
-            # recorded on the step; the contact carries on with the flow rather than the
-            # whole journey failing over one undeliverable message.
-            cause = exc.cause
-            if isinstance(cause, ApplicationError) and cause.type == "ProviderRejected":
-                return SendOutcome(status="failed", reason=cause.message, reason_code="rejected")
-            if isinstance(cause, ActivityTimedOut):
-                # A day of outage: record it on the step rather than fail the journey.
-                return SendOutcome(status="failed", reason="provider unavailable for a day; gave up",
-                                   reason_code="gave_up")
-            raise
-
-    async def _sleep(self, step: Step, delay: timedelta | None, until: datetime | None) -> None:
-        if delay is not None:
-            duration = delay
-        elif until is not None:
-            duration = until - workflow.now()
-            if duration <= timedelta(0):
-                return
-        else:
-            raise ApplicationError(f"step {step.id!r}: waiting for a time in the contact's zone "
-                                   "is not supported by this engine version", type="UnsupportedStep",
-                                   non_retryable=True)
-        await workflow.sleep(duration, summary=f"{step.describe()} ({format_duration(duration)})")
-        self._state.timers_fired += 1
 
     def _exit(self, reason: str) -> str:
         self._state.status = JourneyStatus.EXITED

@@ -3,7 +3,6 @@ user learns it at publish time rather than from a failed journey."""
 
 from domain.flow import Flow
 from domain.steps import EXECUTABLE_KINDS
-from domain.steps import flow_control as fc
 from domain.steps import messaging as msg
 from domain.validation.problems import Problem
 
@@ -19,22 +18,12 @@ def check_capabilities(flow: Flow) -> list[Problem]:
                               "enrolling existing contacts on publish (backfill) is not supported "
                               "by this engine yet; only new events enroll"))
     for step in flow.steps:
-        if isinstance(step, msg.SendEmail):
-            for field in ("template_id", "attachments", "reply_to", "connection"):
-                if getattr(step, field):
-                    problems.append(_warn(step.id, field, "not_executable_yet",
-                                          f"this engine does not send {field} yet; the email "
-                                          "goes out without it"))
+        if isinstance(step, msg.SendEmail) and step.connection:
+            problems.append(_warn(step.id, "connection", "not_executable_yet",
+                                  "this engine sends every email through its one configured "
+                                  "provider; the sender connection is not used yet"))
         if step.kind not in EXECUTABLE_KINDS:
             problems.append(_warn(step.id, "kind", "not_executable_yet",
                                   f"this engine cannot run {step.kind!r} steps yet; "
                                   "journeys that reach this step will fail"))
-        if step.when is not None and step.when.local_at is not None:
-            problems.append(_warn(step.id, "when.local_at", "not_executable_yet",
-                                  "running at a time in the contact's zone is not supported "
-                                  "by this engine yet"))
-        if isinstance(step, fc.Wait) and step.time_of_day is not None:
-            problems.append(_warn(step.id, "time_of_day", "not_executable_yet",
-                                  "waiting for a time of day is not supported by this engine yet"))
     return problems
-

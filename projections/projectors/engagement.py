@@ -48,3 +48,19 @@ def resubscribed(w: Writes, event: ContactEvent) -> None:
 def _channel(w: Writes, event: ContactEvent, *, unsubscribed: bool) -> None:
     key = {"channel": event.payload["channel"], "list_id": event.payload.get("list_id") or ""}
     upsert_latest(w, channel_status, event, key, {"unsubscribed": unsubscribed})
+
+
+def bounce_list_id(email: str) -> str:
+    """channel_status row that marks one address as bouncing. It is keyed by a digest
+    of the address (list ids are bounded, addresses are not, and no address belongs in
+    a key), so a contact who changes address is no longer suppressed, and the
+    `unsubscribed` condition (list_id '') never mistakes a bounce for an opt-out."""
+    return "bounced:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+
+
+def email_bounced(w: Writes, event: ContactEvent) -> None:
+    # Only a permanent bounce suppresses; "blocked" is the receiving server saying not now.
+    payload = event.payload
+    if payload.get("bounce_type", "bounce") == "bounce" and payload.get("email"):
+        key = {"channel": "email", "list_id": bounce_list_id(payload["email"])}
+        upsert_latest(w, channel_status, event, key, {"unsubscribed": True})

@@ -19,14 +19,13 @@ def test_runnable_flow_has_no_engine_warnings():
     ], {"kind": "attribute", "field": "email", "op": "is_set"}) == []
 
 
-def test_step_kind_not_runnable_yet_warns_on_its_kind():
-    assert warnings_of([{"id": "n", "kind": "make_note", "text": "hello"}]) == [
-        ("n", "kind", "not_executable_yet")]
-
-
-def test_time_of_day_wait_warns():
-    assert warnings_of([{"id": "w", "kind": "wait", "time_of_day": {"at": "09:00"}}]) == [
-        ("w", "time_of_day", "not_executable_yet")]
+def test_every_step_kind_and_timing_setting_runs_so_none_warns():
+    assert warnings_of([
+        {"id": "n", "kind": "make_note", "text": "hello"},
+        {"id": "w", "kind": "wait", "time_of_day": {"at": "09:00"}},
+        {"id": "s", "kind": "add_tag", "tag": "t", "when": {"local_at": "2026-12-01T09:00:00"}},
+        {"id": "m", "kind": "send_email", "template_id": "tpl-1", "reply_to": "a@b.co"},
+    ]) == []
 
 
 def test_every_condition_kind_is_evaluable_so_none_warns():
@@ -40,20 +39,14 @@ def test_every_condition_kind_is_evaluable_so_none_warns():
     ], {"kind": "any", "conditions": [{"kind": "has_tag", "tag": "t"}, opened]}) == []
 
 
-def test_local_time_schedule_warns():
-    assert warnings_of([{"id": "s", "kind": "add_tag", "tag": "t",
-                         "when": {"local_at": "2026-12-01T09:00:00"}}]) == [
-        ("s", "when.local_at", "not_executable_yet")]
-
-
-def test_email_settings_not_sent_yet_and_backfill_warn():
-    flow_steps = [{"id": "m", "kind": "send_email", "template_id": "tpl-1", "reply_to": "a@b.co"}]
-    trigger = {"event": "form.submitted"}
-    flow, problems = parse_flow({"id": "f", "trigger": trigger, "steps": flow_steps,
-                                 "enrollment": {"existing_contacts": True}})
+def test_sender_connection_and_backfill_warn():
+    flow_steps = [{"id": "m", "kind": "send_email", "subject": "s", "body": ".",
+                   "connection": "marketing-smtp"}]
+    flow, problems = parse_flow({"id": "f", "trigger": {"event": "form.submitted"},
+                                 "steps": flow_steps, "enrollment": {"existing_contacts": True}})
     assert [(p.step_id, p.field, p.code) for p in problems if p.severity == "warning"] == [
         (None, "enrollment.existing_contacts", "not_executable_yet"),
-        ("m", "template_id", "not_executable_yet"), ("m", "reply_to", "not_executable_yet")]
+        ("m", "connection", "not_executable_yet")]
 
 
 def test_sender_addresses_must_be_email_addresses():

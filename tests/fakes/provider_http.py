@@ -81,3 +81,9 @@ class FakeProvider:
 def twilio_message(sid: str = "SM0123456789abcdef0123456789abcdef", to: str = "+14155550101") -> dict:
     return {"sid": sid, "status": "queued", "to": to, "from": "+14155550000", "body": "",
             "account_sid": "AC" + "0" * 32, "num_segments": "1"}
+
+
+def twilio_call(sid: str = "CA0123456789abcdef0123456789abcdef", to: str = "+14155550101") -> dict:
+    """What POST /2010-04-01/Accounts/{sid}/Calls.json answers when a call is queued."""
+    return {"sid": sid, "status": "queued", "to": to, "from": "+14155550000",
+            "account_sid": "AC" + "0" * 32, "direction": "outbound-api"}

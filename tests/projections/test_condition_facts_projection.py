@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from domain.events import EventType as T
+from domain.contact_change_payloads import ChangeEvent as C
+from domain.events import PAYLOAD_SCHEMAS, EventType as T
 from projections.contacts import ALL_GROUPS, load_snapshot
 from projections.event_store import ingest
 from projections.rebuild import rebuild
@@ -44,14 +45,45 @@ def rich_stream(contact_id: str) -> list:
         (T.FORM_SUBMITTED, {"form_id": "signup"}), (T.PAGE_VISITED, {"page": "pricing", "url": "/p"}),
         (T.UNSUBSCRIBED, {"channel": "email", "list_id": "news"}),
         (T.CUSTOM, {"name": "trial_started", "properties": {"plan": "pro"}}),
+        (T.EMAIL_BOUNCED, {"message_key": key, "email": "ann@example.com", "bounce_type": "bounce"}),
+        (T.EMAIL_SPAM_REPORTED, {"message_key": key}),
+        (T.SMS_STATUS_CHANGED, {"message_sid": "SM1", "status": "delivered"}),
+        (T.WEBHOOK_RESPONDED, {"flow_id": "welcome", "step_id": "hook", "url": "https://example.com",
+                               "status": 200, "body": "ok"}),
+        (T.SCRIPT_COMPLETED, {"script": "echo", "result": {"ok": True}}),
+        (T.SCRIPT_FAILED, {"script": "echo", "reason": "boom"}),
+        (T.JOURNEY_CONVERTED, {"flow_id": "welcome", "flow_version": 1, "goal_step": "bought",
+                               "step_id": "hello", "journey_id": f"journey/welcome/{contact_id}",
+                               "enrollment_id": f"{contact_id}-signup"}),
+        *contact_change_items(),
     ]
     return [event(contact_id, type_, payload, event_id=f"{contact_id}-{n}",
                   occurred_at=T0 + timedelta(hours=n))
             for n, (type_, payload) in enumerate(items)]
 
 
+def contact_change_items() -> list:
+    """The event types of journeys' contact changes (domain.contact_change_payloads)."""
+    return [
+        (C.OFFER_SET, {"product": "course", "discount_percent": 20,
+                       "expires_at": "2024-06-01T00:00:00+00:00"}),
+        (C.MEMBERSHIP_ACCESS_CHANGED, {"site": "members", "access": "enabled"}),
+        (C.ADDED_TO_LIST, {"list_type": "selection", "list_id": "vip"}),
+        (C.NOTE_ADDED, {"text": "called back"}),
+        (C.CRM_ACTIVITY_CREATED, {"activity": "task", "title": "Call Ann", "assignee": "bob"}),
+        (C.ORDER_CANCELLED, {"order_id": "o1"}),  # before its order: details still land
+        (C.ORDER_PLACED, {"order_id": "o1", "product": "course", "recurring": True}),
+        (C.TRANSACTION_FAILED, {"transaction_id": "t1", "order_id": "o1", "amount": 49.5}),
+        (C.TRANSACTION_RECHARGE_REQUESTED, {"transaction_id": "t1"}),
+        (C.TRANSACTION_PAID, {"transaction_id": "t1"}),
+        (C.OWNER_ASSIGNED, {"owner": "bob", "router": "sales"}),
+        (C.OFFER_REMOVED, {"product": "course"}),
+        (C.REMOVED_FROM_LIST, {"list_type": "selection", "list_id": "vip"}),
+    ]
+
+
 def test_the_rich_stream_has_every_event_type():
-    assert {e.type for e in rich_stream("c")} == set(T)
+    assert {e.type for e in rich_stream("c")} == set(PAYLOAD_SCHEMAS)
 
 
 def _normal(value, contact_id: str):
@@ -128,7 +160,7 @@ def test_only_the_requested_groups_are_filled(engine):
         frozenset(), {}, None, ())
     assert nothing.email == "ann@example.com" and nothing.attributes == {}
     assert full.created_at == T0 and full.attributes == {"plan": "pro", "first_name": "Ann",
-                                                         "email": "ann@example.com"}
+                                                         "email": "ann@example.com", "owner": "bob"}
 
 
 def test_lead_events_are_read_by_name_only(engine):

@@ -106,16 +106,6 @@ async def test_change_tags_adds_and_removes_in_one_step(time_skipping_env, engin
         assert load_snapshot(conn, "c1").tags == {"customer", "newsletter"}
 
 
-async def test_step_this_engine_cannot_run_fails_the_journey_clearly(time_skipping_env, engine, settings):
-    flow = flow_from({"id": "future", "steps": [
-        {"id": "note", "kind": "make_note", "text": "called the customer"}]})
-    ingest(engine, contact("c1"))
-    async with journey_worker(time_skipping_env.client, engine, settings) as router:
-        with pytest.raises(WorkflowFailureError) as failure:
-            await enroll_and_finish(time_skipping_env, router, engine, flow, "c1")
-    assert "kind 'make_note' is not supported" in str(failure.value.cause)
-
-
 async def test_audience_terms_pick_who_gets_a_mailing_chain_step(time_skipping_env, engine, settings):
     flow = flow_from({"id": "chain", "steps": [
         {"id": "first", "kind": "send_email", "subject": "Step 1", "body": "."},

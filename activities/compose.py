@@ -1,0 +1,97 @@
+"""What goes into an email besides its text: provider template data, List-Unsubscribe
+headers and attachments. Shared by the send_email activity and the test send."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from temporalio.exceptions import ApplicationError
+
+from activities.ports import EmailAttachment
+from domain.merge_tags import render
+from domain.steps.messaging import MAX_ATTACHMENTS_BYTES, Attachment
+
+_FETCH_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+@dataclass(frozen=True)
+class MessagingOptions:
+    """Settings the messaging activities need beyond the provider adapters."""
+
+    unsubscribe_url: str | None = None  # merge tags allowed
+    unsubscribe_mailto: str | None = None  # merge tags allowed
+    phone_default_region: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> "MessagingOptions":
+        return cls(unsubscribe_url=settings.email_unsubscribe_url,
+                   unsubscribe_mailto=settings.email_unsubscribe_mailto,
+                   phone_default_region=settings.phone_default_region)
+
+
+def unsubscribe_headers(options: MessagingOptions, context: dict[str, Any]) -> dict[str, str]:
+    """List-Unsubscribe (RFC 2369) and, with an https URL, one-click List-Unsubscribe-Post
+    (RFC 8058), which Gmail and Yahoo require of bulk senders. Raises MergeTagError, so a
+    message whose unsubscribe link cannot be built is not sent at all."""
+    targets = []
+    if options.unsubscribe_mailto:
+        address = render(options.unsubscribe_mailto, context).strip()
+        targets.append(address if address.startswith("mailto:") else f"mailto:{address}")
+    if options.unsubscribe_url:
+        targets.append(render(options.unsubscribe_url, context).strip())
+    if not targets:
+        return {}
+    headers = {"List-Unsubscribe": ", ".join(f"<{target}>" for target in targets)}
+    if options.unsubscribe_url:
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+def template_data(context: dict[str, Any], subject: str | None) -> dict[str, Any]:
+    """The contact's fields for a provider template ({{first_name}} or
+    {{contact.first_name}} in Handlebars), plus the step's rendered subject if it has one."""
+    return {**context, **({"subject": subject} if subject else {})}
+
+
+def fetch_attachments(attachments: list[Attachment]) -> tuple[EmailAttachment, ...]:
+    """Download every attachment, refusing more than 25 MB in total. Sizes declared in
+    the flow are checked at publish time; the bytes really served are checked here, and
+    the download stops as soon as they pass the limit. A 4xx (or too much data) fails the
+    step for good; a 5xx or network error is retried like a provider outage."""
+    declared = sum(a.size_bytes for a in attachments)
+    if declared > MAX_ATTACHMENTS_BYTES:
+        raise _too_large(declared)
+    fetched, total = [], 0
+    with httpx.Client(timeout=_FETCH_TIMEOUT, follow_redirects=True) as client:
+        for item in attachments:
+            chunks = []
+            try:
+                with client.stream("GET", item.url) as response:
+                    if response.status_code >= 400:
+                        raise _fetch_failed(item, f"HTTP {response.status_code}",
+                                            permanent=response.status_code < 500
+                                            and response.status_code not in (408, 429))
+                    for chunk in response.iter_bytes():
+                        total += len(chunk)
+                        if total > MAX_ATTACHMENTS_BYTES:
+                            raise _too_large(total, streaming=True)
+                        chunks.append(chunk)
+            except httpx.HTTPError as exc:
+                raise _fetch_failed(item, f"{type(exc).__name__}: {exc}", permanent=False) from None
+            fetched.append(EmailAttachment(item.filename, item.content_type, b"".join(chunks)))
+    return tuple(fetched)
+
+
+def _too_large(size: int, streaming: bool = False) -> ApplicationError:
+    what = "more than" if streaming else ""
+    return ApplicationError(
+        f"attachments total {what} {size / 2**20:.1f} MB; the limit is 25 MB".replace("  ", " "),
+        type="ProviderRejected", non_retryable=True)
+
+
+def _fetch_failed(item: Attachment, why: str, permanent: bool) -> ApplicationError:
+    message = f"attachment {item.filename!r} could not be fetched from {item.url}: {why}"
+    if permanent:
+        # Same type as a provider refusal: the workflow records it on the step and goes on.
+        return ApplicationError(message, type="ProviderRejected", non_retryable=True)
+    return ApplicationError(message, type="AttachmentUnavailable")

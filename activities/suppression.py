@@ -1,0 +1,34 @@
+"""Who must not be messaged: opt-outs and dead addresses, read from channel_status.
+
+Checked before every send (and before any ledger row is written, so a suppressed
+message leaves no trace but the step's outcome)."""
+
+from sqlalchemy import Connection, select
+
+from projections.projectors.engagement import bounce_list_id
+from projections.schema import channel_status, contacts
+
+
+def email_suppression(conn: Connection, contact_id: str, address: str) -> str | None:
+    """Why this contact's email must not go out, or None."""
+    rows = set(conn.execute(select(channel_status.c.list_id).where(
+        channel_status.c.contact_id == contact_id, channel_status.c.channel == "email",
+        channel_status.c.unsubscribed.is_(True),
+        channel_status.c.list_id.in_(["", bounce_list_id(address)]))).scalars())
+    if "" in rows:
+        return "contact unsubscribed from email"
+    if rows:
+        return "the address bounced permanently"
+    return None
+
+
+def sms_suppression(conn: Connection, contact_id: str, phone_forms: list[str]) -> str | None:
+    """An SMS opt-out (STOP) belongs to the number as much as to the contact: carriers
+    block the number, so any contact holding it who opted out suppresses it."""
+    holders = select(contacts.c.contact_id).where(contacts.c.phone.in_(phone_forms))
+    found = conn.execute(select(channel_status.c.contact_id).where(
+        channel_status.c.channel == "sms", channel_status.c.list_id == "",
+        channel_status.c.unsubscribed.is_(True),
+        (channel_status.c.contact_id == contact_id) | channel_status.c.contact_id.in_(holders),
+    ).limit(1)).first()
+    return "contact unsubscribed from sms (replied STOP)" if found else None

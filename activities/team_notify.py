@@ -1,0 +1,62 @@
+"""notify_team: tell a team member (not the contact) about this contact, by email or
+SMS [001, 002], through the same ports and message ledger as the contact's own sends.
+
+The ledger and message.sent use channels "team_email" / "team_sms": the message is
+about the contact but not to them, so it must not count as mail the contact received
+(sent_messages feeds the contact's engagement conditions). For the same reason no
+open/click tracking is attached."""
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from activities.actions import ActionOutcome, ActionRequest
+from activities.callouts import deliver_once, load_contact, render_all
+from activities.phones import to_e164
+from activities.ports import EmailMessage, EmailSender, SmsMessage, SmsSender
+from domain.steps.messaging import NotifyTeam
+
+
+class TeamNotifyActivities:
+    def __init__(self, engine: Engine, email: EmailSender, sms: SmsSender, from_email: str,
+                 team_email: str | None = None, team_phone: str | None = None):
+        self.engine = engine
+        self.email = email
+        self.sms = sms
+        self.from_email = from_email
+        # Used when a step names no recipient: the team's usual inbox / phone.
+        self.team_email = team_email
+        self.team_phone = team_phone
+
+    @activity.defn(name="notify_team")
+    def notify_team(self, request: ActionRequest) -> ActionOutcome:
+        step = request.step_of(NotifyTeam, "notify_team")
+        contact = load_contact(self.engine, request.contact_id)
+        default_to = self.team_email if step.channel == "email" else self.team_phone
+        # The recipient may be a merge tag too, e.g. {{ account_owner_email }}.
+        rendered = render_all(contact, step.to or default_to or "", step.subject, step.message)
+        if isinstance(rendered, ActionOutcome):
+            return rendered
+        to, subject, text = rendered
+        to = to.strip()
+        key = request.idempotency_key
+        if step.channel == "email":
+            if "@" not in to:
+                return _no_address(f"no valid team email address ({to!r})" if to else
+                                   "no team email address on the step or in DRIPSTONE_TEAM_EMAIL")
+            message = EmailMessage(idempotency_key=key, contact_id=contact.contact_id, to=to,
+                                   from_email=self.from_email, subject=subject, body=text)
+            port = self.email
+        else:
+            number = to_e164(to)
+            if number is None:
+                return _no_address(f"no valid team phone number ({to!r})" if to else
+                                   "no team phone number on the step or in DRIPSTONE_TEAM_PHONE")
+            message = SmsMessage(idempotency_key=key, contact_id=contact.contact_id, to=number, body=text)
+            port = self.sms
+        return deliver_once(self.engine, key, f"team_{step.channel}", contact.contact_id, message.to,
+                            request.flow_id, request.step_id, lambda: port.send(message),
+                            port.find_sent, port.name)
+
+
+def _no_address(reason: str) -> ActionOutcome:
+    return ActionOutcome(status="skipped", reason=reason, reason_code="no_address")

@@ -1,0 +1,1 @@
+"""Dripstone's HTTP API (FastAPI): provider webhooks now, the rest of the API later."""

@@ -1,0 +1,136 @@
+"""`dripstone flow test-send FLOW STEP --to ADDRESS [--contact ID]`: send one step's
+email or SMS to an address the user gives, through the configured provider.
+
+A test send is not a journey's message: it takes no ledger entry and appends no event,
+its subject says [Test], and its custom_args carry test_send=true so the provider's
+webhooks about it (opens, clicks) are ignored rather than credited to a contact."""
+
+import re
+import uuid
+from typing import Annotated, Optional
+
+import typer
+
+from cli.output import console, fail
+from settings import Settings
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def send_test(
+    flow_id: Annotated[str, typer.Argument(help="The flow's id")],
+    step_id: Annotated[str, typer.Argument(help="A send_email or send_sms step of the flow")],
+    to: Annotated[str, typer.Option("--to", help="Email address or phone number to send to")],
+    contact: Annotated[Optional[str], typer.Option(
+        "--contact", help="Fill merge tags from this contact (default: only tag defaults)")] = None,
+    draft: Annotated[bool, typer.Option("--draft", help="Use the saved draft, not the live version")] = False,
+) -> None:
+    """Send one step's message to an address you give, to see it as a contact would."""
+    from activities.compose import MessagingOptions
+    from domain.conditions import ContactSnapshot
+    from domain.steps.messaging import SendEmail, SendSms
+    from projections.contacts import load_snapshot
+    from worker import open_database
+
+    settings = Settings()
+    engine = open_database(settings)
+    try:
+        with engine.connect() as conn:
+            step = _find_step(conn, flow_id, step_id, draft)
+            snapshot = ContactSnapshot(contact_id=contact or "test-contact")
+            if contact:
+                snapshot = load_snapshot(conn, contact, {"attributes"})
+                if snapshot is None:
+                    fail(f"--contact: no contact {contact!r} is known")
+        options = MessagingOptions.from_settings(settings)
+        key = f"test-send/{flow_id}/{step_id}/{uuid.uuid4()}"
+        if isinstance(step, SendEmail):
+            provider, message_id = _email(settings, engine, options, flow_id, step, snapshot, key, to)
+        elif isinstance(step, SendSms):
+            provider, message_id = _sms(settings, engine, options, flow_id, step, snapshot, key, to)
+        else:
+            fail(f"step {step_id!r} is a {step.kind} step; only send_email and send_sms can be test-sent")
+    finally:
+        engine.dispose()
+    console.print(f"test {step.kind.removeprefix('send_')} of {flow_id}/{step_id} sent to {to} "
+                  f"via {provider}" + (f" (message id {message_id})" if message_id else ""))
+
+
+def _find_step(conn, flow_id: str, step_id: str, draft: bool):
+    from domain.validation import parse_flow
+    from projections.flow_catalogue import CatalogueError, get_flow, latest_version
+
+    try:
+        record = get_flow(conn, flow_id)
+    except CatalogueError as exc:
+        fail(str(exc))
+    if draft:
+        if record.draft is None:
+            fail(f"flow {flow_id!r} has no unpublished draft")
+        flow, problems = parse_flow(record.draft)
+        if flow is None:
+            fail(f"the draft of {flow_id!r} does not parse: " + "; ".join(map(str, problems)))
+    else:
+        flow = latest_version(conn, flow_id)
+        if flow is None:
+            fail(f"flow {flow_id!r} has no published version yet; test its draft with --draft")
+    for step in flow.steps:
+        if step.id == step_id:
+            return step
+    fail(f"flow {flow_id!r} has no step {step_id!r}; its steps: "
+         + ", ".join(step.id for step in flow.steps))
+
+
+def _email(settings, engine, options, flow_id, step, contact, key, to):
+    from dataclasses import replace
+
+    from activities.compose import fetch_attachments
+    from activities.messaging import SendEmailRequest, SendOutcome, compose_email
+    from worker import email_sender
+
+    if not _EMAIL.match(to):
+        fail(f"--to: {to!r} is not an email address")
+    request = SendEmailRequest.for_step(step, key, flow_id, contact.contact_id)
+    tracking = {"flow_id": flow_id, "step_id": step.id, "test_send": "true"}
+    message = compose_email(contact, request, key, tracking, settings.email_from, options, to=to)
+    if isinstance(message, SendOutcome):
+        fail(f"not sent: {message.reason}")
+    message = replace(message, subject=f"[Test] {message.subject}" if message.subject else "")
+    if step.attachments:
+        message = replace(message, attachments=_provider_call(fetch_attachments, step.attachments))
+    sender = email_sender(settings, engine)
+    return sender.name, _provider_call(sender.send, message)
+
+
+def _sms(settings, engine, options, flow_id, step, contact, key, to):
+    from activities.messaging import SendOutcome, render_templates
+    from activities.phones import to_e164
+    from activities.ports import SmsMessage
+    from domain import sms as sms_text
+    from worker import sms_sender
+
+    number = to_e164(to, options.phone_default_region)
+    if number is None:
+        fail(f"--to: {to!r} is not a valid phone number (E.164, e.g. +14155550101)")
+    rendered = render_templates(contact, step.text)
+    if isinstance(rendered, SendOutcome):
+        fail(f"not sent: {rendered.reason}")
+    [text] = rendered
+    console.print(f"{sms_text.segments(text)} segment(s), {sms_text.encoding(text)}")
+    sender = sms_sender(settings, engine)
+    message = SmsMessage(idempotency_key=key, contact_id=contact.contact_id, to=number, body=text,
+                         sender=step.sender)
+    return sender.name, _provider_call(sender.send, message)
+
+
+def _provider_call(function, *args):
+    from temporalio.exceptions import ApplicationError
+
+    from activities.ports import ProviderRejected, ProviderUnavailable
+
+    try:
+        return function(*args)
+    except (ProviderRejected, ProviderUnavailable) as exc:
+        fail(str(exc))
+    except ApplicationError as exc:  # an attachment that cannot be fetched or is too large
+        fail(exc.message)

@@ -1,0 +1,98 @@
+"""`dripstone flow test-send`: one step's message to an address the user gives, through
+the real provider SDKs aimed at local fakes; nothing is recorded as a journey's send."""
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from cli.main import app
+from domain.events import EventType
+from projections.event_store import ingest
+from projections.flow_catalogue import publish
+from projections.schema import events, message_ledger
+from tests.fakes.provider_http import FakeProvider, Reply, twilio_message
+from tests.journey_harness import contact, flow_from
+
+
+@pytest.fixture
+def fakes():
+    with FakeProvider(Reply(202, "", {"X-Message-Id": "sg-test"})) as sendgrid, \
+         FakeProvider(Reply(201, twilio_message(to="+14155550123"))) as twilio, \
+         FakeProvider(Reply(200, "menu")) as files:
+        yield sendgrid, twilio, files
+
+
+@pytest.fixture
+def dripstone(engine, tmp_path, monkeypatch, fakes):
+    sendgrid, twilio, _ = fakes
+    for name, value in {
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "DRIPSTONE_DATA_DIR": str(tmp_path), "COLUMNS": "200",
+        "DRIPSTONE_EMAIL_PROVIDER": "sendgrid", "DRIPSTONE_SENDGRID_API_KEY": "SG.key",
+        "DRIPSTONE_SENDGRID_BASE_URL": sendgrid.url,
+        "DRIPSTONE_SMS_PROVIDER": "twilio", "DRIPSTONE_TWILIO_ACCOUNT_SID": "AC" + "8" * 32,
+        "DRIPSTONE_TWILIO_AUTH_TOKEN": "token", "DRIPSTONE_TWILIO_FROM_NUMBER": "+14155550000",
+        "DRIPSTONE_TWILIO_BASE_URL": twilio.url,
+        "DRIPSTONE_EMAIL_UNSUBSCRIBE_URL": "https://example.com/u/{{ contact_id }}",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args: str, code: int = 0):
+        result = CliRunner().invoke(app, list(args))
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        return result
+    return run
+
+
+@pytest.fixture
+def published(engine, fakes):
+    _, _, files = fakes
+    ingest(engine, contact("c1", email="ann@example.com", phone="+14155550101", first_name="Ann"))
+    with engine.begin() as conn:
+        publish(conn, flow_from({"id": "welcome", "steps": [
+            {"id": "hello", "kind": "send_email", "subject": "Hi {{ first_name }}", "body": "Menu attached",
+             "attachments": [{"filename": "menu.txt", "url": f"{files.url}/menu.txt", "size_bytes": 4,
+                              "content_type": "text/plain"}]},
+            {"id": "text", "kind": "send_sms", "text": "Hi {{ first_name | default('there') }} 🎉"},
+            {"id": "tag", "kind": "add_tag", "tag": "welcomed"},
+        ]}))
+
+
+def test_an_email_step_is_sent_to_the_given_address_and_not_recorded(dripstone, published, fakes, engine):
+    sendgrid, _, files = fakes
+    result = dripstone("flow", "test-send", "welcome", "hello", "--to", "me@example.com", "--contact", "c1")
+    assert "test email of welcome/hello sent to me@example.com via sendgrid (message id sg-test)" in result.stdout
+    body = sendgrid.requests[0].json()
+    assert body["subject"] == "[Test] Hi Ann"
+    assert body["personalizations"][0]["to"] == [{"email": "me@example.com"}]
+    assert body["custom_args"]["test_send"] == "true"
+    assert body["attachments"][0]["filename"] == "menu.txt" and len(files.requests) == 1
+    assert body["headers"]["List-Unsubscribe"] == "<https://example.com/u/c1>"
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(message_ledger)).scalar() == 0
+        assert conn.execute(select(func.count()).select_from(events)
+                            .where(events.c.type == EventType.MESSAGE_SENT)).scalar() == 0
+
+
+def test_an_sms_step_is_sent_with_its_segments_shown(dripstone, published, fakes):
+    _, twilio, _ = fakes
+    result = dripstone("flow", "test-send", "welcome", "text", "--to", "+1 415 555 0123")
+    assert "1 segment(s), UCS-2" in result.stdout
+    form = twilio.requests[0].form()
+    assert (form["To"], form["Body"]) == (["+14155550123"], ["Hi there 🎉"])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("welcome", "nope", "--to", "me@example.com"), "flow 'welcome' has no step 'nope'"),
+    (("welcome", "tag", "--to", "me@example.com"), "only send_email and send_sms can be test-sent"),
+    (("welcome", "hello", "--to", "not-an-address"), "--to: 'not-an-address' is not an email address"),
+    (("welcome", "text", "--to", "12"), "--to: '12' is not a valid phone number"),
+    (("welcome", "hello", "--to", "me@example.com", "--contact", "ghost"), "no contact 'ghost'"),
+    (("missing", "hello", "--to", "me@example.com"), "missing"),
+])
+def test_mistakes_are_named(dripstone, published, fakes, args, message):
+    result = dripstone("flow", "test-send", *args, code=2)
+    assert message in result.stderr
+    assert fakes[0].requests == [] and fakes[1].requests == []
