@@ -1,5 +1,6 @@
 """`dripstone flow test-send FLOW STEP --to ADDRESS [--contact ID]`: send one step's
-email or SMS to an address the user gives, through the configured provider.
+email or SMS, or place its phone call, to an address the user gives, through the
+configured provider.
 
 A test send is not a journey's message: it takes no ledger entry and appends no event,
 its subject says [Test], and its custom_args carry test_send=true so the provider's
@@ -28,7 +29,7 @@ def send_test(
     """Send one step's message to an address you give, to see it as a contact would."""
     from activities.compose import MessagingOptions
     from domain.conditions import ContactSnapshot
-    from domain.steps.messaging import SendEmail, SendSms
+    from domain.steps.messaging import PhoneCall, SendEmail, SendSms
     from projections.contacts import load_snapshot
     from worker import open_database
 
@@ -48,12 +49,26 @@ def send_test(
             provider, message_id = _email(settings, engine, options, flow_id, step, snapshot, key, to)
         elif isinstance(step, SendSms):
             provider, message_id = _sms(settings, engine, options, flow_id, step, snapshot, key, to)
+        elif isinstance(step, PhoneCall):
+            provider, message_id = _call(settings, engine, step, to, contact)
         else:
-            fail(f"step {step_id!r} is a {step.kind} step; only send_email and send_sms can be test-sent")
+            fail(f"step {step_id!r} is a {step.kind} step; only send_email, send_sms and "
+                 "phone_call steps can be tested")
     finally:
         engine.dispose()
-    console.print(f"test {step.kind.removeprefix('send_')} of {flow_id}/{step_id} sent to {to} "
+    console.print(f"test {step.kind.removeprefix('send_').replace('phone_', '')} of {flow_id}/{step_id} sent to {to} "
                   f"via {provider}" + (f" (message id {message_id})" if message_id else ""))
+
+
+def _call(settings, engine, step, to: str, contact: str | None) -> tuple[str, str | None]:
+    """A test call: the step's TwiML, rung now on the number given [000]."""
+    from activities.voice import place_test_call, voice_caller
+
+    try:
+        sid = place_test_call(engine, voice_caller(settings, engine), step, to, contact)
+    except ValueError as exc:
+        fail(str(exc))
+    return settings.voice_provider, sid
 
 
 def _find_step(conn, flow_id: str, step_id: str, draft: bool):

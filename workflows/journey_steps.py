@@ -64,12 +64,16 @@ class JourneySteps:
             case SendEmail():
                 result = await self._send("send_email", SendEmailRequest.for_step(
                     step, self._key(step, visit), flow.id, self._input.contact_id), step)
+                if result.reason_code == "merge_value" and step.on_missing_value == "fail":
+                    return self._exit(f"step {step.id}: {result.reason}"), None
                 return f"email {result.status}" + (f": {result.reason}" if result.reason else ""), following
             case SendSms():
                 result = await self._send("send_sms", SendSmsRequest.for_step(
                     step, self._key(step, visit), flow.id, self._input.contact_id), step)
                 if result.reason_code == "no_address" and step.if_no_phone == "exit":
                     return self._exit(f"no phone number at step {step.id}"), None
+                if result.reason_code == "merge_value" and step.on_missing_value == "fail":
+                    return self._exit(f"step {step.id}: {result.reason}"), None
                 return f"sms {result.status}" + (f": {result.reason}" if result.reason else ""), following
             case AddTag() | RemoveTag():
                 event_type = EventType.TAG_ADDED if isinstance(step, AddTag) else EventType.TAG_REMOVED
@@ -96,6 +100,8 @@ class JourneySteps:
                 return f"script {step.script} started", following
             case Webhook() | PhoneCall() | NotifyTeam():
                 result = await self._action(CALLOUT_ACTIVITIES[step.kind], step, visit, SEND_RETRY)
+                if result.reason_code == "merge_value" and step.on_missing_value == "fail":
+                    return self._exit(f"step {step.id}: {result.reason}"), None
                 return result.describe(step.kind), following
             case _ if isinstance(step, CONTACT_CHANGE_STEPS):
                 result = await self._action(CONTACT_CHANGE_ACTIVITY, step, visit, CHANGE_RETRY)

@@ -11,6 +11,16 @@ from domain.steps.base import Model, StepBase
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024
 
 
+class MessageStep(StepBase):
+    """A step that renders merge tags. A tag with no value and no default never goes out
+    as its raw placeholder [000]: the step is skipped and the journey goes on, or the
+    journey stops with the reason."""
+
+    on_missing_value: Literal["skip", "fail"] = Field(
+        default="skip", description="A merge tag with no value and no default: skip this "
+        "step (the journey goes on) or fail (the journey exits, naming the missing value).")
+
+
 class Attachment(Model):
     filename: str
     url: str = Field(description="Where the worker fetches the file from when sending.")
@@ -18,7 +28,7 @@ class Attachment(Model):
     content_type: str = "application/octet-stream"
 
 
-class SendEmail(StepBase):
+class SendEmail(MessageStep):
     """Inline content (subject + body with merge tags), or an existing template by id."""
 
     kind: Literal["send_email"] = "send_email"
@@ -31,7 +41,7 @@ class SendEmail(StepBase):
     attachments: list[Attachment] = Field(default_factory=list)
 
 
-class SendSms(StepBase):
+class SendSms(MessageStep):
     kind: Literal["send_sms"] = "send_sms"
     text: str = ""
     sender: str | None = None
@@ -67,14 +77,14 @@ class Record(Model):
 CallAction = Annotated[Union[Say, Dial, Pause, Hangup, Record], Field(discriminator="action")]
 
 
-class PhoneCall(StepBase):
+class PhoneCall(MessageStep):
     kind: Literal["phone_call"] = "phone_call"
     from_number: str | None = None
     record: bool = False
     script: list[CallAction] = Field(default_factory=list)
 
 
-class NotifyTeam(StepBase):
+class NotifyTeam(MessageStep):
     """Tell a team member (not the contact) about this contact, by email or SMS."""
 
     kind: Literal["notify_team"] = "notify_team"
@@ -84,7 +94,7 @@ class NotifyTeam(StepBase):
     message: str = ""
 
 
-class Webhook(StepBase):
+class Webhook(MessageStep):
     kind: Literal["webhook"] = "webhook"
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     url: str = ""

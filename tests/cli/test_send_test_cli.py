@@ -32,7 +32,7 @@ def dripstone(engine, tmp_path, monkeypatch, fakes):
         "DRIPSTONE_SENDGRID_BASE_URL": sendgrid.url,
         "DRIPSTONE_SMS_PROVIDER": "twilio", "DRIPSTONE_TWILIO_ACCOUNT_SID": "AC" + "8" * 32,
         "DRIPSTONE_TWILIO_AUTH_TOKEN": "token", "DRIPSTONE_TWILIO_FROM_NUMBER": "+14155550000",
-        "DRIPSTONE_TWILIO_BASE_URL": twilio.url,
+        "DRIPSTONE_TWILIO_BASE_URL": twilio.url, "DRIPSTONE_VOICE_PROVIDER": "twilio",
         "DRIPSTONE_EMAIL_UNSUBSCRIBE_URL": "https://example.com/u/{{ contact_id }}",
     }.items():
         monkeypatch.setenv(name, value)
@@ -57,6 +57,7 @@ def published(engine, fakes):
                               "content_type": "text/plain"}]},
             {"id": "text", "kind": "send_sms", "text": "Hi {{ first_name | default('there') }} 🎉"},
             {"id": "tag", "kind": "add_tag", "tag": "welcomed"},
+            {"id": "call", "kind": "phone_call", "script": [{"action": "say", "text": "Hi {{ first_name }}"}]},
         ]}))
 
 
@@ -84,9 +85,19 @@ def test_an_sms_step_is_sent_with_its_segments_shown(dripstone, published, fakes
     assert (form["To"], form["Body"]) == (["+14155550123"], ["Hi there 🎉"])
 
 
+def test_a_phone_call_step_rings_the_given_number(dripstone, published, fakes):
+    _, twilio, _ = fakes
+    result = dripstone("flow", "test-send", "welcome", "call", "--to", "+1 415 555 0199", "--contact", "c1")
+    assert "test call of welcome/call sent to +1 415 555 0199 via twilio" in result.stdout
+    [request] = twilio.requests
+    assert request.path.endswith("/Calls.json")
+    assert request.form()["To"] == ["+14155550199"]
+    assert "<Say>Hi Ann</Say>" in request.form()["Twiml"][0]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("welcome", "nope", "--to", "me@example.com"), "flow 'welcome' has no step 'nope'"),
-    (("welcome", "tag", "--to", "me@example.com"), "only send_email and send_sms can be test-sent"),
+    (("welcome", "tag", "--to", "me@example.com"), "only send_email, send_sms and phone_call steps can be tested"),
     (("welcome", "hello", "--to", "not-an-address"), "--to: 'not-an-address' is not an email address"),
     (("welcome", "text", "--to", "12"), "--to: '12' is not a valid phone number"),
     (("welcome", "hello", "--to", "me@example.com", "--contact", "ghost"), "no contact 'ghost'"),

@@ -116,3 +116,18 @@ async def test_missing_merge_value_is_never_sent_as_a_placeholder(time_skipping_
         state = await enroll_and_finish(time_skipping_env, router, engine, flow, "anon")
     assert [m.subject for m in outbox(engine, "anon")] == ["Hi there"]
     assert "first_name" in state.trail[0].outcome and "skipped" in state.trail[0].outcome
+
+
+async def test_a_missing_merge_value_can_fail_the_journey_with_the_reason(time_skipping_env, engine, settings):
+    flow = flow_from({"id": "merge-strict", "steps": [
+        {"id": "strict", "kind": "send_email", "subject": "Hi {{ first_name }}", "body": ".",
+         "on_missing_value": "fail"},
+        {"id": "never", "kind": "send_email", "subject": "Not reached", "body": "."},
+    ]})
+    ingest(engine, contact("named2", email="n2@example.com", first_name="Nia"))
+    ingest(engine, contact("anon2", email="a2@example.com"))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        state = await enroll_and_finish(time_skipping_env, router, engine, flow, "anon2")
+    assert state.status == JourneyStatus.EXITED
+    assert state.exit_reason.startswith("step strict:") and "first_name" in state.exit_reason
+    assert outbox(engine, "anon2") == []
