@@ -7,7 +7,6 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.actions import ControlOutcome, ControlRequest, FlowRequest
 from domain.flow import Flow
@@ -15,46 +14,32 @@ from domain.journey import journey_workflow_id
 from projections.flow_catalogue import CatalogueError, get_flow, get_version
 from projections.flow_lifecycle import manual_enrollment_flow
 from routing.router import Router
+from routing.signals import signal_if_running
 
 log = structlog.get_logger("dripstone.journey_control")
+
+def _args(signal: str, reason: str | None, default_reason: str) -> tuple:
+    return (reason or default_reason,) if signal == "stop" else ()
+
 
 async def signal_journey(client: Client, flow_id: str, contact_id: str, signal: str,
                          reason: str | None = None) -> bool:
     """Send pause / resume / stop to a contact's journey in a flow; False if the contact
     has no running journey there (never enrolled, or already finished)."""
-    handle = client.get_workflow_handle(journey_workflow_id(flow_id, contact_id))
-    try:
-        if signal == "stop":
-            await handle.signal("stop", reason or "stopped")
-        else:
-            await handle.signal(signal)
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
-        return False
-    return True
+    return await signal_if_running(client, journey_workflow_id(flow_id, contact_id), signal,
+                                   *_args(signal, reason, "stopped"))
 
 
 async def signal_flow_journeys(client: Client, flow_id: str, signal: str,
                                reason: str | None = None) -> int:
     """Every running journey of a flow, found through visibility (DripstoneFlowId), gets
-    the signal: pausing a flow holds its journeys, archiving ends them. Returns the count."""
-    count = 0
+    the signal: pausing a flow holds its journeys, archiving ends them. Returns the count
+    (a journey that finished since it was listed is not counted)."""
     query = f"DripstoneFlowId = '{flow_id}' AND ExecutionStatus = 'Running'"
+    args = _args(signal, reason, f"flow {flow_id} archived")
+    count = 0
     async for execution in client.list_workflows(query):
-        # By id alone: a journey that continued as new since it was listed is the same
-        # journey, and must still get the signal.
-        handle = client.get_workflow_handle(execution.id)
-        try:
-            if signal == "stop":
-                await handle.signal("stop", reason or f"flow {flow_id} archived")
-            else:
-                await handle.signal(signal)
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:  # finished since it was listed
-                raise
-            continue
-        count += 1
+        count += await signal_if_running(client, execution.id, signal, *args)
     log.info("flow.journeys_signalled", flow_id=flow_id, signal=signal, count=count)
     return count
 

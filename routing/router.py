@@ -12,14 +12,14 @@ import structlog
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names
 from domain.events import ContactEvent
-from domain.flow import Flow, ReEntry
+from domain.flow import Flow
 from domain.journey import REUSE_POLICIES, JourneyInput, journey_workflow_id
 from projections.contacts import read_snapshot
 from projections.flow_catalogue import published_flows
+from routing.signals import signal_if_running
 from workflows import search_attributes
 from workflows.journey import JourneyWorkflow
 
@@ -98,10 +98,5 @@ class Router:
 
     async def _signal(self, flow: Flow, event: ContactEvent) -> Routed:
         workflow_id = journey_workflow_id(flow.id, event.contact_id)
-        try:
-            await self.client.get_workflow_handle(workflow_id).signal("event", event)
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise
-            return Routed(event.event_id, flow.id, workflow_id, "no_journey")
-        return Routed(event.event_id, flow.id, workflow_id, "signalled")
+        found = await signal_if_running(self.client, workflow_id, "event", event)
+        return Routed(event.event_id, flow.id, workflow_id, "signalled" if found else "no_journey")

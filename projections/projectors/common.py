@@ -51,10 +51,12 @@ def upsert_seen(w: Writes, table: Table, event: ContactEvent, key: dict[str, Any
     w.add(("seen", table.name, tuple(row), first, last), build, row)
 
 
-def insert_once(w: Writes, table: Table, row: dict[str, Any], unique: str) -> None:
-    """Insert a row the first time its `unique` value is seen; later copies change nothing."""
+def insert_once(w: Writes, table: Table, row: dict[str, Any], unique: str | None = None) -> None:
+    """Insert a row the first time its `unique` value (default: its primary key) is
+    seen; later copies change nothing."""
+    keys = [unique] if unique else _key_columns(table)
     w.add(("once", table.name, tuple(row)),
-          lambda conn: insert(conn, table).on_conflict_do_nothing(index_elements=[unique]), row)
+          lambda conn: insert(conn, table).on_conflict_do_nothing(index_elements=keys), row)
 
 
 def earliest(conn: Connection, column: Column, new) -> Any:

@@ -1,7 +1,7 @@
 """What journeys record about themselves: conversions (goals met)."""
 
 from domain.events import ContactEvent
-from projections.dialect import insert
+from projections.projectors.common import insert_once
 from projections.projectors.writes import Writes
 from projections.schema import journey_conversions
 
@@ -10,13 +10,8 @@ def converted(w: Writes, event: ContactEvent) -> None:
     # Keyed by journey and enrollment: a conversion is counted once however often its
     # event is redelivered (the event id already makes that so; this is the read side).
     payload = event.payload
-    w.add(("conversion",), _statement, {
+    insert_once(w, journey_conversions, {
         "journey_id": payload["journey_id"], "enrollment_id": payload["enrollment_id"],
         "flow_id": payload["flow_id"], "flow_version": payload["flow_version"],
         "contact_id": event.contact_id, "goal_step": payload["goal_step"],
         "step_id": payload.get("step_id"), "converted_at": event.occurred_at})
-
-
-def _statement(conn):
-    return insert(conn, journey_conversions).on_conflict_do_nothing(
-        index_elements=["journey_id", "enrollment_id"])
