@@ -75,6 +75,22 @@ class Settings(BaseSettings):
         default_factory=dict, description="JSON, router name -> owner user ids, e.g. "
         '{"sales": ["ann", "bob"]}; add_to_lead_router assigns round-robin.')
 
+    # The HTTP API (api/) and event routing (routing/).
+    api_keys: list[str] = Field(
+        default_factory=list, description='JSON list of keys accepted as "Authorization: '
+        'Bearer KEY" (or X-API-Key) on every /v1 route and the OpenAPI schema; with none set, '
+        "the API refuses every request.")
+    dispatch_retry_initial_seconds: float = Field(
+        default=1.0, gt=0, description="First retry of an event whose routing to Temporal failed.")
+    dispatch_retry_max_seconds: float = Field(
+        default=60.0, gt=0, description="Retries back off up to this interval, and never stop.")
+    dispatch_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the dispatcher looks for undelivered events.")
+    backfill_rate_per_second: float = Field(
+        default=50.0, gt=0, description="Default pace of an 'enroll existing' backfill.")
+    backfill_page_size: int = Field(default=200, ge=1, le=5000,
+                                    description="Contacts read per backfill page.")
+
     @model_validator(mode="after")
     def _providers_need_credentials(self) -> "Settings":
         if self.email_provider == "sendgrid" and not self.sendgrid_api_key:

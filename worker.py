@@ -10,6 +10,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.conditions import ConditionActivities
+from activities.backfill import backfill_activities
 from activities.compose import MessagingOptions
 from activities.contact_changes import ContactChangeActivities
 from activities.journey_control import JourneyControlActivities
@@ -23,17 +24,21 @@ from activities.voice import VoiceActivities, voice_caller
 from activities.voice_port import VoiceCaller
 from activities.webhooks import WebhookActivities
 from projections.database import make_engine, migrate
+from routing.dispatch import Dispatcher
 from routing.router import Router
 from settings import Settings
+from workflows.backfill import BackfillWorkflow
 from workflows.journey import JourneyWorkflow
 from workflows.script_run import ScriptRunWorkflow
 
 ACTIVITY_THREADS = 16
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, lazy: bool = False) -> Client:
+    """`lazy`: connect on first use, so a process that takes events in (API, CLI) starts
+    and stores them while Temporal is down; their dispatch records route them later."""
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter)
+                                data_converter=pydantic_data_converter, lazy=lazy)
 
 
 def open_database(settings: Settings) -> Engine:
@@ -77,6 +82,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
         ConditionActivities(engine).evaluate_condition,
         *callout_activities(settings, engine, email, sms, voice),
         *timing_activities(settings, engine, client),
+        *backfill_activities(engine, client, settings.task_queue),
     ]
 
 
@@ -109,7 +115,7 @@ def build_worker(client: Client, settings: Settings, activities: list) -> Worker
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[JourneyWorkflow, ScriptRunWorkflow],
+        workflows=[JourneyWorkflow, ScriptRunWorkflow, BackfillWorkflow],
         activities=activities,
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -121,7 +127,15 @@ async def main() -> None:
     engine = open_database(settings)
     client = await connect(settings)
     structlog.get_logger("dripstone.worker").info("worker.starting", task_queue=settings.task_queue)
-    await build_worker(client, settings, activities_for(settings, engine, client)).run()
+    dispatcher = Dispatcher.from_settings(settings, engine,
+                                          Router(client, engine, settings.task_queue))
+    stop = asyncio.Event()
+    retries = asyncio.create_task(dispatcher.run(stop))
+    try:
+        await build_worker(client, settings, activities_for(settings, engine, client)).run()
+    finally:
+        stop.set()
+        await retries
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from domain.events import ContactEvent, EventType
 from domain.steps.contact_changes import AddToLeadRouter, CancelOpenOrders, RechargeTransactions
 from projections import change_state
 from projections.contacts import load_snapshot
-from projections.event_store import append, ingest
+from projections.event_store import append
 
 if TYPE_CHECKING:
     from routing.router import Router
@@ -63,11 +63,11 @@ class ContactChangeActivities:
             # Retrying the same bad change cannot succeed: fail the step with the reason.
             raise ApplicationError(f"invalid contact change: {exc}", type="InvalidChange",
                                    non_retryable=True) from None
-        appended = await asyncio.to_thread(ingest, self.engine, [event])
-        if appended and self.router is not None:
-            # A change made by one journey is an event like any other: it can start or
-            # wake journeys of other flows (e.g. a contact.tag_added trigger).
-            await self.router.route(appended)
+        # A change made by one journey is an event like any other: it can start or wake
+        # journeys of other flows (e.g. a contact.tag_added trigger). Its dispatch record
+        # gets it routed even if this attempt dies right after the append.
+        from routing.ingestion import ingest_events  # routing imports the workflows
+        appended, _ = await ingest_events(self.engine, self.router, [event])
         return ContactChangeOutcome(event_id=event.event_id, appended=bool(appended))
 
     @activity.defn(name=CONTACT_CHANGE_ACTIVITY)
@@ -77,10 +77,11 @@ class ContactChangeActivities:
         except ValidationError as exc:
             raise _invalid(f"invalid step: {exc}") from None
         stored, appended = await asyncio.to_thread(self._apply, request, step)
-        if appended and self.router is not None:
-            # Only what this attempt appended: routing an event twice could enroll a
-            # contact twice in a flow that allows re-entry.
-            await self.router.route(appended)
+        # Only what this attempt appended: what an earlier attempt appended has its own
+        # dispatch record, delivered by that attempt or by the dispatcher.
+        if self.router is not None:
+            from routing.dispatch import deliver  # routing imports the workflows
+            await deliver(self.engine, self.router, appended)
         return ActionOutcome(status="done", data={
             "event_ids": [e.event_id for e in stored],
             "event_types": [e.type for e in stored],
@@ -116,7 +117,7 @@ class ContactChangeActivities:
             event_id=change_event_id(request.idempotency_key, index), type=kind,
             contact_id=request.contact_id, occurred_at=context.now, source="dripstone.journey",
             payload=payload) for index, (kind, payload) in enumerate(changes)]
-        return batch, append(conn, batch)
+        return batch, append(conn, batch, dispatch=True)
 
     def _next_owner(self, conn: Connection, router: str) -> str:
         """Round-robin over the router's members (settings.lead_routers), counting turns

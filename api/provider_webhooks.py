@@ -7,16 +7,14 @@ own event ids) and routed to journeys when the app has a Temporal client."""
 import asyncio
 from datetime import UTC, datetime
 
-import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from api import sendgrid_events, signatures, twilio_events
 from api.sendgrid_events import BodyError
 from domain.events import ContactEvent
-from projections.event_store import ingest
+from routing.ingestion import ingest_events
 
-log = structlog.get_logger("dripstone.webhooks")
 router = APIRouter(prefix="/webhooks", tags=["provider webhooks"])
 
 
@@ -86,13 +84,9 @@ def _with_connection(request: Request, function, *args):
 
 
 async def _store(request: Request, events: list[ContactEvent]) -> int:
-    appended = await asyncio.to_thread(ingest, request.app.state.engine, events)
-    journeys = request.app.state.router
-    if appended and journeys is not None:
-        try:
-            await journeys.route(appended)
-        except Exception:  # noqa: BLE001 - the events are stored; a retry would not re-route
-            log.exception("webhook.routing_failed", events=[e.event_id for e in appended])
+    """Routing failures never fail the webhook: the events are stored with their dispatch
+    records, and the dispatcher routes them once Temporal answers."""
+    appended, _ = await ingest_events(request.app.state.engine, request.app.state.router, events)
     return len(appended)
 
 

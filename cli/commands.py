@@ -16,15 +16,19 @@ from projections.flow_catalogue import publish as publish_flow
 from projections.flow_lifecycle import manual_enrollment_flow
 from projections.schema import outbox_messages
 from routing.ingestion import ingest_events, ingest_raw
+from routing.dispatch import Backoff, Dispatcher
 from routing.router import Routed, Router
 from settings import Settings
 from worker import activities_for, build_worker, connect, open_database
 
 
 async def send_events(settings: Settings, raw: list[dict]):
+    """Stored even while Temporal is down (a lazy client): routing is then left to the
+    dispatcher of the worker or API, which retries until Temporal answers."""
     engine = open_database(settings)
-    client = await connect(settings)
-    return await ingest_raw(engine, Router(client, engine, settings.task_queue), raw)
+    client = await connect(settings, lazy=True)
+    return await ingest_raw(engine, Router(client, engine, settings.task_queue), raw,
+                            Backoff.from_settings(settings))
 
 
 async def enroll_manually(settings: Settings, flow_id: str, contact_id: str) -> Routed:
@@ -70,11 +74,19 @@ async def run_dev_stack(settings: Settings, console: Console, temporal_bin: str,
         client = await dev_stack.wait_for_server(lambda: connect(settings), server)
         engine = open_database(settings)
         worker = build_worker(client, settings, activities_for(settings, engine, client))
+        dispatcher = Dispatcher.from_settings(settings, engine,
+                                              Router(client, engine, settings.task_queue))
+        stop = asyncio.Event()
         async with worker:
-            await _seed_and_show(settings, console, client, engine, ui_port)
-            if not once:
-                console.print("\nThe dev stack is running. Press Ctrl-C to stop.")
-                await _until_interrupted()
+            retries = asyncio.create_task(dispatcher.run(stop))
+            try:
+                await _seed_and_show(settings, console, client, engine, ui_port)
+                if not once:
+                    console.print("\nThe dev stack is running. Press Ctrl-C to stop.")
+                    await _until_interrupted()
+            finally:
+                stop.set()
+                await retries
     finally:
         server.send_signal(signal.SIGINT)
         with contextlib.suppress(Exception):

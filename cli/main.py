@@ -48,6 +48,17 @@ def dev(
 
 
 @app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API (/v1, provider webhooks, /openapi.json); keys in DRIPSTONE_API_KEYS."""
+    import uvicorn
+
+    uvicorn.run("api.app:from_environment", factory=True, host=host, port=port)
+
+
+@app.command()
 def worker() -> None:
     """Run a journey worker against the configured Temporal server."""
     from worker import main
@@ -76,6 +87,9 @@ def event_send(
         _fail(f"event rejected: {exc}")
     if not appended:
         console.print(f"event {raw['event_id']} was already ingested; nothing to do")
+    elif not routed:
+        console.print(f"event {raw['event_id']} stored; no journey reached yet (no live flow, "
+                      "or Temporal unreachable: the worker's dispatcher retries until it answers)")
     for item in routed:
         console.print(f"{item.outcome:>14}  {item.workflow_id}")
 

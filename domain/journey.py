@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from domain.events import ContactEvent
 from domain.flow import Flow, ReEntry
@@ -100,13 +100,23 @@ class JourneyInput(BaseModel):
     state: JourneyState | None = None
 
 
-# Re-entry as Temporal's id reuse policy: "never" refuses a second journey under the same
-# id even after the first closed; the others allow a new one once it has.
+# Re-entry as Temporal's id reuse policy (may a closed journey's id start again?):
+# "never" refuses a second journey under the same id even after the first closed;
+# "after_exit" allows one once it has; "always" gives every enrollment an id of its own
+# (journey_workflow_id), so the same enrollment must never start twice.
 REUSE_POLICIES = {
     ReEntry.NEVER: WorkflowIDReusePolicy.REJECT_DUPLICATE,
     ReEntry.AFTER_EXIT: WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-    ReEntry.ALWAYS: WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    ReEntry.ALWAYS: WorkflowIDReusePolicy.REJECT_DUPLICATE,
 }
+
+
+def conflict_policy(with_event: bool) -> WorkflowIDConflictPolicy:
+    """And as its id conflict policy (what if that journey is running right now?). With
+    an event, whatever the re-entry rule, the running journey gets it (signal-with-start),
+    so a concurrent duplicate never makes two journeys. Without one (manual enrollment,
+    backfill, start_flow) the start fails, which reports "already in this flow"."""
+    return WorkflowIDConflictPolicy.USE_EXISTING if with_event else WorkflowIDConflictPolicy.FAIL
 
 
 def journey_workflow_id(flow_id: str, contact_id: str, re_entry: ReEntry = ReEntry.NEVER,

@@ -8,13 +8,17 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, select
 
 from domain.events import ContactEvent
-from projections import projector
+from projections import dispatches, projector
 from projections.dialect import insert
 from projections.schema import events
 
 
-def append(conn: Connection, batch: Iterable[ContactEvent]) -> list[ContactEvent]:
+def append(conn: Connection, batch: Iterable[ContactEvent], *,
+           dispatch: bool = False) -> list[ContactEvent]:
     """Append and project; returns only the events that were new (duplicates are no-ops).
+    With `dispatch`, each new event also gets a dispatch record (projections/dispatches.py)
+    in this same transaction: events from outside must reach journeys, even if routing
+    fails after the commit. Journeys' own records (message.sent...) need no routing.
 
     One multi-row INSERT for the whole batch: a round trip per event is what made large
     batches slow, above all on PostgreSQL. ON CONFLICT DO NOTHING RETURNING names exactly
@@ -41,6 +45,8 @@ def append(conn: Connection, batch: Iterable[ContactEvent]) -> list[ContactEvent
                       key=lambda e: position_of[e.event_id])
     # Position order is the store's order, so read models see what a rebuild would see.
     projector.apply(conn, appended)
+    if dispatch:
+        dispatches.record(conn, appended, position_of, recorded_at)
     return appended
 
 
@@ -53,12 +59,13 @@ def _first_of_each_id(batch: Iterable[ContactEvent]) -> list[ContactEvent]:
     return list(seen.values())
 
 
-def ingest(engine: Engine, batch: Iterable[ContactEvent]) -> list[ContactEvent]:
+def ingest(engine: Engine, batch: Iterable[ContactEvent], *,
+           dispatch: bool = False) -> list[ContactEvent]:
     with engine.begin() as conn:
-        return append(conn, batch)
+        return append(conn, batch, dispatch=dispatch)
 
 
-def _row_to_event(row) -> ContactEvent:
+def row_to_event(row) -> ContactEvent:
     return ContactEvent(
         event_id=row.event_id, type=row.type, schema_version=row.schema_version,
         contact_id=row.contact_id, occurred_at=row.occurred_at, source=row.source,
@@ -76,7 +83,7 @@ def read_all(conn: Connection, after_position: int = 0, page_size: int = 1000) -
         if not rows:
             return
         for row in rows:
-            yield _row_to_event(row)
+            yield row_to_event(row)
         after_position = rows[-1].position
 
 
@@ -84,4 +91,4 @@ def read_contact(conn: Connection, contact_id: str) -> list[ContactEvent]:
     rows = conn.execute(
         select(events).where(events.c.contact_id == contact_id).order_by(events.c.position)
     ).all()
-    return [_row_to_event(row) for row in rows]
+    return [row_to_event(row) for row in rows]

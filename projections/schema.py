@@ -29,6 +29,22 @@ events = Table(
     Index(None, "contact_id", "type"),
 )
 
+# Routing's transactional outbox: one row per event appended from outside, written in
+# the append's transaction and deleted once the event has reached Temporal, so an event
+# whose routing failed (Temporal down, process killed) is retried rather than lost.
+event_dispatches = Table(
+    "event_dispatches", metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("position", Position, nullable=False),
+    Column("contact_id", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text),
+    Index(None, "next_attempt_at"),
+    Index(None, "contact_id"),
+)
+
 # --- read models -----------------------------------------------------------------
 
 contacts = Table(

@@ -1,0 +1,106 @@
+"""Dispatch records, routing's transactional outbox.
+
+A row is written in the same transaction that appends an event from outside (API, CLI,
+provider webhooks, journeys' contact changes), so an event is never stored without a
+promise to route it. The row goes once the event has reached Temporal. Until then the
+dispatcher retries it with backoff, for as long as it takes.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, func, select, update
+
+from domain.events import ContactEvent
+from projections import event_store  # module import: event_store imports this one too
+from projections.schema import event_dispatches, events
+
+# The process that appended an event routes it straight away; the dispatcher only picks
+# a row up once this has passed, so the two rarely route the same event (and when they
+# do, routing is idempotent: journeys drop an event id they have already seen).
+FAST_PATH_GRACE = timedelta(seconds=30)
+# A claimed row is not due again for this long, so two dispatchers (API and worker
+# processes) do not both work on it.
+CLAIM_LEASE = timedelta(seconds=60)
+
+
+def record(conn: Connection, appended: Sequence[ContactEvent], positions: dict[str, int],
+           now: datetime) -> None:
+    if not appended:
+        return
+    conn.execute(event_dispatches.insert(), [
+        {"event_id": e.event_id, "position": positions[e.event_id], "contact_id": e.contact_id,
+         "created_at": now, "attempts": 0, "next_attempt_at": now + FAST_PATH_GRACE}
+        for e in appended
+    ])
+
+
+def delivered(conn: Connection, event_ids: Iterable[str]) -> None:
+    ids = list(event_ids)
+    if ids:
+        conn.execute(delete(event_dispatches).where(event_dispatches.c.event_id.in_(ids)))
+
+
+def due_now(conn: Connection, event_ids: Iterable[str], now: datetime) -> None:
+    ids = list(event_ids)
+    if ids:
+        conn.execute(update(event_dispatches).where(event_dispatches.c.event_id.in_(ids))
+                     .values(next_attempt_at=now))
+
+
+def failed(conn: Connection, event_ids: Iterable[str], error: str, now: datetime,
+           initial: timedelta, ceiling: timedelta) -> None:
+    """Back off per row: initial, doubling with each attempt, never beyond the ceiling."""
+    rows = conn.execute(select(event_dispatches.c.event_id, event_dispatches.c.attempts)
+                        .where(event_dispatches.c.event_id.in_(list(event_ids)))).all()
+    for event_id, attempts in rows:
+        wait = min(initial * (2 ** min(attempts, 30)), ceiling)
+        conn.execute(update(event_dispatches).where(event_dispatches.c.event_id == event_id)
+                     .values(attempts=attempts + 1, next_attempt_at=now + wait,
+                             last_error=error[:2000]))
+
+
+def held_back(conn: Connection, contact_ids: Iterable[str], excluding: Iterable[str]) -> set[str]:
+    """Contacts with an earlier event whose routing already failed: their new events must
+    wait behind it, or a journey would see them out of order."""
+    ids = set(contact_ids)
+    if not ids:
+        return set()
+    rows = conn.execute(select(event_dispatches.c.contact_id).distinct().where(
+        event_dispatches.c.contact_id.in_(ids), event_dispatches.c.attempts > 0,
+        event_dispatches.c.event_id.not_in(list(excluding))))
+    return {row.contact_id for row in rows}
+
+
+def claim_due(conn: Connection, now: datetime, limit: int) -> list[ContactEvent]:
+    """The oldest due events, in store order, leased to the caller. A contact whose
+    earliest pending event is not due yet gets none of its later ones either."""
+    rows = conn.execute(
+        select(event_dispatches.c.event_id, event_dispatches.c.contact_id,
+               event_dispatches.c.next_attempt_at)
+        .order_by(event_dispatches.c.position).limit(limit * 4)).all()
+    blocked: set[str] = set()
+    chosen: list[str] = []
+    for row in rows:
+        if row.contact_id in blocked:
+            continue
+        if row.next_attempt_at > now:
+            blocked.add(row.contact_id)
+            continue
+        chosen.append(row.event_id)
+        if len(chosen) == limit:
+            break
+    if not chosen:
+        return []
+    conn.execute(update(event_dispatches).where(event_dispatches.c.event_id.in_(chosen))
+                 .values(next_attempt_at=now + CLAIM_LEASE))
+    stored = conn.execute(select(events).where(events.c.event_id.in_(chosen))
+                          .order_by(events.c.position)).all()
+    return [event_store.row_to_event(row) for row in stored]
+
+
+def pending(conn: Connection) -> tuple[int, int]:
+    """(rows waiting, rows that have failed at least once)."""
+    return conn.execute(select(
+        func.count(), func.count().filter(event_dispatches.c.attempts > 0))
+        .select_from(event_dispatches)).one()._tuple()
