@@ -8,7 +8,7 @@ store order: a contact whose earlier event is still pending gets nothing routed 
 """
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -32,42 +32,69 @@ class Backoff:
                    timedelta(seconds=settings.dispatch_retry_max_seconds))
 
 
+# Contacts routed at once. Each contact's events still go one after another, in store
+# order; different contacts' journeys are independent, so they need not wait in line.
+CONCURRENT_CONTACTS = 32
+
+
 async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
                   backoff: Backoff = Backoff(), redelivery: bool = False) -> list[Routed]:
     """Route `events` (in store order) and settle their dispatch records: delivered ones
-    are deleted; at the first failure, that event and every one not yet routed are left
-    to the dispatcher (Temporal is most likely unreachable, and trying each of them would
-    only hold the caller up)."""
+    are deleted; when an event fails, it and its contact's later events are left to the
+    dispatcher, with backoff."""
     if not events:
         return []
     ids = [e.event_id for e in events]
     held = await asyncio.to_thread(_held_back, engine, events, ids)
-    routed: list[Routed] = []
-    done: list[str] = []
-    left: list[str] = []
-    error = None
+    queues: dict[str, list[ContactEvent]] = {}
+    for event in events:
+        if event.contact_id not in held:
+            queues.setdefault(event.contact_id, []).append(event)
     try:
         flows = await asyncio.to_thread(router.live_flows)
-        for index, event in enumerate(events):
-            if event.contact_id in held:
-                left.append(event.event_id)
-                continue
-            try:
-                routed.extend(await router.route_event(event, flows, redelivery))
-            except Exception as exc:  # noqa: BLE001 - any failure leaves the event to retry
-                error = f"{type(exc).__name__}: {exc}"
-                left.extend(e.event_id for e in events[index:] if e.contact_id not in held)
-                break
-            done.append(event.event_id)
     except Exception as exc:  # noqa: BLE001 - e.g. the flow catalogue could not be read
-        error = f"{type(exc).__name__}: {exc}"
-        left = [i for i in ids if i not in done]
+        outcomes = [_Outcome([], [e.event_id for e in q], _describe(exc)) for q in queues.values()]
+    else:
+        gate = asyncio.Semaphore(CONCURRENT_CONTACTS)
+        outcomes = await asyncio.gather(*(_route_in_order(router, queue, flows, redelivery, gate)
+                                          for queue in queues.values()))
+    done = [i for o in outcomes for i in o.done]
+    failed = [i for o in outcomes if o.error for i in o.left]
+    error = next((o.error for o in outcomes if o.error), None)
     waiting = [e.event_id for e in events if e.contact_id in held]
-    await asyncio.to_thread(_settle, engine, done, [i for i in left if i not in waiting]
-                            if error else [], waiting, error, backoff)
+    await asyncio.to_thread(_settle, engine, done, failed, waiting, error, backoff)
     if error:
-        log.warning("dispatch.deferred", events=len(left), error=error)
-    return routed
+        log.warning("dispatch.deferred", events=len(failed), error=error)
+    routed = {i: r for o in outcomes for i, r in o.routed}
+    return [r for i in ids for r in routed.get(i, [])]
+
+
+@dataclass
+class _Outcome:
+    done: list[str]
+    left: list[str]
+    error: str | None = None
+    routed: list[tuple[str, list[Routed]]] = field(default_factory=list)
+
+
+async def _route_in_order(router: Router, queue: list[ContactEvent], flows,
+                          redelivery: bool, gate: asyncio.Semaphore) -> _Outcome:
+    outcome = _Outcome([], [])
+    async with gate:
+        for index, event in enumerate(queue):
+            try:
+                outcome.routed.append(
+                    (event.event_id, await router.route_event(event, flows, redelivery)))
+            except Exception as exc:  # noqa: BLE001 - any failure leaves the event to retry
+                outcome.error = _describe(exc)
+                outcome.left = [e.event_id for e in queue[index:]]
+                break
+            outcome.done.append(event.event_id)
+    return outcome
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _held_back(engine: Engine, events: list[ContactEvent], ids: list[str]) -> set[str]:

@@ -5,6 +5,7 @@ duplicate never creates two journeys; the contact's other running journeys get t
 event as a signal. Workflow ids are deterministic, so no lookup is needed to find them.
 """
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -73,15 +74,20 @@ class Router:
         conditions = [flow.trigger.condition for flow, hit in zip(flows, hits)
                       if hit and flow.trigger.condition is not None]
         contact, now = self._snapshot(event.contact_id, conditions), datetime.now(UTC)
-        routed = []
+        calls = []
         for flow, hit in zip(flows, hits):
             condition = flow.trigger.condition
             if hit and (condition is None or evaluate(condition, contact, now)):
-                routed.append(await self.enroll(flow, event.contact_id, event.event_id, event,
-                                                redelivery=redelivery))
+                calls.append(self.enroll(flow, event.contact_id, event.event_id, event,
+                                         redelivery=redelivery))
             else:
-                routed.append(await self._signal(flow, event))
-        return routed
+                calls.append(self._signal(flow, event))
+        # One journey per flow: they are independent, so their calls go out together.
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure  # the whole event is retried; enrolling and signalling are idempotent
+        return list(results)
 
     def _snapshot(self, contact_id: str, conditions: list[Condition]) -> ContactSnapshot:
         """Only the fact groups the conditions read; no query at all when they read none
