@@ -1,1 +1,1 @@
-"""Dripstone's HTTP API (FastAPI): provider webhooks now, the rest of the API later."""
+"""Dripstone's HTTP API (FastAPI): the keyed /v1 API and the provider webhooks."""

@@ -1,34 +1,64 @@
 """The HTTP app: create_app(settings, engine, client) builds it from what the caller
 already has (tests, the worker process, a server); `from_environment` is the factory
-for `uvicorn --factory api.app:from_environment`."""
+for `uvicorn --factory api.app:from_environment`.
 
+Two kinds of routes: /v1 (events, contacts, flows, enrollments, journeys) and the
+OpenAPI schema need an API key; /webhooks are called by SendGrid and Twilio, which
+cannot send our key, so they are verified by the providers' signatures instead."""
+
+import asyncio
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import provider_webhooks
+from api import (
+    audience, contacts, enrollments, errors, events, flow_lifecycle, flows, journeys,
+    provider_webhooks,
+)
+from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
+from routing.dispatch import Dispatcher
 from routing.router import Router
 from settings import Settings
 
+V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, journeys.router, flows.router,
+                               flow_lifecycle.router, enrollments.router, audience.router]
+
 
 def create_app(settings: Settings, engine: Engine, client: Client | None = None) -> FastAPI:
-    """Without a Temporal client, webhook events are stored and projected but not routed
-    to journeys (conditions still see them; waiting journeys are not woken)."""
-    app = FastAPI(title="Dripstone", summary="Durable drip campaigns on Temporal")
+    """Without a Temporal client, events are stored and projected but not routed to
+    journeys (conditions still see them; waiting journeys are not woken), and routes
+    that need Temporal (manual enrollment, journeys, backfills) answer 503."""
+    app = FastAPI(title="Dripstone", summary="Durable drip campaigns on Temporal",
+                  version="1", docs_url=None, redoc_url=None, openapi_url=None)
     configure(app, settings, engine, client)
+    errors.install(app)
+    keyed = [Depends(require_api_key)]
+    for router in V1_ROUTERS:
+        app.include_router(router, dependencies=keyed, responses=errors.responses(401, 422))
     app.include_router(provider_webhooks.router)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=keyed)
+    def openapi() -> dict:
+        return app.openapi()
+
     return app
 
 
 def configure(app: FastAPI, settings: Settings, engine: Engine, client: Client | None) -> None:
     app.state.settings = settings
     app.state.engine = engine
-    app.state.router = Router(client, engine, settings.task_queue) if client is not None else None
+    set_client(app, client)
     # Parsed once, so a bad key fails here rather than on every webhook.
     app.state.sendgrid_verifier = sendgrid_verifier(settings.sendgrid_webhook_public_key)
+
+
+def set_client(app: FastAPI, client: Client | None) -> None:
+    app.state.client = client
+    app.state.router = (Router(client, app.state.engine, app.state.settings.task_queue)
+                        if client is not None else None)
 
 
 def from_environment() -> FastAPI:
@@ -39,9 +69,18 @@ def from_environment() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.router = Router(await connect(settings), engine, settings.task_queue)
-        yield
-        engine.dispose()
+        # Lazy: the API starts, and takes events in, while Temporal is down; this
+        # process's dispatcher routes them once it answers.
+        set_client(app, await connect(settings, lazy=True))
+        stop = asyncio.Event()
+        retries = asyncio.create_task(
+            Dispatcher.from_settings(settings, engine, app.state.router).run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await retries
+            engine.dispose()
 
     app = create_app(settings, engine)
     app.router.lifespan_context = lifespan

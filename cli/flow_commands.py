@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from cli.backfill_command import backfill_after_publish
 from cli.flow_files import (
     FlowFileError, dump_document, flow_document, format_for, read_flow_document,
 )
@@ -77,8 +78,13 @@ def validate(path: Path) -> None:
     console.print(f"[green]ok[/green]: flow {flow.id!r} is valid ({len(flow.steps)} steps)")
 
 
+EnrollExistingOption = Annotated[Optional[bool], typer.Option(
+    "--enroll-existing/--no-enroll-existing", help="Also enroll existing contacts who match "
+    "(a backfill; default: as the flow's enrollment.existing_contacts says).")]
+
+
 @flow_app.command("publish")
-def publish(path: Path) -> None:
+def publish(path: Path, enroll_existing: EnrollExistingOption = None) -> None:
     """Publish a flow file as a new immutable version (refused while it has errors)."""
     from projections.flow_catalogue import publish as publish_flow
 
@@ -88,6 +94,7 @@ def publish(path: Path) -> None:
     with _catalogue(write=True) as conn:
         published = publish_flow(conn, flow)
         _report_published(conn, published)
+    backfill_after_publish(published, enroll_existing)  # after the commit: the worker reads it
 
 
 @flow_app.command("save")
@@ -108,12 +115,14 @@ flow_app.command("import", help="Import a YAML or JSON flow file as a draft (sam
 
 
 @flow_app.command("publish-draft")
-def publish_draft(flow_id: FlowIdArg) -> None:
+def publish_draft(flow_id: FlowIdArg, enroll_existing: EnrollExistingOption = None) -> None:
     """Publish the saved draft as a new version (refused while it has errors)."""
     from projections.flow_lifecycle import publish_draft as publish
 
     with _catalogue(write=True) as conn:
-        _report_published(conn, publish(conn, flow_id))
+        published = publish(conn, flow_id)
+        _report_published(conn, published)
+    backfill_after_publish(published, enroll_existing)
 
 
 def _report_published(conn, published: Flow) -> None:
@@ -295,6 +304,7 @@ def templates() -> None:
 def from_template(
     name: Annotated[str, typer.Argument(help="Template name, see `dripstone flow templates`")],
     publish_now: Annotated[bool, typer.Option("--publish", help="Publish instead of saving a draft")] = False,
+    enroll_existing: EnrollExistingOption = None,
 ) -> None:
     """Save a ready-made flow as a draft to adapt (or publish it as shipped)."""
     from cli.templates_command import TemplateError, load_template
@@ -305,10 +315,13 @@ def from_template(
         flow = load_template(name)
     except TemplateError as exc:
         fail(str(exc))
+    if publish_now:
+        with _catalogue(write=True) as conn:
+            published = publish_flow(conn, flow)
+            _report_published(conn, published)
+        backfill_after_publish(published, enroll_existing)
+        return
     with _catalogue(write=True) as conn:
-        if publish_now:
-            _report_published(conn, publish_flow(conn, flow))
-            return
         problems = save_draft(conn, flow_document(flow))
     console.print(f"saved template {name!r} as a draft of flow {flow.id!r}")
     _print_problems(problems)

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli import commands
+from cli.backfill_command import audience, backfill
 from cli.flow_commands import flow_app
 from cli.journey_control import journey_app
 from cli.send_test import send_test
@@ -24,6 +25,8 @@ event_app = typer.Typer(help="Send events.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
 flow_app.command("test-send")(send_test)  # cli/send_test.py
+flow_app.command("audience")(audience)  # cli/backfill_command.py
+flow_app.command("backfill")(backfill)
 app.add_typer(event_app, name="event")
 app.add_typer(db_app, name="db")
 app.add_typer(journey_app, name="journey")

@@ -13,10 +13,6 @@ def _warn(step_id, field, code, message) -> Problem:
 
 def check_capabilities(flow: Flow) -> list[Problem]:
     problems = []
-    if flow.enrollment.existing_contacts:
-        problems.append(_warn(None, "enrollment.existing_contacts", "not_executable_yet",
-                              "enrolling existing contacts on publish (backfill) is not supported "
-                              "by this engine yet; only new events enroll"))
     for step in flow.steps:
         if isinstance(step, msg.SendEmail) and step.connection:
             problems.append(_warn(step.id, "connection", "not_executable_yet",

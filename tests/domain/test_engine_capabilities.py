@@ -39,13 +39,12 @@ def test_every_condition_kind_is_evaluable_so_none_warns():
     ], {"kind": "any", "conditions": [{"kind": "has_tag", "tag": "t"}, opened]}) == []
 
 
-def test_sender_connection_and_backfill_warn():
+def test_sender_connection_warns_and_backfill_no_longer_does():
     flow_steps = [{"id": "m", "kind": "send_email", "subject": "s", "body": ".",
                    "connection": "marketing-smtp"}]
     flow, problems = parse_flow({"id": "f", "trigger": {"event": "form.submitted"},
                                  "steps": flow_steps, "enrollment": {"existing_contacts": True}})
     assert [(p.step_id, p.field, p.code) for p in problems if p.severity == "warning"] == [
-        (None, "enrollment.existing_contacts", "not_executable_yet"),
         ("m", "connection", "not_executable_yet")]
 
 
