@@ -1,4 +1,4 @@
-"""Every stored JourneyWorkflow history must still replay against today's workflow code.
+"""Every stored workflow history (journeys, backfills) must still replay against today's workflow code.
 A failure here means a change is not backwards compatible: put it behind
 workflow.patched(...) instead of editing the history."""
 
@@ -9,7 +9,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.backfill import BackfillWorkflow
 from workflows.journey import JourneyWorkflow
+from workflows.script_run import ScriptRunWorkflow
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
@@ -20,7 +22,7 @@ def test_histories_are_stored():
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_stored_history_replays(path: Path):
-    history = WorkflowHistory.from_json("journey/replayed", path.read_text())
-    replayer = Replayer(workflows=[JourneyWorkflow], data_converter=pydantic_data_converter)
+    history = WorkflowHistory.from_json(f"replayed/{path.stem}", path.read_text())
+    replayer = Replayer(workflows=[JourneyWorkflow, BackfillWorkflow, ScriptRunWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
