@@ -111,11 +111,13 @@ def callout_activities(settings: Settings, engine: Engine, email: EmailSender, s
     ]
 
 
-def build_worker(client: Client, settings: Settings, activities: list) -> Worker:
+def build_worker(client: Client, settings: Settings, activities: list,
+                 extra_workflows: tuple = ()) -> Worker:
+    """`extra_workflows`: beside the product's own (the enrollment bench's baseline)."""
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[JourneyWorkflow, ScriptRunWorkflow, BackfillWorkflow],
+        workflows=[JourneyWorkflow, ScriptRunWorkflow, BackfillWorkflow, *extra_workflows],
         activities=activities,
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
