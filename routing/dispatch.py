@@ -53,12 +53,13 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
     try:
         flows = await asyncio.to_thread(router.live_flows)
     except Exception as exc:  # noqa: BLE001 - e.g. the flow catalogue could not be read
-        outcomes = [_Outcome([], [e.event_id for e in q], _describe(exc)) for q in queues.values()]
+        outcomes = [_Outcome(left=[e.event_id for e in q], error=_describe(exc))
+                    for q in queues.values()]
     else:
         gate = asyncio.Semaphore(CONCURRENT_CONTACTS)
         outcomes = await asyncio.gather(*(_route_in_order(router, queue, flows, redelivery, gate)
                                           for queue in queues.values()))
-    done = [i for o in outcomes for i in o.done]
+    done = [i for o in outcomes for i, _ in o.routed]
     failed = [i for o in outcomes if o.error for i in o.left]
     error = next((o.error for o in outcomes if o.error), None)
     waiting = [e.event_id for e in events if e.contact_id in held]
@@ -71,15 +72,16 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
 
 @dataclass
 class _Outcome:
-    done: list[str]
-    left: list[str]
-    error: str | None = None
+    """One contact's queue: what was routed (event id, routes), and from the failure on,
+    what is left to the dispatcher."""
     routed: list[tuple[str, list[Routed]]] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    error: str | None = None
 
 
 async def _route_in_order(router: Router, queue: list[ContactEvent], flows,
                           redelivery: bool, gate: asyncio.Semaphore) -> _Outcome:
-    outcome = _Outcome([], [])
+    outcome = _Outcome()
     async with gate:
         for index, event in enumerate(queue):
             try:
@@ -89,7 +91,6 @@ async def _route_in_order(router: Router, queue: list[ContactEvent], flows,
                 outcome.error = _describe(exc)
                 outcome.left = [e.event_id for e in queue[index:]]
                 break
-            outcome.done.append(event.event_id)
     return outcome
 
 

@@ -62,7 +62,7 @@ async def test_the_dispatch_record_is_written_with_the_event_and_removed_once_ro
         with engine.begin() as conn:  # ... but once its grace has passed, it is
             due = dispatches.claim_due(conn, datetime.now(UTC) + timedelta(minutes=1), 10)
         assert [e.event_id for e in due] == [signup.event_id]
-        await Router.route(router, due, redelivery=True)
+        await router.route(due, redelivery=True)
         state = await journey_result(time_skipping_env, "journey/dispatch-ok/dp1")
     assert state.status == "completed"
     assert len(outbox(engine, "dp1")) == 1
