@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     webhook_signing_secret: str | None = Field(
         default=None, description="HMAC-SHA256 key for X-Dripstone-Signature; unsigned when unset.")
     webhook_allow_private_targets: bool = Field(
-        default=False, description="Allow webhooks to loopback, private and link-local addresses.")
+        default=False, description="Allow webhooks and email attachments to loopback, private "
+        "and link-local addresses (checked when a flow is validated, saved or published, and "
+        "when its steps run).")
     voice_provider: Literal["outbox", "twilio"] = "outbox"
     twilio_voice_from_number: str | None = None
     team_email: str | None = Field(default=None, description="Notify-team default address.")
@@ -84,6 +86,25 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="First retry of an event whose routing to Temporal failed.")
     dispatch_retry_max_seconds: float = Field(
         default=60.0, gt=0, description="Retries back off up to this interval, and never stop.")
+    codec_keys: dict[str, str] = Field(
+        default_factory=dict, description="JSON, key id -> base64 of 32 random bytes: the "
+        "AES-256-GCM keys that encrypt every payload Dripstone puts into Temporal. Any listed "
+        "key decrypts; new payloads use codec_current_key. Empty: a key file in data_dir "
+        "(created on first use; fine for one machine, not for a cluster).")
+    codec_current_key: str | None = Field(
+        default=None, description="The key id new payloads are encrypted with (default: "
+        "the last in codec_keys). Rotate by adding a key, making it current, and keeping "
+        "the old one listed while histories encrypted with it may still be read.")
+    codec_cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"],
+        description="Origins (the Temporal Web UI) allowed to call /codec/decode.")
+    max_event_payload_bytes: int = Field(
+        default=256 * 1024, ge=1024, le=1024 * 1024, description="Largest event payload (and "
+        "contact upsert) accepted, as JSON bytes; bigger ones are refused with 422 naming "
+        "`payload`, well before Temporal's own 2 MB limit on what reaches a journey.")
+    routing_breaker_seconds: float = Field(
+        default=15.0, ge=0, description="After routing finds Temporal unreachable, events "
+        "are accepted without trying for this long and left to the dispatcher.")
     dispatch_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often the dispatcher looks for undelivered events.")
     backfill_rate_per_second: float = Field(

@@ -6,14 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 import structlog
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from activities.conditions import ConditionActivities
 from activities.backfill import backfill_activities
+from activities.conditions import ConditionActivities
 from activities.compose import MessagingOptions
 from activities.contact_changes import ContactChangeActivities
 from activities.journey_control import JourneyControlActivities
+from activities.journey_index import JourneyIndexActivities
 from activities.messaging import MessagingActivities
 from activities.outbox import Outbox
 from activities.ports import EmailSender, SmsSender
@@ -23,11 +23,15 @@ from activities.team_notify import TeamNotifyActivities
 from activities.voice import VoiceActivities, voice_caller
 from activities.voice_port import VoiceCaller
 from activities.webhooks import WebhookActivities
+from codec.converter import data_converter
 from projections.database import make_engine, migrate
+from projections.schema_version import SchemaError, check_schema
+from routing.controls import JourneyControls
 from routing.dispatch import Dispatcher
 from routing.router import Router
 from settings import Settings
 from workflows.backfill import BackfillWorkflow
+from workflows.flow_control import FlowControlWorkflow
 from workflows.journey import JourneyWorkflow
 from workflows.script_run import ScriptRunWorkflow
 
@@ -38,12 +42,31 @@ async def connect(settings: Settings, lazy: bool = False) -> Client:
     """`lazy`: connect on first use, so a process that takes events in (API, CLI) starts
     and stores them while Temporal is down; their dispatch records route them later."""
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter, lazy=lazy)
+                                data_converter=data_converter(settings), lazy=lazy)
 
 
 def open_database(settings: Settings) -> Engine:
+    """The configured database, once its schema is one this release works with; else
+    SchemaBehind / SchemaUnknown saying what to do. Never migrates: only `dripstone db
+    migrate` and the dev stack do, so processes starting together never race."""
     engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
+    try:
+        check_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def open_and_migrate(settings: Settings) -> Engine:
+    """The configured database, migrated to this release's head first: for `dripstone db
+    migrate` and the dev stack (which owns its database), never for workers or the API."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 
@@ -70,6 +93,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
                    voice: VoiceCaller | None = None) -> list:
     """`client` lets contact changes made by journeys route to other flows' triggers."""
     router = Router(client, engine, settings.task_queue) if client is not None else None
+    index = JourneyIndexActivities(engine)
     email = email or email_sender(settings, engine)
     sms = sms or sms_sender(settings, engine)
     messaging = MessagingActivities(engine, email, sms, settings.email_from,
@@ -77,23 +101,26 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     return [
         messaging.send_email,
         messaging.send_sms,
-        ContactChangeActivities(engine, router).change_contact,
-        ContactChangeActivities(engine, router, settings.lead_routers).apply_contact_change,
+        ContactChangeActivities(engine).change_contact,
+        ContactChangeActivities(engine, settings.lead_routers).apply_contact_change,
+        index.record_journey,
         ConditionActivities(engine).evaluate_condition,
         *callout_activities(settings, engine, email, sms, voice),
-        *timing_activities(settings, engine, client),
-        *backfill_activities(engine, client, settings.task_queue),
+        *timing_activities(settings, engine, client, router),
+        *backfill_activities(engine, router),
     ]
 
 
-def timing_activities(settings: Settings, engine: Engine, client: Client | None) -> list:
+def timing_activities(settings: Settings, engine: Engine, client: Client | None,
+                      router: Router | None) -> list:
     """Local times, and journeys acting on other journeys (those need the client)."""
     planner = SchedulingActivities(engine, settings.default_time_zone,
                                    settings.phone_default_region).plan_wake
-    if client is None:
+    if client is None or router is None:
         return [planner]
-    control = JourneyControlActivities(engine, client, settings.task_queue)
-    return [planner, control.published_flow, control.enroll_in_flow, control.control_journey]
+    control = JourneyControlActivities(engine, router, JourneyControls(client, engine))
+    return [planner, control.published_flow, control.enroll_in_flow, control.control_journey,
+            control.signal_flow_page]
 
 
 def callout_activities(settings: Settings, engine: Engine, email: EmailSender, sms: SmsSender,
@@ -117,7 +144,8 @@ def build_worker(client: Client, settings: Settings, activities: list,
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[JourneyWorkflow, ScriptRunWorkflow, BackfillWorkflow, *extra_workflows],
+        workflows=[JourneyWorkflow, ScriptRunWorkflow, BackfillWorkflow, FlowControlWorkflow,
+                   *extra_workflows],
         activities=activities,
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -141,4 +169,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except SchemaError as exc:
+        raise SystemExit(f"error: {exc}") from None

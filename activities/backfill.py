@@ -15,19 +15,18 @@ import asyncio
 
 from sqlalchemy import Engine
 from temporalio import activity
-from temporalio.client import Client
 
+from activities.journey_control import Enroller
 from domain.backfill import FlowState, PageRequest, PageResult, TotalRequest, backfill_enrollment_id
 from domain.flow import Flow, FlowStatus
 from projections.audience import audience_page, audience_pages
 from projections.flow_catalogue import UnknownVersion, find_flow, get_version
-from routing.router import Router
 
 
 class BackfillActivities:
-    def __init__(self, engine: Engine, client: Client, task_queue: str):
+    def __init__(self, engine: Engine, enroller: Enroller):
         self.engine = engine
-        self.router = Router(client, engine, task_queue)
+        self.router = enroller
 
     @activity.defn(name="backfill_total")
     def backfill_total(self, request: TotalRequest) -> int:
@@ -98,9 +97,9 @@ def _resumed(details, after: str | None) -> tuple[set[str], int, int]:
     return set(details[1]), details[2], details[3]
 
 
-def backfill_activities(engine: Engine, client: Client | None, task_queue: str) -> list:
-    """The worker's backfill activities; none without a Temporal client (they start journeys)."""
-    if client is None:
+def backfill_activities(engine: Engine, enroller: Enroller | None) -> list:
+    """The worker's backfill activities; none without a router (they start journeys)."""
+    if enroller is None:
         return []
-    backfill = BackfillActivities(engine, client, task_queue)
+    backfill = BackfillActivities(engine, enroller)
     return [backfill.backfill_total, backfill.backfill_page]

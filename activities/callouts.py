@@ -2,7 +2,7 @@
 loading the contact, rendering merge tags all-or-nothing, and event ids derived from
 the step's idempotency key so a retried activity appends nothing new."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
@@ -16,7 +16,8 @@ from activities.actions import ActionOutcome
 from activities.ports import ProviderRejected, ProviderUnavailable
 from domain.conditions import ContactSnapshot
 from domain.events import ContactEvent
-from domain.merge_tags import MergeTagError, contact_context, render
+from domain.merge_tags import MergeTagError, contact_context, max_chars_for, render
+from domain.steps.base import StepBase
 from projections.contacts import load_snapshot
 
 SOURCE = "dripstone.journey"
@@ -33,12 +34,18 @@ def load_contact(engine: Engine, contact_id: str) -> ContactSnapshot:
     return contact
 
 
-def render_all(contact: ContactSnapshot, *templates: str) -> list[str] | ActionOutcome:
-    """Every template or none: a missing merge value skips the step with the reason
-    rather than sending a half-rendered request or the raw placeholder."""
+def render_all(contact: ContactSnapshot, step: StepBase,
+               fields: Mapping[str, str]) -> list[str] | ActionOutcome:
+    """The step's `fields` (field name: template, names as validation gives them, e.g.
+    "url", "headers.X-Token") rendered in order, each held to what that field may send
+    (merge_tags.max_chars_for). Every template or none: a missing merge value, or one
+    that renders too much, skips the step with the reason rather than sending a
+    half-rendered request or the raw placeholder."""
     context = contact_context(contact.contact_id, contact.email, contact.phone, contact.attributes)
+    channel = getattr(step, "channel", None)
     try:
-        return [render(template, context) for template in templates]
+        return [render(template, context, max_chars=max_chars_for(step.kind, field, channel))
+                for field, template in fields.items()]
     except MergeTagError as exc:
         return ActionOutcome(status="skipped", reason=str(exc), reason_code="merge_value")
 
@@ -66,7 +73,8 @@ def deliver_once(engine: Engine, key: str, channel: str, contact_id: str, to: st
     message.sent together. A retry after a recorded send returns without sending."""
     claim = ledger.claim(engine, key, channel, contact_id)
     if claim.already_sent:
-        return ActionOutcome(status="done", data={"to": to, "duplicate": True,
+        # No address in a result: results sit in the journey's history.
+        return ActionOutcome(status="done", data={"duplicate": True,
                                                   "provider_message_id": claim.provider_message_id})
     provider_id = None
     if claim.retry:
@@ -87,4 +95,4 @@ def deliver_once(engine: Engine, key: str, channel: str, contact_id: str, to: st
             raise ApplicationError(str(exc), type="ProviderUnavailable", next_retry_delay=delay) from None
     ledger.record_sent(engine, key, provider_id, ledger.sent_event(
         key, contact_id, channel, to, flow_id, step_id, provider_id))
-    return ActionOutcome(status="done", data={"to": to, "provider_message_id": provider_id})
+    return ActionOutcome(status="done", data={"provider_message_id": provider_id})

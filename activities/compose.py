@@ -8,8 +8,10 @@ import httpx
 from temporalio.exceptions import ApplicationError
 
 from activities.ports import EmailAttachment
-from domain.merge_tags import render
+from activities.webhook_targets import GuardedTransport, Resolver, TargetRefused, system_resolver
+from domain.merge_tags import URL_MAX_CHARS, render
 from domain.steps.messaging import MAX_ATTACHMENTS_BYTES, Attachment
+from domain.targets import url_problem
 
 _FETCH_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -21,12 +23,16 @@ class MessagingOptions:
     unsubscribe_url: str | None = None  # merge tags allowed
     unsubscribe_mailto: str | None = None  # merge tags allowed
     phone_default_region: str | None = None
+    # Attachments may be fetched from loopback, private and link-local addresses (the
+    # webhooks' setting: one rule for every URL a flow makes the worker fetch).
+    allow_private_targets: bool = False
 
     @classmethod
     def from_settings(cls, settings) -> "MessagingOptions":
         return cls(unsubscribe_url=settings.email_unsubscribe_url,
                    unsubscribe_mailto=settings.email_unsubscribe_mailto,
-                   phone_default_region=settings.phone_default_region)
+                   phone_default_region=settings.phone_default_region,
+                   allow_private_targets=settings.webhook_allow_private_targets)
 
 
 def unsubscribe_headers(options: MessagingOptions, context: dict[str, Any]) -> dict[str, str]:
@@ -35,10 +41,10 @@ def unsubscribe_headers(options: MessagingOptions, context: dict[str, Any]) -> d
     message whose unsubscribe link cannot be built is not sent at all."""
     targets = []
     if options.unsubscribe_mailto:
-        address = render(options.unsubscribe_mailto, context).strip()
+        address = render(options.unsubscribe_mailto, context, max_chars=URL_MAX_CHARS).strip()
         targets.append(address if address.startswith("mailto:") else f"mailto:{address}")
     if options.unsubscribe_url:
-        targets.append(render(options.unsubscribe_url, context).strip())
+        targets.append(render(options.unsubscribe_url, context, max_chars=URL_MAX_CHARS).strip())
     if not targets:
         return {}
     headers = {"List-Unsubscribe": ", ".join(f"<{target}>" for target in targets)}
@@ -53,16 +59,33 @@ def template_data(context: dict[str, Any], subject: str | None) -> dict[str, Any
     return {**context, **({"subject": subject} if subject else {})}
 
 
-def fetch_attachments(attachments: list[Attachment]) -> tuple[EmailAttachment, ...]:
+def fetch_attachments(attachments: list[Attachment], allow_private: bool = False, *,
+                      resolver: Resolver = system_resolver,
+                      inner: httpx.BaseTransport | None = None) -> tuple[EmailAttachment, ...]:
     """Download every attachment, refusing more than 25 MB in total. Sizes declared in
     the flow are checked at publish time; the bytes really served are checked here, and
     the download stops as soon as they pass the limit. A 4xx (or too much data) fails the
-    step for good; a 5xx or network error is retried like a provider outage."""
+    step for good; a 5xx or network error is retried like a provider outage.
+
+    Attachment URLs are written by marketers like webhook URLs, so they go through the
+    webhooks' guard (activities/webhook_targets.py): unless `allow_private`
+    (MessagingOptions.allow_private_targets), a URL whose host is, or resolves to, a
+    loopback, private, link-local or cloud-metadata address is refused for good before
+    anything is sent, and so is every redirect that leads to one."""
     declared = sum(a.size_bytes for a in attachments)
     if declared > MAX_ATTACHMENTS_BYTES:
         raise _too_large(declared)
+    for item in attachments:
+        # Literal hosts, as validation refuses them (a flow published before that check).
+        if (problem := url_problem(item.url, "URL", allow_private=allow_private)) is not None:
+            raise _fetch_failed(item, problem[1], permanent=True)
     fetched, total = [], 0
-    with httpx.Client(timeout=_FETCH_TIMEOUT, follow_redirects=True) as client:
+    # trust_env=False: a proxy from the environment would connect on our behalf to an
+    # address the guard never saw. Redirects are followed: each hop is a new request
+    # through the guarded transport, so each is resolved and checked.
+    transport = GuardedTransport(allow_private, resolver, inner)
+    with httpx.Client(transport=transport, timeout=_FETCH_TIMEOUT, follow_redirects=True,
+                      trust_env=False) as client:
         for item in attachments:
             chunks = []
             try:
@@ -76,6 +99,8 @@ def fetch_attachments(attachments: list[Attachment]) -> tuple[EmailAttachment, .
                         if total > MAX_ATTACHMENTS_BYTES:
                             raise _too_large(total, streaming=True)
                         chunks.append(chunk)
+            except TargetRefused as exc:
+                raise _fetch_failed(item, str(exc), permanent=True) from None
             except httpx.HTTPError as exc:
                 raise _fetch_failed(item, f"{type(exc).__name__}: {exc}", permanent=False) from None
             fetched.append(EmailAttachment(item.filename, item.content_type, b"".join(chunks)))

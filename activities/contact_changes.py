@@ -9,7 +9,7 @@ events (domain.contact_change_events) and appends them, all in one transaction."
 import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import BaseModel, ValidationError
@@ -25,10 +25,8 @@ from domain.events import ContactEvent, EventType
 from domain.steps.contact_changes import AddToLeadRouter, CancelOpenOrders, RechargeTransactions
 from projections import change_state
 from projections.contacts import load_snapshot
-from projections.event_store import append
-
-if TYPE_CHECKING:
-    from routing.router import Router
+from projections.dispatch_bell import BELL
+from projections.event_store import append, ingest_for_dispatch
 
 
 class ContactChangeRequest(BaseModel):
@@ -44,10 +42,8 @@ class ContactChangeOutcome(BaseModel):
 
 
 class ContactChangeActivities:
-    def __init__(self, engine: Engine, router: "Router | None" = None,
-                 lead_routers: Mapping[str, list[str]] | None = None):
+    def __init__(self, engine: Engine, lead_routers: Mapping[str, list[str]] | None = None):
         self.engine = engine
-        self.router = router
         self.lead_routers = dict(lead_routers or {})
 
     @activity.defn(name="change_contact")
@@ -65,9 +61,8 @@ class ContactChangeActivities:
                                    non_retryable=True) from None
         # A change made by one journey is an event like any other: it can start or wake
         # journeys of other flows (e.g. a contact.tag_added trigger). Its dispatch record
-        # gets it routed even if this attempt dies right after the append.
-        from routing.ingestion import ingest_events  # routing imports the workflows
-        appended, _ = await ingest_events(self.engine, self.router, [event])
+        # gets it routed by the dispatcher, even if this attempt dies right after.
+        appended = await asyncio.to_thread(ingest_for_dispatch, self.engine, [event])
         return ContactChangeOutcome(event_id=event.event_id, appended=bool(appended))
 
     @activity.defn(name=CONTACT_CHANGE_ACTIVITY)
@@ -77,11 +72,8 @@ class ContactChangeActivities:
         except ValidationError as exc:
             raise _invalid(f"invalid step: {exc}") from None
         stored, appended = await asyncio.to_thread(self._apply, request, step)
-        # Only what this attempt appended: what an earlier attempt appended has its own
-        # dispatch record, delivered by that attempt or by the dispatcher.
-        if self.router is not None:
-            from routing.dispatch import deliver  # routing imports the workflows
-            await deliver(self.engine, self.router, appended)
+        if appended:
+            BELL.ring()  # their dispatch records are due: the dispatcher routes them
         return ActionOutcome(status="done", data={
             "event_ids": [e.event_id for e in stored],
             "event_types": [e.type for e in stored],
@@ -117,7 +109,7 @@ class ContactChangeActivities:
             event_id=change_event_id(request.idempotency_key, index), type=kind,
             contact_id=request.contact_id, occurred_at=context.now, source="dripstone.journey",
             payload=payload) for index, (kind, payload) in enumerate(changes)]
-        return batch, append(conn, batch, dispatch=True)
+        return batch, append(conn, batch, dispatch=True, fast_path=False)
 
     def _next_owner(self, conn: Connection, router: str) -> str:
         """Round-robin over the router's members (settings.lead_routers), counting turns

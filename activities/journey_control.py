@@ -1,54 +1,42 @@
 """Journeys acting on journeys: a step adds the contact to another flow, or stops,
-pauses or resumes the contact there [000, 002]; ops do the same per contact or for a
-whole flow. Signals go by the deterministic workflow id, so nothing needs a lookup."""
+pauses or resumes the contact there [000, 002]. Enrolling and signalling are done by
+the router and the journey controls the worker hands in; this module imports neither."""
+
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Engine
 from temporalio import activity
-from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities.actions import ControlOutcome, ControlRequest, FlowRequest
+from domain.events import ContactEvent
 from domain.flow import Flow
-from domain.journey import journey_workflow_id
+from domain.flow_control import FlowPageRequest, FlowPageResult
 from projections.flow_catalogue import CatalogueError, get_flow, get_version
 from projections.flow_lifecycle import manual_enrollment_flow
-from routing.router import Router
-from routing.signals import signal_if_running
 
 log = structlog.get_logger("dripstone.journey_control")
 
-def _args(signal: str, reason: str | None, default_reason: str) -> tuple:
-    return (reason or default_reason,) if signal == "stop" else ()
+
+class Enroller(Protocol):
+    async def enroll(self, flow: Flow, contact_id: str, enrollment_id: str,
+                     event: ContactEvent | None, redelivery: bool = False) -> Any: ...
 
 
-async def signal_journey(client: Client, flow_id: str, contact_id: str, signal: str,
-                         reason: str | None = None) -> bool:
-    """Send pause / resume / stop to a contact's journey in a flow; False if the contact
-    has no running journey there (never enrolled, or already finished)."""
-    return await signal_if_running(client, journey_workflow_id(flow_id, contact_id), signal,
-                                   *_args(signal, reason, "stopped"))
+class Signaller(Protocol):
+    async def signal_contact(self, flow_id: str, contact_id: str, signal: str,
+                             reason: str | None = None) -> int: ...
 
-
-async def signal_flow_journeys(client: Client, flow_id: str, signal: str,
-                               reason: str | None = None) -> int:
-    """Every running journey of a flow, found through visibility (DripstoneFlowId), gets
-    the signal: pausing a flow holds its journeys, archiving ends them. Returns the count
-    (a journey that finished since it was listed is not counted)."""
-    query = f"DripstoneFlowId = '{flow_id}' AND ExecutionStatus = 'Running'"
-    args = _args(signal, reason, f"flow {flow_id} archived")
-    count = 0
-    async for execution in client.list_workflows(query):
-        count += await signal_if_running(client, execution.id, signal, *args)
-    log.info("flow.journeys_signalled", flow_id=flow_id, signal=signal, count=count)
-    return count
+    async def signal_flow_page(self, flow_id: str, signal: str, reason: str | None,
+                               after: str, limit: int) -> tuple[int, str | None]: ...
 
 
 class JourneyControlActivities:
-    def __init__(self, engine: Engine, client: Client, task_queue: str):
+    def __init__(self, engine: Engine, enroller: Enroller, signaller: Signaller):
         self.engine = engine
-        self.client = client
-        self.router = Router(client, engine, task_queue)
+        self.enroller = enroller
+        self.signaller = signaller
 
     @activity.defn(name="published_flow")
     def published_flow(self, request: FlowRequest) -> Flow:
@@ -62,16 +50,24 @@ class JourneyControlActivities:
         key, so a retried activity finds the journey it already started."""
         with self.engine.connect() as conn:
             flow = _live_flow(conn, request.flow_id, request.contact_id)
-        routed = await self.router.enroll(flow, request.contact_id,
-                                          request.enrollment_id or request.flow_id, None)
+        routed = await self.enroller.enroll(flow, request.contact_id,
+                                            request.enrollment_id or request.flow_id, None,
+                                            redelivery=True)
         return ControlOutcome(result="enrolled" if routed.outcome == "enrolled"
                               else "already in that flow")
 
+    @activity.defn(name="signal_flow_page")
+    async def signal_flow_page(self, request: FlowPageRequest) -> FlowPageResult:
+        """One page of a flow-wide pause, resume or stop (FlowControlWorkflow)."""
+        signalled, next_after = await self.signaller.signal_flow_page(
+            request.flow_id, request.signal, request.reason, request.after, request.limit)
+        return FlowPageResult(signalled=signalled, next_after=next_after)
+
     @activity.defn(name="control_journey")
     async def control_journey(self, request: ControlRequest) -> ControlOutcome:
-        found = await signal_journey(self.client, request.flow_id, request.contact_id,
-                                     request.signal, request.reason)
-        return ControlOutcome(result=f"{request.signal} sent" if found else "not in that flow")
+        reached = await self.signaller.signal_contact(request.flow_id, request.contact_id,
+                                                      request.signal, request.reason)
+        return ControlOutcome(result=f"{request.signal} sent" if reached else "not in that flow")
 
 
 def _live_flow(conn, flow_id: str, contact_id: str | None) -> Flow:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 
 from domain.events import ContactEvent, EventType
 from projections.dialect import insert
+from projections.dispatch_bell import BELL
 from projections.event_store import append
 from projections.schema import message_ledger
 
@@ -58,7 +59,9 @@ def record_sent(engine: Engine, key: str, provider_message_id: str | None,
         conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
                      .values(status="sent", provider_message_id=provider_message_id,
                              updated_at=datetime.now(UTC)))
-        append(conn, [sent_event])
+        appended = append(conn, [sent_event], dispatch=True, fast_path=False)
+    if appended:
+        BELL.ring()  # message.sent reaches triggers and waits like any event
 
 
 def record_not_sent(engine: Engine, key: str, detail: str) -> None:

@@ -20,7 +20,7 @@ from activities.ports import (
 from activities.suppression import email_suppression, sms_suppression
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
-from domain.merge_tags import MergeTagError, contact_context, render
+from domain.merge_tags import DEFAULT_MAX_CHARS, MergeTagError, contact_context, max_chars_for, render
 from domain.steps.messaging import Attachment, SendEmail, SendSms
 from projections.contacts import load_snapshot
 
@@ -69,7 +69,9 @@ class SendOutcome(BaseModel):
     # Machine-readable reason, so the workflow never has to parse the text. Only
     # no_address may end a journey (if_no_phone=exit); any other skip goes on.
     reason_code: Literal["no_address", "merge_value", "suppressed", "rejected", "gave_up"] | None = None
-    to: str | None = None
+    to: str | None = Field(default=None, description="Always None now: an address in a "
+                           "result would sit in the journey's history. Kept so results "
+                           "recorded with it still decode.")
     provider_message_id: str | None = None
     duplicate: bool = False
     segments: int | None = Field(default=None, description="SMS parts billed (GSM-7 or UCS-2).")
@@ -119,8 +121,8 @@ class MessagingActivities:
         with self.engine.connect() as conn:
             suppressed = sms_suppression(conn, contact.contact_id, stored_forms(contact.phone, to))
         if suppressed:
-            return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed", to=to)
-        rendered = render_templates(contact, request.text)
+            return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed")
+        rendered = render_templates(contact, request.text, max_chars=max_chars_for("send_sms", "text"))
         if isinstance(rendered, SendOutcome):
             return rendered
         [text] = rendered
@@ -146,7 +148,7 @@ class MessagingActivities:
         key = message.idempotency_key
         claim = ledger.claim(self.engine, key, channel, message.contact_id)
         if claim.already_sent:
-            return SendOutcome(status="sent", to=message.to, duplicate=True,
+            return SendOutcome(status="sent", duplicate=True,
                                provider_message_id=claim.provider_message_id)
         provider_id = None
         if claim.retry:
@@ -164,11 +166,11 @@ class MessagingActivities:
         if sent_extra:
             sent = sent.model_copy(update={"payload": {**sent.payload, **sent_extra}})
         ledger.record_sent(self.engine, key, provider_id, sent)
-        return SendOutcome(status="sent", to=message.to, provider_message_id=provider_id)
+        return SendOutcome(status="sent", provider_message_id=provider_id)
 
     def _fetch(self, key: str, attachments: list[Attachment]):
         try:
-            return fetch_attachments(attachments)
+            return fetch_attachments(attachments, self.options.allow_private_targets)
         except ApplicationError as exc:
             # Nothing went out: a later attempt is a plain retry, or the step failed for good.
             record = ledger.record_failed if exc.non_retryable else ledger.record_not_sent
@@ -197,8 +199,10 @@ def compose_email(contact: ContactSnapshot, request: SendEmailRequest, key: str,
     merge value skips it with the reason rather than sending a placeholder."""
     context = _context(contact)
     try:
-        subject = render(request.subject, context) if request.subject else ""
-        body = render(request.body, context) if request.body else ""
+        subject = render(request.subject, context,
+                         max_chars=max_chars_for("send_email", "subject")) if request.subject else ""
+        body = render(request.body, context,
+                      max_chars=max_chars_for("send_email", "body")) if request.body else ""
         headers = unsubscribe_headers(options, {**context, "message_key": key})
     except MergeTagError as exc:
         return SendOutcome(status="skipped", reason=str(exc), reason_code="merge_value")
@@ -215,10 +219,12 @@ def _context(contact: ContactSnapshot) -> dict:
     return contact_context(contact.contact_id, contact.email, contact.phone, contact.attributes)
 
 
-def render_templates(contact: ContactSnapshot, *templates: str) -> list[str] | SendOutcome:
-    """Render every template or none: a missing merge value skips the whole message
-    (with the reason) rather than sending a placeholder."""
+def render_templates(contact: ContactSnapshot, *templates: str,
+                     max_chars: int = DEFAULT_MAX_CHARS) -> list[str] | SendOutcome:
+    """Render every template or none, each to at most `max_chars` (see
+    merge_tags.max_chars_for): a missing merge value, or too much text, skips the whole
+    message (with the reason) rather than sending a placeholder."""
     try:
-        return [render(template, _context(contact)) for template in templates]
+        return [render(template, _context(contact), max_chars=max_chars) for template in templates]
     except MergeTagError as exc:
         return SendOutcome(status="skipped", reason=str(exc), reason_code="merge_value")

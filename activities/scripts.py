@@ -27,7 +27,7 @@ from activities.actions import ActionOutcome, ActionRequest
 from activities.callouts import event_id, step_event
 from domain.events import EventType
 from domain.steps.contact_changes import RunScript
-from projections.event_store import ingest
+from projections.event_store import ingest_for_dispatch
 from projections.schema import events
 
 log = structlog.get_logger("dripstone.scripts")
@@ -95,7 +95,7 @@ class ScriptActivities:
         event = step_event("script", request.idempotency_key, request.contact_id,
                            EventType.SCRIPT_COMPLETED, {"script": step.script, "flow_id": request.flow_id,
                                                         "step_id": request.step_id, "result": result})
-        ingest(self.engine, [event])
+        ingest_for_dispatch(self.engine, [event])
         return ActionOutcome(status="done", data={"result": result, "event_id": event.event_id})
 
     @activity.defn(name="record_script_failed")
@@ -103,7 +103,7 @@ class ScriptActivities:
         request = failure.request
         step = request.parsed_step()
         script = step.script if isinstance(step, RunScript) else step.kind
-        ingest(self.engine, [step_event(
+        ingest_for_dispatch(self.engine, [step_event(
             "script", request.idempotency_key, request.contact_id, EventType.SCRIPT_FAILED,
             {"script": script, "flow_id": request.flow_id, "step_id": request.step_id,
              "reason": failure.reason[:2000]})])

@@ -33,7 +33,8 @@ class TeamNotifyActivities:
         contact = load_contact(self.engine, request.contact_id)
         default_to = self.team_email if step.channel == "email" else self.team_phone
         # The recipient may be a merge tag too, e.g. {{ account_owner_email }}.
-        rendered = render_all(contact, step.to or default_to or "", step.subject, step.message)
+        rendered = render_all(contact, step, {"to": step.to or default_to or "",
+                                              "subject": step.subject, "message": step.message})
         if isinstance(rendered, ActionOutcome):
             return rendered
         to, subject, text = rendered

@@ -58,14 +58,16 @@ def twiml(step: PhoneCall, texts: list[str]) -> str:
     return str(response)
 
 
-def _templates(step: PhoneCall) -> list[str]:
-    return [a.text if isinstance(a, Say) else a.number
-            for a in step.script if isinstance(a, Say | Dial)]
+def _templates(step: PhoneCall) -> dict[str, str]:
+    """The Say texts and Dial numbers by field name, in script order."""
+    return {f"script.{i}.text" if isinstance(a, Say) else f"script.{i}.number":
+            a.text if isinstance(a, Say) else a.number
+            for i, a in enumerate(step.script) if isinstance(a, Say | Dial)}
 
 
 def build_call(step: PhoneCall, contact: ContactSnapshot, to: str,
                key: str) -> VoiceCall | ActionOutcome:
-    rendered = render_all(contact, *_templates(step))
+    rendered = render_all(contact, step, _templates(step))
     if isinstance(rendered, ActionOutcome):
         return rendered
     return VoiceCall(idempotency_key=key, contact_id=contact.contact_id, to=to,

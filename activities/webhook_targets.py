@@ -7,6 +7,10 @@ once, every address it resolves to is checked, and the connection goes to one of
 checked addresses (the URL's host swapped for the IP, with the original Host header and
 TLS server name kept). A DNS answer that changes between a check and the connect
 (DNS rebinding) therefore cannot slip a private address past the check.
+
+Which addresses are refused is decided by domain.targets.refusal, the rule flow
+validation also applies to literal hosts at save and publish. Attachment downloads
+(activities/compose.py) go through this same transport.
 """
 
 import ipaddress
@@ -15,7 +19,10 @@ from collections.abc import Callable
 
 import httpx
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+from domain.targets import ALLOW_PRIVATE_HINT, Address, literal_address, refusal
+
+__all__ = ["Address", "GuardedTransport", "Resolver", "TargetRefused", "refusal", "system_resolver"]
+
 Resolver = Callable[[str, int], list[str]]
 
 
@@ -33,21 +40,6 @@ def system_resolver(host: str, port: int) -> list[str]:
     for *_, sockaddr in infos:
         seen.setdefault(str(sockaddr[0]).split("%", 1)[0], None)
     return list(seen)
-
-
-def refusal(address: Address) -> str | None:
-    """Why an address is not a public one, or None if it is."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    if address.is_loopback:
-        return "loopback"
-    if address.is_link_local:
-        return "link-local"
-    if address.is_private:
-        return "private"
-    if address.is_unspecified or address.is_multicast or address.is_reserved or not address.is_global:
-        return "non-public"
-    return None
 
 
 class GuardedTransport(httpx.BaseTransport):
@@ -83,6 +75,11 @@ class GuardedTransport(httpx.BaseTransport):
         raise last_error
 
     def addresses(self, host: str, port: int) -> list[Address]:
+        # A host that spells an address (127.1, 0x7f000001) is judged as that address
+        # before any lookup, as flow validation judges it, whatever a resolver makes of it.
+        spelled = literal_address(host)
+        if spelled is not None:
+            self._check(host, spelled)
         try:
             literal = ipaddress.ip_address(host)
             found = [literal]
@@ -90,17 +87,18 @@ class GuardedTransport(httpx.BaseTransport):
             found = [ipaddress.ip_address(a) for a in self.resolver(host, port)]
         if not found:
             raise httpx.ConnectError(f"{host!r} resolved to no address")
-        if not self.allow_private:
-            # Every address, not just the first: a name that resolves to a public and a
-            # private address could otherwise be steered to the private one.
-            for address in found:
-                reason = refusal(address)
-                if reason is not None:
-                    raise TargetRefused(
-                        f"{host} resolves to {address}, a {reason} address; webhooks to "
-                        "internal networks are refused unless DRIPSTONE_WEBHOOK_ALLOW_PRIVATE_TARGETS "
-                        "is set")
+        # Every address, not just the first: a name that resolves to a public and a
+        # private address could otherwise be steered to the private one.
+        for address in found:
+            self._check(host, address)
         return found
+
+    def _check(self, host: str, address: Address) -> None:
+        if self.allow_private:
+            return
+        reason = refusal(address)
+        if reason is not None:
+            raise TargetRefused(f"{host} resolves to {address}, a {reason} address; {ALLOW_PRIVATE_HINT}")
 
     def close(self) -> None:
         self.inner.close()

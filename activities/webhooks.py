@@ -27,7 +27,7 @@ from activities.callouts import event_id, load_contact, render_all, step_event
 from activities.webhook_targets import GuardedTransport, Resolver, TargetRefused, system_resolver
 from domain.events import EventType
 from domain.steps.messaging import Webhook
-from projections.event_store import ingest
+from projections.event_store import ingest_for_dispatch
 from projections.schema import events
 
 log = structlog.get_logger("dripstone.webhooks")
@@ -71,8 +71,9 @@ class WebhookActivities:
                                    non_retryable=True, type="TargetRefused")
         contact = load_contact(self.engine, request.contact_id)
         header_names = list(step.headers)
-        rendered = render_all(contact, step.url, step.body or "",
-                              *(step.headers[name] for name in header_names))
+        rendered = render_all(contact, step, {
+            "url": step.url, "body": step.body or "",
+            **{f"headers.{name}": step.headers[name] for name in header_names}})
         if isinstance(rendered, ActionOutcome):
             return rendered
         url, body, *header_values = rendered
@@ -122,7 +123,7 @@ class WebhookActivities:
                                "flow_id": request.flow_id, "step_id": request.step_id,
                                "url": _without_query(url), "status": status, "body": text,
                                "truncated": truncated})
-        ingest(self.engine, [event])
+        ingest_for_dispatch(self.engine, [event])
         log.info("webhook.responded", step_id=request.step_id, status=status, key=request.idempotency_key)
         if 400 <= status < 500:
             raise ApplicationError(f"webhook answered {status}: {text[:300]}", non_retryable=True,

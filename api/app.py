@@ -2,35 +2,41 @@
 already has (tests, the worker process, a server); `from_environment` is the factory
 for `uvicorn --factory api.app:from_environment`.
 
-Two kinds of routes: /v1 (events, contacts, flows, enrollments, journeys) and the
-OpenAPI schema need an API key; /webhooks are called by SendGrid and Twilio, which
-cannot send our key, so they are verified by the providers' signatures instead."""
+Two kinds of routes: /v1 (events, contacts, flows, enrollments, journeys, operations,
+dispatch) and the OpenAPI schema need an API key; /webhooks are called by SendGrid and
+Twilio, which cannot send our key, so they are verified by the providers' signatures
+instead."""
 
 import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import (
-    audience, contacts, enrollments, errors, events, flow_lifecycle, flows, journeys,
-    provider_webhooks,
+    audience, codec_server, contacts, dispatch, enrollments, errors, events, flow_lifecycle,
+    flows, journeys, operations, provider_webhooks,
 )
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
+from codec.converter import codec_for
 from routing.dispatch import Dispatcher
+from routing.breaker import Breaker
 from routing.router import Router
 from settings import Settings
 
 V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, journeys.router, flows.router,
-                               flow_lifecycle.router, enrollments.router, audience.router]
+                               flow_lifecycle.router, enrollments.router, audience.router,
+                               operations.router, dispatch.router]
 
 
 def create_app(settings: Settings, engine: Engine, client: Client | None = None) -> FastAPI:
     """Without a Temporal client, events are stored and projected but not routed to
     journeys (conditions still see them; waiting journeys are not woken), and routes
-    that need Temporal (manual enrollment, journeys, backfills) answer 503."""
+    that need Temporal (manual enrollment, journey control, operations, backfills)
+    answer 503; a contact's journeys are still listed, from the journey index."""
     app = FastAPI(title="Dripstone", summary="Durable drip campaigns on Temporal",
                   version="1", docs_url=None, redoc_url=None, openapi_url=None)
     configure(app, settings, engine, client)
@@ -39,6 +45,13 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
     for router in V1_ROUTERS:
         app.include_router(router, dependencies=keyed, responses=errors.responses(401, 422))
     app.include_router(provider_webhooks.router)
+    app.include_router(codec_server.router, dependencies=keyed,
+                       responses=errors.responses(401, 422))
+    # The Temporal Web UI calls the codec server from its own origin.
+    app.add_middleware(CORSMiddleware, allow_origins=settings.codec_cors_origins,
+                       allow_credentials=True, allow_methods=["POST", "OPTIONS"],
+                       allow_headers=["Authorization", "Content-Type", "X-Namespace",
+                                      "X-API-Key"])
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=keyed)
     def openapi() -> dict:
@@ -49,6 +62,7 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
 
 def configure(app: FastAPI, settings: Settings, engine: Engine, client: Client | None) -> None:
     app.state.settings = settings
+    app.state.codec = codec_for(settings)
     app.state.engine = engine
     set_client(app, client)
     # Parsed once, so a bad key fails here rather than on every webhook.
@@ -57,7 +71,9 @@ def configure(app: FastAPI, settings: Settings, engine: Engine, client: Client |
 
 def set_client(app: FastAPI, client: Client | None) -> None:
     app.state.client = client
-    app.state.router = (Router(client, app.state.engine, app.state.settings.task_queue)
+    settings = app.state.settings
+    app.state.router = (Router(client, app.state.engine, settings.task_queue,
+                               breaker=Breaker(settings.routing_breaker_seconds))
                         if client is not None else None)
 
 
@@ -65,6 +81,8 @@ def from_environment() -> FastAPI:
     from worker import connect, open_database
 
     settings = Settings()
+    # Checks the schema revision, never migrates: SchemaBehind / SchemaUnknown stop the
+    # process here, before it serves anything (`dripstone db migrate` brings it up).
     engine = open_database(settings)
 
     @asynccontextmanager

@@ -54,7 +54,8 @@ def audience(flow_id: FlowIdPath, request: Request,
                  description="The live version, or the saved draft (before publishing).")] = "live",
              ):
     engine = engine_of(request)
-    flow = _flow_to_preview(engine, flow_id, version)
+    flow = _flow_to_preview(engine, flow_id, version,
+                            settings_of(request).webhook_allow_private_targets)
     if isinstance(flow, JSONResponse):
         return flow
     # Runs in the threadpool (a plain def route): counting streams every page.
@@ -63,7 +64,8 @@ def audience(flow_id: FlowIdPath, request: Request,
                     count=found.count, contacts=[AudienceContact(**c) for c in found.contacts])
 
 
-def _flow_to_preview(engine: Engine, flow_id: str, version: str) -> Flow | JSONResponse:
+def _flow_to_preview(engine: Engine, flow_id: str, version: str,
+                     allow_private_targets: bool) -> Flow | JSONResponse:
     """The flow to preview, or the 409 saying why there is none."""
     with engine.connect() as conn:
         record = get_flow(conn, flow_id)  # 404 for an unknown flow
@@ -75,7 +77,8 @@ def _flow_to_preview(engine: Engine, flow_id: str, version: str) -> Flow | JSONR
             return get_version(conn, flow_id, record.current_version)
         if record.draft is None:
             raise HTTPException(404, detail=f"flow {flow_id!r} has no unpublished draft")
-        flow, problems = parse_flow(record.draft, known_fields(conn))
+        flow, problems = parse_flow(record.draft, known_fields(conn),
+                                    allow_private_targets=allow_private_targets)
     blocking = errors(problems)
     if flow is None or blocking:
         return JSONResponse({

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import RoutedOut, engine_of, reported
+from api.deps import RoutedOut, engine_of, reported, settings_of
 from api.errors import responses
 from api.events import EventIn, parse_all, store_and_route
 from domain.events import EventType
@@ -76,7 +76,8 @@ async def upsert_contact(contact_id: ContactIdPath, body: ContactUpsert,
     if payload.get("attributes") is None:
         payload.pop("attributes", None)
     [event] = parse_all([EventIn(event_id=body.event_id or f"api-{uuid.uuid4()}", type=kind,
-                                 contact_id=contact_id, payload=payload)], batch=False)
+                                 contact_id=contact_id, payload=payload)], batch=False,
+                        max_payload_bytes=settings_of(request).max_event_payload_bytes)
     appended, routed = await store_and_route(request, [event])
     return ContactUpserted(contact_id=contact_id, event_id=event.event_id, type=kind,
                            appended=bool(appended), routed=reported(routed))

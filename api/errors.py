@@ -47,7 +47,8 @@ class Refusal(BaseModel):
 
 _RESPONSES = {
     401: (Refusal, "Missing or invalid API key (WWW-Authenticate: Bearer)."),
-    404: (Refusal, "No such flow, version or contact."),
+    404: (Refusal, "No such flow, version or contact (or live journey, operation or dead "
+                   "letter, on the routes about those)."),
     409: (Refusal, "Refused by the flow's lifecycle: archived, not published, nothing to "
                    "publish, errors left, manual enrollment not allowed or not re-entered."),
     422: (Invalid, "Invalid input; each problem names its field."),

@@ -10,7 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import RoutedOut, engine_of, reported, settings_of
 from api.errors import prefixed
-from domain.events import PAYLOAD_SCHEMAS, ContactEvent, EventRejected, parse_event
+from domain.events import (
+    DEFAULT_MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMAS, ContactEvent, EventRejected, parse_event,
+)
 from domain.identifiers import ContactId, EventId
 from routing.dispatch import Backoff
 from routing.ingestion import ingest_events
@@ -67,7 +69,7 @@ class BatchAccepted(BaseModel):
 
 @router.post("", status_code=202, response_model=EventAccepted, summary="Send one event")
 async def post_event(body: EventIn, request: Request) -> EventAccepted:
-    [event] = parse_all([body], batch=False)
+    [event] = parse_all([body], batch=False, max_payload_bytes=_limit(request))
     appended, routed = await store_and_route(request, [event])
     return EventAccepted(event_id=event.event_id, appended=bool(appended), routed=reported(routed))
 
@@ -75,23 +77,25 @@ async def post_event(body: EventIn, request: Request) -> EventAccepted:
 @router.post("/batch", status_code=202, response_model=BatchAccepted,
              summary="Send up to 1000 events, all or none")
 async def post_batch(body: EventBatch, request: Request) -> BatchAccepted:
-    events = parse_all(body.events, batch=True)
+    events = parse_all(body.events, batch=True, max_payload_bytes=_limit(request))
     appended, routed = await store_and_route(request, events)
     return BatchAccepted(received=len(events), appended=len(appended),
                          duplicates=_duplicates(events, appended), routed=reported(routed))
 
 
-def parse_all(bodies: list[EventIn], *, batch: bool) -> list[ContactEvent]:
+def parse_all(bodies: list[EventIn], *, batch: bool,
+              max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> list[ContactEvent]:
     """Every event validated before any is stored; the problems of all bad events are
     reported together, each under `events[i].` in a batch."""
     now = datetime.now(UTC)
     events, problems = [], []
     for index, body in enumerate(bodies):
         raw = body.model_dump(exclude_none=True)
-        raw.setdefault("event_id", f"api-{uuid.uuid4()}")
+        if "event_id" not in raw:
+            raw["event_id"] = f"api-{uuid.uuid4()}"
         raw.setdefault("occurred_at", now)
         try:
-            events.append(parse_event(raw, now=now))
+            events.append(parse_event(raw, now=now, max_payload_bytes=max_payload_bytes))
         except EventRejected as exc:
             problems += [(prefixed(f"events[{index}]", field) if batch else field, reason)
                          for field, reason in exc.problems]
@@ -107,6 +111,10 @@ async def store_and_route(request: Request,
     a process that has one routes them later, so `routed` is empty then."""
     return await ingest_events(engine_of(request), request.app.state.router, events,
                                Backoff.from_settings(settings_of(request)))
+
+
+def _limit(request: Request) -> int:
+    return settings_of(request).max_event_payload_bytes
 
 
 def _duplicates(events: list[ContactEvent], appended: list[ContactEvent]) -> list[str]:

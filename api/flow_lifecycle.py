@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError
 
-from activities.journey_control import signal_flow_journeys
 from api.deps import client_of, client_or_none, engine_of, settings_of
 from api.errors import responses
 from api.flows import FlowIdPath
@@ -22,6 +21,7 @@ from domain.backfill import BackfillProgress
 from domain.flow import Flow, FlowStatus
 from projections import flow_lifecycle
 from projections.flow_catalogue import get_flow, get_status
+from routing.flow_operations import start_flow_control
 
 log = structlog.get_logger("dripstone.api")
 router = APIRouter(prefix="/v1/flows", tags=["flows"])
@@ -52,9 +52,11 @@ class Published(BaseModel):
 class StatusChanged(BaseModel):
     flow_id: str
     status: FlowStatus
-    journeys_signalled: int | None = Field(
-        description="Running journeys that got the signal; null when Temporal is not "
-        "connected or could not be reached (the status changed all the same).")
+    operation_id: str | None = Field(
+        description="The durable operation signalling the flow's live journeys (follow it "
+        "with GET /v1/operations/{operation_id}); null when Temporal is not connected or "
+        "could not be reached (the status changed all the same; retry with `dripstone "
+        "journey pause|resume|stop FLOW --all`).")
 
 
 @router.post("/{flow_id}/publish", response_model=Published, responses=responses(404, 409, 503),
@@ -68,7 +70,8 @@ async def publish(flow_id: FlowIdPath, request: Request,
         wanted = await run_in_threadpool(_draft_asks_for_backfill, engine, flow_id)
     # Checked before publishing, so a refusal leaves nothing half done.
     client = client_of(request, "enroll existing contacts") if wanted else None
-    flow, status = await run_in_threadpool(_publish_draft, engine, flow_id)
+    flow, status = await run_in_threadpool(_publish_draft, engine, flow_id,
+                                           settings.webhook_allow_private_targets)
     backfill = None
     if wanted and status == FlowStatus.PUBLISHED:
         # Imported here: only a publish that backfills needs the backfill workflow.
@@ -101,9 +104,10 @@ def _draft_asks_for_backfill(engine: Engine, flow_id: str) -> bool:
     return isinstance(enrollment, dict) and enrollment.get("existing_contacts") is True
 
 
-def _publish_draft(engine: Engine, flow_id: str) -> tuple[Flow, FlowStatus]:
+def _publish_draft(engine: Engine, flow_id: str,
+                   allow_private_targets: bool) -> tuple[Flow, FlowStatus]:
     with engine.begin() as conn:
-        flow = flow_lifecycle.publish_draft(conn, flow_id)
+        flow = flow_lifecycle.publish_draft(conn, flow_id, allow_private_targets=allow_private_targets)
         return flow, get_status(conn, flow_id)
 
 
@@ -127,15 +131,16 @@ async def archive(flow_id: FlowIdPath, request: Request) -> StatusChanged:
 
 async def _transition(request: Request, flow_id: str, action: str, signal: str) -> StatusChanged:
     status = await run_in_threadpool(_change, engine_of(request), action, flow_id)
-    client, signalled = client_or_none(request), None
+    client, operation = client_or_none(request), None
     if client is not None:
         try:
-            signalled = await signal_flow_journeys(
-                client, flow_id, signal, "flow archived" if signal == "stop" else None)
+            operation = await start_flow_control(
+                client, flow_id, signal, "flow archived" if signal == "stop" else None,
+                settings_of(request).task_queue)
         except Exception:  # noqa: BLE001 - the status changed; say so, and how to finish
             log.exception("flow.signal_failed", flow_id=flow_id, signal=signal,
                           retry=f"dripstone journey {signal} {flow_id} --all")
-    return StatusChanged(flow_id=flow_id, status=status, journeys_signalled=signalled)
+    return StatusChanged(flow_id=flow_id, status=status, operation_id=operation)
 
 
 def _change(engine: Engine, action: str, flow_id: str) -> FlowStatus:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import engine_of
+from api.deps import engine_of, settings_of
 from api.errors import responses
 from domain.flow import Flow, FlowStatus
 from domain.identifiers import FlowId
@@ -93,9 +93,10 @@ def get_flows(request: Request) -> FlowList:
 @router.post("/validate", response_model=Validation, openapi_extra=FLOW_DOCUMENT_BODY,
              summary="Check a flow document without saving it")
 def validate(document: Document, request: Request) -> Validation:
+    allowed = settings_of(request).webhook_allow_private_targets
     with engine_of(request).connect() as conn:
         # Against the attributes contacts really have, as publishing will check them.
-        _, problems = parse_flow(document, known_fields(conn))
+        _, problems = parse_flow(document, known_fields(conn), allow_private_targets=allowed)
     return Validation(valid=not any(p.severity == "error" for p in problems),
                       problems=problems_out(problems))
 
@@ -106,8 +107,9 @@ def validate(document: Document, request: Request) -> Validation:
 def create(document: Document, request: Request) -> DraftSaved:
     """Saved even with problems; the live version is untouched until the draft is
     published. 409 for an archived flow; 422 when the document has no valid id."""
+    allowed = settings_of(request).webhook_allow_private_targets
     with engine_of(request).begin() as conn:
-        problems = save_draft(conn, document)
+        problems = save_draft(conn, document, allow_private_targets=allowed)
         record = get_flow(conn, document["id"].strip())
     return DraftSaved(flow_id=record.flow_id, status=record.status, problems=problems_out(problems))
 

@@ -36,7 +36,8 @@ class ApiServer:
     stop() ends it; also `with ApiServer(...) as base_url:`."""
 
     def __init__(self, *, database_url: str, temporal_address: str, namespace: str,
-                 task_queue: str, api_key: str, log_path: Path, startup_timeout: float = 60):
+                 task_queue: str, api_key: str, log_path: Path, startup_timeout: float = 60,
+                 workers: int = 1):
         self.env = {**os.environ, "DATABASE_URL": database_url,
                     "DRIPSTONE_TEMPORAL_ADDRESS": temporal_address,
                     "DRIPSTONE_TEMPORAL_NAMESPACE": namespace,
@@ -49,11 +50,13 @@ class ApiServer:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
+        self.workers = workers
 
     def start(self) -> str:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.api_server", str(self.port)], cwd=ROOT, env=self.env,
+            [sys.executable, "-m", "bench.api_server", str(self.port), str(self.workers)],
+            cwd=ROOT, env=self.env,
             stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self._wait_ready()
@@ -100,8 +103,9 @@ def main() -> None:
     import uvicorn
 
     quiet_logs()
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     uvicorn.run("api.app:from_environment", factory=True, host="127.0.0.1",
-                port=int(sys.argv[1]), log_level="warning", access_log=False)
+                port=int(sys.argv[1]), log_level="warning", access_log=False, workers=workers)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,21 @@ def process_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def tree_cpu(pid: int) -> float | None:
+    """CPU of `pid` and its live children (uvicorn's worker processes), in seconds."""
+    own = process_cpu(pid)
+    if own is None:
+        return None
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            own += process_cpu(int(entry.name)) or 0.0
+    return own
+
+
 def dev_server_pid(target_host: str) -> int | None:
     """The `temporal server start-dev` listening on `target_host`'s port, if it runs here."""
     port = target_host.rsplit(":", 1)[-1]

@@ -11,6 +11,7 @@ Prints figures only; nothing here asserts on time."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -26,7 +27,6 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -36,6 +36,8 @@ from bench.api_server import ROOT, ApiServer, quiet_logs
 from bench.bare_workflow import BareWorkflow
 from bench.cpu import dev_server_pid
 from bench.enrollment_report import render
+from codec.converter import data_converter
+from codec.keys import new_key
 from dripstone_client import AsyncDripstone
 from projections.database import make_engine, migrate
 from routing.router import Router
@@ -124,9 +126,18 @@ def temporal_binary() -> str:
                           capture_output=True, text=True).stdout.strip()
 
 
+def share_codec_key() -> None:
+    """Every Temporal client of a run (this process's worker and router, the API
+    process's) must encrypt and decrypt alike, as a deployment's processes share
+    DRIPSTONE_CODEC_KEYS: unless that is set, one fresh key for the run, in the
+    environment the API process inherits."""
+    os.environ.setdefault("DRIPSTONE_CODEC_KEYS", json.dumps({"bench-1": new_key()}))
+
+
 async def start_dev_server() -> WorkflowEnvironment:
+    share_codec_key()
     return await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=temporal_binary(),
+        data_converter=data_converter(Settings()), dev_server_existing_path=temporal_binary(),
         dev_server_startup_timeout=timedelta(seconds=60), search_attributes=sa.ALL,
         dev_server_log_level="error")
 

@@ -29,14 +29,16 @@ def _open(flow_id: str, draft: bool = False) -> tuple:
     from domain.validation import errors, parse_flow
     from worker import open_database
 
-    engine = open_database(Settings())
+    settings = Settings()
+    engine = open_database(settings)
     try:
         with engine.connect() as conn:
             record = get_flow(conn, flow_id)
             if draft:
                 if record.draft is None:
                     fail(f"flow {flow_id!r} has no unpublished draft")
-                flow, problems = parse_flow(record.draft, known_fields(conn))
+                flow, problems = parse_flow(record.draft, known_fields(conn),
+                                            allow_private_targets=settings.webhook_allow_private_targets)
                 if flow is None or errors(problems):
                     fail(f"the draft of flow {flow_id!r} has errors:\n"
                          + "\n".join(f"  {p}" for p in errors(problems)))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from cli import dev_stack
 from cli.flow_files import load_flow_file
-from cli.journeys import list_journeys
+from routing.journey_views import list_journeys
 from projections.flow_catalogue import publish as publish_flow
 from projections.flow_lifecycle import manual_enrollment_flow
 from projections.schema import outbox_messages
@@ -19,7 +19,7 @@ from routing.ingestion import ingest_events, ingest_raw
 from routing.dispatch import Backoff, Dispatcher
 from routing.router import Routed, Router
 from settings import Settings
-from worker import activities_for, build_worker, connect, open_database
+from worker import activities_for, build_worker, connect, open_and_migrate, open_database
 
 
 async def send_events(settings: Settings, raw: list[dict]):
@@ -28,7 +28,7 @@ async def send_events(settings: Settings, raw: list[dict]):
     engine = open_database(settings)
     client = await connect(settings, lazy=True)
     return await ingest_raw(engine, Router(client, engine, settings.task_queue), raw,
-                            Backoff.from_settings(settings))
+                            Backoff.from_settings(settings), settings.max_event_payload_bytes)
 
 
 async def enroll_manually(settings: Settings, flow_id: str, contact_id: str) -> Routed:
@@ -72,7 +72,8 @@ async def run_dev_stack(settings: Settings, console: Console, temporal_bin: str,
                                         settings.temporal_namespace)
     try:
         client = await dev_stack.wait_for_server(lambda: connect(settings), server)
-        engine = open_database(settings)
+        # The dev stack owns its database: it migrates, as `dripstone db migrate` would.
+        engine = open_and_migrate(settings)
         worker = build_worker(client, settings, activities_for(settings, engine, client))
         dispatcher = Dispatcher.from_settings(settings, engine,
                                               Router(client, engine, settings.task_queue))
@@ -96,10 +97,11 @@ async def run_dev_stack(settings: Settings, console: Console, temporal_bin: str,
 
 
 async def _seed_and_show(settings, console, client, engine, ui_port) -> None:
-    flow, problems = load_flow_file(dev_stack.SAMPLE_FLOW)
+    allowed = settings.webhook_allow_private_targets
+    flow, problems = load_flow_file(dev_stack.SAMPLE_FLOW, allow_private_targets=allowed)
     assert flow is not None, problems
     with engine.begin() as conn:
-        published = publish_flow(conn, flow)
+        published = publish_flow(conn, flow, allow_private_targets=allowed)
     console.print(f"published flow {published.id!r} version {published.version}")
     router = Router(client, engine, settings.task_queue)
     appended, routed = await ingest_events(engine, router, dev_stack.sample_events())

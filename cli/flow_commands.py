@@ -1,8 +1,9 @@
 """`dripstone flow ...`: validate, save drafts, publish, pause/resume/archive, list and
 diff versions, import/export documents and the JSON Schema.
 
-Every command that touches the database opens it (and migrates it) through the same
-composition root as the worker; catalogue refusals become `error: ...` and exit 2.
+Every command that touches the database opens it (checking its schema revision, never
+migrating it) through the same composition root as the worker; catalogue refusals become
+`error: ...` and exit 2.
 """
 
 import json
@@ -68,10 +69,16 @@ def _has_errors(problems: list[Problem]) -> bool:
     return any(p.severity == "error" for p in problems)
 
 
+def _allow_private_targets() -> bool:
+    """Whether webhooks and attachments may target internal addresses in this deployment:
+    validation and publishing refuse such URLs unless the worker would fetch them."""
+    return Settings().webhook_allow_private_targets
+
+
 @flow_app.command("validate")
 def validate(path: Path) -> None:
     """Check a flow file and list its problems (exit 1 if any is an error)."""
-    flow, problems = parse_flow(_read(path))
+    flow, problems = parse_flow(_read(path), allow_private_targets=_allow_private_targets())
     _print_problems(problems)
     if _has_errors(problems):
         raise typer.Exit(1)
@@ -88,11 +95,12 @@ def publish(path: Path, enroll_existing: EnrollExistingOption = None) -> None:
     """Publish a flow file as a new immutable version (refused while it has errors)."""
     from projections.flow_catalogue import publish as publish_flow
 
-    flow, problems = parse_flow(_read(path))
+    allowed = _allow_private_targets()
+    flow, problems = parse_flow(_read(path), allow_private_targets=allowed)
     if flow is None:
         fail("the flow cannot be published:\n" + "\n".join(f"  {p}" for p in problems))
     with _catalogue(write=True) as conn:
-        published = publish_flow(conn, flow)
+        published = publish_flow(conn, flow, allow_private_targets=allowed)
         _report_published(conn, published)
     backfill_after_publish(published, enroll_existing)  # after the commit: the worker reads it
 
@@ -104,7 +112,7 @@ def save(path: Path) -> None:
 
     document = _read(path)
     with _catalogue(write=True) as conn:
-        problems = save_draft(conn, document)
+        problems = save_draft(conn, document, allow_private_targets=_allow_private_targets())
     console.print(f"saved draft of flow {document['id']!r}")
     _print_problems(problems)
     if _has_errors(problems):
@@ -120,7 +128,7 @@ def publish_draft(flow_id: FlowIdArg, enroll_existing: EnrollExistingOption = No
     from projections.flow_lifecycle import publish_draft as publish
 
     with _catalogue(write=True) as conn:
-        published = publish(conn, flow_id)
+        published = publish(conn, flow_id, allow_private_targets=_allow_private_targets())
         _report_published(conn, published)
     backfill_after_publish(published, enroll_existing)
 
@@ -311,17 +319,18 @@ def from_template(
     from projections.flow_catalogue import publish as publish_flow
     from projections.flow_lifecycle import save_draft
 
+    allowed = _allow_private_targets()
     try:
-        flow = load_template(name)
+        flow = load_template(name, allow_private_targets=allowed)
     except TemplateError as exc:
         fail(str(exc))
     if publish_now:
         with _catalogue(write=True) as conn:
-            published = publish_flow(conn, flow)
+            published = publish_flow(conn, flow, allow_private_targets=allowed)
             _report_published(conn, published)
         backfill_after_publish(published, enroll_existing)
         return
     with _catalogue(write=True) as conn:
-        problems = save_draft(conn, flow_document(flow))
+        problems = save_draft(conn, flow_document(flow), allow_private_targets=allowed)
     console.print(f"saved template {name!r} as a draft of flow {flow.id!r}")
     _print_problems(problems)

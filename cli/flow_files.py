@@ -33,8 +33,10 @@ def read_flow_document(path: Path) -> dict[str, Any]:
     return document
 
 
-def load_flow_file(path: Path) -> tuple[Flow | None, list[Problem]]:
-    return parse_flow(read_flow_document(path))
+def load_flow_file(path: Path, *,
+                   allow_private_targets: bool = False) -> tuple[Flow | None, list[Problem]]:
+    """The file parsed and validated (see domain.validation.parse_flow)."""
+    return parse_flow(read_flow_document(path), allow_private_targets=allow_private_targets)
 
 
 def flow_document(flow: Flow) -> dict[str, Any]:

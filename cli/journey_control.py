@@ -1,5 +1,7 @@
-"""`dripstone journey pause|resume|stop`: hold, release or remove one contact in a flow,
-or every contact in it with --all. Flow pause/resume/archive use the same signals."""
+"""`dripstone journey pause|resume|stop`: hold, release or remove one contact in a flow
+(every journey it has there, whatever the re-entry suffix), or every contact in it with
+--all, as a durable operation (FlowControlWorkflow) whose progress is shown while it
+runs. Flow pause/resume/archive use the same signals."""
 
 import asyncio
 from enum import StrEnum
@@ -7,12 +9,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from activities.journey_control import signal_flow_journeys, signal_journey
 from cli.output import console, fail
 from settings import Settings
-from worker import connect
 
 journey_app = typer.Typer(help="Pause, resume or stop contacts' journeys.", no_args_is_help=True)
+
+POLL_SECONDS = 0.5
 
 
 class Signal(StrEnum):
@@ -23,24 +25,71 @@ class Signal(StrEnum):
 
 async def _send(settings: Settings, flow_id: str, contact_id: str | None, signal: str,
                 reason: str | None) -> int:
+    # Imported here, so `dripstone --help` and other commands do not load Temporal's
+    # worker side and the database layer.
+    from projections.database import make_engine
+    from routing.controls import JourneyControls
+    from worker import connect
+
     client = await connect(settings)
-    if contact_id is None:
-        return await signal_flow_journeys(client, flow_id, signal, reason)
-    return int(await signal_journey(client, flow_id, contact_id, signal, reason))
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        if contact_id is None:
+            return await _flow_wide(client, engine, settings, flow_id, signal, reason)
+        return await JourneyControls(client, engine).signal_contact(flow_id, contact_id,
+                                                                    signal, reason)
+    finally:
+        engine.dispose()
+
+
+async def _flow_wide(client, engine, settings: Settings, flow_id: str, signal: str,
+                     reason: str | None) -> int:
+    """Started as a durable operation: it finishes even if this command is interrupted;
+    meanwhile its progress query drives a bar (journeys live when it started, signalled)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from projections.journey_index import count_live
+    from routing.flow_operations import flow_control_progress, start_flow_control
+
+    with engine.connect() as conn:
+        live = count_live(conn, flow_id)
+    workflow_id = await start_flow_control(client, flow_id, signal, reason, settings.task_queue)
+    console.print(f"{signal} of flow {flow_id!r} running as {workflow_id}", highlight=False)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[pages]} page(s)"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"{signal} {flow_id}", total=live or None, pages=0)
+        while True:
+            progress = await flow_control_progress(client, workflow_id)
+            bar.update(task, completed=progress.signalled, pages=progress.pages,
+                       total=max(live, progress.signalled) or None)
+            if progress.status != "running":
+                return progress.signalled
+            await asyncio.sleep(POLL_SECONDS)
 
 
 def control(flow_id: str, contact_id: str | None, signal: str, reason: str | None = None) -> int:
     """Send the signal and say what happened; the number of journeys reached."""
+    settings = Settings()
     try:
-        count = asyncio.run(_send(Settings(), flow_id, contact_id, signal, reason))
+        count = asyncio.run(_send(settings, flow_id, contact_id, signal, reason))
     except RuntimeError as exc:  # Temporal unreachable: the SDK's connect error
-        fail(f"could not reach Temporal to {signal} journeys of flow {flow_id!r}: {exc}. "
-             f"Retry with: dripstone journey {signal} {flow_id} --all")
-    who = f"contact {contact_id!r}" if contact_id else f"{count} running journey(s)"
+        if not str(exc).startswith("Failed client connect"):
+            raise
+        retry = f"dripstone journey {signal} {flow_id} " + (contact_id or "--all")
+        fail(f"could not reach Temporal at {settings.temporal_address} to {signal} journeys of "
+             f"flow {flow_id!r}: {exc}. Retry with: {retry}")
+    except KeyboardInterrupt:
+        if contact_id is None:
+            console.print("stopped following; the operation carries on in Temporal")
+        raise typer.Exit(130) from None
     if contact_id and not count:
         console.print(f"contact {contact_id!r} has no running journey in flow {flow_id!r}")
+    elif contact_id:
+        console.print(f"{signal} sent to {count} journey(s) of contact {contact_id!r} in flow "
+                      f"{flow_id!r}")
     else:
-        console.print(f"{signal} sent to {who} of flow {flow_id!r}")
+        console.print(f"{signal} sent to {count} journey(s) of flow {flow_id!r}")
     return count
 
 
@@ -48,7 +97,8 @@ def _command(signal: Signal):
     def command(
         flow_id: Annotated[str, typer.Argument(help="The flow.")],
         contact_id: Annotated[Optional[str], typer.Argument(help="The contact.")] = None,
-        all_: Annotated[bool, typer.Option("--all", help="Every running journey of the flow.")] = False,
+        all_: Annotated[bool, typer.Option("--all", help="Every running journey of the flow, "
+                                           "as a durable operation with progress.")] = False,
         reason: Annotated[Optional[str], typer.Option(help="Why (stop only).")] = None,
     ) -> None:
         if (contact_id is None) == (not all_):

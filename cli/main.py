@@ -11,15 +11,16 @@ import typer
 
 from cli import commands
 from cli.backfill_command import audience, backfill
+from cli.dispatch_commands import dispatch_app
 from cli.flow_commands import flow_app
 from cli.journey_control import journey_app
 from cli.send_test import send_test
-from cli.output import console, fail as _fail
+from cli.output import SchemaCheckedGroup, console, fail as _fail
 from domain.events import EventRejected
 from settings import Settings
 
 app = typer.Typer(help="Dripstone: durable drip campaigns and customer journeys on Temporal.",
-                  pretty_exceptions_show_locals=False,
+                  cls=SchemaCheckedGroup, pretty_exceptions_show_locals=False,
                   no_args_is_help=True)
 event_app = typer.Typer(help="Send events.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -30,6 +31,7 @@ flow_app.command("backfill")(backfill)
 app.add_typer(event_app, name="event")
 app.add_typer(db_app, name="db")
 app.add_typer(journey_app, name="journey")
+app.add_typer(dispatch_app, name="dispatch")
 
 
 @app.command()
@@ -54,11 +56,17 @@ def dev(
 def api(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes (each with its own "
+                                         "dispatcher); about one per core.")] = 1,
 ) -> None:
     """Serve the HTTP API (/v1, provider webhooks, /openapi.json); keys in DRIPSTONE_API_KEYS."""
     import uvicorn
 
-    uvicorn.run("api.app:from_environment", factory=True, host=host, port=port)
+    from worker import open_database
+
+    # The app factory checks too; checking here first says so without uvicorn's traceback.
+    open_database(Settings()).dispose()
+    uvicorn.run("api.app:from_environment", factory=True, host=host, port=port, workers=workers)
 
 
 @app.command()
@@ -134,13 +142,38 @@ def journeys(
     asyncio.run(commands.show_journeys(Settings(), console, contact_id, flow))
 
 
+@db_app.command("reindex-journeys")
+def db_reindex_journeys() -> None:
+    """Record every running journey in the journey index, from Temporal's visibility
+    (journeys started before release 0007, or an index that was lost)."""
+    from routing.reindex import reindex_journeys
+    from worker import connect, open_database
+
+    async def run() -> int:
+        settings = Settings()
+        engine = open_database(settings)
+        try:
+            return await reindex_journeys(await connect(settings), engine)
+        finally:
+            engine.dispose()
+
+    console.print(f"indexed {asyncio.run(run())} running journey(s)")
+
+
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Apply database migrations."""
-    from worker import open_database
+    """Bring the database schema to this release's revision. The only command that
+    migrates: the worker, the API and other commands refuse a database that is behind."""
+    from projections.database import make_engine, migrate
 
-    open_database(Settings())
-    console.print("database is up to date")
+    engine = make_engine(Settings().resolved_database_url)
+    try:
+        result = migrate(engine)
+    finally:
+        engine.dispose()
+    console.print(f"revision before: {result.before or 'none (empty database)'}")
+    outcome = "migrated" if result.after != result.before else "already up to date"
+    console.print(f"revision after:  {result.after} ({outcome})")
 
 
 @db_app.command("rebuild")

@@ -1,9 +1,11 @@
-"""Where the CLI writes: results to stdout, errors to stderr with exit status 2."""
+"""Where the CLI writes: results to stdout, errors to stderr with exit status 2 (1 for
+a database whose schema this release cannot use)."""
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 console = Console()
 err = Console(stderr=True)
@@ -14,3 +16,19 @@ def fail(message: str) -> NoReturn:
     err.print("[red]error:[/red] ", end="")
     err.print(message, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+class SchemaCheckedGroup(TyperGroup):
+    """The root command group: a database whose schema is behind (or newer and unknown),
+    found by any command when it opens the database, stops it with the message and exit
+    status 1, never a traceback."""
+
+    def invoke(self, ctx) -> Any:
+        from projections.schema_version import SchemaError
+
+        try:
+            return super().invoke(ctx)
+        except SchemaError as exc:
+            err.print("[red]error:[/red] ", end="")
+            err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None

@@ -37,7 +37,7 @@ def send_test(
     engine = open_database(settings)
     try:
         with engine.connect() as conn:
-            step = _find_step(conn, flow_id, step_id, draft)
+            step = _find_step(conn, flow_id, step_id, draft, settings.webhook_allow_private_targets)
             snapshot = ContactSnapshot(contact_id=contact or "test-contact")
             if contact:
                 snapshot = load_snapshot(conn, contact, {"attributes"})
@@ -71,7 +71,7 @@ def _call(settings, engine, step, to: str, contact: str | None) -> tuple[str, st
     return settings.voice_provider, sid
 
 
-def _find_step(conn, flow_id: str, step_id: str, draft: bool):
+def _find_step(conn, flow_id: str, step_id: str, draft: bool, allow_private_targets: bool):
     from domain.validation import parse_flow
     from projections.flow_catalogue import CatalogueError, get_flow, latest_version
 
@@ -82,7 +82,7 @@ def _find_step(conn, flow_id: str, step_id: str, draft: bool):
     if draft:
         if record.draft is None:
             fail(f"flow {flow_id!r} has no unpublished draft")
-        flow, problems = parse_flow(record.draft)
+        flow, problems = parse_flow(record.draft, allow_private_targets=allow_private_targets)
         if flow is None:
             fail(f"the draft of {flow_id!r} does not parse: " + "; ".join(map(str, problems)))
     else:
@@ -112,7 +112,8 @@ def _email(settings, engine, options, flow_id, step, contact, key, to):
         fail(f"not sent: {message.reason}")
     message = replace(message, subject=f"[Test] {message.subject}" if message.subject else "")
     if step.attachments:
-        message = replace(message, attachments=_provider_call(fetch_attachments, step.attachments))
+        message = replace(message, attachments=_provider_call(
+            fetch_attachments, step.attachments, options.allow_private_targets))
     sender = email_sender(settings, engine)
     return sender.name, _provider_call(sender.send, message)
 
@@ -122,12 +123,13 @@ def _sms(settings, engine, options, flow_id, step, contact, key, to):
     from activities.phones import to_e164
     from activities.ports import SmsMessage
     from domain import sms as sms_text
+    from domain.merge_tags import max_chars_for
     from worker import sms_sender
 
     number = to_e164(to, options.phone_default_region)
     if number is None:
         fail(f"--to: {to!r} is not a valid phone number (E.164, e.g. +14155550101)")
-    rendered = render_templates(contact, step.text)
+    rendered = render_templates(contact, step.text, max_chars=max_chars_for("send_sms", "text"))
     if isinstance(rendered, SendOutcome):
         fail(f"not sent: {rendered.reason}")
     [text] = rendered

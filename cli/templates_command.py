@@ -59,15 +59,18 @@ def list_templates(directory: Path = TEMPLATES_DIR) -> list[tuple[str, str]]:
     return listed
 
 
-def load_template(name: str, directory: Path = TEMPLATES_DIR) -> Flow:
-    """The template as a draft Flow (version 0), ready to publish or to copy."""
+def load_template(name: str, directory: Path = TEMPLATES_DIR, *,
+                  allow_private_targets: bool = False) -> Flow:
+    """The template as a draft Flow (version 0), ready to publish or to copy.
+    `allow_private_targets`: settings.webhook_allow_private_targets, as validation takes it."""
     known = template_names(directory)
     stem = name.strip().removesuffix(SUFFIX).replace("-", "_")
     # Only names from the listing are opened, so a name can never reach outside it.
     if stem not in known:
         raise UnknownTemplate(name, known)
     try:
-        flow, problems = load_flow_file(directory / f"{stem}{SUFFIX}")
+        flow, problems = load_flow_file(directory / f"{stem}{SUFFIX}",
+                                        allow_private_targets=allow_private_targets)
     except FlowFileError as exc:
         raise TemplateError(str(exc)) from None
     if flow is None or errors(problems):

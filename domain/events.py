@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_json
 
 from domain.event_payloads import PAYLOAD_SCHEMAS, EventType, Payload  # noqa: F401
 from domain.identifiers import ContactId, EventId
@@ -13,6 +14,9 @@ from domain.identifiers import ContactId, EventId
 # Clock skew between services is normal; a timestamp further ahead than this is a bug
 # in the sender and would make "as of" conditions lie, so it is refused at the edge.
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+# An event travels to journeys as a Temporal signal; Temporal refuses payloads over 2 MB
+# (and warns from 512 KB), so an event far below that is the most the edge accepts.
+DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
 
 
 class ContactEvent(BaseModel):
@@ -44,7 +48,13 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def parse_event(raw: dict[str, Any], *, now: datetime) -> ContactEvent:
+def payload_size(payload: dict[str, Any]) -> int:
+    """Bytes of the payload as JSON, as it will be stored and signalled."""
+    return len(to_json(payload, fallback=str))
+
+
+def parse_event(raw: dict[str, Any], *, now: datetime,
+                max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> ContactEvent:
     """Validate an incoming event completely, or raise EventRejected naming each field."""
     try:
         event = ContactEvent.model_validate(raw)
@@ -60,8 +70,16 @@ def parse_event(raw: dict[str, Any], *, now: datetime) -> ContactEvent:
         raise EventRejected(
             [(_field_path(("payload", *e["loc"])), e["msg"]) for e in exc.errors()]
         ) from None
+    size = payload_size(event.payload)
+    if size > max_payload_bytes:
+        raise EventRejected([("payload", f"is {size} bytes; at most {max_payload_bytes} "
+                              "are accepted (DRIPSTONE_MAX_EVENT_PAYLOAD_BYTES)")])
     if event.occurred_at > now + MAX_FUTURE_SKEW:
         raise EventRejected(
             [("occurred_at", f"{event.occurred_at.isoformat()} is in the future")]
         )
-    return event.model_copy(update={"payload": payload.model_dump(exclude_unset=True)})
+    # model_construct: every field was validated just above; only the payload changes.
+    return ContactEvent.model_construct(
+        event_id=event.event_id, type=event.type, schema_version=event.schema_version,
+        contact_id=event.contact_id, occurred_at=event.occurred_at, source=event.source,
+        payload=payload.model_dump(exclude_unset=True))

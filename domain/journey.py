@@ -17,6 +17,10 @@ from domain.events import ContactEvent
 from domain.flow import Flow, ReEntry
 
 
+# Started by name, so the router needs no import of the workflow code.
+JOURNEY_WORKFLOW = "JourneyWorkflow"
+
+
 class JourneyStatus(StrEnum):
     RUNNING = "running"
     WAITING = "waiting"
@@ -98,6 +102,18 @@ class JourneyInput(BaseModel):
     )
     trigger_event: ContactEvent | None = None
     state: JourneyState | None = None
+
+
+class JourneyIndexRequest(BaseModel):
+    """A journey telling the journey index that it starts (a sub-flow's child journey) or
+    has ended, so the router signals exactly the journeys that still run."""
+
+    workflow_id: str
+    contact_id: str
+    flow_id: str
+    flow_version: int
+    enrollment_id: str
+    ended: bool = False
 
 
 # Re-entry as Temporal's id reuse policy (may a closed journey's id start again?):

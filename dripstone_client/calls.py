@@ -139,6 +139,23 @@ def flow_path(flow_id: str, tail: str = "") -> str:
     return f"/v1/flows/{_seg(flow_id)}{tail}"
 
 
+def segment(value: str) -> str:
+    """One path segment, slashes included (operation and event ids may hold some)."""
+    return _seg(value)
+
+
+def control_journey(contact_id: str, flow_id: str | None, action: str,
+                    reason: str | None = None) -> Plan:
+    """Pausing, resuming or stopping twice does no harm, so these are retried."""
+    tail = f"/journeys/{_seg(flow_id)}/{action}" if flow_id else f"/journeys/{action}"
+    body = {"reason": reason} if reason is not None else {}
+    return post(contact_path(contact_id, tail), body, retry=True)
+
+
+def dead_letter_path(event_id: str, tail: str) -> str:
+    return f"/v1/dispatch/dead-letters/{_seg(event_id)}{tail}"
+
+
 def publish_body(enroll_existing: bool | None, rate_per_second: float | None) -> dict:
     return {"enroll_existing": enroll_existing, "rate_per_second": rate_per_second}
 

@@ -76,8 +76,29 @@ class _Endpoints:
     def get_contact(self, contact_id: str) -> Any:
         return self._execute(calls.get(contact_path(contact_id)))
 
-    def contact_journeys(self, contact_id: str) -> Any:
-        return self._execute(calls.get(contact_path(contact_id, "/journeys")))
+    def contact_journeys(self, contact_id: str, *, details: bool | None = None) -> Any:
+        """GET /v1/contacts/{id}/journeys: from the journey index (status running, paused
+        or ended), with each journey's own `details` when Temporal answers;
+        details=False leaves those out."""
+        return self._execute(calls.get(contact_path(contact_id, "/journeys"), details=details))
+
+    # One contact's journeys: in one flow, or (flow_id None) in every flow
+    def pause_journey(self, contact_id: str, flow_id: str | None = None) -> Any:
+        """Hold the contact's live journeys in the flow (NotFound when it has none there)."""
+        return self._execute(calls.control_journey(contact_id, flow_id, "pause"))
+
+    def resume_journey(self, contact_id: str, flow_id: str | None = None) -> Any:
+        return self._execute(calls.control_journey(contact_id, flow_id, "resume"))
+
+    def stop_journey(self, contact_id: str, flow_id: str | None = None, *,
+                     reason: str | None = None) -> Any:
+        """End the contact's live journeys in the flow; `reason` becomes their exit reason."""
+        return self._execute(calls.control_journey(contact_id, flow_id, "stop", reason))
+
+    def operation(self, operation_id: str) -> Any:
+        """GET /v1/operations/{id}: progress of a flow's pause, resume or archive (the
+        `operation_id` those answered)."""
+        return self._execute(calls.get(f"/v1/operations/{calls.segment(operation_id)}"))
 
     # Flows
     def list_flows(self) -> Any:
@@ -132,6 +153,21 @@ class _Endpoints:
 
     def backfill_progress(self, flow_id: str) -> Any:
         return self._execute(calls.get(flow_path(flow_id, "/backfill")))
+
+    # Routing's backlog and dead letters
+    def dispatch_counts(self) -> Any:
+        """{"waiting", "failing", "dead"}: events not yet routed, failing, set aside."""
+        return self._execute(calls.get("/v1/dispatch"))
+
+    def dead_letters(self, *, limit: int | None = None, after: int | None = None) -> Any:
+        """A page of dead letters, oldest first; pass `next_after` as `after` for the next."""
+        return self._execute(calls.get("/v1/dispatch/dead-letters", limit=limit, after=after))
+
+    def retry_dead_letter(self, event_id: str) -> Any:
+        return self._execute(calls.post(calls.dead_letter_path(event_id, "/retry")))
+
+    def skip_dead_letter(self, event_id: str) -> Any:
+        return self._execute(calls.post(calls.dead_letter_path(event_id, "/skip")))
 
 
 class Dripstone(_Endpoints):

@@ -1,16 +1,16 @@
 """Engine creation and migrations; SQLite file by default, PostgreSQL via DATABASE_URL."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
 from projections.rebuild import rebuild
-
-_MIGRATIONS = Path(__file__).parent / "migrations"
+from projections.schema_version import (
+    MIGRATIONS as _MIGRATIONS, current_revision, is_known, migration_lock, problem, script,
+)
 
 # Revisions that add or reshape read models. Upgrading across one replays the store, so
 # the new tables hold what the events already stored imply. The replay runs here, after
@@ -49,19 +49,34 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
+@dataclass(frozen=True)
+class Migrated:
+    before: str | None  # None: the database had no schema
+    after: str
+
+
+def migrate(engine: Engine) -> Migrated:
+    """Bring the schema to the newest Alembic revision (idempotent). Runs under the
+    migration lock, so processes migrating at once wait for each other; the revision is
+    read under the lock, so the later ones find the work done. Only `dripstone db
+    migrate`, the dev stack and tests call this; other processes use check_schema."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.begin() as conn:
+    with migration_lock(engine) as conn:
+        before = current_revision(conn)
+        if before is not None and not is_known(before):
+            # A newer release migrated it: nothing to do if listed compatible, else refused.
+            error = problem(before)
+            if error is not None:
+                raise error
+            return Migrated(before, before)
         config.attributes["connection"] = conn
-        before = MigrationContext.configure(conn).get_current_revision()
         command.upgrade(config, "head")
         # A fresh database (before is None) has no events to replay.
         if before is not None and REBUILD_AFTER & _applied_since(before):
             rebuild(conn)
+        return Migrated(before, current_revision(conn))
 
 
 def _applied_since(revision: str) -> set[str]:
-    script = ScriptDirectory(str(_MIGRATIONS))
-    return {step.revision for step in script.iterate_revisions("heads", revision)}
+    return {step.revision for step in script().iterate_revisions("heads", revision)}

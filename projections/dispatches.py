@@ -7,12 +7,13 @@ dispatcher retries it with backoff, for as long as it takes.
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, select, update
 
 from domain.events import ContactEvent
-from projections import event_store  # module import: event_store imports this one too
+from projections.event_rows import row_to_event
 from projections.schema import event_dispatches, events
 
 # The process that appended an event routes it straight away; the dispatcher only picks
@@ -25,12 +26,15 @@ CLAIM_LEASE = timedelta(seconds=60)
 
 
 def record(conn: Connection, appended: Sequence[ContactEvent], positions: dict[str, int],
-           now: datetime) -> None:
+           now: datetime, fast_path: bool = True) -> None:
+    """`fast_path`: the appending process routes these itself, so the dispatcher leaves
+    them alone for a grace period; without one (events journeys write), due at once."""
     if not appended:
         return
+    due = now + FAST_PATH_GRACE if fast_path else now
     conn.execute(event_dispatches.insert(), [
         {"event_id": e.event_id, "position": positions[e.event_id], "contact_id": e.contact_id,
-         "created_at": now, "attempts": 0, "next_attempt_at": now + FAST_PATH_GRACE}
+         "created_at": now, "attempts": 0, "next_attempt_at": due}
         for e in appended
     ])
 
@@ -68,8 +72,19 @@ def held_back(conn: Connection, contact_ids: Iterable[str], excluding: Iterable[
         return set()
     rows = conn.execute(select(event_dispatches.c.contact_id).distinct().where(
         event_dispatches.c.contact_id.in_(ids), event_dispatches.c.attempts > 0,
+        event_dispatches.c.dead_at.is_(None),
         event_dispatches.c.event_id.not_in(list(excluding))))
     return {row.contact_id for row in rows}
+
+
+def contacts_pending(conn: Connection, contact_ids: Iterable[str]) -> set[str]:
+    """Contacts with an event still to be routed (not a dead letter)."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return set()
+    return set(conn.execute(select(event_dispatches.c.contact_id).distinct().where(
+        event_dispatches.c.contact_id.in_(ids), event_dispatches.c.dead_at.is_(None)))
+        .scalars())
 
 
 def claim_due(conn: Connection, now: datetime, limit: int) -> list[ContactEvent]:
@@ -78,6 +93,7 @@ def claim_due(conn: Connection, now: datetime, limit: int) -> list[ContactEvent]
     rows = conn.execute(
         select(event_dispatches.c.event_id, event_dispatches.c.contact_id,
                event_dispatches.c.next_attempt_at)
+        .where(event_dispatches.c.dead_at.is_(None))
         .order_by(event_dispatches.c.position).limit(limit * 4)).all()
     blocked: set[str] = set()
     chosen: list[str] = []
@@ -96,11 +112,63 @@ def claim_due(conn: Connection, now: datetime, limit: int) -> list[ContactEvent]
                  .values(next_attempt_at=now + CLAIM_LEASE))
     stored = conn.execute(select(events).where(events.c.event_id.in_(chosen))
                           .order_by(events.c.position)).all()
-    return [event_store.row_to_event(row) for row in stored]
+    return [row_to_event(row) for row in stored]
 
 
-def pending(conn: Connection) -> tuple[int, int]:
-    """(rows waiting, rows that have failed at least once)."""
-    return conn.execute(select(
-        func.count(), func.count().filter(event_dispatches.c.attempts > 0))
-        .select_from(event_dispatches)).one()._tuple()
+def pending(conn: Connection) -> tuple[int, int, int]:
+    """(rows waiting, rows that have failed at least once, dead letters)."""
+    return tuple(conn.execute(select(
+        func.count().filter(event_dispatches.c.dead_at.is_(None)),
+        func.count().filter(event_dispatches.c.attempts > 0, event_dispatches.c.dead_at.is_(None)),
+        func.count().filter(event_dispatches.c.dead_at.is_not(None)))
+        .select_from(event_dispatches)).one())
+
+
+# --- dead letters ---------------------------------------------------------------
+
+def set_aside(conn: Connection, event_id: str, reason: str, now: datetime) -> None:
+    """A dispatch that retrying cannot cure: kept with its reason, no longer due and no
+    longer holding back its contact's later events."""
+    conn.execute(update(event_dispatches).where(event_dispatches.c.event_id == event_id)
+                 .values(dead_at=now, last_error=reason[:2000],
+                         attempts=event_dispatches.c.attempts + 1))
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    event_id: str
+    contact_id: str
+    type: str
+    position: int
+    attempts: int
+    reason: str
+    dead_at: datetime
+    created_at: datetime
+
+
+def dead_letters(conn: Connection, limit: int = 100, after_position: int = 0) -> list[DeadLetter]:
+    rows = conn.execute(
+        select(event_dispatches.c.event_id, event_dispatches.c.contact_id, events.c.type,
+               event_dispatches.c.position, event_dispatches.c.attempts,
+               event_dispatches.c.last_error, event_dispatches.c.dead_at,
+               event_dispatches.c.created_at)
+        .join(events, events.c.event_id == event_dispatches.c.event_id)
+        .where(event_dispatches.c.dead_at.is_not(None),
+               event_dispatches.c.position > after_position)
+        .order_by(event_dispatches.c.position).limit(limit)).all()
+    return [DeadLetter(r.event_id, r.contact_id, r.type, r.position, r.attempts,
+                       r.last_error or "", r.dead_at, r.created_at) for r in rows]
+
+
+def retry_dead(conn: Connection, event_ids: Iterable[str], now: datetime) -> int:
+    """Put dead letters back in line (after a fix), due at once."""
+    return conn.execute(update(event_dispatches).where(
+        event_dispatches.c.event_id.in_(list(event_ids)), event_dispatches.c.dead_at.is_not(None))
+        .values(dead_at=None, next_attempt_at=now)).rowcount
+
+
+def skip_dead(conn: Connection, event_ids: Iterable[str]) -> int:
+    """Give up on dead letters: the events stay stored (and projected), never routed."""
+    return conn.execute(delete(event_dispatches).where(
+        event_dispatches.c.event_id.in_(list(event_ids)),
+        event_dispatches.c.dead_at.is_not(None))).rowcount

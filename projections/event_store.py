@@ -2,23 +2,33 @@
 global position orders events, and the projector runs in the same transaction so a
 read model never disagrees with the events it was built from."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, select
 
 from domain.events import ContactEvent
 from projections import dispatches, projector
+from projections.dispatch_bell import BELL
 from projections.dialect import insert
+from projections.event_rows import row_to_event
 from projections.schema import events
+
+# Picks, inside the append's transaction, the new events that need a dispatch record.
+Routable = Callable[[Connection, list[ContactEvent]], list[ContactEvent]]
 
 
 def append(conn: Connection, batch: Iterable[ContactEvent], *,
-           dispatch: bool = False) -> list[ContactEvent]:
+           dispatch: bool = False, fast_path: bool = True,
+           routable: Routable | None = None) -> list[ContactEvent]:
     """Append and project; returns only the events that were new (duplicates are no-ops).
     With `dispatch`, each new event also gets a dispatch record (projections/dispatches.py)
     in this same transaction: events from outside must reach journeys, even if routing
-    fails after the commit. Journeys' own records (message.sent...) need no routing.
+    fails after the commit. Events journeys write (message.sent, webhook.responded...)
+    take the same path with `fast_path=False`: due at once for the dispatcher, which the
+    writing activity wakes (activities never route themselves). `routable` narrows the
+    records to the events that can reach a journey (see routing/ingestion.py); the
+    others are stored and projected, with nothing to route.
 
     One multi-row INSERT for the whole batch: a round trip per event is what made large
     batches slow, above all on PostgreSQL. ON CONFLICT DO NOTHING RETURNING names exactly
@@ -46,7 +56,8 @@ def append(conn: Connection, batch: Iterable[ContactEvent], *,
     # Position order is the store's order, so read models see what a rebuild would see.
     projector.apply(conn, appended)
     if dispatch:
-        dispatches.record(conn, appended, position_of, recorded_at)
+        chosen = appended if routable is None else routable(conn, appended)
+        dispatches.record(conn, chosen, position_of, recorded_at, fast_path)
     return appended
 
 
@@ -60,17 +71,33 @@ def _first_of_each_id(batch: Iterable[ContactEvent]) -> list[ContactEvent]:
 
 
 def ingest(engine: Engine, batch: Iterable[ContactEvent], *,
-           dispatch: bool = False) -> list[ContactEvent]:
+           dispatch: bool = False, fast_path: bool = True) -> list[ContactEvent]:
     with engine.begin() as conn:
-        return append(conn, batch, dispatch=dispatch)
+        appended = append(conn, batch, dispatch=dispatch, fast_path=fast_path)
+    if appended and dispatch and not fast_path:
+        BELL.ring()  # after the commit, so the dispatcher finds the rows
+    return appended
 
 
-def row_to_event(row) -> ContactEvent:
-    return ContactEvent(
-        event_id=row.event_id, type=row.type, schema_version=row.schema_version,
-        contact_id=row.contact_id, occurred_at=row.occurred_at, source=row.source,
-        payload=row.payload,
-    )
+def ingest_routable(engine: Engine, batch: Iterable[ContactEvent],
+                    routable: Routable) -> tuple[list[ContactEvent], list[ContactEvent]]:
+    """(the events appended, those of them given a dispatch record)."""
+    chosen: list[ContactEvent] = []
+
+    def remember(conn: Connection, appended: list[ContactEvent]) -> list[ContactEvent]:
+        chosen.extend(routable(conn, appended))
+        return chosen
+
+    with engine.begin() as conn:
+        appended = append(conn, batch, dispatch=True, routable=remember)
+    return appended, chosen
+
+
+def ingest_for_dispatch(engine: Engine, batch: Iterable[ContactEvent]) -> list[ContactEvent]:
+    """What journeys write (message.sent, webhook.responded, script.*, contact changes):
+    stored with a dispatch record due at once, and the dispatcher woken; the one way in
+    for events, without the writer routing anything itself."""
+    return ingest(engine, batch, dispatch=True, fast_path=False)
 
 
 def read_all(conn: Connection, after_position: int = 0, page_size: int = 1000) -> Iterator[ContactEvent]:

@@ -49,12 +49,15 @@ class FlowRecord:
     updated_at: datetime
 
 
-def publish(conn: Connection, flow: Flow) -> Flow:
+def publish(conn: Connection, flow: Flow, *, allow_private_targets: bool = False) -> Flow:
     """Store a new version unless the document is unchanged since the last one
     (re-publishing the same file is a no-op, so the demo can run twice). Refused for an
-    archived flow; a paused flow gets the version but stays paused (see domain.flow_status)."""
+    archived flow; a paused flow gets the version but stays paused (see domain.flow_status).
+    `allow_private_targets`: the deployment's settings.webhook_allow_private_targets;
+    unless set, a webhook or attachment URL on an internal address refuses the publish."""
     # Merge tags are checked against the fields contacts really have.
-    errors = [p for p in validate_flow(flow, known_fields(conn)) if p.severity == "error"]
+    problems = validate_flow(flow, known_fields(conn), allow_private_targets=allow_private_targets)
+    errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise PublishRefused(flow.id, errors)
     record = find_flow(conn, flow.id)

@@ -41,8 +41,32 @@ event_dispatches = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("last_error", Text),
+    # Set when retrying cannot cure the failure (Temporal refuses the payload, say): the
+    # row is set aside as a dead letter and no longer holds back the contact's later
+    # events, until `dripstone dispatch retry` or `skip` settles it (0007).
+    Column("dead_at", UtcDateTime),
     Index(None, "next_attempt_at"),
     Index(None, "contact_id"),
+)
+
+# Which journeys each contact is in, kept by the engine as journeys start, pause and end
+# (routing/journey_index.py), so the router signals exactly the contact's running
+# journeys, whatever their flow's status or re-entry suffix, and a contact with no
+# journey costs no Temporal call. Not rebuilt from events: it mirrors Temporal, not the
+# store (0007).
+journey_index = Table(
+    "journey_index", metadata,
+    Column("workflow_id", String(600), primary_key=True),
+    Column("contact_id", String(128), nullable=False),
+    Column("flow_id", String(64), nullable=False),
+    Column("flow_version", Integer, nullable=False),
+    Column("enrollment_id", String(400), nullable=False),
+    Column("status", String(20), nullable=False),  # running | paused | ended
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Index(None, "contact_id", "status"),
+    Index(None, "flow_id", "status"),
 )
 
 # --- read models -----------------------------------------------------------------

@@ -14,8 +14,13 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy import Engine
 
+from temporalio.service import RPCError, RPCStatusCode
+
 from domain.events import ContactEvent
 from projections import dispatches
+from projections.dispatch_bell import BELL
+from projections import journey_index as index
+from routing.breaker import unreachable
 from routing.router import Routed, Router
 
 log = structlog.get_logger("dripstone.dispatch")
@@ -41,80 +46,112 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
                   backoff: Backoff = Backoff(), redelivery: bool = False) -> list[Routed]:
     """Route `events` (in store order) and settle their dispatch records: delivered ones
     are deleted; when an event fails, it and its contact's later events are left to the
-    dispatcher, with backoff."""
-    if not events:
+    dispatcher, with backoff; an event that can never be delivered becomes a dead letter.
+    The fast path (not `redelivery`) leaves everything to the dispatcher while the
+    breaker is open, so an API answers in milliseconds while Temporal is down."""
+    if not events or (not redelivery and router.breaker.is_open()):
         return []
     ids = [e.event_id for e in events]
-    held = await asyncio.to_thread(_held_back, engine, events, ids)
+    try:
+        held, journeys = await asyncio.to_thread(_prepare, engine, router, events, ids)
+    except Exception as exc:  # noqa: BLE001 - e.g. the catalogue could not be read
+        log.warning("dispatch.deferred", events=len(events), error=_describe(exc))
+        return []
     queues: dict[str, list[ContactEvent]] = {}
     for event in events:
         if event.contact_id not in held:
             queues.setdefault(event.contact_id, []).append(event)
-    try:
-        flows = await asyncio.to_thread(router.live_flows)
-    except Exception as exc:  # noqa: BLE001 - e.g. the flow catalogue could not be read
-        outcomes = [_Outcome(left=[e.event_id for e in q], error=_describe(exc))
-                    for q in queues.values()]
-    else:
-        gate = asyncio.Semaphore(CONCURRENT_CONTACTS)
-        outcomes = await asyncio.gather(*(_route_in_order(router, queue, flows, redelivery, gate)
-                                          for queue in queues.values()))
+    gate = asyncio.Semaphore(CONCURRENT_CONTACTS)
+    outcomes = await asyncio.gather(*(
+        _route_in_order(router, queue, journeys.get(contact, []), redelivery, gate)
+        for contact, queue in queues.items()))
     done = [i for o in outcomes for i, _ in o.routed]
-    failed = [i for o in outcomes if o.error for i in o.left]
-    error = next((o.error for o in outcomes if o.error), None)
-    waiting = [e.event_id for e in events if e.contact_id in held]
-    await asyncio.to_thread(_settle, engine, done, failed, waiting, error, backoff)
+    failed = [i for o in outcomes if o.error and not o.dead for i in o.left]
+    dead = [(o.left[0], o.error) for o in outcomes if o.dead]
+    # A dead letter stops holding its contact back: the events behind it go at once.
+    waiting = ([e.event_id for e in events if e.contact_id in held]
+               + [i for o in outcomes if o.dead for i in o.left[1:]])
+    error = next((o.error for o in outcomes if o.error and not o.dead), None)
+    await asyncio.to_thread(_settle, engine, done, failed, waiting, dead, error, backoff)
+    if any(o.unreachable for o in outcomes):
+        router.breaker.trip()
+    elif done:
+        router.breaker.close()
     if error:
         log.warning("dispatch.deferred", events=len(failed), error=error)
+    for event_id, reason in dead:
+        log.error("dispatch.dead_letter", event_id=event_id, error=reason)
     routed = {i: r for o in outcomes for i, r in o.routed}
     return [r for i in ids for r in routed.get(i, [])]
+
+
+def _prepare(engine: Engine, router: Router, events: list[ContactEvent], ids: list[str]):
+    """One read of the catalogue and one of the journey index for the whole batch."""
+    router.flows.load()
+    contacts = {e.contact_id for e in events}
+    with engine.connect() as conn:
+        return dispatches.held_back(conn, contacts, ids), index.live_by_contact(conn, contacts)
 
 
 @dataclass
 class _Outcome:
     """One contact's queue: what was routed (event id, routes), and from the failure on,
-    what is left to the dispatcher."""
+    what is left to the dispatcher (`dead`: its first event can never be delivered)."""
     routed: list[tuple[str, list[Routed]]] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     error: str | None = None
+    dead: bool = False
+    unreachable: bool = False
 
 
-async def _route_in_order(router: Router, queue: list[ContactEvent], flows,
-                          redelivery: bool, gate: asyncio.Semaphore) -> _Outcome:
+async def _route_in_order(router: Router, queue: list[ContactEvent],
+                          journeys: list[index.IndexedJourney], redelivery: bool,
+                          gate: asyncio.Semaphore) -> _Outcome:
     outcome = _Outcome()
     async with gate:
-        for index, event in enumerate(queue):
+        for position, event in enumerate(queue):
             try:
-                outcome.routed.append(
-                    (event.event_id, await router.route_event(event, flows, redelivery)))
+                routed = await router.route_event(event, journeys, redelivery)
             except Exception as exc:  # noqa: BLE001 - any failure leaves the event to retry
                 outcome.error = _describe(exc)
-                outcome.left = [e.event_id for e in queue[index:]]
+                outcome.left = [e.event_id for e in queue[position:]]
+                outcome.dead = undeliverable(exc)
+                outcome.unreachable = unreachable(exc)
                 break
+            outcome.routed.append((event.event_id, routed))
+            if any(r.outcome == "enrolled" for r in routed):
+                # Later events of this contact must reach the journey this one started.
+                journeys = (await asyncio.to_thread(router.journeys_of, [event.contact_id])
+                            ).get(event.contact_id, [])
     return outcome
 
 
-def _describe(exc: Exception) -> str:
+def undeliverable(exc: BaseException) -> bool:
+    """Failures that retrying cannot cure: Temporal refuses the request itself (payload
+    over its size limit, say), or the event cannot be encoded at all."""
+    if isinstance(exc, RPCError):
+        return exc.status == RPCStatusCode.INVALID_ARGUMENT
+    return isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, TimeoutError)
+
+
+def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _held_back(engine: Engine, events: list[ContactEvent], ids: list[str]) -> set[str]:
-    with engine.connect() as conn:
-        return dispatches.held_back(conn, {e.contact_id for e in events}, ids)
-
-
 def _settle(engine: Engine, done: list[str], failed: list[str], waiting: list[str],
-            error: str | None, backoff: Backoff) -> None:
-    """`waiting`: held behind an earlier failed event of their contact; due at once, so
-    they go as soon as it has (claim_due keeps each contact's order)."""
-    if not (done or failed or waiting):
+            dead: list[tuple[str, str]], error: str | None, backoff: Backoff) -> None:
+    """`waiting`: held behind an earlier failed event of their contact (or released by
+    a dead letter); due at once, so they go as soon as it has (claim_due keeps order)."""
+    if not (done or failed or waiting or dead):
         return
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         dispatches.delivered(conn, done)
-        dispatches.due_now(conn, waiting, datetime.now(UTC))
+        dispatches.due_now(conn, waiting, now)
+        for event_id, reason in dead:
+            dispatches.set_aside(conn, event_id, reason, now)
         if failed:
-            dispatches.failed(conn, failed, error or "", datetime.now(UTC),
-                              backoff.initial, backoff.ceiling)
+            dispatches.failed(conn, failed, error or "", now, backoff.initial, backoff.ceiling)
 
 
 class Dispatcher:
@@ -146,6 +183,13 @@ class Dispatcher:
             return dispatches.claim_due(conn, datetime.now(UTC), self.batch)
 
     async def run(self, stop: asyncio.Event) -> None:
+        listener = BELL.listen()
+        try:
+            await self._loop(stop, listener[1])
+        finally:
+            BELL.forget(listener)
+
+    async def _loop(self, stop: asyncio.Event, bell: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 taken = await self.deliver_due()
@@ -153,7 +197,15 @@ class Dispatcher:
                 log.exception("dispatch.pass_failed")
                 taken = 0
             if taken < self.batch:
-                try:
-                    await asyncio.wait_for(stop.wait(), self.poll.total_seconds())
-                except TimeoutError:
-                    pass
+                await self._sleep(stop, bell)
+
+    async def _sleep(self, stop: asyncio.Event, bell: asyncio.Event) -> None:
+        """Until the poll interval passes, the bell rings or a stop, whichever is first."""
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(bell.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.poll.total_seconds(),
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+            bell.clear()

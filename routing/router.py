@@ -1,8 +1,10 @@
-"""Routes newly ingested events to journeys.
+"""Routes stored events to journeys: the only place that decides whom an event reaches.
 
-A matching trigger enrolls the contact with signal-with-start, so a concurrent
-duplicate never creates two journeys; the contact's other running journeys get the
-event as a signal. Workflow ids are deterministic, so no lookup is needed to find them.
+The journey index (projections/journey_index.py) says which journeys the contact is in,
+whatever their flow's status or re-entry suffix: exactly those are signalled. Flows whose
+trigger matches enroll the contact (signal-with-start, so a concurrent duplicate never
+makes two journeys). A contact with no journey and no matching trigger costs one indexed
+query for the whole batch and no Temporal call.
 """
 
 import asyncio
@@ -17,14 +19,17 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names
-from domain.events import ContactEvent
-from domain.flow import Flow
-from domain.journey import REUSE_POLICIES, JourneyInput, conflict_policy, journey_workflow_id
+from domain.events import ContactEvent, payload_size
+from domain.flow import Flow, ReEntry
+from domain.journey import (
+    JOURNEY_WORKFLOW, REUSE_POLICIES, JourneyInput, conflict_policy, journey_workflow_id,
+)
+from projections import journey_index as index
 from projections.contacts import read_snapshot
-from projections.flow_catalogue import published_flows
+from routing.breaker import Breaker
+from routing.live_flows import LiveFlows
 from routing.signals import signal_if_running
 from workflows import search_attributes
-from workflows.journey import JourneyWorkflow
 
 log = structlog.get_logger("dripstone.router")
 
@@ -34,6 +39,14 @@ RPC_TIMEOUT = timedelta(seconds=10)
 # Which enrollment started a journey run, so a retried enrollment can recognise its own
 # finished journey (see Router.enroll). An event or enrollment id: no personal data.
 ENROLLMENT_MEMO = "dripstone_enrollment_id"
+# Temporal refuses a payload over 2 MB. The edge refuses far smaller events, but one
+# stored before that limit (or written straight into the store) must not be retried
+# forever: it becomes a dead letter.
+MAX_SIGNAL_PAYLOAD_BYTES = 1_500_000
+
+
+class Undeliverable(ValueError):
+    """No retry can deliver this event; the dispatcher sets it aside as a dead letter."""
 
 
 @dataclass(frozen=True)
@@ -46,43 +59,66 @@ class Routed:
 
 class Router:
     def __init__(self, client: Client, engine: Engine, task_queue: str,
-                 rpc_timeout: timedelta = RPC_TIMEOUT):
+                 rpc_timeout: timedelta = RPC_TIMEOUT, breaker: Breaker | None = None):
         self.client = client
         self.engine = engine
         self.task_queue = task_queue
         self.rpc_timeout = rpc_timeout
+        self.flows = LiveFlows(engine)
+        # Shared by this process's fast path and dispatcher (see routing/breaker.py).
+        self.breaker = breaker or Breaker()
 
     def live_flows(self) -> list[Flow]:
+        return self.flows.load()
+
+    def journeys_of(self, contact_ids) -> dict[str, list[index.IndexedJourney]]:
         with self.engine.connect() as conn:
-            return published_flows(conn)
+            return index.live_by_contact(conn, contact_ids)
 
     async def route(self, events: list[ContactEvent], redelivery: bool = False) -> list[Routed]:
-        if not events:
-            return []
-        flows = self.live_flows()
+        """Route events one after another (callers that route many contacts at once use
+        routing.dispatch.deliver)."""
         routed = []
+        await asyncio.to_thread(self.flows.load)
         for event in events:
-            routed.extend(await self.route_event(event, flows, redelivery))
+            journeys = await asyncio.to_thread(self.journeys_of, [event.contact_id])
+            routed.extend(await self.route_event(event, journeys.get(event.contact_id, []),
+                                                 redelivery))
         return routed
 
-    async def route_event(self, event: ContactEvent, flows: list[Flow],
+    async def route_event(self, event: ContactEvent, journeys: list[index.IndexedJourney],
                           redelivery: bool = False) -> list[Routed]:
-        """Enroll where the trigger matches, signal the contact's journey everywhere else.
-        Trigger conditions are checked as of routing time (there is no workflow clock
-        yet), on one snapshot holding what every matching trigger reads."""
-        hits = [flow.trigger.matches_event(event.type, event.payload) for flow in flows]
-        conditions = [flow.trigger.condition for flow, hit in zip(flows, hits)
-                      if hit and flow.trigger.condition is not None]
-        contact, now = self._snapshot(event.contact_id, conditions), datetime.now(UTC)
-        calls = []
-        for flow, hit in zip(flows, hits):
-            condition = flow.trigger.condition
-            if hit and (condition is None or evaluate(condition, contact, now)):
+        """Enroll where a trigger matches; signal the contact's live journeys. `journeys`
+        is what the index said before this event; a journey this event starts is not
+        signalled again (signal-with-start delivered it)."""
+        flows = [flow for flow in self.flows.triggered_by(event.type)
+                 if flow.trigger.matches_event(event.type, event.payload)]
+        if (flows or journeys) and payload_size(event.payload) > MAX_SIGNAL_PAYLOAD_BYTES:
+            raise Undeliverable(f"payload of {payload_size(event.payload)} bytes is over "
+                                f"what Temporal takes ({MAX_SIGNAL_PAYLOAD_BYTES})")
+        conditions = [f.trigger.condition for f in flows if f.trigger.condition is not None]
+        if conditions:
+            contact = await asyncio.to_thread(self._snapshot, event.contact_id, conditions)
+            now = datetime.now(UTC)
+            flows = [f for f in flows if f.trigger.condition is None
+                     or evaluate(f.trigger.condition, contact, now)]
+        live = {j.workflow_id: j for j in journeys}
+        calls, reached = [], set()
+        for flow in flows:
+            workflow_id = journey_workflow_id(flow.id, event.contact_id, flow.re_entry,
+                                              event.event_id)
+            if workflow_id in live and flow.re_entry != ReEntry.ALWAYS:
+                # Already in this flow: the trigger does not re-enter it; the running
+                # journey hears the event like any other.
+                reached.add(workflow_id)
+                calls.append(self._signal(live[workflow_id], event, "not_reentered"))
+            else:
+                reached.add(workflow_id)
                 calls.append(self.enroll(flow, event.contact_id, event.event_id, event,
                                          redelivery=redelivery))
-            else:
-                calls.append(self._signal(flow, event))
-        # One journey per flow: they are independent, so their calls go out together.
+        calls += [self._signal(j, event, "signalled") for j in journeys
+                  if j.workflow_id not in reached]
+        # Journeys are independent, so their calls go out together.
         results = await asyncio.gather(*calls, return_exceptions=True)
         failure = next((r for r in results if isinstance(r, BaseException)), None)
         if failure is not None:
@@ -91,7 +127,7 @@ class Router:
 
     def _snapshot(self, contact_id: str, conditions: list[Condition]) -> ContactSnapshot:
         """Only the fact groups the conditions read; no query at all when they read none
-        (most events match no trigger, and clock-only conditions need no data)."""
+        (clock-only conditions need no data)."""
         groups = set().union(*map(fact_groups, conditions))
         if not groups:
             return ContactSnapshot(contact_id=contact_id)
@@ -101,9 +137,22 @@ class Router:
     async def enroll(self, flow: Flow, contact_id: str, enrollment_id: str,
                      event: ContactEvent | None, redelivery: bool = False) -> Routed:
         """Start the contact's journey, under the flow's re-entry rule (domain/journey.py).
+        The index row is claimed first, so the journey's own end always lands after it.
         `redelivery`: this enrollment may already have happened (a dispatch or backfill
         page being retried), so a finished journey from it must not start again."""
         workflow_id = journey_workflow_id(flow.id, contact_id, flow.re_entry, enrollment_id)
+        owner = await asyncio.to_thread(self._claim, flow, contact_id, enrollment_id, workflow_id)
+        if owner is None:  # closed for good under re_entry never: no call needed
+            return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
+        if owner != enrollment_id:
+            # Running for another enrollment: an event reaches it, a manual start does not.
+            if event is None:
+                return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
+            found = await self._signal_id(workflow_id, event)
+            if found:
+                return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
+            await asyncio.to_thread(self._mark, [workflow_id], index.ENDED, owner)
+            return await self.enroll(flow, contact_id, enrollment_id, event, redelivery)
         # Only after_exit lets a closed id start again; the others' reuse policy already
         # refuses a second run, so they need no look-up.
         may_rerun = REUSE_POLICIES[flow.re_entry] == WorkflowIDReusePolicy.ALLOW_DUPLICATE
@@ -114,7 +163,7 @@ class Router:
         start_signal = {"start_signal": "event", "start_signal_args": [event]} if event else {}
         try:
             await self.client.start_workflow(
-                JourneyWorkflow.run,
+                JOURNEY_WORKFLOW,
                 JourneyInput(flow=flow, contact_id=contact_id, enrollment_id=enrollment_id,
                              trigger_event=event),
                 id=workflow_id, task_queue=self.task_queue,
@@ -128,11 +177,50 @@ class Router:
                 rpc_timeout=self.rpc_timeout,
             )
         except WorkflowAlreadyStartedError:
-            # Closed under re_entry never (or running, for a start without an event).
-            return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
+            return await self._not_started(flow, workflow_id, enrollment_id, redelivery)
+        except BaseException:
+            # Not started (Temporal down, say): the claim must not make the contact look
+            # enrolled meanwhile, nor closed for good. A retry claims again; if the start
+            # did land after all, its signal-with-start finds it and the row comes back.
+            await asyncio.to_thread(self._forget, workflow_id, enrollment_id)
+            raise
         log.info("journey.enrolled", flow_id=flow.id, version=flow.version,
                  contact_id=contact_id, workflow_id=workflow_id)
         return Routed(enrollment_id, flow.id, workflow_id, "enrolled")
+
+    async def _not_started(self, flow: Flow, workflow_id: str, enrollment_id: str,
+                           redelivery: bool) -> Routed:
+        """Closed under re_entry never, or (a start without an event) running already."""
+        running = await self._is_running(workflow_id)
+        if not running:
+            await asyncio.to_thread(self._mark, [workflow_id], index.ENDED, enrollment_id)
+        if redelivery and running:
+            return Routed(enrollment_id, flow.id, workflow_id, "enrolled")
+        return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
+        log.info("journey.enrolled", flow_id=flow.id, version=flow.version,
+                 contact_id=contact_id, workflow_id=workflow_id)
+        return Routed(enrollment_id, flow.id, workflow_id, "enrolled")
+
+    def _claim(self, flow: Flow, contact_id: str, enrollment_id: str,
+               workflow_id: str) -> str | None:
+        """The enrollment that owns the live row after claiming it; None when the id is
+        closed for good (re_entry never, ended already)."""
+        with self.engine.begin() as conn:
+            row = index.get(conn, workflow_id)
+            if (row is not None and row.status == index.ENDED and flow.re_entry == ReEntry.NEVER
+                    and row.enrollment_id != enrollment_id):
+                return None
+            return index.claim_start(conn, workflow_id=workflow_id, contact_id=contact_id,
+                                     flow_id=flow.id, flow_version=flow.version,
+                                     enrollment_id=enrollment_id, now=datetime.now(UTC))
+
+    def _forget(self, workflow_id: str, enrollment_id: str) -> None:
+        with self.engine.begin() as conn:
+            index.forget(conn, workflow_id, enrollment_id)
+
+    def _mark(self, workflow_ids: list[str], status: str, enrollment_id: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            index.set_status(conn, workflow_ids, status, datetime.now(UTC), enrollment_id)
 
     async def _already_enrolled(self, workflow_id: str, enrollment_id: str) -> bool:
         """The latest run under this id came from this very enrollment (its memo says so)."""
@@ -145,8 +233,26 @@ class Router:
             raise
         return (await described.memo_value(ENROLLMENT_MEMO, None)) == enrollment_id
 
-    async def _signal(self, flow: Flow, event: ContactEvent) -> Routed:
-        workflow_id = journey_workflow_id(flow.id, event.contact_id)
-        found = await signal_if_running(self.client, workflow_id, "event", event,
-                                        rpc_timeout=self.rpc_timeout)
-        return Routed(event.event_id, flow.id, workflow_id, "signalled" if found else "no_journey")
+    async def _is_running(self, workflow_id: str) -> bool:
+        try:
+            described = await self.client.get_workflow_handle(workflow_id).describe(
+                rpc_timeout=self.rpc_timeout)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return described.status is not None and described.status.name == "RUNNING"
+
+    async def _signal_id(self, workflow_id: str, event: ContactEvent) -> bool:
+        return await signal_if_running(self.client, workflow_id, "event", event,
+                                       rpc_timeout=self.rpc_timeout)
+
+    async def _signal(self, journey: index.IndexedJourney, event: ContactEvent,
+                      outcome: str) -> Routed:
+        if await self._signal_id(journey.workflow_id, event):
+            return Routed(event.event_id, journey.flow_id, journey.workflow_id, outcome)
+        # The index said live, Temporal has no such run (ended unrecorded, terminated):
+        # heal the row so the next event costs nothing.
+        await asyncio.to_thread(self._mark, [journey.workflow_id], index.ENDED,
+                                journey.enrollment_id)
+        return Routed(event.event_id, journey.flow_id, journey.workflow_id, "no_journey")

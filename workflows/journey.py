@@ -6,7 +6,7 @@ effect is an activity; every wait is a Temporal timer. Long journeys continue as
 carrying their whole state (JourneyState), so history stays bounded.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -16,7 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.scheduling import PlanRequest
     from domain.events import ContactEvent, EventType
     from domain.journey import (
-        ENDED, Conversion, JourneyInput, JourneyState, JourneyStatus, StepVisit, idempotency_key,
+        ENDED, Conversion, JourneyIndexRequest, JourneyInput, JourneyState, JourneyStatus,
+        StepVisit, idempotency_key,
     )
     from domain.steps import Step
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journey_waits import JourneyWaits
 
 TRAIL_LIMIT = 200
+INDEX_TIMEOUT = timedelta(seconds=30)
 SEEN_EVENTS_LIMIT = 500
 # Events handled per run before continuing as new: each costs a few history events, so
 # this keeps a run's history in the low thousands whatever Temporal's own suggestion.
@@ -118,7 +120,20 @@ class JourneyWorkflow(JourneySteps, JourneyWaits):
         state.current_step = None
         workflow.upsert_search_attributes([sa.STATUS.value_set(state.status.value),
                                            sa.CURRENT_STEP.value_set("")])
+        # The journey index learns of the end from the journey itself, so the router stops
+        # signalling it; journeys from before the index replay without this.
+        if workflow.patched("journey-index"):
+            await self._record_in_index(ended=True)
         return state
+
+    async def _record_in_index(self, ended: bool, **child) -> None:
+        """Ours (or, with `child`, a sub-flow journey about to start) in the index."""
+        own = {"workflow_id": workflow.info().workflow_id, "contact_id": self._input.contact_id,
+               "flow_id": self._input.flow.id, "flow_version": self._input.flow.version,
+               "enrollment_id": self._input.enrollment_id}
+        await workflow.execute_local_activity(
+            "record_journey", JourneyIndexRequest(**{**own, **child}, ended=ended),
+            start_to_close_timeout=INDEX_TIMEOUT, summary="journey index")
 
     async def _after_step(self, next_id: str | None) -> str | None:
         """Between steps: look at signalled events, honour stop, goals and pause, and

@@ -29,26 +29,30 @@ _NESTED_TAGS = {cls.model_fields["kind"].default for cls in PREDICATES} | {"all"
 __all__ = ["Problem", "Severity", "parse_flow", "validate_flow", "errors"]
 
 
-def parse_flow(document: dict[str, Any], known_fields: set[str] | None = None,
-               ) -> tuple[Flow | None, list[Problem]]:
+def parse_flow(document: dict[str, Any], known_fields: set[str] | None = None, *,
+               allow_private_targets: bool = False) -> tuple[Flow | None, list[Problem]]:
     """Turn a raw document into a Flow, or into problems that name the offending field."""
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
         return None, [_problem_from_pydantic(document, e) for e in exc.errors()]
-    return flow, validate_flow(flow, known_fields)
+    return flow, validate_flow(flow, known_fields, allow_private_targets=allow_private_targets)
 
 
-def validate_flow(flow: Flow, known_fields: set[str] | None = None) -> list[Problem]:
+def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
+                  allow_private_targets: bool = False) -> list[Problem]:
     """`known_fields`: attribute names contacts have; when given, merge tags naming any
-    other field are reported (the standard contact fields are always known)."""
+    other field are reported (the standard contact fields are always known).
+    `allow_private_targets`: the worker's settings.webhook_allow_private_targets; unless
+    set, a webhook or attachment URL whose host is a loopback, private, link-local or
+    cloud-metadata address is an error (`private_target`), as it is when the step runs."""
     known_events = set(PAYLOAD_SCHEMAS)
     fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS
     problems = _check_trigger(flow, known_events)
     problems += check_graph(flow)
     for step in flow.steps:
         problems += check_step_settings(step, flow.id, known_events)
-        problems += check_content(step, fields)
+        problems += check_content(step, fields, allow_private_targets)
     return problems + check_capabilities(flow)
 
 
@@ -68,7 +72,30 @@ def _check_trigger(flow: Flow, known_events: set[str]) -> list[Problem]:
             problems.append(missing(None, f"trigger.where.{i}.value", f"operator {where.op!r} needs a value"))
     if flow.trigger.condition is not None:
         problems += check_condition(None, "trigger.condition", flow.trigger.condition)
-    return problems
+    return problems + _check_self_trigger(flow)
+
+
+# Events the engine writes, by the step kinds that write them. They are routed like any
+# event, so a flow triggered by one and re-entering `always` would enroll the contact
+# again from every run's own step: a loop that never ends.
+_WRITTEN_BY = {
+    "message.sent": {"send_email", "send_sms", "phone_call", "notify_team"},
+    "webhook.responded": {"webhook"},
+    "script.completed": {"run_script"},
+    "script.failed": {"run_script"},
+    "journey.converted": {"goal"},
+}
+
+
+def _check_self_trigger(flow: Flow) -> list[Problem]:
+    writers = _WRITTEN_BY.get(flow.trigger.event, set())
+    own = sorted({step.kind for step in flow.steps} & writers)
+    if not own or flow.re_entry != "always" or flow.trigger.where:
+        return []
+    return [Problem(step_id=None, field="trigger.event", code="self_trigger", message=(
+        f"{flow.trigger.event!r} is written by this flow's own {', '.join(own)} step(s), and "
+        "re_entry 'always' would enroll the contact again from each of them, without end; "
+        "filter the trigger (trigger.where, e.g. on flow_id) or use re_entry never/after_exit"))]
 
 
 def _problem_from_pydantic(document: dict[str, Any], error: Any) -> Problem:

@@ -1,12 +1,14 @@
-"""Rules on what steps say: merge tags (syntax, and fields that exist), SMS length,
-webhook URLs."""
+"""Rules on what steps say: merge tags (syntax, fields that exist, nothing the sandbox
+would refuse, no more text than the field sends), SMS length, and where webhooks and
+attachment downloads may go."""
 
-from urllib.parse import urlsplit
-
-from domain.merge_tags import MergeTagError, defaulted_fields, referenced_fields
+from domain.merge_tags import (
+    MergeTagError, check_template, defaulted_fields, max_chars_for, referenced_fields,
+)
 from domain.sms import segments
 from domain.steps import contact_changes as cc
 from domain.steps import messaging as msg
+from domain.targets import url_problem
 from domain.validation.problems import Problem
 
 
@@ -17,7 +19,8 @@ def templated_fields(step) -> dict[str, str]:
     if isinstance(step, msg.SendSms):
         return {"text": step.text}
     if isinstance(step, msg.NotifyTeam):
-        return {"subject": step.subject, "message": step.message}
+        # `to` is rendered too (activities/team_notify.py), so it is held to the same rules.
+        return {"to": step.to, "subject": step.subject, "message": step.message}
     if isinstance(step, msg.Webhook):
         return {"url": step.url, "body": step.body or "",
                 **{f"headers.{k}": v for k, v in step.headers.items()}}
@@ -30,14 +33,20 @@ def templated_fields(step) -> dict[str, str]:
     return {}
 
 
-def check_content(step, known_fields: set[str] | None) -> list[Problem]:
+def check_content(step, known_fields: set[str] | None,
+                  allow_private_targets: bool = False) -> list[Problem]:
     problems = []
     for field, template in templated_fields(step).items():
         try:
-            used = referenced_fields(template)
+            # What the worker would refuse whatever the contact: refused now, not when
+            # the step runs (where it would only skip the step).
+            issues = check_template(template, _max_chars(step, field))
+            used = referenced_fields(template) if not issues else set()
         except MergeTagError as exc:
             problems.append(Problem(step_id=step.id, field=field, code="bad_merge_tag", message=str(exc)))
             continue
+        problems += [Problem(step_id=step.id, field=field, code=issue.code, message=issue.message)
+                     for issue in issues]
         if known_fields is not None:
             # With a default the message still reads well, so an unknown field only warns.
             defaulted = defaulted_fields(template)
@@ -55,18 +64,23 @@ def check_content(step, known_fields: set[str] | None) -> list[Problem]:
                 message=f"the text is {count} SMS segments (more than {step.max_segments}); "
                 "each segment is billed"))
     if isinstance(step, msg.Webhook) and step.url.strip():
-        problems += _check_url(step)
+        problems += _check_url(step.id, "url", step.url, "webhook URL", allow_private_targets)
+    if isinstance(step, msg.SendEmail):
+        for i, attachment in enumerate(step.attachments):
+            problems += _check_url(step.id, f"attachments.{i}.url", attachment.url,
+                                   f"attachment {attachment.filename!r} URL", allow_private_targets)
     return problems
 
 
-def _check_url(step: msg.Webhook) -> list[Problem]:
-    # Merge tags may fill the path or query, but the scheme and host must be literal so
-    # a contact's data can never redirect the request somewhere else.
-    parts = urlsplit(step.url)
-    if parts.scheme not in ("http", "https"):
-        return [Problem(step_id=step.id, field="url", code="bad_url",
-                        message=f"webhook URL must start with http:// or https://, not {step.url!r}")]
-    if not parts.hostname or "{" in (parts.netloc or ""):
-        return [Problem(step_id=step.id, field="url", code="bad_url",
-                        message="webhook URL needs a literal host name")]
-    return []
+def _max_chars(step, field: str) -> int:
+    return max_chars_for(step.kind, field, getattr(step, "channel", None))
+
+
+def _check_url(step_id: str, field: str, url: str, what: str, allow_private: bool) -> list[Problem]:
+    # The same address rules the worker's guard applies to every address a host resolves
+    # to (activities/webhook_targets.py); here, without DNS, to literal hosts.
+    found = url_problem(url, what, allow_private=allow_private)
+    if found is None:
+        return []
+    code, message = found
+    return [Problem(step_id=step_id, field=field, code=code, message=message)]

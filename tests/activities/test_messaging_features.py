@@ -56,6 +56,9 @@ def sms_request(text: str = "Hi {{ first_name }}", contact_id: str = "c1") -> Se
 
 
 def with_sendgrid(engine, fake, **options) -> MessagingActivities:
+    # The attachment files are served on loopback, which the fetch guard refuses unless
+    # private targets are allowed (tests/activities/test_attachment_targets.py).
+    options = {"allow_private_targets": True, **options}
     return MessagingActivities(engine, SendGridEmail("SG.key", fake.url), Outbox(engine, "sms"),
                                "hello@example.com", MessagingOptions(**options))
 
@@ -197,3 +200,19 @@ def test_a_number_that_replied_stop_gets_no_sms(engine):
         outcome = run(with_twilio(engine, twilio), "send_sms", sms_request())
     assert (outcome.status, outcome.reason_code) == ("skipped", "suppressed")
     assert twilio.requests == []
+
+
+def test_an_sms_rendered_past_1600_characters_is_skipped(engine):
+    ingest(engine, contact("c1", phone="+14155550101", first_name="Ann"))
+    with FakeProvider(Reply(201, twilio_message())) as twilio:
+        outcome = run(with_twilio(engine, twilio), "send_sms", sms_request("{{ 'x' * 1601 }}"))
+    assert (outcome.status, outcome.reason_code) == ("skipped", "merge_value")
+    assert "more than 1600 characters" in outcome.reason and twilio.requests == []
+
+
+def test_a_subject_rendered_past_998_characters_is_skipped(engine, sendgrid):
+    ingest(engine, contact("c1", email="ann@example.com", first_name="Ann"))
+    outcome = run(with_sendgrid(engine, sendgrid), "send_email",
+                  email_request(subject="Hi {{ first_name * 400 }}"))
+    assert (outcome.status, outcome.reason_code) == ("skipped", "merge_value")
+    assert "more than 998 characters" in outcome.reason and sendgrid.requests == []

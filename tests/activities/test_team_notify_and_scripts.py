@@ -47,6 +47,15 @@ def test_team_recipient_missing_or_invalid_skips(engine, step, reason):
     assert reason in outcome.reason and outbox(engine) == []
 
 
+def test_a_team_sms_rendered_past_1600_characters_is_skipped(engine):
+    ingest(engine, contact("c1", first_name="Ann"))
+    step = {"id": "s", "kind": "notify_team", "channel": "sms", "to": "+14155550188",
+            "message": "{{ first_name * 600 }}"}
+    outcome = ActivityEnvironment().run(notifier(engine).notify_team, request(step))
+    assert (outcome.status, outcome.reason_code) == ("skipped", "merge_value")
+    assert "more than 1600 characters" in outcome.reason and outbox(engine) == []
+
+
 def test_scripts_registry_has_builtins_and_the_configured_module():
     scripts = load_scripts("tests.fakes.scripts")
     assert {"echo", "log", "hold", "greet"} <= set(scripts)

@@ -170,3 +170,18 @@ def test_missing_merge_value_skips(known_contact):
         outcome = call(hooks, request(target.url, body="{{ plan }}"))
     assert (outcome.status, outcome.reason_code) == ("skipped", "merge_value")
     assert target.requests == []
+
+
+@pytest.mark.parametrize(("where", "cap"), [
+    ({"body": "{{ 'x' * 300000 }}"}, 256 * 1024),  # under the 512 KB default, over the body's cap
+    ({"headers": {"X-Note": "{{ 'x' * 9000 }}"}}, 8 * 1024),
+    ({"url_path": "/{{ 'x' * 9000 }}"}, 8 * 1024),
+])
+def test_a_field_rendered_past_its_cap_skips(known_contact, where, cap):
+    hooks = WebhookActivities(known_contact, None, allow_private_targets=True)
+    with WebhookTarget() as target:
+        path = where.pop("url_path", "")
+        outcome = call(hooks, request(target.url + path, **where))
+    assert (outcome.status, outcome.reason_code) == ("skipped", "merge_value")
+    assert f"more than {cap} characters" in outcome.reason
+    assert target.requests == []

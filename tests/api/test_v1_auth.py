@@ -28,6 +28,13 @@ ROUTES = [
     ("GET", "/v1/flows/f/versions", None),
     ("GET", "/v1/flows/f/versions/1", None),
     ("POST", "/v1/flows/f/enrollments", {"contact_id": "c1"}),
+    ("POST", "/v1/contacts/c1/journeys/stop", {"reason": "r"}),
+    ("POST", "/v1/contacts/c1/journeys/f/stop", None),
+    ("GET", "/v1/operations/op", None),
+    ("GET", "/v1/dispatch", None),
+    ("GET", "/v1/dispatch/dead-letters", None),
+    ("POST", "/v1/dispatch/dead-letters/e1/retry", None),
+    ("POST", "/v1/dispatch/dead-letters/e1/skip", None),
     ("GET", "/openapi.json", None),
 ]
 BACKFILL_ROUTES = [
@@ -48,7 +55,8 @@ def _all_routes(app):
 
 
 def _template(path: str) -> str:
-    names = {"f": "{flow_id}", "c1": "{contact_id}", "1": "{version}"}
+    names = {"f": "{flow_id}", "c1": "{contact_id}", "1": "{version}", "stop": "{action}",
+             "op": "{workflow_id}", "e1": "{event_id}"}
     return "/".join(names.get(part, part) for part in path.split("/"))
 
 

@@ -1,6 +1,7 @@
 """/v1/flows over HTTP: draft -> validate -> publish -> versions -> pause/resume/archive,
-with the 404s and 409s of the lifecycle; status changes reaching running journeys
-(dev server, which has visibility) and "enroll existing" on publish (time-skipping)."""
+with the 404s and 409s of the lifecycle; status changes reaching running journeys as a
+durable operation followed through /v1/operations (dev server) and "enroll existing" on
+publish (time-skipping)."""
 
 import asyncio
 
@@ -9,7 +10,6 @@ import pytest
 from domain.backfill import BackfillProgress
 from domain.journey import JourneyStatus
 from tests.api.v1_harness import async_client, form_flow, ok, sync_client
-from tests.e2e.test_flow_wide_control import _listed
 from tests.journey_harness import journey_result, journey_worker, outbox
 from tests.workflows.live_journeys import at_step
 
@@ -51,7 +51,7 @@ def test_a_flow_goes_from_draft_to_archived(client):
 
     # Without Temporal the status changes all the same; no journey was signalled.
     assert ok(client.post("/v1/flows/onboarding/pause")) == {
-        "flow_id": "onboarding", "status": "paused", "journeys_signalled": None}
+        "flow_id": "onboarding", "status": "paused", "operation_id": None}
     assert ok(client.post("/v1/flows/onboarding/resume"))["status"] == "published"
     assert ok(client.post("/v1/flows/onboarding/archive"))["status"] == "archived"
     assert ok(client.get("/v1/flows/onboarding/versions/2"))["version"] == 2  # still readable
@@ -134,6 +134,28 @@ def test_documents_that_cannot_be_filed_are_422(client):
     assert ok(client.get("/v1/flows")) == {"flows": []}
 
 
+@pytest.mark.parametrize("allowed", [False, True])
+def test_internal_webhook_urls_follow_the_servers_setting(settings, engine, allowed):
+    """Validate, save and publish check webhook and attachment hosts against the
+    deployment's DRIPSTONE_WEBHOOK_ALLOW_PRIVATE_TARGETS, as the worker will."""
+    document = form_flow("internal")
+    document["steps"].append({"id": "hook", "kind": "webhook", "url": "http://127.0.0.1:8080/in"})
+    configured = settings.model_copy(update={"webhook_allow_private_targets": allowed})
+    with sync_client(configured, engine) as client:
+        validation = ok(client.post("/v1/flows/validate", json=document))
+        saved = ok(client.post("/v1/flows", json=document), 201)
+        published = client.post("/v1/flows/internal/publish")
+    assert saved["problems"] == validation["problems"]
+    if allowed:
+        assert validation == {"valid": True, "problems": []}
+        assert published.status_code == 200 and published.json()["version"] == 1
+    else:
+        [problem] = validation["problems"]
+        assert (problem["step_id"], problem["field"], problem["code"]) == ("hook", "url", "private_target")
+        assert validation["valid"] is False
+        assert published.status_code == 409 and published.json()["problems"] == [problem]
+
+
 def test_enrolling_existing_contacts_needs_temporal_and_nothing_is_published_without_it(client):
     ok(client.post("/v1/flows", json=form_flow("backfilled")), 201)
     refused = client.post("/v1/flows/backfilled/publish", json={"enroll_existing": True})
@@ -188,19 +210,36 @@ async def test_pause_resume_and_archive_reach_the_flows_running_journeys(dev_ser
         journeys = [f"journey/api-flow-control/api-fc-{n}" for n in (1, 2)]
         for journey in journeys:
             await at_step(env, journey, "hold")
-        await _listed(env.client, "api-flow-control", 2)
 
         paused = ok(await api.post("/v1/flows/api-flow-control/pause"))
-        assert paused == {"flow_id": "api-flow-control", "status": "paused", "journeys_signalled": 2}
+        assert (paused["flow_id"], paused["status"]) == ("api-flow-control", "paused")
+        assert paused["operation_id"].startswith("flow-control/api-flow-control/pause/")
+        assert await _finished(api, paused["operation_id"]) == 2
         for journey in journeys:
             await at_step(env, journey, "hold", JourneyStatus.PAUSED)
         resumed = ok(await api.post("/v1/flows/api-flow-control/resume"))
-        assert resumed["journeys_signalled"] == 2
+        assert await _finished(api, resumed["operation_id"]) == 2
         for journey in journeys:
             await at_step(env, journey, "hold")
         archived = ok(await api.post("/v1/flows/api-flow-control/archive"))
-        assert archived == {"flow_id": "api-flow-control", "status": "archived", "journeys_signalled": 2}
+        assert archived["status"] == "archived"
+        assert await _finished(api, archived["operation_id"]) == 2
         states = await asyncio.gather(*(journey_result(env, j) for j in journeys))
+        unknown = await api.get("/v1/operations/flow-control/api-flow-control/pause/nope")
+        not_an_operation = await api.get(f"/v1/operations/{journeys[0]}")
     assert [(s.status, s.exit_reason) for s in states] == [
         (JourneyStatus.EXITED, "stopped: flow archived")] * 2
     assert outbox(engine) == []
+    assert unknown.status_code == not_an_operation.status_code == 404
+
+
+async def _finished(api, operation_id: str) -> int:
+    """Follow the operation until it completes; the journeys it signalled."""
+    for _ in range(200):
+        progress = ok(await api.get(f"/v1/operations/{operation_id}"))
+        assert (progress["workflow_id"], progress["flow_id"]) == (operation_id, "api-flow-control")
+        if progress["status"] == "completed":
+            return progress["signalled"]
+        assert progress["status"] == "running", progress
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{operation_id} never completed: {progress}")

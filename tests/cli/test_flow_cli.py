@@ -216,6 +216,23 @@ def test_templates_are_listed_and_become_drafts_or_live_flows(dripstone, engine)
     assert "there is no template 'nope'" in dripstone("flow", "from-template", "nope", code=2).stderr
 
 
+@pytest.mark.parametrize("allowed", [False, True])
+def test_internal_webhook_urls_follow_the_deployments_setting(dripstone, tmp_path, monkeypatch, allowed):
+    monkeypatch.setenv("DRIPSTONE_WEBHOOK_ALLOW_PRIVATE_TARGETS", str(allowed).lower())
+    document = sample_document()
+    document["steps"].insert(0, {"id": "hook", "kind": "webhook", "url": "http://127.0.0.1:8080/in"})
+    path = write(tmp_path, "hooked.yaml", document)
+    problem = "step hook, url: webhook URL host 127.0.0.1 is a loopback address"
+    if allowed:
+        dripstone("flow", "validate", path)
+        assert "version 1" in dripstone("flow", "publish", path).stdout
+        return
+    assert problem in dripstone("flow", "validate", path, code=1).stdout
+    assert problem in dripstone("flow", "publish", path, code=2).stderr
+    assert problem in dripstone("flow", "save", path).stdout
+    assert problem in dripstone("flow", "publish-draft", "welcome", code=2).stderr
+
+
 def test_enroll_refuses_an_unknown_contact(dripstone, tmp_path):
     dripstone("flow", "publish", write(tmp_path, "w.yaml", sample_document()))
     assert "contact 'nobody' is unknown" in dripstone("enroll", "welcome", "nobody", code=2).stderr

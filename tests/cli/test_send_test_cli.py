@@ -34,6 +34,8 @@ def dripstone(engine, tmp_path, monkeypatch, fakes):
         "DRIPSTONE_TWILIO_AUTH_TOKEN": "token", "DRIPSTONE_TWILIO_FROM_NUMBER": "+14155550000",
         "DRIPSTONE_TWILIO_BASE_URL": twilio.url, "DRIPSTONE_VOICE_PROVIDER": "twilio",
         "DRIPSTONE_EMAIL_UNSUBSCRIBE_URL": "https://example.com/u/{{ contact_id }}",
+        # The attachment is served on loopback: a deployment that allows private targets.
+        "DRIPSTONE_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -51,6 +53,7 @@ def published(engine, fakes):
     _, _, files = fakes
     ingest(engine, contact("c1", email="ann@example.com", phone="+14155550101", first_name="Ann"))
     with engine.begin() as conn:
+        # Published as the `dripstone` deployment (private targets allowed) would.
         publish(conn, flow_from({"id": "welcome", "steps": [
             {"id": "hello", "kind": "send_email", "subject": "Hi {{ first_name }}", "body": "Menu attached",
              "attachments": [{"filename": "menu.txt", "url": f"{files.url}/menu.txt", "size_bytes": 4,
@@ -58,7 +61,7 @@ def published(engine, fakes):
             {"id": "text", "kind": "send_sms", "text": "Hi {{ first_name | default('there') }} 🎉"},
             {"id": "tag", "kind": "add_tag", "tag": "welcomed"},
             {"id": "call", "kind": "phone_call", "script": [{"action": "say", "text": "Hi {{ first_name }}"}]},
-        ]}))
+        ]}), allow_private_targets=True)
 
 
 def test_an_email_step_is_sent_to_the_given_address_and_not_recorded(dripstone, published, fakes, engine):
@@ -75,6 +78,17 @@ def test_an_email_step_is_sent_to_the_given_address_and_not_recorded(dripstone, 
         assert conn.execute(select(func.count()).select_from(message_ledger)).scalar() == 0
         assert conn.execute(select(func.count()).select_from(events)
                             .where(events.c.type == EventType.MESSAGE_SENT)).scalar() == 0
+
+
+def test_a_loopback_attachment_is_not_fetched_unless_the_setting_allows_it(
+        dripstone, published, fakes, monkeypatch):
+    sendgrid, _, files = fakes
+    monkeypatch.setenv("DRIPSTONE_WEBHOOK_ALLOW_PRIVATE_TARGETS", "false")
+    result = dripstone("flow", "test-send", "welcome", "hello", "--to", "me@example.com",
+                       "--contact", "c1", code=2)
+    assert "attachment 'menu.txt' could not be fetched" in result.stderr
+    assert "loopback" in result.stderr
+    assert files.requests == [] and sendgrid.requests == []
 
 
 def test_an_sms_step_is_sent_with_its_segments_shown(dripstone, published, fakes):

@@ -15,7 +15,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from codec.converter import data_converter
+from settings import Settings as _Settings
 
 from api.app import create_app, set_client
 
@@ -36,7 +37,7 @@ def served_app(settings, engine, temporal: Client | None = None) -> FastAPI:
         @asynccontextmanager
         async def lifespan(app: FastAPI):
             set_client(app, await Client.connect(target, namespace=namespace,
-                                                 data_converter=pydantic_data_converter))
+                                                 data_converter=data_converter(_Settings())))
             yield
 
         app.router.lifespan_context = lifespan

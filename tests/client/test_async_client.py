@@ -1,5 +1,6 @@
 """The async client against the real app in-process (httpx.ASGITransport), with a real
-worker on the dev server where journeys matter: manual enrollment and flow control, an
+worker on the dev server where journeys matter: manual enrollment, one contact's journey
+paused and resumed, flow control followed as an operation, an
 audience preview and its backfill, partial contact updates, and retries that resend
 the very same event (its id made by the client) so the store keeps it once."""
 
@@ -49,15 +50,33 @@ async def test_manual_enrollment_and_flow_control(dev_server_env, engine, settin
         with pytest.raises(NotFound, match="no contact 'cl-nobody'"):
             await dripstone.enroll("client-patient", "cl-nobody")
 
-        for _ in range(100):  # visibility is eventually consistent
+        for _ in range(100):  # the journey's own answer, once it sits at its wait
             journeys = (await dripstone.contact_journeys("cl-cy"))["journeys"]
-            if journeys:
+            if journeys[0]["details"] and journeys[0]["details"]["current_step"] == "hold":
                 break
             await asyncio.sleep(0.1)
-        assert [(j["flow_id"], j["current_step"], j["execution_status"]) for j in journeys] == [
-            ("client-patient", "hold", "running")]
+        assert [(j["workflow_id"], j["status"], j["details"]["status"]) for j in journeys] == [
+            ("journey/client-patient/cl-cy", "running", "waiting")]
+
+        paused = await dripstone.pause_journey("cl-cy", "client-patient")
+        assert paused == {"contact_id": "cl-cy", "flow_id": "client-patient", "action": "pause",
+                          "journeys_signalled": 1}
+        listed = await dripstone.contact_journeys("cl-cy", details=False)
+        assert [(j["status"], j["details"]) for j in listed["journeys"]] == [("paused", None)]
+        resumed = await dripstone.resume_journey("cl-cy")  # every flow the contact is in
+        assert (resumed["flow_id"], resumed["journeys_signalled"]) == (None, 1)
+        with pytest.raises(NotFound, match="no live journey in flow 'client-other'"):
+            await dripstone.stop_journey("cl-cy", "client-other")
+
         archived = await dripstone.archive_flow("client-patient")
-        assert (archived["status"], archived["journeys_signalled"]) == ("archived", 1)
+        assert archived["status"] == "archived"
+        for _ in range(200):
+            progress = await dripstone.operation(archived["operation_id"])
+            if progress["status"] == "completed":
+                break
+            await asyncio.sleep(0.05)
+        assert (progress["signal"], progress["status"], progress["signalled"]) == (
+            "stop", "completed", 1)
         state = await journey_result(env, enrolled["workflow_id"])
     assert (state.status, state.exit_reason) == (JourneyStatus.EXITED, "stopped: flow archived")
 

@@ -9,7 +9,7 @@ import pytest
 
 from cli.dev_stack import SAMPLE_FLOW
 from cli.flow_files import load_flow_file
-from cli.journeys import list_journeys
+from routing.journey_views import list_journeys
 from projections.flow_catalogue import publish
 from routing.ingestion import ingest_raw
 from tests.journey_harness import journey_worker, outbox

@@ -1,15 +1,17 @@
-"""Pausing or archiving a whole flow holds or ends its journeys: found through the
-dev server's visibility (DripstoneFlowId), signalled one by one. Also the wake-up of a
-journey waiting for an event, in wall-clock time on a real server."""
+"""Pausing or archiving a whole flow holds or ends its journeys: a durable operation
+(FlowControlWorkflow) pages through the journey index and signals each live journey,
+and the index follows (paused, then ended). Also the wake-up of a journey waiting for
+an event, in wall-clock time on a real server."""
 
 import asyncio
 import time
 
 import pytest
 
-from activities.journey_control import signal_flow_journeys
 from domain.journey import JourneyStatus
+from projections import journey_index as index
 from projections.event_store import ingest
+from routing.flow_operations import flow_control_progress, start_flow_control, wait_for_flow_control
 from tests.journey_harness import contact, flow_from, journey_result, journey_worker, outbox
 from tests.workflows.live_journeys import at_step, send, start, state_of
 
@@ -21,14 +23,10 @@ WAITING = [
 ]
 
 
-async def _listed(client, flow_id: str, count: int) -> None:
-    """Visibility is eventually consistent: wait until the journeys are searchable."""
-    query = f"DripstoneFlowId = '{flow_id}' AND ExecutionStatus = 'Running'"
-    for _ in range(150):
-        if len([w async for w in client.list_workflows(query)]) >= count:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{count} journeys of {flow_id} never became searchable")
+def indexed(engine, flow_id: str) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(j.status for c in ("fw1", "fw2")
+                      for j in index.for_contact(conn, c, flow_id))
 
 
 async def test_pausing_then_archiving_a_flow_holds_then_ends_its_journeys(dev_server_env, engine, settings):
@@ -40,14 +38,28 @@ async def test_pausing_then_archiving_a_flow_holds_then_ends_its_journeys(dev_se
         journeys = [await start(router, engine, flow, c) for c in ("fw1", "fw2")]
         for journey in journeys:
             await at_step(env, journey, "hold")
-        await _listed(env.client, "flow-wide", 2)
-        assert await signal_flow_journeys(env.client, "flow-wide", "pause") == 2
+        pausing = await start_flow_control(env.client, "flow-wide", "pause", None,
+                                           settings.task_queue)
+        paused = await wait_for_flow_control(env.client, pausing)
+        assert (paused.workflow_id, paused.status, paused.signalled) == (pausing, "completed", 2)
+        assert await flow_control_progress(env.client, pausing) == paused
         for journey in journeys:
             await at_step(env, journey, "hold", JourneyStatus.PAUSED)
-        assert await signal_flow_journeys(env.client, "flow-wide", "stop", "flow archived") == 2
+        assert indexed(engine, "flow-wide") == ["paused", "paused"]
+        stopping = await start_flow_control(env.client, "flow-wide", "stop", "flow archived",
+                                            settings.task_queue)
+        assert (await wait_for_flow_control(env.client, stopping)).signalled == 2
         states = [await journey_result(env, journey) for journey in journeys]
+        # Nothing live is left: another operation finds nobody to signal.
+        for _ in range(100):
+            if indexed(engine, "flow-wide") == ["ended", "ended"]:
+                break
+            await asyncio.sleep(0.05)
+        again = await start_flow_control(env.client, "flow-wide", "stop", None, settings.task_queue)
+        assert (await wait_for_flow_control(env.client, again)).signalled == 0
     assert [(s.status, s.exit_reason) for s in states] == [
         (JourneyStatus.EXITED, "stopped: flow archived")] * 2
+    assert indexed(engine, "flow-wide") == ["ended", "ended"]
     assert outbox(engine) == []
 
 

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from typer.testing import CliRunner
 
-from cli.journeys import list_journeys
+from routing.journey_views import list_journeys
 from cli.main import app
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
@@ -40,7 +40,7 @@ async def test_manual_enrollment_bypasses_the_trigger_filter(dev_server_env, eng
     async with journey_worker(client, engine, settings) as router:
         # The filter turns the contact away: no tag `vip`, so the event enrolls nobody.
         routed = await router.route([signup])
-        assert [(r.flow_id, r.outcome) for r in routed] == [("vip-welcome", "no_journey")]
+        assert routed == []
 
         # The CLI runs its own event loop, so it gets a thread of its own.
         result = await asyncio.to_thread(CliRunner().invoke, app, ["enroll", "vip-welcome", "plain-1"])

@@ -208,7 +208,8 @@ async def record_continued(env, router, engine, store) -> None:
         # Paced: a run under a nonstop flood of signals cannot complete continue-as-new.
         await _taken_in(env, journey, first + 101)
     state = await journey_result(env, journey)
-    assert state.events_seen == CONTINUED_EVENTS + 1, state.events_seen
+    # Its own message.sent events may reach it too (they are routed like any event).
+    assert state.events_seen >= CONTINUED_EVENTS + 1, state.events_seen
     runs = await _run_ids(env, journey)
     assert len(runs) >= 2 and state.runs == len(runs), (runs, state.runs)
     await store("continued", journey, runs[0])
@@ -231,7 +232,9 @@ async def record_actions(env, router, engine, store, webhook_url: str) -> None:
     ingest(engine, contact("act-1", email="act-1@example.com", visits=3))
     with engine.begin() as conn:
         publish(conn, flow_from(SUB_FLOW))
-    journey = await start(router, engine, flow_from(actions_flow(webhook_url)), "act-1")
+    # The worker recording it allows private targets (the receiver is on loopback).
+    journey = await start(router, engine, flow_from(actions_flow(webhook_url)), "act-1",
+                          allow_private_targets=True)
     state = await journey_result(env, journey)
     outcomes = [v.outcome for v in state.trail]
     assert state.status == JourneyStatus.COMPLETED, state

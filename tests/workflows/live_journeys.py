@@ -10,17 +10,20 @@ from domain.flow import Flow
 from domain.journey import JourneyState, JourneyStatus
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
+from routing.ingestion import ingest_events
 from routing.router import Router
 from tests.journey_harness import event
 
 
-async def start(router: Router, engine, flow: Flow, contact_id: str) -> str:
+async def start(router: Router, engine, flow: Flow, contact_id: str, *,
+                allow_private_targets: bool = False) -> str:
     """Publish the flow and enroll the contact in it with a stored trigger event; the
     journey's id. Enrolled directly, so flows published earlier in the same test with the
     same trigger do not pick the contact up too (their journeys would outlive the test
-    and hold the shared time-skipping server's clock)."""
+    and hold the shared time-skipping server's clock). `allow_private_targets`: the
+    deployment's webhook_allow_private_targets, as publishing takes it."""
     with engine.begin() as conn:
-        published = publish(conn, flow)
+        published = publish(conn, flow, allow_private_targets=allow_private_targets)
     trigger = event(contact_id, "form.submitted", {"form_id": "signup"})
     ingest(engine, [trigger])
     routed = await router.enroll(published, contact_id, trigger.event_id, trigger)
@@ -55,6 +58,7 @@ async def at_step(env, workflow_id: str, step_id: str,
 
 
 async def send(router: Router, engine, contact_id: str, type: str, payload: dict | None = None):
-    """An event as a service would send it: stored, projected, then routed to journeys."""
-    new = ingest(engine, [event(contact_id, type, payload or {})])
-    return await router.route(new)
+    """An event as a service would send it: stored, projected and given a dispatch record
+    in one transaction, then delivered (ingest -> dispatch -> deliver, as production)."""
+    _, routed = await ingest_events(engine, router, [event(contact_id, type, payload or {})])
+    return routed

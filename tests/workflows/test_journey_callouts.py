@@ -15,6 +15,7 @@ from domain.flow import Flow
 from domain.journey import JourneyState, JourneyStatus
 from projections.contacts import load_snapshot
 from projections.event_store import ingest
+from projections.flow_catalogue import PublishRefused, find_flow
 from projections.schema import events, message_ledger
 from settings import Settings
 from tests.fakes import scripts as fake_scripts
@@ -27,7 +28,8 @@ SECRET = "s3cret"
 
 
 def configured(settings: Settings, **overrides) -> Settings:
-    # The receiver listens on loopback, so every test but the refusal one allows it.
+    # The receiver listens on loopback, so every test but the refusal ones allows it (and
+    # publishes its flows with allow_private_targets=True, as such a deployment would).
     options = {"webhook_allow_private_targets": True, "webhook_signing_secret": SECRET,
                "scripts_module": "tests.fakes.scripts", **overrides}
     return Settings(_env_file=None, data_dir=settings.data_dir, task_queue=settings.task_queue, **options)
@@ -53,7 +55,8 @@ async def test_webhook_is_signed_rendered_and_retried_until_delivered(time_skipp
         target.queue(Answer(delay=2.5), Answer(500), Answer(429, headers={"Retry-After": "30"}))
         async with journey_worker(time_skipping_env.client, engine, configured(settings)) as router:
             state = await enroll_and_finish(time_skipping_env, router, engine,
-                                            hook_flow("hooks", f"{target.url}/in"), "c1")
+                                            hook_flow("hooks", f"{target.url}/in"), "c1",
+                                            allow_private_targets=True)
     assert [v.outcome for v in state.trail] == ["webhook done", "contact.tag_added after-hook"]
     assert len(target.requests) == 4
     keys = {r.headers["Idempotency-Key"] for r in target.requests}
@@ -73,7 +76,8 @@ async def test_rejected_webhook_is_recorded_and_the_journey_goes_on(time_skippin
     with WebhookTarget(Answer(400, {"error": "unknown contact"})) as target:
         async with journey_worker(time_skipping_env.client, engine, configured(settings)) as router:
             state = await enroll_and_finish(time_skipping_env, router, engine,
-                                            hook_flow("hooks-400", target.url), "c2")
+                                            hook_flow("hooks-400", target.url), "c2",
+                                            allow_private_targets=True)
     assert len(target.requests) == 1  # a 4xx is final
     assert state.status == JourneyStatus.COMPLETED
     assert state.trail[0].outcome.startswith("webhook failed: webhook answered 400")
@@ -83,19 +87,50 @@ async def test_rejected_webhook_is_recorded_and_the_journey_goes_on(time_skippin
 
 @pytest.mark.parametrize("allowed", [False, True])
 async def test_loopback_target_needs_the_setting(time_skipping_env, engine, settings, allowed):
+    # Publishing and the worker under the same deployment setting.
     ingest(engine, contact("c3", first_name="Cy"))
+    flow_id = f"hooks-lo-{allowed}".lower()
     with WebhookTarget() as target:
         options = configured(settings, webhook_allow_private_targets=allowed)
         async with journey_worker(time_skipping_env.client, engine, options) as router:
-            state = await enroll_and_finish(time_skipping_env, router, engine,
-                                            hook_flow(f"hooks-lo-{allowed}".lower(), target.url), "c3")
-    assert state.status == JourneyStatus.COMPLETED
+            if not allowed:
+                # Refused when published, naming the field: no journey ever gets to try it.
+                with pytest.raises(PublishRefused) as refused:
+                    await enroll_and_finish(time_skipping_env, router, engine,
+                                            hook_flow(flow_id, target.url), "c3",
+                                            allow_private_targets=allowed)
+            else:
+                state = await enroll_and_finish(time_skipping_env, router, engine,
+                                                hook_flow(flow_id, target.url), "c3",
+                                                allow_private_targets=allowed)
     if allowed:
+        assert state.status == JourneyStatus.COMPLETED
         assert state.trail[0].outcome == "webhook done" and len(target.requests) == 1
     else:
+        [problem] = refused.value.problems
+        assert (problem.step_id, problem.field, problem.code) == ("hook", "url", "private_target")
+        assert "127.0.0.1 is a loopback address" in problem.message
         assert target.requests == []
-        assert state.trail[0].outcome.startswith("webhook failed: 127.0.0.1 resolves to 127.0.0.1, "
-                                                 "a loopback address")
+        with engine.connect() as conn:
+            assert find_flow(conn, flow_id) is None  # nothing published
+
+
+async def test_the_worker_refuses_loopback_in_a_flow_published_while_it_was_allowed(
+        time_skipping_env, engine, settings):
+    """Publishing checks literal hosts; the worker checks every address it connects to,
+    so a flow published while private targets were allowed is refused at run time once
+    the setting is off (and so is a name that resolves to an internal address)."""
+    ingest(engine, contact("c4", first_name="Di"))
+    with WebhookTarget() as target:
+        options = configured(settings, webhook_allow_private_targets=False)
+        async with journey_worker(time_skipping_env.client, engine, options) as router:
+            state = await enroll_and_finish(time_skipping_env, router, engine,
+                                            hook_flow("hooks-lo-later", target.url), "c4",
+                                            allow_private_targets=True)
+    assert state.status == JourneyStatus.COMPLETED
+    assert target.requests == []
+    assert state.trail[0].outcome.startswith("webhook failed: 127.0.0.1 resolves to 127.0.0.1, "
+                                             "a loopback address")
 
 
 async def test_a_later_branch_reads_the_webhook_status(time_skipping_env, engine, settings):
@@ -112,7 +147,8 @@ async def test_a_later_branch_reads_the_webhook_status(time_skipping_env, engine
         ]})
         async with journey_worker(time_skipping_env.client, engine, configured(settings)) as router:
             for contact_id in ("ok", "other"):
-                await enroll_and_finish(time_skipping_env, router, engine, flow, contact_id)
+                await enroll_and_finish(time_skipping_env, router, engine, flow, contact_id,
+                                        allow_private_targets=True)
     with engine.connect() as conn:
         assert load_snapshot(conn, "ok").tags == frozenset({"hook-ok"})
         assert load_snapshot(conn, "other").tags == frozenset({"hook-other"})

@@ -196,7 +196,7 @@ async def test_a_retried_change_appends_nothing_twice(time_skipping_env, engine,
                                                      "by": 1}]},
                      "create_activity": {"title": "Call"}}[kind]
     ingest(engine, contact("c1", visits=3))
-    flaky = CrashAfterCommit(ContactChangeActivities(engine, None, ROUTERS))
+    flaky = CrashAfterCommit(ContactChangeActivities(engine, ROUTERS))
     client = time_skipping_env.client
     activities = [a for a in activities_for(settings, engine, client)
                   if getattr(a, "__name__", "") != "apply_contact_change"] + [flaky.apply_contact_change]
@@ -221,7 +221,7 @@ def request(kind: str, contact_id: str = "c1", key: str = "j/e/s/1", **settings)
 
 async def test_the_same_request_twice_appends_once_and_reports_the_same_events(engine):
     ingest(engine, contact("c1"))
-    activities = ContactChangeActivities(engine, None, ROUTERS)
+    activities = ContactChangeActivities(engine, ROUTERS)
     env = ActivityEnvironment()
     first = await env.run(activities.apply_contact_change, request("add_to_lead_router", router="sales"))
     again = await env.run(activities.apply_contact_change, request("add_to_lead_router", router="sales"))

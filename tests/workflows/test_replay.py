@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from codec.converter import data_converter
+from settings import Settings
 from workflows.backfill import BackfillWorkflow
+from workflows.flow_control import FlowControlWorkflow
 from workflows.journey import JourneyWorkflow
 from workflows.script_run import ScriptRunWorkflow
 
@@ -23,6 +25,6 @@ def test_histories_are_stored():
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_stored_history_replays(path: Path):
     history = WorkflowHistory.from_json(f"replayed/{path.stem}", path.read_text())
-    replayer = Replayer(workflows=[JourneyWorkflow, BackfillWorkflow, ScriptRunWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[JourneyWorkflow, BackfillWorkflow, ScriptRunWorkflow, FlowControlWorkflow], data_converter=data_converter(Settings()))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

@@ -1,0 +1,31 @@
+"""Journeys keep the journey index in step with themselves: a sub-flow's child journey
+is recorded before it starts, and every journey records its own end, so the router
+signals exactly the journeys that still run. Idempotent: a retry writes the same row."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from domain.journey import JourneyIndexRequest
+from projections import journey_index as index
+
+
+class JourneyIndexActivities:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @activity.defn(name="record_journey")
+    def record_journey(self, request: JourneyIndexRequest) -> None:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            if request.ended:
+                # Only this enrollment's row: a journey that ended must not end the next
+                # one started under the same id (re_entry after_exit).
+                index.set_status(conn, [request.workflow_id], index.ENDED, now,
+                                 request.enrollment_id)
+            else:
+                index.claim_start(conn, workflow_id=request.workflow_id,
+                                  contact_id=request.contact_id, flow_id=request.flow_id,
+                                  flow_version=request.flow_version,
+                                  enrollment_id=request.enrollment_id, now=now)

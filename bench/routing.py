@@ -1,0 +1,425 @@
+"""`python -m bench.routing`: does batch ingest keep its rate as flows are published?
+
+On one Temporal dev server, one worker and the HTTP API in a process of its own (as
+`bench.enrollment` runs them), in one run (see bench/README.md):
+
+1. events/s through POST /v1/events/batch, routing on, with 1, 10 and 50 live flows.
+   The flows are realistic (a wait, then a send_email) but their triggers match none of
+   the generated events, and the contacts are fresh, so with routing from the journey
+   index no event should cost a Temporal call: the rate should not fall as flows are
+   added (target: rate(50) / rate(1) >= 0.9; >= 3,000 events/s on SQLite). Flow counts
+   run in rounds that go up then down (1 10 50, 50 10 1, ...): flows are published
+   cumulatively on the way up and paused on the way down, so drift on a shared machine
+   falls on every count alike. Each measurement sends the same event histories under
+   a fresh contact prefix. The median round of each count is reported (with 2 rounds,
+   the mean of the up and the down pass), every round shown.
+2. event-to-journey wake-up latency p50 / p99 (bench/wakeup.py) with the flows of (1)
+   still live (target p99 < 250 ms).
+
+Prints figures only; nothing here asserts on time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+import worker as production
+from bench import api_load, wakeup
+from bench.api_server import ApiServer, quiet_logs
+from bench.cpu import dev_server_pid, tree_cpu
+from bench.enrollment import start_dev_server
+from domain.flow import Flow, FlowStatus
+from dripstone_client import AsyncDripstone
+from projections import flow_lifecycle
+from projections.database import make_engine, migrate
+from projections.flow_catalogue import find_flow, publish
+from routing.live_flows import LiveFlows
+from routing.router import Router
+from settings import Settings
+
+app = typer.Typer(add_completion=False)
+
+RATIO_TARGET = 0.9
+SQLITE_RATE_TARGET = 3000.0
+WAKE_P99_TARGET_MS = 250.0
+# The generated histories are made once under this prefix, then relabelled per measurement.
+TEMPLATE = "rtpl0"
+
+
+@dataclass
+class Options:
+    events: int = 20_000
+    flow_counts: tuple[int, ...] = (1, 10, 50)
+    rounds: int = 2
+    batch_size: int = 500
+    lanes: int = 4
+    warmup_events: int = 2000
+    wake_journeys: int = 100
+    wake_gap: float = 0.1
+    api_workers: int = 1
+
+
+@dataclass
+class Measurement:
+    flows: int  # bench flows live during the measurement
+    live: int  # every live flow the router saw (the bench's, plus any already there)
+    round: int
+    run: api_load.IngestRun
+    routed: int  # journeys the events reached or started: 0 expected
+    cpu_api: float | None = None  # CPU seconds of the API process
+    cpu_server: float | None = None  # of the dev server, when it runs on this machine
+
+    @property
+    def rate(self) -> float:
+        return self.run.rate
+
+    def cpu_ms_per_1k(self, which: str) -> float | None:
+        """CPU per 1,000 events, in ms: of the API process ("api") or the dev server."""
+        cpu = getattr(self, f"cpu_{which}")
+        return 1000 * cpu / self.run.events * 1000 if cpu is not None and self.run.events else None
+
+
+@dataclass
+class RoutingBenchResult:
+    dialect: str
+    options: Options
+    measurements: list[Measurement]
+    wake: wakeup.WakeFigures
+    wake_live: int  # live flows during the wake-up part (the bench's and the wait flow)
+    prefix: str  # of every id the run made (flows, contacts, events)
+    problems: list[str] = field(default_factory=list)
+
+    def of(self, flows: int) -> list[Measurement]:
+        return [m for m in self.measurements if m.flows == flows]
+
+    def rate(self, flows: int) -> float:
+        """The median round. With the default 2 rounds (one up, one down) that is the
+        mean of two rounds placed symmetrically in time, so a steady drift (the database
+        growing, a neighbour's load rising) cancels out; "best" would not cancel it."""
+        rates = [m.rate for m in self.of(flows)]
+        return statistics.median(rates) if rates else 0.0
+
+    @property
+    def ratio(self) -> float:
+        low, high = min(self.options.flow_counts), max(self.options.flow_counts)
+        return self.rate(high) / self.rate(low) if self.rate(low) else 0.0
+
+    def cpu_ms(self, flows: int, which: str = "api") -> float | None:
+        """CPU per 1,000 events over every round of `flows`, in ms: of the API process
+        ("api") or the dev server ("server")."""
+        rounds = self.of(flows)
+        spent = [getattr(m, f"cpu_{which}") for m in rounds]
+        events = sum(m.run.events for m in rounds)
+        if not rounds or None in spent or not events:
+            return None
+        return 1000 * sum(spent) / events * 1000
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        """API CPU per event with the fewest flows / with the most: like `ratio`, 1.0
+        means the flows cost nothing; it moves less with a neighbour's load."""
+        low, high = min(self.options.flow_counts), max(self.options.flow_counts)
+        a, b = self.cpu_ms(low), self.cpu_ms(high)
+        return a / b if a is not None and b else None
+
+
+def schedule(flow_counts: tuple[int, ...], rounds: int) -> list[tuple[int, int]]:
+    """(round, flow count): up, then down, then up..., so drift falls on every count."""
+    ordered = sorted(flow_counts)
+    return [(r, n) for r in range(1, rounds + 1)
+            for n in (ordered if r % 2 else ordered[::-1])]
+
+
+def flow_document(prefix: str, n: int) -> dict:
+    """A wait then an e-mail, triggered by a custom event no generated event carries
+    (the workload's custom events are named trial_extended, invoice_paid...)."""
+    return {
+        "id": f"{prefix}-flow-{n}", "name": f"Bench: routing flow {n}",
+        "trigger": {"event": "custom", "where": [{"path": "name", "value": f"bench-flow-{n}"}]},
+        "steps": [
+            {"id": "pause", "kind": "wait", "delay": "1d"},
+            {"id": "hello", "kind": "send_email", "subject": f"Bench flow {n}",
+             "body": "An e-mail no bench contact ever reaches."},
+        ],
+    }
+
+
+class BenchFlows:
+    """The bench's flows in the database: the first k published, the rest paused (or
+    not yet published)."""
+
+    def __init__(self, engine: Engine, prefix: str):
+        self.engine = engine
+        self.prefix = prefix
+        self.ids: list[str] = []
+
+    def set_live(self, count: int) -> None:
+        with self.engine.begin() as conn:
+            while len(self.ids) < count:
+                flow = publish(conn, Flow.model_validate(flow_document(self.prefix,
+                                                                       len(self.ids) + 1)))
+                self.ids.append(flow.id)
+            for n, flow_id in enumerate(self.ids):
+                status = find_flow(conn, flow_id).status
+                if n < count and status == FlowStatus.PAUSED:
+                    flow_lifecycle.resume(conn, flow_id)
+                elif n >= count and status == FlowStatus.PUBLISHED:
+                    flow_lifecycle.pause(conn, flow_id)
+
+    def archive(self) -> None:
+        """So a reused database does not keep 50 extra live flows."""
+        with self.engine.begin() as conn:
+            for flow_id in self.ids:
+                flow_lifecycle.archive(conn, flow_id)
+
+
+def relabel(template: list[dict], prefix: str) -> list[dict]:
+    """The same histories under fresh contact and event ids (and e-mail addresses)."""
+    return json.loads(json.dumps(template).replace(f"{TEMPLATE}-", f"{prefix}-"))
+
+
+async def ingest(api: AsyncDripstone, events: list[dict], *, batch_size: int,
+                 lanes: int) -> tuple[api_load.IngestRun, int]:
+    """As api_load.ingest_batches, also counting the journeys the answers say were reached."""
+    parts = api_load.lanes_of(events, lanes)
+    began = time.perf_counter()
+    results = await asyncio.gather(*(api.send_events(p, chunk=batch_size) for p in parts))
+    seconds = time.perf_counter() - began
+    requests = sum(-(-len(p) // batch_size) for p in parts)
+    run = api_load.IngestRun("batch", len(events), sum(r["appended"] for r in results),
+                             requests, seconds, batch_size, len(parts))
+    return run, sum(len(r["routed"]) for r in results)
+
+
+def _cpu(pid: int | None) -> float | None:
+    return tree_cpu(pid) if pid else None
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return after - before if before is not None and after is not None else None
+
+
+async def run(client: Client, engine: Engine, database_url: str, options: Options, *,
+              work_dir: Path, say: Callable[[str], None] = lambda _: None) -> RoutingBenchResult:
+    """Everything on `client`'s server and `engine`'s database (which the API process
+    opens by `database_url`); ids are unique per run."""
+    prefix = f"r{uuid.uuid4().hex[:8]}"
+    # The embedded outbox whatever the environment says: a benchmark must never mail anyone.
+    settings = Settings(_env_file=None, task_queue=f"bench-{prefix}", email_provider="outbox",
+                        sms_provider="outbox", voice_provider="outbox")
+    api_key = secrets.token_urlsafe(24)
+    server = ApiServer(database_url=database_url,
+                       temporal_address=client.service_client.config.target_host,
+                       namespace=client.namespace, task_queue=settings.task_queue,
+                       api_key=api_key, log_path=work_dir / "api.log",
+                       workers=options.api_workers)
+    server_pid = dev_server_pid(client.service_client.config.target_host)
+    template = api_load.generated_events(TEMPLATE, options.events)
+    flows = BenchFlows(engine, prefix)
+    live_flows = LiveFlows(engine)
+    measurements: list[Measurement] = []
+    problems: list[str] = []
+    worker = production.build_worker(client, settings,
+                                     production.activities_for(settings, engine, client))
+    async with worker:
+        router = Router(client, engine, settings.task_queue)
+        base_url = await asyncio.to_thread(server.start)
+        try:
+            async with AsyncDripstone(base_url, api_key, timeout=300) as api:
+                await asyncio.to_thread(flows.set_live, min(options.flow_counts))
+                if options.warmup_events:
+                    say(f"warm-up: {options.warmup_events:,} events, untimed")
+                    await ingest(api, api_load.generated_events(f"{prefix}-wu",
+                                                                options.warmup_events),
+                                 batch_size=options.batch_size, lanes=options.lanes)
+                plan = schedule(options.flow_counts, options.rounds)
+                say(f"1/2 {len(plan)} measurements of {len(template):,} events "
+                    f"({options.batch_size}/request, {options.lanes} senders)")
+                for round_no, count in plan:
+                    await asyncio.to_thread(flows.set_live, count)
+                    live = len(await asyncio.to_thread(live_flows.load))
+                    events = relabel(template, f"{prefix}-n{count}r{round_no}")
+                    api_before, server_before = _cpu(server.process.pid), _cpu(server_pid)
+                    ingest_run, routed = await ingest(api, events, batch_size=options.batch_size,
+                                                      lanes=options.lanes)
+                    m = Measurement(count, live, round_no, ingest_run, routed,
+                                    _spent(api_before, _cpu(server.process.pid)),
+                                    _spent(server_before, _cpu(server_pid)))
+                    measurements.append(m)
+                    if routed:
+                        problems.append(f"{count} flows, round {round_no}: {routed} journeys "
+                                        "reached or started (expected none)")
+                    if ingest_run.appended != ingest_run.events:
+                        problems.append(f"{count} flows, round {round_no}: "
+                                        f"{ingest_run.events - ingest_run.appended} of "
+                                        f"{ingest_run.events} events not appended")
+                    say(f"    round {round_no}, {count:3} flows ({live} live): "
+                        f"{ingest_run.events:,} events in {ingest_run.seconds:6.2f} s = "
+                        f"{ingest_run.rate:7,.0f} ev/s")
+                await asyncio.to_thread(flows.set_live, max(options.flow_counts))
+                say(f"2/2 waking {options.wake_journeys} waiting journeys, one event each, "
+                    f"{max(options.flow_counts)} bench flows live")
+                wake = await wakeup.measure(api, router, engine, prefix, options.wake_journeys,
+                                            gap=options.wake_gap)
+                wake_live = len(await asyncio.to_thread(live_flows.load))
+        finally:
+            await asyncio.to_thread(server.stop)
+            await asyncio.to_thread(flows.archive)
+    return RoutingBenchResult(engine.dialect.name, options, measurements, wake, wake_live,
+                              prefix, problems + wake.missed)
+
+
+def _verdict(ok: bool) -> str:
+    return "[green]met[/green]" if ok else "[red]not met[/red]"
+
+
+def render(result: RoutingBenchResult, console: Console) -> None:
+    o = result.options
+    sqlite = result.dialect == "sqlite"
+    table = Table(title=f"Dripstone routing benchmark on {result.dialect}: POST /v1/events/batch "
+                        f"({o.batch_size}/request, {o.lanes} senders), routing on; "
+                        f"median of {o.rounds} round(s) per flow count")
+    for name, justify in (("Figure", "left"), ("Value", "right"), ("Target", "right"),
+                          ("", "left"), ("Detail", "left")):
+        table.add_column(name, justify=justify)
+    for count in sorted(o.flow_counts):
+        rounds = result.of(count)
+        if not rounds:
+            continue
+        rate = result.rate(count)
+        rates = ", ".join(f"{m.rate:,.0f}" for m in rounds)
+        cpu = result.cpu_ms(count)
+        table.add_row(f"Ingest with {count} live flow{'s' if count != 1 else ''}",
+                      f"{rate:,.0f} ev/s",
+                      f">= {SQLITE_RATE_TARGET:,.0f}" if sqlite else "",
+                      _verdict(rate >= SQLITE_RATE_TARGET) if sqlite else "",
+                      f"rounds {rates} ev/s" + (f"; API CPU {cpu:,.0f} ms/1k ev"
+                                                if cpu is not None else ""))
+    low, high = min(o.flow_counts), max(o.flow_counts)
+    table.add_row(f"  ratio rate({high}) / rate({low})", f"{result.ratio:.2f}",
+                  f">= {RATIO_TARGET}", _verdict(result.ratio >= RATIO_TARGET),
+                  "of the medians above")
+    if result.cpu_ratio is not None:
+        table.add_row(f"  API CPU per event, {low} / {high} flows", f"{result.cpu_ratio:.2f}",
+                      "", "", "1.00 = the flows cost nothing; steadier than wall time")
+    wake = result.wake
+    summary = wake.summary("wake_ms")
+    if summary:
+        table.add_row("Wake-up: event POSTed -> next action, p50 / p99",
+                      f"{summary['p50']:,.0f} / {summary['p99']:,.0f} ms",
+                      f"p99 < {WAKE_P99_TARGET_MS:,.0f} ms",
+                      _verdict(summary["p99"] < WAKE_P99_TARGET_MS),
+                      f"max {summary['max']:,.0f} ms, {len(wake.wake_ms)} journeys, "
+                      f"{result.wake_live} live flows")
+    accepted = wake.summary("accepted_ms")
+    if accepted:
+        table.add_row("  POST /v1/events answered (202), p50 / p99",
+                      f"{accepted['p50']:,.0f} / {accepted['p99']:,.0f} ms", "", "",
+                      f"max {accepted['max']:,.0f} ms")
+    console.print(table)
+    console.print(_rounds(result))
+    for problem in result.problems[:20]:
+        console.print(f"[red]problem:[/red] {problem}")
+    if len(result.problems) > 20:
+        console.print(f"[red]... and {len(result.problems) - 20} more problems[/red]")
+
+
+def _rounds(result: RoutingBenchResult) -> Table:
+    table = Table(title="Measurements, in the order run (after an untimed warm-up)",
+                  caption="up: flows published; down: paused. Fresh contacts each time.")
+    for name in ("Round", "Flows", "Live", "Events", "Seconds", "ev/s", "Requests",
+                 "API CPU ms/1k ev", "server", "API busy"):
+        table.add_column(name, justify="right")
+
+    def cpu(value: float | None) -> str:
+        return f"{value:,.0f}" if value is not None else "-"
+
+    for m in result.measurements:
+        busy = (f"{100 * m.cpu_api / m.run.seconds:.0f}% of a core"
+                if m.cpu_api is not None and m.run.seconds else "-")
+        table.add_row(str(m.round), str(m.flows), str(m.live), f"{m.run.events:,}",
+                      f"{m.run.seconds:,.2f}", f"{m.rate:,.0f}", str(m.run.requests),
+                      cpu(m.cpu_ms_per_1k("api")), cpu(m.cpu_ms_per_1k("server")), busy)
+    return table
+
+
+async def _main(options: Options, database_url: str | None, work_dir: Path,
+                console: Console) -> RoutingBenchResult:
+    database_url = database_url or f"sqlite:///{work_dir / 'bench.db'}"
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        console.print(f"database: {engine.url.render_as_string(hide_password=True)}")
+        console.print(_load("at start"))
+        env = await start_dev_server()
+        try:
+            return await run(env.client, engine, database_url, options, work_dir=work_dir,
+                             say=console.print)
+        finally:
+            await env.shutdown()
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def main(
+    events: Annotated[int, typer.Option(help="Events per measurement")] = 20_000,
+    rounds: Annotated[int, typer.Option(help="Rounds over the flow counts, up then down")] = 2,
+    batch_size: Annotated[int, typer.Option(help="Events per batch request (max 1000)")] = 500,
+    lanes: Annotated[int, typer.Option(help="Concurrent HTTP senders")] = 4,
+    warmup_events: Annotated[int, typer.Option(help="Untimed events sent first")] = 2000,
+    wake_journeys: Annotated[int, typer.Option(help="Waiting journeys woken by an event")] = 100,
+    wake_gap: Annotated[float, typer.Option(help="Seconds between wake-up events")] = 0.1,
+    database_url: Annotated[Optional[str], typer.Option(
+        help="Database (default: a temporary SQLite file, deleted after)")] = None,
+    keep: Annotated[bool, typer.Option(help="Keep the temporary directory (database, "
+                                       "API log)")] = False,
+    api_workers: Annotated[int, typer.Option(help="API processes (`dripstone api "
+                                             "--workers`)")] = 1,
+) -> None:
+    """Batch ingest with 1, 10 and 50 live flows; event-to-journey wake-up latency."""
+    quiet_logs()
+    console = Console()
+    options = Options(events=events, rounds=rounds, batch_size=batch_size, lanes=lanes,
+                      warmup_events=warmup_events, wake_journeys=wake_journeys,
+                      wake_gap=wake_gap, api_workers=api_workers)
+    work_dir = Path(tempfile.mkdtemp(prefix="dripstone-routing-bench-"))
+    try:
+        result = asyncio.run(_main(options, database_url, work_dir, console))
+    finally:
+        if keep:
+            console.print(f"kept: {work_dir}")
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    console.print(_load("at the end"))
+    render(result, console)
+
+
+def _load(when: str) -> str:
+    """Other work on the machine slows every figure: say how busy it was."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return f"machine load {when}: unknown"
+    return (f"machine load {when}: {one:.1f} (1 min), {five:.1f} (5 min) "
+            f"on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    app()
