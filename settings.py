@@ -88,13 +88,29 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Retries back off up to this interval, and never stop.")
     codec_keys: dict[str, str] = Field(
         default_factory=dict, description="JSON, key id -> base64 of 32 random bytes: the "
-        "AES-256-GCM keys that encrypt every payload Dripstone puts into Temporal. Any listed "
-        "key decrypts; new payloads use codec_current_key. Empty: a key file in data_dir "
-        "(created on first use; fine for one machine, not for a cluster).")
+        "AES-256-GCM keys that encrypt every payload Dripstone puts into Temporal; every "
+        "worker and API process must hold the same ones. Any listed key decrypts; new "
+        "payloads use codec_current_key. Required with DATABASE_URL (processes refuse to "
+        "start without). Empty, without DATABASE_URL (one machine: dev stack, demo): a key "
+        "file in data_dir, created on first use.")
     codec_current_key: str | None = Field(
         default=None, description="The key id new payloads are encrypted with (default: "
-        "the last in codec_keys). Rotate by adding a key, making it current, and keeping "
-        "the old one listed while histories encrypted with it may still be read.")
+        "the last in codec_keys). Rotate in two steps: first add the new key to "
+        "codec_keys in every process (not current yet), then, once all run with it, make "
+        "it current; drop the old key only when no history encrypted with it can still "
+        "be read (retention, replays).")
+    codec_api_keys: list[str] = Field(
+        default_factory=list, description='JSON list of keys accepted as "Authorization: '
+        'Bearer KEY" (or X-API-Key) on /codec/encode and /codec/decode, which decrypt '
+        "personal data: give them to the people and tools allowed to read it, apart from "
+        "the /v1 api_keys (those are refused there). With none set (and no loopback "
+        "opening), the codec routes answer 403.")
+    codec_open_on_loopback: bool = Field(
+        default=False, description="Let requests from a loopback address (127.0.0.1, ::1) "
+        "call the codec routes without a key: for the Web UI of `temporal server "
+        "start-dev`, which cannot send one. For a developer's own machine only, never a "
+        "server: anything running on the same host (or a proxy on it that does not pass "
+        "the client's address) gets in too.")
     codec_cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"],
         description="Origins (the Temporal Web UI) allowed to call /codec/decode.")

@@ -28,6 +28,7 @@ from projections.database import make_engine, migrate
 from projections.schema_version import SchemaError, check_schema
 from routing.controls import JourneyControls
 from routing.dispatch import Dispatcher
+from routing.reindex import index_incomplete, reindex_journeys
 from routing.router import Router
 from settings import Settings
 from workflows.backfill import BackfillWorkflow
@@ -156,7 +157,10 @@ async def main() -> None:
     settings = Settings()
     engine = open_database(settings)
     client = await connect(settings)
-    structlog.get_logger("dripstone.worker").info("worker.starting", task_queue=settings.task_queue)
+    log = structlog.get_logger("dripstone.worker")
+    log.info("worker.starting", task_queue=settings.task_queue)
+    if index_incomplete(engine):  # first start after the 0007 migration
+        log.info("journey_index.reindexed", journeys=await reindex_journeys(client, engine))
     dispatcher = Dispatcher.from_settings(settings, engine,
                                           Router(client, engine, settings.task_queue))
     stop = asyncio.Event()

@@ -59,6 +59,11 @@ class JourneyControlActivities:
     @activity.defn(name="signal_flow_page")
     async def signal_flow_page(self, request: FlowPageRequest) -> FlowPageResult:
         """One page of a flow-wide pause, resume or stop (FlowControlWorkflow)."""
+        if request.while_status is not None:
+            with self.engine.connect() as conn:
+                status = get_flow(conn, request.flow_id).status
+            if status != request.while_status:  # a later change took over
+                return FlowPageResult(signalled=0, next_after=None)
         signalled, next_after = await self.signaller.signal_flow_page(
             request.flow_id, request.signal, request.reason, request.after, request.limit)
         return FlowPageResult(signalled=signalled, next_after=next_after)

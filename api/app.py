@@ -45,8 +45,11 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
     for router in V1_ROUTERS:
         app.include_router(router, dependencies=keyed, responses=errors.responses(401, 422))
     app.include_router(provider_webhooks.router)
-    app.include_router(codec_server.router, dependencies=keyed,
-                       responses=errors.responses(401, 422))
+    # Keyed by its own keys (DRIPSTONE_CODEC_API_KEYS), not the /v1 ones: see codec_server.
+    app.include_router(codec_server.router, responses={
+        **errors.responses(401, 422),
+        403: {"model": errors.Refusal, "description": "The codec server is off (no "
+              "DRIPSTONE_CODEC_API_KEYS), or the key is a /v1 key, not a codec key."}})
     # The Temporal Web UI calls the codec server from its own origin.
     app.add_middleware(CORSMiddleware, allow_origins=settings.codec_cors_origins,
                        allow_credentials=True, allow_methods=["POST", "OPTIONS"],

@@ -136,7 +136,7 @@ async def _transition(request: Request, flow_id: str, action: str, signal: str) 
         try:
             operation = await start_flow_control(
                 client, flow_id, signal, "flow archived" if signal == "stop" else None,
-                settings_of(request).task_queue)
+                settings_of(request).task_queue, while_status=status.value)
         except Exception:  # noqa: BLE001 - the status changed; say so, and how to finish
             log.exception("flow.signal_failed", flow_id=flow_id, signal=signal,
                           retry=f"dripstone journey {signal} {flow_id} --all")

@@ -151,7 +151,8 @@ def _transition(action: str, flow_id: str, signal: str, journeys: bool) -> None:
         # After the catalogue change, so no new journey starts while these are signalled.
         from cli.journey_control import control
 
-        control(flow_id, None, signal, "flow archived" if signal == "stop" else None)
+        control(flow_id, None, signal, "flow archived" if signal == "stop" else None,
+                while_status=status.value)
 
 
 JourneysOption = Annotated[bool, typer.Option(

@@ -24,7 +24,7 @@ class Signal(StrEnum):
 
 
 async def _send(settings: Settings, flow_id: str, contact_id: str | None, signal: str,
-                reason: str | None) -> int:
+                reason: str | None, while_status: str | None = None) -> int:
     # Imported here, so `dripstone --help` and other commands do not load Temporal's
     # worker side and the database layer.
     from projections.database import make_engine
@@ -35,7 +35,8 @@ async def _send(settings: Settings, flow_id: str, contact_id: str | None, signal
     engine = make_engine(settings.resolved_database_url)
     try:
         if contact_id is None:
-            return await _flow_wide(client, engine, settings, flow_id, signal, reason)
+            return await _flow_wide(client, engine, settings, flow_id, signal, reason,
+                                    while_status)
         return await JourneyControls(client, engine).signal_contact(flow_id, contact_id,
                                                                     signal, reason)
     finally:
@@ -43,7 +44,7 @@ async def _send(settings: Settings, flow_id: str, contact_id: str | None, signal
 
 
 async def _flow_wide(client, engine, settings: Settings, flow_id: str, signal: str,
-                     reason: str | None) -> int:
+                     reason: str | None, while_status: str | None = None) -> int:
     """Started as a durable operation: it finishes even if this command is interrupted;
     meanwhile its progress query drives a bar (journeys live when it started, signalled)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -53,7 +54,8 @@ async def _flow_wide(client, engine, settings: Settings, flow_id: str, signal: s
 
     with engine.connect() as conn:
         live = count_live(conn, flow_id)
-    workflow_id = await start_flow_control(client, flow_id, signal, reason, settings.task_queue)
+    workflow_id = await start_flow_control(client, flow_id, signal, reason, settings.task_queue,
+                                           while_status=while_status)
     console.print(f"{signal} of flow {flow_id!r} running as {workflow_id}", highlight=False)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[pages]} page(s)"), TimeElapsedColumn())
@@ -68,11 +70,12 @@ async def _flow_wide(client, engine, settings: Settings, flow_id: str, signal: s
             await asyncio.sleep(POLL_SECONDS)
 
 
-def control(flow_id: str, contact_id: str | None, signal: str, reason: str | None = None) -> int:
+def control(flow_id: str, contact_id: str | None, signal: str, reason: str | None = None,
+            while_status: str | None = None) -> int:
     """Send the signal and say what happened; the number of journeys reached."""
     settings = Settings()
     try:
-        count = asyncio.run(_send(settings, flow_id, contact_id, signal, reason))
+        count = asyncio.run(_send(settings, flow_id, contact_id, signal, reason, while_status))
     except RuntimeError as exc:  # Temporal unreachable: the SDK's connect error
         if not str(exc).startswith("Failed client connect"):
             raise

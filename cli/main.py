@@ -62,10 +62,12 @@ def api(
     """Serve the HTTP API (/v1, provider webhooks, /openapi.json); keys in DRIPSTONE_API_KEYS."""
     import uvicorn
 
+    from codec.converter import codec_for
     from worker import open_database
 
     # The app factory checks too; checking here first says so without uvicorn's traceback.
     open_database(Settings()).dispose()
+    codec_for(Settings())  # KeyConfigError: DATABASE_URL without DRIPSTONE_CODEC_KEYS
     uvicorn.run("api.app:from_environment", factory=True, host=host, port=port, workers=workers)
 
 

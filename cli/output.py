@@ -24,11 +24,12 @@ class SchemaCheckedGroup(TyperGroup):
     status 1, never a traceback."""
 
     def invoke(self, ctx) -> Any:
+        from codec.keys import KeyConfigError
         from projections.schema_version import SchemaError
 
         try:
             return super().invoke(ctx)
-        except SchemaError as exc:
+        except (SchemaError, KeyConfigError) as exc:  # KeyConfigError: codec keys missing or bad
             err.print("[red]error:[/red] ", end="")
             err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None

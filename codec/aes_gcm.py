@@ -8,7 +8,9 @@ before the codec existed) pass through decode unchanged, so old histories still 
 import os
 from collections.abc import Mapping, Sequence
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
@@ -18,7 +20,11 @@ KEY_ID_KEY = "encryption-key-id"
 NONCE_BYTES = 12
 
 
-class UnknownKey(ValueError):
+class DecryptFailed(ValueError):
+    """A payload of ours that this process cannot decrypt; the message names its key id."""
+
+
+class UnknownKey(DecryptFailed):
     """A payload encrypted with a key this process does not hold."""
 
 
@@ -62,5 +68,14 @@ class EncryptionCodec(PayloadCodec):
                              "(DRIPSTONE_CODEC_KEYS)")
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         decoded = Payload()
-        decoded.ParseFromString(cipher.decrypt(nonce, sealed, key_id.encode()))
+        try:
+            decoded.ParseFromString(cipher.decrypt(nonce, sealed, key_id.encode()))
+        except (InvalidTag, ValueError, DecodeError):
+            # InvalidTag: the key held under this id is not the one that encrypted it
+            # (processes with different keys under one id), or the payload was altered.
+            raise DecryptFailed(
+                f"payload encrypted with key {key_id!r} does not decrypt with the key "
+                f"configured as {key_id!r}: either the processes hold different keys under "
+                "that id (every worker and API process must share DRIPSTONE_CODEC_KEYS), or "
+                "the payload was altered") from None
         return decoded

@@ -1,6 +1,6 @@
 """The few places where SQLite and PostgreSQL differ, kept behind small hooks."""
 
-from sqlalchemy import Connection, Table, func, literal_column
+from sqlalchemy import Connection, Table, func, literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -8,6 +8,16 @@ def insert(conn: Connection, table: Table):
     """An INSERT that supports ON CONFLICT on whichever backend `conn` talks to."""
     module = postgresql if conn.dialect.name == "postgresql" else sqlite
     return module.insert(table)
+
+
+def lock_contacts(conn: Connection, contact_ids) -> None:
+    """Transaction-scoped locks per contact on PostgreSQL, taken in a fixed order so two
+    transactions never wait on each other in a circle. SQLite has one writer at a time."""
+    if conn.dialect.name != "postgresql" or not contact_ids:
+        return
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(c)) FROM "
+                      "(SELECT unnest(CAST(:ids AS text[])) AS c ORDER BY 1) AS ordered"),
+                 {"ids": sorted(contact_ids)})
 
 
 def least(conn: Connection, a, b):

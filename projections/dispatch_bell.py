@@ -28,8 +28,10 @@ class DispatchBell:
         with self._lock:
             listeners = list(self._listeners)
         for loop, event in listeners:
-            if not loop.is_closed():
+            try:
                 loop.call_soon_threadsafe(event.set)
+            except RuntimeError:
+                pass  # that loop closed meanwhile: its dispatcher has stopped
 
 
 # One per process: every appender and dispatcher of this process share it.

@@ -64,16 +64,26 @@ def failed(conn: Connection, event_ids: Iterable[str], error: str, now: datetime
                              last_error=error[:2000]))
 
 
-def held_back(conn: Connection, contact_ids: Iterable[str], excluding: Iterable[str]) -> set[str]:
-    """Contacts with an earlier event whose routing already failed: their new events must
-    wait behind it, or a journey would see them out of order."""
-    ids = set(contact_ids)
+def held_back(conn: Connection, contact_ids: Iterable[str], excluding: Iterable[str],
+              now: datetime) -> set[str]:
+    """Contacts with an earlier event left to the dispatcher (its routing failed, or it
+    is one a journey wrote, due at once): their new events must wait behind it, or a
+    journey would see them out of order. Events another process is routing right now
+    (in their fast-path grace) are not waited for."""
+    ids, excluded = set(contact_ids), list(excluding)
     if not ids:
         return set()
+    ours = event_dispatches.alias("ours")
+    # Only rows before this batch's first event of the same contact: later ones wait
+    # behind this batch, not the other way round.
+    first_of_ours = (select(func.min(ours.c.position))
+                     .where(ours.c.contact_id == event_dispatches.c.contact_id,
+                            ours.c.event_id.in_(excluded)).scalar_subquery())
     rows = conn.execute(select(event_dispatches.c.contact_id).distinct().where(
-        event_dispatches.c.contact_id.in_(ids), event_dispatches.c.attempts > 0,
-        event_dispatches.c.dead_at.is_(None),
-        event_dispatches.c.event_id.not_in(list(excluding))))
+        event_dispatches.c.contact_id.in_(ids), event_dispatches.c.dead_at.is_(None),
+        (event_dispatches.c.attempts > 0) | (event_dispatches.c.next_attempt_at <= now),
+        event_dispatches.c.event_id.not_in(excluded),
+        event_dispatches.c.position < func.coalesce(first_of_ours, 2 ** 62)))
     return {row.contact_id for row in rows}
 
 
@@ -90,29 +100,58 @@ def contacts_pending(conn: Connection, contact_ids: Iterable[str]) -> set[str]:
 def claim_due(conn: Connection, now: datetime, limit: int) -> list[ContactEvent]:
     """The oldest due events, in store order, leased to the caller. A contact whose
     earliest pending event is not due yet gets none of its later ones either."""
-    rows = conn.execute(
-        select(event_dispatches.c.event_id, event_dispatches.c.contact_id,
-               event_dispatches.c.next_attempt_at)
-        .where(event_dispatches.c.dead_at.is_(None))
-        .order_by(event_dispatches.c.position).limit(limit * 4)).all()
-    blocked: set[str] = set()
-    chosen: list[str] = []
-    for row in rows:
-        if row.contact_id in blocked:
-            continue
-        if row.next_attempt_at > now:
-            blocked.add(row.contact_id)
-            continue
-        chosen.append(row.event_id)
-        if len(chosen) == limit:
-            break
+    chosen = _due_in_order(conn, now, limit)
     if not chosen:
         return []
-    conn.execute(update(event_dispatches).where(event_dispatches.c.event_id.in_(chosen))
-                 .values(next_attempt_at=now + CLAIM_LEASE))
-    stored = conn.execute(select(events).where(events.c.event_id.in_(chosen))
+    # Only rows still due: a dispatcher in another process that claimed some of them
+    # first keeps them, and for its contacts this one takes nothing after them.
+    taken = set(conn.execute(
+        update(event_dispatches).where(event_dispatches.c.event_id.in_([e for e, _ in chosen]),
+                                       event_dispatches.c.next_attempt_at <= now,
+                                       event_dispatches.c.dead_at.is_(None))
+        .values(next_attempt_at=now + CLAIM_LEASE).returning(event_dispatches.c.event_id))
+        .scalars())
+    kept, lost = [], set()
+    for event_id, contact in chosen:
+        if event_id in taken and contact not in lost:
+            kept.append(event_id)
+        else:
+            lost.add(contact)
+    given_back = [e for e, _ in chosen if e in taken and e not in kept]
+    if given_back:
+        due_now(conn, given_back, now)
+    stored = conn.execute(select(events).where(events.c.event_id.in_(kept))
                           .order_by(events.c.position)).all()
     return [row_to_event(row) for row in stored]
+
+
+def _due_in_order(conn: Connection, now: datetime, limit: int,
+                  pages: int = 20) -> list[tuple[str, str]]:
+    """(event id, contact) of the oldest due rows in store order; a contact whose earliest
+    pending row is not due yet contributes none of its later ones. Pages on by position,
+    so one contact's long queue behind a failing event cannot hide everyone else's."""
+    blocked: set[str] = set()
+    chosen: list[tuple[str, str]] = []
+    after = -1
+    for _ in range(pages):
+        rows = conn.execute(
+            select(event_dispatches.c.event_id, event_dispatches.c.contact_id,
+                   event_dispatches.c.next_attempt_at, event_dispatches.c.position)
+            .where(event_dispatches.c.dead_at.is_(None), event_dispatches.c.position > after)
+            .order_by(event_dispatches.c.position).limit(limit * 4)).all()
+        for row in rows:
+            if row.contact_id in blocked:
+                continue
+            if row.next_attempt_at > now:
+                blocked.add(row.contact_id)
+                continue
+            chosen.append((row.event_id, row.contact_id))
+            if len(chosen) == limit:
+                return chosen
+        if len(rows) < limit * 4:
+            return chosen
+        after = rows[-1].position
+    return chosen
 
 
 def pending(conn: Connection) -> tuple[int, int, int]:

@@ -49,6 +49,16 @@ event_dispatches = Table(
     Index(None, "contact_id"),
 )
 
+# Facts about the engine's own state. `journey_index_incomplete`: journeys started before
+# the index existed (release 0007) may not be in it yet; until `dripstone db
+# reindex-journeys` (or a worker at start) has listed them, every event gets a dispatch
+# record and reaches the contact's journeys through the router's full path.
+engine_flags = Table(
+    "engine_flags", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("set_at", UtcDateTime, nullable=False),
+)
+
 # Which journeys each contact is in, kept by the engine as journeys start, pause and end
 # (routing/journey_index.py), so the router signals exactly the contact's running
 # journeys, whatever their flow's status or re-entry suffix, and a contact with no
@@ -56,7 +66,7 @@ event_dispatches = Table(
 # store (0007).
 journey_index = Table(
     "journey_index", metadata,
-    Column("workflow_id", String(600), primary_key=True),
+    Column("workflow_id", String(1000), primary_key=True),
     Column("contact_id", String(128), nullable=False),
     Column("flow_id", String(64), nullable=False),
     Column("flow_version", Integer, nullable=False),

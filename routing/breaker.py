@@ -18,6 +18,14 @@ def unreachable(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionError, TimeoutError, OSError, RuntimeError))
 
 
+def never_sent(exc: BaseException) -> bool:
+    """Temporal certainly did not get the request (refused or failed connection), as
+    opposed to a timeout, after which it may have acted on it."""
+    if isinstance(exc, RPCError):
+        return exc.status == RPCStatusCode.UNAVAILABLE
+    return isinstance(exc, (ConnectionError, RuntimeError)) and not isinstance(exc, TimeoutError)
+
+
 @dataclass
 class Breaker:
     open_seconds: float = 15.0

@@ -59,7 +59,7 @@ class JourneyControls:
         found = await asyncio.gather(*(
             signal_if_running(self.client, j.workflow_id, signal, *args,
                               rpc_timeout=self.rpc_timeout) for j in journeys))
-        reached = [j.workflow_id for j, ok in zip(journeys, found) if ok]
+        reached = [j for j, ok in zip(journeys, found) if ok]
         gone = [j for j, ok in zip(journeys, found) if not ok]
         await asyncio.to_thread(self._record, reached, gone, STATUS_AFTER[signal])
         return len(reached)
@@ -72,10 +72,13 @@ class JourneyControls:
         with self.engine.connect() as conn:
             return index.live_page(conn, flow_id, after, limit)
 
-    def _record(self, reached: list[str], gone: list[index.IndexedJourney], status: str) -> None:
+    def _record(self, reached: list[index.IndexedJourney], gone: list[index.IndexedJourney],
+                status: str) -> None:
+        """Per enrollment: a journey that re-entered meanwhile keeps its own status."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            index.set_status(conn, reached, status, now)
+            for journey in reached:
+                index.set_status(conn, [journey.workflow_id], status, now, journey.enrollment_id)
             for journey in gone:
                 index.set_status(conn, [journey.workflow_id], index.ENDED, now,
                                  journey.enrollment_id)

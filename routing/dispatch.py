@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy import Engine
 
+from pydantic_core import PydanticSerializationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.events import ContactEvent
@@ -21,7 +22,7 @@ from projections import dispatches
 from projections.dispatch_bell import BELL
 from projections import journey_index as index
 from routing.breaker import unreachable
-from routing.router import Routed, Router
+from routing.router import Routed, Router, Undeliverable
 
 log = structlog.get_logger("dripstone.dispatch")
 
@@ -49,7 +50,11 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
     dispatcher, with backoff; an event that can never be delivered becomes a dead letter.
     The fast path (not `redelivery`) leaves everything to the dispatcher while the
     breaker is open, so an API answers in milliseconds while Temporal is down."""
-    if not events or (not redelivery and router.breaker.is_open()):
+    if not events:
+        return []
+    if not redelivery and router.breaker.is_open():
+        # Left to the dispatcher, due at once: it is probing Temporal already.
+        await asyncio.to_thread(_due_now, engine, [e.event_id for e in events])
         return []
     ids = [e.event_id for e in events]
     try:
@@ -75,8 +80,8 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
     await asyncio.to_thread(_settle, engine, done, failed, waiting, dead, error, backoff)
     if any(o.unreachable for o in outcomes):
         router.breaker.trip()
-    elif done:
-        router.breaker.close()
+    elif any(routes for o in outcomes for _, routes in o.routed):
+        router.breaker.close()  # Temporal answered a call
     if error:
         log.warning("dispatch.deferred", events=len(failed), error=error)
     for event_id, reason in dead:
@@ -85,12 +90,18 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
     return [r for i in ids for r in routed.get(i, [])]
 
 
+def _due_now(engine: Engine, event_ids: list[str]) -> None:
+    with engine.begin() as conn:
+        dispatches.due_now(conn, event_ids, datetime.now(UTC))
+
+
 def _prepare(engine: Engine, router: Router, events: list[ContactEvent], ids: list[str]):
     """One read of the catalogue and one of the journey index for the whole batch."""
     router.flows.load()
     contacts = {e.contact_id for e in events}
     with engine.connect() as conn:
-        return dispatches.held_back(conn, contacts, ids), index.live_by_contact(conn, contacts)
+        held = dispatches.held_back(conn, contacts, ids, datetime.now(UTC))
+        return held, index.live_by_contact(conn, contacts)
 
 
 @dataclass
@@ -127,11 +138,14 @@ async def _route_in_order(router: Router, queue: list[ContactEvent],
 
 
 def undeliverable(exc: BaseException) -> bool:
-    """Failures that retrying cannot cure: Temporal refuses the request itself (payload
-    over its size limit, say), or the event cannot be encoded at all."""
-    if isinstance(exc, RPCError):
-        return exc.status == RPCStatusCode.INVALID_ARGUMENT
-    return isinstance(exc, (TypeError, ValueError)) and not isinstance(exc, TimeoutError)
+    """Failures that retrying cannot cure: what a journey would be sent is over Temporal's
+    limits, Temporal refuses the request itself as invalid (unless for its search
+    attributes: registering them cures that), or the event cannot be serialised. Anything
+    else (a bug, a database error) is retried, and logged, until fixed."""
+    if isinstance(exc, Undeliverable | PydanticSerializationError):
+        return True
+    return (isinstance(exc, RPCError) and exc.status == RPCStatusCode.INVALID_ARGUMENT
+            and "search attribute" not in exc.message.lower())
 
 
 def _describe(exc: BaseException) -> str:

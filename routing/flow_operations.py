@@ -13,10 +13,12 @@ FLOW_CONTROL_WORKFLOW = "FlowControlWorkflow"
 
 
 async def start_flow_control(client: Client, flow_id: str, signal: str, reason: str | None,
-                             task_queue: str, rpc_timeout: timedelta = timedelta(seconds=10)) -> str:
+                             task_queue: str, rpc_timeout: timedelta = timedelta(seconds=10),
+                             while_status: str | None = None) -> str:
     workflow_id = flow_control_workflow_id(flow_id, signal, uuid.uuid4().hex[:12])
     await client.start_workflow(
-        FLOW_CONTROL_WORKFLOW, FlowControlInput(flow_id=flow_id, signal=signal, reason=reason),
+        FLOW_CONTROL_WORKFLOW, FlowControlInput(flow_id=flow_id, signal=signal, reason=reason,
+                                              while_status=while_status),
         id=workflow_id, task_queue=task_queue, rpc_timeout=rpc_timeout,
         static_summary=f"{signal} every journey of flow {flow_id}")
     return workflow_id

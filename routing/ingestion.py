@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from domain.events import DEFAULT_MAX_PAYLOAD_BYTES, ContactEvent, parse_event
-from projections import dispatches
+from projections import dispatches, engine_flags
+from projections.dialect import lock_contacts
 from projections import journey_index as index
 from projections.event_store import Routable, ingest, ingest_routable
 from routing.dispatch import Backoff, deliver
@@ -36,8 +37,15 @@ def _routable(trigger_types: set[str]) -> Routable:
     Most events reach nobody; they cost no record and no routing."""
     def pick(conn, appended: list[ContactEvent]) -> list[ContactEvent]:
         contacts = {e.contact_id for e in appended}
-        reachable = (index.contacts_in_journeys(conn, contacts)
-                     | dispatches.contacts_pending(conn, contacts))
+        # Concurrent appends for one contact take turns (PostgreSQL; SQLite's writer
+        # lock does this already), so each sees the other's committed records.
+        lock_contacts(conn, contacts)
+        # Pending records first: the router commits its claim on the index before it
+        # deletes the record that caused it, so between the two reads nothing slips by.
+        if engine_flags.is_set(conn, engine_flags.JOURNEY_INDEX_INCOMPLETE):
+            return appended  # journeys from before the index may be missing from it
+        pending = dispatches.contacts_pending(conn, contacts)
+        reachable = pending | index.contacts_in_journeys(conn, contacts)
         chosen = []
         for event in appended:  # store order: a contact's later events follow its first
             if event.contact_id in reachable or event.type in trigger_types:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from projections import engine_flags
 from projections import journey_index as index
 from routing.router import ENROLLMENT_MEMO
 from workflows import search_attributes as sa
@@ -16,6 +17,8 @@ RUNNING_JOURNEYS = "WorkflowType = 'JourneyWorkflow' AND ExecutionStatus = 'Runn
 
 
 async def reindex_journeys(client: Client, engine: Engine) -> int:
+    """Every running journey recorded; then the index is known complete (the flag the
+    0007 migration set on a database that had events is cleared)."""
     count = 0
     async for execution in client.list_workflows(RUNNING_JOURNEYS):
         attrs = execution.typed_search_attributes
@@ -36,4 +39,11 @@ async def reindex_journeys(client: Client, engine: Engine) -> int:
                 flow_version=attrs.get(sa.FLOW_VERSION) or 0, enrollment_id=enrollment,
                 status=index.RUNNING, started_at=started, updated_at=now, ended_at=None))
         count += 1
+    with engine.begin() as conn:
+        engine_flags.clear(conn, engine_flags.JOURNEY_INDEX_INCOMPLETE)
     return count
+
+
+def index_incomplete(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return engine_flags.is_set(conn, engine_flags.JOURNEY_INDEX_INCOMPLETE)

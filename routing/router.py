@@ -16,19 +16,19 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names
 from domain.events import ContactEvent, payload_size
-from domain.flow import Flow, ReEntry
+from domain.flow import Flow
 from domain.journey import (
     JOURNEY_WORKFLOW, REUSE_POLICIES, JourneyInput, conflict_policy, journey_workflow_id,
 )
 from projections import journey_index as index
 from projections.contacts import read_snapshot
-from routing.breaker import Breaker
+from routing.breaker import Breaker, never_sent
 from routing.live_flows import LiveFlows
-from routing.signals import signal_if_running
+from routing.index_keeper import IndexKeeper
+from routing.signals import describe_if_any, is_running, signal_if_running
 from workflows import search_attributes
 
 log = structlog.get_logger("dripstone.router")
@@ -39,10 +39,19 @@ RPC_TIMEOUT = timedelta(seconds=10)
 # Which enrollment started a journey run, so a retried enrollment can recognise its own
 # finished journey (see Router.enroll). An event or enrollment id: no personal data.
 ENROLLMENT_MEMO = "dripstone_enrollment_id"
-# Temporal refuses a payload over 2 MB. The edge refuses far smaller events, but one
-# stored before that limit (or written straight into the store) must not be retried
-# forever: it becomes a dead letter.
+# Temporal refuses a payload over 2 MB. Journeys are sent little of an event (see
+# for_journey) and the edge refuses big events, but one stored before that limit (a
+# custom event with a huge name) must not be retried forever: it becomes a dead letter.
 MAX_SIGNAL_PAYLOAD_BYTES = 1_500_000
+
+
+def for_journey(event: ContactEvent) -> ContactEvent:
+    """What a journey is sent of an event: ids, type and time, and a custom event's name
+    (wait-for-event matches on it); never the rest of the payload. Form fields, addresses
+    and message bodies stay in the event store, where activities read them by id, so
+    Temporal's history holds as little personal data as possible (and that encrypted)."""
+    payload = {"name": event.payload["name"]} if event.type == "custom" and "name" in event.payload else {}
+    return event.model_copy(update={"payload": payload})
 
 
 class Undeliverable(ValueError):
@@ -65,6 +74,7 @@ class Router:
         self.task_queue = task_queue
         self.rpc_timeout = rpc_timeout
         self.flows = LiveFlows(engine)
+        self.index = IndexKeeper(engine)
         # Shared by this process's fast path and dispatcher (see routing/breaker.py).
         self.breaker = breaker or Breaker()
 
@@ -93,29 +103,25 @@ class Router:
         signalled again (signal-with-start delivered it)."""
         flows = [flow for flow in self.flows.triggered_by(event.type)
                  if flow.trigger.matches_event(event.type, event.payload)]
-        if (flows or journeys) and payload_size(event.payload) > MAX_SIGNAL_PAYLOAD_BYTES:
-            raise Undeliverable(f"payload of {payload_size(event.payload)} bytes is over "
-                                f"what Temporal takes ({MAX_SIGNAL_PAYLOAD_BYTES})")
+        if flows or journeys:
+            size = payload_size(for_journey(event).payload)
+            if size > MAX_SIGNAL_PAYLOAD_BYTES:
+                raise Undeliverable(f"what a journey would be sent is {size} bytes, over "
+                                    f"what Temporal takes ({MAX_SIGNAL_PAYLOAD_BYTES})")
         conditions = [f.trigger.condition for f in flows if f.trigger.condition is not None]
         if conditions:
             contact = await asyncio.to_thread(self._snapshot, event.contact_id, conditions)
             now = datetime.now(UTC)
             flows = [f for f in flows if f.trigger.condition is None
                      or evaluate(f.trigger.condition, contact, now)]
-        live = {j.workflow_id: j for j in journeys}
         calls, reached = [], set()
         for flow in flows:
-            workflow_id = journey_workflow_id(flow.id, event.contact_id, flow.re_entry,
-                                              event.event_id)
-            if workflow_id in live and flow.re_entry != ReEntry.ALWAYS:
-                # Already in this flow: the trigger does not re-enter it; the running
-                # journey hears the event like any other.
-                reached.add(workflow_id)
-                calls.append(self._signal(live[workflow_id], event, "not_reentered"))
-            else:
-                reached.add(workflow_id)
-                calls.append(self.enroll(flow, event.contact_id, event.event_id, event,
-                                         redelivery=redelivery))
+            # enroll() also covers a contact already in the flow: its journey hears the
+            # event (not_reentered), and a stale index row is healed and re-entered.
+            reached.add(journey_workflow_id(flow.id, event.contact_id, flow.re_entry,
+                                            event.event_id))
+            calls.append(self.enroll(flow, event.contact_id, event.event_id, event,
+                                     redelivery=redelivery))
         calls += [self._signal(j, event, "signalled") for j in journeys
                   if j.workflow_id not in reached]
         # Journeys are independent, so their calls go out together.
@@ -141,17 +147,17 @@ class Router:
         `redelivery`: this enrollment may already have happened (a dispatch or backfill
         page being retried), so a finished journey from it must not start again."""
         workflow_id = journey_workflow_id(flow.id, contact_id, flow.re_entry, enrollment_id)
-        owner = await asyncio.to_thread(self._claim, flow, contact_id, enrollment_id, workflow_id)
+        owner = await asyncio.to_thread(self.index.claim, flow, contact_id, enrollment_id,
+                                        workflow_id)
         if owner is None:  # closed for good under re_entry never: no call needed
             return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
         if owner != enrollment_id:
-            # Running for another enrollment: an event reaches it, a manual start does not.
-            if event is None:
+            # In the flow already, from another enrollment: an event reaches that journey,
+            # a manual start does not. A row Temporal does not know is healed, then the
+            # contact enters (as the re-entry rule allows).
+            if event is None or await self._signal_id(workflow_id, event):
                 return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
-            found = await self._signal_id(workflow_id, event)
-            if found:
-                return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
-            await asyncio.to_thread(self._mark, [workflow_id], index.ENDED, owner)
+            await self._heal(workflow_id, owner)
             return await self.enroll(flow, contact_id, enrollment_id, event, redelivery)
         # Only after_exit lets a closed id start again; the others' reuse policy already
         # refuses a second run, so they need no look-up.
@@ -160,12 +166,13 @@ class Router:
             return Routed(enrollment_id, flow.id, workflow_id, "enrolled")
         # A manual enrollment has no event to deliver; an argument-less "event" signal
         # would fail the journey's first workflow task over and over.
-        start_signal = {"start_signal": "event", "start_signal_args": [event]} if event else {}
+        sent = for_journey(event) if event is not None else None
+        start_signal = {"start_signal": "event", "start_signal_args": [sent]} if sent else {}
         try:
             await self.client.start_workflow(
                 JOURNEY_WORKFLOW,
                 JourneyInput(flow=flow, contact_id=contact_id, enrollment_id=enrollment_id,
-                             trigger_event=event),
+                             trigger_event=sent),
                 id=workflow_id, task_queue=self.task_queue,
                 id_reuse_policy=REUSE_POLICIES[flow.re_entry],
                 id_conflict_policy=conflict_policy(with_event=event is not None),
@@ -178,11 +185,13 @@ class Router:
             )
         except WorkflowAlreadyStartedError:
             return await self._not_started(flow, workflow_id, enrollment_id, redelivery)
-        except BaseException:
-            # Not started (Temporal down, say): the claim must not make the contact look
-            # enrolled meanwhile, nor closed for good. A retry claims again; if the start
-            # did land after all, its signal-with-start finds it and the row comes back.
-            await asyncio.to_thread(self._forget, workflow_id, enrollment_id)
+        except BaseException as exc:
+            if never_sent(exc):
+                # Temporal was not reached: no journey. The claim must not make the
+                # contact look enrolled meanwhile; a retry claims again.
+                await asyncio.to_thread(self.index.forget, workflow_id, enrollment_id)
+            # Otherwise (a timeout, say) the start may have landed: the row stays, and
+            # is healed if a later signal finds no such journey.
             raise
         log.info("journey.enrolled", flow_id=flow.id, version=flow.version,
                  contact_id=contact_id, workflow_id=workflow_id)
@@ -191,60 +200,30 @@ class Router:
     async def _not_started(self, flow: Flow, workflow_id: str, enrollment_id: str,
                            redelivery: bool) -> Routed:
         """Closed under re_entry never, or (a start without an event) running already."""
-        running = await self._is_running(workflow_id)
+        running = is_running(await describe_if_any(self.client, workflow_id, self.rpc_timeout))
         if not running:
-            await asyncio.to_thread(self._mark, [workflow_id], index.ENDED, enrollment_id)
+            await asyncio.to_thread(self.index.ended, workflow_id, enrollment_id)
         if redelivery and running:
             return Routed(enrollment_id, flow.id, workflow_id, "enrolled")
         return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
-        log.info("journey.enrolled", flow_id=flow.id, version=flow.version,
-                 contact_id=contact_id, workflow_id=workflow_id)
-        return Routed(enrollment_id, flow.id, workflow_id, "enrolled")
-
-    def _claim(self, flow: Flow, contact_id: str, enrollment_id: str,
-               workflow_id: str) -> str | None:
-        """The enrollment that owns the live row after claiming it; None when the id is
-        closed for good (re_entry never, ended already)."""
-        with self.engine.begin() as conn:
-            row = index.get(conn, workflow_id)
-            if (row is not None and row.status == index.ENDED and flow.re_entry == ReEntry.NEVER
-                    and row.enrollment_id != enrollment_id):
-                return None
-            return index.claim_start(conn, workflow_id=workflow_id, contact_id=contact_id,
-                                     flow_id=flow.id, flow_version=flow.version,
-                                     enrollment_id=enrollment_id, now=datetime.now(UTC))
-
-    def _forget(self, workflow_id: str, enrollment_id: str) -> None:
-        with self.engine.begin() as conn:
-            index.forget(conn, workflow_id, enrollment_id)
-
-    def _mark(self, workflow_ids: list[str], status: str, enrollment_id: str | None = None) -> None:
-        with self.engine.begin() as conn:
-            index.set_status(conn, workflow_ids, status, datetime.now(UTC), enrollment_id)
 
     async def _already_enrolled(self, workflow_id: str, enrollment_id: str) -> bool:
         """The latest run under this id came from this very enrollment (its memo says so)."""
-        try:
-            described = await self.client.get_workflow_handle(workflow_id).describe(
-                rpc_timeout=self.rpc_timeout)
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return False
-            raise
-        return (await described.memo_value(ENROLLMENT_MEMO, None)) == enrollment_id
+        described = await describe_if_any(self.client, workflow_id, self.rpc_timeout)
+        return (described is not None
+                and (await described.memo_value(ENROLLMENT_MEMO, None)) == enrollment_id)
 
-    async def _is_running(self, workflow_id: str) -> bool:
-        try:
-            described = await self.client.get_workflow_handle(workflow_id).describe(
-                rpc_timeout=self.rpc_timeout)
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return False
-            raise
-        return described.status is not None and described.status.name == "RUNNING"
+    async def _heal(self, workflow_id: str, enrollment_id: str) -> None:
+        """The index said live, Temporal has no such run. Never started at all: the row
+        goes; started and closed since (terminated, failed): the row is ended."""
+        described = await describe_if_any(self.client, workflow_id, self.rpc_timeout)
+        if described is None:
+            await asyncio.to_thread(self.index.forget, workflow_id, enrollment_id)
+        else:
+            await asyncio.to_thread(self.index.ended, workflow_id, enrollment_id)
 
     async def _signal_id(self, workflow_id: str, event: ContactEvent) -> bool:
-        return await signal_if_running(self.client, workflow_id, "event", event,
+        return await signal_if_running(self.client, workflow_id, "event", for_journey(event),
                                        rpc_timeout=self.rpc_timeout)
 
     async def _signal(self, journey: index.IndexedJourney, event: ContactEvent,
@@ -253,6 +232,5 @@ class Router:
             return Routed(event.event_id, journey.flow_id, journey.workflow_id, outcome)
         # The index said live, Temporal has no such run (ended unrecorded, terminated):
         # heal the row so the next event costs nothing.
-        await asyncio.to_thread(self._mark, [journey.workflow_id], index.ENDED,
-                                journey.enrollment_id)
+        await self._heal(journey.workflow_id, journey.enrollment_id)
         return Routed(event.event_id, journey.flow_id, journey.workflow_id, "no_journey")

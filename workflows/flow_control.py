@@ -39,7 +39,8 @@ class FlowControlWorkflow:
             page = await workflow.execute_activity(
                 "signal_flow_page", FlowPageRequest(
                     flow_id=state.flow_id, signal=state.signal, reason=state.reason,
-                    after=state.cursor, limit=state.page_size),
+                    while_status=state.while_status, after=state.cursor,
+                    limit=state.page_size),
                 result_type=FlowPageResult, start_to_close_timeout=PAGE_TIMEOUT,
                 retry_policy=RETRY, summary=f"{state.signal} journeys after {state.cursor!r}")
             state.signalled += page.signalled

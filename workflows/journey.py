@@ -93,6 +93,10 @@ class JourneyWorkflow(JourneySteps, JourneyWaits):
         self._may_continue_as_new = workflow.patched("journey-continue-as-new")
         if state.current_step is None and not state.trail:
             state.current_step = flow.steps[0].id
+            # A sub-flow's journey indexes itself too: its parent may be replaying from
+            # before the index, and then does not record it (patches are per run).
+            if workflow.info().parent is not None and workflow.patched("journey-index-start"):
+                await self._record_in_index(ended=False)
         step_id = state.current_step
         while step_id is not None and state.status not in ENDED:
             state.current_step = step_id
@@ -122,7 +126,7 @@ class JourneyWorkflow(JourneySteps, JourneyWaits):
                                            sa.CURRENT_STEP.value_set("")])
         # The journey index learns of the end from the journey itself, so the router stops
         # signalling it; journeys from before the index replay without this.
-        if workflow.patched("journey-index"):
+        if workflow.patched("journey-index-end"):
             await self._record_in_index(ended=True)
         return state
 

@@ -157,7 +157,7 @@ class JourneySteps:
             summary=f"load flow {target}")
         child_id = journey_workflow_id(other.id, self._input.contact_id, other.re_entry,
                                        self._key(step, visit))
-        if workflow.patched("journey-index"):
+        if workflow.patched("journey-index-sub-flow"):
             # Indexed before it starts, so events reach it and its own end lands after.
             await self._record_in_index(False, workflow_id=child_id, flow_id=other.id,
                                         flow_version=other.version,

@@ -5,6 +5,7 @@ refusals are 404 or 409."""
 import pytest
 
 from domain.journey import JourneyStatus
+from routing.flow_operations import wait_for_flow_control
 from tests.api.v1_harness import async_client, form_flow, ok, sync_client
 from tests.journey_harness import journey_result, journey_worker, outbox
 
@@ -48,7 +49,10 @@ async def test_manual_enrollment_bypasses_the_trigger_filter(time_skipping_env, 
 
 async def test_refused_enrollments(time_skipping_env, engine, settings):
     env = time_skipping_env
-    async with async_client(settings, engine, env.client) as api:
+    # With a worker: pausing the flow starts a flow-wide operation, and one left without
+    # a worker would hold the shared time-skipping server's clock for every later test.
+    async with journey_worker(env.client, engine, settings), \
+            async_client(settings, engine, env.client) as api:
         ok(await api.put("/v1/contacts/api-known", json={}))
         body = {"contact_id": "api-known"}
         unknown_flow = await api.post("/v1/flows/api-ghost/enrollments", json=body)
@@ -63,8 +67,9 @@ async def test_refused_enrollments(time_skipping_env, engine, settings):
                                          json={"contact_id": "api-stranger"})
         bad_contact = await api.post("/v1/flows/api-refusing/enrollments",
                                      json={"contact_id": "a@b.example"})
-        ok(await api.post("/v1/flows/api-refusing/pause"))
+        operation = ok(await api.post("/v1/flows/api-refusing/pause"))["operation_id"]
         paused = await api.post("/v1/flows/api-refusing/enrollments", json=body)
+        assert (await wait_for_flow_control(env.client, operation)).signalled == 0
     assert unknown_flow.status_code == 404
     assert (draft_only.status_code, not_allowed.status_code, paused.status_code) == (409, 409, 409)
     assert "is draft" in draft_only.json()["detail"]

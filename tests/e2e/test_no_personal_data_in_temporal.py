@@ -1,7 +1,9 @@
 """No personal data in plain text in Temporal: journeys whose contacts have emails,
 phones and form fields run on a dev server of this test's own, then the server's SQLite
-files are searched for every one of those values: zero matches. The same journey read
-through the API's codec endpoint shows them."""
+files are searched for every one of those values: zero matches. That includes a step
+that fails with the contact's data in its message (a webhook refusing the request and
+quoting it back), since failures are encoded too. The same journey read through the
+API's codec endpoint, with a codec key, shows them."""
 
 import base64
 import uuid
@@ -21,18 +23,36 @@ from domain.journey import JourneyState
 from projections.flow_catalogue import publish
 from settings import Settings
 from tests.conftest import _tool
+from tests.fakes.provider_http import RecordedRequest
+from tests.fakes.webhook_target import Answer, WebhookTarget
 from tests.journey_harness import contact, event, flow_from, journey_worker, send
 from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.devserver
 
-FLOW = flow_from({"id": "pii-drip", "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Hi {{ first_name }}",
-     "body": "Your code is {{ secret_code }}"},
-    {"id": "text", "kind": "send_sms", "text": "Hi {{ first_name }}, welcome"},
-    {"id": "reply", "kind": "wait_for_event", "event": "contact.updated", "timeout": "1h"},
-    {"id": "again", "kind": "send_email", "subject": "Bye {{ first_name }}", "body": "."},
-]})
+
+
+def pii_flow(crm_url: str):
+    return flow_from({"id": "pii-drip", "steps": [
+        {"id": "hello", "kind": "send_email", "subject": "Hi {{ first_name }}",
+         "body": "Your code is {{ secret_code }}"},
+        {"id": "text", "kind": "send_sms", "text": "Hi {{ first_name }}, welcome"},
+        {"id": "reply", "kind": "wait_for_event", "event": "contact.updated", "timeout": "1h"},
+        # Refused with a 400 that quotes the request: the step fails with the contact's
+        # (new) email and phone in the failure message Temporal records.
+        {"id": "crm", "kind": "webhook", "url": crm_url, "timeout_seconds": 10,
+         "body": '{"email": {{ email | tojson }}, "phone": {{ phone | tojson }}}'},
+        {"id": "again", "kind": "send_email", "subject": "Bye {{ first_name }}", "body": "."},
+    ]})
+
+
+class QuotingCrm(WebhookTarget):
+    """A receiver that refuses every request, quoting it back, as CRMs and provider APIs
+    do ("Invalid 'To' Phone Number +1...", "unknown subscriber ...")."""
+
+    def _next(self, request: RecordedRequest) -> Answer:
+        super()._next(request)
+        return Answer(400, {"error": f"unknown subscriber: {request.body.decode()}"})
 
 
 def people(count: int) -> list[dict]:
@@ -52,27 +72,41 @@ async def test_journeys_leave_no_personal_data_in_the_temporal_database(engine, 
         search_attributes=sa.ALL, dev_server_log_level="error",
         dev_server_startup_timeout=timedelta(seconds=60))
     crowd = people(6)
+    # The receiver is on loopback, so this deployment allows private webhook targets.
+    settings = settings.model_copy(update={"webhook_allow_private_targets": True})
     try:
-        async with journey_worker(env.client, engine, settings) as router:
-            for person in crowd:
-                profile = contact(person["id"], email=person["email"], phone=person["phone"],
-                                  first_name=person["first_name"], secret_code=person["code"])
-                await send(router, engine, *profile)
-            with engine.begin() as conn:
-                publish(conn, FLOW)  # its merge tags name fields the contacts have now
-            for person in crowd:
-                await send(router, engine, event(person["id"], "form.submitted", {
-                    "form_id": "signup", "fields": {"street": person["field"],
-                                                    "email": person["email"]}}))
-            for person in crowd:
-                # A contact update reaches the waiting journey as a signal.
-                await send(router, engine, event(person["id"], "contact.updated",
-                                                 {"email": person["new_email"]}))
-            for person in crowd:
-                handle = env.client.get_workflow_handle(f"journey/pii-drip/{person['id']}",
-                                                        result_type=JourneyState)
-                state = await handle.result()
-                assert state.trail[-1].outcome == "email sent", state.trail
+        with QuotingCrm() as crm:
+            async with journey_worker(env.client, engine, settings) as router:
+                for person in crowd:
+                    profile = contact(person["id"], email=person["email"], phone=person["phone"],
+                                      first_name=person["first_name"], secret_code=person["code"])
+                    await send(router, engine, *profile)
+                with engine.begin() as conn:
+                    # Its merge tags name fields the contacts have now.
+                    publish(conn, pii_flow(f"{crm.url}/subscribers"), allow_private_targets=True)
+                for person in crowd:
+                    await send(router, engine, event(person["id"], "form.submitted", {
+                        "form_id": "signup", "fields": {"street": person["field"],
+                                                        "email": person["email"]}}))
+                for person in crowd:
+                    # A contact update reaches the waiting journey as a signal.
+                    await send(router, engine, event(person["id"], "contact.updated",
+                                                     {"email": person["new_email"]}))
+                for person in crowd:
+                    handle = env.client.get_workflow_handle(f"journey/pii-drip/{person['id']}",
+                                                            result_type=JourneyState)
+                    import asyncio
+                    try:
+                        state = await asyncio.wait_for(handle.result(), 60)
+                    except asyncio.TimeoutError:
+                        h = await handle.fetch_history()
+                        for e in h.events:
+                            print("EV", e.event_type, str(e)[:400].replace("\n", " "))
+                        raise
+                    assert state.trail[-1].outcome == "email sent", state.trail
+                    [refused] = [v for v in state.trail if v.outcome.startswith("webhook failed")]
+                    assert person["new_email"] in refused.outcome  # the journey reads it
+            assert len(crm.requests) == len(crowd)
         first = f"journey/pii-drip/{crowd[0]['id']}"
         raw_client = await Client.connect(env.client.service_client.config.target_host,
                                           namespace=env.client.namespace)
@@ -90,17 +124,30 @@ async def test_journeys_leave_no_personal_data_in_the_temporal_database(engine, 
     encrypted = [payload for e in history.events
                  for payload in _payloads_of(e)]
     assert encrypted and all(p.metadata["encoding"] == b"binary/encrypted" for p in encrypted)
-    app = create_app(settings.model_copy(update={"api_keys": ["ops-key"]}), engine)
+    failures = [e.activity_task_failed_event_attributes.failure for e in history.events
+                if e.HasField("activity_task_failed_event_attributes")]
+    assert failures and all(f.message == "Encoded failure" for f in failures)
+    encoded = [f.encoded_attributes for f in failures]
+    assert all(p.metadata["encoding"] == b"binary/encrypted" for p in encoded)
+    # The codec takes its own keys: not the /v1 key a service sends events with.
+    app = create_app(settings.model_copy(update={"api_keys": ["service-key"],
+                                                 "codec_api_keys": ["ops-key"]}), engine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
-        body = json_format.MessageToDict(Payloads(payloads=encrypted))
+        body = json_format.MessageToDict(Payloads(payloads=encrypted + encoded))
         refused = await api.post("/codec/decode", json=body)
+        service = await api.post("/codec/decode", json=body,
+                                 headers={"Authorization": "Bearer service-key"})
         decoded = await api.post("/codec/decode", json=body,
                                  headers={"Authorization": "Bearer ops-key"})
-    assert refused.status_code == 401
+    assert refused.status_code == 401 and service.status_code == 403
     assert decoded.status_code == 200
     plain = b"".join(base64.b64decode(p.get("data", "")) for p in decoded.json()["payloads"])
-    assert crowd[0]["email"].encode() in plain and crowd[0]["field"].encode() in plain
+    # Journeys are sent ids, not the event's payload (routing.router.for_journey), so the
+    # form fields never reach Temporal at all; what does (a failure quoting the contact's
+    # address) reads in plain text through the codec, for ops with a codec key.
+    assert crowd[0]["field"].encode() not in plain
+    assert b"unknown subscriber" in plain and crowd[0]["new_email"].encode() in plain
 
 
 def _payloads_of(history_event) -> list:

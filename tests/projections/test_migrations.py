@@ -93,3 +93,28 @@ def test_events_stored_before_0003_fill_its_read_models(engine):
     assert (snapshot.unsubscribed, snapshot.tags) == ({"email"}, {"vip"})
     assert revisions(engine) == [HEAD]
     assert differences(engine) == []
+
+
+def test_a_database_with_events_is_flagged_until_its_running_journeys_are_indexed(engine):
+    """0007 starts the journey index empty: journeys already running are not in it, so
+    until they are indexed every event keeps its dispatch record (routing/ingestion.py)."""
+    from projections.engine_flags import JOURNEY_INDEX_INCOMPLETE, is_set
+
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0006")
+    with engine.begin() as conn:
+        conn.execute(events.insert().values(
+            event_id="old-1", type="contact.tag_added", schema_version=1, contact_id="c1",
+            occurred_at=at, recorded_at=at, source="test", payload={"tag": "vip"}))
+    migrate(engine)
+    with engine.connect() as conn:
+        assert is_set(conn, JOURNEY_INDEX_INCOMPLETE)
+    assert differences(engine) == []
+
+
+def test_a_fresh_database_has_a_complete_journey_index(engine):
+    from projections.engine_flags import JOURNEY_INDEX_INCOMPLETE, is_set
+
+    with engine.connect() as conn:
+        assert not is_set(conn, JOURNEY_INDEX_INCOMPLETE)

@@ -14,14 +14,15 @@ from domain.events import DEFAULT_MAX_PAYLOAD_BYTES, EventRejected, parse_event
 from domain.journey import JourneyStatus
 from projections import dispatches
 from projections import journey_index as index
-from projections.event_store import ingest
+from projections import engine_flags
+from projections.event_store import ingest, ingest_routable
 from projections.flow_catalogue import publish
 from projections.flow_lifecycle import pause as pause_flow
 from projections.flow_lifecycle import resume as resume_flow
 from projections.schema import event_dispatches
 from routing.controls import JourneyControls
 from routing.dispatch import deliver
-from routing.ingestion import ingest_events
+from routing.ingestion import _routable, ingest_events
 from routing.router import Router
 from tests.journey_harness import (
     contact, event, flow_from, journey_result, journey_worker, outbox, send,
@@ -168,11 +169,15 @@ async def test_5_an_oversized_event_is_refused_at_the_edge_and_one_stored_is_set
     publish_flow(engine, "big-event", trigger={"event": "custom"})
     publish_flow(engine, "after-big")
     ingest(engine, contact("d5", email="d5@example.com"))
-    # Stored before the edge refused such events: delivery can never succeed.
-    stored = event("d5", "custom", big)
-    ingest(engine, [stored], dispatch=True)
+    # Stored before the edge refused such events. Journeys are sent only ids and a
+    # custom event's name, so a big payload is delivered; a 2 MB name never can be.
+    roomy = event("d5", "custom", {"name": "big-payload", **{"properties": big["properties"]}})
+    stored = event("d5", "custom", {"name": "n" * 2_000_000})
+    ingest(engine, [roomy, stored], dispatch=True)
     env = time_skipping_env
     async with journey_worker(env.client, engine, settings) as router:
+        [routed] = await deliver(engine, router, [roomy], redelivery=True)
+        assert (routed.flow_id, routed.outcome) == ("big-event", "enrolled")
         assert await deliver(engine, router, [stored], redelivery=True) == []
         with engine.connect() as conn:
             [dead] = dispatches.dead_letters(conn)
@@ -181,7 +186,12 @@ async def test_5_an_oversized_event_is_refused_at_the_edge_and_one_stored_is_set
         # It no longer holds the contact back: a trigger sent afterwards starts a journey.
         workflow_id = await enrolled_id(router, engine, "d5")
         assert workflow_id == "journey/after-big/d5"
+        # Both journeys wait for a reply; one reply reaches both.
+        routed = await send(router, engine, event("d5", "sms.received", {"body": "yes"}))
+        assert sorted(r.workflow_id for r in routed) == [
+            "journey/after-big/d5", "journey/big-event/d5"]
         await journey_result(env, workflow_id)
+        await journey_result(env, "journey/big-event/d5")
 
 
 async def test_6_while_temporal_is_down_events_are_accepted_without_waiting(engine, settings):
@@ -216,3 +226,18 @@ async def test_7_a_second_trigger_for_a_running_never_journey_is_not_reentered(
         assert [(r.workflow_id, r.outcome) for r in again] == [(workflow_id, "not_reentered")]
         await send(router, engine, event("d7", "sms.received", {"body": "hi"}))
         await journey_result(env, workflow_id)
+
+
+def test_until_old_journeys_are_indexed_every_event_keeps_its_dispatch_record(engine):
+    """After the upgrade to the index (0007), journeys from before it are not in it yet:
+    no event is filtered out until `db reindex-journeys` (or a worker start) lists them.
+    Afterwards, an event that can reach no journey gets no record (and costs nothing)."""
+    routable = _routable(trigger_types=set())
+    with engine.begin() as conn:
+        engine_flags.set_flag(conn, engine_flags.JOURNEY_INDEX_INCOMPLETE)
+    visit = event("d8", "page.visited", {"page": "pricing"})
+    assert ingest_routable(engine, [visit], routable) == ([visit], [visit])
+    with engine.begin() as conn:
+        engine_flags.clear(conn, engine_flags.JOURNEY_INDEX_INCOMPLETE)
+    quiet = event("d8-other", "page.visited", {"page": "docs"})  # nothing pending for it
+    assert ingest_routable(engine, [quiet], routable) == ([quiet], [])
