@@ -5,9 +5,9 @@ text while Temporal itself only ever holds encrypted payloads.
 Decrypting is reading every contact's personal data, so these routes take their own keys
 (settings.codec_api_keys, DRIPSTONE_CODEC_API_KEYS), never the /v1 keys services use to
 send events; with none configured they answer 403. The Web UI's origin is allowed by CORS
-(settings.codec_cors_origins) and passes a key as bearer token ("Pass the user access
-token" in the UI's codec settings) where it has one; `temporal server start-dev`'s UI has
-none, so settings.codec_open_on_loopback lets a developer's own machine in without one."""
+(settings.codec_cors_origins). The CLI sends a key with --codec-auth; the UI's "pass the
+user access token" sends an OIDC token, which `temporal server start-dev` does not have,
+so settings.codec_open_on_loopback lets a developer's own machine in without a key."""
 
 import hmac
 import ipaddress

@@ -100,10 +100,9 @@ async def contact_journeys(
         # Imported here: only this route (and the CLI) reads journeys from Temporal.
         from routing.journey_views import journey_states
 
-        # Live journeys only: a closed one answers its query by replaying its whole
-        # history on a worker, for a state the index already gives (ended).
-        live = [r.workflow_id for r in rows if r.status != "ended"]
-        states = await journey_states(client, live, DETAILS_WITHIN)
+        # Ended journeys too: their trail says what happened to the contact (each is a
+        # replay on a worker; `?details=false` skips them all).
+        states = await journey_states(client, [r.workflow_id for r in rows], DETAILS_WITHIN)
     return ContactJourneys(contact_id=contact_id, journeys=[
         JourneyOut(workflow_id=r.workflow_id, flow_id=r.flow_id, flow_version=r.flow_version,
                    status=r.status, started_at=r.started_at, ended_at=r.ended_at,

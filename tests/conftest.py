@@ -24,6 +24,7 @@ from workflows import search_attributes as sa
 # One codec key for the whole run, in the environment: every client the tests make (the
 # Temporal environments' and any a CLI command or the API makes through worker.connect)
 # encrypts and decrypts alike, as a deployment's processes share DRIPSTONE_CODEC_KEYS.
+# Required on the PostgreSQL lane: with DATABASE_URL set, no process makes a key of its own.
 os.environ.setdefault("DRIPSTONE_CODEC_KEYS", f'{{"test-1": "{new_key()}"}}')
 
 

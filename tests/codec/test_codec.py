@@ -189,3 +189,44 @@ async def test_failure_messages_and_details_are_encrypted(tmp_path, monkeypatch)
     assert decoded.cause.message == f"20003: Invalid 'To' Phone Number: {phone}"
     assert decoded.cause.details == ({"to": phone},)
     assert (await converter.decode_failure(webhook)).message == f"webhook answered 400: {body}"
+
+
+def deployed(tmp_path, monkeypatch) -> Settings:
+    """DATABASE_URL (a migrated database) and no DRIPSTONE_CODEC_KEYS."""
+    from projections.database import make_engine, migrate
+
+    one_machine(monkeypatch)
+    url = f"sqlite:///{tmp_path / 'deployed.db'}"
+    database = make_engine(url)
+    migrate(database)
+    database.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DRIPSTONE_DATA_DIR", str(tmp_path / "data"))
+    return Settings(_env_file=None)
+
+
+async def test_the_api_and_the_worker_refuse_to_start_without_keys(tmp_path, monkeypatch, engine):
+    """A deployment whose processes would each encrypt with a key of their own."""
+    from api.app import create_app
+    from worker import connect
+
+    settings = deployed(tmp_path, monkeypatch)
+    with pytest.raises(KeyConfigError, match="DRIPSTONE_CODEC_KEYS"):
+        create_app(settings, engine)
+    with pytest.raises(KeyConfigError, match="DRIPSTONE_CODEC_KEYS"):
+        await connect(settings, lazy=True)
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("command", [["worker"], ["api"]])
+def test_the_cli_says_why_in_one_line(tmp_path, monkeypatch, command):
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+
+    deployed(tmp_path, monkeypatch)
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert "error: DRIPSTONE_CODEC_KEYS is not set" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "data").exists()

@@ -26,6 +26,7 @@ from tests.conftest import _tool
 from tests.fakes.provider_http import RecordedRequest
 from tests.fakes.webhook_target import Answer, WebhookTarget
 from tests.journey_harness import contact, event, flow_from, journey_worker, send
+from tests.workflows.live_journeys import at_step
 from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.devserver
@@ -89,20 +90,15 @@ async def test_journeys_leave_no_personal_data_in_the_temporal_database(engine, 
                         "form_id": "signup", "fields": {"street": person["field"],
                                                         "email": person["email"]}}))
                 for person in crowd:
-                    # A contact update reaches the waiting journey as a signal.
+                    # A contact update reaches the waiting journey as a signal (once it
+                    # waits: an event before the wait starts is not what it waits for).
+                    await at_step(env, f"journey/pii-drip/{person['id']}", "reply")
                     await send(router, engine, event(person["id"], "contact.updated",
                                                      {"email": person["new_email"]}))
                 for person in crowd:
                     handle = env.client.get_workflow_handle(f"journey/pii-drip/{person['id']}",
                                                             result_type=JourneyState)
-                    import asyncio
-                    try:
-                        state = await asyncio.wait_for(handle.result(), 60)
-                    except asyncio.TimeoutError:
-                        h = await handle.fetch_history()
-                        for e in h.events:
-                            print("EV", e.event_type, str(e)[:400].replace("\n", " "))
-                        raise
+                    state = await handle.result()
                     assert state.trail[-1].outcome == "email sent", state.trail
                     [refused] = [v for v in state.trail if v.outcome.startswith("webhook failed")]
                     assert person["new_email"] in refused.outcome  # the journey reads it

@@ -180,7 +180,9 @@ async def test_five_thousand_events_continue_as_new_and_nothing_is_lost(
             await _taken_in(env, journey, first + 101)
         state = await journey_result(env, journey)
         lengths = await history_lengths(env, journey)
-    assert state.events_seen == 5001  # the trigger plus every visit, each once
+    # The trigger plus every visit, each once; and its own message.sent if the dispatcher
+    # delivers it before the journey ends (it is routed like any event).
+    assert state.events_seen in (5001, 5002)
     print(f"history events per run: {lengths}")  # quoted in the closing note
     assert state.runs == len(lengths) >= 10
     assert max(lengths) < 3000, lengths
