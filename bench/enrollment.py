@@ -142,21 +142,36 @@ async def start_dev_server() -> WorkflowEnvironment:
         dev_server_log_level="error")
 
 
-async def _main(options: Options, database_url: str | None, work_dir: Path,
-                console: Console) -> EnrollmentBenchResult:
-    database_url = database_url or f"sqlite:///{work_dir / 'bench.db'}"
-    engine = make_engine(database_url)
-    try:
-        migrate(engine)
-        console.print(f"database: {engine.url.render_as_string(hide_password=True)}")
-        env = await start_dev_server()
+def run_on_dev_server(run, options, database_url: str | None, console: Console, *,
+                      prefix: str, keep: bool, before=lambda: None):
+    """A temporary work folder (database unless `database_url`, API log) and a dev
+    server of the bench's own; `run(client, engine, database_url, options, work_dir=,
+    say=)` measures on them. Shared by the benches in this folder."""
+    work_dir = Path(tempfile.mkdtemp(prefix=prefix))
+
+    async def main():
+        url = database_url or f"sqlite:///{work_dir / 'bench.db'}"
+        engine = make_engine(url)
         try:
-            return await run(env.client, engine, database_url, options, work_dir=work_dir,
-                             say=console.print)
+            migrate(engine)
+            console.print(f"database: {engine.url.render_as_string(hide_password=True)}")
+            before()
+            env = await start_dev_server()
+            try:
+                return await run(env.client, engine, url, options, work_dir=work_dir,
+                                 say=console.print)
+            finally:
+                await env.shutdown()
         finally:
-            await env.shutdown()
+            engine.dispose()
+
+    try:
+        return asyncio.run(main())
     finally:
-        engine.dispose()
+        if keep:
+            console.print(f"kept: {work_dir}")
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 @app.command()
@@ -181,14 +196,8 @@ def main(
     console = Console()
     options = Options(contacts, rounds, concurrency, warmup, batch_events, single_events,
                       batch_size, lanes, wake_journeys, wake_gap)
-    work_dir = Path(tempfile.mkdtemp(prefix="dripstone-enroll-bench-"))
-    try:
-        result = asyncio.run(_main(options, database_url, work_dir, console))
-    finally:
-        if keep:
-            console.print(f"kept: {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+    result = run_on_dev_server(run, options, database_url, console,
+                               prefix="dripstone-enroll-bench-", keep=keep)
     render(result, console)
 
 

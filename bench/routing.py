@@ -24,9 +24,7 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -43,11 +41,10 @@ import worker as production
 from bench import api_load, wakeup
 from bench.api_server import ApiServer, quiet_logs
 from bench.cpu import dev_server_pid, tree_cpu
-from bench.enrollment import start_dev_server
+from bench.enrollment import run_on_dev_server
 from domain.flow import Flow, FlowStatus
 from dripstone_client import AsyncDripstone
 from projections import flow_lifecycle
-from projections.database import make_engine, migrate
 from projections.flow_catalogue import find_flow, publish
 from routing.live_flows import LiveFlows
 from routing.router import Router
@@ -359,24 +356,6 @@ def _rounds(result: RoutingBenchResult) -> Table:
     return table
 
 
-async def _main(options: Options, database_url: str | None, work_dir: Path,
-                console: Console) -> RoutingBenchResult:
-    database_url = database_url or f"sqlite:///{work_dir / 'bench.db'}"
-    engine = make_engine(database_url)
-    try:
-        migrate(engine)
-        console.print(f"database: {engine.url.render_as_string(hide_password=True)}")
-        console.print(_load("at start"))
-        env = await start_dev_server()
-        try:
-            return await run(env.client, engine, database_url, options, work_dir=work_dir,
-                             say=console.print)
-        finally:
-            await env.shutdown()
-    finally:
-        engine.dispose()
-
-
 @app.command()
 def main(
     events: Annotated[int, typer.Option(help="Events per measurement")] = 20_000,
@@ -399,14 +378,9 @@ def main(
     options = Options(events=events, rounds=rounds, batch_size=batch_size, lanes=lanes,
                       warmup_events=warmup_events, wake_journeys=wake_journeys,
                       wake_gap=wake_gap, api_workers=api_workers)
-    work_dir = Path(tempfile.mkdtemp(prefix="dripstone-routing-bench-"))
-    try:
-        result = asyncio.run(_main(options, database_url, work_dir, console))
-    finally:
-        if keep:
-            console.print(f"kept: {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+    result = run_on_dev_server(run, options, database_url, console,
+                               prefix="dripstone-routing-bench-", keep=keep,
+                               before=lambda: console.print(_load("at start")))
     console.print(_load("at the end"))
     render(result, console)
 

@@ -95,16 +95,21 @@ def claim_start(conn: Connection, *, workflow_id: str, contact_id: str, flow_id:
     enrollment. Returns the enrollment the live row belongs to: this one (start it; a
     retried start of the same enrollment finds its own row) or another (that journey
     runs: leave its row alone, so its own end still finds it)."""
-    values = {"workflow_id": workflow_id, "contact_id": contact_id, "flow_id": flow_id,
-              "flow_version": flow_version, "enrollment_id": enrollment_id, "status": RUNNING,
-              "started_at": now, "updated_at": now, "ended_at": None}
+    _insert_or_revive(conn, {
+        "workflow_id": workflow_id, "contact_id": contact_id, "flow_id": flow_id,
+        "flow_version": flow_version, "enrollment_id": enrollment_id, "status": RUNNING,
+        "started_at": now, "updated_at": now, "ended_at": None})
+    return conn.execute(select(journey_index.c.enrollment_id).where(
+        journey_index.c.workflow_id == workflow_id)).scalar_one()
+
+
+def _insert_or_revive(conn: Connection, values: dict) -> None:
+    """A new row, or an ended one taken over; a live row is left as it is."""
     statement = insert(conn, journey_index).values(values)
     conn.execute(statement.on_conflict_do_update(
         index_elements=["workflow_id"],
         set_={k: statement.excluded[k] for k in values if k != "workflow_id"},
         where=journey_index.c.status == ENDED))
-    return conn.execute(select(journey_index.c.enrollment_id).where(
-        journey_index.c.workflow_id == workflow_id)).scalar_one()
 
 
 def set_status(conn: Connection, workflow_ids: Iterable[str], status: str, now: datetime,
@@ -131,9 +136,4 @@ def forget(conn: Connection, workflow_id: str, enrollment_id: str) -> None:
 
 def upsert_live(conn: Connection, journey: IndexedJourney) -> None:
     """A live journey found in Temporal's visibility (`dripstone journeys reindex`)."""
-    values = {k: getattr(journey, k) for k in IndexedJourney.__dataclass_fields__}
-    statement = insert(conn, journey_index).values(values)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=["workflow_id"],
-        set_={k: statement.excluded[k] for k in values if k != "workflow_id"},
-        where=journey_index.c.status == ENDED))
+    _insert_or_revive(conn, {k: getattr(journey, k) for k in IndexedJourney.__dataclass_fields__})

@@ -44,7 +44,8 @@ CONCURRENT_CONTACTS = 32
 
 
 async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
-                  backoff: Backoff = Backoff(), redelivery: bool = False) -> list[Routed]:
+                  backoff: Backoff = Backoff(), redelivery: bool = False,
+                  flows_loaded: bool = False) -> list[Routed]:
     """Route `events` (in store order) and settle their dispatch records: delivered ones
     are deleted; when an event fails, it and its contact's later events are left to the
     dispatcher, with backoff; an event that can never be delivered becomes a dead letter.
@@ -58,7 +59,8 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
         return []
     ids = [e.event_id for e in events]
     try:
-        held, journeys = await asyncio.to_thread(_prepare, engine, router, events, ids)
+        held, journeys = await asyncio.to_thread(_prepare, engine, router, events, ids,
+                                                 flows_loaded)
     except Exception as exc:  # noqa: BLE001 - e.g. the catalogue could not be read
         log.warning("dispatch.deferred", events=len(events), error=_describe(exc))
         return []
@@ -95,9 +97,12 @@ def _due_now(engine: Engine, event_ids: list[str]) -> None:
         dispatches.due_now(conn, event_ids, datetime.now(UTC))
 
 
-def _prepare(engine: Engine, router: Router, events: list[ContactEvent], ids: list[str]):
-    """One read of the catalogue and one of the journey index for the whole batch."""
-    router.flows.load()
+def _prepare(engine: Engine, router: Router, events: list[ContactEvent], ids: list[str],
+             flows_loaded: bool):
+    """One read of the catalogue (unless the caller just made it) and one of the journey
+    index for the whole batch."""
+    if not flows_loaded:
+        router.flows.load()
     contacts = {e.contact_id for e in events}
     with engine.connect() as conn:
         held = dispatches.held_back(conn, contacts, ids, datetime.now(UTC))

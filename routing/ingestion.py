@@ -26,7 +26,7 @@ async def ingest_events(engine: Engine, router: Router | None, events: list[Cont
     await asyncio.to_thread(router.flows.load)
     appended, to_route = await asyncio.to_thread(ingest_routable, engine, events,
                                                  _routable(router.flows.trigger_types()))
-    return appended, await deliver(engine, router, to_route, backoff)
+    return appended, await deliver(engine, router, to_route, backoff, flows_loaded=True)
 
 
 def _routable(trigger_types: set[str]) -> Routable:

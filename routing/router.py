@@ -78,9 +78,6 @@ class Router:
         # Shared by this process's fast path and dispatcher (see routing/breaker.py).
         self.breaker = breaker or Breaker()
 
-    def live_flows(self) -> list[Flow]:
-        return self.flows.load()
-
     def journeys_of(self, contact_ids) -> dict[str, list[index.IndexedJourney]]:
         with self.engine.connect() as conn:
             return index.live_by_contact(conn, contact_ids)

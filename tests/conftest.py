@@ -93,9 +93,12 @@ def settings(tmp_path) -> Settings:
     return Settings(_env_file=None, data_dir=tmp_path, task_queue=f"tq-{uuid.uuid4()}")
 
 
-async def _start_time_skipping() -> WorkflowEnvironment:
+async def _start_time_skipping(converter=None) -> WorkflowEnvironment:
+    """`converter`: the recorders of stored histories pass the plain pydantic one, so a
+    history replays whatever codec keys a later test run has (the codec lets
+    unencrypted payloads through)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(Settings()),
+        data_converter=converter or data_converter(Settings()),
         test_server_existing_path=_tool("DRIPSTONE_TEST_SERVER_BIN"),
         test_server_startup_timeout=timedelta(seconds=30),
     )

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from temporalio.contrib.pydantic import pydantic_data_converter
+
 from projections.database import make_engine, migrate
 from settings import Settings
 from tests.conftest import _start_time_skipping
@@ -24,7 +26,8 @@ async def record(version: str) -> Path:
         engine = make_engine(f"sqlite:///{tmp}/record.db")
         migrate(engine)
         settings = Settings(_env_file=None, data_dir=Path(tmp), task_queue="record-backfill")
-        env = await _start_time_skipping()  # the binary in DRIPSTONE_TEST_SERVER_BIN
+        # The binary in DRIPSTONE_TEST_SERVER_BIN; unencrypted, so it replays under any keys.
+        env = await _start_time_skipping(pydantic_data_converter)
         try:
             flow = published(engine, "backfilled")
             audience(engine, "bf", members=7, others=2)

@@ -7,21 +7,17 @@ replays whatever keys a test run has. Refuses to overwrite a stored history."""
 import asyncio
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from domain.flow_control import FlowControlInput, FlowControlProgress
 from projections.database import make_engine, migrate
 from projections.flow_catalogue import publish
 from settings import Settings
-from tests.conftest import _tool
+from tests.conftest import _start_time_skipping
 from tests.histories.record import HERE
 from tests.journey_harness import contact, event, flow_from, journey_worker, send
-from workflows import search_attributes as sa
 
 
 async def record(version: str) -> Path:
@@ -32,13 +28,7 @@ async def record(version: str) -> Path:
         engine = make_engine(f"sqlite:///{tmp}/record.db")
         migrate(engine)
         settings = Settings(_env_file=None, data_dir=Path(tmp), task_queue="record-flow-control")
-        env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
-            test_server_existing_path=_tool("DRIPSTONE_TEST_SERVER_BIN"),
-            test_server_startup_timeout=timedelta(seconds=30))
-        await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in sa.ALL}))
+        env = await _start_time_skipping(pydantic_data_converter)
         try:
             with engine.begin() as conn:
                 publish(conn, flow_from({"id": "held", "steps": [
