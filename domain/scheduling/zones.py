@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.resources
 from enum import StrEnum
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -72,7 +73,26 @@ def zone_for_phone(phone: str | None, default_region: str | None = None) -> Zone
         return None
     zones = phone_timezones.time_zones_for_number(number)
     # "Etc/Unknown" is how the library says it has no idea; zone_named rejects it too.
-    return zone_named(zones[0]) if len(zones) == 1 else None
+    return _one_clock(tuple(zones))
+
+
+# Fixed instants (twice a month, 2000-2059), so the answer never depends on when it is asked.
+_SAMPLES = tuple(datetime(year, month, day, 12, tzinfo=UTC)
+                 for year in range(2000, 2060) for month in range(1, 13) for day in (1, 15))
+
+
+@lru_cache(maxsize=512)
+def _one_clock(names: tuple[str, ...]) -> ZoneInfo | None:
+    """The zone when every name keeps the same clock: a UK mobile maps to London, Jersey,
+    Guernsey and the Isle of Man, which have never differed, so 09:00 is 09:00 in each.
+    Zones whose offsets ever differ at a sample give None, as several real zones do."""
+    zones = [zone_named(name) for name in names]
+    if not zones or any(zone is None for zone in zones):
+        return None
+    first = zones[0]
+    if all(zone.utcoffset(at) == first.utcoffset(at) for zone in zones[1:] for at in _SAMPLES):
+        return first
+    return None
 
 
 def resolve_zone(attribute_zone: str | None, phone: str | None, default_zone: str, *,

@@ -54,6 +54,7 @@ UK_PHONE, NYC_PHONE, TOLL_FREE, SOUTH_DAKOTA = (
     (None, SOUTH_DAKOTA, "UTC", ZoneSource.DEFAULT),  # Mountain and Central
     (None, "+1 555", "UTC", ZoneSource.DEFAULT),
     (None, "+44 7700 900123", "UTC", ZoneSource.DEFAULT),  # possible but not valid
+    (None, "+44 7911 123456", "Europe/Guernsey", ZoneSource.PHONE),  # four zones, one clock
     (None, "call me maybe", "UTC", ZoneSource.DEFAULT),
     (None, "2125550123", "UTC", ZoneSource.DEFAULT),  # national form, no region to read it
     (None, None, "UTC", ZoneSource.DEFAULT),

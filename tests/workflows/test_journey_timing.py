@@ -94,14 +94,18 @@ async def test_weekdays_and_the_zone_of_the_phone_number(time_skipping_env, engi
     env = time_skipping_env
     now = (await env.get_current_time()).astimezone(LONDON)
     friday = now.date() + timedelta(days=(4 - now.weekday()) % 7 or 7)
+    # A summer Friday: in winter London keeps UTC, and a journey that fell back to the
+    # UTC default would pass unnoticed.
+    while datetime.combine(friday, time(10, 0), LONDON).utcoffset() == timedelta(0):
+        friday += timedelta(days=7)
     await env.sleep(datetime.combine(friday, time(10, 0), LONDON) - await env.get_current_time())
     flow = flow_from({"id": "weekday-nine", "steps": [
         {"id": "monday", "kind": "wait",
          "time_of_day": {"at": "09:00", "weekdays": ["mon", "tue", "wed", "thu", "fri"]}},
         mail(),
     ]})
-    # No time zone attribute: a UK number maps to one zone, Europe/London.
-    ingest(engine, contact("uk1", email="uk1@example.com", phone="+447700900123"))
+    # No time zone attribute: a UK mobile maps to four zones that keep London's clock.
+    ingest(engine, contact("uk1", email="uk1@example.com", phone="+447911123456"))
     state = await run_journey(env, engine, settings, flow, "uk1")
     woke = ended_at(state, "monday").astimezone(LONDON)
     assert (woke.date(), woke.time().replace(second=0, microsecond=0)) == (
