@@ -14,6 +14,8 @@ from activities.compose import MessagingOptions
 from activities.contact_changes import ContactChangeActivities
 from activities.journey_control import JourneyControlActivities
 from activities.journey_index import JourneyIndexActivities
+from activities.mailing_delivery import MailingDelivery
+from activities.mailings import mailing_activities
 from activities.messaging import MessagingActivities
 from activities.outbox import Outbox
 from activities.ports import EmailSender, SmsSender
@@ -25,6 +27,7 @@ from activities.voice_port import VoiceCaller
 from activities.webhooks import WebhookActivities
 from codec.converter import data_converter
 from projections.database import make_engine, migrate
+from projections.mailing_audience import Zones
 from projections.schema_version import SchemaError, check_schema
 from routing.controls import JourneyControls
 from routing.dispatch import Dispatcher
@@ -34,6 +37,7 @@ from settings import Settings
 from workflows.backfill import BackfillWorkflow
 from workflows.flow_control import FlowControlWorkflow
 from workflows.journey import JourneyWorkflow
+from workflows.mailing import MailingWorkflow
 from workflows.script_run import ScriptRunWorkflow
 
 ACTIVITY_THREADS = 16
@@ -97,8 +101,9 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     index = JourneyIndexActivities(engine)
     email = email or email_sender(settings, engine)
     sms = sms or sms_sender(settings, engine)
-    messaging = MessagingActivities(engine, email, sms, settings.email_from,
-                                    MessagingOptions.from_settings(settings))
+    options = MessagingOptions.from_settings(settings)
+    messaging = MessagingActivities(engine, email, sms, settings.email_from, options)
+    delivery = MailingDelivery(engine, email, sms, settings.email_from, options)
     return [
         messaging.send_email,
         messaging.send_sms,
@@ -109,6 +114,8 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
         *callout_activities(settings, engine, email, sms, voice),
         *timing_activities(settings, engine, client, router),
         *backfill_activities(engine, router),
+        *mailing_activities(engine, delivery, Zones(settings.default_time_zone,
+                                                    settings.phone_default_region)),
     ]
 
 
@@ -146,6 +153,7 @@ def build_worker(client: Client, settings: Settings, activities: list,
         client,
         task_queue=settings.task_queue,
         workflows=[JourneyWorkflow, ScriptRunWorkflow, BackfillWorkflow, FlowControlWorkflow,
+                   MailingWorkflow,
                    *extra_workflows],
         activities=activities,
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),

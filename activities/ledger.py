@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import NAMESPACE_URL, uuid5
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from domain.events import ContactEvent, EventType
 from projections.dialect import insert
@@ -43,6 +43,48 @@ def claim(engine: Engine, key: str, channel: str, contact_id: str) -> Claim:
         return Claim(already_sent=False, provider_message_id=None, retry=row.status == "pending")
 
 
+def claim_many(engine: Engine, wanted: list[tuple[str, str, str]]) -> dict[str, Claim]:
+    """claim() for a batch of (key, channel, contact_id) in one transaction: one
+    multi-row insert claims the new keys; the others are read back and counted as
+    another attempt, exactly as claim() would one by one."""
+    if not wanted:
+        return {}  # an empty executemany would be one INSERT of default values
+    now = datetime.now(UTC)
+    ML = message_ledger.c
+    with engine.begin() as conn:
+        inserted = {row[0] for row in conn.execute(
+            insert(conn, message_ledger).on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(ML.idempotency_key),
+            [{"idempotency_key": key, "channel": channel, "contact_id": contact_id,
+              "status": "pending", "attempts": 1, "uncertain_retries": 0, "created_at": now,
+              "updated_at": now} for key, channel, contact_id in wanted]).all()}
+        claims = {key: Claim(already_sent=False, provider_message_id=None, retry=False)
+                  for key in inserted}
+        others = [key for key, _, _ in wanted if key not in inserted]
+        for chunk in (others[i:i + 500] for i in range(0, len(others), 500)):
+            for row in conn.execute(select(ML.idempotency_key, ML.status, ML.provider_message_id)
+                                    .where(ML.idempotency_key.in_(chunk))):
+                claims[row.idempotency_key] = Claim(
+                    already_sent=row.status == "sent", provider_message_id=row.provider_message_id,
+                    retry=row.status == "pending")
+            conn.execute(message_ledger.update().where(ML.idempotency_key.in_(chunk),
+                                                       ML.status != "sent")
+                         .values(attempts=ML.attempts + 1, updated_at=now))
+    return claims
+
+
+def mark_sent(conn: Connection, provider_ids: dict[str, str | None]) -> None:
+    """The batch form of record_sent's ledger half, inside the caller's transaction (the
+    caller appends the message.sent events in the same one)."""
+    if not provider_ids:
+        return
+    ML = message_ledger.c
+    conn.execute(message_ledger.update().where(ML.idempotency_key == bindparam("k"))
+                 .values(status="sent", provider_message_id=bindparam("p"),
+                         updated_at=datetime.now(UTC)),
+                 [{"k": key, "p": pid} for key, pid in provider_ids.items()])
+
+
 def count_uncertain_retry(engine: Engine, key: str) -> None:
     """The provider cannot tell whether the earlier attempt went out; resending may
     duplicate, so the risk is counted where ops can report on it."""
@@ -76,11 +118,12 @@ def record_failed(engine: Engine, key: str, detail: str) -> None:
                      .values(status="failed", detail=detail[:2000], updated_at=datetime.now(UTC)))
 
 
-def sent_event(key: str, contact_id: str, channel: str, to: str, flow_id: str, step_id: str,
-               provider_message_id: str | None) -> ContactEvent:
+def sent_event(key: str, contact_id: str, channel: str, to: str, flow_id: str | None,
+               step_id: str, provider_message_id: str | None, *,
+               source: str = "dripstone.journey", **extra) -> ContactEvent:
     return ContactEvent(
         event_id=f"sent:{uuid5(NAMESPACE_URL, key)}", type=EventType.MESSAGE_SENT, contact_id=contact_id,
-        occurred_at=datetime.now(UTC), source="dripstone.journey",
+        occurred_at=datetime.now(UTC), source=source,
         payload={"channel": channel, "message_key": key, "flow_id": flow_id, "step_id": step_id,
-                 "to": to, "provider_message_id": provider_message_id},
+                 "to": to, "provider_message_id": provider_message_id, **extra},
     )

@@ -38,6 +38,28 @@ class Outbox:
                  contact_id=message.contact_id, key=message.idempotency_key, outbox_id=row.id)
         return f"outbox-{row.id}"
 
+    def send_many(self, messages: list[EmailMessage | SmsMessage]) -> dict[str, str | None]:
+        """A batch in one transaction (mailings): {idempotency key: outbox id}. Keys
+        already in the outbox keep their first row, as send() does."""
+        if not messages:
+            return {}
+        now = datetime.now(UTC)
+        O = outbox_messages.c
+        with self.engine.begin() as conn:
+            ids = dict(conn.execute(
+                insert(conn, outbox_messages).on_conflict_do_nothing(
+                    index_elements=["idempotency_key"]).returning(O.idempotency_key, O.id),
+                [{"idempotency_key": m.idempotency_key, "channel": self.channel,
+                  "contact_id": m.contact_id, "to_address": m.to,
+                  "subject": getattr(m, "subject", None), "body": m.body, "created_at": now}
+                 for m in messages]).all())
+            missing = [m.idempotency_key for m in messages if m.idempotency_key not in ids]
+            if missing:
+                ids.update(conn.execute(select(O.idempotency_key, O.id)
+                                        .where(O.idempotency_key.in_(missing))).all())
+        log.info("messages.outboxed", channel=self.channel, count=len(messages))
+        return {key: f"outbox-{row_id}" for key, row_id in ids.items()}
+
     def find_sent(self, idempotency_key: str) -> tuple[bool, str | None]:
         with self.engine.connect() as conn:
             found = conn.execute(

@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from api import (
     audience, codec_server, contacts, dispatch, enrollments, errors, events, flow_lifecycle,
-    flows, journeys, operations, provider_webhooks,
+    flows, journeys, mailings, operations, provider_webhooks,
 )
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
@@ -29,7 +29,7 @@ from settings import Settings
 
 V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, journeys.router, flows.router,
                                flow_lifecycle.router, enrollments.router, audience.router,
-                               operations.router, dispatch.router]
+                               operations.router, dispatch.router, mailings.router]
 
 
 def create_app(settings: Settings, engine: Engine, client: Client | None = None) -> FastAPI:

@@ -21,6 +21,7 @@ from projections.flow_catalogue import (
     CatalogueError, PublishRefused, UnknownFlow, UnknownVersion,
 )
 from projections.flow_lifecycle import DraftRejected
+from projections.mailings import MailingConflict, MailingNotFound
 
 log = structlog.get_logger("dripstone.api")
 _UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
@@ -160,7 +161,16 @@ async def _illegal_transition(request: Request, exc: IllegalTransition) -> JSONR
                         409)
 
 
+async def _mailing_refused(request: Request, exc: Exception) -> JSONResponse:
+    body: dict[str, Any] = {"detail": str(exc)}
+    if isinstance(exc, MailingConflict):
+        body["status"] = exc.status
+    return JSONResponse(body, 404 if isinstance(exc, MailingNotFound) else 409)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(MailingNotFound, _mailing_refused)
+    app.add_exception_handler(MailingConflict, _mailing_refused)
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(EventRejected, _event_rejected)
     app.add_exception_handler(CatalogueError, _catalogue_refused)

@@ -14,6 +14,7 @@ from cli.backfill_command import audience, backfill
 from cli.dispatch_commands import dispatch_app
 from cli.flow_commands import flow_app
 from cli.journey_control import journey_app
+from cli.mailing_commands import mailing_app
 from cli.send_test import send_test
 from cli.output import SchemaCheckedGroup, console, fail as _fail
 from domain.events import EventRejected
@@ -32,6 +33,7 @@ app.add_typer(event_app, name="event")
 app.add_typer(db_app, name="db")
 app.add_typer(journey_app, name="journey")
 app.add_typer(dispatch_app, name="dispatch")
+app.add_typer(mailing_app, name="mailing")
 
 
 @app.command()

@@ -108,6 +108,7 @@ class MessageSent(Payload):
     channel: str
     message_key: str
     flow_id: str | None = None
+    mailing_id: str | None = None
     step_id: str | None = None
     to: str
     provider_message_id: str | None = None

@@ -55,7 +55,7 @@ def audience_page(engine: Engine, flow: Flow, after: str | None, limit: int) -> 
         if not candidates:
             return AudiencePage([], None, 0)
         matched = _matching_trigger(conn, trigger, after, candidates)
-        members = _satisfying(conn, trigger.condition, matched)
+        members = satisfying(conn, trigger.condition, matched)
     next_after = candidates[-1] if len(candidates) == limit else None
     return AudiencePage(members, next_after, len(candidates))
 
@@ -80,7 +80,7 @@ def preview(engine: Engine, flow: Flow, limit: int = 20,
     for page in audience_pages(engine, flow, page_size):
         count += len(page.contact_ids)
         shown += page.contact_ids[:max(0, limit - len(shown))]
-    return AudiencePreview(count, _profiles(engine, shown))
+    return AudiencePreview(count, profiles(engine, shown))
 
 
 def _candidates(conn: Connection, event_type: str, after: str | None, limit: int) -> list[str]:
@@ -113,7 +113,8 @@ def _matching_trigger(conn: Connection, trigger: Trigger, after: str | None,
     return [c for c in candidates if c in hits]
 
 
-def _satisfying(conn: Connection, condition: Condition | None, contact_ids: list[str]) -> list[str]:
+def satisfying(conn: Connection, condition: Condition | None, contact_ids: list[str]) -> list[str]:
+    """The contacts, in their order, that satisfy `condition` now (all of them for None)."""
     if condition is None or not contact_ids:
         return contact_ids
     groups, names = fact_groups(condition), lead_event_names(condition)
@@ -128,7 +129,7 @@ def _satisfying(conn: Connection, condition: Condition | None, contact_ids: list
     return members
 
 
-def _profiles(engine: Engine, contact_ids: list[str]) -> list[dict[str, str | None]]:
+def profiles(engine: Engine, contact_ids: list[str]) -> list[dict[str, str | None]]:
     if not contact_ids:
         return []
     with engine.connect() as conn:

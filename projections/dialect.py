@@ -36,6 +36,13 @@ def json_text(conn: Connection, column):
     return column.op("#>>")(literal_column("'{}'"))
 
 
+def json_field(conn: Connection, column, name: str):
+    """A top-level field of a JSON object column, as SQL text."""
+    if conn.dialect.name == "sqlite":
+        return func.json_extract(column, f"$.{name}")
+    return column.op("->>")(literal_column(f"'{name}'"))
+
+
 def json_rows(conn: Connection, *columns):
     """Aggregate a correlated query's rows into one JSON array of arrays, so a contact's
     snapshot comes back in a single statement (one round trip) whatever groups it needs.

@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from codec.converter import data_converter
 from codec.keys import new_key
 from projections.database import make_engine, migrate
-from projections.schema import metadata
+from projections.tables import metadata
 from settings import Settings
 from workflows import search_attributes as sa
 

@@ -3,7 +3,7 @@ or on DATABASE_URL when invoked through the alembic command line."""
 
 from alembic import context
 
-from projections.schema import metadata
+from projections.tables import metadata
 
 config = context.config
 

@@ -11,7 +11,8 @@ from sqlalchemy import column, inspect, select, table, text
 
 from projections.database import _MIGRATIONS, migrate
 from projections.contacts import load_snapshot
-from projections.schema import events, flow_versions, flows, metadata
+from projections.schema import events, flow_versions, flows
+from projections.tables import metadata
 
 ALEMBIC_VERSION = table("alembic_version", column("version_num"))
 HEAD = ScriptDirectory(str(_MIGRATIONS)).get_current_head()

@@ -22,7 +22,8 @@ from projections.flow_lifecycle import resume as resume_flow
 from projections.schema import event_dispatches
 from routing.controls import JourneyControls
 from routing.dispatch import deliver
-from routing.ingestion import _routable, ingest_events
+from projections.reachable import routable as routable_for
+from routing.ingestion import ingest_events
 from routing.router import Router
 from tests.journey_harness import (
     contact, event, flow_from, journey_result, journey_worker, outbox, send,
@@ -232,7 +233,7 @@ def test_until_old_journeys_are_indexed_every_event_keeps_its_dispatch_record(en
     """After the upgrade to the index (0007), journeys from before it are not in it yet:
     no event is filtered out until `db reindex-journeys` (or a worker start) lists them.
     Afterwards, an event that can reach no journey gets no record (and costs nothing)."""
-    routable = _routable(trigger_types=set())
+    routable = routable_for(trigger_types=set())
     with engine.begin() as conn:
         engine_flags.set_flag(conn, engine_flags.JOURNEY_INDEX_INCOMPLETE)
     visit = event("d8", "page.visited", {"page": "pricing"})

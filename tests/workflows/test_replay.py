@@ -1,4 +1,4 @@
-"""Every stored workflow history (journeys, backfills) must still replay against today's workflow code.
+"""Every stored workflow history (journeys, backfills, flow operations, mailings) must still replay against today's workflow code.
 A failure here means a change is not backwards compatible: put it behind
 workflow.patched(...) instead of editing the history."""
 
@@ -13,6 +13,7 @@ from settings import Settings
 from workflows.backfill import BackfillWorkflow
 from workflows.flow_control import FlowControlWorkflow
 from workflows.journey import JourneyWorkflow
+from workflows.mailing import MailingWorkflow
 from workflows.script_run import ScriptRunWorkflow
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
@@ -25,6 +26,8 @@ def test_histories_are_stored():
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_stored_history_replays(path: Path):
     history = WorkflowHistory.from_json(f"replayed/{path.stem}", path.read_text())
-    replayer = Replayer(workflows=[JourneyWorkflow, BackfillWorkflow, ScriptRunWorkflow, FlowControlWorkflow], data_converter=data_converter(Settings()))
+    replayer = Replayer(workflows=[JourneyWorkflow, BackfillWorkflow, ScriptRunWorkflow,
+                                   FlowControlWorkflow, MailingWorkflow],
+                        data_converter=data_converter(Settings()))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

@@ -1,0 +1,66 @@
+"""The activities of MailingWorkflow: select a step's recipients a page at a time, send
+the due ones a batch at a time, and move the mailing's status. Each reads the mailing
+from the catalogue by id (its document is fixed once it left draft), so no recipient and
+no document travels through Temporal's history."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from activities.mailing_delivery import MailingDelivery
+from domain.mailing import Mailing
+from domain.mailing_runs import (
+    MailingTransition, SelectRequest, SelectResult, SendBatchRequest, SendBatchResult,
+)
+from projections import mailing_recipients as recipients
+from projections import mailings as catalogue
+from projections.mailing_audience import Zones, select_page
+
+
+class MailingActivities:
+    def __init__(self, engine: Engine, delivery: MailingDelivery, zones: Zones):
+        self.engine, self.delivery, self.zones = engine, delivery, zones
+
+    @activity.defn(name="select_mailing_recipients")
+    def select_recipients(self, request: SelectRequest) -> SelectResult:
+        mailing = self._mailing(request.mailing_id)
+        page = select_page(self.engine, mailing, mailing.step(request.step_id), request.after,
+                           request.limit, request.now, self.zones)
+        return SelectResult(selected=page.selected, scanned=page.scanned,
+                            next_after=page.next_after)
+
+    @activity.defn(name="send_mailing_batch")
+    def send_batch(self, request: SendBatchRequest) -> SendBatchResult:
+        mailing = self._mailing(request.mailing_id)
+        with self.engine.connect() as conn:
+            due = recipients.due(conn, request.mailing_id, request.step_id, request.now,
+                                 request.limit)
+        result = (self.delivery.deliver(mailing, mailing.step(request.step_id), due)
+                  if due else SendBatchResult())
+        result.remaining_due, result.next_due_at = recipients.outlook(
+            self.engine, request.mailing_id, request.step_id, request.now)
+        return result
+
+    @activity.defn(name="mailing_transition")
+    def transition(self, request: MailingTransition) -> str:
+        """start / step / finish, as the workflow reaches them. Idempotent: a retried
+        start or finish finds the status already moved and leaves it."""
+        with self.engine.begin() as conn:
+            status = catalogue.status_of(conn, request.mailing_id)
+            if request.step_id is not None:
+                catalogue.note_step(conn, request.mailing_id, request.step_id)
+            if request.action == "start" and status == "scheduled":
+                return catalogue.transition(conn, request.mailing_id, "start")
+            if request.action == "finish" and status == "sending":
+                return catalogue.transition(conn, request.mailing_id, "finish")
+            return status
+
+    def _mailing(self, mailing_id: str) -> Mailing:
+        with self.engine.connect() as conn:
+            return catalogue.load(conn, mailing_id)
+
+
+def mailing_activities(engine: Engine, delivery: MailingDelivery, zones: Zones) -> list:
+    mailings = MailingActivities(engine, delivery, zones)
+    return [mailings.select_recipients, mailings.send_batch, mailings.transition]

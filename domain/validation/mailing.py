@@ -1,0 +1,116 @@
+"""Mailing validation: every problem a send must refuse, each naming its field as a path
+into the document (`steps.1.terms`, `audience.condition.value`), the same Problem records
+flows use, so editors, the API and the CLI show both alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from domain.events import PAYLOAD_SCHEMAS
+from domain.mailing import ENGAGEMENT_TERMS, Mailing, MailingStep
+from domain.merge_tags import CONTACT_FIELDS
+from domain.validation.conditions import check_condition
+from domain.validation.content import check_content
+from domain.validation.problems import Problem, missing
+
+
+def parse_mailing(document: Any, known_fields: set[str] | None = None, *,
+                  allow_private_targets: bool = False) -> tuple[Mailing | None, list[Problem]]:
+    """A raw document as a Mailing, or the problems that name what is wrong in it."""
+    if not isinstance(document, dict):
+        return None, [Problem(step_id=None, field="document", code="invalid",
+                              message="a mailing is an object (mapping)")]
+    try:
+        mailing = Mailing.model_validate(document)
+    except ValidationError as exc:
+        return None, [_from_pydantic(document, e) for e in exc.errors()]
+    return mailing, validate_mailing(mailing, known_fields,
+                                     allow_private_targets=allow_private_targets)
+
+
+def validate_mailing(mailing: Mailing, known_fields: set[str] | None = None, *,
+                     allow_private_targets: bool = False) -> list[Problem]:
+    fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS
+    problems = []
+    audience = mailing.audience
+    if audience.condition is not None and audience.contacts is not None:
+        problems.append(Problem(step_id=None, field="audience", code="invalid", message=(
+            "give either a condition or a list of contacts, not both")))
+    if audience.condition is not None:
+        problems += check_condition(None, "audience.condition", audience.condition)
+    seen: set[str] = set()
+    for index, step in enumerate(mailing.steps):
+        where = f"steps.{index}"
+        if step.id in seen:
+            problems.append(Problem(step_id=step.id, field=f"{where}.id", code="duplicate_step",
+                                    message=f"step id {step.id!r} is used twice"))
+        seen.add(step.id)
+        previous = mailing.steps[index - 1] if index else None
+        problems += _check_step(step, previous, where, fields, allow_private_targets)
+    return problems
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def _check_step(step: MailingStep, previous: MailingStep | None, where: str,
+                fields: set[str] | None, allow_private_targets: bool) -> list[Problem]:
+    problems = []
+    if step.channel == "email" and not step.template_id and not (step.subject.strip()
+                                                                  and step.body.strip()):
+        problems.append(Problem(step_id=step.id, field=f"{where}.subject", code="missing_setting",
+                                message="an email needs a subject and a body, or a template_id"))
+    if step.channel == "sms" and not step.text.strip():
+        problems.append(missing(step.id, f"{where}.text", "an SMS needs its text"))
+    for problem in check_content(step.as_message_step(), fields, allow_private_targets):
+        problems.append(problem.model_copy(update={"field": f"{where}.{problem.field}"}))
+    if step.when is not None:
+        given = step.when.given()
+        if len(given) > 1:
+            problems.append(Problem(step_id=step.id, field=f"{where}.when", code="invalid",
+                                    message=f"give one of delay, at, local_at (not {given})"))
+        if previous is None and step.when.delay is not None:
+            problems.append(Problem(step_id=step.id, field=f"{where}.when.delay", code="invalid",
+                                    message="the main step is sent now, `at` or `local_at`; "
+                                    "a delay needs a previous step to count from"))
+    if previous is None and (step.to != "previous" or step.terms):
+        problems.append(Problem(step_id=step.id, field=f"{where}.to", code="invalid", message=(
+            "the main step goes to the mailing's audience; `to` and `terms` are for later steps")))
+    if step.to == "terms" and not step.terms and step.condition is None:
+        problems.append(missing(step.id, f"{where}.terms",
+                                "`to: terms` needs at least one term or a condition"))
+    if step.terms and step.to != "terms":
+        problems.append(Problem(step_id=step.id, field=f"{where}.to", code="invalid",
+                                message="terms are given: set `to: terms`"))
+    engagement = sorted(set(step.terms) & ENGAGEMENT_TERMS)
+    if previous is not None and engagement and previous.channel != "email":
+        problems.append(Problem(step_id=step.id, field=f"{where}.terms", code="invalid", message=(
+            f"{', '.join(engagement)} read the previous step's email, but step "
+            f"{previous.id!r} sends {previous.channel}")))
+    contradictory = [pair for pair in (("opened", "not_opened"), ("clicked", "not_clicked"),
+                                       ("unsubscribed_email", "subscribed_email"))
+                     if set(pair) <= set(step.terms)]
+    for pair in contradictory:
+        problems.append(Problem(step_id=step.id, field=f"{where}.terms", code="invalid",
+                                message=f"{pair[0]} and {pair[1]} cannot both hold"))
+    if step.condition is not None:
+        problems += check_condition(step.id, f"{where}.condition", step.condition)
+    if step.conversion is not None and step.conversion.event not in PAYLOAD_SCHEMAS:
+        problems.append(Problem(step_id=step.id, field=f"{where}.conversion.event",
+                                code="unknown_event",
+                                message=f"unknown event type {step.conversion.event!r}"))
+    return problems
+
+
+def _from_pydantic(document: dict[str, Any], error: Any) -> Problem:
+    loc = list(error["loc"])
+    step_id = None
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        steps = document.get("steps") or []
+        step = steps[loc[1]] if loc[1] < len(steps) else None
+        step_id = step.get("id") if isinstance(step, dict) else None
+    return Problem(step_id=step_id, field=".".join(str(p) for p in loc) or "document",
+                   code="invalid", message=error["msg"])

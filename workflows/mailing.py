@@ -1,0 +1,166 @@
+"""MailingWorkflow: one mailing, all its steps, in one workflow [003].
+
+Per step: wait for its time (now, a delay after the previous step finished, a moment, or
+a local time, for which selection starts as soon as the earliest zone could be due),
+select its recipients into the database a page at a time, then send the due ones a batch
+at a time, sleeping until the next recipient's local time comes. The history holds a few
+events per thousand recipients and no address: recipients live in `mailing_recipients`.
+
+Signals: `pause` holds sending after the current batch (timers keep running, so a step
+whose time passed during a pause sends on resume), `resume`, `cancel` (stops after the
+current batch). State, cursors and counts continue as new when the history grows.
+"""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.mailing import MailingStep
+    from domain.mailing_runs import (
+        MailingProgress, MailingRunInput, MailingTransition, SelectRequest, SelectResult,
+        SendBatchRequest, SendBatchResult, StepTotals,
+    )
+
+# Zones run from UTC-12 to UTC+14: a local time is due somewhere at most 14 h before the
+# same wall-clock time in UTC, which is when selecting its recipients may start.
+EARLIEST_ZONE = timedelta(hours=14)
+ACTIVITIES_PER_RUN = 500
+BATCH_TIMEOUT = timedelta(minutes=10)
+# Database or provider hiccups heal: keep trying, no faster than every 30 s at worst.
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+
+@workflow.defn(name="MailingWorkflow")
+class MailingWorkflow:
+    @workflow.init
+    def __init__(self, input: MailingRunInput) -> None:
+        self._state = input.model_copy(deep=True)
+        self._cancelled = False
+        self._calls = 0
+
+    @workflow.signal(name="pause")
+    def pause(self) -> None:
+        self._state.paused = True
+
+    @workflow.signal(name="resume")
+    def resume(self) -> None:
+        self._state.paused = False
+
+    @workflow.signal(name="cancel")
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    @workflow.query(name="progress")
+    def progress(self) -> MailingProgress:
+        state = self._state
+        steps = state.mailing.steps
+        current = steps[state.step_index].id if state.step_index < len(steps) else None
+        return MailingProgress(mailing_id=state.mailing.id, step_id=current, phase=state.phase,
+                               paused=state.paused, totals=state.totals)
+
+    @workflow.run
+    async def run(self, input: MailingRunInput) -> MailingProgress:
+        state = self._state
+        steps = state.mailing.steps
+        while state.step_index < len(steps) and not self._cancelled:
+            step = steps[state.step_index]
+            totals = state.totals.setdefault(step.id, StepTotals())
+            if state.phase == "wait":
+                await self._sleep_until(self._start_of(step))
+                await self._while_paused()
+                if self._cancelled:
+                    break
+                await self._transition("start" if state.step_index == 0 else "step", step.id)
+                state.phase, state.cursor = "select", None
+            if state.phase == "select":
+                await self._select(step, totals)
+            if state.phase == "send":
+                await self._send(step, totals)
+            if self._cancelled:
+                break
+            state.previous_finished_at = workflow.now()
+            state.step_index += 1
+            state.phase = "wait" if state.step_index < len(steps) else "done"
+        if not self._cancelled:
+            state.phase = "done"
+            await self._transition("finish", None)
+        return self.progress()
+
+    def _start_of(self, step: MailingStep) -> datetime:
+        state, when = self._state, step.when
+        if when is None:
+            return workflow.now()
+        if when.delay is not None:
+            return (state.previous_finished_at or workflow.now()) + when.delay
+        if when.at is not None:
+            return when.at
+        return when.local_at.replace(tzinfo=UTC) - EARLIEST_ZONE
+
+    async def _select(self, step: MailingStep, totals: StepTotals) -> None:
+        state = self._state
+        while not self._cancelled:
+            await self._while_paused()
+            self._maybe_continue_as_new()
+            page: SelectResult = await self._call(
+                "select_mailing_recipients",
+                SelectRequest(mailing_id=state.mailing.id, step_id=step.id, after=state.cursor,
+                              now=workflow.now()),
+                SelectResult, f"select {step.id} after {state.cursor or 'the start'}")
+            totals.selected += page.selected
+            state.cursor = page.next_after
+            if page.next_after is None:
+                state.phase = "send"
+                return
+
+    async def _send(self, step: MailingStep, totals: StepTotals) -> None:
+        state = self._state
+        while not self._cancelled:
+            await self._while_paused()
+            if self._cancelled:
+                return
+            self._maybe_continue_as_new()
+            batch: SendBatchResult = await self._call(
+                "send_mailing_batch",
+                SendBatchRequest(mailing_id=state.mailing.id, step_id=step.id, now=workflow.now()),
+                SendBatchResult, f"send {step.id}")
+            totals.add(batch)
+            if batch.remaining_due:
+                continue
+            if batch.next_due_at is None:
+                return
+            # Recipients in later zones: sleep until the next one is due.
+            await self._sleep_until(batch.next_due_at)
+
+    async def _call(self, name: str, request, result_type, summary: str):
+        self._calls += 1
+        return await workflow.execute_activity(
+            name, request, result_type=result_type, start_to_close_timeout=BATCH_TIMEOUT,
+            retry_policy=RETRY, summary=summary)
+
+    async def _transition(self, action: str, step_id: str | None) -> None:
+        self._calls += 1
+        await workflow.execute_activity(
+            "mailing_transition",
+            MailingTransition(mailing_id=self._state.mailing.id, action=action, step_id=step_id),
+            result_type=str, start_to_close_timeout=timedelta(minutes=1), retry_policy=RETRY)
+
+    async def _sleep_until(self, moment: datetime) -> None:
+        """A durable timer that a cancel cuts short."""
+        delay = moment - workflow.now()
+        if delay <= timedelta(0):
+            return
+        try:
+            await workflow.wait_condition(lambda: self._cancelled, timeout=delay,
+                                          timeout_summary="mailing: waiting for send time")
+        except asyncio.TimeoutError:
+            pass
+
+    async def _while_paused(self) -> None:
+        await workflow.wait_condition(lambda: not self._state.paused or self._cancelled)
+
+    def _maybe_continue_as_new(self) -> None:
+        if self._calls >= ACTIVITIES_PER_RUN or workflow.info().is_continue_as_new_suggested():
+            workflow.continue_as_new(self._state)
