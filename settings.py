@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.frequency import FrequencyCaps
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DRIPSTONE_", extra="ignore")
@@ -56,6 +58,11 @@ class Settings(BaseSettings):
     webhook_public_base_url: str | None = Field(
         default=None, description="The https://host Twilio calls, when a proxy hides it; "
         "Twilio signs the URL it called, not the one we see.")
+    frequency_caps: FrequencyCaps = Field(
+        default_factory=dict, description="Per channel, at most N messages per contact within "
+        "a window, across flows and mailings (transactional ones exempt), as JSON: "
+        '{"email": {"messages": 3, "within": "7d"}}. A capped message is skipped with the '
+        "reason frequency_cap.")
     sms_help_text: str = "Dripstone messages. Reply STOP to unsubscribe, START to resubscribe."
 
     # Call-out actions (webhook, phone call, notify team, run script).

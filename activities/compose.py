@@ -1,7 +1,7 @@
 """What goes into an email besides its text: provider template data, List-Unsubscribe
 headers and attachments. Shared by the send_email activity and the test send."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.ports import EmailAttachment
 from activities.webhook_targets import GuardedTransport, Resolver, TargetRefused, system_resolver
+from domain.frequency import FrequencyCaps
 from domain.merge_tags import URL_MAX_CHARS, render
 from domain.steps.messaging import MAX_ATTACHMENTS_BYTES, Attachment
 from domain.targets import url_problem
@@ -26,13 +27,15 @@ class MessagingOptions:
     # Attachments may be fetched from loopback, private and link-local addresses (the
     # webhooks' setting: one rule for every URL a flow makes the worker fetch).
     allow_private_targets: bool = False
+    frequency_caps: FrequencyCaps = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings) -> "MessagingOptions":
         return cls(unsubscribe_url=settings.email_unsubscribe_url,
                    unsubscribe_mailto=settings.email_unsubscribe_mailto,
                    phone_default_region=settings.phone_default_region,
-                   allow_private_targets=settings.webhook_allow_private_targets)
+                   allow_private_targets=settings.webhook_allow_private_targets,
+                   frequency_caps=settings.frequency_caps)
 
 
 def unsubscribe_headers(options: MessagingOptions, context: dict[str, Any]) -> dict[str, str]:

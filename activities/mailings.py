@@ -28,7 +28,7 @@ class MailingActivities:
         page = select_page(self.engine, mailing, mailing.step(request.step_id), request.after,
                            request.limit, request.now, self.zones)
         return SelectResult(selected=page.selected, scanned=page.scanned,
-                            next_after=page.next_after)
+                            next_after=page.next_after, status=self._status(request.mailing_id))
 
     @activity.defn(name="send_mailing_batch")
     def send_batch(self, request: SendBatchRequest) -> SendBatchResult:
@@ -36,25 +36,33 @@ class MailingActivities:
         with self.engine.connect() as conn:
             due = recipients.due(conn, request.mailing_id, request.step_id, request.now,
                                  request.limit)
-        result = (self.delivery.deliver(mailing, mailing.step(request.step_id), due)
+        result = (self.delivery.deliver(mailing, mailing.step(request.step_id), due,
+                                        heartbeat=activity.heartbeat)
                   if due else SendBatchResult())
         result.remaining_due, result.next_due_at = recipients.outlook(
             self.engine, request.mailing_id, request.step_id, request.now)
+        result.status = self._status(request.mailing_id)
         return result
 
     @activity.defn(name="mailing_transition")
     def transition(self, request: MailingTransition) -> str:
-        """start / step / finish, as the workflow reaches them. Idempotent: a retried
-        start or finish finds the status already moved and leaves it."""
+        """start / step / finish as the workflow reaches them, or check: returns the
+        status the workflow must obey. Idempotent: a retried start or finish finds the
+        status already moved and leaves it. A cancelled mailing stays cancelled."""
         with self.engine.begin() as conn:
             status = catalogue.status_of(conn, request.mailing_id)
-            if request.step_id is not None:
+            if request.step_id is not None and status != "cancelled":
                 catalogue.note_step(conn, request.mailing_id, request.step_id)
             if request.action == "start" and status == "scheduled":
                 return catalogue.transition(conn, request.mailing_id, "start")
-            if request.action == "finish" and status == "sending":
+            if request.action == "finish" and status in ("scheduled", "sending", "paused"):
+                # A pause that came during the last batch has nothing left to hold.
                 return catalogue.transition(conn, request.mailing_id, "finish")
             return status
+
+    def _status(self, mailing_id: str) -> str:
+        with self.engine.connect() as conn:
+            return catalogue.status_of(conn, mailing_id)
 
     def _mailing(self, mailing_id: str) -> Mailing:
         with self.engine.connect() as conn:

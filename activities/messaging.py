@@ -2,7 +2,7 @@
 then deliver exactly once."""
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import structlog
@@ -17,7 +17,7 @@ from activities.phones import stored_forms, to_e164
 from activities.ports import (
     EmailMessage, EmailSender, ProviderRejected, ProviderUnavailable, SmsMessage, SmsSender,
 )
-from activities.suppression import email_suppression, sms_suppression
+from activities.suppression import capped, email_suppression, sms_suppression
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
 from domain.merge_tags import DEFAULT_MAX_CHARS, MergeTagError, contact_context, max_chars_for, render
@@ -39,14 +39,16 @@ class SendEmailRequest(BaseModel):
     template_id: str | None = None
     reply_to: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
+    transactional: bool = False  # exempt from frequency caps
 
     @classmethod
-    def for_step(cls, step: SendEmail, key: str, flow_id: str, contact_id: str) -> "SendEmailRequest":
+    def for_step(cls, step: SendEmail, key: str, flow_id: str, contact_id: str, *,
+                 transactional: bool = False) -> "SendEmailRequest":
         """Everything the step says about its email (pure: safe in workflow code)."""
         return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
                    subject=step.subject, body=step.body, from_email=step.from_email,
                    template_id=step.template_id, reply_to=step.reply_to,
-                   attachments=step.attachments)
+                   attachments=step.attachments, transactional=transactional)
 
 
 class SendSmsRequest(BaseModel):
@@ -56,11 +58,13 @@ class SendSmsRequest(BaseModel):
     contact_id: str
     text: str
     sender: str | None = None
+    transactional: bool = False  # exempt from frequency caps
 
     @classmethod
-    def for_step(cls, step: SendSms, key: str, flow_id: str, contact_id: str) -> "SendSmsRequest":
+    def for_step(cls, step: SendSms, key: str, flow_id: str, contact_id: str, *,
+                 transactional: bool = False) -> "SendSmsRequest":
         return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
-                   text=step.text, sender=step.sender)
+                   text=step.text, sender=step.sender, transactional=transactional)
 
 
 class SendOutcome(BaseModel):
@@ -68,7 +72,8 @@ class SendOutcome(BaseModel):
     reason: str | None = None
     # Machine-readable reason, so the workflow never has to parse the text. Only
     # no_address may end a journey (if_no_phone=exit); any other skip goes on.
-    reason_code: Literal["no_address", "merge_value", "suppressed", "rejected", "gave_up"] | None = None
+    reason_code: Literal["no_address", "merge_value", "suppressed", "frequency_cap", "rejected",
+                         "gave_up"] | None = None
     to: str | None = Field(default=None, description="Always None now: an address in a "
                            "result would sit in the journey's history. Kept so results "
                            "recorded with it still decode.")
@@ -95,9 +100,11 @@ class MessagingActivities:
                                reason_code="no_address")
         with self.engine.connect() as conn:
             suppressed = email_suppression(conn, contact.contact_id, contact.email)
+            over_cap = self._over_cap(conn, "email", contact.contact_id, request)
         if suppressed:
-            return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed",
-                               to=contact.email)
+            return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed")
+        if over_cap:
+            return over_cap
         tracking = {"flow_id": request.flow_id, "step_id": request.step_id,
                     "journey_id": activity.info().workflow_id, "contact_id": contact.contact_id}
         message = compose_email(contact, request, request.idempotency_key, tracking,
@@ -120,8 +127,11 @@ class MessagingActivities:
                                "a valid number (E.164)", reason_code="no_address")
         with self.engine.connect() as conn:
             suppressed = sms_suppression(conn, contact.contact_id, stored_forms(contact.phone, to))
+            over_cap = self._over_cap(conn, "sms", contact.contact_id, request)
         if suppressed:
             return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed")
+        if over_cap:
+            return over_cap
         rendered = render_templates(contact, request.text, max_chars=max_chars_for("send_sms", "text"))
         if isinstance(rendered, SendOutcome):
             return rendered
@@ -132,6 +142,19 @@ class MessagingActivities:
         outcome = self._deliver(self.sms, "sms", message, request.flow_id, request.step_id,
                                 sent_extra=counted)
         return outcome.model_copy(update=counted)
+
+    def _over_cap(self, conn, channel: str, contact_id: str,
+                  request: SendEmailRequest | SendSmsRequest) -> SendOutcome | None:
+        """A skip when the contact had their share of the channel already; a retried
+        send whose own message counts is not capped (the ledger makes it a duplicate)."""
+        cap = self.options.frequency_caps.get(channel)
+        if cap is None or request.transactional:
+            return None
+        if contact_id not in capped(conn, channel, [contact_id], cap, datetime.now(UTC),
+                                    exclude_key=request.idempotency_key):
+            return None
+        return SendOutcome(status="skipped", reason=cap.describe(channel),
+                           reason_code="frequency_cap")
 
     def _contact(self, contact_id: str) -> ContactSnapshot:
         with self.engine.connect() as conn:

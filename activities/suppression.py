@@ -3,10 +3,14 @@
 Checked before every send (and before any ledger row is written, so a suppressed
 message leaves no trace but the step's outcome)."""
 
-from sqlalchemy import Connection, select
+from collections.abc import Collection
+from datetime import datetime
 
+from sqlalchemy import Connection, func, select
+
+from domain.frequency import FrequencyCap
 from projections.projectors.engagement import bounce_list_id
-from projections.schema import channel_status, contacts
+from projections.schema import channel_status, contacts, sent_messages
 
 
 def email_suppression(conn: Connection, contact_id: str, address: str) -> str | None:
@@ -32,3 +36,17 @@ def sms_suppression(conn: Connection, contact_id: str, phone_forms: list[str]) -
         (channel_status.c.contact_id == contact_id) | channel_status.c.contact_id.in_(holders),
     ).limit(1)).first()
     return "contact unsubscribed from sms (replied STOP)" if found else None
+
+
+def capped(conn: Connection, channel: str, contact_ids: Collection[str], cap: FrequencyCap,
+           now: datetime, exclude_key: str | None = None) -> set[str]:
+    """The contacts who already got `cap.messages` messages on `channel` in the window
+    ending now, from any flow or mailing (sent_messages holds every message.sent).
+    `exclude_key`: the message being sent, when a retry may find it counted already."""
+    S = sent_messages.c
+    where = [S.contact_id.in_(list(contact_ids)), S.channel == channel,
+             S.sent_at > now - cap.within]
+    if exclude_key is not None:
+        where.append(S.message_key != exclude_key)
+    return set(conn.execute(select(S.contact_id).where(*where).group_by(S.contact_id)
+                            .having(func.count() >= cap.messages)).scalars())

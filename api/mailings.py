@@ -58,7 +58,7 @@ class StepCounts(BaseModel):
     sent: int
     failed: int = Field(description="Refused by the provider.")
     skipped: dict[str, int] = Field(description="By reason: no_address, unsubscribed, "
-                                    "suppressed (bounced address), merge_value.")
+                                    "suppressed (bounced address), frequency_cap, merge_value.")
     delivered: int
     opened: int
     clicked: int

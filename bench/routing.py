@@ -46,7 +46,7 @@ from domain.flow import Flow, FlowStatus
 from dripstone_client import AsyncDripstone
 from projections import flow_lifecycle
 from projections.flow_catalogue import find_flow, publish
-from routing.live_flows import LiveFlows
+from projections.live_flows import LiveFlows
 from routing.router import Router
 from settings import Settings
 

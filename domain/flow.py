@@ -89,6 +89,9 @@ class Flow(_Model):
     steps: list[Step] = Field(min_length=1)
     schedule: FlowSchedule | None = Field(default=None, description="Time zone default and "
                                           "send window (quiet hours, weekdays) [003].")
+    transactional: bool = Field(
+        default=False, description="Receipts, password resets, notices: its messages are "
+        "exempt from frequency caps (DRIPSTONE_FREQUENCY_CAPS).")
     expired_while_paused: Literal["fire", "skip"] = Field(
         default="fire", description="A contact paused while a timer ran out: on resume, run "
         "the step the timer held (fire) or skip that step (skip).")

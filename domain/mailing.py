@@ -37,7 +37,7 @@ ENGAGEMENT_TERMS = {"opened", "clicked", "not_opened", "not_clicked"}
 Channel = Literal["email", "sms"]
 
 # Why a recipient got nothing, as counted per step.
-SkipReason = Literal["no_address", "unsubscribed", "suppressed", "merge_value"]
+SkipReason = Literal["no_address", "unsubscribed", "suppressed", "frequency_cap", "merge_value"]
 SKIP_REASONS: tuple[str, ...] = SkipReason.__args__  # type: ignore[attr-defined]
 
 
@@ -60,7 +60,7 @@ class Conversion(Model):
 
 class MailingStep(Model):
     id: StepId
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=200)
     channel: Channel
     # Email content (inline, or a provider template with the contact as its data).
     subject: str = ""
@@ -95,10 +95,11 @@ class MailingStep(Model):
 
 class Mailing(Model):
     id: MailingId
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=200)
     transactional: bool = Field(
         default=False, description="Receipts and notices: sent to contacts who unsubscribed "
-        "from marketing email too. Bounced addresses and SMS opt-outs (STOP) still hold.")
+        "from marketing email too, and exempt from frequency caps. Bounced addresses and "
+        "SMS opt-outs (STOP) still hold.")
     audience: MailingAudience = Field(default_factory=MailingAudience)
     steps: list[MailingStep] = Field(min_length=1)
 

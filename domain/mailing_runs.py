@@ -1,9 +1,11 @@
 """What MailingWorkflow and its activities pass each other. Pure and dependency-light, so
 the workflow sandbox imports it as it is.
 
-No recipient appears here: the workflow carries the document, cursors and counts, and
-the activities read and write recipients in the database. A mailing to a million
-contacts keeps a history of a few thousand events, none with an address in it."""
+No recipient and no content appears here: the workflow carries the mailing's id and its
+steps' timing, cursors and counts; the activities read the document (fixed once it left
+draft) and the recipients from the database. A mailing to a million contacts keeps a
+history of a few thousand events, none with an address, a listed contact or a condition
+value in it."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.mailing import Mailing
+from domain.steps.base import When
 
 # Recipients per send activity: one ledger claim, one provider batch, one bulk record.
 BATCH_SIZE = 1000
@@ -35,16 +38,34 @@ class StepTotals(BaseModel):
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
 
+class StepTiming(BaseModel):
+    id: str
+    when: When | None = None
+
+
+class MailingPlan(BaseModel):
+    """What the workflow needs of the document: which steps, and when each one sends."""
+
+    mailing_id: str
+    steps: list[StepTiming]
+
+    @classmethod
+    def of(cls, mailing: Mailing) -> "MailingPlan":
+        return cls(mailing_id=mailing.id,
+                   steps=[StepTiming(id=step.id, when=step.when) for step in mailing.steps])
+
+
 class MailingRunInput(BaseModel):
     """The whole state of a run; continue-as-new hands it to the next run as it is."""
 
-    mailing: Mailing
+    plan: MailingPlan
     step_index: int = 0
     phase: Phase = "wait"
     cursor: str | None = None  # the selection's keyset position within the step
     previous_finished_at: datetime | None = None  # what a later step's delay counts from
     totals: dict[str, StepTotals] = Field(default_factory=dict)
     paused: bool = False
+    cancelled: bool = False
 
 
 class SelectRequest(BaseModel):
@@ -59,6 +80,7 @@ class SelectResult(BaseModel):
     selected: int
     scanned: int
     next_after: str | None  # None when the audience was read to its end
+    status: str | None = None  # the mailing's status in the catalogue: the workflow obeys it
 
 
 class SendBatchRequest(BaseModel):
@@ -75,9 +97,12 @@ class SendBatchResult(BaseModel):
     duplicates: int = 0  # already sent by an earlier attempt (kept in `sent` too)
     remaining_due: int = 0  # still pending and due now: send another batch at once
     next_due_at: datetime | None = None  # the earliest later send time, if any
+    status: str | None = None  # the mailing's status in the catalogue: the workflow obeys it
 
 
-MailingAction = Literal["start", "finish", "step"]
+# check: only read the status (a paused workflow looks now and then, in case a resume or
+# cancel reached the catalogue without reaching it).
+MailingAction = Literal["start", "finish", "step", "check"]
 
 
 class MailingTransition(BaseModel):

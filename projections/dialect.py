@@ -1,6 +1,6 @@
 """The few places where SQLite and PostgreSQL differ, kept behind small hooks."""
 
-from sqlalchemy import Connection, Table, func, literal_column, text
+from sqlalchemy import Connection, String, Table, func, literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -40,7 +40,7 @@ def json_field(conn: Connection, column, name: str):
     """A top-level field of a JSON object column, as SQL text."""
     if conn.dialect.name == "sqlite":
         return func.json_extract(column, f"$.{name}")
-    return column.op("->>")(literal_column(f"'{name}'"))
+    return column.op("->>", return_type=String)(literal_column(f"'{name}'"))
 
 
 def json_rows(conn: Connection, *columns):

@@ -22,7 +22,7 @@ TRANSITIONS: dict[str, tuple[set[str], str]] = {
     "pause": ({"scheduled", "sending"}, "paused"),
     "resume": ({"paused"}, "sending"),
     "cancel": ({"draft", "scheduled", "sending", "paused"}, "cancelled"),
-    "finish": ({"sending"}, "sent"),
+    "finish": ({"scheduled", "sending", "paused"}, "sent"),
 }
 
 

@@ -2,9 +2,10 @@
 first, in the database (so the answer is immediate and two callers cannot both send),
 then the mailing's one workflow is started or signalled.
 
-A mailing whose workflow could not be reached keeps its new status; `send` started on a
-scheduled or sending mailing starts its workflow again if it is missing (the workflow id
-is the mailing's, so a second start finds the first), which is how a failed start heals.
+A mailing whose workflow could not be reached keeps its new status, which the workflow
+reads back after each activity and while paused; `send` on a scheduled or sending
+mailing starts its workflow again if it is missing (the workflow id is the mailing's, so
+a second start finds the first), which is how a failed start heals.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.mailing import workflow_id
-from domain.mailing_runs import MailingRunInput
+from domain.mailing_runs import MailingPlan, MailingRunInput
 from projections import mailings as store
 
 WORKFLOW = "MailingWorkflow"
@@ -26,17 +27,19 @@ async def send(client: Client, engine: Engine, mailing_id: str, *, task_queue: s
     """Start the mailing (its first step waits for its own `when`, if any): the status it
     has now, scheduled when the main step is timed, else sending."""
     with engine.begin() as conn:
-        mailing = store.load(conn, mailing_id)
         status = store.status_of(conn, mailing_id)
-        when = mailing.steps[0].when
-        timed = bool(when and (when.at or when.local_at))
         if status == "draft":
+            when = store.load(conn, mailing_id).steps[0].when
+            timed = bool(when and (when.at or when.local_at))
             status = store.transition(conn, mailing_id, "schedule" if timed else "start")
         elif status not in ("scheduled", "sending"):
             raise store.MailingConflict(mailing_id, "send", status)
+        # Read after the status moved: the row is ours now (locked on PostgreSQL), so a
+        # draft edit racing this send either came before it or is refused.
+        mailing = store.load(conn, mailing_id)
     try:
         await client.start_workflow(
-            WORKFLOW, MailingRunInput(mailing=mailing), id=workflow_id(mailing_id),
+            WORKFLOW, MailingRunInput(plan=MailingPlan.of(mailing)), id=workflow_id(mailing_id),
             task_queue=task_queue,
             # One run per mailing, ever: a second send finds the first.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -60,9 +63,16 @@ async def cancel(client: Client | None, engine: Engine, mailing_id: str) -> str:
 
 
 async def _change(client: Client | None, engine: Engine, mailing_id: str, action: str) -> str:
+    """The catalogue first: the workflow obeys it even when the signal below cannot
+    reach it (not started yet, no Temporal client here); the signal makes it quick."""
     with engine.begin() as conn:
         started = store.get(conn, mailing_id)["started_at"] is not None
-        status = store.transition(conn, mailing_id, action)
+        try:
+            status = store.transition(conn, mailing_id, action)
+        except store.MailingConflict as exc:
+            if not (action == "cancel" and exc.status == "cancelled"):
+                raise
+            status = "cancelled"  # cancelling again tells the workflow again
         if action == "resume" and not started:
             # Paused before its first send: back to waiting for its time.
             status = store.set_status(conn, mailing_id, "scheduled")

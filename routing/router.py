@@ -25,8 +25,8 @@ from domain.journey import (
 )
 from projections import journey_index as index
 from projections.contacts import read_snapshot
+from projections.live_flows import LiveFlows
 from routing.breaker import Breaker, never_sent
-from routing.live_flows import LiveFlows
 from routing.index_keeper import IndexKeeper
 from routing.signals import describe_if_any, is_running, signal_if_running
 from workflows import search_attributes

@@ -63,13 +63,15 @@ class JourneySteps:
         match step:
             case SendEmail():
                 result = await self._send("send_email", SendEmailRequest.for_step(
-                    step, self._key(step, visit), flow.id, self._input.contact_id), step)
+                    step, self._key(step, visit), flow.id, self._input.contact_id,
+                    transactional=flow.transactional), step)
                 if result.reason_code == "merge_value" and step.on_missing_value == "fail":
                     return self._exit(f"step {step.id}: {result.reason}"), None
                 return f"email {result.status}" + (f": {result.reason}" if result.reason else ""), following
             case SendSms():
                 result = await self._send("send_sms", SendSmsRequest.for_step(
-                    step, self._key(step, visit), flow.id, self._input.contact_id), step)
+                    step, self._key(step, visit), flow.id, self._input.contact_id,
+                    transactional=flow.transactional), step)
                 if result.reason_code == "no_address" and step.if_no_phone == "exit":
                     return self._exit(f"no phone number at step {step.id}"), None
                 if result.reason_code == "merge_value" and step.on_missing_value == "fail":

@@ -8,7 +8,10 @@ events per thousand recipients and no address: recipients live in `mailing_recip
 
 Signals: `pause` holds sending after the current batch (timers keep running, so a step
 whose time passed during a pause sends on resume), `resume`, `cancel` (stops after the
-current batch). State, cursors and counts continue as new when the history grows.
+current batch). The catalogue's status is the truth, signals only make it quick: every
+activity reports it, and a paused run looks again now and then, so a pause, resume or
+cancel whose signal was lost (the workflow not started yet, Temporal unreachable from
+the API) still takes effect. State, cursors and counts continue as new.
 """
 
 import asyncio
@@ -18,17 +21,21 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from domain.mailing import MailingStep
     from domain.mailing_runs import (
         MailingProgress, MailingRunInput, MailingTransition, SelectRequest, SelectResult,
-        SendBatchRequest, SendBatchResult, StepTotals,
+        SendBatchRequest, SendBatchResult, StepTiming, StepTotals,
     )
 
 # Zones run from UTC-12 to UTC+14: a local time is due somewhere at most 14 h before the
 # same wall-clock time in UTC, which is when selecting its recipients may start.
 EARLIEST_ZONE = timedelta(hours=14)
 ACTIVITIES_PER_RUN = 500
+PAUSED_RECHECK = timedelta(minutes=5)
+SELECT_TIMEOUT = timedelta(minutes=5)
 BATCH_TIMEOUT = timedelta(minutes=10)
+# A send batch heartbeats after every chunk it records: a worker that died is noticed in
+# seconds, and the retry asks the ledger what the dead attempt already sent.
+BATCH_HEARTBEAT = timedelta(seconds=20)
 # Database or provider hiccups heal: keep trying, no faster than every 30 s at worst.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
@@ -38,7 +45,6 @@ class MailingWorkflow:
     @workflow.init
     def __init__(self, input: MailingRunInput) -> None:
         self._state = input.model_copy(deep=True)
-        self._cancelled = False
         self._calls = 0
 
     @workflow.signal(name="pause")
@@ -51,47 +57,55 @@ class MailingWorkflow:
 
     @workflow.signal(name="cancel")
     def cancel(self) -> None:
-        self._cancelled = True
+        self._state.cancelled = True
 
     @workflow.query(name="progress")
     def progress(self) -> MailingProgress:
         state = self._state
-        steps = state.mailing.steps
+        steps = state.plan.steps
         current = steps[state.step_index].id if state.step_index < len(steps) else None
-        return MailingProgress(mailing_id=state.mailing.id, step_id=current, phase=state.phase,
-                               paused=state.paused, totals=state.totals)
+        return MailingProgress(mailing_id=state.plan.mailing_id, step_id=current,
+                               phase=state.phase, paused=state.paused, totals=state.totals)
 
     @workflow.run
     async def run(self, input: MailingRunInput) -> MailingProgress:
         state = self._state
-        steps = state.mailing.steps
-        while state.step_index < len(steps) and not self._cancelled:
+        steps = state.plan.steps
+        while state.step_index < len(steps) and not state.cancelled:
             step = steps[state.step_index]
             totals = state.totals.setdefault(step.id, StepTotals())
             if state.phase == "wait":
                 await self._sleep_until(self._start_of(step))
-                await self._while_paused()
-                if self._cancelled:
+                while not state.cancelled:
+                    await self._while_paused()
+                    if state.cancelled:
+                        break
+                    # Again after a pause that reached only the catalogue: the status
+                    # moves to sending once the pause is over.
+                    await self._transition("start" if state.step_index == 0 else "step",
+                                           step.id)
+                    if not state.paused:
+                        break
+                if state.cancelled:
                     break
-                await self._transition("start" if state.step_index == 0 else "step", step.id)
                 state.phase, state.cursor = "select", None
             if state.phase == "select":
                 await self._select(step, totals)
             if state.phase == "send":
                 await self._send(step, totals)
-            if self._cancelled:
+            if state.cancelled:
                 break
             state.previous_finished_at = workflow.now()
             state.step_index += 1
             state.phase = "wait" if state.step_index < len(steps) else "done"
-        if not self._cancelled:
+        if not state.cancelled:
             state.phase = "done"
             await self._transition("finish", None)
         return self.progress()
 
-    def _start_of(self, step: MailingStep) -> datetime:
+    def _start_of(self, step: StepTiming) -> datetime:
         state, when = self._state, step.when
-        if when is None:
+        if when is None or not when.given():
             return workflow.now()
         if when.delay is not None:
             return (state.previous_finished_at or workflow.now()) + when.delay
@@ -99,34 +113,41 @@ class MailingWorkflow:
             return when.at
         return when.local_at.replace(tzinfo=UTC) - EARLIEST_ZONE
 
-    async def _select(self, step: MailingStep, totals: StepTotals) -> None:
+    async def _select(self, step: StepTiming, totals: StepTotals) -> None:
         state = self._state
-        while not self._cancelled:
+        while True:
             await self._while_paused()
+            if state.cancelled:
+                return
             self._maybe_continue_as_new()
             page: SelectResult = await self._call(
                 "select_mailing_recipients",
-                SelectRequest(mailing_id=state.mailing.id, step_id=step.id, after=state.cursor,
-                              now=workflow.now()),
-                SelectResult, f"select {step.id} after {state.cursor or 'the start'}")
+                SelectRequest(mailing_id=state.plan.mailing_id, step_id=step.id,
+                              after=state.cursor, now=workflow.now()),
+                SelectResult, f"select {step.id} after {state.cursor or 'the start'}",
+                start_to_close_timeout=SELECT_TIMEOUT)
             totals.selected += page.selected
             state.cursor = page.next_after
+            self._obey(page.status)
             if page.next_after is None:
                 state.phase = "send"
                 return
 
-    async def _send(self, step: MailingStep, totals: StepTotals) -> None:
+    async def _send(self, step: StepTiming, totals: StepTotals) -> None:
         state = self._state
-        while not self._cancelled:
+        while True:
             await self._while_paused()
-            if self._cancelled:
+            if state.cancelled:
                 return
             self._maybe_continue_as_new()
             batch: SendBatchResult = await self._call(
                 "send_mailing_batch",
-                SendBatchRequest(mailing_id=state.mailing.id, step_id=step.id, now=workflow.now()),
-                SendBatchResult, f"send {step.id}")
+                SendBatchRequest(mailing_id=state.plan.mailing_id, step_id=step.id,
+                                 now=workflow.now()),
+                SendBatchResult, f"send {step.id}", start_to_close_timeout=BATCH_TIMEOUT,
+                heartbeat_timeout=BATCH_HEARTBEAT)
             totals.add(batch)
+            self._obey(batch.status)
             if batch.remaining_due:
                 continue
             if batch.next_due_at is None:
@@ -134,18 +155,31 @@ class MailingWorkflow:
             # Recipients in later zones: sleep until the next one is due.
             await self._sleep_until(batch.next_due_at)
 
-    async def _call(self, name: str, request, result_type, summary: str):
+    def _obey(self, status: str | None, *, may_resume: bool = False) -> None:
+        """The catalogue's status, as an activity just read it. Only the paused run's
+        own check resumes it: a batch that read "sending" just before a pause must not
+        undo the pause signal that came in meanwhile."""
+        if status == "cancelled":
+            self._state.cancelled = True
+        elif status == "paused":
+            self._state.paused = True
+        elif may_resume and status in ("sending", "scheduled"):
+            self._state.paused = False
+
+    async def _call(self, name: str, request, result_type, summary: str, **timeouts):
         self._calls += 1
         return await workflow.execute_activity(
-            name, request, result_type=result_type, start_to_close_timeout=BATCH_TIMEOUT,
-            retry_policy=RETRY, summary=summary)
+            name, request, result_type=result_type, retry_policy=RETRY, summary=summary,
+            **timeouts)
 
     async def _transition(self, action: str, step_id: str | None) -> None:
         self._calls += 1
-        await workflow.execute_activity(
+        status = await workflow.execute_activity(
             "mailing_transition",
-            MailingTransition(mailing_id=self._state.mailing.id, action=action, step_id=step_id),
+            MailingTransition(mailing_id=self._state.plan.mailing_id, action=action,
+                              step_id=step_id),
             result_type=str, start_to_close_timeout=timedelta(minutes=1), retry_policy=RETRY)
+        self._obey(status, may_resume=action == "check")
 
     async def _sleep_until(self, moment: datetime) -> None:
         """A durable timer that a cancel cuts short."""
@@ -153,13 +187,20 @@ class MailingWorkflow:
         if delay <= timedelta(0):
             return
         try:
-            await workflow.wait_condition(lambda: self._cancelled, timeout=delay,
+            await workflow.wait_condition(lambda: self._state.cancelled, timeout=delay,
                                           timeout_summary="mailing: waiting for send time")
         except asyncio.TimeoutError:
             pass
 
     async def _while_paused(self) -> None:
-        await workflow.wait_condition(lambda: not self._state.paused or self._cancelled)
+        state = self._state
+        while state.paused and not state.cancelled:
+            try:
+                await workflow.wait_condition(lambda: not state.paused or state.cancelled,
+                                              timeout=PAUSED_RECHECK,
+                                              timeout_summary="mailing: paused")
+            except asyncio.TimeoutError:
+                await self._transition("check", None)
 
     def _maybe_continue_as_new(self) -> None:
         if self._calls >= ACTIVITIES_PER_RUN or workflow.info().is_continue_as_new_suggested():

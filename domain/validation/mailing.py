@@ -4,6 +4,7 @@ flows use, so editors, the API and the CLI show both alike."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -69,9 +70,11 @@ def _check_step(step: MailingStep, previous: MailingStep | None, where: str,
         problems.append(problem.model_copy(update={"field": f"{where}.{problem.field}"}))
     if step.when is not None:
         given = step.when.given()
-        if len(given) > 1:
+        if len(given) != 1:
             problems.append(Problem(step_id=step.id, field=f"{where}.when", code="invalid",
-                                    message=f"give one of delay, at, local_at (not {given})"))
+                                    message="give one of delay, at, local_at" + (
+                                        f" (not {given})" if given else "")))
+        problems += _check_time(step, where)
         if previous is None and step.when.delay is not None:
             problems.append(Problem(step_id=step.id, field=f"{where}.when.delay", code="invalid",
                                     message="the main step is sent now, `at` or `local_at`; "
@@ -102,6 +105,23 @@ def _check_step(step: MailingStep, previous: MailingStep | None, where: str,
         problems.append(Problem(step_id=step.id, field=f"{where}.conversion.event",
                                 code="unknown_event",
                                 message=f"unknown event type {step.conversion.event!r}"))
+    return problems
+
+
+# Bounds that keep a workflow's date arithmetic far from datetime's own limits.
+EARLIEST_YEAR, LATEST_YEAR, LONGEST_DELAY = 2000, 2199, timedelta(days=3660)
+
+
+def _check_time(step: MailingStep, where: str) -> list[Problem]:
+    when, problems = step.when, []
+    for name in ("at", "local_at"):
+        moment = getattr(when, name)
+        if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            problems.append(Problem(step_id=step.id, field=f"{where}.when.{name}", code="invalid",
+                                    message=f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}"))
+    if when.delay is not None and when.delay > LONGEST_DELAY:
+        problems.append(Problem(step_id=step.id, field=f"{where}.when.delay", code="invalid",
+                                message="must be at most 10 years"))
     return problems
 
 

@@ -216,3 +216,23 @@ def test_a_subject_rendered_past_998_characters_is_skipped(engine, sendgrid):
                   email_request(subject="Hi {{ first_name * 400 }}"))
     assert (outcome.status, outcome.reason_code) == ("skipped", "merge_value")
     assert "more than 998 characters" in outcome.reason and sendgrid.requests == []
+
+
+def test_the_frequency_cap_skips_a_journey_message_past_the_limit_but_not_its_retry(engine):
+    from datetime import timedelta
+
+    from domain.frequency import FrequencyCap
+
+    ingest(engine, contact("c1", email="ann@example.com", first_name="Ann"))
+    caps = {"email": FrequencyCap(messages=1, within=timedelta(days=7))}
+    activities = MessagingActivities(engine, Outbox(engine, "email"), Outbox(engine, "sms"),
+                                     "hello@example.com", MessagingOptions(frequency_caps=caps))
+    first = run(activities, "send_email", email_request())
+    retried = run(activities, "send_email", email_request())
+    second = run(activities, "send_email", email_request(key=f"{JOURNEY}/e1/again/1"))
+    receipt = run(activities, "send_email", email_request(key=f"{JOURNEY}/e1/receipt/1",
+                                                          transactional=True))
+    assert (first.status, retried.status, retried.duplicate) == ("sent", "sent", True)
+    assert (second.status, second.reason_code, second.reason) == (
+        "skipped", "frequency_cap", "frequency cap: 1 email message(s) within 1w")
+    assert receipt.status == "sent"

@@ -11,7 +11,7 @@ from bench.api_load import generated_events
 from bench.routing import TEMPLATE, Options, flow_document, relabel, render, run, schedule
 from domain.events import EventType
 from domain.flow import Flow
-from routing.live_flows import LiveFlows
+from projections.live_flows import LiveFlows
 
 TINY = Options(events=60, flow_counts=(1, 3), rounds=2, batch_size=10, lanes=2,
                warmup_events=20, wake_journeys=3, wake_gap=0.01)

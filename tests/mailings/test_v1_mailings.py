@@ -7,6 +7,7 @@ import asyncio
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from domain.mailing_runs import MailingProgress
@@ -60,6 +61,14 @@ async def until(predicate, timeout: float = 30.0) -> None:
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+async def until_async(read, predicate, timeout: float = 30.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate(value := await read()):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out: {value}"
+        await asyncio.sleep(0.05)
+    return value
 
 
 def statuses(engine, mailing_id: str) -> dict[tuple[str, str], tuple[str, str | None]]:
@@ -190,16 +199,22 @@ def test_bad_documents_are_refused_naming_each_field(engine, settings):
     bad["steps"].append({"id": "third", "channel": "sms", "text": "{{ ''.__class__ }}"})
     bad["steps"].append({"id": "fourth", "channel": "email", "subject": "S", "body": "B",
                          "to": "terms", "terms": ["clicked"]})
+    bad["steps"].append({"id": "fifth", "channel": "email", "subject": "S", "body": "B",
+                         "when": {}})
+    bad["steps"].append({"id": "sixth", "channel": "email", "subject": "S", "body": "B",
+                         "when": {"local_at": "0001-01-01T09:00:00"}})
     refused = client.post("/v1/mailings", json=bad)
     assert refused.status_code == 422
     problems = {p["loc"]: p["msg"] for p in refused.json()["detail"]}
-    assert set(problems) == {"body.steps.0.subject", "body.steps.1.terms",
-                             "body.steps.2.text", "body.steps.3.terms"}, problems
+    assert set(problems) == {"body.steps.0.subject", "body.steps.1.terms", "body.steps.2.text",
+                             "body.steps.3.terms", "body.steps.4.when",
+                             "body.steps.5.when.local_at"}, problems
+    assert problems["body.steps.4.when"] == "give one of delay, at, local_at"
     assert problems["body.steps.1.terms"] == "opened and not_opened cannot both hold"
     assert "'third' sends sms" in problems["body.steps.3.terms"]
-    shape = client.post("/v1/mailings", json={"id": "Bad Id", "steps": []})
+    shape = client.post("/v1/mailings", json={"id": "Bad Id", "name": "n" * 201, "steps": []})
     assert shape.status_code == 422
-    assert {p["loc"] for p in shape.json()["detail"]} == {"body.id", "body.steps"}
+    assert {p["loc"] for p in shape.json()["detail"]} == {"body.id", "body.name", "body.steps"}
     assert client.get("/v1/mailings/bad").status_code == 404
     checked = client.post("/v1/mailings/validate", json=bad).json()
     assert checked["valid"] is False
@@ -207,11 +222,10 @@ def test_bad_documents_are_refused_naming_each_field(engine, settings):
     assert client.get("/v1/mailings").json() == {"mailings": []}
 
 
-def test_a_batch_sent_twice_goes_out_once(engine, settings):
-    from activities import ledger
+def test_a_batch_that_died_after_the_provider_took_it_and_a_repeated_one_send_once(
+        engine, monkeypatch):
     from activities.mailing_delivery import MailingDelivery
     from activities.outbox import Outbox
-    from activities.ports import EmailMessage
     from domain.mailing import Mailing
     from projections import mailings as catalogue
     from projections.mailing_audience import Zones, select_page
@@ -226,12 +240,19 @@ def test_a_batch_sent_twice_goes_out_once(engine, settings):
     assert (page.selected, again.selected) == (4, 0)
     email = Outbox(engine, "email")
     delivery = MailingDelivery(engine, email, Outbox(engine, "sms"), "news@example.com")
-    # An attempt that died after handing m-1's message over, before recording it: the
-    # ledger key is claimed (pending) and the outbox has the message.
-    ledger.claim_many(engine, [("mailing/twice/main/m-1", "email", "m-1")])
-    email.send(EmailMessage(idempotency_key="mailing/twice/main/m-1", contact_id="m-1",
-                            to="m1@example.com", from_email="news@example.com",
-                            subject="Hello Ann", body="Spring sale for Ann."))
+    # The first attempt dies after the outbox took the messages, before they were
+    # recorded: their ledger keys are left pending.
+    record = MailingDelivery._record
+
+    def crash_after_sending(self, mailing, step, batch, messages):
+        if messages and batch.provider_ids:
+            raise RuntimeError("worker killed")
+        return record(self, mailing, step, batch, messages)
+
+    monkeypatch.setattr(MailingDelivery, "_record", crash_after_sending)
+    with pytest.raises(RuntimeError):
+        delivery.deliver(mailing, mailing.steps[0], ["m-1", "m-2", "m-3", "m-5"])
+    monkeypatch.setattr(MailingDelivery, "_record", record)
     everyone = ["m-1", "m-2", "m-3", "m-5"]
     first = delivery.deliver(mailing, mailing.steps[0], everyone)
     second = delivery.deliver(mailing, mailing.steps[0], everyone)
@@ -243,6 +264,9 @@ def test_a_batch_sent_twice_goes_out_once(engine, settings):
                                    .where(events.c.type == "message.sent")).scalar_one()
     assert (first.sent, first.skipped) == (2, {"no_address": 1, "unsubscribed": 1})
     assert (second.sent, second.duplicates) == (2, 2)
+    with engine.connect() as conn:
+        uncertain = conn.execute(select(func.sum(message_ledger.c.uncertain_retries))).scalar()
+    assert uncertain == 0  # the outbox knew what the dead attempt had sent
     assert sorted(outboxed) == ["mailing/twice/main/m-1", "mailing/twice/main/m-2"]
     assert keys == {"mailing/twice/main/m-1": "sent", "mailing/twice/main/m-2": "sent"}
     assert sent_events == 2
@@ -266,3 +290,104 @@ def test_a_transactional_mailing_ignores_email_opt_outs_but_not_bounces(engine, 
                                  mailing.steps[0], ["m-5"])
     assert (result.sent, result.skipped) == (1, {"suppressed": 1})  # m-5 opted out, m-1 bounced
     assert (marketing.sent, marketing.skipped) == (0, {"unsubscribed": 1})
+
+
+def test_the_frequency_cap_counts_journey_messages_and_spares_transactional_mailings(engine):
+    from activities.compose import MessagingOptions
+    from activities.mailing_delivery import MailingDelivery
+    from activities.outbox import Outbox
+    from domain.frequency import FrequencyCap
+    from domain.mailing import Mailing
+
+    people(engine)
+    # m-1 got one email from a journey yesterday.
+    ingest(engine, [event("m-1", "message.sent", {
+        "channel": "email", "message_key": "journey/welcome/m-1/e1/hello/1", "flow_id": "welcome",
+        "to": "m1@example.com"}, occurred_at=datetime.now(UTC) - timedelta(days=1))])
+    caps = {"email": FrequencyCap(messages=1, within=timedelta(days=7))}
+    delivery = MailingDelivery(engine, Outbox(engine, "email"), Outbox(engine, "sms"),
+                               "news@example.com", MessagingOptions(frequency_caps=caps))
+    document = {"id": "capped", "steps": [
+        {"id": "main", "channel": "email", "subject": "News", "body": "News."}]}
+    promo = Mailing.model_validate(document)
+    receipt = Mailing.model_validate({**document, "id": "receipt", "transactional": True})
+    capped = delivery.deliver(promo, promo.steps[0], ["m-1", "m-2"])
+    spared = delivery.deliver(receipt, receipt.steps[0], ["m-1"])
+    assert (capped.sent, capped.skipped) == (1, {"frequency_cap": 1})
+    assert spared.sent == 1
+
+
+async def test_a_pause_or_cancel_that_reached_only_the_catalogue_is_obeyed(
+        time_skipping_env, engine, settings):
+    """No Temporal client in the API process, or the workflow not started yet: the
+    signal is lost, the catalogue's status is not."""
+    from domain.mailing import Mailing
+    from domain.mailing_runs import MailingPlan, MailingRunInput
+    from projections import mailings as catalogue
+    from routing import mailings as lifecycle
+
+    env = time_skipping_env
+    people(engine)
+    at = (await env.get_current_time() + timedelta(days=1)).isoformat()
+    documents = {name: {"id": name, "steps": [{"id": "main", "channel": "email",
+                                                "subject": "Hi", "body": "Hi.", "when": {"at": at}}]}
+                 for name in ("held", "gone")}
+    async with journey_worker(env.client, engine, settings):
+        for name, document in documents.items():
+            with engine.begin() as conn:
+                catalogue.save(conn, Mailing.model_validate(document), document)
+        await lifecycle.send(env.client, engine, "held", task_queue=settings.task_queue)
+        assert await lifecycle.pause(None, engine, "held") == "paused"
+        # "gone" is cancelled between send's commit and its workflow's start.
+        with engine.begin() as conn:
+            catalogue.transition(conn, "gone", "schedule")
+        assert await lifecycle.cancel(None, engine, "gone") == "cancelled"
+        await env.client.start_workflow(
+            "MailingWorkflow", MailingRunInput(plan=MailingPlan.of(Mailing.model_validate(
+                documents["gone"]))), id="mailing/gone", task_queue=settings.task_queue)
+        async with env.time_skipping_unlocked():  # to "gone"'s time, which is "held"'s
+            gone = await env.client.get_workflow_handle("mailing/gone",
+                                                        result_type=MailingProgress).result()
+        held = env.client.get_workflow_handle("mailing/held", result_type=MailingProgress)
+        # Its time came: it read the catalogue's "paused" and holds.
+        await until_async(lambda: held.query("progress", result_type=MailingProgress),
+                          lambda p: p.paused)
+        with engine.connect() as conn:
+            before = conn.execute(select(func.count()).select_from(outbox_messages)).scalar_one()
+        assert await lifecycle.resume(env.client, engine, "held") == "scheduled"
+        async with env.time_skipping_unlocked():
+            done = await held.result()
+    assert (gone.phase, gone.totals["main"].selected, gone.totals["main"].sent) == ("wait", 0, 0)
+    assert before == 0
+    assert done.totals["main"].sent == 3  # m-1, m-2, m-4 (m-3 has no email, m-5 opted out)
+    with engine.connect() as conn:
+        assert catalogue.status_of(conn, "held") == "sent"
+        assert catalogue.status_of(conn, "gone") == "cancelled"
+
+
+def test_sendgrid_sends_are_recorded_as_they_go_and_a_retry_sends_only_the_rest(engine):
+    """One message at a time through the real SendGrid SDK: what the provider took is
+    recorded before the 503 leaves the batch, so the retry sends only the others."""
+    from activities.mailing_delivery import MailingDelivery
+    from activities.outbox import Outbox
+    from activities.sendgrid_email import SendGridEmail
+    from domain.mailing import Mailing
+    from tests.fakes.provider_http import FakeProvider, Reply
+
+    people(engine)
+    mailing = Mailing.model_validate({"id": "sg", "steps": [
+        {"id": "main", "channel": "email", "subject": "Hi {{ first_name }}", "body": "Hi."}]})
+    with FakeProvider(Reply(202, "", {"X-Message-Id": "sg-ok"})) as sendgrid:
+        sendgrid.queue(Reply(202, "", {"X-Message-Id": "sg-1"}), Reply(503, "busy"))
+        delivery = MailingDelivery(engine, SendGridEmail("SG.key", sendgrid.url),
+                                   Outbox(engine, "sms"), "news@example.com")
+        with pytest.raises(Exception, match="503|busy|unavailable"):
+            delivery.deliver(mailing, mailing.steps[0], ["m-1", "m-2", "m-4"])
+        retried = delivery.deliver(mailing, mailing.steps[0], ["m-1", "m-2", "m-4"])
+        to = [request.json()["personalizations"][0]["to"][0]["email"]
+              for request in sendgrid.requests]
+    assert to == ["m1@example.com", "m2@example.com", "m2@example.com", "m4@example.com"]
+    assert (retried.sent, retried.duplicates) == (3, 1)
+    with engine.connect() as conn:
+        uncertain = conn.execute(select(func.sum(message_ledger.c.uncertain_retries))).scalar()
+    assert uncertain == 0  # the 503 said nothing went out: a plain retry
