@@ -7,7 +7,7 @@ the built-in outbox instead of real e-mail and SMS providers.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, PositiveFloat, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.frequency import FrequencyCaps
@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     webhook_public_base_url: str | None = Field(
         default=None, description="The https://host Twilio calls, when a proxy hides it; "
         "Twilio signs the URL it called, not the one we see.")
+    provider_rates: dict[Literal["sendgrid", "twilio", "outbox-email", "outbox-sms"],
+                         PositiveFloat] = Field(
+        default_factory=dict, description="Messages per second each provider may be sent, "
+        "shared by every worker through the database, as JSON: "
+        '{"sendgrid": 100, "twilio": 10}. A provider\'s 429 with Retry-After pauses it for '
+        "everyone.")
     frequency_caps: FrequencyCaps = Field(
         default_factory=dict, description="Per channel, at most N messages per contact within "
         "a window, across flows and mailings (transactional ones exempt), as JSON: "

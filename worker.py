@@ -18,6 +18,7 @@ from activities.mailing_delivery import MailingDelivery
 from activities.mailings import mailing_activities
 from activities.messaging import MessagingActivities
 from activities.outbox import Outbox
+from activities.pace import Pace
 from activities.ports import EmailSender, SmsSender
 from activities.scheduling import SchedulingActivities
 from activities.scripts import ScriptActivities, load_scripts
@@ -102,8 +103,9 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     email = email or email_sender(settings, engine)
     sms = sms or sms_sender(settings, engine)
     options = MessagingOptions.from_settings(settings)
-    messaging = MessagingActivities(engine, email, sms, settings.email_from, options)
-    delivery = MailingDelivery(engine, email, sms, settings.email_from, options)
+    pace = Pace(engine, settings.provider_rates)
+    messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace)
+    delivery = MailingDelivery(engine, email, sms, settings.email_from, options, pace)
     return [
         messaging.send_email,
         messaging.send_sms,

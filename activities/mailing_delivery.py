@@ -11,9 +11,8 @@ provider first, as a journey's retry does)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import Engine
@@ -21,57 +20,35 @@ from temporalio.exceptions import ApplicationError
 
 from activities import ledger
 from activities.compose import MessagingOptions
-from activities.messaging import SendEmailRequest, SendOutcome, compose_email, render_templates
-from activities.phones import stored_forms, to_e164
-from activities.ports import (
-    EmailMessage, EmailSender, ProviderRejected, ProviderUnavailable, SmsMessage, SmsSender,
-)
-from activities.suppression import capped
-from domain import sms as sms_text
-from domain.conditions import ContactSnapshot
-from domain.mailing import Mailing, MailingStep, message_key
+from activities.mailing_compose import Batch, Message, compose_emails, compose_sms
+from activities.pace import Pace
+from activities.ports import EmailSender, ProviderRejected, ProviderUnavailable, SmsSender
+from domain.mailing import Mailing, MailingStep
 from domain.mailing_runs import SendBatchResult
-from domain.merge_tags import max_chars_for
 from projections import mailing_recipients as recipients
 from projections.contacts import load_profiles
 from projections.dispatch_bell import BELL
 from projections.event_store import append
 from projections.live_flows import LiveFlows
-from projections.projectors.engagement import bounce_list_id
 from projections.reachable import routable
 from projections.schema import message_ledger
 
 log = structlog.get_logger("dripstone.mailings")
-Message = EmailMessage | SmsMessage
-# Messages per recorded chunk for providers called one message at a time (SendGrid,
-# Twilio): what a crash can leave unrecorded, to be asked of the provider on retry.
+# Messages per recorded chunk for providers called one message at a time (Twilio): what
+# a crash can leave unrecorded, to be asked of the provider on retry. Ports that take
+# batches say their own size (`batch_size`: the outbox 1,000, SendGrid 1,000 a request).
 CHUNK = 20
-
-
-@dataclass
-class Batch:
-    """What happens to each recipient of the batch, filled in as it goes."""
-
-    now: datetime
-    skipped: list[dict[str, Any]] = field(default_factory=list)  # written with the first chunk
-    outcomes: list[dict[str, Any]] = field(default_factory=list)  # everything written so far
-    messages: dict[str, Message] = field(default_factory=dict)  # contact_id -> message
-    extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # sent-event payload extras
-    provider_ids: dict[str, str | None] = field(default_factory=dict)  # key -> provider id
-    failed: dict[str, str] = field(default_factory=dict)  # key -> why the provider refused
-    duplicates: int = 0
-
-    def skip(self, contact_id: str, reason: str, detail: str) -> None:
-        self.skipped.append({"contact_id": contact_id, "status": "skipped", "reason": reason,
-                             "detail": detail})
+# Requests in flight at once to a provider called one message at a time.
+CONCURRENCY = 4
 
 
 class MailingDelivery:
     def __init__(self, engine: Engine, email: EmailSender, sms: SmsSender, default_from: str,
-                 options: MessagingOptions | None = None):
+                 options: MessagingOptions | None = None, pace: Pace | None = None):
         self.engine, self.email, self.sms = engine, email, sms
         self.default_from = default_from
         self.options = options or MessagingOptions()
+        self.pace = pace or Pace(engine, {})
         self.flows = LiveFlows(engine)
 
     def deliver(self, mailing: Mailing, step: MailingStep, contact_ids: list[str], *,
@@ -82,28 +59,30 @@ class MailingDelivery:
         batch = Batch(now=datetime.now(UTC))
         with self.engine.connect() as conn:
             profiles = load_profiles(conn, contact_ids)
-            if step.channel == "email":
-                self._compose_emails(conn, mailing, step, contact_ids, profiles, batch)
-            else:
-                self._compose_sms(conn, mailing, step, contact_ids, profiles, batch)
+            compose = compose_emails if step.channel == "email" else compose_sms
+            compose(conn, mailing, step, contact_ids, profiles, batch, self.options,
+                    self.default_from)
         port = self.email if step.channel == "email" else self.sms
         to_send = self._claim(port, step.channel, batch)
         pending = {m.idempotency_key for m in to_send}
         # Skips, and what an earlier attempt already sent, first.
         self._record(mailing, step, batch, [m for m in batch.messages.values()
                                             if m.idempotency_key not in pending])
-        bulk = getattr(port, "send_many", None)
-        size = max(len(to_send), 1) if bulk is not None else CHUNK
+        size = getattr(port, "batch_size", CHUNK)
         for start in range(0, len(to_send), size):
             chunk = to_send[start:start + size]
             try:
-                self._send(port, chunk, batch)
+                self._send(port, chunk, batch, heartbeat)
             except ProviderUnavailable as exc:
+                if exc.retry_after:
+                    self.pace.back_off(port.name, exc.retry_after)
                 # Nothing after this point went out: a plain retry later, not an uncertain one.
                 for unsent in to_send[start:]:
                     if unsent.idempotency_key not in batch.provider_ids:
                         ledger.record_not_sent(self.engine, unsent.idempotency_key, str(exc))
-                raise ApplicationError(str(exc), type="ProviderUnavailable") from None
+                delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+                raise ApplicationError(str(exc), type="ProviderUnavailable",
+                                       next_retry_delay=delay) from None
             finally:
                 self._record(mailing, step, batch, chunk)
             heartbeat(start + len(chunk))
@@ -111,84 +90,6 @@ class MailingDelivery:
         log.info("mailing.batch", mailing_id=mailing.id, step_id=step.id, sent=result.sent,
                  failed=result.failed, duplicates=result.duplicates)
         return result
-
-    def _compose_emails(self, conn, mailing: Mailing, step: MailingStep, contact_ids: list[str],
-                        profiles: dict[str, ContactSnapshot], batch: Batch) -> None:
-        content = step.as_message_step()
-        addressed = {c: profiles[c] for c in contact_ids if c in profiles and profiles[c].email}
-        for contact_id in contact_ids:
-            if contact_id not in addressed:
-                batch.skip(contact_id, "no_address", "contact has no email address")
-        ids = list(addressed)
-        # A transactional mailing (a receipt, a notice) is not marketing: email opt-outs
-        # do not stop it; a bounced address does.
-        opted = set() if mailing.transactional else recipients.opted_out(conn, "email", ids)[0]
-        dead = recipients.bounced(conn, ids, [bounce_list_id(p.email) for p in addressed.values()])
-        over_cap = self._capped(conn, mailing, "email", ids, batch)
-        for contact_id, contact in addressed.items():
-            if contact_id in opted:
-                batch.skip(contact_id, "unsubscribed", "contact unsubscribed from email")
-                continue
-            if contact_id in dead:
-                batch.skip(contact_id, "suppressed", "the address bounced permanently")
-                continue
-            if contact_id in over_cap:
-                batch.skip(contact_id, "frequency_cap", self.options.frequency_caps["email"]
-                           .describe("email"))
-                continue
-            key = message_key(mailing.id, step.id, contact_id)
-            request = SendEmailRequest.for_step(content, key, "", contact_id)
-            tracking = {"mailing_id": mailing.id, "step_id": step.id, "contact_id": contact_id}
-            message = compose_email(contact, request, key, tracking, self.default_from,
-                                    self.options)
-            if isinstance(message, SendOutcome):
-                batch.skip(contact_id, message.reason_code or "merge_value", message.reason or "")
-            else:
-                batch.messages[contact_id] = message
-
-    def _compose_sms(self, conn, mailing: Mailing, step: MailingStep, contact_ids: list[str],
-                     profiles: dict[str, ContactSnapshot], batch: Batch) -> None:
-        numbers: dict[str, tuple[str, list[str]]] = {}
-        for contact_id in contact_ids:
-            contact = profiles.get(contact_id)
-            if contact is None or not contact.phone:
-                batch.skip(contact_id, "no_address", "contact has no phone number")
-                continue
-            e164 = to_e164(contact.phone, self.options.phone_default_region)
-            if e164 is None:
-                batch.skip(contact_id, "no_address",
-                           f"phone number {contact.phone!r} is not a valid number (E.164)")
-                continue
-            numbers[contact_id] = (e164, stored_forms(contact.phone, e164))
-        forms = sorted({form for _, held in numbers.values() for form in held})
-        opted, blocked = recipients.opted_out(conn, "sms", list(numbers), forms)
-        over_cap = self._capped(conn, mailing, "sms", list(numbers), batch)
-        limit = max_chars_for("send_sms", "text")
-        for contact_id, (e164, held) in numbers.items():
-            if contact_id in opted or blocked & set(held):
-                batch.skip(contact_id, "unsubscribed", "contact unsubscribed from sms (replied STOP)")
-                continue
-            if contact_id in over_cap:
-                batch.skip(contact_id, "frequency_cap",
-                           self.options.frequency_caps["sms"].describe("sms"))
-                continue
-            rendered = render_templates(profiles[contact_id], step.text, max_chars=limit)
-            if isinstance(rendered, SendOutcome):
-                batch.skip(contact_id, rendered.reason_code or "merge_value", rendered.reason or "")
-                continue
-            [text] = rendered
-            batch.messages[contact_id] = SmsMessage(
-                idempotency_key=message_key(mailing.id, step.id, contact_id),
-                contact_id=contact_id, to=e164, body=text, sender=step.sender)
-            batch.extra[contact_id] = {"segments": sms_text.segments(text),
-                                       "encoding": sms_text.encoding(text)}
-
-    def _capped(self, conn, mailing: Mailing, channel: str, contact_ids: list[str],
-                 batch: Batch) -> set[str]:
-        cap = self.options.frequency_caps.get(channel)
-        if cap is None or mailing.transactional or not contact_ids:
-            return set()
-        return capped(conn, channel, contact_ids, cap, batch.now)
 
     def _claim(self, port: EmailSender | SmsSender, channel: str, batch: Batch) -> list[Message]:
         """Claim every key; returns the messages to hand to the provider. Keys sent by
@@ -212,16 +113,35 @@ class MailingDelivery:
             to_send.append(message)
         return to_send
 
-    def _send(self, port: EmailSender | SmsSender, chunk: list[Message], batch: Batch) -> None:
+    def _send(self, port: EmailSender | SmsSender, chunk: list[Message], batch: Batch,
+              heartbeat: Callable[..., None]) -> None:
+        """Hand the chunk over, at the provider's pace: in one call to ports that take
+        batches (the outbox, SendGrid), else one message at a time. Raises
+        ProviderUnavailable when the provider stopped answering, after noting what it took."""
         send_many = getattr(port, "send_many", None)
-        if send_many is not None:  # the outbox takes a batch in one transaction
-            batch.provider_ids.update(send_many(chunk))
+        if send_many is not None:
+            outcome = send_many(chunk, before=lambda permits: self.pace.acquire(
+                port.name, permits, heartbeat))
+            batch.provider_ids.update(outcome.sent)
+            batch.failed.update(outcome.rejected)
+            if outcome.unavailable is not None:
+                raise outcome.unavailable
             return
-        for message in chunk:
+        # One request per message (Twilio), a few at a time: each waits for its own slot.
+        def one(message: Message) -> ProviderUnavailable | None:
+            self.pace.acquire(port.name, 1, heartbeat)
             try:
                 batch.provider_ids[message.idempotency_key] = port.send(message)
             except ProviderRejected as exc:
                 batch.failed[message.idempotency_key] = str(exc)
+            except ProviderUnavailable as exc:
+                return exc
+            return None
+
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            stopped = [exc for exc in pool.map(one, chunk) if exc is not None]
+        if stopped:
+            raise stopped[0]
 
     def _record(self, mailing: Mailing, step: MailingStep, batch: Batch,
                 messages: list[Message]) -> None:

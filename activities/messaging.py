@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import ledger
 from activities.compose import MessagingOptions, fetch_attachments, template_data, unsubscribe_headers
+from activities.pace import Pace
 from activities.phones import stored_forms, to_e164
 from activities.ports import (
     EmailMessage, EmailSender, ProviderRejected, ProviderUnavailable, SmsMessage, SmsSender,
@@ -85,12 +86,13 @@ class SendOutcome(BaseModel):
 
 class MessagingActivities:
     def __init__(self, engine: Engine, email: EmailSender, sms: SmsSender, default_from: str,
-                 options: MessagingOptions | None = None):
+                 options: MessagingOptions | None = None, pace: Pace | None = None):
         self.engine = engine
         self.email = email
         self.sms = sms
         self.default_from = default_from
         self.options = options or MessagingOptions()
+        self.pace = pace or Pace(engine, {})
 
     @activity.defn(name="send_email")
     def send_email(self, request: SendEmailRequest) -> SendOutcome:
@@ -201,6 +203,7 @@ class MessagingActivities:
             raise
 
     def _call_provider(self, port: EmailSender | SmsSender, message: EmailMessage | SmsMessage):
+        self.pace.acquire(port.name, 1, activity.heartbeat)
         try:
             return port.send(message)
         except ProviderRejected as exc:
@@ -210,6 +213,8 @@ class MessagingActivities:
             # The provider answered "not now", so nothing went out: the next attempt is
             # a plain retry, not an uncertain one.
             ledger.record_not_sent(self.engine, message.idempotency_key, str(exc))
+            if exc.retry_after:
+                self.pace.back_off(port.name, exc.retry_after)
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(str(exc), type="ProviderUnavailable",
                                    next_retry_delay=delay) from None

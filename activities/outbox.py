@@ -3,12 +3,13 @@
 Because the outbox row and its idempotency key are written in one transaction, the
 outbox can always say whether an earlier attempt delivered, which makes retries exact."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Engine, select
 
-from activities.ports import EmailMessage, SmsMessage
+from activities.ports import BatchOutcome, EmailMessage, SmsMessage
 from projections.dialect import insert
 from projections.schema import outbox_messages
 
@@ -38,11 +39,15 @@ class Outbox:
                  contact_id=message.contact_id, key=message.idempotency_key, outbox_id=row.id)
         return f"outbox-{row.id}"
 
-    def send_many(self, messages: list[EmailMessage | SmsMessage]) -> dict[str, str | None]:
-        """A batch in one transaction (mailings): {idempotency key: outbox id}. Keys
-        already in the outbox keep their first row, as send() does."""
+    batch_size = 1000
+
+    def send_many(self, messages: list[EmailMessage | SmsMessage],
+                  before: Callable[[int], object] = lambda permits: None) -> BatchOutcome:
+        """A batch in one transaction (mailings). Keys already in the outbox keep their
+        first row, as send() does."""
         if not messages:
-            return {}
+            return BatchOutcome()
+        before(len(messages))
         now = datetime.now(UTC)
         O = outbox_messages.c
         with self.engine.begin() as conn:
@@ -58,7 +63,7 @@ class Outbox:
                 ids.update(conn.execute(select(O.idempotency_key, O.id)
                                         .where(O.idempotency_key.in_(missing))).all())
         log.info("messages.outboxed", channel=self.channel, count=len(messages))
-        return {key: f"outbox-{row_id}" for key, row_id in ids.items()}
+        return BatchOutcome(sent={key: f"outbox-{row_id}" for key, row_id in ids.items()})
 
     def find_sent(self, idempotency_key: str) -> tuple[bool, str | None]:
         with self.engine.connect() as conn:

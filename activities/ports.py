@@ -56,6 +56,17 @@ class ProviderUnavailable(Exception):
         super().__init__(f"{provider} unavailable: {reason}")
 
 
+@dataclass
+class BatchOutcome:
+    """What a provider did with a batch sent in bulk (send_many): the keys it took (with
+    its message ids), those it refused for good, and, when it stopped answering partway,
+    why (what is in neither map did not go out)."""
+
+    sent: dict[str, str | None] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+    unavailable: ProviderUnavailable | None = None
+
+
 class EmailSender(Protocol):
     name: str
 
@@ -65,6 +76,12 @@ class EmailSender(Protocol):
     def find_sent(self, idempotency_key: str) -> tuple[bool, str | None]:
         """(known, provider_message_id): known=False means the provider cannot tell us
         whether an earlier attempt went out, so a resend may duplicate."""
+
+# Adapters that can take many messages at once (the outbox: one transaction; SendGrid:
+# up to 1,000 personalizations a request) also offer
+#     send_many(messages, before=lambda permits: None) -> BatchOutcome
+# calling before(n) ahead of each request of n messages (the shared pace), and
+# `batch_size`, the most messages one call should carry; mailings use them.
 
 
 class SmsSender(Protocol):

@@ -1,15 +1,16 @@
 """SendGrid adapter for the email port, through the official sendgrid SDK."""
 
 import base64
+from collections.abc import Callable
 
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
-    Attachment, CustomArg, Disposition, FileContent, FileName, FileType, Header, Mail,
-    ReplyTo, TemplateId,
+    Attachment, CustomArg, Disposition, FileContent, FileName, FileType, From, Header, Mail,
+    Personalization, PlainTextContent, ReplyTo, TemplateId, To,
 )
 
-from activities.ports import EmailMessage, ProviderRejected, ProviderUnavailable
+from activities.ports import BatchOutcome, EmailMessage, ProviderRejected, ProviderUnavailable
 
 _TIMEOUT_SECONDS = 15
 
@@ -23,8 +24,46 @@ class SendGridEmail:
         self.client.client.timeout = _TIMEOUT_SECONDS
 
     def send(self, message: EmailMessage) -> str | None:
+        return self._post(build_mail(message))
+
+    # SendGrid takes up to 1,000 personalizations in one request.
+    batch_size = 1000
+
+    def send_many(self, messages: list[EmailMessage],
+                  before: Callable[[int], object] = lambda permits: None) -> BatchOutcome:
+        """Messages that share sender, reply-to and content (the same template, or the
+        same rendered body: subjects, headers and template data are per recipient) go
+        in one request each, as personalizations; custom_args per personalization keep
+        every event attributed to its own message. A request refused for good fails its
+        messages; a provider that stops answering ends the call with what went out.
+        `before(n)` is called ahead of each request of n messages (the shared pace)."""
+        outcome = BatchOutcome()
+        groups: dict[tuple, list[EmailMessage]] = {}
+        for message in messages:
+            shared = (message.from_email, message.reply_to, message.template_id,
+                      None if message.template_id else message.body, bool(message.attachments))
+            groups.setdefault(shared, []).append(message)
+        for group in groups.values():
+            # Attachments are per message (journeys' test sends): one request each.
+            size = 1 if group[0].attachments else self.batch_size
+            for start in range(0, len(group), size):
+                part = group[start:start + size]
+                before(len(part))
+                try:
+                    provider_id = self._post(build_mail(part[0]) if size == 1
+                                             else build_batch(part))
+                except ProviderRejected as exc:
+                    outcome.rejected.update({m.idempotency_key: str(exc) for m in part})
+                    continue
+                except ProviderUnavailable as exc:
+                    outcome.unavailable = exc
+                    return outcome
+                outcome.sent.update({m.idempotency_key: provider_id for m in part})
+        return outcome
+
+    def _post(self, mail: Mail) -> str | None:
         try:
-            response = self.client.send(build_mail(message))
+            response = self.client.send(mail)
         except http_errors.HTTPError as exc:
             raise _translate(exc) from None
         except (TimeoutError, OSError) as exc:
@@ -57,6 +96,32 @@ def build_mail(message: EmailMessage) -> Mail:
         mail.add_attachment(Attachment(
             FileContent(base64.b64encode(item.content).decode("ascii")), FileName(item.filename),
             FileType(item.content_type), Disposition("attachment")))
+    return mail
+
+
+def build_batch(messages: list[EmailMessage]) -> Mail:
+    """One request for messages sharing sender, reply-to and content (see send_many)."""
+    first = messages[0]
+    mail = Mail()
+    mail.from_email = From(first.from_email)
+    if first.template_id:
+        mail.template_id = TemplateId(first.template_id)
+    else:
+        mail.add_content(PlainTextContent(first.body))
+    if first.reply_to:
+        mail.reply_to = ReplyTo(first.reply_to)
+    for index, message in enumerate(messages):
+        person = Personalization()
+        person.add_to(To(message.to))
+        if message.template_id:
+            person.dynamic_template_data = message.template_data
+        else:
+            person.subject = message.subject
+        for key, value in {**message.tracking, "idempotency_key": message.idempotency_key}.items():
+            person.add_custom_arg(CustomArg(key=key, value=value))
+        for name, value in message.headers.items():
+            person.add_header(Header(name, value))
+        mail.add_personalization(person, index=index)  # the SDK inserts at 0 by default
     return mail
 
 

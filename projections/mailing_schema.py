@@ -43,3 +43,11 @@ mailing_recipients = Table(
     Index(None, "mailing_id", "step_id", "status", "due_at"),
     Index(None, "contact_id", "mailing_id"),
 )
+
+# One row per provider with a rate limit: when its next message may go. Every worker
+# reserves its sends here, so the limit holds across processes (see activities/pace.py).
+provider_pace = Table(
+    "provider_pace", metadata,
+    Column("provider", String(40), primary_key=True),
+    Column("next_free_at", UtcDateTime, nullable=False),
+)

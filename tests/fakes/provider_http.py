@@ -3,6 +3,7 @@ it records every request and answers with whatever the test queued (default 2xx)
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -44,6 +45,9 @@ class FakeProvider:
     def queue(self, *replies: Reply) -> None:
         self.queued.extend(replies)
 
+    def reply_for(self, request: RecordedRequest) -> Reply:
+        return self.queued.pop(0) if self.queued else self.default
+
     def __enter__(self) -> "FakeProvider":
         self._thread.start()
         return self
@@ -58,9 +62,10 @@ class FakeProvider:
         class Handler(BaseHTTPRequestHandler):
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                fake.requests.append(RecordedRequest(self.command, self.path, dict(self.headers),
-                                                     self.rfile.read(length)))
-                reply = fake.queued.pop(0) if fake.queued else fake.default
+                request = RecordedRequest(self.command, self.path, dict(self.headers),
+                                          self.rfile.read(length))
+                fake.requests.append(request)
+                reply = fake.reply_for(request)
                 body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
@@ -87,3 +92,25 @@ def twilio_call(sid: str = "CA0123456789abcdef0123456789abcdef", to: str = "+141
     """What POST /2010-04-01/Accounts/{sid}/Calls.json answers when a call is queued."""
     return {"sid": sid, "status": "queued", "to": to, "from": "+14155550000",
             "account_sid": "AC" + "0" * 32, "direction": "outbound-api"}
+
+
+class RateLimitedProvider(FakeProvider):
+    """Answers 429 (Retry-After: 1) to any request beyond `per_second` in the last second,
+    as SendGrid and Twilio do; `throttled` counts them."""
+
+    def __init__(self, default: Reply, per_second: int):
+        super().__init__(default)
+        self.per_second = per_second
+        self.arrivals: list[float] = []
+        self.throttled = 0
+        self._lock = threading.Lock()
+
+    def reply_for(self, request: RecordedRequest) -> Reply:
+        now = time.monotonic()
+        with self._lock:
+            self.arrivals = [t for t in self.arrivals if t > now - 1.0]
+            if len(self.arrivals) >= self.per_second:
+                self.throttled += 1
+                return Reply(429, "too many requests", {"Retry-After": "1"})
+            self.arrivals.append(now)
+        return super().reply_for(request)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
 
 from domain.mailing_runs import MailingProgress
 from projections.event_store import ingest
@@ -365,29 +366,115 @@ async def test_a_pause_or_cancel_that_reached_only_the_catalogue_is_obeyed(
         assert catalogue.status_of(conn, "gone") == "cancelled"
 
 
-def test_sendgrid_sends_are_recorded_as_they_go_and_a_retry_sends_only_the_rest(engine):
-    """One message at a time through the real SendGrid SDK: what the provider took is
-    recorded before the 503 leaves the batch, so the retry sends only the others."""
+def sendgrid_delivery(engine, fake):
     from activities.mailing_delivery import MailingDelivery
     from activities.outbox import Outbox
     from activities.sendgrid_email import SendGridEmail
+
+    return MailingDelivery(engine, SendGridEmail("SG.key", fake.url), Outbox(engine, "sms"),
+                           "news@example.com")
+
+
+def test_sendgrid_gets_one_request_with_a_personalization_per_recipient(engine):
     from domain.mailing import Mailing
     from tests.fakes.provider_http import FakeProvider, Reply
 
     people(engine)
     mailing = Mailing.model_validate({"id": "sg", "steps": [
-        {"id": "main", "channel": "email", "subject": "Hi {{ first_name }}", "body": "Hi."}]})
+        {"id": "main", "channel": "email", "subject": "Hi {{ first_name }}", "body": "Sale."}]})
+    with FakeProvider(Reply(202, "", {"X-Message-Id": "sg-batch"})) as sendgrid:
+        result = sendgrid_delivery(engine, sendgrid).deliver(mailing, mailing.steps[0],
+                                                             ["m-1", "m-2", "m-4"])
+    [request] = sendgrid.requests
+    body = request.json()
+    assert body["content"] == [{"type": "text/plain", "value": "Sale."}]
+    assert [(p["to"][0]["email"], p["subject"], p["custom_args"]["idempotency_key"])
+            for p in body["personalizations"]] == [
+        ("m1@example.com", "Hi Ann", "mailing/sg/main/m-1"),
+        ("m2@example.com", "Hi Bo", "mailing/sg/main/m-2"),
+        ("m4@example.com", "Hi Di", "mailing/sg/main/m-4")]
+    assert result.sent == 3
+    with engine.connect() as conn:
+        ids = set(conn.execute(select(message_ledger.c.provider_message_id)).scalars())
+    assert ids == {"sg-batch"}
+
+
+def test_sendgrid_sends_are_recorded_as_they_go_and_a_retry_sends_only_the_rest(engine):
+    """Bodies that differ per recipient go in a request each: what the provider took is
+    recorded before the 503 leaves the batch, so the retry sends only the others."""
+    from domain.mailing import Mailing
+    from tests.fakes.provider_http import FakeProvider, Reply
+
+    people(engine)
+    mailing = Mailing.model_validate({"id": "sg", "steps": [
+        {"id": "main", "channel": "email", "subject": "Hi", "body": "Hi {{ first_name }}."}]})
     with FakeProvider(Reply(202, "", {"X-Message-Id": "sg-ok"})) as sendgrid:
-        sendgrid.queue(Reply(202, "", {"X-Message-Id": "sg-1"}), Reply(503, "busy"))
-        delivery = MailingDelivery(engine, SendGridEmail("SG.key", sendgrid.url),
-                                   Outbox(engine, "sms"), "news@example.com")
-        with pytest.raises(Exception, match="503|busy|unavailable"):
+        sendgrid.queue(Reply(202, "", {"X-Message-Id": "sg-1"}),
+                       Reply(503, "busy", {"Retry-After": "7"}))
+        delivery = sendgrid_delivery(engine, sendgrid)
+        with pytest.raises(ApplicationError) as refused:
             delivery.deliver(mailing, mailing.steps[0], ["m-1", "m-2", "m-4"])
         retried = delivery.deliver(mailing, mailing.steps[0], ["m-1", "m-2", "m-4"])
-        to = [request.json()["personalizations"][0]["to"][0]["email"]
+        to = [[p["to"][0]["email"] for p in request.json()["personalizations"]]
               for request in sendgrid.requests]
-    assert to == ["m1@example.com", "m2@example.com", "m2@example.com", "m4@example.com"]
+    assert refused.value.next_retry_delay == timedelta(seconds=7)
+    assert to == [["m1@example.com"], ["m2@example.com"], ["m2@example.com"], ["m4@example.com"]]
     assert (retried.sent, retried.duplicates) == (3, 1)
     with engine.connect() as conn:
         uncertain = conn.execute(select(func.sum(message_ledger.c.uncertain_retries))).scalar()
     assert uncertain == 0  # the 503 said nothing went out: a plain retry
+
+
+def test_the_shared_pace_keeps_a_rate_limited_sendgrid_from_ever_refusing(engine):
+    """The fake answers 429 beyond 10 requests in any second; the pace allows 8 messages a
+    second, reserved in the database as every worker would."""
+    from activities.mailing_delivery import MailingDelivery
+    from activities.outbox import Outbox
+    from activities.pace import Pace
+    from activities.sendgrid_email import SendGridEmail
+    from domain.mailing import Mailing
+    from tests.fakes.provider_http import RateLimitedProvider, Reply
+
+    ingest(engine, [e for i in range(14) for e in contact(f"p-{i:02d}", email=f"p{i}@example.com",
+                                                          first_name=f"P{i}")])
+    mailing = Mailing.model_validate({"id": "paced", "steps": [
+        {"id": "main", "channel": "email", "subject": "Hi", "body": "Hi {{ first_name }}."}]})
+    with RateLimitedProvider(Reply(202, "", {"X-Message-Id": "sg"}), per_second=10) as sendgrid:
+        delivery = MailingDelivery(engine, SendGridEmail("SG.key", sendgrid.url),
+                                   Outbox(engine, "sms"), "news@example.com",
+                                   pace=Pace(engine, {"sendgrid": 8}))
+        result = delivery.deliver(mailing, mailing.steps[0], [f"p-{i:02d}" for i in range(14)])
+    assert (result.sent, sendgrid.throttled, len(sendgrid.requests)) == (14, 0, 14)
+
+
+def test_a_providers_retry_after_holds_every_sender(engine):
+    from activities.pace import Pace
+    from projections.mailing_schema import provider_pace
+
+    pace = Pace(engine, {"twilio": 5})
+    before = datetime.now(UTC)
+    pace.back_off("twilio", 30)
+    pace.back_off("twilio", 5)  # a shorter pause never shortens a longer one
+    with engine.connect() as conn:
+        held_until = conn.execute(select(provider_pace.c.next_free_at)).scalar_one()
+    assert held_until >= before + timedelta(seconds=30)
+
+
+def test_an_sms_step_goes_through_twilio_one_request_per_message(engine):
+    from activities.mailing_delivery import MailingDelivery
+    from activities.outbox import Outbox
+    from activities.twilio_sms import TwilioSms
+    from domain.mailing import Mailing
+    from tests.fakes.provider_http import FakeProvider, Reply, twilio_message
+
+    people(engine)
+    ingest(engine, [event("m-2", "contact.unsubscribed", {"channel": "sms"})])  # replied STOP
+    mailing = Mailing.model_validate({"id": "texts", "steps": [
+        {"id": "main", "channel": "sms", "text": "Sale, {{ first_name }}!"}]})
+    with FakeProvider(Reply(201, twilio_message())) as twilio:
+        sms = TwilioSms("AC" + "4" * 32, "secret", "+14155550100", None, base_url=twilio.url)
+        delivery = MailingDelivery(engine, Outbox(engine, "email"), sms, "news@example.com")
+        result = delivery.deliver(mailing, mailing.steps[0], ["m-1", "m-2", "m-3", "m-5"])
+        sent_to = sorted(request.form()["To"][0] for request in twilio.requests)
+    assert sent_to == ["+14155550103", "+14155550105"]
+    assert (result.sent, result.skipped) == (2, {"no_address": 1, "unsubscribed": 1})

@@ -1,4 +1,4 @@
-"""Mailings and their recipients per step.
+"""Mailings and their recipients per step; the providers' shared send pace.
 
 Revision ID: 0008
 Revises: 0007
@@ -46,9 +46,16 @@ def upgrade() -> None:
                     "mailing_recipients", ["mailing_id", "step_id", "status", "due_at"])
     op.create_index("ix_mailing_recipients_contact_id_mailing_id", "mailing_recipients",
                     ["contact_id", "mailing_id"])
+    op.create_table(
+        "provider_pace",
+        sa.Column("provider", sa.String(40), nullable=False),
+        sa.Column("next_free_at", UtcDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("provider", name="pk_provider_pace"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("provider_pace")
     op.drop_index("ix_mailing_recipients_contact_id_mailing_id", "mailing_recipients")
     op.drop_index("ix_mailing_recipients_mailing_id_step_id_status_due_at", "mailing_recipients")
     op.drop_table("mailing_recipients")
