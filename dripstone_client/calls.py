@@ -139,6 +139,10 @@ def flow_path(flow_id: str, tail: str = "") -> str:
     return f"/v1/flows/{_seg(flow_id)}{tail}"
 
 
+def mailing_path(mailing_id: str, tail: str = "") -> str:
+    return f"/v1/mailings/{_seg(mailing_id)}{tail}"
+
+
 def segment(value: str) -> str:
     """One path segment, slashes included (operation and event ids may hold some)."""
     return _seg(value)

@@ -169,6 +169,37 @@ class _Endpoints:
     def skip_dead_letter(self, event_id: str) -> Any:
         return self._execute(calls.post(calls.dead_letter_path(event_id, "/skip")))
 
+    # Mailings (docs/mailings.md)
+    def save_mailing(self, document: Mapping[str, Any]) -> Any:
+        """Save a mailing as a draft (or replace its draft); invalid documents raise."""
+        return self._execute(calls.post("/v1/mailings", document))
+
+    def validate_mailing(self, document: Mapping[str, Any]) -> Any:
+        return self._execute(calls.post("/v1/mailings/validate", document, retry=True))
+
+    def list_mailings(self, *, limit: int | None = None) -> Any:
+        return self._execute(calls.get("/v1/mailings", limit=limit))
+
+    def get_mailing(self, mailing_id: str) -> Any:
+        """The mailing, its status and its counts per step."""
+        return self._execute(calls.get(calls.mailing_path(mailing_id)))
+
+    def preview_mailing(self, mailing_id: str, *, limit: int | None = None) -> Any:
+        return self._execute(calls.get(calls.mailing_path(mailing_id, "/preview"), limit=limit))
+
+    def send_mailing(self, mailing_id: str) -> Any:
+        """Send now, or at the main step's time. Sending again finds the first send."""
+        return self._execute(calls.post(calls.mailing_path(mailing_id, "/send"), retry=True))
+
+    def pause_mailing(self, mailing_id: str) -> Any:
+        return self._execute(calls.post(calls.mailing_path(mailing_id, "/pause")))
+
+    def resume_mailing(self, mailing_id: str) -> Any:
+        return self._execute(calls.post(calls.mailing_path(mailing_id, "/resume")))
+
+    def cancel_mailing(self, mailing_id: str) -> Any:
+        return self._execute(calls.post(calls.mailing_path(mailing_id, "/cancel"), retry=True))
+
 
 class Dripstone(_Endpoints):
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 10,

@@ -171,3 +171,38 @@ def test_dead_letters_and_journeys_without_temporal(engine, settings):
         assert dripstone.dispatch_counts() == {"waiting": 1, "failing": 1, "dead": 0}
         # Listed from the journey index, which needs no Temporal.
         assert dripstone.contact_journeys("cl-kim") == {"contact_id": "cl-kim", "journeys": []}
+
+
+@pytest.mark.devserver
+async def test_a_service_sends_a_mailing_chain_on_the_dev_server(dev_server_env, engine, settings):
+    env = dev_server_env
+    chain = {"id": "client-chain", "audience": {"condition": {"kind": "has_tag", "tag": "cl-vip"}},
+             "steps": [
+                 {"id": "main", "channel": "email", "subject": "Hi {{ first_name }}", "body": "Sale."},
+                 {"id": "nudge", "channel": "email", "when": {"delay": "2s"}, "to": "terms",
+                  "terms": ["not_opened"], "subject": "Still on", "body": "Sale ends."}]}
+    async with journey_worker(env.client, engine, settings):
+        with serving(served_app(settings, engine, env.client)) as base_url, \
+                Dripstone(base_url, KEY) as dripstone:
+            for contact_id in ("cm-1", "cm-2"):
+                await call(dripstone.upsert_contact, contact_id, email=f"{contact_id}@example.com",
+                           attributes={"first_name": contact_id})
+                await call(dripstone.send_event, "contact.tag_added", contact_id, {"tag": "cl-vip"})
+            with pytest.raises(ValidationFailed) as refused:
+                await call(dripstone.save_mailing, {**chain, "steps": [{**chain["steps"][0],
+                                                                       "channel": "fax"}]})
+            saved = await call(dripstone.save_mailing, chain)
+            preview = await call(dripstone.preview_mailing, "client-chain")
+            sent = await call(dripstone.send_mailing, "client-chain")
+            await call(dripstone.send_event, "email.opened", "cm-1",
+                       {"message_key": "mailing/client-chain/main/cm-1"})
+            for _ in range(300):
+                detail = await call(dripstone.get_mailing, "client-chain")
+                if detail["status"] == "sent":
+                    break
+                await asyncio.sleep(0.1)
+    assert "steps.0.channel" in str(refused.value.errors)
+    assert (saved["status"], preview["count"], sent["status"]) == ("draft", 2, "sending")
+    counts = {step["step_id"]: step for step in detail["steps"]}
+    assert detail["status"] == "sent"
+    assert (counts["main"]["sent"], counts["main"]["opened"], counts["nudge"]["sent"]) == (2, 1, 1)

@@ -21,7 +21,7 @@ from tests.journey_harness import contact, event, journey_worker
 R = mailing_recipients.c
 
 
-def chain(mailing_id: str = "spring", second: str = "by-sms") -> dict:
+def chain(mailing_id: str = "spring", second: str = "by-sms", *more: dict) -> dict:
     """The main step to the VIP segment; then, a day later, an SMS to those who
     unsubscribed from email (the seed's example), or an email to those who opened."""
     steps = {
@@ -39,7 +39,7 @@ def chain(mailing_id: str = "spring", second: str = "by-sms") -> dict:
             {"id": "main", "channel": "email", "subject": "Hello {{ first_name }}",
              "body": "Spring sale for {{ first_name }}.",
              "conversion": {"event": "product.purchased", "within": "7d"}},
-            steps[second],
+            steps[second], *more,
         ],
     }
 
@@ -86,7 +86,9 @@ async def test_chains_reach_the_segment_then_the_opted_out_by_sms_or_those_who_o
             async_client(settings, engine, env.client) as api:
         saved = ok(await api.post("/v1/mailings", json=chain()), 201)
         assert (saved["status"], saved["outcome"]) == ("draft", "created")
-        ok(await api.post("/v1/mailings", json=chain("opens", "opened-it")), 201)
+        final = {"id": "final", "channel": "email", "when": {"delay": "1d"}, "subject": "Bye",
+                 "body": "Last one.", "conversion": {"event": "product.purchased", "within": "7d"}}
+        ok(await api.post("/v1/mailings", json=chain("opens", "opened-it", final)), 201)
         preview = ok(await api.get("/v1/mailings/spring/preview"))
         assert (preview["count"], [c["contact_id"] for c in preview["contacts"]]) == (
             4, ["m-1", "m-2", "m-3", "m-5"])
@@ -108,13 +110,16 @@ async def test_chains_reach_the_segment_then_the_opted_out_by_sms_or_those_who_o
                 results[mailing_id] = await env.client.get_workflow_handle(
                     f"mailing/{mailing_id}", result_type=MailingProgress).result()
         spring = ok(await api.get("/v1/mailings/spring"))
+        # A second purchase, after the last step: it counts for that step alone.
+        ingest(engine, [event("m-1", "product.purchased", {"product": "hat", "amount": 10})])
         opens = ok(await api.get("/v1/mailings/opens"))
         again = await api.post("/v1/mailings/spring/send")
     main = {("main", "m-1"): ("sent", None), ("main", "m-2"): ("sent", None),
             ("main", "m-3"): ("skipped", "no_address"), ("main", "m-5"): ("skipped", "unsubscribed")}
     assert statuses(engine, "spring") == {**main, ("by-sms", "m-2"): ("sent", None),
                                           ("by-sms", "m-5"): ("sent", None)}
-    assert statuses(engine, "opens") == {**main, ("opened-it", "m-1"): ("sent", None)}
+    assert statuses(engine, "opens") == {**main, ("opened-it", "m-1"): ("sent", None),
+                                         ("final", "m-1"): ("sent", None)}
     assert results["spring"].totals["main"].sent == 2
     assert results["spring"].totals["main"].skipped == {"no_address": 1, "unsubscribed": 1}
     with engine.connect() as conn:
@@ -132,7 +137,8 @@ async def test_chains_reach_the_segment_then_the_opted_out_by_sms_or_those_who_o
             counts["main"]["skipped"]["no_address"]) == (4, 2, 1, 1)
     assert counts["by-sms"]["sent"] == 2
     # m-1 bought after the main step and before the second one reached them.
-    assert (counts["main"]["converted"], counts["opened-it"]["converted"]) == (1, 0)
+    assert (counts["main"]["converted"], counts["opened-it"]["converted"],
+            counts["final"]["converted"]) == (1, 0, 1)
     assert (counts["opened-it"]["audience"], counts["opened-it"]["sent"]) == (1, 1)
     assert again.status_code == 409
 
@@ -142,7 +148,11 @@ async def test_local_times_send_each_recipient_at_nine_in_their_own_zone(
     env = time_skipping_env
     ingest(engine, [*contact("z-ny", email="ny@example.com", time_zone="America/New_York"),
                     *contact("z-tk", email="tk@example.com", time_zone="Asia/Tokyo"),
-                    *contact("z-uk", email="uk@example.com", phone="+447911123456")])
+                    *contact("z-uk", email="uk@example.com", phone="+447911123456"),
+                    *contact("z-msk", email="msk@example.com", phone="+74951234567"),
+                    # A Russian mobile spans eleven zones: the system default decides.
+                    *contact("z-ru", email="ru@example.com", phone="+79161234567")])
+    settings = settings.model_copy(update={"default_time_zone": "Asia/Yekaterinburg"})
     # The shared time-skipping server's clock runs ahead of the wall clock.
     day = (await env.get_current_time() + timedelta(days=3)).date()
     document = {"id": "local", "steps": [{"id": "main", "channel": "email", "subject": "Morning",
@@ -161,8 +171,10 @@ async def test_local_times_send_each_recipient_at_nine_in_their_own_zone(
     nine = datetime.fromisoformat(f"{day}T09:00:00")
     assert due == {"z-ny": nine.replace(tzinfo=ZoneInfo("America/New_York")).astimezone(UTC),
                    "z-tk": nine.replace(tzinfo=ZoneInfo("Asia/Tokyo")).astimezone(UTC),
-                   "z-uk": nine.replace(tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)}
-    assert progress.totals["main"].sent == 3
+                   "z-uk": nine.replace(tzinfo=ZoneInfo("Europe/London")).astimezone(UTC),
+                   "z-msk": nine.replace(tzinfo=ZoneInfo("Europe/Moscow")).astimezone(UTC),
+                   "z-ru": nine.replace(tzinfo=ZoneInfo("Asia/Yekaterinburg")).astimezone(UTC)}
+    assert progress.totals["main"].sent == 5
 
 
 async def test_pause_resume_and_cancel_before_the_time_send_nothing(
