@@ -30,6 +30,7 @@ class Batch:
     """What happens to each recipient of the batch, filled in as it goes."""
 
     now: datetime
+    converts_until: datetime | None = None  # when a conversion stops counting for the step
     skipped: list[dict[str, Any]] = field(default_factory=list)  # written with the first chunk
     outcomes: list[dict[str, Any]] = field(default_factory=list)  # everything written so far
     messages: dict[str, Message] = field(default_factory=dict)  # contact_id -> message

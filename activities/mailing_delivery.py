@@ -10,6 +10,7 @@ provider first, as a journey's retry does)."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,9 @@ from activities import ledger
 from activities.compose import MessagingOptions
 from activities.mailing_compose import Batch, Message, compose_emails, compose_sms
 from activities.pace import Pace
-from activities.ports import EmailSender, ProviderRejected, ProviderUnavailable, SmsSender
+from activities.ports import (
+    BatchOutcome, EmailSender, ProviderRejected, ProviderUnavailable, SmsSender,
+)
 from domain.mailing import Mailing, MailingStep
 from domain.mailing_runs import SendBatchResult
 from projections import mailing_recipients as recipients
@@ -52,11 +55,16 @@ class MailingDelivery:
         self.flows = LiveFlows(engine)
 
     def deliver(self, mailing: Mailing, step: MailingStep, contact_ids: list[str], *,
-                heartbeat: Callable[..., None] = lambda *details: None) -> SendBatchResult:
-        """Sends in chunks, each recorded (ledger, events, recipient rows) as soon as the
-        provider took it, then a heartbeat: a crash loses at most one chunk's record,
-        and those keys, still pending in the ledger, are asked of the provider on retry."""
+                heartbeat: Callable[..., None] = lambda *details: None,
+                stopped: Callable[[], bool] = lambda: False) -> SendBatchResult:
+        """Sends in chunks of at most CHUNK messages' worth of requests, each recorded
+        (ledger, events, recipient rows) as soon as the provider answered, then a
+        heartbeat: a crash loses at most one chunk's record, and those keys, still
+        pending in the ledger, are asked of the provider on retry. `stopped()` (the
+        mailing was paused or cancelled) is asked before each chunk."""
         batch = Batch(now=datetime.now(UTC))
+        # Worked out before anything is sent, so nothing after a send can fail on it.
+        batch.converts_until = batch.now + step.conversion.within if step.conversion else None
         with self.engine.connect() as conn:
             profiles = load_profiles(conn, contact_ids)
             compose = compose_emails if step.channel == "email" else compose_sms
@@ -68,11 +76,17 @@ class MailingDelivery:
         # Skips, and what an earlier attempt already sent, first.
         self._record(mailing, step, batch, [m for m in batch.messages.values()
                                             if m.idempotency_key not in pending])
+
+        def record(part: list[Message]) -> None:
+            self._record(mailing, step, batch, part)
+            heartbeat()
+
         size = getattr(port, "batch_size", CHUNK)
         for start in range(0, len(to_send), size):
-            chunk = to_send[start:start + size]
+            if stopped():
+                break  # the rest stay pending, for when the mailing goes on
             try:
-                self._send(port, chunk, batch, heartbeat)
+                self._send(port, to_send[start:start + size], batch, record, heartbeat)
             except ProviderUnavailable as exc:
                 if exc.retry_after:
                     self.pace.back_off(port.name, exc.retry_after)
@@ -83,9 +97,6 @@ class MailingDelivery:
                 delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
                 raise ApplicationError(str(exc), type="ProviderUnavailable",
                                        next_retry_delay=delay) from None
-            finally:
-                self._record(mailing, step, batch, chunk)
-            heartbeat(start + len(chunk))
         result = _result(batch)
         log.info("mailing.batch", mailing_id=mailing.id, step_id=step.id, sent=result.sent,
                  failed=result.failed, duplicates=result.duplicates)
@@ -114,34 +125,63 @@ class MailingDelivery:
         return to_send
 
     def _send(self, port: EmailSender | SmsSender, chunk: list[Message], batch: Batch,
-              heartbeat: Callable[..., None]) -> None:
-        """Hand the chunk over, at the provider's pace: in one call to ports that take
-        batches (the outbox, SendGrid), else one message at a time. Raises
-        ProviderUnavailable when the provider stopped answering, after noting what it took."""
-        send_many = getattr(port, "send_many", None)
-        if send_many is not None:
-            outcome = send_many(chunk, before=lambda permits: self.pace.acquire(
-                port.name, permits, heartbeat))
-            batch.provider_ids.update(outcome.sent)
-            batch.failed.update(outcome.rejected)
-            if outcome.unavailable is not None:
-                raise outcome.unavailable
-            return
-        # One request per message (Twilio), a few at a time: each waits for its own slot.
-        def one(message: Message) -> ProviderUnavailable | None:
+              record: Callable[[list[Message]], None], heartbeat: Callable[..., None]) -> None:
+        """Hand the chunk over at the provider's pace, recording as answers come: ports
+        that take batches (the outbox, SendGrid) in their own requests, recorded every
+        CHUNK messages; others one message per request, a few at a time. Raises
+        ProviderUnavailable when the provider stopped answering, after recording what
+        it took."""
+        answered: list[Message] = []
+
+        def after(part: list[Message], outcome: BatchOutcome) -> None:
+            for message in part:
+                key = message.idempotency_key
+                if key in outcome.sent:
+                    batch.provider_ids[key] = outcome.sent[key]
+                elif key in outcome.rejected:
+                    batch.failed[key] = outcome.rejected[key]
+            answered.extend(part)
+            if len(answered) >= CHUNK:
+                record(answered[:])
+                answered.clear()
+
+        try:
+            send_many = getattr(port, "send_many", None)
+            if send_many is not None:
+                outcome = send_many(chunk, before=lambda permits: self.pace.acquire(
+                    port.name, permits, heartbeat), after=after)
+            else:
+                outcome = self._send_each(port, chunk, after, heartbeat)
+        finally:
+            if answered:
+                record(answered)
+        if outcome.unavailable is not None:
+            raise outcome.unavailable
+
+    def _send_each(self, port: EmailSender | SmsSender, chunk: list[Message],
+                   after: Callable[[list[Message], BatchOutcome], None],
+                   heartbeat: Callable[..., None]) -> BatchOutcome:
+        """One request per message (Twilio), a few at a time, each at its own slot. Each
+        task runs in a copy of this thread's context, where the activity's heartbeat
+        works (a long wait for a slot must not look like a dead worker)."""
+        outcome = BatchOutcome()
+
+        def one(message: Message) -> None:
             self.pace.acquire(port.name, 1, heartbeat)
             try:
-                batch.provider_ids[message.idempotency_key] = port.send(message)
+                outcome.sent[message.idempotency_key] = port.send(message)
             except ProviderRejected as exc:
-                batch.failed[message.idempotency_key] = str(exc)
+                outcome.rejected[message.idempotency_key] = str(exc)
             except ProviderUnavailable as exc:
-                return exc
-            return None
+                outcome.unavailable = outcome.unavailable or exc
 
         with ThreadPoolExecutor(CONCURRENCY) as pool:
-            stopped = [exc for exc in pool.map(one, chunk) if exc is not None]
-        if stopped:
-            raise stopped[0]
+            running = [pool.submit(contextvars.copy_context().run, one, message)
+                       for message in chunk]
+            for task in running:
+                task.result()
+        after(chunk, outcome)  # on this thread: recording heartbeats the activity
+        return outcome
 
     def _record(self, mailing: Mailing, step: MailingStep, batch: Batch,
                 messages: list[Message]) -> None:
@@ -150,6 +190,7 @@ class MailingDelivery:
         (asked of the provider on retry), never half-recorded."""
         events, outcomes = [], batch.skipped
         batch.skipped = []
+        marked = {"transactional": True} if mailing.transactional else {}
         sent: dict[str, str | None] = {}
         failed: dict[str, str] = {}
         for message in messages:
@@ -162,11 +203,10 @@ class MailingDelivery:
                 sent[key] = batch.provider_ids[key]
                 events.append(ledger.sent_event(
                     key, contact_id, step.channel, message.to, None, step.id, sent[key],
-                    source="dripstone.mailing", mailing_id=mailing.id,
+                    source="dripstone.mailing", mailing_id=mailing.id, **marked,
                     **batch.extra.get(contact_id, {})))
-                outcomes.append({
-                    "contact_id": contact_id, "status": "sent", "sent_at": batch.now,
-                    "converts_until": batch.now + step.conversion.within if step.conversion else None})
+                outcomes.append({"contact_id": contact_id, "status": "sent",
+                                 "sent_at": batch.now, "converts_until": batch.converts_until})
         if not outcomes:
             return
         self.flows.load()

@@ -32,13 +32,22 @@ class MailingActivities:
 
     @activity.defn(name="send_mailing_batch")
     def send_batch(self, request: SendBatchRequest) -> SendBatchResult:
+        """The next due recipients, unless the catalogue says the mailing is paused or
+        cancelled (asked again before every chunk): a pause or cancel whose signal was
+        lost holds here."""
         mailing = self._mailing(request.mailing_id)
-        with self.engine.connect() as conn:
-            due = recipients.due(conn, request.mailing_id, request.step_id, request.now,
-                                 request.limit)
-        result = (self.delivery.deliver(mailing, mailing.step(request.step_id), due,
-                                        heartbeat=activity.heartbeat)
-                  if due else SendBatchResult())
+
+        def held() -> bool:
+            return self._status(request.mailing_id) in ("paused", "cancelled")
+
+        result = SendBatchResult()
+        if not held():
+            with self.engine.connect() as conn:
+                due = recipients.due(conn, request.mailing_id, request.step_id, request.now,
+                                     request.limit)
+            if due:
+                result = self.delivery.deliver(mailing, mailing.step(request.step_id), due,
+                                               heartbeat=activity.heartbeat, stopped=held)
         result.remaining_due, result.next_due_at = recipients.outlook(
             self.engine, request.mailing_id, request.step_id, request.now)
         result.status = self._status(request.mailing_id)

@@ -114,7 +114,7 @@ class MessagingActivities:
         if isinstance(message, SendOutcome):
             return message
         return self._deliver(self.email, "email", message, request.flow_id, request.step_id,
-                             attachments=request.attachments)
+                             attachments=request.attachments, sent_extra=_marked(request))
 
     @activity.defn(name="send_sms")
     def send_sms(self, request: SendSmsRequest) -> SendOutcome:
@@ -142,7 +142,7 @@ class MessagingActivities:
                              to=to, body=text, sender=request.sender)
         counted = {"segments": sms_text.segments(text), "encoding": sms_text.encoding(text)}
         outcome = self._deliver(self.sms, "sms", message, request.flow_id, request.step_id,
-                                sent_extra=counted)
+                                sent_extra={**counted, **_marked(request)})
         return outcome.model_copy(update=counted)
 
     def _over_cap(self, conn, channel: str, contact_id: str,
@@ -218,6 +218,11 @@ class MessagingActivities:
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(str(exc), type="ProviderUnavailable",
                                    next_retry_delay=delay) from None
+
+
+def _marked(request: SendEmailRequest | SendSmsRequest) -> dict:
+    """What message.sent says of a transactional send (frequency caps leave it out)."""
+    return {"transactional": True} if request.transactional else {}
 
 
 def compose_email(contact: ContactSnapshot, request: SendEmailRequest, key: str,

@@ -42,7 +42,9 @@ class Outbox:
     batch_size = 1000
 
     def send_many(self, messages: list[EmailMessage | SmsMessage],
-                  before: Callable[[int], object] = lambda permits: None) -> BatchOutcome:
+                  before: Callable[[int], object] = lambda permits: None,
+                  after: Callable[[list, BatchOutcome], object] = lambda *a: None,
+                  ) -> BatchOutcome:
         """A batch in one transaction (mailings). Keys already in the outbox keep their
         first row, as send() does."""
         if not messages:
@@ -63,7 +65,9 @@ class Outbox:
                 ids.update(conn.execute(select(O.idempotency_key, O.id)
                                         .where(O.idempotency_key.in_(missing))).all())
         log.info("messages.outboxed", channel=self.channel, count=len(messages))
-        return BatchOutcome(sent={key: f"outbox-{row_id}" for key, row_id in ids.items()})
+        outcome = BatchOutcome(sent={key: f"outbox-{row_id}" for key, row_id in ids.items()})
+        after(messages, outcome)
+        return outcome
 
     def find_sent(self, idempotency_key: str) -> tuple[bool, str | None]:
         with self.engine.connect() as conn:

@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, literal, select
 
-from projections.dialect import insert
+from projections.dialect import greatest, insert
 from projections.mailing_schema import provider_pace
+from projections.types import UtcDateTime
 
 P = provider_pace.c
 # Sleep in slices no longer than this, heartbeating between them.
@@ -43,17 +44,14 @@ class Pace:
         return waited
 
     def back_off(self, provider: str, seconds: float) -> None:
-        """The provider asked for a pause: nobody sends to it before it is over."""
+        """The provider asked for a pause: nobody sends to it before it is over. One
+        statement, so a shorter pause never undoes a longer one or a reservation."""
         until = datetime.now(UTC) + timedelta(seconds=seconds)
         with self.engine.begin() as conn:
-            current = self._current(conn, provider)
-            if current is None:
-                conn.execute(insert(conn, provider_pace).values(provider=provider,
-                                                                next_free_at=until)
-                             .on_conflict_do_nothing(index_elements=["provider"]))
-            elif current < until:
-                conn.execute(provider_pace.update().where(P.provider == provider)
-                             .values(next_free_at=until))
+            conn.execute(insert(conn, provider_pace).values(provider=provider, next_free_at=until)
+                         .on_conflict_do_nothing(index_elements=["provider"]))
+            conn.execute(provider_pace.update().where(P.provider == provider).values(
+                next_free_at=greatest(conn, P.next_free_at, literal(until, UtcDateTime))))
 
     def _reserve(self, provider: str, length: timedelta) -> datetime:
         now = datetime.now(UTC)

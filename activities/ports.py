@@ -79,8 +79,10 @@ class EmailSender(Protocol):
 
 # Adapters that can take many messages at once (the outbox: one transaction; SendGrid:
 # up to 1,000 personalizations a request) also offer
-#     send_many(messages, before=lambda permits: None) -> BatchOutcome
-# calling before(n) ahead of each request of n messages (the shared pace), and
+#     send_many(messages, before=lambda permits: None, after=lambda part, outcome: None)
+#         -> BatchOutcome
+# calling before(n) ahead of each request of n messages (the shared pace) and
+# after(part, outcome) once a request was answered (so its part can be recorded), and
 # `batch_size`, the most messages one call should carry; mailings use them.
 
 

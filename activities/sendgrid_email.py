@@ -30,13 +30,15 @@ class SendGridEmail:
     batch_size = 1000
 
     def send_many(self, messages: list[EmailMessage],
-                  before: Callable[[int], object] = lambda permits: None) -> BatchOutcome:
+                  before: Callable[[int], object] = lambda permits: None,
+                  after: Callable[[list[EmailMessage], BatchOutcome], object] = lambda *a: None,
+                  ) -> BatchOutcome:
         """Messages that share sender, reply-to and content (the same template, or the
         same rendered body: subjects, headers and template data are per recipient) go
         in one request each, as personalizations; custom_args per personalization keep
-        every event attributed to its own message. A request refused for good fails its
-        messages; a provider that stops answering ends the call with what went out.
-        `before(n)` is called ahead of each request of n messages (the shared pace)."""
+        every event attributed to its own message. A provider that stops answering ends
+        the call with what went out. `before(n)` is called ahead of each request of n
+        messages (the shared pace), `after(part, outcome)` once it was answered."""
         outcome = BatchOutcome()
         groups: dict[tuple, list[EmailMessage]] = {}
         for message in messages:
@@ -47,19 +49,28 @@ class SendGridEmail:
             # Attachments are per message (journeys' test sends): one request each.
             size = 1 if group[0].attachments else self.batch_size
             for start in range(0, len(group), size):
-                part = group[start:start + size]
-                before(len(part))
-                try:
-                    provider_id = self._post(build_mail(part[0]) if size == 1
-                                             else build_batch(part))
-                except ProviderRejected as exc:
-                    outcome.rejected.update({m.idempotency_key: str(exc) for m in part})
-                    continue
-                except ProviderUnavailable as exc:
-                    outcome.unavailable = exc
+                if not self._request(group[start:start + size], before, after, outcome):
                     return outcome
-                outcome.sent.update({m.idempotency_key: provider_id for m in part})
         return outcome
+
+    def _request(self, part: list[EmailMessage], before, after, outcome: BatchOutcome) -> bool:
+        """One request; False when the provider stopped answering."""
+        before(len(part))
+        try:
+            provider_id = self._post(build_mail(part[0]) if len(part) == 1 else build_batch(part))
+        except ProviderRejected as exc:
+            if len(part) == 1:
+                outcome.rejected[part[0].idempotency_key] = str(exc)
+                after(part, outcome)
+                return True
+            # One bad address refuses the whole request: send each alone to find it.
+            return all(self._request([message], before, after, outcome) for message in part)
+        except ProviderUnavailable as exc:
+            outcome.unavailable = exc
+            return False
+        outcome.sent.update({m.idempotency_key: provider_id for m in part})
+        after(part, outcome)
+        return True
 
     def _post(self, mail: Mail) -> str | None:
         try:

@@ -41,11 +41,12 @@ def sms_suppression(conn: Connection, contact_id: str, phone_forms: list[str]) -
 def capped(conn: Connection, channel: str, contact_ids: Collection[str], cap: FrequencyCap,
            now: datetime, exclude_key: str | None = None) -> set[str]:
     """The contacts who already got `cap.messages` messages on `channel` in the window
-    ending now, from any flow or mailing (sent_messages holds every message.sent).
+    ending now, from any flow or mailing (sent_messages holds every message.sent);
+    transactional messages do not count.
     `exclude_key`: the message being sent, when a retry may find it counted already."""
     S = sent_messages.c
     where = [S.contact_id.in_(list(contact_ids)), S.channel == channel,
-             S.sent_at > now - cap.within]
+             S.sent_at > now - cap.within, S.transactional.is_not(True)]
     if exclude_key is not None:
         where.append(S.message_key != exclude_key)
     return set(conn.execute(select(S.contact_id).where(*where).group_by(S.contact_id)

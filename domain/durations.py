@@ -15,7 +15,10 @@ def parse_duration(value: Any) -> Any:
     """Accept '2d', '1h30m', plain seconds, or leave ISO-8601 strings to pydantic."""
     if isinstance(value, str) and _COMPACT.match(value.lower()):
         seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(value.lower()))
-        return timedelta(seconds=seconds)
+        try:
+            return timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError(f"{value!r} is too long a duration") from None
     return value
 
 

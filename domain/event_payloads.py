@@ -112,6 +112,7 @@ class MessageSent(Payload):
     step_id: str | None = None
     to: str
     provider_message_id: str | None = None
+    transactional: bool = False  # frequency caps leave it out
     # SMS only: how many parts the carrier bills, and the encoding that decided it.
     segments: int | None = None
     encoding: str | None = None

@@ -127,6 +127,8 @@ sent_messages = Table(
     Column("to_address", String(320), nullable=False),
     Column("provider_message_id", String(200)),
     Column("sent_at", UtcDateTime, nullable=False),
+    # Receipts and notices: not counted by frequency caps (0008).
+    Column("transactional", Boolean),
     Index("ix_sent_messages_provider_message_id", "provider_message_id"),
 )
 

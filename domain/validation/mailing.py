@@ -101,6 +101,9 @@ def _check_step(step: MailingStep, previous: MailingStep | None, where: str,
                                 message=f"{pair[0]} and {pair[1]} cannot both hold"))
     if step.condition is not None:
         problems += check_condition(step.id, f"{where}.condition", step.condition)
+    if step.conversion is not None and step.conversion.within > LONGEST_DELAY:
+        problems.append(Problem(step_id=step.id, field=f"{where}.conversion.within",
+                                code="invalid", message="must be at most 10 years"))
     if step.conversion is not None and step.conversion.event not in PAYLOAD_SCHEMAS:
         problems.append(Problem(step_id=step.id, field=f"{where}.conversion.event",
                                 code="unknown_event",

@@ -16,7 +16,7 @@ def message_sent(w: Writes, event: ContactEvent) -> None:
         "channel": payload["channel"], "flow_id": payload.get("flow_id"),
         "step_id": payload.get("step_id"), "to_address": payload["to"],
         "provider_message_id": payload.get("provider_message_id"),
-        "sent_at": event.occurred_at,
+        "sent_at": event.occurred_at, "transactional": bool(payload.get("transactional")),
     }, unique="message_key")
 
 

@@ -490,3 +490,66 @@ def test_an_sms_step_goes_through_twilio_one_request_per_message(engine):
         sent_to = sorted(request.form()["To"][0] for request in twilio.requests)
     assert sent_to == ["+14155550103", "+14155550105"]
     assert (result.sent, result.skipped) == (2, {"no_address": 1, "unsubscribed": 1})
+
+
+def test_transactional_messages_do_not_use_up_the_frequency_cap(engine):
+    from activities.compose import MessagingOptions
+    from activities.mailing_delivery import MailingDelivery
+    from activities.outbox import Outbox
+    from domain.frequency import FrequencyCap
+    from domain.mailing import Mailing
+
+    people(engine)
+    caps = {"email": FrequencyCap(messages=1, within=timedelta(days=7))}
+    delivery = MailingDelivery(engine, Outbox(engine, "email"), Outbox(engine, "sms"),
+                               "news@example.com", MessagingOptions(frequency_caps=caps))
+    steps = [{"id": "main", "channel": "email", "subject": "S", "body": "B"}]
+    receipt = Mailing.model_validate({"id": "receipt", "transactional": True, "steps": steps})
+    promo = Mailing.model_validate({"id": "promo", "steps": steps})
+    assert delivery.deliver(receipt, receipt.steps[0], ["m-1"]).sent == 1
+    assert delivery.deliver(promo, promo.steps[0], ["m-1"]).sent == 1  # the receipt left it room
+    again = Mailing.model_validate({"id": "again", "steps": steps})
+    assert delivery.deliver(again, again.steps[0], ["m-1"]).skipped == {"frequency_cap": 1}
+
+
+def test_a_conversion_window_or_delay_too_long_is_refused_not_a_500(engine, settings):
+    client = sync_client(settings, engine)
+    document = {"id": "long", "steps": [
+        {"id": "main", "channel": "email", "subject": "S", "body": "B",
+         "conversion": {"event": "product.purchased", "within": "3000000d"}},
+        {"id": "next", "channel": "email", "subject": "S", "body": "B",
+         "when": {"delay": "99999999999999d"}}]}
+    refused = client.post("/v1/mailings", json=document)
+    assert refused.status_code == 422, refused.text
+    assert [p["loc"] for p in refused.json()["detail"]] == ["body.steps.1.when.delay"]
+    document["steps"].pop()
+    refused = client.post("/v1/mailings", json=document)
+    assert [p["loc"] for p in refused.json()["detail"]] == ["body.steps.0.conversion.within"]
+
+
+def test_a_paced_twilio_batch_heartbeats_from_its_worker_threads(engine):
+    from temporalio import activity
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.mailing_delivery import MailingDelivery
+    from activities.outbox import Outbox
+    from activities.pace import Pace
+    from activities.twilio_sms import TwilioSms
+    from domain.mailing import Mailing
+    from tests.fakes.provider_http import FakeProvider, Reply, twilio_message
+
+    ingest(engine, [e for i in range(12) for e in contact(f"t-{i:02d}", phone=f"+1415555{i:04d}")])
+    mailing = Mailing.model_validate({"id": "paced-sms", "steps": [
+        {"id": "main", "channel": "sms", "text": "Sale!"}]})
+    beats = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: beats.append(details)
+    with FakeProvider(Reply(201, twilio_message())) as twilio:
+        sms = TwilioSms("AC" + "4" * 32, "secret", "+14155550100", None, base_url=twilio.url)
+        delivery = MailingDelivery(engine, Outbox(engine, "email"), sms, "news@example.com",
+                                   pace=Pace(engine, {"twilio": 40}))
+        result = env.run(lambda: delivery.deliver(
+            mailing, mailing.steps[0], [f"t-{i:02d}" for i in range(12)],
+            heartbeat=activity.heartbeat))
+    assert (result.sent, len(twilio.requests)) == (12, 12)
+    assert beats  # from the pool's threads while they waited for their slots, and per chunk

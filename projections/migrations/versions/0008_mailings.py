@@ -1,4 +1,5 @@
-"""Mailings and their recipients per step; the providers' shared send pace.
+"""Mailings and their recipients per step; the providers' shared send pace; which sent
+messages were transactional (frequency caps leave them out).
 
 Revision ID: 0008
 Revises: 0007
@@ -46,6 +47,8 @@ def upgrade() -> None:
                     "mailing_recipients", ["mailing_id", "step_id", "status", "due_at"])
     op.create_index("ix_mailing_recipients_contact_id_mailing_id", "mailing_recipients",
                     ["contact_id", "mailing_id"])
+    with op.batch_alter_table("sent_messages") as table:
+        table.add_column(sa.Column("transactional", sa.Boolean, nullable=True))
     op.create_table(
         "provider_pace",
         sa.Column("provider", sa.String(40), nullable=False),
@@ -56,6 +59,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("provider_pace")
+    with op.batch_alter_table("sent_messages") as table:
+        table.drop_column("transactional")
     op.drop_index("ix_mailing_recipients_contact_id_mailing_id", "mailing_recipients")
     op.drop_index("ix_mailing_recipients_mailing_id_step_id_status_due_at", "mailing_recipients")
     op.drop_table("mailing_recipients")
