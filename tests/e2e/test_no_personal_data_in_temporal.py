@@ -1,5 +1,5 @@
 """No personal data in plain text in Temporal: journeys whose contacts have emails,
-phones and form fields run on a dev server of this test's own, then the server's SQLite
+phones and form fields, and a mailing to some of them, run on a dev server of this test's own, then the server's SQLite
 files are searched for every one of those values: zero matches. That includes a step
 that fails with the contact's data in its message (a webhook refusing the request and
 quoting it back), since failures are encoded too. The same journey read through the
@@ -45,6 +45,24 @@ def pii_flow(crm_url: str):
          "body": '{"email": {{ email | tojson }}, "phone": {{ phone | tojson }}}'},
         {"id": "again", "kind": "send_email", "subject": "Bye {{ first_name }}", "body": "."},
     ]})
+
+
+async def _send_mailing(env, engine, settings, crowd):
+    from domain.mailing import Mailing
+    from domain.mailing_runs import MailingProgress
+    from projections import mailings as catalogue
+    from routing import mailings as lifecycle
+
+    document = {"id": "pii-mailing", "audience": {"condition": {
+        "kind": "attribute", "field": "secret_code", "op": "in",
+        "value": [person["code"] for person in crowd[:3]]}},
+        "steps": [{"id": "main", "channel": "email", "subject": "Hi {{ first_name }}",
+                   "body": "Your code: {{ secret_code }}"}]}
+    with engine.begin() as conn:
+        catalogue.save(conn, Mailing.model_validate(document), document)
+    await lifecycle.send(env.client, engine, "pii-mailing", task_queue=settings.task_queue)
+    return await env.client.get_workflow_handle("mailing/pii-mailing",
+                                                result_type=MailingProgress).result()
 
 
 class QuotingCrm(WebhookTarget):
@@ -102,6 +120,10 @@ async def test_journeys_leave_no_personal_data_in_the_temporal_database(engine, 
                     assert state.trail[-1].outcome == "email sent", state.trail
                     [refused] = [v for v in state.trail if v.outcome.startswith("webhook failed")]
                     assert person["new_email"] in refused.outcome  # the journey reads it
+                # A mailing whose audience names personal values (secret codes) and whose
+                # messages carry them: its workflow holds ids and counts only.
+                progress = await _send_mailing(env, engine, settings, crowd)
+                assert progress.totals["main"].sent == 3
             assert len(crm.requests) == len(crowd)
         first = f"journey/pii-drip/{crowd[0]['id']}"
         raw_client = await Client.connect(env.client.service_client.config.target_host,
