@@ -70,7 +70,7 @@ class Run:
     peak_rss_bytes: int
     outboxed: int  # outbox rows of this mailing
     distinct: int  # distinct recipients among them: outboxed - distinct are duplicates
-    uncertain_retries: int  # ledger keys caught in flight by the kill, asked of the outbox
+    uncertain_retries: int  # resends the provider could not rule out (the outbox always can)
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def render(result: MailingBenchResult, console: Console) -> None:
         table.add_row("killed run: outbox messages / distinct recipients",
                       f"{killed.outboxed:,} / {killed.distinct:,}")
         table.add_row("killed run: duplicates", f"{killed.outboxed - killed.distinct:,}")
-        table.add_row("killed run: sends caught in flight (asked of the outbox)",
+        table.add_row("killed run: resends the provider could not rule out",
                       f"{killed.uncertain_retries:,}")
     console.print(table)
 
