@@ -92,8 +92,9 @@ class MailingDelivery:
                     self.pace.back_off(port.name, exc.retry_after)
                 # Nothing after this point went out: a plain retry later, not an uncertain one.
                 for unsent in to_send[start:]:
-                    if unsent.idempotency_key not in batch.provider_ids:
-                        ledger.record_not_sent(self.engine, unsent.idempotency_key, str(exc))
+                    key = unsent.idempotency_key
+                    if key not in batch.provider_ids and key not in batch.failed:
+                        ledger.record_not_sent(self.engine, key, str(exc))
                 delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
                 raise ApplicationError(str(exc), type="ProviderUnavailable",
                                        next_retry_delay=delay) from None
@@ -175,12 +176,16 @@ class MailingDelivery:
             except ProviderUnavailable as exc:
                 outcome.unavailable = outcome.unavailable or exc
 
-        with ThreadPoolExecutor(CONCURRENCY) as pool:
-            running = [pool.submit(contextvars.copy_context().run, one, message)
-                       for message in chunk]
-            for task in running:
-                task.result()
-        after(chunk, outcome)  # on this thread: recording heartbeats the activity
+        try:
+            with ThreadPoolExecutor(CONCURRENCY) as pool:
+                running = [pool.submit(contextvars.copy_context().run, one, message)
+                           for message in chunk]
+                for task in running:
+                    task.result()
+        finally:
+            # On this thread (recording heartbeats the activity), and whatever went
+            # wrong: what the provider took must be recorded before any error leaves.
+            after(chunk, outcome)
         return outcome
 
     def _record(self, mailing: Mailing, step: MailingStep, batch: Batch,
