@@ -1,7 +1,8 @@
 """Mailings through the real app and worker: saved over /v1, previewed, sent by
 MailingWorkflow on the time-skipping server into the outbox, followed by a chain whose
 later steps read opens and opt-outs that came in through the same ingest path as any
-event, and counted per step."""
+event, and counted per step. Workflow tests take a time-skipping server of their own:
+a mailing's long timers must not drive the clock other tests share."""
 
 import asyncio
 from contextlib import nullcontext
@@ -79,8 +80,8 @@ def statuses(engine, mailing_id: str) -> dict[tuple[str, str], tuple[str, str | 
 
 
 async def test_chains_reach_the_segment_then_the_opted_out_by_sms_or_those_who_opened(
-        time_skipping_env, engine, settings):
-    env = time_skipping_env
+        own_time_skipping_env, engine, settings):
+    env = own_time_skipping_env
     people(engine)
     async with journey_worker(env.client, engine, settings), \
             async_client(settings, engine, env.client) as api:
@@ -144,8 +145,8 @@ async def test_chains_reach_the_segment_then_the_opted_out_by_sms_or_those_who_o
 
 
 async def test_local_times_send_each_recipient_at_nine_in_their_own_zone(
-        time_skipping_env, engine, settings):
-    env = time_skipping_env
+        own_time_skipping_env, engine, settings):
+    env = own_time_skipping_env
     ingest(engine, [*contact("z-ny", email="ny@example.com", time_zone="America/New_York"),
                     *contact("z-tk", email="tk@example.com", time_zone="Asia/Tokyo"),
                     *contact("z-uk", email="uk@example.com", phone="+447911123456"),
@@ -178,8 +179,8 @@ async def test_local_times_send_each_recipient_at_nine_in_their_own_zone(
 
 
 async def test_pause_resume_and_cancel_before_the_time_send_nothing(
-        time_skipping_env, engine, settings):
-    env = time_skipping_env
+        own_time_skipping_env, engine, settings):
+    env = own_time_skipping_env
     people(engine)
     at = (await env.get_current_time() + timedelta(days=2)).isoformat()
     document = {"id": "later", "steps": [{"id": "main", "channel": "email", "subject": "Hi",
@@ -331,7 +332,7 @@ def test_the_frequency_cap_counts_journey_messages_and_spares_transactional_mail
 
 
 async def test_a_pause_or_cancel_that_reached_only_the_catalogue_is_obeyed(
-        time_skipping_env, engine, settings):
+        own_time_skipping_env, engine, settings):
     """No Temporal client in the API process, or the workflow not started yet: the
     signal is lost, the catalogue's status is not."""
     from domain.mailing import Mailing
@@ -339,7 +340,7 @@ async def test_a_pause_or_cancel_that_reached_only_the_catalogue_is_obeyed(
     from projections import mailings as catalogue
     from routing import mailings as lifecycle
 
-    env = time_skipping_env
+    env = own_time_skipping_env
     people(engine)
     at = (await env.get_current_time() + timedelta(days=1)).isoformat()
     documents = {name: {"id": name, "steps": [{"id": "main", "channel": "email",
