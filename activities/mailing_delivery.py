@@ -63,6 +63,7 @@ class MailingDelivery:
         pending in the ledger, are asked of the provider on retry. `stopped()` (the
         mailing was paused or cancelled) is asked before each chunk."""
         batch = Batch(now=datetime.now(UTC))
+        self.flows.load()  # once per batch: which message.sent events a trigger takes
         # Worked out before anything is sent, so nothing after a send can fail on it.
         batch.converts_until = batch.now + step.conversion.within if step.conversion else None
         with self.engine.connect() as conn:
@@ -214,7 +215,6 @@ class MailingDelivery:
                                  "sent_at": batch.now, "converts_until": batch.converts_until})
         if not outcomes:
             return
-        self.flows.load()
         with self.engine.begin() as conn:
             ledger.mark_sent(conn, sent)
             for key, detail in failed.items():

@@ -9,13 +9,11 @@ from pydantic import BaseModel, NaiveDatetime
 from sqlalchemy import Engine
 from temporalio import activity
 
-from domain.scheduling import FlowSchedule, local_moment, next_allowed, next_time_of_day, resolve_zone
+from domain.scheduling import (
+    FlowSchedule, local_moment, next_allowed, next_time_of_day, resolve_zone, zone_attribute,
+)
 from domain.steps.base import TimeOfDay
 from projections.contacts import read_snapshot
-
-# Where a contact's own zone may be kept; the first present wins.
-ZONE_ATTRIBUTES = ("time_zone", "timezone", "tz")
-
 
 class PlanRequest(BaseModel):
     contact_id: str
@@ -37,8 +35,7 @@ class SchedulingActivities:
         """The instant to wake: a local wall-clock moment (never before now), the next
         time of day, or now; then moved into the flow's send window if asked."""
         snapshot = read_snapshot(self.engine, request.contact_id, {"attributes"})
-        attribute = next((snapshot.attributes[name] for name in ZONE_ATTRIBUTES
-                          if isinstance(snapshot.attributes.get(name), str)), None)
+        attribute = zone_attribute(snapshot.attributes)
         schedule = request.schedule or FlowSchedule()
         zone, source = resolve_zone(attribute, snapshot.phone, self.default_zone,
                                     flow_zone=schedule.time_zone,

@@ -20,15 +20,14 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select
 
 from domain.mailing import Mailing, MailingStep, message_key
-from domain.scheduling import local_moment, resolve_zone
+from domain.scheduling import local_moment, resolve_zone, zone_attribute
+from domain.scheduling.zones import ZONE_ATTRIBUTES
 from projections.audience import satisfying
 from projections.dialect import insert
 from projections.mailing_schema import mailing_recipients
 from projections.schema import channel_status, contact_attributes, contacts, email_engagement
 
 R, C = mailing_recipients.c, contacts.c
-# Where a contact's own zone may be kept; the first present wins (as for journeys).
-ZONE_ATTRIBUTES = ("time_zone", "timezone", "tz")
 
 
 @dataclass(frozen=True)
@@ -152,18 +151,16 @@ def _due_times(conn: Connection, step: MailingStep, contact_ids: list[str], now:
         return {c: at for c in contact_ids}
     phones = dict(conn.execute(select(C.contact_id, C.phone)
                                .where(C.contact_id.in_(contact_ids))).all())
-    zone_of: dict[str, tuple[int, str]] = {}
+    attributes: dict[str, dict] = {}
     for contact_id, name, value in conn.execute(select(
             contact_attributes.c.contact_id, contact_attributes.c.name,
             contact_attributes.c.value).where(contact_attributes.c.contact_id.in_(contact_ids),
                                               contact_attributes.c.name.in_(ZONE_ATTRIBUTES))):
-        if isinstance(value, str) and (contact_id not in zone_of
-                                       or ZONE_ATTRIBUTES.index(name) < zone_of[contact_id][0]):
-            zone_of[contact_id] = (ZONE_ATTRIBUTES.index(name), value)
+        attributes.setdefault(contact_id, {})[name] = value
     due = {}
     for contact_id in contact_ids:
-        attribute = zone_of.get(contact_id, (0, None))[1]
-        zone, _ = resolve_zone(attribute, phones.get(contact_id), zones.default_zone,
+        zone, _ = resolve_zone(zone_attribute(attributes.get(contact_id, {})),
+                               phones.get(contact_id), zones.default_zone,
                                default_region=zones.default_region)
         due[contact_id] = max(now, local_moment(when.local_at, zone))
     return due

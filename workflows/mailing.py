@@ -115,11 +115,7 @@ class MailingWorkflow:
 
     async def _select(self, step: StepTiming, totals: StepTotals) -> None:
         state = self._state
-        while True:
-            await self._while_paused()
-            if state.cancelled:
-                return
-            self._maybe_continue_as_new()
+        while await self._ready():
             page: SelectResult = await self._call(
                 "select_mailing_recipients",
                 SelectRequest(mailing_id=state.plan.mailing_id, step_id=step.id,
@@ -135,11 +131,7 @@ class MailingWorkflow:
 
     async def _send(self, step: StepTiming, totals: StepTotals) -> None:
         state = self._state
-        while True:
-            await self._while_paused()
-            if state.cancelled:
-                return
-            self._maybe_continue_as_new()
+        while await self._ready():
             batch: SendBatchResult = await self._call(
                 "send_mailing_batch",
                 SendBatchRequest(mailing_id=state.plan.mailing_id, step_id=step.id,
@@ -201,6 +193,15 @@ class MailingWorkflow:
                                               timeout_summary="mailing: paused")
             except asyncio.TimeoutError:
                 await self._transition("check", None)
+
+    async def _ready(self) -> bool:
+        """Before each activity: wait out a pause; False once cancelled; continue as new
+        when the history grew (the state carries the cursor, so the next run goes on)."""
+        await self._while_paused()
+        if self._state.cancelled:
+            return False
+        self._maybe_continue_as_new()
+        return True
 
     def _maybe_continue_as_new(self) -> None:
         if self._calls >= ACTIVITIES_PER_RUN or workflow.info().is_continue_as_new_suggested():

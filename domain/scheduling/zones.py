@@ -95,6 +95,16 @@ def _one_clock(names: tuple[str, ...]) -> ZoneInfo | None:
     return None
 
 
+# Where a contact's own zone may be kept, as an attribute; the first present wins.
+ZONE_ATTRIBUTES = ("time_zone", "timezone", "tz")
+
+
+def zone_attribute(attributes: dict) -> str | None:
+    """The contact's own zone name from its attributes, if it keeps one."""
+    return next((attributes[name] for name in ZONE_ATTRIBUTES
+                 if isinstance(attributes.get(name), str)), None)
+
+
 def resolve_zone(attribute_zone: str | None, phone: str | None, default_zone: str, *,
                  flow_zone: str | None = None,
                  default_region: str | None = None) -> ResolvedZone:

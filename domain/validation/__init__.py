@@ -19,7 +19,7 @@ from domain.validation.capabilities import check_capabilities
 from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
 from domain.validation.graph import check_graph
-from domain.validation.problems import Problem, Severity, missing
+from domain.validation.problems import Problem, Severity, missing, step_id_at
 from domain.validation.step_settings import check_step_settings
 
 # Discriminator values of unions nested inside steps (conditions and call actions).
@@ -100,11 +100,8 @@ def _check_self_trigger(flow: Flow) -> list[Problem]:
 
 def _problem_from_pydantic(document: dict[str, Any], error: Any) -> Problem:
     loc = list(error["loc"])
-    step_id = None
+    step_id = step_id_at(document, loc)
     if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
-        steps = document.get("steps") or []
-        step = steps[loc[1]] if loc[1] < len(steps) else None
-        step_id = step.get("id") if isinstance(step, dict) else None
         rest = loc[2:]
         # pydantic puts discriminator values ('send_email', 'has_tag', 'pause') in the
         # path; validation names fields without them, so drop them to match.

@@ -14,7 +14,7 @@ from domain.mailing import ENGAGEMENT_TERMS, Mailing, MailingStep
 from domain.merge_tags import CONTACT_FIELDS
 from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
-from domain.validation.problems import Problem, missing
+from domain.validation.problems import Problem, missing, step_id_at
 
 
 def parse_mailing(document: Any, known_fields: set[str] | None = None, *,
@@ -130,10 +130,5 @@ def _check_time(step: MailingStep, where: str) -> list[Problem]:
 
 def _from_pydantic(document: dict[str, Any], error: Any) -> Problem:
     loc = list(error["loc"])
-    step_id = None
-    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
-        steps = document.get("steps") or []
-        step = steps[loc[1]] if loc[1] < len(steps) else None
-        step_id = step.get("id") if isinstance(step, dict) else None
-    return Problem(step_id=step_id, field=".".join(str(p) for p in loc) or "document",
+    return Problem(step_id=step_id_at(document, loc), field=".".join(str(p) for p in loc) or "document",
                    code="invalid", message=error["msg"])

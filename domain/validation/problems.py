@@ -21,3 +21,12 @@ class Problem(BaseModel):
 
 def missing(step_id: str | None, field: str, what: str) -> Problem:
     return Problem(step_id=step_id, field=field, code="missing_setting", message=f"{what} is required")
+
+
+def step_id_at(document: dict, loc: list) -> str | None:
+    """The id of the step a pydantic error path (`steps.N....`) points into, if any."""
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        steps = document.get("steps") or []
+        step = steps[loc[1]] if loc[1] < len(steps) else None
+        return step.get("id") if isinstance(step, dict) else None
+    return None
