@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.events import ContactEvent, EventType
 from domain.flow import Flow
@@ -52,9 +54,28 @@ async def journey_worker(client: Client, engine, settings, **adapters):
         retries = asyncio.create_task(dispatcher.run(stop))
         try:
             yield router
+        except BaseException:
+            # A failed test leaves journeys mid-task on a queue nobody will poll again;
+            # on the shared time-skipping server that holds the clock for every later test.
+            await terminate_open_journeys(client, settings.task_queue)
+            raise
         finally:
             stop.set()
             await retries
+
+
+async def terminate_open_journeys(client: Client, task_queue: str) -> None:
+    listed = await client.workflow_service.list_open_workflow_executions(
+        ListOpenWorkflowExecutionsRequest(namespace=client.namespace, maximum_page_size=1000))
+    for info in listed.executions:
+        if info.task_queue in ("", task_queue):
+            handle = client.get_workflow_handle(info.execution.workflow_id,
+                                                run_id=info.execution.run_id)
+            try:
+                await handle.terminate("the test using it failed")
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
 
 
 async def send(router: Router, engine, *events: ContactEvent) -> list[Routed]:
@@ -78,11 +99,26 @@ async def enroll_and_finish(env, router: Router, engine, flow: Flow, contact_id:
 
 async def journey_result(env, workflow_id: str) -> JourneyState:
     """Await a journey's end; on the time-skipping server, let time run while waiting
-    (handles the router obtained by id do not unlock time skipping by themselves)."""
+    (handles the router obtained by id do not unlock time skipping by themselves).
+    A journey that another journey's event starts appears once the dispatcher has
+    routed that event, and the index row is claimed before the start: wait for it."""
     handle = env.client.get_workflow_handle(workflow_id, result_type=JourneyState)
+    await started(handle)
     unlocked = env.time_skipping_unlocked() if env.supports_time_skipping else nullcontext()
     async with unlocked:
         return await handle.result()
+
+
+async def started(handle, attempts: int = 400) -> None:
+    for _ in range(attempts):
+        try:
+            await handle.describe()
+            return
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id} never started")
 
 
 def outbox(engine, contact_id: str | None = None) -> list:
