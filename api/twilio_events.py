@@ -6,7 +6,6 @@ than being dropped: what a person texted is kept, a STOP from them is honoured f
 number (send_sms suppresses by number, whoever holds it), and an inbound text can start
 a flow (e.g. a keyword sign-up)."""
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,13 +17,9 @@ from activities.phones import to_e164
 from api.recipients import contacts_by_phone, per_contact, phone_contact_id, sent_sms, stable_event_id
 from api.sendgrid_events import BodyError
 from domain.events import ContactEvent, EventType as T
+from domain.sms_keywords import keyword
 
 SOURCE = "twilio"
-# Twilio's (and the CTIA's / FCC's) opt-out and opt-in keywords, matched on the whole
-# message, case-insensitively, as carriers do: "stop" opts out, "please stop" does not.
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
-START_WORDS = frozenset({"START", "YES", "UNSTOP"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
 # Twilio's error for sending to a number that replied STOP at the carrier.
 UNSUBSCRIBED_RECIPIENT = "21610"
 
@@ -33,17 +28,6 @@ UNSUBSCRIBED_RECIPIENT = "21610"
 class Inbound:
     events: list[ContactEvent]
     keyword: str | None  # STOP | START | HELP
-
-
-def keyword(body: str, opt_out_type: str | None) -> str | None:
-    # With Advanced Opt-Out, Twilio classifies custom keywords itself and says so.
-    if opt_out_type and opt_out_type.upper() in ("STOP", "START", "HELP"):
-        return opt_out_type.upper()
-    word = re.sub(r"[\s.!]+$", "", body.strip()).upper()
-    for name, words in (("STOP", STOP_WORDS), ("START", START_WORDS), ("HELP", HELP_WORDS)):
-        if word in words:
-            return name
-    return None
 
 
 def inbound_events(conn: Connection, form: Mapping[str, str], now: datetime) -> Inbound:
@@ -59,17 +43,14 @@ def inbound_events(conn: Connection, form: Mapping[str, str], now: datetime) -> 
         contact_ids = [phone_contact_id(e164)]
         events.append(_event(stable_event_id(SOURCE, "contact", contact_ids[0]), T.CONTACT_CREATED,
                              contact_ids[0], now, {"phone": e164}))
-    said = keyword(body, form.get("OptOutType"))
-    payloads = [(T.SMS_RECEIVED, {"body": body, "from_number": e164}, None)]
-    if said == "STOP":
-        payloads.append((T.UNSUBSCRIBED, {"channel": "sms"}, "unsubscribed"))
-    elif said == "START":
-        payloads.append((T.RESUBSCRIBED, {"channel": "sms"}, "resubscribed"))
-    for event_type, payload, suffix in payloads:
-        base = stable_event_id(SOURCE, sid, *([suffix] if suffix else []))
-        for contact_id, event_id in per_contact(base, contact_ids):
-            events.append(_event(event_id, event_type, contact_id, now, payload))
-    return Inbound(events, said)
+    opt_out_type = form.get("OptOutType") or None
+    payload = {"body": body, "from_number": e164,
+               **({"opt_out_type": opt_out_type} if opt_out_type else {})}
+    # A STOP or START is acted on by the store (domain/sms_keywords.py), as for any
+    # sms.received; the keyword here only chooses the answer.
+    for contact_id, event_id in per_contact(stable_event_id(SOURCE, sid), contact_ids):
+        events.append(_event(event_id, T.SMS_RECEIVED, contact_id, now, payload))
+    return Inbound(events, keyword(body, opt_out_type))
 
 
 def status_events(conn: Connection, form: Mapping[str, str], now: datetime) -> list[ContactEvent]:
@@ -121,4 +102,4 @@ def _event(event_id: str, event_type: str, contact_id: str, at: datetime,
 
 # Payload fields as Twilio's form names them, so a 400 names what the sender sent.
 _FORM_FIELDS = {"message_sid": "MessageSid", "status": "MessageStatus", "error_code": "ErrorCode",
-                "body": "Body", "from_number": "From"}
+                "body": "Body", "from_number": "From", "opt_out_type": "OptOutType"}

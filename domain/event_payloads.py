@@ -156,6 +156,8 @@ class SmsStatusChanged(Payload):
 class SmsReceived(Payload):
     body: str
     from_number: str | None = None
+    # Twilio's Advanced Opt-Out classification (STOP, START, HELP) of a custom keyword.
+    opt_out_type: str | None = Field(default=None, max_length=20)
 
 
 class ProductPurchased(Payload):

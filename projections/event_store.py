@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, select
 
 from domain.events import ContactEvent
+from domain.sms_keywords import with_consequences
 from projections import dispatches, projector
 from projections.dispatch_bell import BELL
 from projections.dialect import insert
@@ -32,8 +33,9 @@ def append(conn: Connection, batch: Iterable[ContactEvent], *,
 
     One multi-row INSERT for the whole batch: a round trip per event is what made large
     batches slow, above all on PostgreSQL. ON CONFLICT DO NOTHING RETURNING names exactly
-    the rows this transaction inserted, so a retried event is never projected twice."""
-    unique = _first_of_each_id(batch)
+    the rows this transaction inserted, so a retried event is never projected twice.
+    A STOP or START reply brings its subscription change along, whatever its source."""
+    unique = _first_of_each_id(with_consequences(list(batch)))
     if not unique:
         return []
     recorded_at = datetime.now(UTC)

@@ -8,7 +8,7 @@ from twilio.request_validator import RequestValidator
 from activities.suppression import sms_suppression
 from api.app import create_app
 from api.recipients import phone_contact_id
-from api.twilio_events import keyword
+from domain.sms_keywords import keyword
 from domain.events import EventType
 from projections.contacts import load_snapshot
 from projections.event_store import ingest, read_contact

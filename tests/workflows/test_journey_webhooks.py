@@ -15,9 +15,11 @@ from projections.flow_catalogue import publish
 from tests.api.http import TestClient
 from tests.api.signing import TWILIO_TOKEN, SendGridSigner, sendgrid_event, twilio_post
 from tests.fakes.provider_http import FakeProvider, Reply, twilio_message
+from tests.api.v1_harness import async_client, ok
 from tests.journey_harness import (
-    contact, enroll_and_finish, flow_from, journey_result, journey_worker,
+    contact, enroll_and_finish, event, flow_from, journey_result, journey_worker, send,
 )
+from tests.workflows.live_journeys import at_step
 
 ACCOUNT = "AC" + "6" * 32
 ANN = "+14155550101"
@@ -143,3 +145,32 @@ async def test_an_inbound_keyword_from_a_new_number_starts_a_flow(time_skipping_
             state = await journey_result(time_skipping_env, journey_workflow_id("join", contact_id))
     assert state.trail[0].outcome == "sms sent"
     assert twilio.requests[0].form()["To"] == [newcomer]
+
+
+async def test_a_stop_posted_as_an_event_suppresses_the_next_sms_step(
+        time_skipping_env, engine, settings):
+    """A STOP that comes in through POST /v1/events (a service relaying texts from
+    another SMS gateway, say) counts as one from Twilio's webhook."""
+    flow = flow_from({"id": "relayed", "steps": [
+        {"id": "first", "kind": "send_sms", "text": "Hi"},
+        {"id": "later", "kind": "wait", "delay": "1d"},
+        {"id": "second", "kind": "send_sms", "text": "Still there?"},
+    ]})
+    ingest(engine, contact("bo", phone=ANN))
+    with FakeProvider(Reply(201, twilio_message())) as twilio:
+        sms = TwilioSms(ACCOUNT, TWILIO_TOKEN, "+14155550000", None, base_url=twilio.url)
+        async with journey_worker(time_skipping_env.client, engine, settings, sms=sms) as router:
+            with engine.begin() as conn:
+                publish(conn, flow)
+            [started] = await send(router, engine, event("bo", "form.submitted", {"form_id": "x"}))
+            await at_step(time_skipping_env, started.workflow_id, "later")
+            async with async_client(settings, engine) as api:
+                ok(await api.post("/v1/events", json={
+                    "type": "sms.received", "contact_id": "bo",
+                    "payload": {"body": "Stop.", "from_number": ANN}}), 202)
+                profile = ok(await api.get("/v1/contacts/bo"))
+            state = await journey_result(time_skipping_env, started.workflow_id)
+    assert len(twilio.requests) == 1
+    outcomes = {visit.step_id: visit.outcome for visit in state.trail}
+    assert outcomes["second"] == "sms skipped: contact unsubscribed from sms (replied STOP)"
+    assert profile["unsubscribed"] == ["sms"], profile

@@ -1,0 +1,42 @@
+"""Opt-out keywords derived from any sms.received, whatever its source."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.events import ContactEvent, EventType
+from domain.sms_keywords import keyword, with_consequences
+
+
+def reply(body: str, event_id: str = "relay-1", **payload) -> ContactEvent:
+    return ContactEvent(event_id=event_id, type=EventType.SMS_RECEIVED, contact_id="c1",
+                        occurred_at=datetime(2026, 12, 2, tzinfo=UTC), source="relay",
+                        payload={"body": body, **payload})
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (" stop ", "STOP"), ("Stop.", "STOP"), ("UNSUBSCRIBE!", "STOP"), ("please stop", None),
+    ("start", "START"), ("help", "HELP"), ("Yes please", None), ("", None)])
+def test_keywords_match_the_whole_message(body, said):
+    assert keyword(body) == said
+
+
+def test_twilio_classification_wins_over_the_text():
+    assert keyword("arrêt", "stop") == "STOP"
+
+
+def test_a_stop_brings_its_unsubscribe_and_a_start_its_resubscribe():
+    [stop, unsubscribed] = with_consequences([reply("STOP")])
+    assert (unsubscribed.event_id, unsubscribed.type, unsubscribed.payload) == (
+        "relay-1:unsubscribed", EventType.UNSUBSCRIBED, {"channel": "sms"})
+    assert (unsubscribed.contact_id, unsubscribed.occurred_at) == (stop.contact_id, stop.occurred_at)
+    [_, resubscribed] = with_consequences([reply("start", opt_out_type=None)])
+    assert resubscribed.type == EventType.RESUBSCRIBED
+    assert len(with_consequences([reply("Tuesday works"), reply("help", "relay-2")])) == 2
+
+
+def test_a_long_event_id_still_derives_a_valid_stable_id():
+    [_, first] = with_consequences([reply("STOP", "x" * 200)])
+    [_, again] = with_consequences([reply("STOP", "x" * 200)])
+    assert first.event_id == again.event_id and len(first.event_id) <= 200
+    ContactEvent.model_validate(first.model_dump())  # the id format still holds
