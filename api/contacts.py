@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import RoutedOut, engine_of, reported, settings_of
 from api.errors import responses
-from api.events import EventIn, parse_all, store_and_route
-from domain.events import EventType
+from api.events import EventIn, parse_all, phone_problem, store_and_route
+from domain.events import EventRejected, EventType
 from domain.identifiers import ContactId, EventId
 from projections.contacts import load_snapshot
 from projections.schema import contacts
@@ -75,9 +75,12 @@ async def upsert_contact(contact_id: ContactIdPath, body: ContactUpsert,
     payload = body.model_dump(exclude_unset=True, exclude={"event_id"})
     if payload.get("attributes") is None:
         payload.pop("attributes", None)
+    settings = settings_of(request)
+    if (reason := phone_problem(body.phone, settings.phone_default_region)) is not None:
+        raise EventRejected([("phone", reason)])
     [event] = parse_all([EventIn(event_id=body.event_id or f"api-{uuid.uuid4()}", type=kind,
                                  contact_id=contact_id, payload=payload)], batch=False,
-                        max_payload_bytes=settings_of(request).max_event_payload_bytes)
+                        max_payload_bytes=settings.max_event_payload_bytes)
     appended, routed = await store_and_route(request, [event])
     return ContactUpserted(contact_id=contact_id, event_id=event.event_id, type=kind,
                            appended=bool(appended), routed=reported(routed))

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import RoutedOut, engine_of, reported, settings_of
+from activities.phones import to_e164
 from api.errors import prefixed
 from domain.events import (
-    DEFAULT_MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMAS, ContactEvent, EventRejected, parse_event,
+    DEFAULT_MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMAS, ContactEvent, EventRejected, EventType,
+    parse_event,
 )
 from domain.identifiers import ContactId, EventId
 from routing.dispatch import Backoff
@@ -69,7 +71,8 @@ class BatchAccepted(BaseModel):
 
 @router.post("", status_code=202, response_model=EventAccepted, summary="Send one event")
 async def post_event(body: EventIn, request: Request) -> EventAccepted:
-    [event] = parse_all([body], batch=False, max_payload_bytes=_limit(request))
+    [event] = parse_all([body], batch=False, max_payload_bytes=_limit(request),
+                        phone_region=settings_of(request).phone_default_region)
     appended, routed = await store_and_route(request, [event])
     return EventAccepted(event_id=event.event_id, appended=bool(appended), routed=reported(routed))
 
@@ -77,16 +80,20 @@ async def post_event(body: EventIn, request: Request) -> EventAccepted:
 @router.post("/batch", status_code=202, response_model=BatchAccepted,
              summary="Send up to 1000 events, all or none")
 async def post_batch(body: EventBatch, request: Request) -> BatchAccepted:
-    events = parse_all(body.events, batch=True, max_payload_bytes=_limit(request))
+    events = parse_all(body.events, batch=True, max_payload_bytes=_limit(request),
+                       phone_region=settings_of(request).phone_default_region)
     appended, routed = await store_and_route(request, events)
     return BatchAccepted(received=len(events), appended=len(appended),
                          duplicates=_duplicates(events, appended), routed=reported(routed))
 
 
 def parse_all(bodies: list[EventIn], *, batch: bool,
-              max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> list[ContactEvent]:
+              max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+              phone_region: str | None = None) -> list[ContactEvent]:
     """Every event validated before any is stored; the problems of all bad events are
-    reported together, each under `events[i].` in a batch."""
+    reported together, each under `events[i].` in a batch. A contact's phone must be a
+    valid number (with `phone_region` for one written without +country): one that is
+    not would only surface later as a skipped SMS."""
     now = datetime.now(UTC)
     events, problems = [], []
     for index, body in enumerate(bodies):
@@ -95,13 +102,30 @@ def parse_all(bodies: list[EventIn], *, batch: bool,
             raw["event_id"] = f"api-{uuid.uuid4()}"
         raw.setdefault("occurred_at", now)
         try:
-            events.append(parse_event(raw, now=now, max_payload_bytes=max_payload_bytes))
+            event = parse_event(raw, now=now, max_payload_bytes=max_payload_bytes)
+            if (reason := _bad_phone(event, phone_region)) is not None:
+                raise EventRejected([("payload.phone", reason)])
+            events.append(event)
         except EventRejected as exc:
             problems += [(prefixed(f"events[{index}]", field) if batch else field, reason)
                          for field, reason in exc.problems]
     if problems:
         raise EventRejected(problems)
     return events
+
+
+def _bad_phone(event: ContactEvent, region: str | None) -> str | None:
+    if event.type not in (EventType.CONTACT_CREATED, EventType.CONTACT_UPDATED):
+        return None
+    return phone_problem(event.payload.get("phone"), region)
+
+
+def phone_problem(phone: str | None, region: str | None) -> str | None:
+    if not phone or to_e164(phone, region) is not None:
+        return None
+    how = ("in E.164 (+14155550100) or national for region " + region if region else
+           "in E.164 (+14155550100), or set DRIPSTONE_PHONE_DEFAULT_REGION for national numbers")
+    return f"{phone!r} is not a valid phone number; write it {how}"
 
 
 async def store_and_route(request: Request,

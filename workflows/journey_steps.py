@@ -73,7 +73,8 @@ class JourneySteps:
                     step, self._key(step, visit), flow.id, self._input.contact_id,
                     transactional=flow.transactional), step)
                 if result.reason_code == "no_address" and step.if_no_phone == "exit":
-                    return self._exit(f"no phone number at step {step.id}"), None
+                    # The activity's reason tells a missing number from an invalid one.
+                    return self._exit(f"step {step.id}: {result.reason}"), None
                 if result.reason_code == "merge_value" and step.on_missing_value == "fail":
                     return self._exit(f"step {step.id}: {result.reason}"), None
                 return f"sms {result.status}" + (f": {result.reason}" if result.reason else ""), following

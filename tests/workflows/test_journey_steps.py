@@ -92,14 +92,20 @@ async def test_sms_without_phone_skips_or_exits_as_configured(time_skipping_env,
         ]})
 
     ingest(engine, contact("nophone", email="n@example.com"))
+    # Stored before the edge refused such numbers (or written straight to the store).
+    ingest(engine, contact("badphone", email="b@example.com", phone="12"))
     async with journey_worker(time_skipping_env.client, engine, settings) as router:
         skipped = await enroll_and_finish(time_skipping_env, router, engine,
                                           sms_flow("sms-skip", "skip"), "nophone")
         exited = await enroll_and_finish(time_skipping_env, router, engine,
                                          sms_flow("sms-exit", "exit"), "nophone")
+        invalid = await enroll_and_finish(time_skipping_env, router, engine,
+                                          sms_flow("sms-exit", "exit"), "badphone")
     assert skipped.status == JourneyStatus.COMPLETED
     assert exited.status == JourneyStatus.EXITED
-    assert "no phone" in exited.exit_reason
+    assert exited.exit_reason == "step text: contact has no phone number"
+    # The real reason, not "no phone number": the number is there and is not valid.
+    assert invalid.exit_reason == "step text: phone number '12' is not a valid number (E.164)"
     assert [m.subject for m in outbox(engine, "nophone")] == ["After the SMS"]
 
 
