@@ -23,7 +23,7 @@ _REQUIRED_TEXT = {
     cc.Fulfillment: ("list_id", "a fulfillment list"), cc.MakeNote: ("text", "the note text"),
     cc.AddToLeadRouter: ("router", "a lead router"), cc.RunScript: ("script", "a script"),
     cc.CreateActivity: ("title", "a title"), msg.SendSms: ("text", "the SMS text"),
-    msg.NotifyTeam: ("to", "a recipient"), msg.Webhook: ("url", "a URL"), fc.WaitForEvent: ("event", "an event type"),
+    msg.Webhook: ("url", "a URL"), fc.WaitForEvent: ("event", "an event type"),
     fc.StartFlow: ("flow_id", "a flow"), fc.StopFlow: ("flow_id", "a flow"),
     fc.PauseFlow: ("flow_id", "a flow"),
 }
@@ -38,6 +38,13 @@ def check_step_settings(step, flow_id: str, known_events: set[str]) -> list[Prob
     rule = _RULES.get(type(step))
     if rule:
         problems += rule(step)
+    if isinstance(step, msg.NotifyTeam) and not step.to.strip():
+        # Validation cannot see the deployment's settings: the send falls back to them.
+        setting = "DRIPSTONE_TEAM_EMAIL" if step.channel == "email" else "DRIPSTONE_TEAM_PHONE"
+        problems.append(Problem(step_id=step.id, field="to", code="team_default",
+                                severity="warning",
+                                message=f"no recipient: the team's default ({setting}) is "
+                                f"used; without it the step is skipped"))
     if isinstance(step, fc.WaitForEvent) and step.event.strip() and step.event not in known_events:
         problems.append(Problem(step_id=step.id, field="event", code="unknown_event",
                                 message=f"unknown event type {step.event!r}"))

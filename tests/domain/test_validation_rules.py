@@ -76,7 +76,7 @@ def step(kind, **changes):
 
 REQUIRED_TEXT_FIELDS = {cls.model_fields["kind"].default: field
                         for cls, (field, _) in _REQUIRED_TEXT.items()}
-assert len(REQUIRED_TEXT_FIELDS) == 22 and set(REQUIRED_TEXT_FIELDS) <= set(GOOD)
+assert len(REQUIRED_TEXT_FIELDS) == 21 and set(REQUIRED_TEXT_FIELDS) <= set(GOOD)
 
 
 @pytest.mark.parametrize("kind", sorted(REQUIRED_TEXT_FIELDS))
@@ -164,8 +164,6 @@ SETTINGS = [
     ("audience-no-terms", step("send_sms", audience={"who": "matching"}), err("audience.terms")),
     ("audience-terms", step("send_sms", audience={"who": "matching", "terms": VIP}), []),
     ("audience-everyone", step("send_sms", audience={"who": "everyone"}), []),
-    # BUG (domain/validation/step_settings.py _REQUIRED_TEXT / content.py check_content):
-    # a webhook without a URL passes validation; nothing requires `url`.
     ("webhook-no-url", step("webhook", url=""), err("url")),
 ]
 

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from activities.actions import ActionOutcome
 from domain.flow import Flow
 from domain.journey import JourneyState, JourneyStatus
+from domain.validation import validate_flow
 from projections.contacts import load_snapshot
 from projections.event_store import ingest
 from projections.flow_catalogue import PublishRefused, find_flow
@@ -217,6 +218,25 @@ async def test_notify_team_by_email_and_sms(time_skipping_env, engine, settings)
     with engine.connect() as conn:
         assert sorted(conn.execute(select(message_ledger.c.channel, message_ledger.c.status)).all()) == [
             ("team_email", "sent"), ("team_sms", "sent")]
+
+
+async def test_notify_team_without_a_recipient_publishes_and_reaches_the_team_default(
+        time_skipping_env, engine, settings):
+    ingest(engine, contact("lead2", email="lead2@example.com"))
+    flow = flow_from({"id": "notify-default", "steps": [
+        {"id": "mail", "kind": "notify_team", "subject": "New lead", "message": "{{ email }}"}]})
+    [warning] = validate_flow(flow)
+    assert (warning.step_id, warning.field, warning.severity) == ("mail", "to", "warning")
+    assert "DRIPSTONE_TEAM_EMAIL" in warning.message
+    with FakeProvider(Reply(202, "", {"X-Message-Id": "sg-team"})) as sendgrid:
+        options = settings.model_copy(update={
+            "email_provider": "sendgrid", "sendgrid_api_key": "SG.k",
+            "sendgrid_base_url": sendgrid.url, "team_email": "team@example.com"})
+        async with journey_worker(time_skipping_env.client, engine, options) as router:
+            state = await enroll_and_finish(time_skipping_env, router, engine, flow, "lead2")
+    assert [v.outcome for v in state.trail] == ["notify_team done"]
+    [mail] = sendgrid.requests
+    assert mail.json()["personalizations"][0]["to"] == [{"email": "team@example.com"}]
 
 
 async def test_run_script_is_fire_and_forget(own_time_skipping_env, engine, settings):
