@@ -2,12 +2,17 @@
 
 from datetime import datetime
 
+import structlog
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
-from domain.conditions import Condition, evaluate, fact_groups, lead_event_names
+from domain.conditions import (
+    Condition, evaluate, fact_groups, lead_event_names, uncomparable_attributes,
+)
 from projections.contacts import read_snapshot
+
+log = structlog.get_logger()
 
 
 class EvaluateRequest(BaseModel):
@@ -26,4 +31,8 @@ class ConditionActivities:
         # A contact with no events yet has no tags or attributes; conditions see it empty.
         contact = read_snapshot(self.engine, request.contact_id, fact_groups(request.condition),
                                 lead_events=lead_event_names(request.condition))
+        for problem in uncomparable_attributes(request.condition, contact):
+            # Answered false, not failed: the journey goes on; whoever feeds the data is told.
+            log.warning("condition.uncomparable", contact_id=request.contact_id,
+                        workflow_id=activity.info().workflow_id, comparison=problem)
         return evaluate(request.condition, contact, request.as_of)

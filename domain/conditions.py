@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.contact_facts import FACT_GROUPS, ContactSnapshot  # noqa: F401  (re-exported)
-from domain.evaluation import compare, evaluate_leaf  # noqa: F401  (re-exported)
+from domain.evaluation import compare, evaluate_leaf, uncomparable  # noqa: F401  (re-exported)
 from domain.predicates import (  # noqa: F401  (re-exported: the tree's leaves)
     DATA_FREE, OPERATORS_WITHOUT_VALUE, PREDICATES, AttributeCompare, AttributeOperator, HasTag,
     NotChosen,
@@ -55,6 +55,16 @@ def evaluate(condition: Condition, contact: ContactSnapshot, now: datetime) -> b
         case Not(condition=child):
             return not evaluate(child, contact, now)
     return evaluate_leaf(condition, contact, now)
+
+
+def uncomparable_attributes(condition: Condition, contact: ContactSnapshot) -> list[str]:
+    """The attribute leaves that could not be compared for this contact, described
+    without the contact's value (logs are no place for personal data)."""
+    return [f"{node.field} {node.op} {node.value!r}: one side is a number, the other "
+            "text that is not one"
+            for node in walk(condition) if isinstance(node, AttributeCompare)
+            for actual in [contact.field(node.field)]
+            if uncomparable(actual, node.op, node.value)]
 
 
 def is_data_free(condition: Condition) -> bool:

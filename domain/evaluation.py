@@ -13,8 +13,35 @@ from domain import predicates as p
 from domain.contact_facts import ContactSnapshot, EmailTouch
 
 
+_NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _number(value) -> float | int | None:
+    """A number, or text that spells one ("100", " 4.5 "); None for anything else.
+    Attributes often arrive as strings from forms and CSV imports."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str) and _NUMERIC_TEXT.match(value.strip()):
+        number = float(value)
+        return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+    return None
+
+
+def _as_numbers(actual, expected):
+    """For ordering: both sides as numbers when both spell one ("100" > "45" as numbers,
+    not as text; "100" > 45); else as given."""
+    a, b = _number(actual), _number(expected)
+    return (a, b) if a is not None and b is not None else (actual, expected)
+
+
 def compare(actual, op: str, expected) -> bool:
-    """The attribute operators, shared by contact attributes and event properties."""
+    """The attribute operators, shared by contact attributes and event properties.
+    gt/gte/lt/lte compare as numbers whenever both sides spell one, numbers or text
+    ("100" gt 45, attributes from forms and CSV imports are often text); text that does
+    not spell a number never orders against a number (false, see `uncomparable`).
+    eq/ne/in do not coerce: 10 is not "10", so codes keep their leading zeros."""
     if op == "is_set":
         return _is_set(actual)
     if op == "is_not_set":
@@ -33,12 +60,24 @@ def compare(actual, op: str, expected) -> bool:
             return str(actual).lower().startswith(str(expected).lower())
         case "in":
             return actual in (expected or [])
+    actual, expected = _as_numbers(actual, expected)
     try:
         return {"gt": actual > expected, "gte": actual >= expected,
                 "lt": actual < expected, "lte": actual <= expected}[op]
     except TypeError:
         # Ordering a number against text has no sensible answer; treat it as not matching.
         return False
+
+
+def uncomparable(actual, op: str, expected) -> bool:
+    """An ordering that `compare` answers false only because a number faces text that
+    spells none (age "unknown" gt 45): worth telling whoever wrote the data."""
+    if op not in ("gt", "gte", "lt", "lte") or not _is_set(actual) or expected is None:
+        return False
+    numbers = [_number(v) is not None for v in (actual, expected)]
+    either_is_number = any(isinstance(v, int | float) and not isinstance(v, bool)
+                           for v in (actual, expected))
+    return either_is_number and numbers.count(True) == 1
 
 
 def _is_set(value) -> bool:

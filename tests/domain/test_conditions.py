@@ -6,7 +6,8 @@ import pytest
 from pydantic import TypeAdapter
 
 from domain.conditions import (
-    AllOf, AnyOf, AttributeCompare, Condition, ContactSnapshot, HasTag, Not, evaluate, walk,
+    AllOf, AnyOf, AttributeCompare, Condition, ContactSnapshot, HasTag, Not, evaluate,
+    uncomparable_attributes, walk,
 )
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -82,9 +83,26 @@ def test_unset_attribute_matches_only_negative_operators(op, value, expected):
 
 
 @pytest.mark.parametrize("op", ["gt", "gte", "lt", "lte"])
-def test_ordering_a_number_against_text_does_not_match(op):
+def test_ordering_a_number_against_text_that_is_no_number_does_not_match(op):
     assert check(attr("age", op, "thirty")) is False   # number attribute, text value
-    assert check(attr("code", op, 5)) is False         # text attribute, number value
+    assert check(attr("city", op, 5)) is False         # text attribute, number value
+
+
+@pytest.mark.parametrize("field, op, value, expected", [
+    ("code", "gt", 5, True), ("code", "lt", 5, False), ("code", "gte", 10, True),
+    ("code", "gt", "9", True),       # two texts spelling numbers: 10 > 9, not "10" < "9"
+    ("age", "lt", "100", True), ("age", "gt", " 33.5 ", True),
+    ("plan", "gt", "a", True),       # texts that are no numbers still order as text
+])
+def test_ordering_compares_numbers_written_as_text_as_numbers(field, op, value, expected):
+    assert check(attr(field, op, value)) is expected
+
+
+def test_an_uncomparable_ordering_is_named_without_the_contacts_value():
+    condition = AllOf(conditions=[attr("city", "gt", 5), attr("code", "gt", 5),
+                                  attr("missing", "gt", 5), attr("plan", "eq", 5)])
+    assert uncomparable_attributes(condition, CONTACT) == [
+        "city gt 5: one side is a number, the other text that is not one"]
 
 
 def test_eq_does_not_coerce_between_text_and_number():
