@@ -22,7 +22,9 @@ from domain.contact_change_events import (
     ChangeContext, InvalidChange, change_event_id, change_events, change_prefix,
 )
 from domain.events import ContactEvent, EventType
+from domain.merge_tags import MergeTagError, contact_context, max_chars_for, render
 from domain.steps.contact_changes import AddToLeadRouter, CancelOpenOrders, RechargeTransactions
+from domain.validation.content import templated_fields
 from projections import change_state
 from projections.contacts import load_snapshot
 from projections.dispatch_bell import BELL
@@ -71,7 +73,11 @@ class ContactChangeActivities:
             step = request.parsed_step()
         except ValidationError as exc:
             raise _invalid(f"invalid step: {exc}") from None
-        stored, appended = await asyncio.to_thread(self._apply, request, step)
+        try:
+            stored, appended = await asyncio.to_thread(self._apply, request, step)
+        except _MergeValueMissing as missing:
+            # As for message content: never a raw placeholder, the step skipped with why.
+            return ActionOutcome(status="skipped", reason=missing.reason, reason_code="merge_value")
         if appended:
             BELL.ring()  # their dispatch records are due: the dispatcher routes them
         return ActionOutcome(status="done", data={
@@ -102,7 +108,7 @@ class ContactChangeActivities:
                 owner: str | None) -> tuple[list[ContactEvent], list[ContactEvent]]:
         context = self._context(conn, request, step, owner)
         try:
-            changes = change_events(step, context)
+            changes = change_events(_rendered(step, context), context)
         except InvalidChange as exc:
             raise _invalid(str(exc)) from None
         batch = [ContactEvent(
@@ -137,6 +143,26 @@ class ContactChangeActivities:
             collections=(change_state.in_collections(conn, request.contact_id)
                          if isinstance(step, RechargeTransactions) else ()),
             assigned_owner=owner)
+
+
+def _rendered(step, context: ChangeContext):
+    """The step with its merge tags (a task's title, a note's text) filled in for this
+    contact; the fields are the ones validation checks as templates."""
+    fields = {name: template for name, template in templated_fields(step).items() if template}
+    if not fields:
+        return step
+    values = contact_context(context.contact_id, context.email, context.phone, context.attributes)
+    try:
+        return step.model_copy(update={
+            name: render(template, values, max_chars=max_chars_for(step.kind, name))
+            for name, template in fields.items()})
+    except MergeTagError as exc:
+        raise _MergeValueMissing(str(exc)) from None
+
+
+class _MergeValueMissing(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
 
 
 def _invalid(reason: str) -> ApplicationError:

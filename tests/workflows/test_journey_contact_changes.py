@@ -238,3 +238,35 @@ async def test_an_unknown_contact_is_refused_for_good(engine):
     assert (raised.value.type, raised.value.non_retryable) == ("UnknownContact", True)
     assert journey_events(engine, "ghost") == []
 
+
+
+async def test_titles_and_notes_render_their_merge_tags_like_message_content(
+        time_skipping_env, engine, settings):
+    """Seed 000's NPS flow: a task titled after the contact, a note with their score."""
+    flow = flow_from({"id": "nps-followup", "steps": [
+        {"id": "task", "kind": "create_activity", "activity": "task",
+         "title": "Call back NPS detractor {{ first_name | default('(name unknown)') }}",
+         "message": "Score {{ nps_score }}"},
+        {"id": "note", "kind": "make_note", "text": "Detractor, scored {{ nps_score }}"},
+    ]})
+    ingest(engine, contact("ann", first_name="Ann", nps_score=3) + contact("anon", nps_score=5))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        await enroll_and_finish(time_skipping_env, router, engine, flow, "ann")
+        await enroll_and_finish(time_skipping_env, router, engine, flow, "anon")
+    written = {(contact_id, e.type): e.payload for contact_id in ("ann", "anon")
+               for e in journey_events(engine, contact_id)}
+    assert written["ann", C.CRM_ACTIVITY_CREATED]["title"] == "Call back NPS detractor Ann"
+    assert written["ann", C.CRM_ACTIVITY_CREATED]["message"] == "Score 3"
+    assert written["ann", C.NOTE_ADDED]["text"] == "Detractor, scored 3"
+    assert written["anon", C.CRM_ACTIVITY_CREATED]["title"] == (
+        "Call back NPS detractor (name unknown)")
+
+
+async def test_a_title_missing_its_merge_value_skips_the_step_and_writes_nothing(engine):
+    ingest(engine, contact("c1"))
+    outcome = await ActivityEnvironment().run(
+        ContactChangeActivities(engine).apply_contact_change,
+        request("create_activity", title="Call {{ first_name }}"))
+    assert (outcome.status, outcome.reason_code) == ("skipped", "merge_value")
+    assert "first_name" in outcome.reason
+    assert journey_events(engine) == []
