@@ -27,8 +27,8 @@ from activities.voice import VoiceActivities, voice_caller
 from activities.voice_port import VoiceCaller
 from activities.webhooks import WebhookActivities
 from codec.converter import data_converter
+from domain.scheduling.zones import Zones
 from projections.database import make_engine, migrate
-from projections.mailing_audience import Zones
 from projections.schema_version import SchemaError, check_schema
 from routing.controls import JourneyControls
 from routing.dispatch import Dispatcher
@@ -106,18 +106,18 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     pace = Pace(engine, settings.provider_rates)
     messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace)
     delivery = MailingDelivery(engine, email, sms, settings.email_from, options, pace)
+    zones = Zones(settings.default_time_zone, settings.phone_default_region)
     return [
         messaging.send_email,
         messaging.send_sms,
         ContactChangeActivities(engine).change_contact,
         ContactChangeActivities(engine, settings.lead_routers).apply_contact_change,
         index.record_journey,
-        ConditionActivities(engine).evaluate_condition,
+        ConditionActivities(engine, zones).evaluate_condition,
         *callout_activities(settings, engine, email, sms, voice),
         *timing_activities(settings, engine, client, router),
         *backfill_activities(engine, router),
-        *mailing_activities(engine, delivery, Zones(settings.default_time_zone,
-                                                    settings.phone_default_region)),
+        *mailing_activities(engine, delivery, zones),
     ]
 
 

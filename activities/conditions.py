@@ -8,8 +8,10 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from domain.conditions import (
-    Condition, evaluate, fact_groups, lead_event_names, uncomparable_attributes,
+    Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names, uncomparable_attributes,
+    uses_contact_zone,
 )
+from domain.scheduling.zones import Zones, with_zone
 from projections.contacts import read_snapshot
 
 log = structlog.get_logger()
@@ -19,11 +21,15 @@ class EvaluateRequest(BaseModel):
     contact_id: str
     condition: Condition
     as_of: datetime
+    # The flow's own default zone (FlowSchedule.time_zone), for clock conditions in the
+    # contact's zone when the contact has none.
+    flow_zone: str | None = None
 
 
 class ConditionActivities:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, zones: Zones = Zones()):
         self.engine = engine
+        self.zones = zones
 
     @activity.defn(name="evaluate_condition")
     def evaluate_condition(self, request: EvaluateRequest) -> bool:
@@ -31,8 +37,11 @@ class ConditionActivities:
         # A contact with no events yet has no tags or attributes; conditions see it empty.
         contact = read_snapshot(self.engine, request.contact_id, fact_groups(request.condition),
                                 lead_events=lead_event_names(request.condition))
+        if uses_contact_zone(request.condition):
+            contact = with_zone(contact, self.zones, request.flow_zone)
         for problem in uncomparable_attributes(request.condition, contact):
             # Answered false, not failed: the journey goes on; whoever feeds the data is told.
             log.warning("condition.uncomparable", contact_id=request.contact_id,
                         workflow_id=activity.info().workflow_id, comparison=problem)
         return evaluate(request.condition, contact, request.as_of)
+

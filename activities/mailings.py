@@ -15,7 +15,8 @@ from domain.mailing_runs import (
 )
 from projections import mailing_recipients as recipients
 from projections import mailings as catalogue
-from projections.mailing_audience import Zones, select_page
+from domain.scheduling.zones import Zones
+from projections.mailing_audience import select_page
 
 
 class MailingActivities:

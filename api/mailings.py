@@ -13,6 +13,7 @@ from api.deps import client_of, client_or_none, engine_of, settings_of
 from api.errors import responses
 from api.flows import ProblemOut, Validation, problems_out
 from domain.mailing import Mailing, MailingId, MailingStatus
+from domain.scheduling.zones import Zones
 from domain.validation.mailing import errors, parse_mailing
 from projections import mailings as catalogue
 from projections.audience import profiles
@@ -145,7 +146,9 @@ def preview(mailing_id: MailingIdPath, request: Request,
     engine = engine_of(request)
     with engine.connect() as conn:
         mailing = catalogue.load(conn, mailing_id)
-    count, first = audience_preview(engine, mailing, limit)
+    settings = settings_of(request)
+    count, first = audience_preview(
+        engine, mailing, limit, zones=Zones(settings.default_time_zone, settings.phone_default_region))
     return MailingPreview(mailing_id=mailing_id, count=count,
                           contacts=[AudienceContact(**c) for c in profiles(engine, first)])
 

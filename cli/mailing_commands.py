@@ -95,12 +95,15 @@ def preview(mailing_id: MailingIdArg,
     """How many contacts the main step would reach now, and the first of them."""
     from projections import mailings as catalogue
     from projections.audience import profiles
+    from domain.scheduling.zones import Zones
     from projections.mailing_audience import preview as audience_preview
 
     with _engine() as engine:
         with engine.connect() as conn:
             mailing = catalogue.load(conn, mailing_id)
-        count, first = audience_preview(engine, mailing, limit)
+        settings = Settings()
+        count, first = audience_preview(engine, mailing, limit, zones=Zones(
+            settings.default_time_zone, settings.phone_default_region))
         shown = profiles(engine, first)
     console.print(f"{count} contact(s) in the audience of mailing {mailing_id!r}", highlight=False)
     if shown:

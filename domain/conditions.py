@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.contact_facts import FACT_GROUPS, ContactSnapshot  # noqa: F401  (re-exported)
 from domain.evaluation import compare, evaluate_leaf, uncomparable  # noqa: F401  (re-exported)
 from domain.predicates import (  # noqa: F401  (re-exported: the tree's leaves)
-    DATA_FREE, OPERATORS_WITHOUT_VALUE, PREDICATES, AttributeCompare, AttributeOperator, HasTag,
-    NotChosen,
+    CONTACT_ZONE, DATA_FREE, OPERATORS_WITHOUT_VALUE, PREDICATES, AttributeCompare,
+    AttributeOperator, HasTag, NotChosen,
 )
 
 
@@ -69,12 +69,19 @@ def uncomparable_attributes(condition: Condition, contact: ContactSnapshot) -> l
 
 def is_data_free(condition: Condition) -> bool:
     """True when the tree needs only the clock, so a workflow can decide it itself."""
-    return all(isinstance(node, (AllOf, AnyOf, Not, *DATA_FREE)) for node in walk(condition))
+    return all(isinstance(node, (AllOf, AnyOf, Not, *DATA_FREE)) for node in walk(condition)) \
+        and not uses_contact_zone(condition)
+
+
+def uses_contact_zone(condition: Condition) -> bool:
+    """A clock leaf in the contact's own zone: it needs the contact's zone data."""
+    return any(getattr(node, "timezone", None) == CONTACT_ZONE for node in walk(condition))
 
 
 def fact_groups(condition: Condition) -> set[str]:
     """The read-model groups a loader must fill for this tree."""
-    return {FACT_GROUPS[node.kind] for node in walk(condition) if node.kind in FACT_GROUPS}
+    zone = {"contact", "attributes"} if uses_contact_zone(condition) else set()
+    return zone | {FACT_GROUPS[node.kind] for node in walk(condition) if node.kind in FACT_GROUPS}
 
 
 def lead_event_names(condition: Condition) -> set[str]:

@@ -52,6 +52,10 @@ class ContactSnapshot(BaseModel):
     clicks: tuple[EmailTouch, ...] = ()
     unsubscribed: frozenset[str] = frozenset()
     last_reply: str | None = None
+    # The contact's IANA zone, resolved with the deployment's defaults by a loader that
+    # knows them (clock conditions with timezone "contact"); None: resolved from the
+    # contact's own data, falling back to UTC.
+    zone: str | None = None
     # web
     funnels: frozenset[str] = frozenset()
     pages: frozenset[tuple[str, str]] = Field(default_factory=frozenset,

@@ -127,8 +127,15 @@ def reply_contains(body: str | None, keywords: list[str], match: str) -> bool:
     return bool(hits) and (all(hits) if match == "all" else any(hits))
 
 
-def _local_now(now: datetime, zone: str) -> datetime:
+def _local_now(now: datetime, zone: str, contact: ContactSnapshot) -> datetime:
+    if zone == p.CONTACT_ZONE:
+        return now.astimezone(contact_zone(contact))
     return now.astimezone(ZoneInfo(zone))
+
+
+def contact_zone(contact: ContactSnapshot) -> ZoneInfo:
+    """The zone the loader resolved (domain.scheduling.zones.with_zone), else UTC."""
+    return ZoneInfo(contact.zone or "UTC")
 
 
 def _time_between(moment: time, after: time | None, before: time | None) -> bool:
@@ -146,9 +153,10 @@ def evaluate_leaf(node, contact: ContactSnapshot, now: datetime) -> bool:
         case p.NotChosen():
             return True
         case p.CurrentDate():
-            return date_test(node.test, _local_now(now, node.timezone).date(), now)
+            return date_test(node.test, _local_now(now, node.timezone, contact).date(), now)
         case p.CurrentTime():
-            return _time_between(_local_now(now, node.timezone).time(), node.after, node.before)
+            return _time_between(_local_now(now, node.timezone, contact).time(), node.after,
+                                 node.before)
         case p.DateAdded():
             return date_test(node.test, contact.created_at, now)
         case p.LastActive():

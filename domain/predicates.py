@@ -98,8 +98,13 @@ class LastActive(_Leaf):
     test: DateTest = Field(default_factory=DateTest)
 
 
+# A clock leaf's `timezone` naming no fixed zone: the contact's own (its time zone
+# attribute, else its phone number's zone, else the flow's or the system default).
+CONTACT_ZONE = "contact"
+
+
 class CurrentDate(_Leaf):
-    """Today's date in `timezone` (IANA name) against a date or range."""
+    """Today's date in `timezone` (IANA name, or "contact") against a date or range."""
 
     kind: Literal["current_date"] = "current_date"
     test: DateTest = Field(default_factory=DateTest)
@@ -107,8 +112,8 @@ class CurrentDate(_Leaf):
 
 
 class CurrentTime(_Leaf):
-    """The time of day in `timezone` is inside [after, before); wraps past midnight if
-    after > before."""
+    """The time of day in `timezone` (IANA name, or "contact": business hours in the
+    contact's own zone) is inside [after, before); wraps past midnight if after > before."""
 
     kind: Literal["current_time"] = "current_time"
     after: dt.time | None = None

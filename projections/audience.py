@@ -19,8 +19,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, select
 
-from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names
+from domain.conditions import (
+    Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names, uses_contact_zone,
+)
 from domain.flow import Flow, Trigger
+from domain.scheduling.zones import Zones, with_zone
 from projections.contacts import load_snapshot
 from projections.schema import contacts, events
 
@@ -113,17 +116,22 @@ def _matching_trigger(conn: Connection, trigger: Trigger, after: str | None,
     return [c for c in candidates if c in hits]
 
 
-def satisfying(conn: Connection, condition: Condition | None, contact_ids: list[str]) -> list[str]:
-    """The contacts, in their order, that satisfy `condition` now (all of them for None)."""
+def satisfying(conn: Connection, condition: Condition | None, contact_ids: list[str],
+               zones: Zones = Zones()) -> list[str]:
+    """The contacts, in their order, that satisfy `condition` now (all of them for None).
+    `zones`: the deployment's defaults, for clock conditions in the contact's own zone."""
     if condition is None or not contact_ids:
         return contact_ids
     groups, names = fact_groups(condition), lead_event_names(condition)
+    in_contact_zone = uses_contact_zone(condition)
     now = datetime.now(UTC)
     members = []
     for contact_id in contact_ids:
         # Clock-only conditions need no data, as in the router.
         snapshot = (load_snapshot(conn, contact_id, groups, lead_events=names) if groups
                     else ContactSnapshot(contact_id=contact_id))
+        if snapshot is not None and in_contact_zone:
+            snapshot = with_zone(snapshot, zones)
         if snapshot is not None and evaluate(condition, snapshot, now):
             members.append(contact_id)
     return members

@@ -21,19 +21,13 @@ from sqlalchemy import Connection, Engine, select
 
 from domain.mailing import Mailing, MailingStep, message_key
 from domain.scheduling import local_moment, resolve_zone, zone_attribute
-from domain.scheduling.zones import ZONE_ATTRIBUTES
+from domain.scheduling.zones import ZONE_ATTRIBUTES, Zones
 from projections.audience import satisfying
 from projections.dialect import insert
 from projections.mailing_schema import mailing_recipients
 from projections.schema import channel_status, contact_attributes, contacts, email_engagement
 
 R, C = mailing_recipients.c, contacts.c
-
-
-@dataclass(frozen=True)
-class Zones:
-    default_zone: str
-    default_region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,10 +48,10 @@ def select_page(engine: Engine, mailing: Mailing, step: MailingStep, after: str 
         if not candidates:
             return SelectedPage(0, 0, None)
         if previous is None and mailing.audience.condition is not None:
-            members = satisfying(conn, mailing.audience.condition, members)
+            members = satisfying(conn, mailing.audience.condition, members, zones)
         if previous is not None and step.to == "terms":
             members = _matching_terms(conn, mailing.id, previous, step, members)
-        members = satisfying(conn, step.condition, members)
+        members = satisfying(conn, step.condition, members, zones)
         due = _due_times(conn, step, members, now, zones)
         written = 0
         if members:
@@ -72,15 +66,15 @@ def select_page(engine: Engine, mailing: Mailing, step: MailingStep, after: str 
 
 
 def preview(engine: Engine, mailing: Mailing, limit: int = 20,
-            page_size: int = 5000) -> tuple[int, list[str]]:
+            page_size: int = 5000, zones: Zones = Zones()) -> tuple[int, list[str]]:
     """(how many the main step would go to now, the first `limit` of them): the same
     pages and filters as selection, nothing written."""
     step, count, shown, after = mailing.steps[0], 0, [], None
     with engine.connect() as conn:
         while True:
             candidates, members = _audience(conn, mailing, after, page_size)
-            members = satisfying(conn, mailing.audience.condition, members)
-            members = satisfying(conn, step.condition, members)
+            members = satisfying(conn, mailing.audience.condition, members, zones)
+            members = satisfying(conn, step.condition, members, zones)
             count += len(members)
             shown += members[:max(0, limit - len(shown))]
             if len(candidates) < page_size:

@@ -179,6 +179,7 @@ class JourneyWaits:
                             workflow.now())
         return await workflow.execute_activity(
             "evaluate_condition", EvaluateRequest(
-                contact_id=self._input.contact_id, condition=condition, as_of=workflow.now()),
+                contact_id=self._input.contact_id, condition=condition, as_of=workflow.now(),
+                flow_zone=schedule.time_zone if (schedule := self._input.flow.schedule) else None),
             result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT,
             summary=f"check {step.describe()}")

@@ -17,16 +17,18 @@ class FlowSchedule(Model):
     """Per-flow "when to run" settings (Flow.schedule).
 
     `time_zone` replaces the system default for contacts whose own zone is unknown (it
-    never overrides the contact's attribute or phone). `send_window` holds sends and
-    other steps to allowed hours and weekdays (quiet hours are its complement).
+    never overrides the contact's attribute or phone). `send_window` holds messages to
+    the contact (send_email, send_sms, phone_call) to allowed hours and weekdays (quiet
+    hours are its complement); other steps run when due.
     """
 
     time_zone: str | None = Field(
         default=None, description="IANA zone for contacts with no zone of their own, "
         "instead of the system default, e.g. 'Europe/Berlin'.")
     send_window: SendWindow | None = Field(
-        default=None, description="Local hours and weekdays when steps may run; steps "
-        "due outside it wait for its next opening.")
+        default=None, description="Local hours and weekdays when messages to the contact "
+        "(send_email, send_sms, phone_call) may go out; one due outside it waits for its "
+        "next opening. Other steps run when due.")
 
     @field_validator("time_zone")
     @classmethod

@@ -4,6 +4,7 @@ the flow's or the system's default [003]."""
 from __future__ import annotations
 
 import importlib.resources
+from dataclasses import dataclass
 from enum import StrEnum
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -12,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
+
+from domain.contact_facts import ContactSnapshot
 
 # phonenumbers loads each region's metadata on first use, by importing a module while
 # holding a lock it never releases if that import fails. Inside Temporal's workflow sandbox
@@ -27,6 +30,14 @@ class ZoneSource(StrEnum):
     PHONE = "phone"
     FLOW = "flow"
     DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Zones:
+    """The deployment's defaults for contacts without a zone of their own (settings)."""
+
+    default_zone: str = "UTC"
+    default_region: str | None = None
 
 
 class ResolvedZone(NamedTuple):
@@ -131,3 +142,13 @@ def resolve_zone(attribute_zone: str | None, phone: str | None, default_zone: st
     if default is None:
         raise ValueError(f"default time zone {default_zone!r} is not an IANA zone name")
     return ResolvedZone(default, ZoneSource.DEFAULT)
+
+
+def with_zone(contact: ContactSnapshot, zones: Zones,
+              flow_zone: str | None = None) -> ContactSnapshot:
+    """The snapshot with its zone resolved as journeys' timing resolves it, for clock
+    conditions in the contact's own zone (timezone: contact)."""
+    zone, _ = resolve_zone(zone_attribute(contact.attributes), contact.phone,
+                           zones.default_zone, flow_zone=flow_zone,
+                           default_region=zones.default_region)
+    return contact.model_copy(update={"zone": zone.key})

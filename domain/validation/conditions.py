@@ -39,7 +39,8 @@ def _node_rules(step_id, field, node) -> list[Problem]:
         return [missing(step_id, f"{field}.step", "a course step")]
     if isinstance(node, (p.CurrentDate, p.CurrentTime)) and not _known_zone(node.timezone):
         return [Problem(step_id=step_id, field=f"{field}.timezone", code="unknown_timezone",
-                        message=f"{node.timezone!r} is not an IANA time zone name")]
+                        message=f"{node.timezone!r} is not an IANA time zone name "
+                        "(or \"contact\" for the contact's own zone)")]
     if isinstance(node, p.CurrentTime) and node.after is None and node.before is None:
         return [missing(step_id, f"{field}.after", "a time range (after and/or before)")]
     if isinstance(node, p.ReplyContains) and not [k for k in node.keywords if k.strip()]:
@@ -62,6 +63,8 @@ def _date_test(step_id, field, test: p.DateTest) -> list[Problem]:
 
 
 def _known_zone(name: str) -> bool:
+    if name == p.CONTACT_ZONE:
+        return True
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -169,3 +169,33 @@ def test_result_depends_on_the_snapshot():
     assert evaluate(tree, CONTACT, NOW) is True
     assert evaluate(tree, minor, NOW) is False
     assert evaluate(tree, untagged, NOW) is False
+
+
+def test_clock_conditions_in_the_contacts_zone_need_its_zone_data():
+    from domain.conditions import fact_groups, is_data_free
+    from domain.predicates import CurrentTime
+
+    utc_hours = CurrentTime(after="09:00", before="17:00")
+    own_hours = CurrentTime(after="09:00", before="17:00", timezone="contact")
+    assert is_data_free(utc_hours) and fact_groups(utc_hours) == set()
+    assert not is_data_free(own_hours)
+    assert fact_groups(AllOf(conditions=[own_hours])) == {"contact", "attributes"}
+    # 03:00 UTC is noon in Tokyo, evening before in Honolulu.
+    at = datetime(2024, 6, 3, 3, tzinfo=UTC)
+    in_tokyo = ContactSnapshot(contact_id="t", zone="Asia/Tokyo")
+    assert evaluate(own_hours, in_tokyo, at) is True
+    assert evaluate(own_hours, ContactSnapshot(contact_id="h", zone="Pacific/Honolulu"), at) is False
+    assert evaluate(utc_hours, in_tokyo, at) is False
+
+
+def test_a_loader_resolves_the_zone_as_journeys_timing_does():
+    from domain.scheduling.zones import Zones, with_zone
+
+    by_attribute = ContactSnapshot(contact_id="a", attributes={"tz": "Asia/Tokyo"})
+    by_phone = ContactSnapshot(contact_id="b", phone="+74951234567")  # Moscow
+    neither = ContactSnapshot(contact_id="c")
+    zones = Zones("Europe/Berlin")
+    assert with_zone(by_attribute, zones).zone == "Asia/Tokyo"
+    assert with_zone(by_phone, zones).zone == "Europe/Moscow"
+    assert with_zone(neither, zones).zone == "Europe/Berlin"
+    assert with_zone(neither, zones, flow_zone="America/Denver").zone == "America/Denver"

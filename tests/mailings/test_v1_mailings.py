@@ -242,7 +242,8 @@ def test_a_batch_that_died_after_the_provider_took_it_and_a_repeated_one_send_on
     from activities.outbox import Outbox
     from domain.mailing import Mailing
     from projections import mailings as catalogue
-    from projections.mailing_audience import Zones, select_page
+    from domain.scheduling.zones import Zones
+    from projections.mailing_audience import select_page
 
     people(engine)
     mailing = Mailing.model_validate(chain("twice"))

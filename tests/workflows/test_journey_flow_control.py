@@ -2,6 +2,7 @@
 splits and tag sets, in real journeys on the time-skipping server."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowFailureError
@@ -170,3 +171,30 @@ async def test_a_loop_whose_wait_is_skipped_stops_instead_of_spinning(time_skipp
             await handle.result()
     assert failure.value.cause.type == "LoopWithoutWait"
     assert [m.subject for m in outbox(engine, "c1")] == ["Again?"]
+
+
+async def test_business_hours_in_the_contacts_own_zone(time_skipping_env, engine, settings):
+    """current_time with timezone "contact": the zone journeys' timing uses (attribute,
+    else phone, else the flow's default), read by the condition activity."""
+    start = await time_skipping_env.get_current_time()
+    tokyo_now = start.astimezone(ZoneInfo("Asia/Tokyo"))
+    # Two hours around Tokyo's time of day now: Honolulu (19 h behind) is outside.
+    window = {"after": (tokyo_now - timedelta(hours=1)).strftime("%H:%M"),
+              "before": (tokyo_now + timedelta(hours=1)).strftime("%H:%M")}
+    flow = flow_from({"id": "hours", "schedule": {"time_zone": "Asia/Tokyo"}, "steps": [
+        {"id": "open", "kind": "branch", "condition": {
+            "kind": "current_time", "timezone": "contact", **window},
+         "then": "in-hours", "otherwise": "out-of-hours"},
+        {"id": "in-hours", "kind": "add_tag", "tag": "open", "next": "end"},
+        {"id": "out-of-hours", "kind": "add_tag", "tag": "closed"},
+        {"id": "end", "kind": "exit"},
+    ]})
+    ingest(engine, contact("tokyo", time_zone="Asia/Tokyo") + contact("honolulu", tz="Pacific/Honolulu")
+           + contact("no-zone"))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        for contact_id in ("tokyo", "honolulu", "no-zone"):
+            await enroll_and_finish(time_skipping_env, router, engine, flow, contact_id)
+    with engine.connect() as conn:
+        tags = {c: load_snapshot(conn, c).tags for c in ("tokyo", "honolulu", "no-zone")}
+    # no-zone has no attribute or phone: the flow's own default zone (Tokyo) applies.
+    assert tags == {"tokyo": {"open"}, "honolulu": {"closed"}, "no-zone": {"open"}}
