@@ -3,7 +3,7 @@ projected in one transaction, then routed to journeys. Idempotent by event_id.""
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from api.deps import RoutedOut, engine_of, reported, settings_of
 from activities.phones import to_e164
 from api.errors import prefixed
+from api.event_schema import ShownByType
 from domain.events import (
     DEFAULT_MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMAS, ContactEvent, EventRejected, EventType,
     parse_event,
@@ -43,8 +44,14 @@ class EventIn(BaseModel):
     source: str = Field(default="api", min_length=1, max_length=100,
                         description="Which system sent it.")
     schema_version: int = Field(default=1, ge=1, description="Version of the payload schema.")
-    payload: dict[str, Any] = Field(default_factory=dict,
-                                    description="Type-specific fields, validated per type.")
+    payload: dict[str, Any] = Field(default_factory=dict, description=(
+        "Type-specific fields: see the schema of each `type` (docs/events.md lists them "
+        "too). Fields a type does not define are refused."))
+
+
+# Validated as EventIn (then by parse_event, naming each field), documented as one schema
+# per event type discriminated on `type`: see api/event_schema.py.
+Event = Annotated[EventIn, ShownByType(EventIn)]
 
 
 class EventAccepted(BaseModel):
@@ -57,7 +64,7 @@ class EventAccepted(BaseModel):
 class EventBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH, description=(
+    events: list[Event] = Field(min_length=1, max_length=MAX_BATCH, description=(
         f"1 to {MAX_BATCH} events. One invalid event rejects the whole batch."))
 
 
@@ -70,7 +77,7 @@ class BatchAccepted(BaseModel):
 
 
 @router.post("", status_code=202, response_model=EventAccepted, summary="Send one event")
-async def post_event(body: EventIn, request: Request) -> EventAccepted:
+async def post_event(body: Event, request: Request) -> EventAccepted:
     [event] = parse_all([body], batch=False, max_payload_bytes=_limit(request),
                         phone_region=settings_of(request).phone_default_region)
     appended, routed = await store_and_route(request, [event])
