@@ -59,7 +59,8 @@ class ContactUpdated(Payload):
 
     email: str | None = None
     phone: str | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(default_factory=dict, description=(
+        "Attributes to set, by name; one set to null is cleared, one left out is left alone."))
 
 
 MAX_TAG_LENGTH = 100
@@ -84,7 +85,9 @@ class SubscriptionChanged(Payload):
     """Unsubscribed from / resubscribed to a channel (optionally one list of it)."""
 
     channel: Channel
-    list_id: OptionalName = None
+    list_id: OptionalName = Field(default=None, description=(
+        "One list of the channel (e.g. a SendGrid unsubscribe group); without it, the "
+        "whole channel."))
 
 
 class Active(Payload):
@@ -93,9 +96,11 @@ class Active(Payload):
 
 class FormSubmitted(Payload):
     form_id: Name
-    funnel: OptionalName = None
-    page: OptionalName = None
-    fields: dict[str, Any] = Field(default_factory=dict)
+    funnel: OptionalName = Field(default=None, description=(
+        "The funnel the form is in; the contact then counts as inside that funnel."))
+    page: OptionalName = Field(default=None, description=(
+        "The page the form is on; the contact then counts as having visited it."))
+    fields: dict[str, Any] = Field(default_factory=dict, description="The submitted fields, by name.")
 
 
 class PageVisited(Payload):
@@ -112,10 +117,11 @@ class MessageSent(Payload):
     step_id: str | None = None
     to: str
     provider_message_id: str | None = None
-    transactional: bool = False  # frequency caps leave it out
-    # SMS only: how many parts the carrier bills, and the encoding that decided it.
-    segments: int | None = None
-    encoding: str | None = None
+    transactional: bool = Field(default=False, description=(
+        "A receipt or notice: frequency caps leave it out."))
+    segments: int | None = Field(default=None, description="SMS only: the parts the carrier bills.")
+    encoding: str | None = Field(default=None, description=(
+        "SMS only: the encoding that decided the segments."))
 
 
 class EmailEngagement(Payload):
@@ -125,7 +131,7 @@ class EmailEngagement(Payload):
     message_key: str | None = Field(default=None, max_length=400)
     flow_id: str | None = Field(default=None, max_length=64)
     step_id: str | None = Field(default=None, max_length=64)
-    url: str | None = None
+    url: str | None = Field(default=None, description="email.clicked: the link clicked.")
 
 
 class EmailBounced(Payload):
@@ -136,8 +142,11 @@ class EmailBounced(Payload):
     message_key: str | None = Field(default=None, max_length=400)
     flow_id: str | None = Field(default=None, max_length=64)
     step_id: str | None = Field(default=None, max_length=64)
-    email: str | None = Field(default=None, max_length=320)
-    bounce_type: Literal["bounce", "blocked"] = "bounce"
+    email: str | None = Field(default=None, max_length=320,
+                              description="The address that bounced.")
+    bounce_type: Literal["bounce", "blocked"] = Field(default="bounce", description=(
+        "bounce: permanent (the address is dead); blocked: the receiving server refusing "
+        "for now."))
     reason: str | None = None
     status: str | None = None
 
@@ -154,10 +163,12 @@ class SmsStatusChanged(Payload):
 
 
 class SmsReceived(Payload):
-    body: str
+    body: str = Field(description=(
+        "The text received; a keyword alone (STOP, START...) unsubscribes or resubscribes "
+        "the contact from SMS."))
     from_number: str | None = None
-    # Twilio's Advanced Opt-Out classification (STOP, START, HELP) of a custom keyword.
-    opt_out_type: str | None = Field(default=None, max_length=20)
+    opt_out_type: str | None = Field(default=None, max_length=20, description=(
+        "Twilio's Advanced Opt-Out classification (STOP, START, HELP) of a custom keyword."))
 
 
 class ProductPurchased(Payload):
@@ -189,8 +200,10 @@ class CourseStepCompleted(Payload):
 
 
 class CustomEvent(Payload):
-    name: str = Field(min_length=1)
-    properties: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(min_length=1, description=(
+        "What happened; triggers, waits and lead_event conditions match it."))
+    properties: dict[str, Any] = Field(default_factory=dict, description=(
+        "Anything else about it, by name; lead_event conditions read these."))
 
 
 class WebhookResponded(Payload):
@@ -199,8 +212,8 @@ class WebhookResponded(Payload):
 
     flow_id: str | None = None
     step_id: str | None = None
-    url: str
-    status: int
+    url: str = Field(description="The URL called, without its query.")
+    status: int = Field(description="The HTTP status of the final answer.")
     body: str = ""
     truncated: bool = False
 
@@ -211,8 +224,9 @@ class ScriptRun(Payload):
     script: str
     flow_id: str | None = None
     step_id: str | None = None
-    result: dict[str, Any] = Field(default_factory=dict)
-    reason: str | None = None
+    result: dict[str, Any] = Field(default_factory=dict,
+                                   description="script.completed: what the script returned.")
+    reason: str | None = Field(default=None, description="script.failed: why.")
 
 
 class JourneyConverted(Payload):
@@ -221,7 +235,8 @@ class JourneyConverted(Payload):
     flow_id: str
     flow_version: int
     goal_step: str
-    step_id: str | None = None
+    step_id: str | None = Field(default=None, description=(
+        "The last step reached, which the conversion is attributed to."))
     journey_id: str
     enrollment_id: str
 
