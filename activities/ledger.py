@@ -3,11 +3,10 @@ keyed by the workflow-built idempotency key, so a retried activity never sends t
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from uuid import NAMESPACE_URL, uuid5
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
-from domain.events import ContactEvent, EventType
+from domain.events import ContactEvent, EventType, sent_event_id
 from projections.dialect import insert
 from projections.dispatch_bell import BELL
 from projections.event_store import append
@@ -122,7 +121,7 @@ def sent_event(key: str, contact_id: str, channel: str, to: str, flow_id: str | 
                step_id: str, provider_message_id: str | None, *,
                source: str = "dripstone.journey", **extra) -> ContactEvent:
     return ContactEvent(
-        event_id=f"sent:{uuid5(NAMESPACE_URL, key)}", type=EventType.MESSAGE_SENT, contact_id=contact_id,
+        event_id=sent_event_id(key), type=EventType.MESSAGE_SENT, contact_id=contact_id,
         occurred_at=datetime.now(UTC), source=source,
         payload={"channel": channel, "message_key": key, "flow_id": flow_id, "step_id": step_id,
                  "to": to, "provider_message_id": provider_message_id, **extra},

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import (
-    audience, codec_server, contacts, dispatch, enrollments, errors, events, flow_lifecycle,
-    flows, journeys, mailings, operations, provider_webhooks,
+    audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
+    flow_lifecycle, flows, journeys, mailings, operations, provider_webhooks,
 )
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
@@ -27,7 +27,8 @@ from routing.breaker import Breaker
 from routing.router import Router
 from settings import Settings
 
-V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, journeys.router, flows.router,
+V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, contact_history.router,
+                               journeys.router, flows.router,
                                flow_lifecycle.router, enrollments.router, audience.router,
                                operations.router, dispatch.router, mailings.router]
 

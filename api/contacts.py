@@ -16,15 +16,12 @@ from api.errors import responses
 from api.events import EventIn, parse_all, phone_problem, store_and_route
 from domain.events import EventRejected, EventType
 from domain.identifiers import ContactId, EventId
-from projections.contacts import load_snapshot
+from projections.contact_history import contact_view
 from projections.schema import contacts
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
 ContactIdPath = Annotated[ContactId, Path(description="Your opaque contact id.")]
-# Profile fields kept on the contact itself; the read model also files them as attributes.
-_PROFILE = ("email", "phone")
-_GROUPS = ("contact", "tags", "attributes", "channels", "products", "subscriptions")
 
 
 class ContactUpsert(BaseModel):
@@ -90,15 +87,10 @@ async def upsert_contact(contact_id: ContactIdPath, body: ContactUpsert,
             summary="A contact as the read models see it")
 def get_contact(contact_id: ContactIdPath, request: Request) -> ContactOut:
     with engine_of(request).connect() as conn:
-        snapshot = load_snapshot(conn, contact_id, _GROUPS)
-    if snapshot is None:
+        view = contact_view(conn, contact_id)
+    if view is None:
         raise HTTPException(404, detail=f"there is no contact {contact_id!r}")
-    return ContactOut(
-        contact_id=contact_id, email=snapshot.email, phone=snapshot.phone,
-        attributes={k: v for k, v in snapshot.attributes.items() if k not in _PROFILE},
-        tags=sorted(snapshot.tags), unsubscribed=sorted(snapshot.unsubscribed),
-        products=sorted(snapshot.products), subscriptions=snapshot.subscriptions,
-        created_at=snapshot.created_at, last_active_at=snapshot.last_active_at)
+    return ContactOut(**view)
 
 
 def contact_exists(engine: Engine, contact_id: str) -> bool:

@@ -16,6 +16,7 @@ from api.errors import responses
 from domain.flow import Flow, FlowStatus
 from domain.identifiers import FlowId
 from domain.validation import Problem, parse_flow
+from domain.validation.sms_steps import SmsStep, sms_steps
 from projections.contacts import known_fields
 from projections.flow_catalogue import get_flow, get_version, list_flows, versions
 from projections.flow_lifecycle import save_draft
@@ -53,6 +54,8 @@ class FlowList(BaseModel):
 class Validation(BaseModel):
     valid: bool = Field(description="No problem of severity error.")
     problems: list[ProblemOut]
+    sms: list[SmsStep] = Field(description="Each SMS step's segments and encoding, as "
+                               "written (empty when the document does not parse).")
 
 
 class DraftSaved(BaseModel):
@@ -96,9 +99,10 @@ def validate(document: Document, request: Request) -> Validation:
     allowed = settings_of(request).webhook_allow_private_targets
     with engine_of(request).connect() as conn:
         # Against the attributes contacts really have, as publishing will check them.
-        _, problems = parse_flow(document, known_fields(conn), allow_private_targets=allowed)
+        flow, problems = parse_flow(document, known_fields(conn), allow_private_targets=allowed)
     return Validation(valid=not any(p.severity == "error" for p in problems),
-                      problems=problems_out(problems))
+                      problems=problems_out(problems),
+                      sms=sms_steps(flow) if flow is not None else [])
 
 
 @router.post("", status_code=201, response_model=DraftSaved, openapi_extra=FLOW_DOCUMENT_BODY,

@@ -78,8 +78,13 @@ def _allow_private_targets() -> bool:
 @flow_app.command("validate")
 def validate(path: Path) -> None:
     """Check a flow file and list its problems (exit 1 if any is an error)."""
+    from domain.validation.sms_steps import sms_steps
+
     flow, problems = parse_flow(_read(path), allow_private_targets=_allow_private_targets())
     _print_problems(problems)
+    # What each text costs, errors or not: it is what the author tunes next.
+    for step in sms_steps(flow) if flow is not None else []:
+        console.print(f"  {step}", markup=False, highlight=False, soft_wrap=True)
     if _has_errors(problems):
         raise typer.Exit(1)
     console.print(f"[green]ok[/green]: flow {flow.id!r} is valid ({len(flow.steps)} steps)")

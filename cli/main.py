@@ -11,6 +11,7 @@ import typer
 
 from cli import commands
 from cli.backfill_command import audience, backfill
+from cli.contact_commands import contact_app
 from cli.dispatch_commands import dispatch_app
 from cli.flow_commands import flow_app
 from cli.journey_control import journey_app
@@ -34,6 +35,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(journey_app, name="journey")
 app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(mailing_app, name="mailing")
+app.add_typer(contact_app, name="contact")
 
 
 @app.command()

@@ -3,6 +3,7 @@ Type strings and payload schemas are in domain.event_payloads."""
 
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
@@ -17,6 +18,12 @@ MAX_FUTURE_SKEW = timedelta(minutes=5)
 # An event travels to journeys as a Temporal signal; Temporal refuses payloads over 2 MB
 # (and warns from 512 KB), so an event far below that is the most the edge accepts.
 DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+def sent_event_id(message_key: str) -> str:
+    """The id of a message's message.sent event, derived from its ledger key: a resend
+    finds the same id (stored once), and the contact's message history finds the event."""
+    return f"sent:{uuid5(NAMESPACE_URL, message_key)}"
 
 
 class ContactEvent(BaseModel):

@@ -82,6 +82,20 @@ class _Endpoints:
         details=False leaves those out."""
         return self._execute(calls.get(contact_path(contact_id, "/journeys"), details=details))
 
+    def contact_events(self, contact_id: str, *, limit: int | None = None,
+                       cursor: str | None = None) -> Any:
+        """GET /v1/contacts/{id}/events: {"events", "next"}, newest first; pass `next`
+        as `cursor` for the older page (None on the last)."""
+        return self._execute(calls.get(contact_path(contact_id, "/events"), limit=limit,
+                                       cursor=cursor))
+
+    def contact_messages(self, contact_id: str, *, limit: int | None = None,
+                         cursor: str | None = None) -> Any:
+        """GET /v1/contacts/{id}/messages: {"messages", "next"}, newest first: channel,
+        step, status, subject or text (when stored), SMS segments and encoding."""
+        return self._execute(calls.get(contact_path(contact_id, "/messages"), limit=limit,
+                                       cursor=cursor))
+
     # One contact's journeys: in one flow, or (flow_id None) in every flow
     def pause_journey(self, contact_id: str, flow_id: str | None = None) -> Any:
         """Hold the contact's live journeys in the flow (NotFound when it has none there)."""

@@ -274,6 +274,8 @@ message_ledger = Table(
     Column("detail", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # A contact's messages, newest first (0009).
+    Index(None, "contact_id", "created_at"),
 )
 
 outbox_messages = Table(

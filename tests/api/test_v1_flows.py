@@ -22,7 +22,8 @@ def client(settings, engine):
 
 def test_a_flow_goes_from_draft_to_archived(client):
     document = form_flow("onboarding")
-    assert ok(client.post("/v1/flows/validate", json=document)) == {"valid": True, "problems": []}
+    assert ok(client.post("/v1/flows/validate", json=document)) == {
+        "valid": True, "problems": [], "sms": []}
     assert ok(client.post("/v1/flows", json=document), 201) == {
         "flow_id": "onboarding", "status": "draft", "problems": []}
     assert ok(client.get("/v1/flows")) == {"flows": [{
@@ -147,7 +148,7 @@ def test_internal_webhook_urls_follow_the_servers_setting(settings, engine, allo
         published = client.post("/v1/flows/internal/publish")
     assert saved["problems"] == validation["problems"]
     if allowed:
-        assert validation == {"valid": True, "problems": []}
+        assert validation == {"valid": True, "problems": [], "sms": []}
         assert published.status_code == 200 and published.json()["version"] == 1
     else:
         [problem] = validation["problems"]
