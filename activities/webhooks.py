@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -122,7 +123,7 @@ class WebhookActivities:
                            EventType.WEBHOOK_RESPONDED, {
                                "flow_id": request.flow_id, "step_id": request.step_id,
                                "url": _without_query(url), "status": status, "body": text,
-                               "truncated": truncated})
+                               "truncated": truncated, "json": _parsed(text, truncated)})
         ingest_for_dispatch(self.engine, [event])
         log.info("webhook.responded", step_id=request.step_id, status=status, key=request.idempotency_key)
         if 400 <= status < 500:
@@ -184,6 +185,17 @@ def _is_json(body: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _parsed(text: str, truncated: bool) -> Any:
+    """The answer as JSON, so conditions can branch on its fields; None when it is not
+    JSON or was cut short (half a document would parse wrong or not at all)."""
+    if truncated or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _without_query(url: str) -> str:

@@ -8,6 +8,7 @@ POST /v1/contacts/{contact_id}/journeys/{action}            every live journey
 POST /v1/contacts/{contact_id}/journeys/{flow_id}/{action}  the live journeys in one flow
 """
 
+import asyncio
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -18,11 +19,14 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.contacts import ContactIdPath, contact_exists
-from api.deps import client_of, client_or_none, engine_of
+from api.deps import client_of, client_or_none, engine_of, settings_of
 from api.errors import responses
 from api.flows import FlowIdPath
 from domain.journey import JourneyState
+from domain.journey_waiting import WaitView
+from domain.scheduling.zones import Zones
 from projections import journey_index as index
+from routing.journey_now import RetryView, retrying, waiting
 
 router = APIRouter(prefix="/v1/contacts", tags=["journeys"])
 
@@ -46,6 +50,10 @@ class JourneyDetails(BaseModel):
     current_step: str | None = Field(description="Step the journey is at (or ended on).")
     trail: list[str] = Field(description="'step: outcome' for each step taken, oldest first.")
     exit_reason: str | None = None
+    waiting: WaitView | None = Field(default=None, description="The wait it is in now: why, "
+                                     "and until when in UTC and in the contact's zone.")
+    retrying: RetryView | None = Field(default=None, description="A step Temporal is "
+                                       "retrying (e.g. a failing webhook), with the last error.")
 
 
 class JourneyOut(BaseModel):
@@ -103,11 +111,24 @@ async def contact_journeys(
         # Ended journeys too: their trail says what happened to the contact (each is a
         # replay on a worker; `?details=false` skips them all).
         states = await journey_states(client, [r.workflow_id for r in rows], DETAILS_WITHIN)
+    now = await _now_of(request, client, [r for r in rows if states.get(r.workflow_id)
+                                          is not None and r.status != "ended"], states)
     return ContactJourneys(contact_id=contact_id, journeys=[
         JourneyOut(workflow_id=r.workflow_id, flow_id=r.flow_id, flow_version=r.flow_version,
                    status=r.status, started_at=r.started_at, ended_at=r.ended_at,
-                   details=_details(states.get(r.workflow_id)))
+                   details=_details(states.get(r.workflow_id), *now.get(r.workflow_id, ())))
         for r in rows])
+
+
+async def _now_of(request: Request, client, live: list[index.IndexedJourney],
+                  states: dict[str, JourneyState | None]) -> dict[str, tuple]:
+    """workflow id -> (wait, retry) for the live journeys that answered."""
+    settings, engine = settings_of(request), engine_of(request)
+    zones = Zones(settings.default_time_zone, settings.phone_default_region)
+    waits = [await run_in_threadpool(waiting, engine, zones, r.flow_id, r.flow_version,
+                                     r.contact_id, states[r.workflow_id]) for r in live]
+    retries = await asyncio.gather(*(retrying(client, r.workflow_id) for r in live))
+    return {r.workflow_id: (w, t) for r, w, t in zip(live, waits, retries, strict=True)}
 
 
 def _journeys(engine: Engine, contact_id: str) -> list[index.IndexedJourney]:
@@ -115,13 +136,15 @@ def _journeys(engine: Engine, contact_id: str) -> list[index.IndexedJourney]:
         return index.for_contact(conn, contact_id)
 
 
-def _details(state: JourneyState | None) -> JourneyDetails | None:
+def _details(state: JourneyState | None, waiting: WaitView | None = None,
+             retrying: RetryView | None = None) -> JourneyDetails | None:
     if state is None:
         return None
     from routing.journey_views import trail_of
 
     return JourneyDetails(status=state.status.value, current_step=state.current_step,
-                          trail=trail_of(state), exit_reason=state.exit_reason)
+                          trail=trail_of(state), exit_reason=state.exit_reason,
+                          waiting=waiting, retrying=retrying)
 
 
 @router.post("/{contact_id}/journeys/{action}", response_model=JourneysControlled,

@@ -95,6 +95,8 @@ def _one(schema: dict[str, Any]) -> tuple[str, list[str]]:
         return f"`{_literal(schema['const'])}`", []
     if "enum" in schema:
         return " \\| ".join(f"`{_literal(v)}`" for v in schema["enum"]), []
+    if not {"type", "$ref", "anyOf", "allOf", "oneOf"} & set(schema):
+        return "any JSON value", []  # a field typed Any
     kind = schema.get("type")
     if kind not in ("string", "integer", "number", "boolean", "object", "array"):
         raise ValueError(f"no rendering for the schema {schema!r}; teach docgen.events")

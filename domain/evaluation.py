@@ -80,6 +80,22 @@ def uncomparable(actual, op: str, expected) -> bool:
     return either_is_number and numbers.count(True) == 1
 
 
+def at_path(data, path: str):
+    """The value at a dot path ("json.plan", "items.0.sku"), None where it leads nowhere.
+    A key that itself holds dots wins over the path (custom event properties may)."""
+    if isinstance(data, dict) and path in data:
+        return data[path]
+    value = data
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
 def _is_set(value) -> bool:
     return value is not None and value != "" and value != []
 
@@ -197,6 +213,7 @@ def evaluate_leaf(node, contact: ContactSnapshot, now: datetime) -> bool:
                        for page, funnel in contact.pages)
         case p.LeadEvent():
             return any(e.name == node.event and (
-                node.property is None or compare(e.properties.get(node.property), node.op, node.value))
+                node.property is None or compare(at_path(e.properties, node.property), node.op,
+                                                 node.value))
                 for e in contact.lead_events)
     raise TypeError(f"unknown predicate {node!r}")

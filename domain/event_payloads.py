@@ -216,6 +216,9 @@ class WebhookResponded(Payload):
     status: int = Field(description="The HTTP status of the final answer.")
     body: str = ""
     truncated: bool = False
+    json_body: Any = Field(default=None, alias="json", description="The body parsed, when it "
+                           "is JSON and was not cut short: a lead_event condition reads its "
+                           "fields as `json.<field>`, e.g. property json.plan.")
 
 
 class ScriptRun(Payload):

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.conditions import Condition, compare
+from domain.evaluation import at_path
 from domain.predicates import AttributeOperator
 from domain.identifiers import FlowId
 from domain.scheduling import FlowSchedule
@@ -34,10 +35,7 @@ class PropertyFilter(_Model):
     value: Any = None
 
     def holds(self, payload: dict[str, Any]) -> bool:
-        value: Any = payload
-        for part in self.path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return compare(value, self.op, self.value)
+        return compare(at_path(payload, self.path), self.op, self.value)
 
 
 class Trigger(_Model):

@@ -72,6 +72,33 @@ async def test_webhook_is_signed_rendered_and_retried_until_delivered(time_skipp
     assert (answer["status"], answer["body"]) == (200, '{"accepted": true}')
 
 
+async def test_a_webhook_answers_json_fields_a_later_branch_reads(
+        time_skipping_env, engine, settings):
+    ingest(engine, contact("c-json", first_name="Jo"))
+    with WebhookTarget(Answer(200, {"plan": "pro", "score": 7, "items": [{"sku": "a-1"}]})) as target:
+        flow = flow_from({"id": "hook-json", "steps": [
+            {"id": "hook", "kind": "webhook", "url": target.url},
+            {"id": "which", "kind": "branch", "condition": {"kind": "all", "conditions": [
+                {"kind": "lead_event", "event": "webhook.responded", "property": "json.plan",
+                 "value": "pro"},
+                {"kind": "lead_event", "event": "webhook.responded", "property": "json.score",
+                 "op": "gte", "value": 5},
+                {"kind": "lead_event", "event": "webhook.responded",
+                 "property": "json.items.0.sku", "value": "a-1"}]},
+             "then": "pro", "otherwise": "other"},
+            {"id": "pro", "kind": "add_tag", "tag": "pro-plan", "next": "end"},
+            {"id": "other", "kind": "add_tag", "tag": "other-plan"},
+            {"id": "end", "kind": "exit"},
+        ]})
+        async with journey_worker(time_skipping_env.client, engine, configured(settings)) as router:
+            state = await enroll_and_finish(time_skipping_env, router, engine, flow, "c-json",
+                                            allow_private_targets=True)
+    outcomes = [v.outcome for v in state.trail]
+    assert outcomes[0] == "webhook done" and "contact.tag_added pro-plan" in outcomes
+    [answer] = stored(engine, "webhook.responded")
+    assert answer["json"] == {"plan": "pro", "score": 7, "items": [{"sku": "a-1"}]}
+
+
 async def test_rejected_webhook_is_recorded_and_the_journey_goes_on(time_skipping_env, engine, settings):
     ingest(engine, contact("c2", first_name="Bo"))
     with WebhookTarget(Answer(400, {"error": "unknown contact"})) as target:
