@@ -19,6 +19,7 @@ from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
     flow_lifecycle, flows, journeys, mailings, operations, provider_webhooks,
 )
+from activities.scripts import registered_names
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
 from codec.converter import codec_for
@@ -68,6 +69,8 @@ def configure(app: FastAPI, settings: Settings, engine: Engine, client: Client |
     app.state.settings = settings
     app.state.codec = codec_for(settings)
     app.state.engine = engine
+    # Loaded once: validation names the run_script steps no worker could run.
+    app.state.known_scripts = registered_names(settings.scripts_module)
     set_client(app, client)
     # Parsed once, so a bad key fails here rather than on every webhook.
     app.state.sendgrid_verifier = sendgrid_verifier(settings.sendgrid_webhook_public_key)

@@ -17,6 +17,10 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def known_scripts_of(request: Request) -> frozenset[str] | None:
+    return request.app.state.known_scripts
+
+
 def client_or_none(request: Request) -> Client | None:
     return getattr(request.app.state, "client", None)
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError
 
-from api.deps import client_of, client_or_none, engine_of, settings_of
+from api.deps import client_of, client_or_none, engine_of, known_scripts_of, settings_of
 from api.errors import responses
 from api.flows import FlowIdPath
 from domain.backfill import BackfillProgress
@@ -71,7 +71,8 @@ async def publish(flow_id: FlowIdPath, request: Request,
     # Checked before publishing, so a refusal leaves nothing half done.
     client = client_of(request, "enroll existing contacts") if wanted else None
     flow, status = await run_in_threadpool(_publish_draft, engine, flow_id,
-                                           settings.webhook_allow_private_targets)
+                                           settings.webhook_allow_private_targets,
+                                           known_scripts_of(request))
     backfill = None
     if wanted and status == FlowStatus.PUBLISHED:
         # Imported here: only a publish that backfills needs the backfill workflow.
@@ -104,10 +105,11 @@ def _draft_asks_for_backfill(engine: Engine, flow_id: str) -> bool:
     return isinstance(enrollment, dict) and enrollment.get("existing_contacts") is True
 
 
-def _publish_draft(engine: Engine, flow_id: str,
-                   allow_private_targets: bool) -> tuple[Flow, FlowStatus]:
+def _publish_draft(engine: Engine, flow_id: str, allow_private_targets: bool,
+                   known_scripts: frozenset[str] | None) -> tuple[Flow, FlowStatus]:
     with engine.begin() as conn:
-        flow = flow_lifecycle.publish_draft(conn, flow_id, allow_private_targets=allow_private_targets)
+        flow = flow_lifecycle.publish_draft(conn, flow_id, allow_private_targets=allow_private_targets,
+                                            known_scripts=known_scripts)
         return flow, get_status(conn, flow_id)
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import engine_of, settings_of
+from api.deps import engine_of, known_scripts_of, settings_of
 from api.errors import responses
 from domain.flow import Flow, FlowStatus
 from domain.identifiers import FlowId
@@ -99,7 +99,8 @@ def validate(document: Document, request: Request) -> Validation:
     allowed = settings_of(request).webhook_allow_private_targets
     with engine_of(request).connect() as conn:
         # Against the attributes contacts really have, as publishing will check them.
-        flow, problems = parse_flow(document, known_fields(conn), allow_private_targets=allowed)
+        flow, problems = parse_flow(document, known_fields(conn), allow_private_targets=allowed,
+                                    known_scripts=known_scripts_of(request))
     return Validation(valid=not any(p.severity == "error" for p in problems),
                       problems=problems_out(problems),
                       sms=sms_steps(flow) if flow is not None else [])
@@ -113,7 +114,8 @@ def create(document: Document, request: Request) -> DraftSaved:
     published. 409 for an archived flow; 422 when the document has no valid id."""
     allowed = settings_of(request).webhook_allow_private_targets
     with engine_of(request).begin() as conn:
-        problems = save_draft(conn, document, allow_private_targets=allowed)
+        problems = save_draft(conn, document, allow_private_targets=allowed,
+                              known_scripts=known_scripts_of(request))
         record = get_flow(conn, document["id"].strip())
     return DraftSaved(flow_id=record.flow_id, status=record.status, problems=problems_out(problems))
 

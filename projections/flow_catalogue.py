@@ -49,14 +49,17 @@ class FlowRecord:
     updated_at: datetime
 
 
-def publish(conn: Connection, flow: Flow, *, allow_private_targets: bool = False) -> Flow:
+def publish(conn: Connection, flow: Flow, *, allow_private_targets: bool = False,
+            known_scripts: frozenset[str] | None = None) -> Flow:
     """Store a new version unless the document is unchanged since the last one
     (re-publishing the same file is a no-op, so the demo can run twice). Refused for an
     archived flow; a paused flow gets the version but stays paused (see domain.flow_status).
     `allow_private_targets`: the deployment's settings.webhook_allow_private_targets;
-    unless set, a webhook or attachment URL on an internal address refuses the publish."""
+    unless set, a webhook or attachment URL on an internal address refuses the publish.
+    `known_scripts`: the deployment's registered scripts (None: not checked)."""
     # Merge tags are checked against the fields contacts really have.
-    problems = validate_flow(flow, known_fields(conn), allow_private_targets=allow_private_targets)
+    problems = validate_flow(flow, known_fields(conn), allow_private_targets=allow_private_targets,
+                             known_scripts=known_scripts)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise PublishRefused(flow.id, errors)

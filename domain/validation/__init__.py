@@ -14,6 +14,7 @@ from domain.flow import Flow
 from domain.merge_tags import CONTACT_FIELDS
 from domain.predicates import OPERATORS_WITHOUT_VALUE, PREDICATES
 from domain.steps import STEP_KINDS
+from domain.steps.contact_changes import RunScript
 from domain.steps.messaging import Dial, Hangup, Pause, Record, Say
 from domain.validation.capabilities import check_capabilities
 from domain.validation.conditions import check_condition
@@ -30,22 +31,27 @@ __all__ = ["Problem", "Severity", "parse_flow", "validate_flow", "errors"]
 
 
 def parse_flow(document: dict[str, Any], known_fields: set[str] | None = None, *,
-               allow_private_targets: bool = False) -> tuple[Flow | None, list[Problem]]:
+               allow_private_targets: bool = False,
+               known_scripts: frozenset[str] | None = None) -> tuple[Flow | None, list[Problem]]:
     """Turn a raw document into a Flow, or into problems that name the offending field."""
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
         return None, [_problem_from_pydantic(document, e) for e in exc.errors()]
-    return flow, validate_flow(flow, known_fields, allow_private_targets=allow_private_targets)
+    return flow, validate_flow(flow, known_fields, allow_private_targets=allow_private_targets,
+                               known_scripts=known_scripts)
 
 
 def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
-                  allow_private_targets: bool = False) -> list[Problem]:
+                  allow_private_targets: bool = False,
+                  known_scripts: frozenset[str] | None = None) -> list[Problem]:
     """`known_fields`: attribute names contacts have; when given, merge tags naming any
     other field are reported (the standard contact fields are always known).
     `allow_private_targets`: the worker's settings.webhook_allow_private_targets; unless
     set, a webhook or attachment URL whose host is a loopback, private, link-local or
-    cloud-metadata address is an error (`private_target`), as it is when the step runs."""
+    cloud-metadata address is an error (`private_target`), as it is when the step runs.
+    `known_scripts`: the scripts the deployment registers (built-ins and
+    DRIPSTONE_SCRIPTS_MODULE's); when given, a run_script naming another is an error."""
     known_events = set(PAYLOAD_SCHEMAS)
     fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS
     problems = _check_trigger(flow, known_events)
@@ -53,7 +59,19 @@ def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
     for step in flow.steps:
         problems += check_step_settings(step, flow.id, known_events)
         problems += check_content(step, fields, allow_private_targets)
+        problems += _check_script(step, known_scripts)
     return problems + check_capabilities(flow)
+
+
+def _check_script(step, known_scripts: frozenset[str] | None) -> list[Problem]:
+    if known_scripts is None or not isinstance(step, RunScript) or not step.script.strip():
+        return []
+    if step.script in known_scripts:
+        return []
+    return [Problem(step_id=step.id, field="script", code="unknown_script", message=(
+        f"no script {step.script!r} is registered (registered: "
+        f"{', '.join(sorted(known_scripts))}); add it to SCRIPTS in the module "
+        "DRIPSTONE_SCRIPTS_MODULE names, see docs/scripts.md"))]
 
 
 def errors(problems: list[Problem]) -> list[Problem]:

@@ -123,6 +123,9 @@ async def test_a_contact_lists_its_journeys_with_their_state(dev_server_env, eng
         "workflow_id": "journey/api-journeys-list/api-jl-1", "flow_id": "api-journeys-list",
         "flow_version": 1, "status": "running", "ended_at": None,
         "details": {"status": "waiting", "current_step": "hold", "exit_reason": None,
-                    "trail": [journey["details"]["trail"][0]]}}
+                    "trail": [journey["details"]["trail"][0]], "retrying": None,
+                    "waiting": journey["details"]["waiting"]}}
     assert journey["details"]["trail"][0].startswith("tag")
+    waiting = journey["details"]["waiting"]
+    assert (waiting["step_id"], waiting["reason"], waiting["zone"]) == ("hold", "a delay of 4w2d", "UTC")
     assert missing.status_code == 404

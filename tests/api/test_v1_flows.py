@@ -244,3 +244,27 @@ async def _finished(api, operation_id: str) -> int:
         assert progress["status"] == "running", progress
         await asyncio.sleep(0.05)
     raise AssertionError(f"{operation_id} never completed: {progress}")
+
+
+@pytest.mark.parametrize("module, script, valid", [
+    (None, "echo", True), (None, "sync_crm", False),
+    ("tests.fakes.scripts", "greet", True), ("no.such.module", "anything", True)])
+def test_run_script_names_are_checked_against_the_registry(settings, engine, module, script, valid):
+    """Built-ins and DRIPSTONE_SCRIPTS_MODULE's SCRIPTS; a module the API cannot load
+    leaves names unchecked (the worker is where it must fail, at start-up)."""
+    document = form_flow("scripted")
+    document["steps"] = [{"id": "run", "kind": "run_script", "script": script}]
+    configured = settings.model_copy(update={"scripts_module": module})
+    with sync_client(configured, engine) as client:
+        validation = ok(client.post("/v1/flows/validate", json=document))
+        ok(client.post("/v1/flows", json=document), 201)
+        published = client.post("/v1/flows/scripted/publish")
+    assert validation["valid"] is valid, validation
+    if not valid:
+        [problem] = validation["problems"]
+        assert (problem["step_id"], problem["field"], problem["code"]) == ("run", "script",
+                                                                          "unknown_script")
+        assert "registered: echo, log" in problem["message"]
+        assert published.status_code == 409
+    else:
+        assert published.status_code == 200
