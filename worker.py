@@ -26,10 +26,10 @@ from activities.team_notify import TeamNotifyActivities
 from activities.voice import VoiceActivities, voice_caller
 from activities.voice_port import VoiceCaller
 from activities.webhooks import WebhookActivities
-from codec.converter import data_converter
+from codec.client import connect  # noqa: F401  (re-exported: worker.connect)
 from domain.scheduling.zones import Zones
-from projections.database import make_engine, migrate
-from projections.schema_version import SchemaError, check_schema
+from projections.database import make_engine, migrate, open_checked
+from projections.schema_version import SchemaError
 from routing.controls import JourneyControls
 from routing.dispatch import Dispatcher
 from routing.reindex import index_incomplete, reindex_journeys
@@ -44,24 +44,11 @@ from workflows.script_run import ScriptRunWorkflow
 ACTIVITY_THREADS = 16
 
 
-async def connect(settings: Settings, lazy: bool = False) -> Client:
-    """`lazy`: connect on first use, so a process that takes events in (API, CLI) starts
-    and stores them while Temporal is down; their dispatch records route them later."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=data_converter(settings), lazy=lazy)
-
-
 def open_database(settings: Settings) -> Engine:
     """The configured database, once its schema is one this release works with; else
     SchemaBehind / SchemaUnknown saying what to do. Never migrates: only `dripstone db
     migrate` and the dev stack do, so processes starting together never race."""
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        check_schema(engine)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
+    return open_checked(settings.resolved_database_url)
 
 
 def open_and_migrate(settings: Settings) -> Engine:

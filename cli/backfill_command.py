@@ -7,16 +7,16 @@ follows its progress query, so Ctrl-C stops the following, never the backfill.
 """
 
 import asyncio
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.output import console, fail
-from domain.backfill import BackfillProgress
-from domain.flow import Flow, FlowStatus
-from settings import Settings
+
+if TYPE_CHECKING:  # imported by the commands that use them: loading them takes time
+    from domain.backfill import BackfillProgress
+    from domain.flow import Flow
 
 POLL_SECONDS = 0.5
 FlowIdArg = Annotated[str, typer.Argument(help="The flow's id")]
@@ -24,13 +24,15 @@ FlowIdArg = Annotated[str, typer.Argument(help="The flow's id")]
 
 def _open(flow_id: str, draft: bool = False) -> tuple:
     """(engine, flow): the live version, or the saved draft parsed (refused with errors)."""
-    from projections.contacts import known_fields
-    from projections.flow_catalogue import CatalogueError, get_flow, get_version
+    from domain.flow import FlowStatus
     from domain.validation import errors, parse_flow
-    from worker import open_database
+    from projections.contacts import known_fields
+    from projections.database import open_checked
+    from projections.flow_catalogue import CatalogueError, get_flow, get_version
+    from settings import Settings
 
     settings = Settings()
-    engine = open_database(settings)
+    engine = open_checked(settings.resolved_database_url)
     try:
         with engine.connect() as conn:
             record = get_flow(conn, flow_id)
@@ -99,16 +101,18 @@ def backfill(
     start_and_follow(flow, rate, follow)
 
 
-def backfill_after_publish(published: Flow, enroll_existing: bool | None) -> None:
+def backfill_after_publish(published: "Flow", enroll_existing: bool | None) -> None:
     """After `flow publish` / `publish-draft`: the flow's own enrollment.existing_contacts
     decides unless --enroll-existing / --no-enroll-existing says otherwise."""
+    from domain.flow import FlowStatus
+    from projections.database import open_checked
     from projections.flow_catalogue import get_status
-    from worker import open_database
+    from settings import Settings
 
     wanted = published.enrollment.existing_contacts if enroll_existing is None else enroll_existing
     if not wanted:
         return
-    engine = open_database(Settings())
+    engine = open_checked(Settings().resolved_database_url)
     with engine.connect() as conn:
         status = get_status(conn, published.id)
     engine.dispose()
@@ -119,12 +123,13 @@ def backfill_after_publish(published: Flow, enroll_existing: bool | None) -> Non
     start_and_follow(published, None, follow=True)
 
 
-def start_and_follow(flow: Flow, rate: float | None, follow: bool) -> None:
+def start_and_follow(flow: "Flow", rate: float | None, follow: bool) -> None:
     from routing.backfills import start_backfill
+    from settings import Settings
 
     settings = Settings()
 
-    async def go(client) -> BackfillProgress | None:
+    async def go(client) -> "BackfillProgress | None":
         workflow_id = await start_backfill(
             client, flow, task_queue=settings.task_queue,
             rate_per_second=rate or settings.backfill_rate_per_second,
@@ -145,9 +150,10 @@ def start_and_follow(flow: Flow, rate: float | None, follow: bool) -> None:
         console.print(f"follow it with: dripstone flow backfill {flow.id}")
 
 
-def _run(flow: Flow, work):
+def _run(flow: "Flow", work):
     """Run `work(client)` against Temporal; an unreachable server is a clean error."""
-    from worker import connect
+    from codec.client import connect
+    from settings import Settings
 
     settings = Settings()
 
@@ -163,7 +169,11 @@ def _run(flow: Flow, work):
              f"{flow.id!r} did not start; retry with: dripstone flow backfill {flow.id}")
 
 
-async def _follow(client, flow: Flow) -> BackfillProgress:
+async def _follow(client, flow: "Flow") -> "BackfillProgress":
+    from rich.progress import (
+        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+    )
+
     from routing.backfills import backfill_progress
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -183,7 +193,7 @@ async def _follow(client, flow: Flow) -> BackfillProgress:
             await asyncio.sleep(POLL_SECONDS)
 
 
-def _report(progress: BackfillProgress) -> None:
+def _report(progress: "BackfillProgress") -> None:
     why = f" ({progress.reason})" if progress.reason else ""
     console.print(f"backfill {progress.status}{why}: {progress.enrolled} enrolled, "
                   f"{progress.skipped} already in the flow, {progress.scanned} contact(s) examined",

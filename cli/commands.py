@@ -1,40 +1,45 @@
-"""What the CLI commands do, kept apart from argument parsing."""
+"""What the CLI commands do, kept apart from argument parsing. Each imports what it
+needs (the worker, routing, the database layer) itself: `dripstone journeys` reads from
+Temporal without loading the worker's activities and workflows."""
 
 import asyncio
 import contextlib
 import signal
 import uuid
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 
-from cli import dev_stack
-from cli.flow_files import load_flow_file
-from routing.journey_views import list_journeys
-from projections.flow_catalogue import publish as publish_flow
-from projections.flow_lifecycle import manual_enrollment_flow
-from projections.schema import outbox_messages
-from routing.ingestion import ingest_events, ingest_raw
-from routing.dispatch import Backoff, Dispatcher
-from routing.router import Routed, Router
-from settings import Settings
-from worker import activities_for, build_worker, connect, open_and_migrate, open_database
+if TYPE_CHECKING:
+    from routing.router import Routed
+    from settings import Settings
 
 
-async def send_events(settings: Settings, raw: list[dict]):
+async def send_events(settings: "Settings", raw: list[dict]):
     """Stored even while Temporal is down (a lazy client): routing is then left to the
     dispatcher of the worker or API, which retries until Temporal answers."""
-    engine = open_database(settings)
+    from codec.client import connect
+    from projections.database import open_checked
+    from routing.dispatch import Backoff
+    from routing.ingestion import ingest_raw
+    from routing.router import Router
+
+    engine = open_checked(settings.resolved_database_url)
     client = await connect(settings, lazy=True)
     return await ingest_raw(engine, Router(client, engine, settings.task_queue), raw,
                             Backoff.from_settings(settings), settings.max_event_payload_bytes)
 
 
-async def enroll_manually(settings: Settings, flow_id: str, contact_id: str) -> Routed:
+async def enroll_manually(settings: "Settings", flow_id: str, contact_id: str) -> "Routed":
     """Start a journey on the live version without looking at the trigger's filters;
     the flow is checked before Temporal is contacted, so a refusal needs no server."""
-    engine = open_database(settings)
+    from codec.client import connect
+    from projections.database import open_checked
+    from projections.flow_lifecycle import manual_enrollment_flow
+    from routing.router import Router
+
+    engine = open_checked(settings.resolved_database_url)
     with engine.connect() as conn:
         flow = manual_enrollment_flow(conn, flow_id, contact_id)
     client = await connect(settings)
@@ -42,8 +47,11 @@ async def enroll_manually(settings: Settings, flow_id: str, contact_id: str) -> 
         flow, contact_id, f"manual-{uuid.uuid4()}", None)
 
 
-async def show_journeys(settings: Settings, console: Console, contact_id: str | None,
+async def show_journeys(settings: "Settings", console: Console, contact_id: str | None,
                         flow_id: str | None) -> None:
+    from codec.client import connect
+    from routing.journey_views import list_journeys
+
     client = await connect(settings)
     rows = await list_journeys(client, contact_id, flow_id)
     if not rows:
@@ -63,8 +71,13 @@ def _print_journeys(console: Console, rows) -> None:
     console.print(table)
 
 
-async def run_dev_stack(settings: Settings, console: Console, temporal_bin: str, port: int,
+async def run_dev_stack(settings: "Settings", console: Console, temporal_bin: str, port: int,
                         ui_port: int, once: bool) -> None:
+    from cli import dev_stack
+    from routing.dispatch import Dispatcher
+    from routing.router import Router
+    from worker import activities_for, build_worker, connect, open_and_migrate
+
     dev_stack.check_ports_free({"Temporal frontend": port, "Temporal Web UI": ui_port})
     settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{port}"})
     console.print(f"starting Temporal dev server ({temporal_bin}), data in {settings.data_dir}/")
@@ -97,6 +110,15 @@ async def run_dev_stack(settings: Settings, console: Console, temporal_bin: str,
 
 
 async def _seed_and_show(settings, console, client, engine, ui_port) -> None:
+    from sqlalchemy import func, select
+
+    from cli import dev_stack
+    from cli.flow_files import load_flow_file
+    from projections.flow_catalogue import publish as publish_flow
+    from projections.schema import outbox_messages
+    from routing.ingestion import ingest_events
+    from routing.router import Router
+
     allowed = settings.webhook_allow_private_targets
     flow, problems = load_flow_file(dev_stack.SAMPLE_FLOW, allow_private_targets=allowed)
     assert flow is not None, problems
@@ -118,6 +140,8 @@ async def _seed_and_show(settings, console, client, engine, ui_port) -> None:
 
 async def _settled_journeys(client, flow_id: str, timeout: float = 30.0):
     """Journeys move on within a second or two; wait until each is parked on a timer or done."""
+    from routing.journey_views import list_journeys
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:

@@ -9,7 +9,6 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.output import console, err, fail
-from settings import Settings
 
 dispatch_app = typer.Typer(help="Dead letters: events routing set aside.", no_args_is_help=True)
 
@@ -17,9 +16,10 @@ EventIdsArg = Annotated[list[str], typer.Argument(help="Event ids of dead letter
 
 
 def _engine():
-    from worker import open_database
+    from projections.database import open_checked
+    from settings import Settings
 
-    return open_database(Settings())
+    return open_checked(Settings().resolved_database_url)
 
 
 def _counts_line(waiting: int, failing: int, dead: int) -> str:

@@ -1,112 +1,60 @@
 """`dripstone flow ...`: validate, save drafts, publish, pause/resume/archive, list and
-diff versions, import/export documents and the JSON Schema.
+diff versions; import/export documents and the JSON Schema are in cli/flow_documents.py.
 
 Every command that touches the database opens it (checking its schema revision, never
-migrating it) through the same composition root as the worker; catalogue refusals become
+migrating it) as the worker does (cli/flow_support.py); catalogue refusals become
 `error: ...` and exit 2.
 """
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from cli.backfill_command import backfill_after_publish
-from cli.flow_files import (
-    FlowFileError, dump_document, flow_document, format_for, read_flow_document,
+from cli.backfill_command import audience, backfill, backfill_after_publish
+from cli.flow_documents import export, from_template, schema, templates
+from cli.flow_support import (
+    EnrollExistingOption, FlowIdArg, allow_private_targets, catalogue, has_errors,
+    print_problems, read_document, report_published,
 )
 from cli.output import console, fail
-from domain.flow import Flow, FlowStatus
-from domain.flow_diff import diff_flows
-from domain.flow_status import IllegalTransition
-from domain.validation import Problem, parse_flow
-from settings import Settings
+from cli.send_test import send_test
 
 flow_app = typer.Typer(help="Draft, publish, pause and inspect flows.", no_args_is_help=True)
-
-FlowIdArg = Annotated[str, typer.Argument(help="The flow's id")]
-
-
-@contextmanager
-def _catalogue(write: bool = False) -> Iterator:
-    """A connection (a transaction when writing), with refusals turned into clean errors."""
-    from sqlalchemy.exc import OperationalError
-
-    from projections.flow_catalogue import CatalogueError
-    from worker import open_database
-
-    engine = None
-    try:
-        engine = open_database(Settings())
-        with engine.begin() if write else engine.connect() as conn:
-            yield conn
-    except (CatalogueError, IllegalTransition) as exc:
-        fail(str(exc))
-    except OperationalError as exc:
-        fail(f"database: {exc.orig}")
-    finally:
-        if engine is not None:
-            engine.dispose()
-
-
-def _read(path: Path) -> dict:
-    try:
-        return read_flow_document(path)
-    except FlowFileError as exc:
-        fail(str(exc))
-
-
-def _print_problems(problems: list[Problem]) -> None:
-    for problem in problems:
-        console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
-
-
-def _has_errors(problems: list[Problem]) -> bool:
-    return any(p.severity == "error" for p in problems)
-
-
-def _allow_private_targets() -> bool:
-    """Whether webhooks and attachments may target internal addresses in this deployment:
-    validation and publishing refuse such URLs unless the worker would fetch them."""
-    return Settings().webhook_allow_private_targets
 
 
 @flow_app.command("validate")
 def validate(path: Path) -> None:
     """Check a flow file and list its problems (exit 1 if any is an error)."""
+    from domain.validation import parse_flow
     from domain.validation.sms_steps import sms_steps
 
-    flow, problems = parse_flow(_read(path), allow_private_targets=_allow_private_targets())
-    _print_problems(problems)
+    flow, problems = parse_flow(read_document(path),
+                                allow_private_targets=allow_private_targets())
+    print_problems(problems)
     # What each text costs, errors or not: it is what the author tunes next.
     for step in sms_steps(flow) if flow is not None else []:
         console.print(f"  {step}", markup=False, highlight=False, soft_wrap=True)
-    if _has_errors(problems):
+    if has_errors(problems):
         raise typer.Exit(1)
     console.print(f"[green]ok[/green]: flow {flow.id!r} is valid ({len(flow.steps)} steps)")
-
-
-EnrollExistingOption = Annotated[Optional[bool], typer.Option(
-    "--enroll-existing/--no-enroll-existing", help="Also enroll existing contacts who match "
-    "(a backfill; default: as the flow's enrollment.existing_contacts says).")]
 
 
 @flow_app.command("publish")
 def publish(path: Path, enroll_existing: EnrollExistingOption = None) -> None:
     """Publish a flow file as a new immutable version (refused while it has errors)."""
+    from domain.validation import parse_flow
     from projections.flow_catalogue import publish as publish_flow
 
-    allowed = _allow_private_targets()
-    flow, problems = parse_flow(_read(path), allow_private_targets=allowed)
+    allowed = allow_private_targets()
+    flow, problems = parse_flow(read_document(path), allow_private_targets=allowed)
     if flow is None:
         fail("the flow cannot be published:\n" + "\n".join(f"  {p}" for p in problems))
-    with _catalogue(write=True) as conn:
+    with catalogue(write=True) as conn:
         published = publish_flow(conn, flow, allow_private_targets=allowed)
-        _report_published(conn, published)
+        report_published(conn, published)
     backfill_after_publish(published, enroll_existing)  # after the commit: the worker reads it
 
 
@@ -115,12 +63,12 @@ def save(path: Path) -> None:
     """Save a flow file as the flow's draft, even with problems; the live version is untouched."""
     from projections.flow_lifecycle import save_draft
 
-    document = _read(path)
-    with _catalogue(write=True) as conn:
-        problems = save_draft(conn, document, allow_private_targets=_allow_private_targets())
+    document = read_document(path)
+    with catalogue(write=True) as conn:
+        problems = save_draft(conn, document, allow_private_targets=allow_private_targets())
     console.print(f"saved draft of flow {document['id']!r}")
-    _print_problems(problems)
-    if _has_errors(problems):
+    print_problems(problems)
+    if has_errors(problems):
         console.print("publishing is blocked until the errors above are fixed")
 
 
@@ -132,24 +80,16 @@ def publish_draft(flow_id: FlowIdArg, enroll_existing: EnrollExistingOption = No
     """Publish the saved draft as a new version (refused while it has errors)."""
     from projections.flow_lifecycle import publish_draft as publish
 
-    with _catalogue(write=True) as conn:
-        published = publish(conn, flow_id, allow_private_targets=_allow_private_targets())
-        _report_published(conn, published)
+    with catalogue(write=True) as conn:
+        published = publish(conn, flow_id, allow_private_targets=allow_private_targets())
+        report_published(conn, published)
     backfill_after_publish(published, enroll_existing)
-
-
-def _report_published(conn, published: Flow) -> None:
-    from projections.flow_catalogue import get_status
-
-    console.print(f"published flow {published.id!r} version {published.version}")
-    if get_status(conn, published.id) == FlowStatus.PAUSED:
-        console.print("the flow is paused: it enrolls new contacts once resumed")
 
 
 def _transition(action: str, flow_id: str, signal: str, journeys: bool) -> None:
     from projections import flow_lifecycle
 
-    with _catalogue(write=True) as conn:
+    with catalogue(write=True) as conn:
         status = getattr(flow_lifecycle, action)(conn, flow_id)
     console.print(f"flow {flow_id!r} is now {status.value}")
     if journeys:
@@ -188,7 +128,7 @@ def conversions(flow_id: FlowIdArg) -> None:
     they reached before meeting the goal."""
     from projections.reports import conversions_by_step
 
-    with _catalogue() as conn:
+    with catalogue() as conn:
         counts = conversions_by_step(conn, flow_id)
     table = Table(title=f"Conversions of {flow_id}")
     table.add_column("attributed step")
@@ -204,7 +144,7 @@ def list_() -> None:
     """Every flow with its status, live version and whether a draft is pending."""
     from projections.flow_catalogue import list_flows
 
-    with _catalogue() as conn:
+    with catalogue() as conn:
         records = list_flows(conn)
     table = Table(title="Flows")
     for column in ("flow", "name", "status", "live version", "draft"):
@@ -220,7 +160,7 @@ def versions(flow_id: FlowIdArg) -> None:
     """List a flow's published versions."""
     from projections.flow_catalogue import get_flow, versions as all_versions
 
-    with _catalogue() as conn:
+    with catalogue() as conn:
         record = get_flow(conn, flow_id)
         listed = all_versions(conn, flow_id)
     table = Table(title=f"Flow {flow_id} ({record.status.value})")
@@ -236,9 +176,10 @@ def versions(flow_id: FlowIdArg) -> None:
 @flow_app.command("diff")
 def diff(flow_id: FlowIdArg, old: int, new: int) -> None:
     """What changed from version OLD to version NEW (steps matched by id)."""
+    from domain.flow_diff import diff_flows
     from projections.flow_catalogue import get_version
 
-    with _catalogue() as conn:
+    with catalogue() as conn:
         before, after = get_version(conn, flow_id, old), get_version(conn, flow_id, new)
     changes = diff_flows(before, after)
     if not changes:
@@ -253,90 +194,11 @@ def _show(value) -> str:
     return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
 
 
-@flow_app.command("export")
-def export(
-    flow_id: FlowIdArg,
-    version: Annotated[Optional[int], typer.Option(help="Version to export (default: the live one)")] = None,
-    draft: Annotated[bool, typer.Option("--draft", help="Export the saved draft instead")] = False,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="yaml or json (default: from -o, else yaml)")] = None,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default: stdout)")] = None,
-) -> None:
-    """Write a flow version (or the draft) as a YAML or JSON document."""
-    from projections.flow_catalogue import get_flow, get_version
-
-    if fmt not in (None, "yaml", "json"):
-        fail(f"--format: must be yaml or json, not {fmt!r}")
-    if draft and version is not None:
-        fail("give either --version or --draft, not both")
-    with _catalogue() as conn:
-        record = get_flow(conn, flow_id)
-        if draft:
-            if record.draft is None:
-                fail(f"flow {flow_id!r} has no unpublished draft")
-            document = record.draft
-        else:
-            if version is None and record.current_version == 0:
-                fail(f"flow {flow_id!r} has no published version yet; export its draft with --draft")
-            document = flow_document(get_version(conn, flow_id, version or record.current_version))
-    _write(dump_document(document, format_for(output, fmt)), output)
-
-
-@flow_app.command("schema")
-def schema(
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default: stdout)")] = None,
-) -> None:
-    """The JSON Schema of a flow document, for editors and other tools."""
-    _write(json.dumps(Flow.model_json_schema(mode="validation"), indent=2) + "\n", output)
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{output}: cannot write: {exc.strerror}")
-    console.print(f"wrote {output}", highlight=False)
-
-
-@flow_app.command("templates")
-def templates() -> None:
-    """The ready-made flows shipped in flow_templates/."""
-    from cli.templates_command import list_templates
-
-    table = Table(title="Flow templates")
-    table.add_column("template")
-    table.add_column("what it does")
-    for name, description in list_templates():
-        table.add_row(name, description)
-    console.print(table)
-
-
-@flow_app.command("from-template")
-def from_template(
-    name: Annotated[str, typer.Argument(help="Template name, see `dripstone flow templates`")],
-    publish_now: Annotated[bool, typer.Option("--publish", help="Publish instead of saving a draft")] = False,
-    enroll_existing: EnrollExistingOption = None,
-) -> None:
-    """Save a ready-made flow as a draft to adapt (or publish it as shipped)."""
-    from cli.templates_command import TemplateError, load_template
-    from projections.flow_catalogue import publish as publish_flow
-    from projections.flow_lifecycle import save_draft
-
-    allowed = _allow_private_targets()
-    try:
-        flow = load_template(name, allow_private_targets=allowed)
-    except TemplateError as exc:
-        fail(str(exc))
-    if publish_now:
-        with _catalogue(write=True) as conn:
-            published = publish_flow(conn, flow, allow_private_targets=allowed)
-            _report_published(conn, published)
-        backfill_after_publish(published, enroll_existing)
-        return
-    with _catalogue(write=True) as conn:
-        problems = save_draft(conn, flow_document(flow), allow_private_targets=allowed)
-    console.print(f"saved template {name!r} as a draft of flow {flow.id!r}")
-    _print_problems(problems)
+# Defined in modules of their own, listed under `flow` after the commands above.
+flow_app.command("export")(export)  # cli/flow_documents.py
+flow_app.command("schema")(schema)
+flow_app.command("templates")(templates)
+flow_app.command("from-template")(from_template)
+flow_app.command("test-send")(send_test)  # cli/send_test.py
+flow_app.command("audience")(audience)  # cli/backfill_command.py
+flow_app.command("backfill")(backfill)

@@ -1,15 +1,18 @@
 """Flow documents in YAML or JSON files: reading them with problems that name the field,
-and writing them back out for export."""
+and writing them back out for export. The flow models are imported only by the
+functions that build or validate flows."""
+
+from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import ValidationError
 
-from domain.flow import Flow
-from domain.validation import Problem, parse_flow
+if TYPE_CHECKING:
+    from domain.flow import Flow
+    from domain.validation import Problem
 
 Format = Literal["yaml", "json"]
 
@@ -36,6 +39,8 @@ def read_flow_document(path: Path) -> dict[str, Any]:
 def load_flow_file(path: Path, *,
                    allow_private_targets: bool = False) -> tuple[Flow | None, list[Problem]]:
     """The file parsed and validated (see domain.validation.parse_flow)."""
+    from domain.validation import parse_flow
+
     return parse_flow(read_flow_document(path), allow_private_targets=allow_private_targets)
 
 
@@ -43,6 +48,10 @@ def flow_document(flow: Flow) -> dict[str, Any]:
     """The flow as a file to edit and publish again. Version and publish time are left
     out because publishing assigns them; empty settings are left out for readability,
     unless leaving them out would change what the document means."""
+    from pydantic import ValidationError
+
+    from domain.flow import Flow
+
     full = flow.model_dump(mode="json", exclude={"version", "published_at"})
     compact = flow.model_dump(mode="json", exclude={"version", "published_at"}, exclude_none=True)
     try:

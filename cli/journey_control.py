@@ -7,10 +7,14 @@ import asyncio
 from enum import StrEnum
 from typing import Annotated, Optional
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from cli.output import console, fail
-from settings import Settings
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 journey_app = typer.Typer(help="Pause, resume or stop contacts' journeys.", no_args_is_help=True)
 
@@ -23,13 +27,13 @@ class Signal(StrEnum):
     STOP = "stop"
 
 
-async def _send(settings: Settings, flow_id: str, contact_id: str | None, signal: str,
+async def _send(settings: "Settings", flow_id: str, contact_id: str | None, signal: str,
                 reason: str | None, while_status: str | None = None) -> int:
     # Imported here, so `dripstone --help` and other commands do not load Temporal's
     # worker side and the database layer.
+    from codec.client import connect
     from projections.database import make_engine
     from routing.controls import JourneyControls
-    from worker import connect
 
     client = await connect(settings)
     engine = make_engine(settings.resolved_database_url)
@@ -43,7 +47,7 @@ async def _send(settings: Settings, flow_id: str, contact_id: str | None, signal
         engine.dispose()
 
 
-async def _flow_wide(client, engine, settings: Settings, flow_id: str, signal: str,
+async def _flow_wide(client, engine, settings: "Settings", flow_id: str, signal: str,
                      reason: str | None, while_status: str | None = None) -> int:
     """Started as a durable operation: it finishes even if this command is interrupted;
     meanwhile its progress query drives a bar (journeys live when it started, signalled)."""
@@ -73,6 +77,8 @@ async def _flow_wide(client, engine, settings: Settings, flow_id: str, signal: s
 def control(flow_id: str, contact_id: str | None, signal: str, reason: str | None = None,
             while_status: str | None = None) -> int:
     """Send the signal and say what happened; the number of journeys reached."""
+    from settings import Settings
+
     settings = Settings()
     try:
         count = asyncio.run(_send(settings, flow_id, contact_id, signal, reason, while_status))

@@ -12,13 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
 from cli.flow_files import FlowFileError, read_flow_document
 from cli.output import console, fail
-from domain.validation import Problem
-from settings import Settings
+
+if TYPE_CHECKING:
+    from domain.validation import Problem
 
 mailing_app = typer.Typer(help="Mailings to whole segments: save, preview, send, follow.",
                           no_args_is_help=True)
@@ -29,10 +32,11 @@ PathArg = Annotated[Path, typer.Argument(help="A mailing document (.yaml or .jso
 
 @contextmanager
 def _engine() -> Iterator:
+    from projections.database import open_checked
     from projections.mailings import MailingConflict, MailingNotFound
-    from worker import open_database
+    from settings import Settings
 
-    engine = open_database(Settings())
+    engine = open_checked(Settings().resolved_database_url)
     try:
         yield engine
     except (MailingNotFound, MailingConflict) as exc:
@@ -44,6 +48,7 @@ def _engine() -> Iterator:
 def _parse(engine, path: Path):
     from domain.validation.mailing import parse_mailing
     from projections.contacts import known_fields
+    from settings import Settings
 
     try:
         document = read_flow_document(path)
@@ -56,7 +61,7 @@ def _parse(engine, path: Path):
     return document, mailing, problems
 
 
-def _print_problems(problems: list[Problem]) -> None:
+def _print_problems(problems: "list[Problem]") -> None:
     for problem in problems:
         console.print(f"  {problem}", highlight=False, markup=False)
 
@@ -97,6 +102,7 @@ def preview(mailing_id: MailingIdArg,
     from projections.audience import profiles
     from domain.scheduling.zones import Zones
     from projections.mailing_audience import preview as audience_preview
+    from settings import Settings
 
     with _engine() as engine:
         with engine.connect() as conn:
@@ -114,8 +120,9 @@ def preview(mailing_id: MailingIdArg,
 
 
 def _lifecycle(action: str, mailing_id: str) -> None:
+    from codec.client import connect
     from routing import mailings as lifecycle
-    from worker import connect
+    from settings import Settings
 
     settings = Settings()
 

@@ -1,4 +1,9 @@
-"""`dripstone`: run the dev stack, publish flows, send events, show journeys."""
+"""`dripstone`: run the dev stack, publish flows, send events, show journeys.
+
+Only typer and rich are loaded at start: the command groups below are imported when one
+of their commands runs (cli/lazy.py), and every command imports the database layer,
+Temporal or the domain models it needs inside itself, so `dripstone --help` and
+read-only commands start quickly."""
 
 import asyncio
 import json
@@ -9,33 +14,27 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli import commands
-from cli.backfill_command import audience, backfill
-from cli.contact_commands import contact_app
-from cli.dispatch_commands import dispatch_app
-from cli.flow_commands import flow_app
-from cli.journey_control import journey_app
-from cli.mailing_commands import mailing_app
-from cli.send_test import send_test
+from cli.lazy import lazy_commands
 from cli.output import SchemaCheckedGroup, console, fail as _fail
-from domain.events import EventRejected
-from settings import Settings
+
+# name -> (where the Typer app lives, its line in `dripstone --help`)
+COMMAND_GROUPS = {
+    "flow": ("cli.flow_commands:flow_app", "Draft, publish, pause and inspect flows."),
+    "journey": ("cli.journey_control:journey_app", "Pause, resume or stop contacts' journeys."),
+    "dispatch": ("cli.dispatch_commands:dispatch_app", "Dead letters: events routing set aside."),
+    "mailing": ("cli.mailing_commands:mailing_app",
+                "Mailings to whole segments: save, preview, send, follow."),
+    "contact": ("cli.contact_commands:contact_app",
+                "Look at one contact: profile, events, messages."),
+}
 
 app = typer.Typer(help="Dripstone: durable drip campaigns and customer journeys on Temporal.",
-                  cls=SchemaCheckedGroup, pretty_exceptions_show_locals=False,
-                  no_args_is_help=True)
+                  cls=lazy_commands(SchemaCheckedGroup, COMMAND_GROUPS),
+                  pretty_exceptions_show_locals=False, no_args_is_help=True)
 event_app = typer.Typer(help="Send events.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-app.add_typer(flow_app, name="flow")
-flow_app.command("test-send")(send_test)  # cli/send_test.py
-flow_app.command("audience")(audience)  # cli/backfill_command.py
-flow_app.command("backfill")(backfill)
 app.add_typer(event_app, name="event")
 app.add_typer(db_app, name="db")
-app.add_typer(journey_app, name="journey")
-app.add_typer(dispatch_app, name="dispatch")
-app.add_typer(mailing_app, name="mailing")
-app.add_typer(contact_app, name="contact")
 
 
 @app.command()
@@ -46,7 +45,9 @@ def dev(
     once: Annotated[bool, typer.Option(help="Stop after showing the journeys.")] = False,
 ) -> None:
     """Start the dev server and worker, publish the sample flow, ingest sample events."""
+    from cli import commands
     from cli.dev_stack import PortTaken
+    from settings import Settings
 
     try:
         asyncio.run(commands.run_dev_stack(Settings(), console, temporal_bin, port, ui_port, once))
@@ -67,10 +68,11 @@ def api(
     import uvicorn
 
     from codec.converter import codec_for
-    from worker import open_database
+    from projections.database import open_checked
+    from settings import Settings
 
     # The app factory checks too; checking here first says so without uvicorn's traceback.
-    open_database(Settings()).dispose()
+    open_checked(Settings().resolved_database_url).dispose()
     codec_for(Settings())  # KeyConfigError: DATABASE_URL without DRIPSTONE_CODEC_KEYS
     uvicorn.run("api.app:from_environment", factory=True, host=host, port=port, workers=workers)
 
@@ -92,6 +94,10 @@ def event_send(
     source: Annotated[str, typer.Option(help="Who sent the event")] = "cli",
 ) -> None:
     """Ingest one event and route it to journeys."""
+    from cli import commands
+    from domain.events import EventRejected
+    from settings import Settings
+
     try:
         data = json.loads(payload)
     except json.JSONDecodeError as exc:
@@ -119,8 +125,10 @@ def enroll(
     """Enroll a contact by hand, bypassing the trigger's filters (the flow must allow it)."""
     from pydantic import TypeAdapter, ValidationError
 
+    from cli import commands
     from domain.identifiers import ContactId
     from projections.flow_catalogue import CatalogueError
+    from settings import Settings
 
     try:
         contact_id = TypeAdapter(ContactId).validate_python(contact_id)
@@ -145,6 +153,9 @@ def journeys(
     flow: Annotated[Optional[str], typer.Option(help="Only this flow")] = None,
 ) -> None:
     """Show journeys and where each one is."""
+    from cli import commands
+    from settings import Settings
+
     asyncio.run(commands.show_journeys(Settings(), console, contact_id, flow))
 
 
@@ -153,6 +164,7 @@ def db_reindex_journeys() -> None:
     """Record every running journey in the journey index, from Temporal's visibility
     (journeys started before release 0007, or an index that was lost)."""
     from routing.reindex import reindex_journeys
+    from settings import Settings
     from worker import connect, open_database
 
     async def run() -> int:
@@ -171,6 +183,7 @@ def db_migrate() -> None:
     """Bring the database schema to this release's revision. The only command that
     migrates: the worker, the API and other commands refuse a database that is behind."""
     from projections.database import make_engine, migrate
+    from settings import Settings
 
     engine = make_engine(Settings().resolved_database_url)
     try:
@@ -185,10 +198,11 @@ def db_migrate() -> None:
 @db_app.command("rebuild")
 def db_rebuild() -> None:
     """Regenerate every read model from the event store."""
+    from projections.database import open_checked
     from projections.rebuild import rebuild
-    from worker import open_database
+    from settings import Settings
 
-    with open_database(Settings()).begin() as conn:
+    with open_checked(Settings().resolved_database_url).begin() as conn:
         count = rebuild(conn)
     console.print(f"rebuilt read models from {count} events")
 

@@ -1,14 +1,39 @@
 """Where the CLI writes: results to stdout, errors to stderr with exit status 2 (1 for
-a database whose schema this release cannot use)."""
+a database whose schema this release cannot use).
 
+Written to a terminal, output fits its width. Written elsewhere (a pipe, a file, a
+test's capture), rich would assume 80 columns and cut tables to fit; there the width is
+unlimited instead, so rows print whole, unless COLUMNS asks for a width."""
+
+import os
+import sys
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from typer.core import TyperGroup
 
-console = Console()
-err = Console(stderr=True)
+# Wide enough for any row: tables take their natural width, never more.
+UNLIMITED_WIDTH = 10_000
+
+
+class CliConsole(Console):
+    """A terminal's width on a terminal (or COLUMNS when set), else unlimited."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and not os.environ.get("COLUMNS") and not self.is_terminal:
+            return ConsoleDimensions(UNLIMITED_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)
+
+
+console = CliConsole()
+err = CliConsole(stderr=True)
 
 
 def fail(message: str) -> NoReturn:
@@ -24,12 +49,21 @@ class SchemaCheckedGroup(TyperGroup):
     status 1, never a traceback."""
 
     def invoke(self, ctx) -> Any:
-        from codec.keys import KeyConfigError
-        from projections.schema_version import SchemaError
-
         try:
             return super().invoke(ctx)
-        except (SchemaError, KeyConfigError) as exc:  # KeyConfigError: codec keys missing or bad
+        except Exception as exc:
+            if not _stops_with_status_1(exc):
+                raise
             err.print("[red]error:[/red] ", end="")
             err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
+
+
+def _stops_with_status_1(exc: Exception) -> bool:
+    """A SchemaError, or a KeyConfigError (codec keys missing or bad). Their modules are
+    not imported here: loading the schema check (Alembic) would cost every command, even
+    `--help`, and an error of a class whose module was never loaded cannot be raised."""
+    schema = sys.modules.get("projections.schema_version")
+    keys = sys.modules.get("codec.keys")
+    return ((schema is not None and isinstance(exc, schema.SchemaError))
+            or (keys is not None and isinstance(exc, keys.KeyConfigError)))

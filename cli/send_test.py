@@ -13,7 +13,6 @@ from typing import Annotated, Optional
 import typer
 
 from cli.output import console, fail
-from settings import Settings
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -31,10 +30,11 @@ def send_test(
     from domain.conditions import ContactSnapshot
     from domain.steps.messaging import PhoneCall, SendEmail, SendSms
     from projections.contacts import load_snapshot
-    from worker import open_database
+    from projections.database import open_checked
+    from settings import Settings
 
     settings = Settings()
-    engine = open_database(settings)
+    engine = open_checked(settings.resolved_database_url)
     try:
         with engine.connect() as conn:
             step = _find_step(conn, flow_id, step_id, draft, settings.webhook_allow_private_targets)

@@ -1,15 +1,16 @@
-"""Engine creation and migrations; SQLite file by default, PostgreSQL via DATABASE_URL."""
+"""Engine creation and migrations; SQLite file by default, PostgreSQL via DATABASE_URL.
+
+Migrating (Alembic's commands, the read models' rebuild) is imported only by `migrate`:
+processes that only open the database, such as CLI commands, do not load it."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
-from projections.rebuild import rebuild
 from projections.schema_version import (
-    MIGRATIONS as _MIGRATIONS, current_revision, is_known, migration_lock, problem, script,
+    MIGRATIONS as _MIGRATIONS, check_schema, current_revision, is_known, migration_lock,
+    problem, script,
 )
 
 # Revisions that add or reshape read models. Upgrading across one replays the store, so
@@ -39,6 +40,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def open_checked(url: str) -> Engine:
+    """An engine on `url` once its schema is one this release works with; else
+    SchemaBehind / SchemaUnknown saying what to do. Never migrates (see `migrate`)."""
+    engine = make_engine(url)
+    try:
+        check_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets the worker's activity threads read while the API appends; the busy
     # timeout turns brief writer contention into a wait instead of an error.
@@ -60,6 +73,11 @@ def migrate(engine: Engine) -> Migrated:
     migration lock, so processes migrating at once wait for each other; the revision is
     read under the lock, so the later ones find the work done. Only `dripstone db
     migrate`, the dev stack and tests call this; other processes use check_schema."""
+    from alembic import command
+    from alembic.config import Config
+
+    from projections.rebuild import rebuild
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with migration_lock(engine) as conn:
