@@ -7,7 +7,9 @@ from domain.journey import JourneyStatus
 from projections.contacts import load_snapshot
 from projections.event_store import ingest, read_contact
 from projections.schema import message_ledger, sent_messages
-from tests.journey_harness import contact, enroll_and_finish, flow_from, journey_worker, outbox
+from tests.journey_harness import (
+    contact, enroll_and_finish, flow_from, journey_result, journey_worker, outbox,
+)
 
 BRANCHING = flow_from({"id": "branchy", "steps": [
     {"id": "vip", "kind": "branch", "condition": {"kind": "any", "conditions": [
@@ -101,11 +103,15 @@ async def test_sms_without_phone_skips_or_exits_as_configured(time_skipping_env,
                                          sms_flow("sms-exit", "exit"), "nophone")
         invalid = await enroll_and_finish(time_skipping_env, router, engine,
                                           sms_flow("sms-exit", "exit"), "badphone")
+        # The same trigger enrolled it in the skipping flow too (published before).
+        invalid_skipped = await journey_result(time_skipping_env, "journey/sms-skip/badphone")
     assert skipped.status == JourneyStatus.COMPLETED
     assert exited.status == JourneyStatus.EXITED
     assert exited.exit_reason == "step text: contact has no phone number"
     # The real reason, not "no phone number": the number is there and is not valid.
     assert invalid.exit_reason == "step text: phone number '12' is not a valid number (E.164)"
+    assert invalid_skipped.trail[0].outcome == (
+        "sms skipped: phone number '12' is not a valid number (E.164)")
     assert [m.subject for m in outbox(engine, "nophone")] == ["After the SMS"]
 
 
