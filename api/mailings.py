@@ -15,6 +15,7 @@ from api.flows import ProblemOut, Validation, problems_out
 from domain.mailing import Mailing, MailingId, MailingStatus
 from domain.scheduling.zones import Zones
 from domain.validation.mailing import errors, parse_mailing
+from domain.validation.sms_steps import sms_steps
 from projections import mailings as catalogue
 from projections.audience import profiles
 from projections.contacts import known_fields
@@ -100,8 +101,9 @@ def _parsed(request: Request, document: dict[str, Any]):
 @router.post("/validate", response_model=Validation, openapi_extra=MAILING_BODY,
              summary="Check a mailing document without saving it")
 def validate(document: Document, request: Request) -> Validation:
-    _, problems = _parsed(request, document)
-    return Validation(valid=not errors(problems), problems=problems_out(problems))
+    mailing, problems = _parsed(request, document)
+    return Validation(valid=not errors(problems), problems=problems_out(problems),
+                      sms=sms_steps(mailing) if mailing is not None else [])
 
 
 @router.post("", status_code=201, response_model=MailingSaved, openapi_extra=MAILING_BODY,

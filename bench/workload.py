@@ -20,6 +20,7 @@ HISTORY = timedelta(days=365)
 
 PLANS = ("free", "free", "free", "pro", "pro", "team", "enterprise")
 COUNTRIES = ("US", "GB", "DE", "FR", "IN", "BR", "CA", "AU", "NL", "ES")
+AREA_CODES = (212, 206, 303, 310, 415, 512, 617, 646, 718, 917)
 TAGS = ("vip", "newsletter", "customer", "lead", "webinar-2025", "beta", "churn-risk",
         "partner", "trial", "event-attendee")
 FUNNELS = ("webinar", "ebook", "trial", "pricing")
@@ -118,7 +119,9 @@ class _ContactHistory:
                                   "company_size": rng.choice((1, 5, 20, 100, 1000)),
                                   "score": rng.randint(0, 100)}}
         if rng.random() < 0.3:
-            profile["phone"] = f"+1555{rng.randint(0, 9_999_999):07d}"
+            # Real area codes with the fictional 555 exchange: valid numbers (the edge
+            # refuses invalid ones) that reach nobody.
+            profile["phone"] = f"+1{rng.choice(AREA_CODES)}555{rng.randint(0, 9999):04d}"
         return profile
 
     def _one(self, kind: str, at: datetime, limit: int) -> None:

@@ -48,27 +48,75 @@ async def enroll_manually(settings: "Settings", flow_id: str, contact_id: str) -
 
 
 async def show_journeys(settings: "Settings", console: Console, contact_id: str | None,
-                        flow_id: str | None) -> None:
+                        flow_id: str | None) -> bool:
+    """False when Temporal cannot be reached (the caller exits non-zero)."""
     from codec.client import connect
+    from projections.database import open_checked
     from routing.journey_views import list_journeys
 
-    client = await connect(settings)
-    rows = await list_journeys(client, contact_id, flow_id)
-    if not rows:
-        console.print("no journeys found")
-        return
-    _print_journeys(console, rows)
+    engine = open_checked(settings.resolved_database_url)
+    try:
+        try:
+            client = await asyncio.wait_for(connect(settings), CONNECT_WITHIN)
+            rows = await list_journeys(client, contact_id, flow_id)
+        except (RuntimeError, TimeoutError) as exc:
+            console.print(f"error: Temporal at {settings.temporal_address} did not answer "
+                          f"({exc or 'timed out'}); a contact's journeys are also listed from "
+                          "the journey index, without Temporal, by GET "
+                          "/v1/contacts/{id}/journeys", style="red", highlight=False)
+            return False
+        if not rows:
+            console.print("no journeys found")
+            return True
+        _print_journeys(console, rows, await _journeys_now(settings, engine, client, rows))
+        return True
+    finally:
+        engine.dispose()
 
 
-def _print_journeys(console: Console, rows) -> None:
+async def _journeys_now(settings: "Settings", engine, client, rows) -> dict:
+    """workflow id -> (wait, retry) of each running journey (routing/journey_now.py)."""
+    from domain.scheduling.zones import Zones
+    from routing.journey_now import retrying, waiting
+
+    zones = Zones(settings.default_time_zone, settings.phone_default_region)
+    now = {}
+    for row in rows:
+        if row.execution_status == "running":
+            now[row.workflow_id] = (
+                await asyncio.to_thread(waiting, engine, zones, row.flow_id, row.flow_version,
+                                        row.contact_id, row.state),
+                await retrying(client, row.workflow_id))
+    return now
+
+
+# Longer than a healthy connect ever takes; the SDK would otherwise retry for a minute.
+CONNECT_WITHIN = 10.0
+
+
+def _print_journeys(console: Console, rows, now: dict) -> None:
     table = Table(title="Journeys")
-    for column in ("contact", "flow", "status", "at step", "last outcome"):
+    for column in ("contact", "flow", "status", "at step", "waiting / retrying", "last outcome"):
         table.add_column(column)
     table.add_column("workflow id", no_wrap=True)
     for row in rows:
+        wait, retry = now.get(row.workflow_id, (None, None))
         table.add_row(row.contact_id, f"{row.flow_id} v{row.flow_version or '?'}", row.status,
-                      row.current_step or "-", row.trail[-1] if row.trail else "-", row.workflow_id)
+                      row.current_step or "-", _now_text(wait, retry),
+                      row.trail[-1] if row.trail else "-", row.workflow_id)
     console.print(table)
+
+
+def _now_text(wait, retry) -> str:
+    parts = []
+    if wait is not None:
+        until = (f" until {wait.until_local:%Y-%m-%d %H:%M} {wait.zone} "
+                 f"({wait.until:%Y-%m-%d %H:%M} UTC)" if wait.until else "")
+        parts.append(f"{wait.reason}{until}")
+    if retry is not None:
+        error = f": {retry.last_error}" if retry.last_error else ""
+        parts.append(f"retrying {retry.activity} (attempt {retry.attempt}){error}")
+    return "; ".join(parts) or "-"
 
 
 async def run_dev_stack(settings: "Settings", console: Console, temporal_bin: str, port: int,
@@ -130,7 +178,7 @@ async def _seed_and_show(settings, console, client, engine, ui_port) -> None:
     console.print(f"ingested {len(appended)} new events; "
                   f"{sum(r.outcome == 'enrolled' for r in routed)} journeys enrolled")
     rows = await _settled_journeys(client, published.id)
-    _print_journeys(console, rows)
+    _print_journeys(console, rows, await _journeys_now(settings, engine, client, rows))
     with engine.connect() as conn:
         outboxed = conn.execute(select(func.count()).select_from(outbox_messages)).scalar()
     console.print(f"{outboxed} messages in the local outbox (table outbox_messages)")

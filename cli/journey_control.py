@@ -93,8 +93,10 @@ def control(flow_id: str, contact_id: str | None, signal: str, reason: str | Non
             console.print("stopped following; the operation carries on in Temporal")
         raise typer.Exit(130) from None
     if contact_id and not count:
+        # Nothing was done, as the HTTP route's 404 says: scripts must be able to tell.
         console.print(f"contact {contact_id!r} has no running journey in flow {flow_id!r}")
-    elif contact_id:
+        raise typer.Exit(1)
+    if contact_id:
         console.print(f"{signal} sent to {count} journey(s) of contact {contact_id!r} in flow "
                       f"{flow_id!r}")
     else:

@@ -156,7 +156,8 @@ def journeys(
     from cli import commands
     from settings import Settings
 
-    asyncio.run(commands.show_journeys(Settings(), console, contact_id, flow))
+    if not asyncio.run(commands.show_journeys(Settings(), console, contact_id, flow)):
+        raise typer.Exit(1)
 
 
 @db_app.command("reindex-journeys")

@@ -4,6 +4,7 @@ webhook, POST /v1/events, an import): the store derives the contact's `unsubscri
 
 import hashlib
 import re
+from collections.abc import Collection
 
 from domain.event_payloads import EventType
 from domain.events import ContactEvent
@@ -26,16 +27,23 @@ def keyword(body: str, opt_out_type: str | None = None) -> str | None:
     return next((name for name, words in _KEYWORDS if word in words), None)
 
 
-def with_consequences(batch: list[ContactEvent]) -> list[ContactEvent]:
-    """The batch with each STOP or START reply followed by the subscription change it
-    means. The derived event's id comes from the reply's, so a redelivered reply
-    derives nothing new."""
+def opting_in(batch: list[ContactEvent]) -> set[str]:
+    """Contacts whose reply in the batch is an opt-in keyword."""
+    return {e.contact_id for e in batch if _said(e) == "START"}
+
+
+def with_consequences(batch: list[ContactEvent],
+                      sms_opted_out: Collection[str] = ()) -> list[ContactEvent]:
+    """The batch with each STOP reply followed by the contact's SMS unsubscribe, and each
+    START (or YES) from a contact in `sms_opted_out` by the resubscribe: from anyone else
+    a "yes" is only an answer. The derived event's id comes from the reply's, so a
+    redelivered reply derives nothing new."""
     out: list[ContactEvent] = []
     for event in batch:
         out.append(event)
-        if event.type != EventType.SMS_RECEIVED:
+        said = _said(event)
+        if said == "START" and event.contact_id not in sms_opted_out:
             continue
-        said = keyword(str(event.payload.get("body", "")), event.payload.get("opt_out_type"))
         change = {"STOP": ("unsubscribed", EventType.UNSUBSCRIBED),
                   "START": ("resubscribed", EventType.RESUBSCRIBED)}.get(said or "")
         if change:
@@ -44,6 +52,12 @@ def with_consequences(batch: list[ContactEvent]) -> list[ContactEvent]:
                 "event_id": derived_id(event.event_id, suffix), "type": event_type,
                 "payload": {"channel": "sms"}}))
     return out
+
+
+def _said(event: ContactEvent) -> str | None:
+    if event.type != EventType.SMS_RECEIVED:
+        return None
+    return keyword(str(event.payload.get("body", "")), event.payload.get("opt_out_type"))
 
 
 def derived_id(event_id: str, suffix: str) -> str:

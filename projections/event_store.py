@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, select
 
 from domain.events import ContactEvent
-from domain.sms_keywords import with_consequences
+from domain.sms_keywords import opting_in, with_consequences
 from projections import dispatches, projector
 from projections.dispatch_bell import BELL
 from projections.dialect import insert
 from projections.event_rows import row_to_event
-from projections.schema import events
+from projections.schema import channel_status, events
 
 # Picks, inside the append's transaction, the new events that need a dispatch record.
 Routable = Callable[[Connection, list[ContactEvent]], list[ContactEvent]]
@@ -35,7 +35,8 @@ def append(conn: Connection, batch: Iterable[ContactEvent], *,
     batches slow, above all on PostgreSQL. ON CONFLICT DO NOTHING RETURNING names exactly
     the rows this transaction inserted, so a retried event is never projected twice.
     A STOP or START reply brings its subscription change along, whatever its source."""
-    unique = _first_of_each_id(with_consequences(list(batch)))
+    batch = list(batch)
+    unique = _first_of_each_id(with_consequences(batch, _sms_opted_out(conn, opting_in(batch))))
     if not unique:
         return []
     recorded_at = datetime.now(UTC)
@@ -61,6 +62,15 @@ def append(conn: Connection, batch: Iterable[ContactEvent], *,
         chosen = appended if routable is None else routable(conn, appended)
         dispatches.record(conn, chosen, position_of, recorded_at, fast_path)
     return appended
+
+
+def _sms_opted_out(conn: Connection, contact_ids: set[str]) -> set[str]:
+    if not contact_ids:
+        return set()
+    S = channel_status.c
+    return set(conn.execute(select(S.contact_id).where(
+        S.contact_id.in_(sorted(contact_ids)), S.channel == "sms", S.list_id == "",
+        S.unsubscribed.is_(True))).scalars())
 
 
 def _first_of_each_id(batch: Iterable[ContactEvent]) -> list[ContactEvent]:

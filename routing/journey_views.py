@@ -25,6 +25,7 @@ class JourneyRow:
     status: str
     current_step: str
     trail: list[str]
+    state: JourneyState | None = None  # None: the journey did not answer its query
 
 
 async def list_journeys(client: Client, contact_id: str | None = None,
@@ -47,6 +48,7 @@ async def list_journeys(client: Client, contact_id: str | None = None,
             status=state.status.value if state else (attrs.get(sa.STATUS) or ""),
             current_step=(state.current_step if state else attrs.get(sa.CURRENT_STEP)) or "",
             trail=trail_of(state) if state else [],
+            state=state,
         ))
     return sorted(rows, key=lambda r: (r.contact_id, r.flow_id))
 

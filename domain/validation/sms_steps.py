@@ -1,4 +1,5 @@
-"""What each SMS step's text costs, for `flow validate` and POST /v1/flows/validate:
+"""What each SMS step's text costs, for `flow validate` and POST /v1/flows/validate (and
+a mailing's):
 information, never a problem (a text past the step's max_segments is the warning
 `sms_too_long`). Counted on the text as written: merge tags filled in per contact
 can change both the count and the encoding."""
@@ -7,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from domain import sms
 from domain.flow import Flow
+from domain.mailing import Mailing, MailingStep
 from domain.steps.messaging import NotifyTeam, SendSms
 
 
@@ -23,10 +25,11 @@ class SmsStep(BaseModel):
                 f"{self.encoding} ({self.characters} characters as written)")
 
 
-def sms_steps(flow: Flow) -> list[SmsStep]:
+def sms_steps(document: Flow | Mailing) -> list[SmsStep]:
+    """For a flow's SMS steps, or a mailing's."""
     found = []
-    for step in flow.steps:
-        if isinstance(step, SendSms):
+    for step in document.steps:
+        if isinstance(step, SendSms) or (isinstance(step, MailingStep) and step.channel == "sms"):
             field, text = "text", step.text
         elif isinstance(step, NotifyTeam) and step.channel == "sms":
             field, text = "message", step.message

@@ -58,7 +58,8 @@ def test_signed_rendered_request(known_contact):
                                 .where(events.c.type == "webhook.responded")).all()
     # The query (which may carry a token) is not kept in the event store.
     assert stored.payload == {"flow_id": "hooks", "step_id": "hook", "url": f"{target.url}/in/c1",
-                              "status": 201, "body": '{"id": 7}', "truncated": False}
+                              "status": 201, "body": '{"id": 7}', "truncated": False,
+                              "json": {"id": 7}}
 
 
 def test_recorded_answer_is_not_sent_again(known_contact):

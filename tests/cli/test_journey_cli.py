@@ -39,15 +39,20 @@ async def test_one_contact_then_every_journey_of_the_flow(dev_server_env, engine
         for journey in journeys:
             await at_step(env, journey, "hold")
 
+        listed = await asyncio.to_thread(dripstone, "journeys", "cli-j1")
         paused = await asyncio.to_thread(dripstone, "journey", "pause", "cli-again", "cli-j1")
         for journey in journeys[:2]:
             await at_step(env, journey, "hold", JourneyStatus.PAUSED)
         await at_step(env, journeys[2], "hold")  # another contact: left alone
         resumed = await asyncio.to_thread(dripstone, "journey", "resume", "cli-again", "cli-j1")
-        nobody = await asyncio.to_thread(dripstone, "journey", "pause", "cli-again", "cli-none")
+        nobody = await asyncio.to_thread(dripstone, "journey", "pause", "cli-again", "cli-none",
+                                         code=1)
         stopped = await asyncio.to_thread(dripstone, "journey", "stop", "cli-again", "--all",
                                           "--reason", "campaign over")
         states = await asyncio.gather(*(journey_result(env, j) for j in journeys))
+    # Where each journey is and until when, in the contact's zone (none: the default, UTC).
+    assert listed.stdout.count("a delay of 4w2d until") == 2, listed.stdout
+    assert "UTC (" in listed.stdout
     assert "pause sent to 2 journey(s) of contact 'cli-j1' in flow 'cli-again'" in paused.stdout
     assert "resume sent to 2 journey(s)" in resumed.stdout
     assert "contact 'cli-none' has no running journey in flow 'cli-again'" in nobody.stdout
@@ -65,3 +70,5 @@ def test_an_unreachable_temporal_says_how_to_retry(dripstone, monkeypatch):  # n
     assert "Retry with: dripstone journey pause some-flow c-1" in failed.stderr
     assert "name one contact, or pass --all" in dripstone("journey", "stop", "some-flow",
                                                           code=2).stderr
+    listing = dripstone("journeys", "c-1", code=1)
+    assert "Temporal at 127.0.0.1:1 did not answer" in listing.stdout + listing.stderr

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.events import ContactEvent, EventType
-from domain.sms_keywords import keyword, with_consequences
+from domain.sms_keywords import keyword, opting_in, with_consequences
 
 
 def reply(body: str, event_id: str = "relay-1", **payload) -> ContactEvent:
@@ -30,9 +30,14 @@ def test_a_stop_brings_its_unsubscribe_and_a_start_its_resubscribe():
     assert (unsubscribed.event_id, unsubscribed.type, unsubscribed.payload) == (
         "relay-1:unsubscribed", EventType.UNSUBSCRIBED, {"channel": "sms"})
     assert (unsubscribed.contact_id, unsubscribed.occurred_at) == (stop.contact_id, stop.occurred_at)
-    [_, resubscribed] = with_consequences([reply("start", opt_out_type=None)])
+    [_, resubscribed] = with_consequences([reply("start")], sms_opted_out={"c1"})
     assert resubscribed.type == EventType.RESUBSCRIBED
+    assert opting_in([reply("yes"), reply("Tuesday works", "relay-2")]) == {"c1"}
     assert len(with_consequences([reply("Tuesday works"), reply("help", "relay-2")])) == 2
+
+
+def test_a_yes_from_a_contact_who_never_opted_out_is_only_an_answer():
+    assert len(with_consequences([reply("Yes")], sms_opted_out=set())) == 1
 
 
 def test_a_long_event_id_still_derives_a_valid_stable_id():

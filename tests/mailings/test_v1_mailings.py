@@ -232,6 +232,10 @@ def test_bad_documents_are_refused_naming_each_field(engine, settings):
     assert client.get("/v1/mailings/bad").status_code == 404
     checked = client.post("/v1/mailings/validate", json=bad).json()
     assert checked["valid"] is False
+    good = client.post("/v1/mailings/validate", json=chain()).json()
+    assert good["valid"] is True
+    assert [(m["step_id"], m["segments"], m["encoding"]) for m in good["sms"]] == [
+        ("by-sms", 1, "GSM-7")]
     # Nothing was kept of the refused documents.
     assert client.get("/v1/mailings").json() == {"mailings": []}
 
