@@ -16,7 +16,7 @@ from rich.table import Table
 from cli.backfill_command import audience, backfill, backfill_after_publish
 from cli.flow_documents import export, from_template, schema, templates
 from cli.flow_support import (
-    EnrollExistingOption, FlowIdArg, allow_private_targets, catalogue, has_errors,
+    EnrollExistingOption, FlowIdArg, allow_private_targets, catalogue, has_errors, known_scripts,
     print_problems, read_document, report_published,
 )
 from cli.output import console, fail
@@ -31,8 +31,8 @@ def validate(path: Path) -> None:
     from domain.validation import parse_flow
     from domain.validation.sms_steps import sms_steps
 
-    flow, problems = parse_flow(read_document(path),
-                                allow_private_targets=allow_private_targets())
+    flow, problems = parse_flow(read_document(path), allow_private_targets=allow_private_targets(),
+                                known_scripts=known_scripts())
     print_problems(problems)
     # What each text costs, errors or not: it is what the author tunes next.
     for step in sms_steps(flow) if flow is not None else []:
@@ -48,12 +48,13 @@ def publish(path: Path, enroll_existing: EnrollExistingOption = None) -> None:
     from domain.validation import parse_flow
     from projections.flow_catalogue import publish as publish_flow
 
-    allowed = allow_private_targets()
-    flow, problems = parse_flow(read_document(path), allow_private_targets=allowed)
+    allowed, scripts = allow_private_targets(), known_scripts()
+    flow, problems = parse_flow(read_document(path), allow_private_targets=allowed,
+                                known_scripts=scripts)
     if flow is None:
         fail("the flow cannot be published:\n" + "\n".join(f"  {p}" for p in problems))
     with catalogue(write=True) as conn:
-        published = publish_flow(conn, flow, allow_private_targets=allowed)
+        published = publish_flow(conn, flow, allow_private_targets=allowed, known_scripts=scripts)
         report_published(conn, published)
     backfill_after_publish(published, enroll_existing)  # after the commit: the worker reads it
 
@@ -65,7 +66,8 @@ def save(path: Path) -> None:
 
     document = read_document(path)
     with catalogue(write=True) as conn:
-        problems = save_draft(conn, document, allow_private_targets=allow_private_targets())
+        problems = save_draft(conn, document, allow_private_targets=allow_private_targets(),
+                              known_scripts=known_scripts())
     console.print(f"saved draft of flow {document['id']!r}")
     print_problems(problems)
     if has_errors(problems):
@@ -81,7 +83,8 @@ def publish_draft(flow_id: FlowIdArg, enroll_existing: EnrollExistingOption = No
     from projections.flow_lifecycle import publish_draft as publish
 
     with catalogue(write=True) as conn:
-        published = publish(conn, flow_id, allow_private_targets=allow_private_targets())
+        published = publish(conn, flow_id, allow_private_targets=allow_private_targets(),
+                            known_scripts=known_scripts())
         report_published(conn, published)
     backfill_after_publish(published, enroll_existing)
 

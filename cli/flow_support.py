@@ -72,6 +72,15 @@ def allow_private_targets() -> bool:
     return Settings().webhook_allow_private_targets
 
 
+def known_scripts() -> frozenset[str] | None:
+    """The run_script names this deployment registers (docs/scripts.md); None when the
+    module does not load here, so names go unchecked rather than all refused."""
+    from activities.scripts import registered_names
+    from settings import Settings
+
+    return registered_names(Settings().scripts_module)
+
+
 def report_published(conn, published: "Flow") -> None:
     from domain.flow import FlowStatus
     from projections.flow_catalogue import get_status

@@ -181,8 +181,9 @@ def db_reindex_journeys() -> None:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Bring the database schema to this release's revision. The only command that
-    migrates: the worker, the API and other commands refuse a database that is behind."""
+    """Bring the database schema to this release's revision. Besides `dripstone dev` (and
+    `make demo`), which set up their own local database, the only command that migrates:
+    the worker, the API and other commands refuse a database that is behind."""
     from projections.database import make_engine, migrate
     from settings import Settings
 

@@ -236,3 +236,16 @@ def test_internal_webhook_urls_follow_the_deployments_setting(dripstone, tmp_pat
 def test_enroll_refuses_an_unknown_contact(dripstone, tmp_path):
     dripstone("flow", "publish", write(tmp_path, "w.yaml", sample_document()))
     assert "contact 'nobody' is unknown" in dripstone("enroll", "welcome", "nobody", code=2).stderr
+
+
+def test_a_run_script_name_no_worker_registers_is_refused(dripstone, tmp_path, monkeypatch):
+    document = sample_document(id="scripted", steps=[
+        {"id": "run", "kind": "run_script", "script": "sync_crm"}])
+    path = write(tmp_path, "scripted.yaml", document)
+    refused = dripstone("flow", "validate", path, code=1)
+    assert "step run, script: no script 'sync_crm' is registered (registered: echo, log)" in \
+        refused.stdout + refused.stderr
+    dripstone("flow", "publish", path, code=2)  # refused, as any publish with errors
+    monkeypatch.setenv("DRIPSTONE_SCRIPTS_MODULE", "tests.fakes.scripts")
+    document["steps"][0]["script"] = "greet"
+    dripstone("flow", "validate", write(tmp_path, "greet.yaml", document))
