@@ -1,7 +1,7 @@
 """Ready-made flows shipped in `flow_templates/`: list them, load one as a Flow.
 
-A template's name is its file name without `.yaml` (`nps_survey`); the flow id it
-carries uses hyphens (`nps-survey`), and either spelling is accepted. Loading validates
+A template's name is its file name without `.yaml`, the same as the id of the flow it
+makes (`nps-survey`); `nps_survey` is accepted too. Loading validates
 the document exactly as `dripstone flow validate` does and refuses one with errors.
 """
 
@@ -64,7 +64,7 @@ def load_template(name: str, directory: Path = TEMPLATES_DIR, *,
     """The template as a draft Flow (version 0), ready to publish or to copy.
     `allow_private_targets`: settings.webhook_allow_private_targets, as validation takes it."""
     known = template_names(directory)
-    stem = name.strip().removesuffix(SUFFIX).replace("-", "_")
+    stem = name.strip().removesuffix(SUFFIX).replace("_", "-")
     # Only names from the listing are opened, so a name can never reach outside it.
     if stem not in known:
         raise UnknownTemplate(name, known)

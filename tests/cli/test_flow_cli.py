@@ -205,8 +205,8 @@ def test_enroll_refuses_a_contact_id_with_personal_data(dripstone):
 
 def test_templates_are_listed_and_become_drafts_or_live_flows(dripstone, engine):
     listing = dripstone("flow", "templates").stdout
-    for name in ("autoresponder", "mailing_chain", "nps_survey", "nurture_campaign",
-                 "reviews_request", "send_message"):
+    for name in ("autoresponder", "mailing-chain", "nps-survey", "nurture-campaign",
+                 "reviews-request", "send-message"):
         assert name in listing
     assert "as a draft of flow 'nps-survey'" in dripstone("flow", "from-template", "nps_survey").stdout
     dripstone("flow", "from-template", "send-message", "--publish")

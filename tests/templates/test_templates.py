@@ -20,8 +20,8 @@ from domain.validation.content import templated_fields
 from projections.flow_catalogue import latest_version, publish
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "flow_templates"
-EXPECTED = {"autoresponder", "reviews_request", "nps_survey", "nurture_campaign",
-            "send_message", "mailing_chain"}
+EXPECTED = {"autoresponder", "reviews-request", "nps-survey", "nurture-campaign",
+            "send-message", "mailing-chain"}
 PATHS = sorted(TEMPLATES_DIR.glob("*.yaml"))
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 # Step kinds after which control does not simply fall through to the following step.
@@ -38,7 +38,7 @@ def load(path: Path) -> Flow:
 
 
 def template(name: str) -> Flow:
-    return load(TEMPLATES_DIR / f"{name}.yaml")
+    return load(TEMPLATES_DIR / f"{name.replace('_', '-')}.yaml")
 
 
 def chain(flow: Flow, start: str | None) -> list:
@@ -92,7 +92,7 @@ def test_exactly_the_expected_templates_ship():
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: path.stem)
 def test_validates_without_errors(path):
     flow = load(path)
-    assert flow.id == path.stem.replace("_", "-")
+    assert flow.id == path.stem  # the template is named after the flow it makes
     assert flow.name and flow.description
     assert flow.version == 0 and flow.published_at is None
 

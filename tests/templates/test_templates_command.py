@@ -8,15 +8,15 @@ from cli.templates_command import (
 )
 from domain.flow import Flow
 
-EXPECTED = ["autoresponder", "mailing_chain", "nps_survey", "nurture_campaign",
-            "reviews_request", "send_message"]
+EXPECTED = ["autoresponder", "mailing-chain", "nps-survey", "nurture-campaign",
+            "reviews-request", "send-message"]
 
 
 def test_lists_every_shipped_template_with_its_description():
     listed = list_templates()
     assert [name for name, _ in listed] == EXPECTED
     assert all(description and "\n" not in description for _, description in listed)
-    assert dict(listed)["nps_survey"].startswith("Texts customers tagged nps-due")
+    assert dict(listed)["nps-survey"].startswith("Texts customers tagged nps-due")
 
 
 @pytest.mark.parametrize("name", EXPECTED)
