@@ -13,9 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import RoutedOut, engine_of, reported, settings_of
 from api.errors import responses
-from api.events import EventIn, parse_all, phone_problem, store_and_route
+from api.events import EventIn, parse_all, store_and_route
 from domain.events import EventRejected, EventType
 from domain.identifiers import ContactId, EventId
+from domain.phone_check import phone_problem
 from projections.contact_history import contact_view
 from projections.schema import contacts
 

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import RoutedOut, engine_of, reported, settings_of
-from activities.phones import to_e164
 from api.errors import prefixed
 from api.event_schema import ShownByType
 from domain.events import (
-    DEFAULT_MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMAS, ContactEvent, EventRejected, EventType,
+    DEFAULT_MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMAS, ContactEvent, EventRejected,
     parse_event,
 )
 from domain.identifiers import ContactId, EventId
@@ -98,9 +97,8 @@ def parse_all(bodies: list[EventIn], *, batch: bool,
               max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
               phone_region: str | None = None) -> list[ContactEvent]:
     """Every event validated before any is stored; the problems of all bad events are
-    reported together, each under `events[i].` in a batch. A contact's phone must be a
-    valid number (with `phone_region` for one written without +country): one that is
-    not would only surface later as a skipped SMS."""
+    reported together, each under `events[i].` in a batch. `phone_region`: for contact
+    phones written without +country (domain.phone_check)."""
     now = datetime.now(UTC)
     events, problems = [], []
     for index, body in enumerate(bodies):
@@ -109,30 +107,14 @@ def parse_all(bodies: list[EventIn], *, batch: bool,
             raw["event_id"] = f"api-{uuid.uuid4()}"
         raw.setdefault("occurred_at", now)
         try:
-            event = parse_event(raw, now=now, max_payload_bytes=max_payload_bytes)
-            if (reason := _bad_phone(event, phone_region)) is not None:
-                raise EventRejected([("payload.phone", reason)])
-            events.append(event)
+            events.append(parse_event(raw, now=now, max_payload_bytes=max_payload_bytes,
+                                      phone_region=phone_region))
         except EventRejected as exc:
             problems += [(prefixed(f"events[{index}]", field) if batch else field, reason)
                          for field, reason in exc.problems]
     if problems:
         raise EventRejected(problems)
     return events
-
-
-def _bad_phone(event: ContactEvent, region: str | None) -> str | None:
-    if event.type not in (EventType.CONTACT_CREATED, EventType.CONTACT_UPDATED):
-        return None
-    return phone_problem(event.payload.get("phone"), region)
-
-
-def phone_problem(phone: str | None, region: str | None) -> str | None:
-    if not phone or to_e164(phone, region) is not None:
-        return None
-    how = ("in E.164 (+14155550100) or national for region " + region if region else
-           "in E.164 (+14155550100), or set DRIPSTONE_PHONE_DEFAULT_REGION for national numbers")
-    return f"{phone!r} is not a valid phone number; write it {how}"
 
 
 async def store_and_route(request: Request,

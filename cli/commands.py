@@ -28,7 +28,8 @@ async def send_events(settings: "Settings", raw: list[dict]):
     engine = open_checked(settings.resolved_database_url)
     client = await connect(settings, lazy=True)
     return await ingest_raw(engine, Router(client, engine, settings.task_queue), raw,
-                            Backoff.from_settings(settings), settings.max_event_payload_bytes)
+                            Backoff.from_settings(settings), settings.max_event_payload_bytes,
+                            settings.phone_default_region)
 
 
 async def enroll_manually(settings: "Settings", flow_id: str, contact_id: str) -> "Routed":

@@ -10,6 +10,7 @@ from pydantic_core import to_json
 
 from domain.event_payloads import PAYLOAD_SCHEMAS, EventType, Payload  # noqa: F401
 from domain.identifiers import ContactId, EventId
+from domain.phone_check import phone_problem
 
 
 # Clock skew between services is normal; a timestamp further ahead than this is a bug
@@ -61,8 +62,11 @@ def payload_size(payload: dict[str, Any]) -> int:
 
 
 def parse_event(raw: dict[str, Any], *, now: datetime,
-                max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> ContactEvent:
-    """Validate an incoming event completely, or raise EventRejected naming each field."""
+                max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+                phone_region: str | None = None) -> ContactEvent:
+    """Validate an incoming event completely, or raise EventRejected naming each field.
+    A contact's phone must be a valid number (`phone_region`: the deployment's
+    DRIPSTONE_PHONE_DEFAULT_REGION, for national numbers)."""
     try:
         event = ContactEvent.model_validate(raw)
     except ValidationError as exc:
@@ -81,6 +85,9 @@ def parse_event(raw: dict[str, Any], *, now: datetime,
     if size > max_payload_bytes:
         raise EventRejected([("payload", f"is {size} bytes; at most {max_payload_bytes} "
                               "are accepted (DRIPSTONE_MAX_EVENT_PAYLOAD_BYTES)")])
+    if event.type in (EventType.CONTACT_CREATED, EventType.CONTACT_UPDATED):
+        if (reason := phone_problem(event.payload.get("phone"), phone_region)) is not None:
+            raise EventRejected([("payload.phone", reason)])
     if event.occurred_at > now + MAX_FUTURE_SKEW:
         raise EventRejected(
             [("occurred_at", f"{event.occurred_at.isoformat()} is in the future")]

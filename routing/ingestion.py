@@ -29,9 +29,11 @@ async def ingest_events(engine: Engine, router: Router | None, events: list[Cont
 
 async def ingest_raw(engine: Engine, router: Router | None, raw: list[dict[str, Any]],
                      backoff: Backoff = Backoff(),
-                     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES):
+                     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+                     phone_region: str | None = None):
     """Validate every event before appending any, so one bad event in a batch cannot
     leave half of it accepted."""
     now = datetime.now(UTC)
-    events = [parse_event(item, now=now, max_payload_bytes=max_payload_bytes) for item in raw]
+    events = [parse_event(item, now=now, max_payload_bytes=max_payload_bytes,
+                          phone_region=phone_region) for item in raw]
     return await ingest_events(engine, router, events, backoff)

@@ -111,6 +111,9 @@ CLI_CASES = [
                          "--payload", json.dumps(BIG)], "payload"),
     ("unknown event type", ["event", "send", "--type", "form.sent", "--contact", "edge-1"],
      "type"),
+    ("contact with a phone that is no number", ["event", "send", "--type", "contact.created",
+                                                "--contact", "edge-1", "--payload",
+                                                '{"phone": "12"}'], "payload.phone"),
 ]
 
 
