@@ -71,11 +71,14 @@ def load_scripts(module_path: str | None) -> dict[str, Script]:
 
 def registered_names(module_path: str | None) -> frozenset[str] | None:
     """The names run_script steps may use, for validation outside the worker (the API, the
-    CLI); None, so names go unchecked, when the module cannot be loaded here: the worker
-    is where a bad module must fail, loudly, at start-up."""
+    CLI). None, so names go unchecked, when this process has no DRIPSTONE_SCRIPTS_MODULE
+    (its workers may well have one) or cannot load it: the worker is where a bad module
+    must fail, loudly, at start-up."""
+    if not module_path:
+        return None
     try:
         return frozenset(load_scripts(module_path))
-    except Exception as exc:  # noqa: BLE001 - any import error of user code
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code
         log.warning("scripts.not_loaded", module=module_path, error=str(exc))
         return None
 

@@ -193,9 +193,14 @@ def _parsed(text: str, truncated: bool) -> Any:
     if truncated or not text.strip():
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        # NaN and Infinity are not JSON, and the store's JSON columns refuse them.
+        return json.loads(text, parse_constant=_not_json)
+    except (ValueError, RecursionError):  # deep nesting: not worth failing the step for
         return None
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _without_query(url: str) -> str:

@@ -78,7 +78,8 @@ async def upsert_contact(contact_id: ContactIdPath, body: ContactUpsert,
         raise EventRejected([("phone", reason)])
     [event] = parse_all([EventIn(event_id=body.event_id or f"api-{uuid.uuid4()}", type=kind,
                                  contact_id=contact_id, payload=payload)], batch=False,
-                        max_payload_bytes=settings.max_event_payload_bytes)
+                        max_payload_bytes=settings.max_event_payload_bytes,
+                        phone_region=settings.phone_default_region)
     appended, routed = await store_and_route(request, [event])
     return ContactUpserted(contact_id=contact_id, event_id=event.event_id, type=kind,
                            appended=bool(appended), routed=reported(routed))

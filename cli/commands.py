@@ -51,6 +51,8 @@ async def enroll_manually(settings: "Settings", flow_id: str, contact_id: str) -
 async def show_journeys(settings: "Settings", console: Console, contact_id: str | None,
                         flow_id: str | None) -> bool:
     """False when Temporal cannot be reached (the caller exits non-zero)."""
+    from temporalio.service import RPCError
+
     from codec.client import connect
     from projections.database import open_checked
     from routing.journey_views import list_journeys
@@ -60,7 +62,7 @@ async def show_journeys(settings: "Settings", console: Console, contact_id: str 
         try:
             client = await asyncio.wait_for(connect(settings), CONNECT_WITHIN)
             rows = await list_journeys(client, contact_id, flow_id)
-        except (RuntimeError, TimeoutError) as exc:
+        except (RuntimeError, TimeoutError, RPCError) as exc:
             console.print(f"error: Temporal at {settings.temporal_address} did not answer "
                           f"({exc or 'timed out'}); a contact's journeys are also listed from "
                           "the journey index, without Temporal, by GET "
@@ -113,7 +115,8 @@ def _now_text(wait, retry) -> str:
     if wait is not None:
         until = (f" until {wait.until_local:%Y-%m-%d %H:%M} {wait.zone} "
                  f"({wait.until:%Y-%m-%d %H:%M} UTC)" if wait.until else "")
-        parts.append(f"{wait.reason}{until}")
+        held = "paused (moves on only when resumed); " if wait.paused else ""
+        parts.append(f"{held}{wait.reason}{until}")
     if retry is not None:
         error = f": {retry.last_error}" if retry.last_error else ""
         parts.append(f"retrying {retry.activity} (attempt {retry.attempt}){error}")

@@ -13,6 +13,7 @@ from domain import predicates as p
 from domain.contact_facts import ContactSnapshot, EmailTouch
 
 
+_INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
 _NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -24,8 +25,9 @@ def _number(value) -> float | int | None:
     if isinstance(value, int | float):
         return value
     if isinstance(value, str) and _NUMERIC_TEXT.match(value.strip()):
-        number = float(value)
-        return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+        text = value.strip()
+        # Whole numbers as int: a float would lose digits past 2**53 (ids, amounts in cents).
+        return int(text) if _INTEGER_TEXT.match(text) else float(text)
     return None
 
 
@@ -74,6 +76,8 @@ def uncomparable(actual, op: str, expected) -> bool:
     spells none (age "unknown" gt 45): worth telling whoever wrote the data."""
     if op not in ("gt", "gte", "lt", "lte") or not _is_set(actual) or expected is None:
         return False
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return False  # ordered as 0/1 by compare, not refused
     numbers = [_number(v) is not None for v in (actual, expected)]
     either_is_number = any(isinstance(v, int | float) and not isinstance(v, bool)
                            for v in (actual, expected))

@@ -25,6 +25,9 @@ class WaitView(BaseModel):
                                    "a control ends the wait.")
     until_local: datetime | None = Field(description="The same moment in the contact's zone.")
     zone: str = Field(description="The contact's zone, as the journey's timing resolves it.")
+    paused: bool = Field(default=False, description="Held by a pause: it does not move on at "
+                         "`until`, only once resumed (then as the flow's "
+                         "expired_while_paused says).")
 
 
 def waiting_view(flow: Flow, state: JourneyState, zone: ZoneInfo) -> WaitView | None:
@@ -35,7 +38,8 @@ def waiting_view(flow: Flow, state: JourneyState, zone: ZoneInfo) -> WaitView | 
     step = next((s for s in flow.steps if s.id == mark.step_id), None)
     until = mark.until
     return WaitView(step_id=mark.step_id, reason=_reason(flow, step, mark), until=until,
-                    until_local=until.astimezone(zone) if until else None, zone=zone.key)
+                    until_local=until.astimezone(zone) if until else None, zone=zone.key,
+                    paused=state.status == JourneyStatus.PAUSED)
 
 
 def _reason(flow: Flow, step, mark: WaitMark) -> str:

@@ -3,7 +3,7 @@ webhook, POST /v1/events, an import): the store derives the contact's `unsubscri
 `resubscribed` event from the `sms.received` itself, so no way in can skip a STOP."""
 
 import hashlib
-import re
+import string
 from collections.abc import Collection
 
 from domain.event_payloads import EventType
@@ -16,6 +16,8 @@ START_WORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 _KEYWORDS = (("STOP", STOP_WORDS), ("START", START_WORDS), ("HELP", HELP_WORDS))
 _MAX_EVENT_ID = 200
+_LONGEST_KEYWORD_MESSAGE = 64
+_TRAILING = string.whitespace + ".!"
 
 
 def keyword(body: str, opt_out_type: str | None = None) -> str | None:
@@ -23,35 +25,39 @@ def keyword(body: str, opt_out_type: str | None = None) -> str | None:
     keywords itself and says so (`opt_out_type`); that wins."""
     if opt_out_type and opt_out_type.upper() in ("STOP", "START", "HELP"):
         return opt_out_type.upper()
-    word = re.sub(r"[\s.!]+$", "", body.strip()).upper()
+    if len(body) > _LONGEST_KEYWORD_MESSAGE:  # a keyword is the whole message
+        return None
+    word = body.strip().rstrip(_TRAILING).upper()
     return next((name for name, words in _KEYWORDS if word in words), None)
 
 
-def opting_in(batch: list[ContactEvent]) -> set[str]:
-    """Contacts whose reply in the batch is an opt-in keyword."""
-    return {e.contact_id for e in batch if _said(e) == "START"}
+def opting_in(replies: list[ContactEvent]) -> set[str]:
+    """Contacts with an opt-in keyword among `replies`."""
+    return {e.contact_id for e in replies if _said(e) == "START"}
 
 
-def with_consequences(batch: list[ContactEvent],
-                      sms_opted_out: Collection[str] = ()) -> list[ContactEvent]:
-    """The batch with each STOP reply followed by the contact's SMS unsubscribe, and each
-    START (or YES) from a contact in `sms_opted_out` by the resubscribe: from anyone else
-    a "yes" is only an answer. The derived event's id comes from the reply's, so a
-    redelivered reply derives nothing new."""
-    out: list[ContactEvent] = []
-    for event in batch:
-        out.append(event)
+def consequences(replies: list[ContactEvent],
+                 sms_opted_out: Collection[str] = ()) -> list[ContactEvent]:
+    """The subscription changes newly stored replies mean, in their order: a STOP
+    unsubscribes the contact from SMS; a START (or YES) resubscribes one who is opted
+    out (`sms_opted_out` before these replies, then as they go); from anyone else a
+    "yes" is only an answer. Ids derive from the reply's, so each is stored once."""
+    opted_out = set(sms_opted_out)
+    derived: list[ContactEvent] = []
+    for event in replies:
         said = _said(event)
-        if said == "START" and event.contact_id not in sms_opted_out:
+        if said == "STOP":
+            opted_out.add(event.contact_id)
+            suffix, event_type = "unsubscribed", EventType.UNSUBSCRIBED
+        elif said == "START" and event.contact_id in opted_out:
+            opted_out.discard(event.contact_id)
+            suffix, event_type = "resubscribed", EventType.RESUBSCRIBED
+        else:
             continue
-        change = {"STOP": ("unsubscribed", EventType.UNSUBSCRIBED),
-                  "START": ("resubscribed", EventType.RESUBSCRIBED)}.get(said or "")
-        if change:
-            suffix, event_type = change
-            out.append(event.model_copy(update={
-                "event_id": derived_id(event.event_id, suffix), "type": event_type,
-                "payload": {"channel": "sms"}}))
-    return out
+        derived.append(event.model_copy(update={
+            "event_id": derived_id(event.event_id, suffix), "type": event_type,
+            "payload": {"channel": "sms"}}))
+    return derived
 
 
 def _said(event: ContactEvent) -> str | None:

@@ -63,7 +63,7 @@ def _decode(kind: str, cursor: str, width: int) -> list:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         decoded = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # deep nesting: hand-made
         raise BadCursor("not a cursor this list gave (pass its `next` unchanged)") from None
     if not (isinstance(decoded, list) and len(decoded) == width + 1 and decoded[0] == kind):
         raise BadCursor(f"not a cursor of the {kind} list (pass its `next` unchanged)")

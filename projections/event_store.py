@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, select
 
 from domain.events import ContactEvent
-from domain.sms_keywords import opting_in, with_consequences
+from domain.sms_keywords import consequences, opting_in
 from projections import dispatches, projector
 from projections.dispatch_bell import BELL
 from projections.dialect import insert
@@ -34,17 +34,37 @@ def append(conn: Connection, batch: Iterable[ContactEvent], *,
     One multi-row INSERT for the whole batch: a round trip per event is what made large
     batches slow, above all on PostgreSQL. ON CONFLICT DO NOTHING RETURNING names exactly
     the rows this transaction inserted, so a retried event is never projected twice.
-    A STOP or START reply brings its subscription change along, whatever its source."""
-    batch = list(batch)
-    unique = _first_of_each_id(with_consequences(batch, _sms_opted_out(conn, opting_in(batch))))
+
+    A STOP or START reply stored here brings its subscription change along, whatever its
+    source (domain/sms_keywords.py): stored, projected and routed with the batch, but not
+    returned, which is the events given."""
+    unique = _first_of_each_id(batch)
     if not unique:
         return []
     recorded_at = datetime.now(UTC)
+    position_of = _insert(conn, unique, recorded_at)
+    appended = [e for e in unique if e.event_id in position_of]
+    # Only replies this call stored: a redelivered "yes" must not resubscribe anyone.
+    derived = consequences(appended, _sms_opted_out(conn, opting_in(appended)))
+    if derived:
+        position_of |= _insert(conn, derived, recorded_at)
+    stored = sorted(appended + [e for e in derived if e.event_id in position_of],
+                    key=lambda e: position_of[e.event_id])
+    # Position order is the store's order, so read models see what a rebuild would see.
+    projector.apply(conn, stored)
+    if dispatch:
+        chosen = stored if routable is None else routable(conn, stored)
+        dispatches.record(conn, chosen, position_of, recorded_at, fast_path)
+    return sorted(appended, key=lambda e: position_of[e.event_id])
+
+
+def _insert(conn: Connection, batch: list[ContactEvent], recorded_at: datetime) -> dict[str, int]:
+    """event_id -> position of the events this call inserted (not those stored before)."""
     rows = [
         {"event_id": e.event_id, "type": e.type, "schema_version": e.schema_version,
          "contact_id": e.contact_id, "occurred_at": e.occurred_at, "recorded_at": recorded_at,
          "source": e.source, "payload": e.payload}
-        for e in unique
+        for e in batch
     ]
     statement = (
         insert(conn, events)
@@ -53,15 +73,7 @@ def append(conn: Connection, batch: Iterable[ContactEvent], *,
     )
     # executemany with RETURNING runs as SQLAlchemy's "insertmanyvalues": a few
     # multi-row statements (pages of ~1000 rows), not one statement per event.
-    position_of = dict(conn.execute(statement, rows).all())
-    appended = sorted((e for e in unique if e.event_id in position_of),
-                      key=lambda e: position_of[e.event_id])
-    # Position order is the store's order, so read models see what a rebuild would see.
-    projector.apply(conn, appended)
-    if dispatch:
-        chosen = appended if routable is None else routable(conn, appended)
-        dispatches.record(conn, chosen, position_of, recorded_at, fast_path)
-    return appended
+    return dict(conn.execute(statement, rows).all())
 
 
 def _sms_opted_out(conn: Connection, contact_ids: set[str]) -> set[str]:

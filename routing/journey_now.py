@@ -58,8 +58,10 @@ async def retrying(client: Client, workflow_id: str, run_id: str | None = None) 
         error = None
         if pending.HasField("last_failure"):
             # Failures are encrypted by the codec: decoded here for someone with the key.
-            decoded = await client.data_converter.decode_failure(pending.last_failure)
-            error = str(decoded)[:500]
+            try:
+                error = str(await client.data_converter.decode_failure(pending.last_failure))[:500]
+            except Exception:  # noqa: BLE001 - e.g. a key rotated away: say so, not a 500
+                error = "(the last error could not be decoded with this process's codec keys)"
         next_at = (pending.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
                    if pending.HasField("next_attempt_schedule_time") else None)
         return RetryView(activity=pending.activity_type.name, attempt=pending.attempt,

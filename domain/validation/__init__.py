@@ -16,6 +16,7 @@ from domain.predicates import OPERATORS_WITHOUT_VALUE, PREDICATES
 from domain.steps import STEP_KINDS
 from domain.steps.contact_changes import RunScript
 from domain.steps.messaging import Dial, Hangup, Pause, Record, Say
+from domain.conditions import uses_contact_zone
 from domain.validation.capabilities import check_capabilities
 from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
@@ -90,6 +91,12 @@ def _check_trigger(flow: Flow, known_events: set[str]) -> list[Problem]:
             problems.append(missing(None, f"trigger.where.{i}.value", f"operator {where.op!r} needs a value"))
     if flow.trigger.condition is not None:
         problems += check_condition(None, "trigger.condition", flow.trigger.condition)
+        if uses_contact_zone(flow.trigger.condition):
+            # The router and backfill decide triggers without the deployment's zones.
+            problems.append(Problem(
+                step_id=None, field="trigger.condition", code="contact_zone_in_trigger",
+                message='timezone "contact" is decided by a step (branch, run_if), not by '
+                "the trigger; give the trigger an IANA zone or move the test into the flow"))
     return problems + _check_self_trigger(flow)
 
 

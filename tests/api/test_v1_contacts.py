@@ -129,3 +129,11 @@ async def test_a_contact_lists_its_journeys_with_their_state(dev_server_env, eng
     waiting = journey["details"]["waiting"]
     assert (waiting["step_id"], waiting["reason"], waiting["zone"]) == ("hold", "a delay of 4w2d", "UTC")
     assert missing.status_code == 404
+
+
+def test_a_national_phone_is_taken_where_the_deployment_names_its_region(settings, engine):
+    for region, status in ((None, 422), ("US", 200)):
+        configured = settings.model_copy(update={"phone_default_region": region})
+        with sync_client(configured, engine) as client:
+            answer = client.put("/v1/contacts/np-1", json={"phone": "(415) 555-0100"})
+        assert answer.status_code == status, answer.text

@@ -247,11 +247,13 @@ async def _finished(api, operation_id: str) -> int:
 
 
 @pytest.mark.parametrize("module, script, valid", [
-    (None, "echo", True), (None, "sync_crm", False),
-    ("tests.fakes.scripts", "greet", True), ("no.such.module", "anything", True)])
+    (None, "sync_crm", True), ("tests.fakes.scripts", "echo", True),
+    ("tests.fakes.scripts", "greet", True), ("tests.fakes.scripts", "sync_crm", False),
+    ("no.such.module", "anything", True)])
 def test_run_script_names_are_checked_against_the_registry(settings, engine, module, script, valid):
-    """Built-ins and DRIPSTONE_SCRIPTS_MODULE's SCRIPTS; a module the API cannot load
-    leaves names unchecked (the worker is where it must fail, at start-up)."""
+    """Built-ins and DRIPSTONE_SCRIPTS_MODULE's SCRIPTS; without a module here, or with one
+    the API cannot load, names go unchecked (its workers may know more; the worker is
+    where a bad module must fail, at start-up)."""
     document = form_flow("scripted")
     document["steps"] = [{"id": "run", "kind": "run_script", "script": script}]
     configured = settings.model_copy(update={"scripts_module": module})
@@ -264,7 +266,7 @@ def test_run_script_names_are_checked_against_the_registry(settings, engine, mod
         [problem] = validation["problems"]
         assert (problem["step_id"], problem["field"], problem["code"]) == ("run", "script",
                                                                           "unknown_script")
-        assert "registered: echo, log" in problem["message"]
+        assert "registered: echo, greet, hold, log" in problem["message"]
         assert published.status_code == 409
     else:
         assert published.status_code == 200

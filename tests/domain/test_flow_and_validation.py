@@ -245,3 +245,15 @@ def test_shipped_sample_validates_cleanly():
     assert parsed is not None and parsed.id == "welcome"
     assert parsed.step("wait-2-days").delay == timedelta(days=2)
     assert parsed.model_dump(mode="json")["steps"][4]["delay"] == "2d"
+
+
+def test_a_trigger_cannot_test_the_clock_in_the_contacts_zone():
+    from domain.flow import Flow
+    from domain.validation import validate_flow
+
+    flow = Flow.model_validate({"id": "zoned", "trigger": {"event": "form.submitted",
+        "condition": {"kind": "current_time", "after": "09:00", "before": "17:00",
+                      "timezone": "contact"}},
+        "steps": [{"id": "tag", "kind": "add_tag", "tag": "t"}]})
+    [problem] = [p for p in validate_flow(flow) if p.code == "contact_zone_in_trigger"]
+    assert (problem.field, problem.severity) == ("trigger.condition", "error")

@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from domain.events import EventType
+from projections.contacts import load_snapshot
 from projections.event_store import append, ingest, read_all, read_contact
 from projections.schema import contacts, events
-from tests.journey_harness import event
+from tests.journey_harness import contact, event
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -109,3 +110,25 @@ def test_read_contact_returns_only_that_contact_in_order(engine):
         assert [e.event_id for e in read_contact(conn, "c1")] == ["c1-3", "c1-1"]
         assert [e.event_id for e in read_contact(conn, "c2")] == ["c2-1", "c2-2"]
         assert read_contact(conn, "nobody") == []
+
+
+def test_a_stop_reply_brings_its_unsubscribe_but_append_returns_what_was_given(engine):
+    ingest(engine, contact("sk-1", phone="+14155550101"))
+    stop = event("sk-1", "sms.received", {"body": "Stop"}, event_id="relay-stop")
+    assert ingest(engine, [stop]) == [stop]
+    with engine.connect() as conn:
+        types = [e.type for e in read_contact(conn, "sk-1")]
+        assert load_snapshot(conn, "sk-1", {"channels"}).unsubscribed == {"sms"}
+    assert types[-2:] == ["sms.received", "contact.unsubscribed"]
+
+
+def test_a_redelivered_yes_does_not_resubscribe_someone_who_stopped_since(engine):
+    ingest(engine, contact("sk-2", phone="+14155550102"))
+    yes = event("sk-2", "sms.received", {"body": "yes"}, event_id="relay-yes")
+    ingest(engine, [yes])  # an answer from a subscribed contact: nothing derived
+    ingest(engine, [event("sk-2", "sms.received", {"body": "STOP"}, event_id="relay-stop-2")])
+    assert ingest(engine, [yes]) == []  # the relay retried its old "yes"
+    with engine.connect() as conn:
+        types = [e.type for e in read_contact(conn, "sk-2")]
+        assert load_snapshot(conn, "sk-2", {"channels"}).unsubscribed == {"sms"}
+    assert "contact.resubscribed" not in types
