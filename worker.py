@@ -127,7 +127,8 @@ def callout_activities(settings: Settings, engine: Engine, email: EmailSender, s
     return [
         WebhookActivities(engine, settings.webhook_signing_secret,
                           settings.webhook_allow_private_targets).call_webhook,
-        VoiceActivities(engine, voice or voice_caller(settings, engine)).place_call,
+        VoiceActivities(engine, voice or voice_caller(settings, engine),
+                        settings.phone_default_region).place_call,
         TeamNotifyActivities(engine, email, sms, settings.email_from, settings.team_email,
                              settings.team_phone).notify_team,
         scripts.run_script,

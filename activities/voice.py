@@ -11,7 +11,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from activities.actions import ActionOutcome, ActionRequest
 from activities.callouts import deliver_once, load_contact, render_all
-from activities.phones import to_e164
+from activities.phones import stored_forms, to_e164
+from activities.suppression import sms_suppression
 from activities.voice_port import OutboxVoice, VoiceCall, VoiceCaller
 from domain.conditions import ContactSnapshot
 from domain.steps.messaging import Dial, Hangup, Pause, PhoneCall, Record, Say
@@ -75,19 +76,26 @@ def build_call(step: PhoneCall, contact: ContactSnapshot, to: str,
 
 
 class VoiceActivities:
-    def __init__(self, engine: Engine, caller: VoiceCaller):
+    def __init__(self, engine: Engine, caller: VoiceCaller, default_region: str | None = None):
         self.engine = engine
         self.caller = caller
+        # As for SMS: a national number needs the deployment's region.
+        self.default_region = default_region
 
     @activity.defn(name="place_call")
     def place_call(self, request: ActionRequest) -> ActionOutcome:
         step = request.step_of(PhoneCall, "place_call")
         contact = load_contact(self.engine, request.contact_id)
-        to = to_e164(contact.phone)
+        to = to_e164(contact.phone, self.default_region)
         if to is None:
             reason = "contact has no phone number" if not contact.phone else \
-                "contact's phone number is not a valid E.164 number"
+                f"phone number {contact.phone!r} is not a valid number (E.164)"
             return ActionOutcome(status="skipped", reason=reason, reason_code="no_address")
+        with self.engine.connect() as conn:
+            # A STOP revokes consent to automated calls from us too, whoever holds the number.
+            suppressed = sms_suppression(conn, contact.contact_id, stored_forms(contact.phone, to))
+        if suppressed:
+            return ActionOutcome(status="skipped", reason=suppressed, reason_code="suppressed")
         call = build_call(step, contact, to, request.idempotency_key)
         if isinstance(call, ActionOutcome):
             return call

@@ -12,7 +12,7 @@ from activities.voice_port import OutboxVoice
 from domain.steps.messaging import PhoneCall
 from projections.event_store import ingest
 from tests.fakes.provider_http import FakeProvider, Reply, twilio_call
-from tests.journey_harness import contact, outbox
+from tests.journey_harness import contact, event, outbox
 
 ACCOUNT = "AC" + "5" * 32
 STEP = PhoneCall.model_validate({"id": "call", "kind": "phone_call", "record": True, "script": [
@@ -84,3 +84,21 @@ def test_test_call_goes_to_the_given_number(engine):
             place_test_call(engine, caller, STEP, "+14155550123")
     [sent] = fake.requests
     assert sent.form()["To"] == ["+442071838750"] and "Hello Ann" in sent.form()["Twiml"][0]
+
+
+def test_a_national_number_is_called_with_the_deployments_region(engine):
+    ingest(engine, contact("c3", phone="(415) 555-0101", first_name="Cy"))
+    outcome = ActivityEnvironment().run(
+        VoiceActivities(engine, OutboxVoice(engine), default_region="US").place_call,
+        request(contact_id="c3"))
+    assert outcome.status == "done", outcome
+    assert [row.to_address for row in outbox(engine)] == ["+14155550101"]
+
+
+def test_a_number_that_replied_stop_is_not_called(engine):
+    ingest(engine, contact("c4", phone="+14155550104", first_name="Di"))
+    ingest(engine, [event("c4", "sms.received", {"body": "STOP"})])
+    outcome = ActivityEnvironment().run(VoiceActivities(engine, OutboxVoice(engine)).place_call,
+                                        request(contact_id="c4"))
+    assert (outcome.status, outcome.reason_code) == ("skipped", "suppressed")
+    assert outbox(engine) == []
