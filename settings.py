@@ -140,6 +140,9 @@ class Settings(BaseSettings):
         default=50.0, gt=0, description="Default pace of an 'enroll existing' backfill.")
     backfill_page_size: int = Field(default=200, ge=1, le=5000,
                                     description="Contacts read per backfill page.")
+    worker_health_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Port of the worker's GET /healthz and "
+        "/readyz (for liveness and readiness probes); unset: not served.")
 
     @model_validator(mode="after")
     def _providers_need_credentials(self) -> "Settings":

@@ -28,6 +28,7 @@ from activities.voice_port import VoiceCaller
 from activities.webhooks import WebhookActivities
 from codec.client import connect  # noqa: F401  (re-exported: worker.connect)
 from domain.scheduling.zones import Zones
+from health.server import HealthServer, probes
 from projections.database import make_engine, migrate, open_checked
 from projections.schema_version import SchemaError
 from routing.controls import JourneyControls
@@ -163,11 +164,20 @@ async def main() -> None:
                                           Router(client, engine, settings.task_queue))
     stop = asyncio.Event()
     retries = asyncio.create_task(dispatcher.run(stop))
+    worker = build_worker(client, settings, activities_for(settings, engine, client))
+    health = None
+    if settings.worker_health_port:
+        health = HealthServer(probes(engine, client, asyncio.get_running_loop(),
+                                     lambda: worker.is_running and not worker.is_shutdown),
+                              settings.worker_health_port)
+        health.start()
     try:
-        await build_worker(client, settings, activities_for(settings, engine, client)).run()
+        await worker.run()
     finally:
         stop.set()
         await retries
+        if health is not None:
+            health.stop()
 
 
 if __name__ == "__main__":

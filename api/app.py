@@ -15,11 +15,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from activities.scripts import registered_names
 from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
-    flow_lifecycle, flows, journeys, mailings, operations, provider_webhooks,
+    flow_lifecycle, flows, health, journeys, mailings, operations, provider_webhooks,
 )
-from activities.scripts import registered_names
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
 from codec.converter import codec_for
@@ -47,6 +47,7 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
     for router in V1_ROUTERS:
         app.include_router(router, dependencies=keyed, responses=errors.responses(401, 422))
     app.include_router(provider_webhooks.router)
+    app.include_router(health.router)  # unkeyed: the orchestrator's probes
     # Keyed by its own keys (DRIPSTONE_CODEC_API_KEYS), not the /v1 ones: see codec_server.
     app.include_router(codec_server.router, responses={
         **errors.responses(401, 422),
