@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from domain.conditions import (
-    Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names, uncomparable_attributes,
+    Condition, evaluate, fact_groups, lead_event_names, uncomparable_attributes,
     uses_contact_zone,
 )
 from domain.scheduling.zones import Zones, with_zone
