@@ -140,6 +140,20 @@ class Settings(BaseSettings):
         default=50.0, gt=0, description="Default pace of an 'enroll existing' backfill.")
     backfill_page_size: int = Field(default=200, ge=1, le=5000,
                                     description="Contacts read per backfill page.")
+    worker_activity_threads: int = Field(
+        default=16, ge=1, le=512, description="Activities a worker runs at once (threads); "
+        "sends, webhooks and contact changes are activities.")
+    worker_workflow_tasks: int | None = Field(
+        default=None, ge=2, le=10_000, description="Workflow tasks a worker runs at once; "
+        "unset: the Temporal SDK's default.")
+    worker_shutdown_seconds: float = Field(
+        default=30.0, ge=0, le=3600, description="On SIGTERM, how long in-flight activities "
+        "may finish before the worker stops; keep the pod's termination grace period longer.")
+    database_pool_size: int = Field(
+        default=10, ge=1, le=500, description="PostgreSQL connections kept per process.")
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=500, description="PostgreSQL connections opened beyond the pool "
+        "under load, per process.")
     worker_health_port: int | None = Field(
         default=None, ge=1, le=65535, description="Port of the worker's GET /healthz and "
         "/readyz (for liveness and readiness probes); unset: not served.")

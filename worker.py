@@ -2,6 +2,7 @@
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import Engine
@@ -42,14 +43,13 @@ from workflows.journey import JourneyWorkflow
 from workflows.mailing import MailingWorkflow
 from workflows.script_run import ScriptRunWorkflow
 
-ACTIVITY_THREADS = 16
-
 
 def open_database(settings: Settings) -> Engine:
     """The configured database, once its schema is one this release works with; else
     SchemaBehind / SchemaUnknown saying what to do. Never migrates: only `dripstone db
     migrate` and the dev stack do, so processes starting together never race."""
-    return open_checked(settings.resolved_database_url)
+    return open_checked(settings.resolved_database_url, settings.database_pool_size,
+                        settings.database_max_overflow)
 
 
 def open_and_migrate(settings: Settings) -> Engine:
@@ -147,8 +147,13 @@ def build_worker(client: Client, settings: Settings, activities: list,
                    MailingWorkflow,
                    *extra_workflows],
         activities=activities,
-        activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
-        max_concurrent_activities=ACTIVITY_THREADS,
+        # Sync activities run in these threads: one slot per thread, so none waits for one.
+        activity_executor=ThreadPoolExecutor(settings.worker_activity_threads),
+        max_concurrent_activities=settings.worker_activity_threads,
+        max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
+        # Long enough for an in-flight send to finish and be recorded before the process
+        # goes; what is cut short is retried by Temporal on another worker.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
     )
 
 

@@ -28,7 +28,9 @@ def _normalise(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> Engine:
+    """`pool_size` / `max_overflow`: PostgreSQL connections per process (SQLite opens
+    one per use); size them so every replica together stays under the server's limit."""
     url = _normalise(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -37,13 +39,13 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
-def open_checked(url: str) -> Engine:
+def open_checked(url: str, pool_size: int = 10, max_overflow: int = 10) -> Engine:
     """An engine on `url` once its schema is one this release works with; else
     SchemaBehind / SchemaUnknown saying what to do. Never migrates (see `migrate`)."""
-    engine = make_engine(url)
+    engine = make_engine(url, pool_size, max_overflow)
     try:
         check_schema(engine)
     except BaseException:
