@@ -94,7 +94,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     pace = Pace(engine, settings.provider_rates)
     messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace)
     delivery = MailingDelivery(engine, email, sms, settings.email_from, options, pace)
-    zones = Zones(settings.default_time_zone, settings.phone_default_region)
+    zones = Zones.from_settings(settings)
     return [
         messaging.send_email,
         messaging.send_sms,

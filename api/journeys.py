@@ -8,7 +8,6 @@ POST /v1/contacts/{contact_id}/journeys/{action}            every live journey
 POST /v1/contacts/{contact_id}/journeys/{flow_id}/{action}  the live journeys in one flow
 """
 
-import asyncio
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -26,7 +25,7 @@ from domain.journey import JourneyState
 from domain.journey_waiting import WaitView
 from domain.scheduling.zones import Zones
 from projections import journey_index as index
-from routing.journey_now import RetryView, retrying, waiting
+from routing.journey_now import RetryView, journeys_now
 
 router = APIRouter(prefix="/v1/contacts", tags=["journeys"])
 
@@ -123,12 +122,10 @@ async def contact_journeys(
 async def _now_of(request: Request, client, live: list[index.IndexedJourney],
                   states: dict[str, JourneyState | None]) -> dict[str, tuple]:
     """workflow id -> (wait, retry) for the live journeys that answered."""
-    settings, engine = settings_of(request), engine_of(request)
-    zones = Zones(settings.default_time_zone, settings.phone_default_region)
-    waits = [await run_in_threadpool(waiting, engine, zones, r.flow_id, r.flow_version,
-                                     r.contact_id, states[r.workflow_id]) for r in live]
-    retries = await asyncio.gather(*(retrying(client, r.workflow_id) for r in live))
-    return {r.workflow_id: (w, t) for r, w, t in zip(live, waits, retries, strict=True)}
+    return await journeys_now(
+        engine_of(request), client, Zones.from_settings(settings_of(request)),
+        [(r.workflow_id, r.flow_id, r.flow_version, r.contact_id, states[r.workflow_id])
+         for r in live])
 
 
 def _journeys(engine: Engine, contact_id: str) -> list[index.IndexedJourney]:

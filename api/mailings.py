@@ -150,7 +150,7 @@ def preview(mailing_id: MailingIdPath, request: Request,
         mailing = catalogue.load(conn, mailing_id)
     settings = settings_of(request)
     count, first = audience_preview(
-        engine, mailing, limit, zones=Zones(settings.default_time_zone, settings.phone_default_region))
+        engine, mailing, limit, zones=Zones.from_settings(settings))
     return MailingPreview(mailing_id=mailing_id, count=count,
                           contacts=[AudienceContact(**c) for c in profiles(engine, first)])
 

@@ -80,17 +80,11 @@ async def show_journeys(settings: "Settings", console: Console, contact_id: str 
 async def _journeys_now(settings: "Settings", engine, client, rows) -> dict:
     """workflow id -> (wait, retry) of each running journey (routing/journey_now.py)."""
     from domain.scheduling.zones import Zones
-    from routing.journey_now import retrying, waiting
+    from routing.journey_now import journeys_now
 
-    zones = Zones(settings.default_time_zone, settings.phone_default_region)
-    now = {}
-    for row in rows:
-        if row.execution_status == "running":
-            now[row.workflow_id] = (
-                await asyncio.to_thread(waiting, engine, zones, row.flow_id, row.flow_version,
-                                        row.contact_id, row.state),
-                await retrying(client, row.workflow_id))
-    return now
+    return await journeys_now(engine, client, Zones.from_settings(settings), [
+        (r.workflow_id, r.flow_id, r.flow_version, r.contact_id, r.state)
+        for r in rows if r.execution_status == "running"])
 
 
 # Longer than a healthy connect ever takes; the SDK would otherwise retry for a minute.

@@ -5,8 +5,6 @@ database (its schema checked, never migrated); `--json` prints what the API answ
 Piped, the tables keep whole rows (cli/output.py's console is unlimited there)."""
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
@@ -14,8 +12,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from cli.flow_support import catalogue
 from cli.output import console, fail
-from settings import Settings
 
 contact_app = typer.Typer(help="Look at one contact: profile, events, messages.",
                           no_args_is_help=True)
@@ -27,30 +25,11 @@ CursorOption = Annotated[Optional[str], typer.Option(help="Where the page before
                                                      "(printed under it).")]
 
 
-@contextmanager
-def _connection() -> Iterator:
-    # Not worker.open_database: importing the worker pulls in Temporal and every activity.
-    from sqlalchemy.exc import OperationalError
-
-    from projections.database import make_engine
-    from projections.schema_version import check_schema
-
-    engine = make_engine(Settings().resolved_database_url)
-    try:
-        check_schema(engine)
-        with engine.connect() as conn:
-            yield conn
-    except OperationalError as exc:
-        fail(f"database: {exc.orig}")
-    finally:
-        engine.dispose()
-
-
 def _page(contact_id: str, kind: str, limit: int, cursor: str | None):
     from projections import contact_history as history
 
     read = history.contact_events if kind == "events" else history.contact_messages
-    with _connection() as conn:
+    with catalogue() as conn:
         if not history.known(conn, contact_id):
             fail(f"there is no contact {contact_id!r}")
         try:
@@ -92,7 +71,7 @@ def show(contact_id: ContactArg, as_json: JsonOption = False) -> None:
     """The contact: email, phone, attributes, tags, subscriptions, products, opt-outs."""
     from projections.contact_history import contact_view
 
-    with _connection() as conn:
+    with catalogue() as conn:
         view = contact_view(conn, contact_id)
     if view is None:
         fail(f"there is no contact {contact_id!r}")

@@ -107,9 +107,8 @@ def preview(mailing_id: MailingIdArg,
     with _engine() as engine:
         with engine.connect() as conn:
             mailing = catalogue.load(conn, mailing_id)
-        settings = Settings()
-        count, first = audience_preview(engine, mailing, limit, zones=Zones(
-            settings.default_time_zone, settings.phone_default_region))
+        count, first = audience_preview(engine, mailing, limit,
+                                        zones=Zones.from_settings(Settings()))
         shown = profiles(engine, first)
     console.print(f"{count} contact(s) in the audience of mailing {mailing_id!r}", highlight=False)
     if shown:

@@ -5,6 +5,7 @@ retrying (a webhook target that keeps failing), with the last error. Shared by
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,18 @@ def waiting(engine: Engine, zones: Zones, flow_id: str, version: int | None, con
         return None
     flow_zone = flow.schedule.time_zone if flow.schedule else None
     return waiting_view(flow, state, ZoneInfo(with_zone(snapshot, zones, flow_zone).zone))
+
+
+async def journeys_now(engine: Engine, client: Client, zones: Zones,
+                       journeys: list[tuple[str, str, int | None, str, JourneyState | None]]
+                       ) -> dict[str, tuple[WaitView | None, RetryView | None]]:
+    """(workflow id, flow, version, contact, state) -> (wait, retry), for the journeys
+    views: the waits read the database one after another, the retries are asked of
+    Temporal all at once."""
+    waits = [await asyncio.to_thread(waiting, engine, zones, flow_id, version, contact_id, state)
+             for _, flow_id, version, contact_id, state in journeys]
+    retries = await asyncio.gather(*(retrying(client, j[0]) for j in journeys))
+    return {j[0]: (w, r) for j, w, r in zip(journeys, waits, retries, strict=True)}
 
 
 async def retrying(client: Client, workflow_id: str, run_id: str | None = None) -> RetryView | None:

@@ -39,6 +39,11 @@ class Zones:
     default_zone: str = "UTC"
     default_region: str | None = None
 
+    @classmethod
+    def from_settings(cls, settings) -> "Zones":
+        """From the deployment's Settings (not imported: domain stays free of config)."""
+        return cls(settings.default_time_zone, settings.phone_default_region)
+
 
 class ResolvedZone(NamedTuple):
     zone: ZoneInfo

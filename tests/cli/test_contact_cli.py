@@ -6,9 +6,8 @@ clean errors for an unknown contact or a cursor that is not one."""
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from cli.main import app
+from tests.cli.invoke import dripstone_run
 from tests.contact_sends import FAILED_KEY, GSM_SENT, seed_ann
 
 
@@ -20,14 +19,7 @@ def dripstone(engine, tmp_path, monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     seed_ann(engine)
 
-    def run(*args: str, code: int = 0):
-        result = CliRunner().invoke(app, list(args))
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    return run
+    return dripstone_run
 
 
 def row_of(output: str, needle: str) -> str:

@@ -4,9 +4,8 @@ red and exit status 1, never a traceback. On a database of the test's own: a new
 file, or a new PostgreSQL database on that lane."""
 
 import pytest
-from typer.testing import CliRunner
 
-from cli.main import app
+from tests.cli.invoke import dripstone_run
 from projections.database import make_engine
 from projections.schema_version import head
 from tests.projections.test_schema_version import PREVIOUS, revisions, stamp, upgrade_to
@@ -27,14 +26,7 @@ def dripstone(fresh_database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("DRIPSTONE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("COLUMNS", "200")
 
-    def run(*args: str, code: int = 0):
-        result = CliRunner().invoke(app, list(args))
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    return run
+    return dripstone_run
 
 
 def test_db_migrate_prints_the_revision_before_and_after(dripstone, fresh):

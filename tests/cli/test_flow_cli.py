@@ -5,11 +5,10 @@ import json
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from cli.dev_stack import SAMPLE_FLOW
 from cli.flow_files import load_flow_file
-from cli.main import app
+from tests.cli.invoke import dripstone_run
 from domain.flow import Flow
 from domain.validation import parse_flow
 from projections.flow_catalogue import get_flow, get_version
@@ -23,16 +22,8 @@ def dripstone(engine, tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("DRIPSTONE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("COLUMNS", "200")  # rich tables would truncate at 80
-    runner = CliRunner()
 
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(app, [str(a) for a in args])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    return run
+    return dripstone_run
 
 
 def write(tmp_path, name: str, document: dict) -> str:

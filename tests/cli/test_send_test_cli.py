@@ -3,9 +3,8 @@ the real provider SDKs aimed at local fakes; nothing is recorded as a journey's 
 
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from cli.main import app
+from tests.cli.invoke import dripstone_run
 from domain.events import EventType
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
@@ -39,13 +38,7 @@ def dripstone(engine, tmp_path, monkeypatch, fakes):
     }.items():
         monkeypatch.setenv(name, value)
 
-    def run(*args: str, code: int = 0):
-        result = CliRunner().invoke(app, list(args))
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-    return run
+    return dripstone_run
 
 
 @pytest.fixture
