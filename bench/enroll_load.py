@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from temporalio.client import Client
 
 from bench.bare_workflow import BareInput, BareWorkflow
 from bench.cpu import CpuMeter

@@ -15,7 +15,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.events import ContactEvent, EventType
 from domain.flow import Flow
 from domain.journey import JourneyState
-from projections.event_store import ingest
 from projections.flow_catalogue import publish
 from projections.schema import outbox_messages
 from routing.dispatch import Dispatcher

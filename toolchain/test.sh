@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test command: set up tools, then run pytest twice —
+# The test command: set up tools, lint, then run pytest twice —
+#   0. lint (ruff and the import-linter contracts in pyproject.toml)
 #   1. SQLite lane   (no DATABASE_URL; tests make their own temp sqlite files)
 #   2. PostgreSQL lane (throwaway cluster from postgres.sh; skips devserver tests)
-# Extra arguments go to both pytest runs. Exits non-zero if either lane fails.
+# Extra arguments go to both pytest runs. Exits non-zero if lint or either lane fails.
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -14,6 +15,13 @@ export DRIPSTONE_TEMPORAL_BIN DRIPSTONE_TEST_SERVER_BIN
 setup_s=$((SECONDS - t))
 log "setup done in ${setup_s}s (temporal: $DRIPSTONE_TEMPORAL_BIN, test server: $DRIPSTONE_TEST_SERVER_BIN)"
 cd "$ROOT"
+
+log "===== lint: ruff, import contracts ====="
+t=$SECONDS
+lint_rc=0
+"$UV" run --frozen ruff check . || lint_rc=$?
+"$UV" run --frozen lint-imports --no-cache || lint_rc=$?
+lint_s=$((SECONDS - t))
 
 log "===== lane: sqlite ====="
 t=$SECONDS
@@ -40,6 +48,7 @@ pg_s=$((SECONDS - t))
 
 log "===== summary ====="
 log "setup    ${setup_s}s"
+log "lint     ${lint_s}s  $( ((lint_rc == 0)) && echo PASS || echo "FAIL (exit $lint_rc)")"
 log "sqlite   ${sqlite_s}s  $( ((sqlite_rc == 0)) && echo PASS || echo "FAIL (exit $sqlite_rc)")"
 log "postgres ${pg_s}s  $( ((pg_rc == 0)) && echo PASS || echo "FAIL (exit $pg_rc)")"
-((sqlite_rc == 0 && pg_rc == 0))
+((lint_rc == 0 && sqlite_rc == 0 && pg_rc == 0))

@@ -139,12 +139,11 @@ async def test_start_flow_waits_for_the_sub_flow_or_fires_and_forgets(time_skipp
 
 async def test_a_ninety_day_drip(time_skipping_env, engine, settings):
     env = time_skipping_env
-    steps = []
-    for day in (0, 7, 30, 60, 90):
-        if steps:
-            steps.append({"id": f"until-{day}", "kind": "wait", "delay": f"{day - previous}d"})
+    days = (0, 7, 30, 60, 90)
+    steps = [{"id": "day-0", "kind": "send_email", "subject": "Day 0", "body": "."}]
+    for previous, day in zip(days, days[1:]):
+        steps.append({"id": f"until-{day}", "kind": "wait", "delay": f"{day - previous}d"})
         steps.append({"id": f"day-{day}", "kind": "send_email", "subject": f"Day {day}", "body": "."})
-        previous = day
     flow = flow_from({"id": "ninety", "steps": steps})
     ingest(engine, contact("n90", email="n90@example.com"))
     async with journey_worker(env.client, engine, settings) as router:

@@ -7,7 +7,7 @@ from domain.journey import JourneyStatus
 from projections.event_store import ingest
 from projections.reports import conversions_by_step
 from tests.journey_harness import (
-    contact, event, flow_from, journey_result, journey_worker, outbox,
+    contact, flow_from, journey_result, journey_worker, outbox,
 )
 from tests.workflows.live_journeys import at_step, send, start, state_of
 
