@@ -14,7 +14,3 @@ STEP_KINDS = {cls.model_fields["kind"].default: cls for cls in ALL_STEP_TYPES}
 
 Step = Annotated[Union[ALL_STEP_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]
 
-# Kinds this engine version runs (every kind today). A kind added to the language before
-# the engine can run it stays out of here: it validates and publishes with a warning, and
-# a journey that reaches it fails with a clear UnsupportedStep error.
-EXECUTABLE_KINDS = frozenset(STEP_KINDS)

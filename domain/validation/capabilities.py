@@ -2,7 +2,6 @@
 user learns it at publish time rather than from a failed journey."""
 
 from domain.flow import Flow
-from domain.steps import EXECUTABLE_KINDS
 from domain.steps import messaging as msg
 from domain.validation.problems import Problem
 
@@ -18,8 +17,4 @@ def check_capabilities(flow: Flow) -> list[Problem]:
             problems.append(_warn(step.id, "connection", "not_executable_yet",
                                   "this engine sends every email through its one configured "
                                   "provider; the sender connection is not used yet"))
-        if step.kind not in EXECUTABLE_KINDS:
-            problems.append(_warn(step.id, "kind", "not_executable_yet",
-                                  f"this engine cannot run {step.kind!r} steps yet; "
-                                  "journeys that reach this step will fail"))
     return problems

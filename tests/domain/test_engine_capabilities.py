@@ -19,26 +19,6 @@ def test_runnable_flow_has_no_engine_warnings():
     ], {"kind": "attribute", "field": "email", "op": "is_set"}) == []
 
 
-def test_every_step_kind_and_timing_setting_runs_so_none_warns():
-    assert warnings_of([
-        {"id": "n", "kind": "make_note", "text": "hello"},
-        {"id": "w", "kind": "wait", "time_of_day": {"at": "09:00"}},
-        {"id": "s", "kind": "add_tag", "tag": "t", "when": {"local_at": "2026-12-01T09:00:00"}},
-        {"id": "m", "kind": "send_email", "template_id": "tpl-1", "reply_to": "a@b.co"},
-    ]) == []
-
-
-def test_every_condition_kind_is_evaluable_so_none_warns():
-    opened = {"kind": "opened_email"}
-    assert warnings_of([
-        {"id": "a", "kind": "add_tag", "tag": "x", "run_if": {"kind": "not", "condition": opened}},
-        {"id": "b", "kind": "add_tag", "tag": "y",
-         "audience": {"who": "matching", "terms": {"kind": "unsubscribed"}}},
-        {"id": "c", "kind": "branch", "condition": {"kind": "all", "conditions": [
-            {"kind": "has_tag", "tag": "t"}, {"kind": "visited_page", "page": "/p"}]}},
-    ], {"kind": "any", "conditions": [{"kind": "has_tag", "tag": "t"}, opened]}) == []
-
-
 def test_sender_connection_warns_and_backfill_no_longer_does():
     flow_steps = [{"id": "m", "kind": "send_email", "subject": "s", "body": ".",
                    "connection": "marketing-smtp"}]
