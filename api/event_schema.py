@@ -16,7 +16,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from domain.event_catalogue import EVENT_KINDS
-from domain.event_payloads import PAYLOAD_SCHEMAS, Payload
+from domain.payload_base import Payload
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 
 
 class ShownByType:

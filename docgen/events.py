@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from api.events import EventIn
 from domain.event_catalogue import EVENT_KINDS
 from domain.events import DEFAULT_MAX_PAYLOAD_BYTES
-from domain.event_payloads import PAYLOAD_SCHEMAS
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 
 DOCS_FILE = Path(__file__).resolve().parents[1] / "docs" / "events.md"
 COMMAND = "python -m docgen.events -o docs/events.md"

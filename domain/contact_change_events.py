@@ -16,7 +16,8 @@ from uuid import NAMESPACE_URL, uuid5
 from pydantic import ValidationError
 
 from domain.contact_change_payloads import ChangeEvent as C
-from domain.event_payloads import PAYLOAD_SCHEMAS, EventType as T
+from domain.event_payloads import EventType as T
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from domain.steps import contact_changes as cc
 from domain.steps.base import StepBase
 

@@ -3,9 +3,9 @@ purchases and subscriptions (those reuse the types in domain.event_payloads): of
 memberships, list / selection / project / fulfillment membership, notes, CRM
 activities, orders, transactions and lead-router assignment.
 
-Kept apart from domain.event_payloads so that file stays small; this module adds its
-schemas to PAYLOAD_SCHEMAS there (event_payloads imports it at its end). The same stability rule holds: type strings are stored history and
-never change."""
+Kept apart from domain.event_payloads so that file stays small; domain.payload_schemas
+combines both tables. The same stability rule holds: type strings are stored history
+and never change."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from domain.event_payloads import MAX_NAME_LENGTH, PAYLOAD_SCHEMAS, Name, OptionalName, Payload
+from domain.payload_base import MAX_NAME_LENGTH, Name, OptionalName, Payload
 
 
 class ChangeEvent(StrEnum):
@@ -139,5 +139,3 @@ CHANGE_PAYLOAD_SCHEMAS: dict[str, type[Payload]] = {
     ChangeEvent.TRANSACTION_PAID: TransactionChanged,
     ChangeEvent.OWNER_ASSIGNED: OwnerAssigned,
 }
-# Every event type is validated at the edge through the one table.
-PAYLOAD_SCHEMAS.update(CHANGE_PAYLOAD_SCHEMAS)

@@ -5,9 +5,11 @@ they are past-tense names that never change; a payload change bumps `schema_vers
 instead of renaming the type."""
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from domain.payload_base import Name, OptionalName, Payload
 
 
 class EventType(StrEnum):
@@ -44,10 +46,6 @@ class EventType(StrEnum):
     CUSTOM = "custom"
 
 
-class Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class ContactCreated(Payload):
     email: str | None = None
     phone: str | None = None
@@ -69,14 +67,6 @@ MAX_TAG_LENGTH = 100
 class TagChanged(Payload):
     tag: str = Field(min_length=1, max_length=MAX_TAG_LENGTH)
 
-
-# Names that key read-model rows (products, plans, courses, forms, pages, funnels, lists)
-# are bounded to their columns here, so an oversized one is refused at the edge with its
-# field named instead of failing the projection's INSERT on PostgreSQL.
-MAX_NAME_LENGTH = 200
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
-# Optional names stay as lenient as before (an empty one means "none"), only bounded.
-OptionalName = Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None
 
 Channel = Literal["email", "sms"]
 
@@ -244,7 +234,7 @@ class JourneyConverted(Payload):
     enrollment_id: str
 
 
-PAYLOAD_SCHEMAS: dict[str, type[Payload]] = {
+CORE_PAYLOAD_SCHEMAS: dict[str, type[Payload]] = {
     EventType.CONTACT_CREATED: ContactCreated,
     EventType.CONTACT_UPDATED: ContactUpdated,
     EventType.TAG_ADDED: TagChanged,
@@ -277,8 +267,3 @@ PAYLOAD_SCHEMAS: dict[str, type[Payload]] = {
     EventType.JOURNEY_CONVERTED: JourneyConverted,
     EventType.CUSTOM: CustomEvent,
 }
-
-# Contact changes made by journeys (offers, lists, notes, orders...) live in their own
-# module, which adds its schemas to PAYLOAD_SCHEMAS; imported last because it builds on
-# the names above (a plain import, so importing that module first works too).
-import domain.contact_change_payloads  # noqa: E402,F401

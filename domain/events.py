@@ -8,7 +8,8 @@ from uuid import NAMESPACE_URL, uuid5
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 
-from domain.event_payloads import PAYLOAD_SCHEMAS, EventType, Payload  # noqa: F401
+from domain.event_payloads import EventType, Payload  # noqa: F401  (re-exported)
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from domain.identifiers import ContactId, EventId
 from domain.phone_check import phone_problem
 

@@ -1,13 +1,11 @@
 """Read models for the contact changes journeys make (offers, memberships, lists, notes,
 CRM activities, orders, transactions, lead routing), plus the lead routers' turn
-counters. Same metadata and conventions as projections.schema, which imports this
-module and adds CHANGE_READ_MODELS to its READ_MODELS (kept apart so each file stays
-small). Every read model leads its key with contact_id, its first lookup."""
+counters. Same metadata and conventions as projections.schema, whose READ_MODELS
+includes CHANGE_READ_MODELS (kept apart so each file stays small). Every read model leads its key with contact_id, its first lookup."""
 
 from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, Text
 
-from projections import schema
-from projections.schema import NAME, metadata
+from projections.metadata import NAME, metadata
 from projections.types import UtcDateTime
 
 # One offer per contact and product: setting it again updates it; removal keeps the
@@ -124,7 +122,3 @@ lead_router_turns = Table(
     Column("router", String(NAME), primary_key=True),
     Column("turns", Integer, nullable=False),
 )
-
-# Imported first, this module still lands in READ_MODELS (schema imports it at its end).
-if not any(table is contact_offers for table in schema.READ_MODELS):
-    schema.READ_MODELS = (*schema.READ_MODELS, *CHANGE_READ_MODELS)

@@ -7,7 +7,7 @@ attributed by."""
 
 from sqlalchemy import Column, Index, String, Table, Text
 
-from projections.schema import metadata
+from projections.metadata import metadata
 from projections.types import Json, UtcDateTime
 
 mailings = Table(

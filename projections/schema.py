@@ -1,17 +1,11 @@
 """Tables. The event store is the source of truth; every other table but the ledger,
 outbox and flow catalogue is a read model that `rebuild` can regenerate from events."""
 
-from sqlalchemy import (
-    Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, func, text,
-)
+from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, Text, func, text
 
+from projections.change_schema import CHANGE_READ_MODELS
+from projections.metadata import NAME, metadata
 from projections.types import Json, Position, UtcDateTime
-
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "pk": "pk_%(table_name)s",
-})
 
 events = Table(
     "events", metadata,
@@ -148,8 +142,7 @@ journey_conversions = Table(
 )
 
 # Every read model below is looked up by contact_id first, so each primary key (or index)
-# leads with it. NAME is the bound domain.event_payloads puts on the names used as keys.
-NAME = 200
+# leads with it (NAME: see projections.metadata).
 
 contact_products = Table(
     "contact_products", metadata,
@@ -253,12 +246,9 @@ READ_MODELS = (
     contacts, contact_attributes, contact_tags, sent_messages, contact_products, purchases,
     subscriptions, course_progress, course_steps, email_engagement, channel_status,
     funnel_members, page_visits, form_submissions, journey_conversions,
+    # Journeys' contact changes (offers, lists, notes, orders...), declared in their own module.
+    *CHANGE_READ_MODELS,
 )
-
-# The read models of journeys' contact changes (offers, lists, notes, orders...) live in
-# their own module, which adds them to READ_MODELS; imported here so every table is on
-# `metadata` whichever module is imported first.
-import projections.change_schema  # noqa: E402,F401
 
 # --- side-effect bookkeeping (not rebuilt from events) ----------------------------
 

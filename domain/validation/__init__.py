@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain.events import PAYLOAD_SCHEMAS
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from domain.flow import Flow
 from domain.merge_tags import CONTACT_FIELDS
 from domain.predicates import OPERATORS_WITHOUT_VALUE, PREDICATES

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain.events import PAYLOAD_SCHEMAS
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from domain.mailing import ENGAGEMENT_TERMS, Mailing, MailingStep
 from domain.merge_tags import CONTACT_FIELDS
 from domain.validation.conditions import check_condition

@@ -3,7 +3,7 @@ each item of a batch is a oneOf discriminated on `type`, generated from PAYLOAD_
 
 import pytest
 
-from domain.event_payloads import PAYLOAD_SCHEMAS
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from tests.api.v1_harness import ok, sync_client
 
 REF = "#/components/schemas/"

@@ -11,7 +11,7 @@ from bench.conditions import NotEmpty, run
 from bench.measure import LatencyFigures, count_events
 from bench.report import render
 from bench.workload import Workload
-from domain.events import PAYLOAD_SCHEMAS
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from projections.schema import contacts
 
 TINY = Workload(contacts=50, events_per_contact=5, seed=7)

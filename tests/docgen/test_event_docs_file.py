@@ -5,7 +5,7 @@ import pytest
 
 from docgen.events import COMMAND, DOCS_FILE, render
 from domain.event_catalogue import EVENT_KINDS
-from domain.event_payloads import PAYLOAD_SCHEMAS
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 
 
 def test_committed_event_docs_match_the_models():

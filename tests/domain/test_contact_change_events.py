@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 from domain.contact_change_events import (
     ChangeContext, InvalidChange, OpenOrder, change_event_id, change_events, change_prefix,
 )
-from domain.events import PAYLOAD_SCHEMAS
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from domain.steps import Step
 from domain.steps.contact_changes import CONTACT_CHANGE_STEPS, RunScript
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from domain.contact_change_payloads import ChangeEvent as C
-from domain.events import PAYLOAD_SCHEMAS, EventType as T
+from domain.events import EventType as T
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from projections.contacts import ALL_GROUPS, load_snapshot
 from projections.event_store import ingest
 from projections.rebuild import rebuild
