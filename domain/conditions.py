@@ -7,8 +7,9 @@ a test.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,12 +17,14 @@ from domain.contact_facts import FACT_GROUPS, ContactSnapshot  # noqa: F401  (re
 from domain.evaluation import compare, evaluate_leaf, uncomparable  # noqa: F401  (re-exported)
 from domain.predicates import (  # noqa: F401  (re-exported: the tree's leaves)
     CONTACT_ZONE, DATA_FREE, OPERATORS_WITHOUT_VALUE, PREDICATES, AttributeCompare,
-    AttributeOperator, HasTag, NotChosen,
+    AttributeOperator, HasTag, LeadEvent, NotChosen,
 )
 
 
 class _Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    if TYPE_CHECKING:
+        kind: str
 
 
 class AllOf(_Node):
@@ -39,9 +42,12 @@ class Not(_Node):
     condition: Condition
 
 
-Condition = Annotated[
-    Union[(*PREDICATES, AllOf, AnyOf, Not)], Field(discriminator="kind")  # type: ignore[misc]
-]
+if TYPE_CHECKING:
+    # A union built from a tuple at run time is opaque to a type checker.
+    from domain.predicates import _Leaf
+    Condition = Union[AllOf, AnyOf, Not, _Leaf]
+else:
+    Condition = Annotated[Union[(*PREDICATES, AllOf, AnyOf, Not)], Field(discriminator="kind")]
 for _model in (AllOf, AnyOf, Not):
     _model.model_rebuild()
 
@@ -87,10 +93,10 @@ def fact_groups(condition: Condition) -> set[str]:
 def lead_event_names(condition: Condition) -> set[str]:
     """The events lead_event leaves ask about, so a loader reads only those from the store
     rather than the contact's whole history."""
-    return {node.event for node in walk(condition) if node.kind == "lead_event"}
+    return {node.event for node in walk(condition) if isinstance(node, LeadEvent)}
 
 
-def walk(condition: Condition):
+def walk(condition: Condition) -> Iterator[Condition]:
     """Yield every node of a tree, parents first (used by validation)."""
     yield condition
     if isinstance(condition, (AllOf, AnyOf)):

@@ -8,6 +8,7 @@ it is the activity's job."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Mapping
@@ -82,20 +83,20 @@ def _valid(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_unset=True)
 
 
-def _tags(step, _ctx) -> list[Change]:
+def _tags(step: cc.AddTag | cc.RemoveTag | cc.ChangeTags, _ctx: ChangeContext) -> list[Change]:
     if isinstance(step, cc.ChangeTags):
-        return ([(T.TAG_ADDED, {"tag": t}) for t in step.add]
-                + [(T.TAG_REMOVED, {"tag": t}) for t in step.remove])
+        added: list[Change] = [(T.TAG_ADDED, {"tag": t}) for t in step.add]
+        return added + [(T.TAG_REMOVED, {"tag": t}) for t in step.remove]
     kind = T.TAG_ADDED if isinstance(step, cc.AddTag) else T.TAG_REMOVED
     return [(kind, {"tag": step.tag})]
 
 
-def _product(step, _ctx) -> list[Change]:
+def _product(step: cc.AddProduct | cc.RemoveProduct, _ctx: ChangeContext) -> list[Change]:
     kind = T.PRODUCT_ADDED if isinstance(step, cc.AddProduct) else T.PRODUCT_REMOVED
     return [(kind, {"product": step.product})]
 
 
-def _purchase(step: cc.AddPurchase, _ctx) -> list[Change]:
+def _purchase(step: cc.AddPurchase, _ctx: ChangeContext) -> list[Change]:
     payload = {"product": step.product, "quantity": step.quantity}
     payload.update({k: v for k, v in (("amount", step.amount), ("currency", step.currency))
                     if v is not None})
@@ -114,24 +115,24 @@ def _offer(step: cc.SetSpecialOffer, ctx: ChangeContext) -> list[Change]:
     })]
 
 
-def _remove_offer(step: cc.RemoveSpecialOffer, _ctx) -> list[Change]:
+def _remove_offer(step: cc.RemoveSpecialOffer, _ctx: ChangeContext) -> list[Change]:
     return [(C.OFFER_REMOVED, {"product": step.product})]
 
 
-def _subscription(step: cc.AddSubscription, _ctx) -> list[Change]:
+def _subscription(step: cc.AddSubscription, _ctx: ChangeContext) -> list[Change]:
     return [(T.SUBSCRIPTION_STARTED, {"plan": step.plan})]
 
 
-def _membership(step: cc.SetMembershipAccess, _ctx) -> list[Change]:
+def _membership(step: cc.SetMembershipAccess, _ctx: ChangeContext) -> list[Change]:
     return [(C.MEMBERSHIP_ACCESS_CHANGED, {"site": step.site, "access": step.access})]
 
 
-def _list(step: cc.AddToList | cc.RemoveFromList, _ctx) -> list[Change]:
+def _list(step: cc.AddToList | cc.RemoveFromList, _ctx: ChangeContext) -> list[Change]:
     kind = C.ADDED_TO_LIST if isinstance(step, cc.AddToList) else C.REMOVED_FROM_LIST
     return [(kind, {"list_type": step.list_type, "list_id": step.list_id})]
 
 
-def _fulfillment(step: cc.Fulfillment, _ctx) -> list[Change]:
+def _fulfillment(step: cc.Fulfillment, _ctx: ChangeContext) -> list[Change]:
     # Fulfillment lists are lists of their own type, in the same membership read model.
     kind = C.ADDED_TO_LIST if step.action == "add" else C.REMOVED_FROM_LIST
     return [(kind, {"list_type": "fulfillment", "list_id": step.list_id})]
@@ -177,7 +178,7 @@ def _cancel_orders(step: cc.CancelOpenOrders, ctx: ChangeContext) -> list[Change
             if step.product is None or o.product == step.product]
 
 
-def _recharge(_step, ctx: ChangeContext) -> list[Change]:
+def _recharge(_step: StepBase, ctx: ChangeContext) -> list[Change]:
     return [(C.TRANSACTION_RECHARGE_REQUESTED, {"transaction_id": t})
             for t in sorted(ctx.collections)]
 
@@ -257,7 +258,8 @@ def _shift(change: cc.FieldChange, current: Any, now: datetime) -> str:
         raise InvalidChange(f"{change.field}: cannot shift {current!r}, it is not a date") from None
 
 
-_BUILDERS = {
+# Each builder takes its own step class; the table is keyed by that class.
+_BUILDERS: dict[type, Callable[[Any, ChangeContext], list[Change]]] = {
     cc.AddTag: _tags, cc.RemoveTag: _tags, cc.ChangeTags: _tags,
     cc.AddProduct: _product, cc.RemoveProduct: _product, cc.AddPurchase: _purchase,
     cc.SetSpecialOffer: _offer, cc.RemoveSpecialOffer: _remove_offer,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain import predicates as p
@@ -17,7 +18,7 @@ _INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
 _NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
-def _number(value) -> float | int | None:
+def _number(value: Any) -> float | int | None:
     """A number, or text that spells one ("100", " 4.5 "); None for anything else.
     Attributes often arrive as strings from forms and CSV imports."""
     if isinstance(value, bool):
@@ -31,14 +32,14 @@ def _number(value) -> float | int | None:
     return None
 
 
-def _as_numbers(actual, expected):
+def _as_numbers(actual: Any, expected: Any) -> tuple[Any, Any]:
     """For ordering: both sides as numbers when both spell one ("100" > "45" as numbers,
     not as text; "100" > 45); else as given."""
     a, b = _number(actual), _number(expected)
     return (a, b) if a is not None and b is not None else (actual, expected)
 
 
-def compare(actual, op: str, expected) -> bool:
+def compare(actual: Any, op: str, expected: Any) -> bool:
     """The attribute operators, shared by contact attributes and event properties.
     gt/gte/lt/lte compare as numbers whenever both sides spell one, numbers or text
     ("100" gt 45, attributes from forms and CSV imports are often text); text that does
@@ -53,25 +54,25 @@ def compare(actual, op: str, expected) -> bool:
         return op == "ne"
     match op:
         case "eq":
-            return actual == expected
+            return bool(actual == expected)
         case "ne":
-            return actual != expected
+            return bool(actual != expected)
         case "contains":
             return str(expected).lower() in str(actual).lower()
         case "starts_with":
             return str(actual).lower().startswith(str(expected).lower())
         case "in":
-            return actual in (expected or [])
+            return bool(actual in (expected or []))
     actual, expected = _as_numbers(actual, expected)
     try:
-        return {"gt": actual > expected, "gte": actual >= expected,
-                "lt": actual < expected, "lte": actual <= expected}[op]
+        return bool({"gt": actual > expected, "gte": actual >= expected,
+                     "lt": actual < expected, "lte": actual <= expected}[op])
     except TypeError:
         # Ordering a number against text has no sensible answer; treat it as not matching.
         return False
 
 
-def uncomparable(actual, op: str, expected) -> bool:
+def uncomparable(actual: Any, op: str, expected: Any) -> bool:
     """An ordering that `compare` answers false only because a number faces text that
     spells none (age "unknown" gt 45): worth telling whoever wrote the data."""
     if op not in ("gt", "gte", "lt", "lte") or not _is_set(actual) or expected is None:
@@ -84,7 +85,7 @@ def uncomparable(actual, op: str, expected) -> bool:
     return either_is_number and numbers.count(True) == 1
 
 
-def at_path(data, path: str):
+def at_path(data: Any, path: str) -> Any:
     """The value at a dot path ("json.plan", "items.0.sku"), None where it leads nowhere.
     A key that itself holds dots wins over the path (custom event properties may)."""
     if isinstance(data, dict) and path in data:
@@ -100,7 +101,7 @@ def at_path(data, path: str):
     return value
 
 
-def _is_set(value) -> bool:
+def _is_set(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
 
@@ -110,11 +111,15 @@ def date_test(test: p.DateTest, value: datetime | date | None, now: datetime) ->
     if test.op == "is_not_set":
         return value is None
     if test.op in ("within_last", "not_within_last"):
+        # Validation requires `within` for these operators.
+        assert test.within is not None
         inside = isinstance(value, datetime) and now - test.within <= value <= now
         return inside if test.op == "within_last" else not inside
     if value is None:
         return False
     day = value.date() if isinstance(value, datetime) else value
+    # Validation requires `date` (and `date_to` for between) for the operators below.
+    assert test.date is not None
     match test.op:
         case "before":
             return day < test.date
@@ -123,14 +128,16 @@ def date_test(test: p.DateTest, value: datetime | date | None, now: datetime) ->
         case "on":
             return day == test.date
         case "between":
+            assert test.date_to is not None
             return test.date <= day <= test.date_to
     raise ValueError(f"unknown date operator {test.op!r}")
 
 
-def _touched(touches: tuple[EmailTouch, ...], node) -> bool:
+def _touched(touches: tuple[EmailTouch, ...], node: p.OpenedEmail | p.ClickedLink) -> bool:
+    url = getattr(node, "url", None)  # only clicks name a link
     return any((node.flow_id is None or t.flow_id == node.flow_id)
                and (node.step_id is None or t.step_id == node.step_id)
-               and (getattr(node, "url", None) is None or t.url == node.url)
+               and (url is None or t.url == url)
                for t in touches)
 
 
@@ -164,7 +171,7 @@ def _time_between(moment: time, after: time | None, before: time | None) -> bool
     return (after is None or moment >= after) and (before is None or moment < before)
 
 
-def evaluate_leaf(node, contact: ContactSnapshot, now: datetime) -> bool:
+def evaluate_leaf(node: Any, contact: ContactSnapshot, now: datetime) -> bool:
     match node:
         case p.HasTag():
             return node.tag in contact.tags

@@ -38,7 +38,7 @@ def diff_flows(old: Flow, new: Flow) -> list[FlowChange]:
     return _diff_fields("", before, after) + _diff_steps(old_steps, new_steps)
 
 
-def _diff_steps(old_steps: list[dict], new_steps: list[dict]) -> list[FlowChange]:
+def _diff_steps(old_steps: list[dict[str, Any]], new_steps: list[dict[str, Any]]) -> list[FlowChange]:
     old_by_id = {s["id"]: s for s in old_steps}
     new_ids = {s["id"] for s in new_steps}
     changes: list[FlowChange] = []
@@ -60,7 +60,7 @@ def _diff_steps(old_steps: list[dict], new_steps: list[dict]) -> list[FlowChange
     return changes
 
 
-def _diff_fields(path: str, old: dict, new: dict) -> list[FlowChange]:
+def _diff_fields(path: str, old: dict[str, Any], new: dict[str, Any]) -> list[FlowChange]:
     changes: list[FlowChange] = []
     for key in [*old, *(k for k in new if k not in old)]:
         changes += _diff_value(f"{path}.{key}" if path else key, old.get(key), new.get(key))

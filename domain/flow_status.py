@@ -34,8 +34,8 @@ class IllegalTransition(ValueError):
         self.current = current
         self.action = action
         self.requested = _REQUESTED[action]
-        allowed = [s.value for s in TRANSITIONS[action] if s is not None]
-        allowed = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
+        names = [s.value for s in TRANSITIONS[action] if s is not None]
+        allowed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
         state = f"it is {current.value}" if current else "it does not exist"
         super().__init__(
             f"cannot {action} flow {flow_id!r}: {state}, and only a {allowed} flow can be "

@@ -13,6 +13,7 @@ from domain.durations import format_duration
 from domain.flow import Flow
 from domain.journey import JourneyState, JourneyStatus, WaitMark
 from domain.steps.flow_control import Wait, WaitForEvent
+from domain.steps import Step
 
 WAITING = (JourneyStatus.WAITING, JourneyStatus.PAUSED)
 
@@ -42,7 +43,7 @@ def waiting_view(flow: Flow, state: JourneyState, zone: ZoneInfo) -> WaitView | 
                     paused=state.status == JourneyStatus.PAUSED)
 
 
-def _reason(flow: Flow, step, mark: WaitMark) -> str:
+def _reason(flow: Flow, step: Step | None, mark: WaitMark) -> str:
     if step is None:  # a step of a version this flow document no longer has
         return f"{mark.phase} wait"
     if mark.phase == "window":

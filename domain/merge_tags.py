@@ -25,11 +25,11 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS, make_attrgetter
 from jinja2.runtime import LoopContext, Undefined
@@ -106,7 +106,7 @@ _INTERNAL_ATTRIBUTES = frozenset({"mro", "format", "format_map", "gi_frame", "gi
 # Filters taking an attribute name, and its position among their arguments.
 _ATTRIBUTE_ARGUMENT = {"attr": 0, "selectattr": 0, "rejectattr": 0, "sum": 0, "join": 1,
                        "min": 1, "max": 1, "unique": 1, "sort": 2}
-_STATEMENTS = {nodes.Macro: "macro", nodes.CallBlock: "call", nodes.Import: "import",
+_STATEMENTS: dict[type[nodes.Node], str] = {nodes.Macro: "macro", nodes.CallBlock: "call", nodes.Import: "import",
                nodes.FromImport: "from ... import", nodes.Include: "include",
                nodes.Extends: "extends", nodes.Block: "block"}
 
@@ -224,7 +224,7 @@ def _concat(*parts: Any) -> str:
         if total > MAX_BUILD_CHARS:
             raise _too_big(total, "text")
         texts.append(text)
-    return _check_size("".join(texts))
+    return str(_check_size("".join(texts)))
 
 
 def _concat_buffer(parts: Any) -> str:
@@ -238,7 +238,7 @@ def _loop_items(iterable: Any) -> Any:
     return _ticking(iter(iterable))
 
 
-def _ticking(items):
+def _ticking(items: Iterator[Any]) -> Iterator[Any]:
     for item in items:
         _tick()
         yield item
@@ -304,7 +304,7 @@ def _percent(template: Any, values: Any) -> str:
     size = len(template) + sum(4 * n + MAX_FORMAT_WIDTH for n in sizes)
     if size > MAX_BUILD_CHARS:
         raise _too_big(size, "text")
-    return template % values
+    return str(template % values)
 
 
 def _guard_filter(function: Any) -> Any:
@@ -324,7 +324,7 @@ def _guard_filter(function: Any) -> Any:
 
 
 @pass_environment
-def _join_filter(environment, value: Any, d: str = "", attribute: str | int | None = None) -> str:
+def _join_filter(environment: Any, value: Any, d: str = "", attribute: str | int | None = None) -> str:
     if attribute is not None:
         value = map(make_attrgetter(environment, attribute), value)
     return _joined(value, d)
@@ -360,7 +360,7 @@ class _MergeTagEnvironment(ImmutableSandboxedEnvironment):
         self.globals = {"range": _range, "dict": dict}
         self.filters = {name: _guard_filter(f) for name, f in _FILTER_IMPLEMENTATIONS.items()}
         self.tests = {name: TESTS[name] for name in SAFE_TESTS}
-        self.concat = _concat_buffer  # joins what {% set %} and {% filter %} blocks buffer
+        self.concat = _concat_buffer  # type: ignore[method-assign]  # joins what {% set %} and {% filter %} blocks buffer
         self._callable = {id(f) for f in (_range, dict, _concat, _loop_items)}
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
@@ -379,7 +379,7 @@ class _MergeTagEnvironment(ImmutableSandboxedEnvironment):
         _tick()
         return super().getitem(obj, argument)
 
-    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 -- as the sandbox names them
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 -- as the sandbox names them
         _tick()
         if id(__obj) not in __self._callable and not isinstance(__obj, LoopContext):
             owner, name = getattr(__obj, "__self__", None), getattr(__obj, "__name__", None)
@@ -394,7 +394,7 @@ class _MergeTagEnvironment(ImmutableSandboxedEnvironment):
                     raise _too_big(size, "text")
         return _check_size(__context.call(__obj, *args, **kwargs))
 
-    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         _tick()
         if operator == "*":
             for sequence, times in ((left, right), (right, left)):
@@ -455,8 +455,8 @@ def _unsafe(ast: nodes.Template) -> list[str]:
         found.setdefault(f"line {node.lineno}: {reason}", None)
 
     for node in ast.find_all(nodes.Node):
-        if type(node) in _STATEMENTS:
-            refuse(node, f"{{% {_STATEMENTS[type(node)]} %}} is not allowed in merge tags")
+        if (statement := _STATEMENTS.get(type(node))) is not None:
+            refuse(node, f"{{% {statement} %}} is not allowed in merge tags")
         elif isinstance(node, nodes.Getattr):
             if reason := _attribute_issue(node.attr):
                 refuse(node, reason)
@@ -537,10 +537,9 @@ def _operator_issue(node: nodes.BinExpr) -> str | None:
     left, right = node.left, node.right
     if isinstance(node, nodes.Mul):
         for sequence, times in ((left, right), (right, left)):
-            size = _literal_length(sequence)
-            if size is not None and _literal_int(times) is not None \
-                    and size * _literal_int(times) > MAX_BUILD_CHARS:
-                return (f"{_source(node)} would build {size * _literal_int(times)} characters; "
+            size, count = _literal_length(sequence), _literal_int(times)
+            if size is not None and count is not None and size * count > MAX_BUILD_CHARS:
+                return (f"{_source(node)} would build {size * count} characters; "
                         f"merge tags may build at most {MAX_BUILD_CHARS}")
     if isinstance(node, nodes.Pow):
         base, exponent = _literal_int(left), _literal_int(right)
@@ -620,7 +619,7 @@ class _Guards(NodeTransformer):
 
 
 @functools.lru_cache(maxsize=64)
-def _compile(template: str):
+def _compile(template: str) -> Template:
     ast = _parse(template)
     unsafe = _unsafe(ast)
     if unsafe:
@@ -640,7 +639,7 @@ def render(template: str, context: dict[str, Any], *, max_chars: int = DEFAULT_M
     MergeTagError instead of returning the text."""
     compiled = _compile(template)
     token = _budget.set(_Budget(max_seconds))
-    chunks = compiled.generate(context)
+    chunks: Generator[str, None, None] = compiled.generate(context)  # type: ignore[assignment]
     try:
         out, size = [], 0
         for chunk in chunks:
@@ -702,14 +701,14 @@ def defaulted_fields(template: str) -> set[str]:
         if node.name in ("default", "d") and (name := _field_of(node.node)):
             guarded.add(name)
             defaulted_nodes.add(id(node.node))
-    for node in ast.find_all((nodes.Name, nodes.Getattr)):
-        name = _field_of(node)
-        if name and id(node) not in defaulted_nodes:
+    for read in ast.find_all((nodes.Name, nodes.Getattr)):
+        name = _field_of(read)
+        if name and id(read) not in defaulted_nodes:
             bare.add(name)
     return guarded - bare
 
 
-def _field_of(node) -> str | None:
+def _field_of(node: nodes.Node | None) -> str | None:
     """The contact field a node reads: `city` or `contact.city` (not `contact` itself)."""
     if isinstance(node, nodes.Name) and node.name != "contact":
         return node.name

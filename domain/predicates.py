@@ -7,7 +7,7 @@ says what is missing. Evaluation lives in domain.conditions."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,8 @@ from domain.durations import Duration
 
 class _Leaf(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    if TYPE_CHECKING:
+        kind: str = ""  # each leaf narrows it to a Literal, the union's discriminator
 
 
 class DateTest(_Leaf):

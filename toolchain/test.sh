@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: set up tools, lint, then run pytest twice —
-#   0. lint (ruff and the import-linter contracts in pyproject.toml)
+#   0. lint (ruff, the import-linter contracts in pyproject.toml, mypy strict on domain/)
 #   1. SQLite lane   (no DATABASE_URL; tests make their own temp sqlite files)
 #   2. PostgreSQL lane (throwaway cluster from postgres.sh; skips devserver tests)
 # Extra arguments go to both pytest runs. Exits non-zero if lint or either lane fails.
@@ -16,11 +16,12 @@ setup_s=$((SECONDS - t))
 log "setup done in ${setup_s}s (temporal: $DRIPSTONE_TEMPORAL_BIN, test server: $DRIPSTONE_TEST_SERVER_BIN)"
 cd "$ROOT"
 
-log "===== lint: ruff, import contracts ====="
+log "===== lint: ruff, import contracts, types (strict on domain/) ====="
 t=$SECONDS
 lint_rc=0
 "$UV" run --frozen ruff check . || lint_rc=$?
 "$UV" run --frozen lint-imports --no-cache || lint_rc=$?
+"$UV" run --frozen mypy domain || lint_rc=$?
 lint_s=$((SECONDS - t))
 
 log "===== lane: sqlite ====="

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -40,7 +40,7 @@ class Zones:
     default_region: str | None = None
 
     @classmethod
-    def from_settings(cls, settings) -> "Zones":
+    def from_settings(cls, settings: Any) -> "Zones":
         """From the deployment's Settings (not imported: domain stays free of config)."""
         return cls(settings.default_time_zone, settings.phone_default_region)
 
@@ -102,8 +102,9 @@ def _one_clock(names: tuple[str, ...]) -> ZoneInfo | None:
     """The zone when every name keeps the same clock: a UK mobile maps to London, Jersey,
     Guernsey and the Isle of Man, which have never differed, so 09:00 is 09:00 in each.
     Zones whose offsets ever differ at a sample give None, as several real zones do."""
-    zones = [zone_named(name) for name in names]
-    if not zones or any(zone is None for zone in zones):
+    found = [zone_named(name) for name in names]
+    zones = [zone for zone in found if zone is not None]
+    if not zones or len(zones) < len(found):
         return None
     first = zones[0]
     if all(zone.utcoffset(at) == first.utcoffset(at) for zone in zones[1:] for at in _SAMPLES):
@@ -115,7 +116,7 @@ def _one_clock(names: tuple[str, ...]) -> ZoneInfo | None:
 ZONE_ATTRIBUTES = ("time_zone", "timezone", "tz")
 
 
-def zone_attribute(attributes: dict) -> str | None:
+def zone_attribute(attributes: dict[str, Any]) -> str | None:
     """The contact's own zone name from its attributes, if it keeps one."""
     return next((attributes[name] for name in ZONE_ATTRIBUTES
                  if isinstance(attributes.get(name), str)), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import time
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
@@ -49,6 +49,8 @@ class Audience(Model):
 
 
 class StepBase(Model):
+    if TYPE_CHECKING:
+        kind: str  # each kind narrows it to a Literal, the union's discriminator
     id: StepId
     name: str | None = None
     next: StepId | None = None
@@ -62,7 +64,7 @@ class StepBase(Model):
     audience: Audience | None = None
 
     def describe(self) -> str:
-        return self.name or f"{self.kind} {self.id}"  # type: ignore[attr-defined]
+        return self.name or f"{self.kind} {self.id}"
 
     def references(self) -> dict[str, str | None]:
         """Every field that names another step, for validation and reachability."""

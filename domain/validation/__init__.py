@@ -23,6 +23,7 @@ from domain.validation.content import check_content
 from domain.validation.graph import check_graph
 from domain.validation.problems import Problem, Severity, missing, step_id_at
 from domain.validation.step_settings import check_step_settings
+from domain.steps import Step
 
 # Discriminator values of unions nested inside steps (conditions and call actions).
 _NESTED_TAGS = {cls.model_fields["kind"].default for cls in PREDICATES} | {"all", "any", "not"} | {
@@ -64,7 +65,7 @@ def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
     return problems + check_capabilities(flow)
 
 
-def _check_script(step, known_scripts: frozenset[str] | None) -> list[Problem]:
+def _check_script(step: Step, known_scripts: frozenset[str] | None) -> list[Problem]:
     if known_scripts is None or not isinstance(step, RunScript) or not step.script.strip():
         return []
     if step.script in known_scripts:

@@ -6,12 +6,12 @@ from domain.steps import messaging as msg
 from domain.validation.problems import Problem
 
 
-def _warn(step_id, field, code, message) -> Problem:
+def _warn(step_id: str, field: str, code: str, message: str) -> Problem:
     return Problem(step_id=step_id, field=field, code=code, severity="warning", message=message)
 
 
 def check_capabilities(flow: Flow) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for step in flow.steps:
         if isinstance(step, msg.SendEmail) and step.connection:
             problems.append(_warn(step.id, "connection", "not_executable_yet",

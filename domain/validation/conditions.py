@@ -3,7 +3,7 @@
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain import predicates as p
-from domain.conditions import walk
+from domain.conditions import Condition, walk
 from domain.validation.problems import Problem, missing
 
 _REQUIRED_TEXT = {
@@ -15,8 +15,10 @@ _REQUIRED_TEXT = {
 }
 
 
-def check_condition(step_id: str | None, field: str, condition) -> list[Problem]:
-    problems = []
+def check_condition(step_id: str | None, field: str, condition: Condition | None) -> list[Problem]:
+    problems: list[Problem] = []
+    if condition is None:
+        return problems
     for node in walk(condition):
         required = _REQUIRED_TEXT.get(type(node))
         if required and not (getattr(node, required[0]) or "").strip():
@@ -25,7 +27,7 @@ def check_condition(step_id: str | None, field: str, condition) -> list[Problem]
     return problems
 
 
-def _node_rules(step_id, field, node) -> list[Problem]:
+def _node_rules(step_id: str | None, field: str, node: Condition) -> list[Problem]:
     if isinstance(node, (p.AttributeCompare, p.LeadEvent)):
         needs_value = node.op not in p.OPERATORS_WITHOUT_VALUE
         if isinstance(node, p.LeadEvent) and node.property is None:
@@ -51,10 +53,11 @@ def _node_rules(step_id, field, node) -> list[Problem]:
     return []
 
 
-def _date_test(step_id, field, test: p.DateTest) -> list[Problem]:
+def _date_test(step_id: str | None, field: str, test: p.DateTest) -> list[Problem]:
     if test.op in ("before", "after", "on", "between") and test.date is None:
         return [missing(step_id, f"{field}.date", f"a date for {test.op!r}")]
-    if test.op == "between" and (test.date_to is None or test.date_to < test.date):
+    if test.op == "between" and (test.date_to is None or test.date is None
+                                 or test.date_to < test.date):
         return [Problem(step_id=step_id, field=f"{field}.date_to", code="invalid",
                         message="'between' needs a date_to on or after date")]
     if test.op in ("within_last", "not_within_last") and test.within is None:

@@ -10,9 +10,10 @@ from domain.steps import contact_changes as cc
 from domain.steps import messaging as msg
 from domain.targets import url_problem
 from domain.validation.problems import Problem
+from domain.steps import Step
 
 
-def templated_fields(step) -> dict[str, str]:
+def templated_fields(step: Step) -> dict[str, str]:
     """Every setting of a step that may hold merge tags, by field name."""
     if isinstance(step, msg.SendEmail):
         return {"subject": step.subject, "body": step.body}
@@ -33,7 +34,7 @@ def templated_fields(step) -> dict[str, str]:
     return {}
 
 
-def check_content(step, known_fields: set[str] | None,
+def check_content(step: Step, known_fields: set[str] | None,
                   allow_private_targets: bool = False) -> list[Problem]:
     problems = []
     for field, template in templated_fields(step).items():
@@ -72,7 +73,7 @@ def check_content(step, known_fields: set[str] | None,
     return problems
 
 
-def _max_chars(step, field: str) -> int:
+def _max_chars(step: Step, field: str) -> int:
     return max_chars_for(step.kind, field, getattr(step, "channel", None))
 
 

@@ -4,6 +4,7 @@ that contain no wait (which would spin a journey, and its providers, forever).""
 from domain.flow import Flow
 from domain.steps.flow_control import Goal, Wait, WaitForEvent
 from domain.validation.problems import Problem
+from domain.steps import Step
 
 
 def check_graph(flow: Flow) -> list[Problem]:
@@ -41,7 +42,7 @@ def _reachability(flow: Flow) -> list[Problem]:
             for s in flow.steps if s.id not in reached]
 
 
-def _pauses(step) -> bool:
+def _pauses(step: Step) -> bool:
     """Only waits that certainly take time break a loop: a wait that its condition can
     skip, or a date that can already have passed, would let the loop spin."""
     if step.when is not None and step.when.delay is not None and step.when.delay.total_seconds() > 0:

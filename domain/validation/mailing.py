@@ -116,7 +116,9 @@ EARLIEST_YEAR, LATEST_YEAR, LONGEST_DELAY = 2000, 2199, timedelta(days=3660)
 
 
 def _check_time(step: MailingStep, where: str) -> list[Problem]:
-    when, problems = step.when, []
+    when, problems = step.when, list[Problem]()
+    if when is None:
+        return problems
     for name in ("at", "local_at"):
         moment = getattr(when, name)
         if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:

@@ -1,6 +1,6 @@
 """The Problem record every validation rule returns."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -23,7 +23,7 @@ def missing(step_id: str | None, field: str, what: str) -> Problem:
     return Problem(step_id=step_id, field=field, code="missing_setting", message=f"{what} is required")
 
 
-def step_id_at(document: dict, loc: list) -> str | None:
+def step_id_at(document: dict[str, Any], loc: list[Any]) -> str | None:
     """The id of the step a pydantic error path (`steps.N....`) points into, if any."""
     if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
         steps = document.get("steps") or []

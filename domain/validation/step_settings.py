@@ -4,6 +4,7 @@ settings that contradict each other."""
 import re
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from domain.event_payloads import MAX_TAG_LENGTH
 from domain.steps import contact_changes as cc
@@ -11,6 +12,7 @@ from domain.steps import flow_control as fc
 from domain.steps import messaging as msg
 from domain.validation.conditions import check_condition
 from domain.validation.problems import Problem, missing
+from domain.steps import Step
 
 # Kinds whose only required setting is one text field: kind -> (field, what it is).
 _REQUIRED_TEXT = {
@@ -29,8 +31,8 @@ _REQUIRED_TEXT = {
 }
 
 
-def check_step_settings(step, flow_id: str, known_events: set[str]) -> list[Problem]:
-    problems = []
+def check_step_settings(step: Step, flow_id: str, known_events: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
     required = _REQUIRED_TEXT.get(type(step))
     if required and not (getattr(step, required[0]) or "").strip():
         problems.append(missing(step.id, *required))
@@ -54,7 +56,7 @@ def check_step_settings(step, flow_id: str, known_events: set[str]) -> list[Prob
     return problems
 
 
-def _check_common(step) -> list[Problem]:
+def _check_common(step: Step) -> list[Problem]:
     problems = []
     if step.when is not None and len(step.when.given()) > 1:
         problems.append(Problem(step_id=step.id, field="when", code="conflicting_settings",
@@ -229,7 +231,8 @@ def _goal(step: fc.Goal) -> list[Problem]:
     return check_condition(step.id, "goal", step.goal)
 
 
-_RULES: dict[type, Callable] = {
+# Each rule takes its own step class; the table is keyed by that class.
+_RULES: dict[type, Callable[[Any], list[Problem]]] = {
     cc.AddTag: _single_tag, cc.RemoveTag: _single_tag, msg.SendEmail: _send_email, msg.PhoneCall: _phone_call, msg.NotifyTeam: _notify_team,
     cc.ChangeTags: _change_tags, cc.SetSpecialOffer: _set_offer, cc.UpdateContact: _update_contact,
     cc.CreateActivity: _create_activity, fc.Wait: _wait, fc.WaitForEvent: _wait_for_event,
