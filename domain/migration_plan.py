@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from domain.flow import Flow
 from domain.journey_migration import deadline_rule, resolve_steps
@@ -53,10 +53,12 @@ class MigrationPlan(BaseModel):
     unmapped: list[str] = Field(description="Steps where journeys wait now that have no "
                                 "place in the target: map them with OLD=NEW.")
 
+    @computed_field(description="True while a waiting step has no place: nothing moves.")
     @property
     def refused(self) -> bool:
         return bool(self.unmapped)
 
+    @computed_field(description="Journeys that would move (every row with a target step).")
     @property
     def moving(self) -> int:
         return sum(r.journeys for r in self.rows if r.to_step is not None)
