@@ -6,8 +6,10 @@ that ended (or run another version) are not touched."""
 import asyncio
 from datetime import timedelta
 
+from temporalio.client import WorkflowExecutionStatus
+
 from domain.flow import Flow
-from domain.journey import JourneyStatus
+from domain.journey import JourneyState, JourneyStatus
 from domain.migration_plan import MigrationProgress
 from projections import journey_index as index
 from projections.event_store import ingest
@@ -71,6 +73,16 @@ async def _on_version(env, engine, journey: str, version: int, step: str):
     raise AssertionError(f"{journey} never moved to version {version}: {row}")
 
 
+async def _closed(env, journey: str):
+    """Its end, polled: awaiting with the clock unlocked would let the others' waits run out."""
+    handle = env.client.get_workflow_handle(journey, result_type=JourneyState)
+    for _ in range(400):
+        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+            return await handle.result()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{journey} did not end")
+
+
 def _subjects(engine, contact_id: str) -> list[str]:
     return [m.subject for m in outbox(engine, contact_id)]
 
@@ -84,7 +96,7 @@ async def test_waiting_journeys_move_to_v2_and_nothing_is_sent_twice(
         ended = await _enroll(router, engine, v1, "mw-ended")
         before = {j: await at_step(env, j, "pause") for j in moving + [ended]}
         await JourneyControls(env.client, engine).signal_contact(v1.id, "mw-ended", "stop")
-        stopped = await journey_result(env, ended)
+        stopped = await _closed(env, ended)
         ended_run = (await env.client.get_workflow_handle(ended).describe()).run_id
         v2 = _publish(engine, _v2("mig-wait"))
         on_v2 = await _enroll(router, engine, v2, "mw-new")
