@@ -16,6 +16,7 @@ from activities.contact_changes import ContactChangeActivities
 from activities.journey_control import JourneyControlActivities
 from activities.journey_index import JourneyIndexActivities
 from activities.step_reports import StepReportActivities
+from activities.journey_migration import MigrationActivities
 from activities.mailing_delivery import MailingDelivery
 from activities.mailings import mailing_activities
 from activities.messaging import MessagingActivities
@@ -35,6 +36,7 @@ from projections.database import make_engine, migrate, open_checked
 from projections.schema_version import SchemaError
 from routing.controls import JourneyControls
 from routing.dispatch import Dispatcher
+from routing.journey_migrations import JourneyMigrator
 from routing.reindex import index_incomplete, reindex_journeys
 from routing.router import Router
 from settings import Settings
@@ -42,6 +44,7 @@ from workflows.backfill import BackfillWorkflow
 from workflows.flow_control import FlowControlWorkflow
 from workflows.journey import JourneyWorkflow
 from workflows.mailing import MailingWorkflow
+from workflows.migration import MigrationWorkflow
 from workflows.script_run import ScriptRunWorkflow
 
 
@@ -119,8 +122,9 @@ def timing_activities(settings: Settings, engine: Engine, client: Client | None,
     if client is None or router is None:
         return [planner]
     control = JourneyControlActivities(engine, router, JourneyControls(client, engine))
+    migrations = MigrationActivities(JourneyMigrator(client, engine))
     return [planner, control.published_flow, control.enroll_in_flow, control.control_journey,
-            control.signal_flow_page]
+            control.signal_flow_page, migrations.migrate_journey_page]
 
 
 def callout_activities(settings: Settings, engine: Engine, email: EmailSender, sms: SmsSender,
@@ -146,7 +150,7 @@ def build_worker(client: Client, settings: Settings, activities: list,
         client,
         task_queue=settings.task_queue,
         workflows=[JourneyWorkflow, ScriptRunWorkflow, BackfillWorkflow, FlowControlWorkflow,
-                   MailingWorkflow,
+                   MailingWorkflow, MigrationWorkflow,
                    *extra_workflows],
         activities=activities,
         # Sync activities run in these threads: one slot per thread, so none waits for one.

@@ -1,6 +1,7 @@
 """Journeys keep the journey index in step with themselves: a sub-flow's child journey
-is recorded before it starts, and every journey records its own end, so the router
-signals exactly the journeys that still run. Idempotent: a retry writes the same row."""
+is recorded before it starts, a migrated journey its new version, and every journey
+records its own end, so the router signals exactly the journeys that still run.
+Idempotent: a retry writes the same row."""
 
 from datetime import UTC, datetime
 
@@ -20,7 +21,10 @@ class JourneyIndexActivities:
     def record_journey(self, request: JourneyIndexRequest) -> None:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            if request.ended:
+            if request.migrated_from is not None:
+                index.move_version(conn, request.workflow_id, request.enrollment_id,
+                                   request.migrated_from, request.flow_version, now)
+            elif request.ended:
                 # Only this enrollment's row: a journey that ended must not end the next
                 # one started under the same id (re_entry after_exit).
                 index.set_status(conn, [request.workflow_id], index.ENDED, now,

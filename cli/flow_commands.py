@@ -19,6 +19,7 @@ from cli.flow_support import (
     EnrollExistingOption, FlowIdArg, allow_private_targets, catalogue, has_errors, known_scripts,
     print_problems, read_document, report_published,
 )
+from cli.migrate_command import migrate
 from cli.output import console, fail
 from cli.flow_stats_command import stats
 from cli.send_test import send_test
@@ -207,3 +208,4 @@ flow_app.command("test-send")(send_test)  # cli/send_test.py
 flow_app.command("audience")(audience)  # cli/backfill_command.py
 flow_app.command("backfill")(backfill)
 flow_app.command("stats")(stats)  # cli/flow_stats_command.py
+flow_app.command("migrate")(migrate)  # cli/migrate_command.py

@@ -114,6 +114,8 @@ class JourneyIndexRequest(BaseModel):
     flow_version: int
     enrollment_id: str
     ended: bool = False
+    migrated_from: int | None = Field(default=None, description="Set when the journey moves "
+                                      "from this version to `flow_version` (a migration).")
 
 
 # Re-entry as Temporal's id reuse policy (may a closed journey's id start again?):

@@ -139,3 +139,31 @@ def forget(conn: Connection, workflow_id: str, enrollment_id: str) -> None:
 def upsert_live(conn: Connection, journey: IndexedJourney) -> None:
     """A live journey found in Temporal's visibility (`dripstone journeys reindex`)."""
     _insert_or_revive(conn, {k: getattr(journey, k) for k in IndexedJourney.__dataclass_fields__})
+
+
+def live_page_of_versions(conn: Connection, flow_id: str, versions: Iterable[int],
+                          after_workflow_id: str, limit: int) -> list[IndexedJourney]:
+    """A page of a flow's live journeys on these versions, by workflow id (migrations)."""
+    return _rows(conn.execute(select(journey_index).where(
+        journey_index.c.flow_id == flow_id, journey_index.c.status.in_(LIVE),
+        journey_index.c.flow_version.in_(sorted(set(versions))),
+        journey_index.c.workflow_id > after_workflow_id)
+        .order_by(journey_index.c.workflow_id).limit(limit)))
+
+
+def count_live_by_version(conn: Connection, flow_id: str) -> dict[int, int]:
+    rows = conn.execute(select(journey_index.c.flow_version, func.count()).where(
+        journey_index.c.flow_id == flow_id, journey_index.c.status.in_(LIVE))
+        .group_by(journey_index.c.flow_version))
+    return {version: count for version, count in rows}
+
+
+def move_version(conn: Connection, workflow_id: str, enrollment_id: str, from_version: int,
+                 to_version: int, now: datetime) -> int:
+    """A live journey that continued on another version of its flow (a migration). Only
+    from the version it left: a retried write, or a row revived meanwhile, is untouched."""
+    return conn.execute(update(journey_index).where(
+        journey_index.c.workflow_id == workflow_id,
+        journey_index.c.enrollment_id == enrollment_id,
+        journey_index.c.status.in_(LIVE), journey_index.c.flow_version == from_version)
+        .values(flow_version=to_version, updated_at=now)).rowcount

@@ -37,6 +37,8 @@ async def list_journeys(client: Client, contact_id: str | None = None,
         clauses.append(f"{sa.FLOW_ID.name} = '{_quote(flow_id)}'")
     rows = []
     async for execution in client.list_workflows(" AND ".join(clauses)):
+        if execution.status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
+            continue  # an earlier run of a journey listed by its latest run (same id)
         attrs = execution.typed_search_attributes
         state = await journey_state(client, execution.id, execution.run_id)
         rows.append(JourneyRow(

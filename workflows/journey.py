@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.steps.contact_changes import CONTACT_CHANGE_STEPS
     from domain.steps.messaging import MESSAGING_STEPS, PhoneCall, SendEmail, SendSms
     from workflows import search_attributes as sa
+    from workflows.journey_migration import JourneyMigrations
     from workflows.journey_steps import ACTIVITY_TIMEOUT, JourneySteps, Next
     from workflows.journey_waits import JourneyWaits
 
@@ -42,11 +43,12 @@ ACTION_STEPS = (*MESSAGING_STEPS, *CONTACT_CHANGE_STEPS)
 
 
 def _position(flow, step_id: str) -> int:
-    return next(i for i, step in enumerate(flow.steps) if step.id == step_id)
+    # -1 for a step of the version a migrated journey left (its trail keeps them).
+    return next((i for i, step in enumerate(flow.steps) if step.id == step_id), -1)
 
 
 @workflow.defn(name="JourneyWorkflow")
-class JourneyWorkflow(JourneySteps, JourneyWaits):
+class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations):
     @workflow.init
     def __init__(self, input: JourneyInput) -> None:
         # State comes from the input here, not in run(): signals delivered with the
@@ -274,6 +276,7 @@ class JourneyWorkflow(JourneySteps, JourneyWaits):
             summary=f"local time for {step.describe()}")
 
     async def _continue_as_new_if_due(self) -> None:
+        await self._take_migration()  # every safe point; a migration continues as new
         if not self._may_continue_as_new or not (workflow.info().is_continue_as_new_suggested()
                 or self._events_this_run >= EVENTS_PER_RUN):
             return

@@ -78,7 +78,7 @@ class JourneyWaits:
                 await self._continue_as_new_if_due()
                 seen = (due, self._state.paused)
                 await workflow.wait_condition(
-                    lambda: bool(self._state.inbox) or self._interrupted()
+                    lambda: bool(self._state.inbox) or self._interrupted() or self._migrating()
                     or (deadline is not None and (timer is None or timer.done()),
                         self._state.paused) != seen)
         finally:
@@ -138,8 +138,8 @@ class JourneyWaits:
         self._set_status(JourneyStatus.PAUSED)
         while self._state.paused and not self._interrupted():
             await self._continue_as_new_if_due()
-            await workflow.wait_condition(lambda: bool(self._state.inbox) or
-                                          not self._state.paused or self._interrupted())
+            await workflow.wait_condition(lambda: bool(self._state.inbox) or self._migrating()
+                                          or not self._state.paused or self._interrupted())
             await self._drain_inbox()
 
     # -- events, goals and conditions ------------------------------------------------
@@ -167,6 +167,10 @@ class JourneyWaits:
             if goal.goal is not None and await self._holds(goal, goal.goal):
                 self._goal_hit = goal
                 return
+
+    def _migrating(self) -> bool:
+        """A migration order waits to be taken (workflows.journey_migration)."""
+        return getattr(self, "_migration", None) is not None
 
     def _interrupted(self) -> bool:
         return self._state.stop_reason is not None or self._goal_hit is not None

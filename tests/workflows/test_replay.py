@@ -14,6 +14,7 @@ from workflows.backfill import BackfillWorkflow
 from workflows.flow_control import FlowControlWorkflow
 from workflows.journey import JourneyWorkflow
 from workflows.mailing import MailingWorkflow
+from workflows.migration import MigrationWorkflow
 from workflows.script_run import ScriptRunWorkflow
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
@@ -27,7 +28,7 @@ def test_histories_are_stored():
 async def test_stored_history_replays(path: Path):
     history = WorkflowHistory.from_json(f"replayed/{path.stem}", path.read_text())
     replayer = Replayer(workflows=[JourneyWorkflow, BackfillWorkflow, ScriptRunWorkflow,
-                                   FlowControlWorkflow, MailingWorkflow],
+                                   FlowControlWorkflow, MailingWorkflow, MigrationWorkflow],
                         data_converter=data_converter(Settings()))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

@@ -1,0 +1,81 @@
+"""`python -m patches [--released NAME=ISO-TIME ...] [--no-temporal] [--no-replay]`
+
+For every patch in today's workflow code: where it is, its stage, when it was released
+(the first commit that wrote it, unless --released says when a deployment ran it), how
+many running executions started before that (Temporal's visibility), and which stored
+histories would stop replaying without it. A patch is READY to deprecate when Temporal
+answers 0; a deprecated one is READY to remove on the same test against the date of
+its deprecation. docs/patches.md says how to retire one."""
+
+import argparse
+import asyncio
+from datetime import datetime
+
+from patches.catalogue import find_patches
+from patches.readiness import running_before
+from patches.replay import failing_without
+
+
+def quiet_core() -> None:
+    """The replays fail on purpose; the SDK core would log each failure as a warning."""
+    from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+    Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(
+        filter=TelemetryFilter(core_level="ERROR", other_level="ERROR")))),
+        error_if_already_set=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m patches", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--released", action="append", default=[], metavar="NAME=ISO-TIME",
+                        help="When a deployment first ran the patch (default: its first commit).")
+    parser.add_argument("--no-temporal", action="store_true",
+                        help="Do not ask Temporal (readiness then stays unknown).")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="Do not replay the stored histories.")
+    args = parser.parse_args()
+    quiet_core()
+    released = {}
+    for item in args.released:
+        name, sep, when = item.partition("=")
+        try:
+            released[name] = datetime.fromisoformat(when)
+        except ValueError:
+            parser.error(f"--released {item!r}: expected NAME=ISO-TIME (e.g. 2026-11-24T00:00:00+00:00)")
+        if not sep or released[name].tzinfo is None:
+            parser.error(f"--released {item!r}: expected NAME=ISO-TIME with a UTC offset")
+    asyncio.run(report(released, not args.no_temporal, not args.no_replay))
+
+
+async def report(released: dict, ask_temporal: bool, replay: bool) -> None:
+    client, why = None, "not asked (--no-temporal)"
+    if ask_temporal:
+        from settings import Settings
+        from worker import connect
+
+        settings = Settings()
+        try:
+            client = await connect(settings)
+        except RuntimeError as exc:
+            why = f"Temporal at {settings.temporal_address} unreachable: {str(exc)[:80]}"
+    for patch in find_patches():
+        when = released.get(patch.name, patch.introduced)
+        source = "--released" if patch.name in released else "first commit"
+        print(f"{patch.name}  [{patch.stage}]  {patch.where}  ({', '.join(patch.workflow_types)})")
+        print(f"  released: {when.isoformat() if when else 'unknown'} ({source})")
+        verdict = f"unknown: {why}"
+        if client is not None and when is not None:
+            count = await running_before(client, patch.workflow_types, when)
+            print(f"  running executions started before it: {count}")
+            step = "deprecate_patch" if patch.stage == "patched" else "remove"
+            verdict = (f"READY ({step})" if count == 0
+                       else f"not ready: {count} run(s) may still take the old branch")
+        if replay:
+            failing = await failing_without(patch.name)
+            print(f"  stored histories that replay only with the old branch: "
+                  f"{', '.join(failing) or 'none'}")
+        print(f"  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
