@@ -37,6 +37,9 @@ from routing.dispatch import Dispatcher
 from routing.reindex import index_incomplete, reindex_journeys
 from routing.router import Router
 from settings import Settings
+from telemetry.logs import configure_logging
+from telemetry.tracing import shutdown as flush_traces
+from telemetry.worker_metrics import MetricsInterceptor
 from workflows.backfill import BackfillWorkflow
 from workflows.flow_control import FlowControlWorkflow
 from workflows.journey import JourneyWorkflow
@@ -147,6 +150,8 @@ def build_worker(client: Client, settings: Settings, activities: list,
                    MailingWorkflow,
                    *extra_workflows],
         activities=activities,
+        # Counts sends, provider errors and journey ends; tracing comes with the client.
+        interceptors=[MetricsInterceptor()],
         # Sync activities run in these threads: one slot per thread, so none waits for one.
         activity_executor=ThreadPoolExecutor(settings.worker_activity_threads),
         max_concurrent_activities=settings.worker_activity_threads,
@@ -159,8 +164,9 @@ def build_worker(client: Client, settings: Settings, activities: list,
 
 async def main() -> None:
     settings = Settings()
+    configure_logging(settings)
     engine = open_database(settings)
-    client = await connect(settings)
+    client = await connect(settings, sdk_metrics=True)
     log = structlog.get_logger("dripstone.worker")
     log.info("worker.starting", task_queue=settings.task_queue)
     if index_incomplete(engine):  # first start after the 0007 migration
@@ -183,6 +189,7 @@ async def main() -> None:
         await retries
         if health is not None:
             health.stop()
+        flush_traces()
 
 
 if __name__ == "__main__":
