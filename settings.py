@@ -158,6 +158,29 @@ class Settings(BaseSettings):
         default=None, ge=1, le=65535, description="Port of the worker's GET /healthz and "
         "/readyz (for liveness and readiness probes); unset: not served.")
 
+    # Telemetry (telemetry/): traces, metrics and logs.
+    trace_exporter: Literal["none", "console", "memory", "otlp"] = Field(
+        default="none", description="Where OpenTelemetry spans go: none (tracing off), console "
+        "(stderr), memory (kept in the process, for tests), or otlp (to trace_otlp_endpoint; "
+        "needs the opentelemetry-exporter-otlp package).")
+    trace_otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint, e.g. "
+        "http://otel-collector:4318/v1/traces; required with trace_exporter=otlp.")
+    trace_service_name: str = Field(default="dripstone",
+                                    description="service.name on every span.")
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="console: readable lines for a terminal; json: one "
+        "JSON object a line (with trace_id and span_id while tracing), for production.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    api_metrics: bool = Field(
+        default=True, description="Serve Prometheus metrics at the API's GET /metrics, "
+        "without an API key (like the probes); turn off where the API faces the internet "
+        "and nothing on the inside scrapes it.")
+    temporal_metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Port of the Temporal SDK's own Prometheus "
+        "metrics (workflow task latency, pollers, slots) in the worker and API processes; "
+        "unset: not served.")
+
     @model_validator(mode="after")
     def _providers_need_credentials(self) -> "Settings":
         if self.email_provider == "sendgrid" and not self.sendgrid_api_key:
@@ -171,6 +194,12 @@ class Settings(BaseSettings):
                 missing.append("DRIPSTONE_TWILIO_FROM_NUMBER or DRIPSTONE_TWILIO_MESSAGING_SERVICE_SID")
             if missing:
                 raise ValueError(f"sms_provider=twilio needs {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _otlp_needs_endpoint(self) -> "Settings":
+        if self.trace_exporter == "otlp" and not self.trace_otlp_endpoint:
+            raise ValueError("DRIPSTONE_TRACE_OTLP_ENDPOINT is required when trace_exporter=otlp")
         return self
 
     @property

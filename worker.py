@@ -40,6 +40,9 @@ from routing.journey_migrations import JourneyMigrator
 from routing.reindex import index_incomplete, reindex_journeys
 from routing.router import Router
 from settings import Settings
+from telemetry.logs import configure_logging
+from telemetry.tracing import shutdown as flush_traces
+from telemetry.worker_metrics import MetricsInterceptor
 from workflows.backfill import BackfillWorkflow
 from workflows.flow_control import FlowControlWorkflow
 from workflows.journey import JourneyWorkflow
@@ -153,6 +156,8 @@ def build_worker(client: Client, settings: Settings, activities: list,
                    MailingWorkflow, MigrationWorkflow,
                    *extra_workflows],
         activities=activities,
+        # Counts sends, provider errors and journey ends; tracing comes with the client.
+        interceptors=[MetricsInterceptor()],
         # Sync activities run in these threads: one slot per thread, so none waits for one.
         activity_executor=ThreadPoolExecutor(settings.worker_activity_threads),
         max_concurrent_activities=settings.worker_activity_threads,
@@ -165,8 +170,9 @@ def build_worker(client: Client, settings: Settings, activities: list,
 
 async def main() -> None:
     settings = Settings()
+    configure_logging(settings)
     engine = open_database(settings)
-    client = await connect(settings)
+    client = await connect(settings, sdk_metrics=True)
     log = structlog.get_logger("dripstone.worker")
     log.info("worker.starting", task_queue=settings.task_queue)
     if index_incomplete(engine):  # first start after the 0007 migration
@@ -189,6 +195,7 @@ async def main() -> None:
         await retries
         if health is not None:
             health.stop()
+        flush_traces()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from activities.scripts import registered_names
 from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
-    flow_lifecycle, flows, health, journeys, mailings, operations, provider_webhooks,
+    flow_lifecycle, flows, health, journeys, mailings, metrics, operations, provider_webhooks,
 )
 from api import flow_stats, migrations
 from api.auth import require_api_key
@@ -28,12 +28,21 @@ from routing.dispatch import Dispatcher
 from routing.breaker import Breaker
 from routing.router import Router
 from settings import Settings
+from telemetry.http import RequestTelemetry
+from telemetry.logs import configure_logging
+from telemetry.tracing import tracing_for
 
 V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, contact_history.router,
                                journeys.router, flows.router,
                                flow_lifecycle.router, enrollments.router, audience.router,
                                operations.router, dispatch.router, mailings.router,
                                migrations.router, flow_stats.router]
+
+# FastAPI's own OpenTelemetry spans record the raw path and query and its logs the
+# validation messages, which carry contact ids and addresses; telemetry/http.py traces
+# requests by route template instead (and one server span per request, not two).
+NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False,
+                       "operation_spans": False}
 
 
 def create_app(settings: Settings, engine: Engine, client: Client | None = None) -> FastAPI:
@@ -42,7 +51,8 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
     that need Temporal (manual enrollment, journey control, operations, backfills)
     answer 503; a contact's journeys are still listed, from the journey index."""
     app = FastAPI(title="Dripstone", summary="Durable drip campaigns on Temporal",
-                  version="1", docs_url=None, redoc_url=None, openapi_url=None)
+                  version="1", docs_url=None, redoc_url=None, openapi_url=None,
+                  telemetry=NO_NATIVE_TELEMETRY)
     configure(app, settings, engine, client)
     errors.install(app)
     keyed = [Depends(require_api_key)]
@@ -50,6 +60,8 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
         app.include_router(router, dependencies=keyed, responses=errors.responses(401, 422))
     app.include_router(provider_webhooks.router)
     app.include_router(health.router)  # unkeyed: the orchestrator's probes
+    if settings.api_metrics:
+        app.include_router(metrics.router)  # unkeyed: Prometheus sends no key
     # Keyed by its own keys (DRIPSTONE_CODEC_API_KEYS), not the /v1 ones: see codec_server.
     app.include_router(codec_server.router, responses={
         **errors.responses(401, 422),
@@ -60,6 +72,10 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
                        allow_credentials=True, allow_methods=["POST", "OPTIONS"],
                        allow_headers=["Authorization", "Content-Type", "X-Namespace",
                                       "X-API-Key"])
+    # Outermost: a request's span covers everything below it, and with tracing on, the
+    # journeys it starts or signals continue its trace.
+    tracing = tracing_for(settings)
+    app.add_middleware(RequestTelemetry, tracer=tracing.tracer if tracing else None)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=keyed)
     def openapi() -> dict:
@@ -91,6 +107,7 @@ def from_environment() -> FastAPI:
     from worker import connect, open_database
 
     settings = Settings()
+    configure_logging(settings)
     # Checks the schema revision, never migrates: SchemaBehind / SchemaUnknown stop the
     # process here, before it serves anything (`dripstone db migrate` brings it up).
     engine = open_database(settings)
@@ -99,7 +116,7 @@ def from_environment() -> FastAPI:
     async def lifespan(app: FastAPI):
         # Lazy: the API starts, and takes events in, while Temporal is down; this
         # process's dispatcher routes them once it answers.
-        set_client(app, await connect(settings, lazy=True))
+        set_client(app, await connect(settings, lazy=True, sdk_metrics=True))
         stop = asyncio.Event()
         retries = asyncio.create_task(
             Dispatcher.from_settings(settings, engine, app.state.router).run(stop))

@@ -74,7 +74,9 @@ def api(
     # The app factory checks too; checking here first says so without uvicorn's traceback.
     open_checked(Settings().resolved_database_url).dispose()
     codec_for(Settings())  # KeyConfigError: DATABASE_URL without DRIPSTONE_CODEC_KEYS
-    uvicorn.run("api.app:from_environment", factory=True, host=host, port=port, workers=workers)
+    # log_config=None: uvicorn's own lines go through the app's logging (JSON in production).
+    uvicorn.run("api.app:from_environment", factory=True, host=host, port=port, workers=workers,
+                log_config=None)
 
 
 @app.command()

@@ -1,5 +1,6 @@
 """The worker's probes: GET /healthz (its worker is running) and GET /readyz (and it can
-reach the database and Temporal), on DRIPSTONE_WORKER_HEALTH_PORT.
+reach the database and Temporal), and its Prometheus GET /metrics, on
+DRIPSTONE_WORKER_HEALTH_PORT.
 
 Served by uvicorn from a thread of its own, so the probes answer even while the worker's
 event loop is busy, and uvicorn's signal handling (main thread only) stays out of the
@@ -11,14 +12,16 @@ import threading
 from collections.abc import Callable
 
 import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from temporalio.client import Client
 
 from health import checks
+from telemetry.state_metrics import exposition
 
 
 def probes(engine: Engine, client: Client, loop: asyncio.AbstractEventLoop,
@@ -38,7 +41,12 @@ def probes(engine: Engine, client: Client, loop: asyncio.AbstractEventLoop,
                              "database": database or "ok", "temporal": temporal or "ok"},
                             status_code=200 if ready else 503)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)])
+    async def metrics(_: Request) -> Response:
+        body = await asyncio.to_thread(exposition, engine)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz),
+                             Route("/metrics", metrics)])
 
 
 class HealthServer:

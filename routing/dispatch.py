@@ -8,6 +8,7 @@ store order: a contact whose earlier event is still pending gets nothing routed 
 """
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,9 @@ from projections.dispatch_bell import BELL
 from projections import journey_index as index
 from routing.breaker import unreachable
 from routing.router import Routed, Router, Undeliverable
+from telemetry.metrics import (
+    DEAD_LETTERS, EVENTS_ROUTED, ROUTED_OUTCOMES, ROUTING_DEFERRED, ROUTING_SECONDS, bounded,
+)
 
 log = structlog.get_logger("dripstone.dispatch")
 
@@ -84,10 +88,17 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
         router.breaker.trip()
     elif any(routes for o in outcomes for _, routes in o.routed):
         router.breaker.close()  # Temporal answered a call
+    path = "dispatcher" if redelivery else "fast"
     if error:
         log.warning("dispatch.deferred", events=len(failed), error=error)
+        ROUTING_DEFERRED.labels(path).inc(len(failed))
     for event_id, reason in dead:
         log.error("dispatch.dead_letter", event_id=event_id, error=reason)
+        DEAD_LETTERS.inc()
+    for _, routes in (r for o in outcomes for r in o.routed):
+        for route in routes or [None]:
+            EVENTS_ROUTED.labels(bounded(route.outcome if route else "no_journey",
+                                         ROUTED_OUTCOMES), path).inc()
     routed = {i: r for o in outcomes for i, r in o.routed}
     return [r for i in ids for r in routed.get(i, [])]
 
@@ -126,6 +137,7 @@ async def _route_in_order(router: Router, queue: list[ContactEvent],
     outcome = _Outcome()
     async with gate:
         for position, event in enumerate(queue):
+            began = time.perf_counter()
             try:
                 routed = await router.route_event(event, journeys, redelivery)
             except Exception as exc:  # noqa: BLE001 - any failure leaves the event to retry
@@ -134,6 +146,8 @@ async def _route_in_order(router: Router, queue: list[ContactEvent],
                 outcome.dead = undeliverable(exc)
                 outcome.unreachable = unreachable(exc)
                 break
+            ROUTING_SECONDS.labels("dispatcher" if redelivery else "fast").observe(
+                time.perf_counter() - began)
             outcome.routed.append((event.event_id, routed))
             if any(r.outcome == "enrolled" for r in routed):
                 # Later events of this contact must reach the journey this one started.

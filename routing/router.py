@@ -29,6 +29,7 @@ from projections.live_flows import LiveFlows
 from routing.breaker import Breaker, never_sent
 from routing.index_keeper import IndexKeeper
 from routing.signals import describe_if_any, is_running, signal_if_running
+from telemetry.metrics import JOURNEYS_STARTED
 from workflows import search_attributes
 
 log = structlog.get_logger("dripstone.router")
@@ -192,6 +193,7 @@ class Router:
             raise
         log.info("journey.enrolled", flow_id=flow.id, version=flow.version,
                  contact_id=contact_id, workflow_id=workflow_id)
+        JOURNEYS_STARTED.labels("event" if event is not None else "manual").inc()
         return Routed(enrollment_id, flow.id, workflow_id, "enrolled")
 
     async def _not_started(self, flow: Flow, workflow_id: str, enrollment_id: str,
