@@ -18,7 +18,10 @@ class JourneyIndexActivities:
         self.engine = engine
 
     @activity.defn(name="record_journey")
-    def record_journey(self, request: JourneyIndexRequest) -> None:
+    def record_journey(self, request: JourneyIndexRequest) -> bool:
+        """True when this call ended the journey's row: a retry, or a journey task run
+        again after the server refused its completion, finds it ended already, so what
+        counts journey ends (telemetry.worker_metrics) counts each once."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             if request.migrated_from is not None:
@@ -27,8 +30,8 @@ class JourneyIndexActivities:
             elif request.ended:
                 # Only this enrollment's row: a journey that ended must not end the next
                 # one started under the same id (re_entry after_exit).
-                index.set_status(conn, [request.workflow_id], index.ENDED, now,
-                                 request.enrollment_id)
+                return index.set_status(conn, [request.workflow_id], index.ENDED, now,
+                                        request.enrollment_id) > 0
             else:
                 index.claim_start(conn, workflow_id=request.workflow_id,
                                   contact_id=request.contact_id, flow_id=request.flow_id,
@@ -36,3 +39,4 @@ class JourneyIndexActivities:
                                   enrollment_id=request.enrollment_id, now=now,
                                   current_step=first_step(conn, request.flow_id,
                                                           request.flow_version))
+        return False

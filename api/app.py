@@ -20,7 +20,7 @@ from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
     flow_lifecycle, flows, health, journeys, mailings, metrics, operations, provider_webhooks,
 )
-from api import flow_stats, migrations
+from api import experiments, flow_stats, migrations
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
 from codec.converter import codec_for
@@ -36,7 +36,7 @@ V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, contact_history.r
                                journeys.router, flows.router,
                                flow_lifecycle.router, enrollments.router, audience.router,
                                operations.router, dispatch.router, mailings.router,
-                               migrations.router, flow_stats.router]
+                               migrations.router, flow_stats.router, experiments.router]
 
 # FastAPI's own OpenTelemetry spans record the raw path and query and its logs the
 # validation messages, which carry contact ids and addresses; telemetry/http.py traces

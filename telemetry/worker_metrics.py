@@ -1,19 +1,17 @@
 """Counting what activities and journeys did, from outside their code: a worker
-interceptor reads each activity's result (or failure) and each journey's final state.
+interceptor reads each activity's result (or failure).
 
 Kept out of the activities so there is one place that turns outcomes into metrics, and
-out of workflow code so no metric can change a history: the journey's end reaches the
-counter through an extern function, called only when the workflow is not replaying (as
-Temporal's own tracing interceptor does for its workflow spans)."""
+out of workflow code so no metric can change a history. A journey's end is counted from
+its last journey-index write, which says whether it was the one that ended the row: code
+at a workflow's end can run more than once outside replay (the server refuses a
+completion when a signal arrived meanwhile, and the task runs again), a row ends once."""
 
 from typing import Any
 
-from temporalio import activity, workflow
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import (
-    ActivityInboundInterceptor, ExecuteActivityInput, ExecuteWorkflowInput, Interceptor,
-    WorkflowInboundInterceptor, WorkflowInterceptorClassInput,
-)
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from telemetry.metrics import (
     END_STATUSES, JOURNEYS_ENDED, MAILING_BATCHES, MAILING_RECIPIENTS, PROVIDER_ERRORS, SENDS,
@@ -26,17 +24,11 @@ CHANNELS = {"send_email": "email", "send_sms": "sms", "place_call": "voice",
 # Failure types that mean a provider (or webhook target) answered no or not now.
 PROVIDER_FAILURES = {"ProviderRejected": "rejected", "TargetRefused": "rejected",
                      "ProviderUnavailable": "unavailable", "WebhookUnavailable": "unavailable"}
-JOURNEY_ENDED_EXTERN = "__dripstone_journey_ended"
 
 
 class MetricsInterceptor(Interceptor):
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _CountingActivities(next)
-
-    def workflow_interceptor_class(
-            self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
-        input.unsafe_extern_functions[JOURNEY_ENDED_EXTERN] = journey_ended
-        return _CountingJourneyEnds
 
 
 class _CountingActivities(ActivityInboundInterceptor):
@@ -47,16 +39,9 @@ class _CountingActivities(ActivityInboundInterceptor):
         except ApplicationError as exc:
             activity_failed(name, exc)
             raise
+        if name == "record_journey" and result is True:
+            journey_ended(str(getattr(input.args[0], "status", None) or "ended"))
         activity_done(name, result)
-        return result
-
-
-class _CountingJourneyEnds(WorkflowInboundInterceptor):
-    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
-        result = await super().execute_workflow(input)
-        if (workflow.info().workflow_type == "JourneyWorkflow"
-                and not workflow.unsafe.is_replaying()):
-            workflow.extern_functions()[JOURNEY_ENDED_EXTERN](str(getattr(result, "status", "")))
         return result
 
 

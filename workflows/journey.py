@@ -21,11 +21,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.step_outcomes import StepReport
     from domain.steps import Step
+    from domain.steps.experiments import EXPERIMENT_STEPS, Experiment
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
     from domain.steps.contact_changes import CONTACT_CHANGE_STEPS
     from domain.steps.messaging import MESSAGING_STEPS, PhoneCall, SendEmail, SendSms
     from workflows import search_attributes as sa
     from workflows.journey_migration import JourneyMigrations
+    from workflows.journey_experiments import JourneyExperiments
     from workflows.journey_steps import ACTIVITY_TIMEOUT, JourneySteps, Next
     from workflows.journey_waits import JourneyWaits
 
@@ -37,9 +39,9 @@ SEEN_EVENTS_LIMIT = 500
 EVENTS_PER_RUN = 500
 # What quiet hours hold back: messages that reach the contact, not calls to our own team
 # or to other systems.
-WINDOWED_STEPS = (SendEmail, SendSms, PhoneCall)
+WINDOWED_STEPS = (SendEmail, SendSms, PhoneCall, Experiment)
 # What a timer that ran out while paused can hold back (and the "skip" policy skip).
-ACTION_STEPS = (*MESSAGING_STEPS, *CONTACT_CHANGE_STEPS)
+ACTION_STEPS = (*MESSAGING_STEPS, *CONTACT_CHANGE_STEPS, *EXPERIMENT_STEPS)
 
 
 def _position(flow, step_id: str) -> int:
@@ -48,7 +50,7 @@ def _position(flow, step_id: str) -> int:
 
 
 @workflow.defn(name="JourneyWorkflow")
-class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations):
+class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExperiments):
     @workflow.init
     def __init__(self, input: JourneyInput) -> None:
         # State comes from the input here, not in run(): signals delivered with the
@@ -137,7 +139,10 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations):
         # The journey index learns of the end from the journey itself, so the router stops
         # signalling it; journeys from before the index replay without this.
         if workflow.patched("journey-index-end"):
-            await self._record_in_index(ended=True)
+            # How it ended goes with it, for the journeys-ended metric (counted once, when
+            # the row moves to ended); journeys from before replay without it.
+            how = {"status": state.status.value} if workflow.patched("journey-end-status") else {}
+            await self._record_in_index(ended=True, **how)
         return state
 
     async def _record_in_index(self, ended: bool, **child) -> None:
