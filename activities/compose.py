@@ -66,6 +66,11 @@ def unsubscribe_headers(options: MessagingOptions, context: dict[str, Any],
     return headers
 
 
+# Where a bulk provider substitutes each recipient's own preference link (EmailMessage.
+# substitutions): SendGrid's substitution tags, in a form no merge tag produces.
+PREFERENCES_PLACEHOLDER = "-dripstone-preferences-url-"
+
+
 def with_footer(body: str, preferences_url: str) -> str:
     """The preference link at the foot of a marketing email, unless the body shows it
     already (a {{ preferences_url }} merge tag)."""

@@ -13,7 +13,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities import ledger
 from activities.compose import (
-    MessagingOptions, fetch_attachments, template_data, unsubscribe_headers, with_footer,
+    PREFERENCES_PLACEHOLDER, MessagingOptions, fetch_attachments, template_data,
+    unsubscribe_headers, with_footer,
 )
 from activities.pace import Pace
 from activities.phones import stored_forms, to_e164
@@ -275,6 +276,8 @@ def compose_email(contact: ContactSnapshot, request: SendEmailRequest, key: str,
         tracking=tracking, template_id=request.template_id,
         template_data=template_data(context, subject) if request.template_id else {},
         headers=headers, reply_to=request.reply_to,
+        substitutions={PREFERENCES_PLACEHOLDER: context["preferences_url"]}
+        if links is not None and not request.template_id else {},
     )
 
 
