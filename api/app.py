@@ -18,7 +18,8 @@ from temporalio.client import Client
 from activities.scripts import registered_names
 from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
-    flow_lifecycle, flows, health, journeys, mailings, metrics, operations, provider_webhooks,
+    flow_lifecycle, flows, health, journeys, mailings, metrics, operations, preferences,
+    provider_webhooks,
 )
 from api import experiments, flow_stats, migrations
 from api.auth import require_api_key
@@ -62,6 +63,7 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
     app.include_router(health.router)  # unkeyed: the orchestrator's probes
     if settings.api_metrics:
         app.include_router(metrics.router)  # unkeyed: Prometheus sends no key
+    app.include_router(preferences.router)  # unkeyed: the signed link is the right
     # Keyed by its own keys (DRIPSTONE_CODEC_API_KEYS), not the /v1 ones: see codec_server.
     app.include_router(codec_server.router, responses={
         **errors.responses(401, 422),

@@ -62,6 +62,9 @@ class Experiment(MessageStep):
     reply_to: str | None = None
     sender: str | None = None
     if_no_phone: Literal["skip", "exit"] = "skip"
+    topic: str | None = Field(
+        default=None, description="The subscription topic every variant is sent under "
+        "(DRIPSTONE_SUBSCRIPTION_TOPICS). None: the default topic, `general`.")
 
     def variant(self, name: str) -> Variant | None:
         return next((v for v in self.variants if v.name == name), None)
@@ -70,7 +73,7 @@ class Experiment(MessageStep):
         """The variant as the plain message step it sends as (under this step's id, so
         the ledger, sent messages and opens name the experiment step)."""
         common = {"id": self.id, "name": self.name, "next": self.next,
-                  "on_missing_value": self.on_missing_value}
+                  "on_missing_value": self.on_missing_value, "topic": self.topic}
         if self.channel == "sms":
             return SendSms(**common, text=variant.text, sender=self.sender,
                            if_no_phone=self.if_no_phone)
