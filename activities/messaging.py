@@ -21,8 +21,9 @@ from activities.ports import (
 from activities.suppression import capped, email_suppression, sms_suppression
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
+from domain.locales import contact_locale, localize
 from domain.merge_tags import DEFAULT_MAX_CHARS, MergeTagError, contact_context, max_chars_for, render
-from domain.steps.messaging import Attachment, SendEmail, SendSms
+from domain.steps.messaging import Attachment, EmailVariant, SendEmail, SendSms, SmsVariant
 from projections.contacts import load_snapshot
 
 log = structlog.get_logger("dripstone.messaging")
@@ -41,6 +42,9 @@ class SendEmailRequest(BaseModel):
     reply_to: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
     transactional: bool = False  # exempt from frequency caps
+    # The step's locale variants: the activity chooses one by the contact's locale, read
+    # when it composes (the workflow never sees the contact's attributes).
+    locales: dict[str, EmailVariant] = Field(default_factory=dict)
 
     @classmethod
     def for_step(cls, step: SendEmail, key: str, flow_id: str, contact_id: str, *,
@@ -49,7 +53,8 @@ class SendEmailRequest(BaseModel):
         return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
                    subject=step.subject, body=step.body, from_email=step.from_email,
                    template_id=step.template_id, reply_to=step.reply_to,
-                   attachments=step.attachments, transactional=transactional)
+                   attachments=step.attachments, transactional=transactional,
+                   locales=step.locales)
 
 
 class SendSmsRequest(BaseModel):
@@ -60,12 +65,14 @@ class SendSmsRequest(BaseModel):
     text: str
     sender: str | None = None
     transactional: bool = False  # exempt from frequency caps
+    locales: dict[str, SmsVariant] = Field(default_factory=dict)  # as SendEmailRequest's
 
     @classmethod
     def for_step(cls, step: SendSms, key: str, flow_id: str, contact_id: str, *,
                  transactional: bool = False) -> "SendSmsRequest":
         return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
-                   text=step.text, sender=step.sender, transactional=transactional)
+                   text=step.text, sender=step.sender, transactional=transactional,
+                   locales=step.locales)
 
 
 class SendOutcome(BaseModel):
@@ -134,6 +141,7 @@ class MessagingActivities:
             return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed")
         if over_cap:
             return over_cap
+        _, request = localize(request, request.locales, contact_locale(contact.attributes))
         rendered = render_templates(contact, request.text, max_chars=max_chars_for("send_sms", "text"))
         if isinstance(rendered, SendOutcome):
             return rendered
@@ -229,7 +237,9 @@ def compose_email(contact: ContactSnapshot, request: SendEmailRequest, key: str,
                   tracking: dict[str, str], default_from: str, options: MessagingOptions,
                   to: str | None = None) -> EmailMessage | SendOutcome:
     """The message for one contact, without attachments (fetched at delivery). A missing
-    merge value skips it with the reason rather than sending a placeholder."""
+    merge value skips it with the reason rather than sending a placeholder. The content is
+    the variant for the contact's locale, if the step has one (domain/locales.py)."""
+    _, request = localize(request, request.locales, contact_locale(contact.attributes))
     context = _context(contact)
     try:
         subject = render(request.subject, context,

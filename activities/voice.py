@@ -15,6 +15,7 @@ from activities.phones import stored_forms, to_e164
 from activities.suppression import sms_suppression
 from activities.voice_port import OutboxVoice, VoiceCall, VoiceCaller
 from domain.conditions import ContactSnapshot
+from domain.locales import contact_locale, localize
 from domain.steps.messaging import Dial, Hangup, Pause, PhoneCall, Record, Say
 from settings import Settings
 
@@ -68,6 +69,8 @@ def _templates(step: PhoneCall) -> dict[str, str]:
 
 def build_call(step: PhoneCall, contact: ContactSnapshot, to: str,
                key: str) -> VoiceCall | ActionOutcome:
+    # The script in the contact's language, if the step has it (domain/locales.py).
+    _, step = localize(step, step.locales, contact_locale(contact.attributes))
     rendered = render_all(contact, step, _templates(step))
     if isinstance(rendered, ActionOutcome):
         return rendered
