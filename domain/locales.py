@@ -73,35 +73,43 @@ def lookup_chain(tag: str) -> list[str]:
     return ["-".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
-def choose(variants: Mapping[str, Any], locale: Any) -> str | None:
-    """The key of `variants` a contact whose locale is `locale` gets, or None for the
-    default content. Keys are compared in canonical form, so `pt_br` in a document
-    serves a contact tagged `pt-BR`. A missing or unreadable locale gets the default."""
+def matches(variants: Mapping[str, Any], locale: Any) -> list[str]:
+    """The keys of `variants` along the lookup chain of `locale`, most specific first
+    (`pt-BR`, then `pt`); empty for the default content. Keys are compared in canonical
+    form, so `pt_br` in a document serves a contact tagged `pt-BR`. A missing or
+    unreadable locale gets the default."""
     if not variants or not isinstance(locale, str):
-        return None
-    by_tag = {}
+        return []
+    by_tag: dict[str, str] = {}
     for key in variants:
         spelled = canonical(key)
         if spelled is not None:
             # Validation refuses two keys for one tag; if one slipped in, the first wins.
             by_tag.setdefault(spelled.lower(), key)
-    for candidate in lookup_chain(locale):
-        if candidate.lower() in by_tag:
-            return by_tag[candidate.lower()]
-    return None
+    return [by_tag[tag.lower()] for tag in lookup_chain(locale) if tag.lower() in by_tag]
+
+
+def choose(variants: Mapping[str, Any], locale: Any) -> str | None:
+    """The key of the variant a contact whose locale is `locale` gets, or None for the
+    default content."""
+    found = matches(variants, locale)
+    return found[0] if found else None
 
 
 def localize(content: M, variants: Mapping[str, BaseModel], locale: Any) -> tuple[str | None, M]:
-    """`content` (a step, a send request) with the fields the chosen variant gives put in
-    place of its own, and the key of that variant (None: the default, unchanged). A field
-    a variant leaves out keeps the default's value."""
-    key = choose(variants, locale)
-    if key is None:
+    """`content` (a step, a send request) in the contact's locale, and the key of the
+    variant chosen (None: the default, unchanged). Fields fall back one by one along the
+    same chain as the variant: a `pt-BR` variant that gives only a body takes its
+    subject from `pt`, or else from the default."""
+    found = matches(variants, locale)
+    if not found:
         return None, content
-    variant = variants[key]
-    given = {name: getattr(variant, name) for name in type(variant).model_fields
-             if getattr(variant, name) is not None}
-    return key, content.model_copy(update=given)
+    update: dict[str, Any] = {}
+    for key in reversed(found):  # least specific first, so the most specific wins
+        variant = variants[key]
+        update.update({name: getattr(variant, name) for name in type(variant).model_fields
+                       if getattr(variant, name) is not None})
+    return found[0], content.model_copy(update=update)
 
 
 def contact_locale(attributes: Mapping[str, Any]) -> str | None:

@@ -44,10 +44,12 @@ def test_a_less_specific_contact_locale_never_gets_a_more_specific_variant():
     assert lookup_chain("zh-Hant-TW") == ["zh-Hant-TW", "zh-Hant", "zh"]
 
 
-def test_a_variant_replaces_only_the_fields_it_gives():
+def test_a_variant_replaces_only_the_fields_it_gives_the_rest_falls_back_along_the_chain():
     step = SendEmail.model_validate({"id": "m", "subject": "Hi", "body": "Hello", "locales": {
-        "pt": {"subject": "Oi"}, "de": {"template_id": "d-123"}}})
-    assert localize(step, step.locales, "pt-BR")[1].model_dump(include={"subject", "body"}) == {
+        "pt": {"subject": "Oi"}, "pt-BR": {"body": "Olá"}, "de": {"template_id": "d-123"}}})
+    key, brazilian = localize(step, step.locales, "pt-BR")
+    assert (key, brazilian.subject, brazilian.body) == ("pt-BR", "Oi", "Olá")
+    assert localize(step, step.locales, "pt-PT")[1].model_dump(include={"subject", "body"}) == {
         "subject": "Oi", "body": "Hello"}
     key, german = localize(step, step.locales, "de-AT")
     assert (key, german.template_id, german.subject) == ("de", "d-123", "Hi")
