@@ -17,6 +17,7 @@ from activities.ports import EmailMessage, SmsMessage
 from activities.suppression import capped, topic_opt_outs, topic_reason
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
+from domain.locales import contact_locale, localize
 from domain.mailing import Mailing, MailingStep, message_key
 from domain.merge_tags import max_chars_for
 from domain.topics import topic_or_default
@@ -111,6 +112,7 @@ def compose_sms(conn: Connection, mailing: Mailing, step: MailingStep, contact_i
     left = set() if mailing.transactional else topic_opt_outs(conn, "sms", topic, list(numbers))
     over_cap = _capped(conn, mailing, "sms", list(numbers), batch, options)
     limit = max_chars_for("send_sms", "text")
+    content = step.as_message_step()
     for contact_id, (e164, held) in numbers.items():
         if contact_id in opted or blocked & set(held):
             batch.skip(contact_id, "unsubscribed", "contact unsubscribed from sms (replied STOP)")
@@ -122,7 +124,10 @@ def compose_sms(conn: Connection, mailing: Mailing, step: MailingStep, contact_i
             batch.skip(contact_id, "frequency_cap",
                        options.frequency_caps["sms"].describe("sms"))
             continue
-        rendered = render_templates(profiles[contact_id], step.text, max_chars=limit)
+        # The same choice a journey's send makes (domain/locales.py).
+        _, localized = localize(content, content.locales,
+                                contact_locale(profiles[contact_id].attributes))
+        rendered = render_templates(profiles[contact_id], localized.text, max_chars=limit)
         if isinstance(rendered, SendOutcome):
             batch.skip(contact_id, rendered.reason_code or "merge_value", rendered.reason or "")
             continue

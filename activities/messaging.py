@@ -26,8 +26,9 @@ from activities.suppression import (
 )
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
+from domain.locales import contact_locale, localize
 from domain.merge_tags import DEFAULT_MAX_CHARS, MergeTagError, contact_context, max_chars_for, render
-from domain.steps.messaging import Attachment, SendEmail, SendSms
+from domain.steps.messaging import Attachment, EmailVariant, SendEmail, SendSms, SmsVariant
 from domain.topics import topic_or_default
 from projections.contacts import load_snapshot
 
@@ -48,6 +49,9 @@ class SendEmailRequest(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)
     transactional: bool = False  # exempt from frequency caps and marketing opt-outs
     topic: str | None = None  # the subscription topic; None: the default topic
+    # The step's locale variants: the activity chooses one by the contact's locale, read
+    # when it composes (the workflow never sees the contact's attributes).
+    locales: dict[str, EmailVariant] = Field(default_factory=dict)
 
     @classmethod
     def for_step(cls, step: SendEmail, key: str, flow_id: str, contact_id: str, *,
@@ -56,7 +60,8 @@ class SendEmailRequest(BaseModel):
         return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
                    subject=step.subject, body=step.body, from_email=step.from_email,
                    template_id=step.template_id, reply_to=step.reply_to,
-                   attachments=step.attachments, transactional=transactional, topic=step.topic)
+                   attachments=step.attachments, transactional=transactional, topic=step.topic,
+                   locales=step.locales)
 
 
 class SendSmsRequest(BaseModel):
@@ -68,13 +73,14 @@ class SendSmsRequest(BaseModel):
     sender: str | None = None
     transactional: bool = False  # exempt from frequency caps and marketing opt-outs
     topic: str | None = None  # the subscription topic; None: the default topic
+    locales: dict[str, SmsVariant] = Field(default_factory=dict)  # as SendEmailRequest's
 
     @classmethod
     def for_step(cls, step: SendSms, key: str, flow_id: str, contact_id: str, *,
                  transactional: bool = False) -> "SendSmsRequest":
         return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
                    text=step.text, sender=step.sender, transactional=transactional,
-                   topic=step.topic)
+                   topic=step.topic, locales=step.locales)
 
 
 class SendOutcome(BaseModel):
@@ -147,6 +153,7 @@ class MessagingActivities:
             return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed")
         if over_cap:
             return over_cap
+        _, request = localize(request, request.locales, contact_locale(contact.attributes))
         rendered = render_templates(contact, request.text, max_chars=max_chars_for("send_sms", "text"))
         if isinstance(rendered, SendOutcome):
             return rendered
@@ -253,7 +260,9 @@ def compose_email(contact: ContactSnapshot, request: SendEmailRequest, key: str,
     """The message for one contact, without attachments (fetched at delivery). A missing
     merge value skips it with the reason rather than sending a placeholder. With
     preference links, a marketing email carries its contact's preference page (a footer,
-    and {{ preferences_url }}) and a one-click unsubscribe from its topic."""
+    and {{ preferences_url }}) and a one-click unsubscribe from its topic. The content is the variant for the
+    contact's locale, if the step has one (domain/locales.py)."""
+    _, request = localize(request, request.locales, contact_locale(contact.attributes))
     context = _context(contact)
     links, marketing = options.links, not request.transactional
     if links is not None:

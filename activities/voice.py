@@ -15,6 +15,7 @@ from activities.phones import stored_forms, to_e164
 from activities.suppression import sms_suppression
 from activities.voice_port import OutboxVoice, VoiceCall, VoiceCaller
 from domain.conditions import ContactSnapshot
+from domain.locales import LOCALE_ATTRIBUTE, contact_locale, localize
 from domain.steps.messaging import Dial, Hangup, Pause, PhoneCall, Record, Say
 from settings import Settings
 
@@ -68,6 +69,8 @@ def _templates(step: PhoneCall) -> dict[str, str]:
 
 def build_call(step: PhoneCall, contact: ContactSnapshot, to: str,
                key: str) -> VoiceCall | ActionOutcome:
+    # The script in the contact's language, if the step has it (domain/locales.py).
+    _, step = localize(step, step.locales, contact_locale(contact.attributes))
     rendered = render_all(contact, step, _templates(step))
     if isinstance(rendered, ActionOutcome):
         return rendered
@@ -105,15 +108,19 @@ class VoiceActivities:
 
 
 def place_test_call(engine: Engine, caller: VoiceCaller, step: PhoneCall, to: str,
-                    contact_id: str | None = None) -> str | None:
+                    contact_id: str | None = None, *, locale: str | None = None) -> str | None:
     """Place the step's call to `to` now, outside any journey, so its author can hear
     it. Merge tags come from `contact_id` when given (else only a default can fill
-    them). Not recorded in the ledger: every test call is meant to ring."""
+    them); `locale` stands for the contact's locale attribute. Not recorded in the
+    ledger: every test call is meant to ring."""
     number = to_e164(to)
     if number is None:
         raise ValueError(f"to: {to!r} is not a valid phone number in E.164 (e.g. +14155550101)")
     contact = load_contact(engine, contact_id) if contact_id else \
         ContactSnapshot(contact_id="test-call")
+    if locale is not None:
+        contact = contact.model_copy(update={"attributes": {**contact.attributes,
+                                                            LOCALE_ATTRIBUTE: locale}})
     call = build_call(step, contact, number, f"test-call/{step.id}/{uuid4().hex}")
     if isinstance(call, ActionOutcome):
         raise ValueError(f"step {step.id}: {call.reason}")

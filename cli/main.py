@@ -26,6 +26,8 @@ COMMAND_GROUPS = {
                 "Mailings to whole segments: save, preview, send, follow."),
     "contact": ("cli.contact_commands:contact_app",
                 "Look at one contact: profile, events, messages."),
+    "temporal": ("cli.temporal_commands:temporal_app",
+                 "Set up a Temporal namespace: register Dripstone's search attributes."),
 }
 
 app = typer.Typer(help="Dripstone: durable drip campaigns and customer journeys on Temporal.",

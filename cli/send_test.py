@@ -24,15 +24,21 @@ def send_test(
     contact: Annotated[Optional[str], typer.Option(
         "--contact", help="Fill merge tags from this contact (default: only tag defaults)")] = None,
     draft: Annotated[bool, typer.Option("--draft", help="Use the saved draft, not the live version")] = False,
+    locale: Annotated[Optional[str], typer.Option(
+        "--locale", help="Send the variant this locale gets, e.g. pt-BR (falls back to pt, "
+        "then the default); default: the --contact's locale attribute")] = None,
 ) -> None:
     """Send one step's message to an address you give, to see it as a contact would."""
     from activities.compose import MessagingOptions
     from domain.conditions import ContactSnapshot
+    from domain.locales import LOCALE_ATTRIBUTE, canonical, choose, contact_locale, tag_problem
     from domain.steps.messaging import PhoneCall, SendEmail, SendSms
     from projections.contacts import load_snapshot
     from projections.database import open_checked
     from settings import Settings
 
+    if locale is not None and (why := tag_problem(locale)) is not None:
+        fail(f"--locale: {why}")
     settings = Settings()
     engine = open_checked(settings.resolved_database_url)
     try:
@@ -43,6 +49,10 @@ def send_test(
                 snapshot = load_snapshot(conn, contact, {"attributes"})
                 if snapshot is None:
                     fail(f"--contact: no contact {contact!r} is known")
+            if locale is not None:
+                # The test send composes exactly as the contact's would, in this locale.
+                snapshot = snapshot.model_copy(update={"attributes": {
+                    **snapshot.attributes, LOCALE_ATTRIBUTE: canonical(locale)}})
         options = MessagingOptions.from_settings(settings)
         key = f"test-send/{flow_id}/{step_id}/{uuid.uuid4()}"
         if isinstance(step, SendEmail):
@@ -50,22 +60,29 @@ def send_test(
         elif isinstance(step, SendSms):
             provider, message_id = _sms(settings, engine, options, flow_id, step, snapshot, key, to)
         elif isinstance(step, PhoneCall):
-            provider, message_id = _call(settings, engine, step, to, contact)
+            provider, message_id = _call(settings, engine, step, to, contact, locale)
         else:
             fail(f"step {step_id!r} is a {step.kind} step; only send_email, send_sms and "
                  "phone_call steps can be tested")
     finally:
         engine.dispose()
+    wanted = contact_locale(snapshot.attributes)
+    if wanted is not None or getattr(step, "locales", None):
+        chosen = choose(getattr(step, "locales", {}), wanted)
+        console.print(f"locale {wanted or '(none)'}: "
+                      + (f"variant {chosen}" if chosen else "the default content"))
     console.print(f"test {step.kind.removeprefix('send_').replace('phone_', '')} of {flow_id}/{step_id} sent to {to} "
                   f"via {provider}" + (f" (message id {message_id})" if message_id else ""))
 
 
-def _call(settings, engine, step, to: str, contact: str | None) -> tuple[str, str | None]:
+def _call(settings, engine, step, to: str, contact: str | None,
+          locale: str | None) -> tuple[str, str | None]:
     """A test call: the step's TwiML, rung now on the number given [000]."""
     from activities.voice import place_test_call, voice_caller
 
     try:
-        sid = place_test_call(engine, voice_caller(settings, engine), step, to, contact)
+        sid = place_test_call(engine, voice_caller(settings, engine), step, to, contact,
+                              locale=locale)
     except ValueError as exc:
         fail(str(exc))
     return settings.voice_provider, sid
@@ -123,12 +140,14 @@ def _sms(settings, engine, options, flow_id, step, contact, key, to):
     from activities.phones import to_e164
     from activities.ports import SmsMessage
     from domain import sms as sms_text
+    from domain.locales import contact_locale, localize
     from domain.merge_tags import max_chars_for
     from worker import sms_sender
 
     number = to_e164(to, options.phone_default_region)
     if number is None:
         fail(f"--to: {to!r} is not a valid phone number (E.164, e.g. +14155550101)")
+    _, step = localize(step, step.locales, contact_locale(contact.attributes))
     rendered = render_templates(contact, step.text, max_chars=max_chars_for("send_sms", "text"))
     if isinstance(rendered, SendOutcome):
         fail(f"not sent: {rendered.reason}")

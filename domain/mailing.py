@@ -17,7 +17,8 @@ from domain.conditions import Condition
 from domain.durations import Duration
 from domain.identifiers import ContactId, StepId
 from domain.steps.base import Model, When
-from domain.steps.messaging import SendEmail, SendSms
+from domain.locales import MAX_LOCALES
+from domain.steps.messaging import EmailVariant, SendEmail, SendSms, SmsVariant
 
 MailingId = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", strip_whitespace=True)
@@ -58,6 +59,16 @@ class Conversion(Model):
     within: Duration
 
 
+class MailingVariant(Model):
+    """A step's content in one language; a field left out is the default's. Email steps
+    take subject, body and template_id; SMS steps take text."""
+
+    subject: str | None = None
+    body: str | None = None
+    template_id: str | None = None
+    text: str | None = None
+
+
 class MailingStep(Model):
     id: StepId
     name: str | None = Field(default=None, max_length=200)
@@ -71,6 +82,10 @@ class MailingStep(Model):
     # SMS content.
     text: str = ""
     sender: str | None = None
+    locales: dict[str, MailingVariant] = Field(
+        default_factory=dict, max_length=MAX_LOCALES, description=(
+            "Content per language tag (`pt-BR`, `pt`); each recipient's `locale` attribute "
+            "chooses, falling back from `pt-BR` to `pt` to the step's own content."))
     when: When | None = Field(default=None, description="Main step: now (unset), `at` or "
                               "`local_at`. Later steps may also wait a `delay` after the "
                               "previous step finished sending.")
@@ -89,8 +104,12 @@ class MailingStep(Model):
         if self.channel == "email":
             return SendEmail(id=self.id, subject=self.subject, body=self.body,
                              template_id=self.template_id, from_email=self.from_email,
-                             reply_to=self.reply_to, topic=topic)
-        return SendSms(id=self.id, text=self.text, sender=self.sender, topic=topic)
+                             reply_to=self.reply_to, topic=topic, locales={
+                                 tag: EmailVariant(subject=v.subject, body=v.body,
+                                                   template_id=v.template_id)
+                                 for tag, v in self.locales.items()})
+        return SendSms(id=self.id, text=self.text, sender=self.sender, topic=topic,
+                       locales={tag: SmsVariant(text=v.text) for tag, v in self.locales.items()})
 
 
 class Mailing(Model):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Any, Annotated, Literal, Union
 
 from pydantic import Field
 
+from domain.locales import MAX_LOCALES
 from domain.steps.base import Model, StepBase
 
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024
@@ -28,6 +29,24 @@ class Attachment(Model):
     content_type: str = "application/octet-stream"
 
 
+class EmailVariant(Model):
+    """An email's content in one language; a field left out is the default's."""
+
+    subject: str | None = None
+    body: str | None = None
+    template_id: str | None = None
+
+
+class SmsVariant(Model):
+    text: str | None = None
+
+
+def _locales_field(what: str) -> Any:
+    return Field(default_factory=dict, max_length=MAX_LOCALES, description=(
+        f"{what} per language tag (`pt-BR`, `pt`); the contact's `locale` attribute "
+        "chooses, falling back from `pt-BR` to `pt` to the step's own content."))
+
+
 class SendEmail(MessageStep):
     """Inline content (subject + body with merge tags), or an existing template by id."""
 
@@ -43,6 +62,7 @@ class SendEmail(MessageStep):
         default=None, description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) "
         "this message belongs to; a contact who opted out of it on this channel is skipped "
         "(unless the flow is transactional). None: the default topic, `general`.")
+    locales: dict[str, EmailVariant] = _locales_field("Subject, body or template")
 
 
 class SendSms(MessageStep):
@@ -55,6 +75,7 @@ class SendSms(MessageStep):
         default=None, description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) "
         "this message belongs to; a contact who opted out of it on this channel is skipped "
         "(unless the flow is transactional). None: the default topic, `general`.")
+    locales: dict[str, SmsVariant] = _locales_field("The text")
 
 
 class Say(Model):
@@ -85,11 +106,16 @@ class Record(Model):
 CallAction = Annotated[Union[Say, Dial, Pause, Hangup, Record], Field(discriminator="action")]
 
 
+class CallVariant(Model):
+    script: list[CallAction] | None = None
+
+
 class PhoneCall(MessageStep):
     kind: Literal["phone_call"] = "phone_call"
     from_number: str | None = None
     record: bool = False
     script: list[CallAction] = Field(default_factory=list)
+    locales: dict[str, CallVariant] = _locales_field("The call script")
 
 
 class NotifyTeam(MessageStep):

@@ -73,6 +73,7 @@ def _check_step(step: MailingStep, previous: MailingStep | None, where: str,
                                 message="an email needs a subject and a body, or a template_id"))
     if step.channel == "sms" and not step.text.strip():
         problems.append(missing(step.id, f"{where}.text", "an SMS needs its text"))
+    problems += _check_variant_channel(step, where)
     for problem in check_content(step.as_message_step(), fields, allow_private_targets):
         problems.append(problem.model_copy(update={"field": f"{where}.{problem.field}"}))
     if step.when is not None:
@@ -115,6 +116,22 @@ def _check_step(step: MailingStep, previous: MailingStep | None, where: str,
         problems.append(Problem(step_id=step.id, field=f"{where}.conversion.event",
                                 code="unknown_event",
                                 message=f"unknown event type {step.conversion.event!r}"))
+    return problems
+
+
+_CHANNEL_FIELDS = {"email": ("subject", "body", "template_id"), "sms": ("text",)}
+
+
+def _check_variant_channel(step: MailingStep, where: str) -> list[Problem]:
+    # as_message_step keeps only the channel's own fields: say so rather than drop text.
+    problems = []
+    for tag, variant in step.locales.items():
+        for name in sorted(set(type(variant).model_fields) - set(_CHANNEL_FIELDS[step.channel])):
+            if getattr(variant, name) is not None:
+                problems.append(Problem(
+                    step_id=step.id, field=f"{where}.locales.{tag}.{name}", code="invalid",
+                    message=f"an {step.channel} step's variant takes "
+                    f"{', '.join(_CHANNEL_FIELDS[step.channel])}, not {name}"))
     return problems
 
 
