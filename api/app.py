@@ -19,6 +19,7 @@ from activities.scripts import registered_names
 from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
     flow_lifecycle, flows, health, journeys, mailings, operations, provider_webhooks,
+    simulate,
 )
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
@@ -31,7 +32,8 @@ from settings import Settings
 V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, contact_history.router,
                                journeys.router, flows.router,
                                flow_lifecycle.router, enrollments.router, audience.router,
-                               operations.router, dispatch.router, mailings.router]
+                               operations.router, dispatch.router, mailings.router,
+                               simulate.router]
 
 
 def create_app(settings: Settings, engine: Engine, client: Client | None = None) -> FastAPI:
