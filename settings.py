@@ -170,6 +170,9 @@ class Settings(BaseSettings):
     database_max_overflow: int = Field(
         default=10, ge=0, le=500, description="PostgreSQL connections opened beyond the pool "
         "under load, per process.")
+    test_server_bin: str | None = Field(
+        default=None, description="Temporal's time-skipping test server (the wrapper "
+        "toolchain/test_server.sh prints), for `dripstone flow simulate`; unset: the cached one.")
     worker_health_port: int | None = Field(
         default=None, ge=1, le=65535, description="Port of the worker's GET /healthz and "
         "/readyz (for liveness and readiness probes); unset: not served.")

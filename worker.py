@@ -92,8 +92,11 @@ def sms_sender(settings: Settings, engine: Engine) -> SmsSender:
 
 def activities_for(settings: Settings, engine: Engine, client: Client | None = None,
                    email: EmailSender | None = None, sms: SmsSender | None = None,
-                   voice: VoiceCaller | None = None) -> list:
-    """`client` lets contact changes made by journeys route to other flows' triggers."""
+                   voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
+                   scripts: dict | None = None) -> list:
+    """`client` lets contact changes made by journeys route to other flows' triggers.
+    The ports (email, sms, voice, webhooks, scripts) default to the configured ones; a
+    simulation passes recorders instead, so the activity list itself exists only here."""
     router = Router(client, engine, settings.task_queue) if client is not None else None
     index = JourneyIndexActivities(engine)
     email = email or email_sender(settings, engine)
@@ -112,7 +115,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
         StepReportActivities(engine).record_step,
         ExperimentActivities(engine).choose_variant,
         ConditionActivities(engine, zones).evaluate_condition,
-        *callout_activities(settings, engine, email, sms, voice),
+        *callout_activities(settings, engine, email, sms, voice, webhooks, scripts),
         *timing_activities(settings, engine, client, router),
         *backfill_activities(engine, router),
         *mailing_activities(engine, delivery, zones),
@@ -133,12 +136,15 @@ def timing_activities(settings: Settings, engine: Engine, client: Client | None,
 
 
 def callout_activities(settings: Settings, engine: Engine, email: EmailSender, sms: SmsSender,
-                       voice: VoiceCaller | None = None) -> list:
+                       voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
+                       scripts: dict | None = None) -> list:
     """Webhook, phone call, notify team and the script runner's activities."""
-    scripts = ScriptActivities(engine, load_scripts(settings.scripts_module))
+    webhooks = webhooks or WebhookActivities(engine, settings.webhook_signing_secret,
+                                             settings.webhook_allow_private_targets)
+    scripts = ScriptActivities(engine, load_scripts(settings.scripts_module)
+                               if scripts is None else scripts)
     return [
-        WebhookActivities(engine, settings.webhook_signing_secret,
-                          settings.webhook_allow_private_targets).call_webhook,
+        webhooks.call_webhook,
         VoiceActivities(engine, voice or voice_caller(settings, engine),
                         settings.phone_default_region).place_call,
         TeamNotifyActivities(engine, email, sms, settings.email_from, settings.team_email,

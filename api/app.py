@@ -19,7 +19,7 @@ from activities.scripts import registered_names
 from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
     flow_lifecycle, flows, health, journeys, mailings, metrics, operations, preferences,
-    provider_webhooks,
+    provider_webhooks, simulate,
 )
 from api import experiments, flow_stats, migrations
 from api.auth import require_api_key
@@ -37,7 +37,8 @@ V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, contact_history.r
                                journeys.router, flows.router,
                                flow_lifecycle.router, enrollments.router, audience.router,
                                operations.router, dispatch.router, mailings.router,
-                               migrations.router, flow_stats.router, experiments.router]
+                               migrations.router, flow_stats.router, experiments.router,
+                               simulate.router]
 
 # FastAPI's own OpenTelemetry spans record the raw path and query and its logs the
 # validation messages, which carry contact ids and addresses; telemetry/http.py traces

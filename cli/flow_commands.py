@@ -24,6 +24,7 @@ from cli.migrate_command import migrate
 from cli.output import console, fail
 from cli.flow_stats_command import stats
 from cli.send_test import send_test
+from cli.simulate_command import simulate
 
 flow_app = typer.Typer(help="Draft, publish, pause and inspect flows.", no_args_is_help=True)
 flow_app.command("experiment")(experiment)
@@ -212,3 +213,4 @@ flow_app.command("audience")(audience)  # cli/backfill_command.py
 flow_app.command("backfill")(backfill)
 flow_app.command("stats")(stats)  # cli/flow_stats_command.py
 flow_app.command("migrate")(migrate)  # cli/migrate_command.py
+flow_app.command("simulate")(simulate)  # cli/simulate_command.py
