@@ -17,6 +17,13 @@ class TemporalUnreachable(RuntimeError):
     or report on that (the dev stack, `dripstone journeys`) keep doing so."""
 
 
+def is_connect_failure(exc: BaseException) -> bool:
+    """Our connect's error, or the SDK's own from a lazy client's first call (it names
+    no settings: a lazy client connects only then)."""
+    return isinstance(exc, TemporalUnreachable) or (
+        isinstance(exc, RuntimeError) and str(exc).startswith("Failed client connect"))
+
+
 def tls_config(settings: Settings) -> TLSConfig | bool:
     """False (plain text), or what to verify the server with and present to it."""
     if not settings.temporal_tls_enabled:
