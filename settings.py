@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography.fernet import Fernet
-from pydantic import AliasChoices, Field, PositiveFloat, model_validator
+from pydantic import AliasChoices, Field, PositiveFloat, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.frequency import FrequencyCaps
@@ -16,7 +16,10 @@ from domain.topics import DEFAULT_TOPIC, DEFAULT_TOPICS, TOPIC_PATTERN
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DRIPSTONE_", extra="ignore")
+    # hide_input_in_errors: a validation error would otherwise print every value read,
+    # API keys and tokens included.
+    model_config = SettingsConfigDict(env_prefix="DRIPSTONE_", extra="ignore",
+                                      hide_input_in_errors=True)
 
     data_dir: Path = Path("data")
     database_url: str | None = Field(
@@ -25,6 +28,26 @@ class Settings(BaseSettings):
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    # Reaching a TLS cluster or Temporal Cloud (codec/client.py connects with these).
+    temporal_tls: bool | None = Field(
+        default=None, description="Connect to Temporal over TLS. Unset: on when any "
+        "temporal_tls_* path, the server name or the API key is set (Temporal Cloud only "
+        "speaks TLS), off otherwise. false with an API key sends the key in plain text: only "
+        "for a TLS-terminating sidecar on the same host.")
+    temporal_tls_ca_path: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the Temporal server's "
+        "certificate; unset: the system's trusted roots (enough for Temporal Cloud).")
+    temporal_tls_cert_path: Path | None = Field(
+        default=None, description="PEM file of this client's certificate (mutual TLS), "
+        "with temporal_tls_key_path.")
+    temporal_tls_key_path: Path | None = Field(
+        default=None, description="PEM file of the private key of temporal_tls_cert_path.")
+    temporal_tls_server_name: str | None = Field(
+        default=None, description="Name to verify the server's certificate against, when "
+        "it is not the host of temporal_address (e.g. an IP address or a proxy).")
+    temporal_api_key: SecretStr | None = Field(
+        default=None, description="API key sent as \"authorization: Bearer KEY\" on every "
+        "call to Temporal (Temporal Cloud API keys); never logged.")
     task_queue: str = "dripstone-journeys"
     temporal_ui_port: int = 8233
 
@@ -200,6 +223,28 @@ class Settings(BaseSettings):
         "metrics (workflow task latency, pollers, slots) in the worker and API processes; "
         "unset: not served.")
 
+    @field_validator("temporal_tls_ca_path", "temporal_tls_cert_path", "temporal_tls_key_path",
+                     "temporal_tls_server_name", "temporal_api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value):
+        # An env var left empty by a template (`${KEY:-}`) means "not given", not "." or "".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _temporal_tls_is_complete(self) -> "Settings":
+        problems = temporal_tls_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def temporal_tls_enabled(self) -> bool:
+        if self.temporal_tls is not None:
+            return self.temporal_tls
+        return any(value is not None for value in (
+            self.temporal_tls_ca_path, self.temporal_tls_cert_path, self.temporal_tls_key_path,
+            self.temporal_tls_server_name, self.temporal_api_key))
+
     @model_validator(mode="after")
     def _providers_need_credentials(self) -> "Settings":
         if self.email_provider == "sendgrid" and not self.sendgrid_api_key:
@@ -248,3 +293,43 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'dripstone.db').as_posix()}"
+
+
+TLS_FILES = {"DRIPSTONE_TEMPORAL_TLS_CA_PATH": "temporal_tls_ca_path",
+             "DRIPSTONE_TEMPORAL_TLS_CERT_PATH": "temporal_tls_cert_path",
+             "DRIPSTONE_TEMPORAL_TLS_KEY_PATH": "temporal_tls_key_path"}
+
+
+def temporal_tls_problems(settings: Settings) -> list[str]:
+    """Checked when settings are read, so a process with a half-configured TLS stops at
+    start naming the setting, instead of failing a handshake later with the SDK's words."""
+    problems = []
+    cert, key = settings.temporal_tls_cert_path, settings.temporal_tls_key_path
+    if (cert is None) != (key is None):
+        given, missing = (("DRIPSTONE_TEMPORAL_TLS_CERT_PATH", "DRIPSTONE_TEMPORAL_TLS_KEY_PATH")
+                          if key is None else
+                          ("DRIPSTONE_TEMPORAL_TLS_KEY_PATH", "DRIPSTONE_TEMPORAL_TLS_CERT_PATH"))
+        problems.append(f"{given} is set but {missing} is not: a client certificate needs both "
+                        "DRIPSTONE_TEMPORAL_TLS_CERT_PATH and DRIPSTONE_TEMPORAL_TLS_KEY_PATH")
+    tls_only = [env for env, name in (*TLS_FILES.items(),
+                                      ("DRIPSTONE_TEMPORAL_TLS_SERVER_NAME",
+                                       "temporal_tls_server_name"))
+                if getattr(settings, name) is not None]
+    if settings.temporal_tls is False and tls_only:
+        problems.append(f"DRIPSTONE_TEMPORAL_TLS is false but {', '.join(tls_only)} "
+                        "only apply over TLS: unset them or DRIPSTONE_TEMPORAL_TLS")
+    for env, name in TLS_FILES.items():
+        path = getattr(settings, name)
+        if path is not None and (problem := _pem_problem(path)):
+            problems.append(f"{env}: {problem}")
+    return problems
+
+
+def _pem_problem(path: Path) -> str | None:
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    if b"-----BEGIN " not in content:
+        return f"{path} is not a PEM file (no -----BEGIN line)"
+    return None

@@ -30,7 +30,7 @@ from activities.team_notify import TeamNotifyActivities
 from activities.voice import VoiceActivities, voice_caller
 from activities.voice_port import VoiceCaller
 from activities.webhooks import WebhookActivities
-from codec.client import connect  # noqa: F401  (re-exported: worker.connect)
+from codec.client import TemporalUnreachable, connect  # connect re-exported: worker.connect
 from domain.scheduling.zones import Zones
 from health.server import HealthServer, probes
 from projections.database import make_engine, migrate, open_checked
@@ -182,7 +182,8 @@ async def main() -> None:
     engine = open_database(settings)
     client = await connect(settings, sdk_metrics=True)
     log = structlog.get_logger("dripstone.worker")
-    log.info("worker.starting", task_queue=settings.task_queue)
+    log.info("worker.starting", task_queue=settings.task_queue,
+             temporal=settings.temporal_address, tls=settings.temporal_tls_enabled)
     if index_incomplete(engine):  # first start after the 0007 migration
         log.info("journey_index.reindexed", journeys=await reindex_journeys(client, engine))
     dispatcher = Dispatcher.from_settings(settings, engine,
@@ -209,5 +210,5 @@ async def main() -> None:
 if __name__ == "__main__":
     try:
         asyncio.run(main())
-    except SchemaError as exc:
+    except (SchemaError, TemporalUnreachable) as exc:
         raise SystemExit(f"error: {exc}") from None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import key_problem, presented_key, unauthorized
+from codec.client import is_connect_failure
 from domain.events import EventRejected
 from domain.flow_status import IllegalTransition
 from domain.validation import Problem
@@ -150,7 +151,7 @@ async def _temporal_unreachable(request: Request, exc: Exception) -> JSONRespons
     that need Temporal to answer (journeys, enrollments, backfills)."""
     if isinstance(exc, RPCError) and exc.status not in _UNREACHABLE:
         raise exc
-    if isinstance(exc, RuntimeError) and not str(exc).startswith("Failed client connect"):
+    if isinstance(exc, RuntimeError) and not is_connect_failure(exc):
         raise exc
     log.warning("api.temporal_unreachable", path=request.url.path, error=str(exc))
     return JSONResponse({"detail": "Temporal is unreachable; retry later"}, 503)

@@ -152,7 +152,7 @@ def start_and_follow(flow: "Flow", rate: float | None, follow: bool) -> None:
 
 def _run(flow: "Flow", work):
     """Run `work(client)` against Temporal; an unreachable server is a clean error."""
-    from codec.client import connect
+    from codec.client import connect, is_connect_failure
     from settings import Settings
 
     settings = Settings()
@@ -162,8 +162,8 @@ def _run(flow: "Flow", work):
 
     try:
         return asyncio.run(main())
-    except RuntimeError as exc:  # the SDK's "Failed client connect"
-        if not str(exc).startswith("Failed client connect"):
+    except RuntimeError as exc:
+        if not is_connect_failure(exc):
             raise
         fail(f"cannot reach Temporal at {settings.temporal_address}: {exc}. The backfill of flow "
              f"{flow.id!r} did not start; retry with: dripstone flow backfill {flow.id}")

@@ -125,7 +125,12 @@ async def run_dev_stack(settings: "Settings", console: Console, temporal_bin: st
     from worker import activities_for, build_worker, connect, open_and_migrate
 
     dev_stack.check_ports_free({"Temporal frontend": port, "Temporal Web UI": ui_port})
-    settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{port}"})
+    # Its own dev server speaks plain text: TLS settings meant for a cluster do not apply.
+    settings = settings.model_copy(update={
+        "temporal_address": f"127.0.0.1:{port}", "temporal_tls": False,
+        "temporal_tls_ca_path": None, "temporal_tls_cert_path": None,
+        "temporal_tls_key_path": None, "temporal_tls_server_name": None,
+        "temporal_api_key": None})
     console.print(f"starting Temporal dev server ({temporal_bin}), data in {settings.data_dir}/")
     server = dev_stack.start_dev_server(temporal_bin, settings.data_dir, port, ui_port,
                                         settings.temporal_namespace)

@@ -77,13 +77,14 @@ async def _flow_wide(client, engine, settings: "Settings", flow_id: str, signal:
 def control(flow_id: str, contact_id: str | None, signal: str, reason: str | None = None,
             while_status: str | None = None) -> int:
     """Send the signal and say what happened; the number of journeys reached."""
+    from codec.client import is_connect_failure
     from settings import Settings
 
     settings = Settings()
     try:
         count = asyncio.run(_send(settings, flow_id, contact_id, signal, reason, while_status))
     except RuntimeError as exc:  # Temporal unreachable: the SDK's connect error
-        if not str(exc).startswith("Failed client connect"):
+        if not is_connect_failure(exc):
             raise
         retry = f"dripstone journey {signal} {flow_id} " + (contact_id or "--all")
         fail(f"could not reach Temporal at {settings.temporal_address} to {signal} journeys of "

@@ -52,6 +52,9 @@ class SchemaCheckedGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as exc:
+            problems = _settings_problems(exc)
+            if problems is not None:
+                fail(f"settings: {problems}")
             if not _stops_with_status_1(exc):
                 raise
             err.print("[red]error:[/red] ", end="")
@@ -59,11 +62,26 @@ class SchemaCheckedGroup(TyperGroup):
             raise typer.Exit(1) from None
 
 
+def _settings_problems(exc: Exception) -> str | None:
+    """Bad DRIPSTONE_* settings, named by their variables, instead of pydantic's report
+    and a traceback (exit status 2, as for any bad input)."""
+    pydantic_core = sys.modules.get("pydantic_core")
+    if (pydantic_core is None or not isinstance(exc, pydantic_core.ValidationError)
+            or exc.title != "Settings"):
+        return None
+    return "; ".join(
+        (f"DRIPSTONE_{str(error['loc'][0]).upper()}: " if error["loc"] else "")
+        + error["msg"].removeprefix("Value error, ") for error in exc.errors())
+
+
 def _stops_with_status_1(exc: Exception) -> bool:
-    """A SchemaError, or a KeyConfigError (codec keys missing or bad). Their modules are
-    not imported here: loading the schema check (Alembic) would cost every command, even
+    """A SchemaError, a KeyConfigError (codec keys missing or bad), or TemporalUnreachable
+    (its message names the address and the TLS settings used). Their modules are not
+    imported here: loading the schema check (Alembic) would cost every command, even
     `--help`, and an error of a class whose module was never loaded cannot be raised."""
     schema = sys.modules.get("projections.schema_version")
     keys = sys.modules.get("codec.keys")
+    client = sys.modules.get("codec.client")
     return ((schema is not None and isinstance(exc, schema.SchemaError))
-            or (keys is not None and isinstance(exc, keys.KeyConfigError)))
+            or (keys is not None and isinstance(exc, keys.KeyConfigError))
+            or (client is not None and isinstance(exc, client.TemporalUnreachable)))

@@ -89,9 +89,9 @@ def register_search_attributes_command(
     on a namespace; those already there are left alone. Once per namespace, before the
     first worker starts (the dev server started by `dripstone dev` has them already)."""
     from rich.table import Table
-    from temporalio.client import Client
     from temporalio.service import RPCError
 
+    from codec.client import connect
     from settings import Settings
 
     settings = Settings()
@@ -99,16 +99,17 @@ def register_search_attributes_command(
     namespace = namespace or settings.temporal_namespace
 
     async def run() -> list[Registration]:
-        # Only the operator and workflow services are used: no data converter needed.
-        client = await Client.connect(address, namespace=namespace)
+        # The product's one connect, so TLS and the API key apply here as everywhere.
+        client = await connect(settings.model_copy(update={
+            "temporal_address": address, "temporal_namespace": namespace}))
         return await register_search_attributes(client, namespace)
 
     try:
         report = asyncio.run(run())
     except RPCError as exc:
         fail(f"Temporal at {address} refused (namespace {namespace!r}): {exc.message}")
-    except RuntimeError as exc:  # the SDK's "failed client connect"
-        fail(f"cannot reach Temporal at {address}: {exc}")
+    except RuntimeError as exc:  # codec.client.TemporalUnreachable names the settings
+        fail(f"cannot reach Temporal: {exc}")
     table = Table("search attribute", "type", "outcome")
     for item in report:
         outcome = item.outcome if item.found_type is None else \

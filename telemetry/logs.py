@@ -36,6 +36,19 @@ def renderer(log_format: str):
     return structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
 
 
+class _StdoutNow(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is when a line is written, not when logging was set
+    up: a process (or a test runner) may swap stdout afterwards and close the old one."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure_logging(settings, stream=None) -> None:
     """`stream`: where lines go (stdout unless a test gives its own)."""
     level = logging.getLevelName(settings.log_level.upper())
@@ -45,13 +58,17 @@ def configure_logging(settings, stream=None) -> None:
     structlog.configure(
         processors=[*shared_processors(), *exceptions, render],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        # Without a stream of its own, each logger takes sys.stdout as it is then.
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(stream) if stream is not None else _StdoutNow()
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared_processors(), *exceptions],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, render]))
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # Alembic narrates every schema check at INFO ("Context impl SQLiteImpl."); a process
+    # only checks the revision at start, and says so itself when it refuses.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))

@@ -3,12 +3,14 @@ when DATABASE_URL is set), and real Temporal servers started from the binaries t
 `make test` installs (their paths arrive in DRIPSTONE_TEST_SERVER_BIN and
 DRIPSTONE_TEMPORAL_BIN)."""
 
+import logging
 import os
 import uuid
 from datetime import timedelta
 
 import pytest
 import pytest_asyncio
+import structlog
 from sqlalchemy import text
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
@@ -19,6 +21,18 @@ from projections.database import make_engine, migrate
 from projections.tables import metadata
 from settings import Settings
 from workflows import search_attributes as sa
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """A test that starts the API or the worker in-process configures logging for the
+    whole process (telemetry.logs); later tests, a CLI command's --json output among
+    them, must not inherit it."""
+    root = logging.getLogger()
+    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
+    yield
+    root.handlers, root.level = handlers, level
+    structlog.configure(**config)
 
 
 # One codec key for the whole run, in the environment: every client the tests make (the

@@ -89,5 +89,5 @@ def test_an_unknown_namespace_or_an_unreachable_server_is_named(address):
     assert "namespace 'no-such-namespace'" in result.stderr
     result = dripstone_run("temporal", "register-search-attributes", "--address", "127.0.0.1:1",
                            code=2)
-    assert "cannot reach Temporal at 127.0.0.1:1" in result.stderr
+    assert "could not connect to Temporal at 127.0.0.1:1" in result.stderr
 
