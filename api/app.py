@@ -23,6 +23,7 @@ from api import (
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
 from codec.converter import codec_for
+from console import mount as mount_console
 from routing.dispatch import Dispatcher
 from routing.breaker import Breaker
 from routing.router import Router
@@ -48,6 +49,7 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
         app.include_router(router, dependencies=keyed, responses=errors.responses(401, 422))
     app.include_router(provider_webhooks.router)
     app.include_router(health.router)  # unkeyed: the orchestrator's probes
+    mount_console(app)  # its pages take the API key, or a session made from it
     # Keyed by its own keys (DRIPSTONE_CODEC_API_KEYS), not the /v1 ones: see codec_server.
     app.include_router(codec_server.router, responses={
         **errors.responses(401, 422),
