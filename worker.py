@@ -15,6 +15,7 @@ from activities.compose import MessagingOptions
 from activities.contact_changes import ContactChangeActivities
 from activities.journey_control import JourneyControlActivities
 from activities.journey_index import JourneyIndexActivities
+from activities.step_reports import StepReportActivities
 from activities.mailing_delivery import MailingDelivery
 from activities.mailings import mailing_activities
 from activities.messaging import MessagingActivities
@@ -101,6 +102,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
         ContactChangeActivities(engine).change_contact,
         ContactChangeActivities(engine, settings.lead_routers).apply_contact_change,
         index.record_journey,
+        StepReportActivities(engine).record_step,
         ConditionActivities(engine, zones).evaluate_condition,
         *callout_activities(settings, engine, email, sms, voice),
         *timing_activities(settings, engine, client, router),

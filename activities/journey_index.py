@@ -9,6 +9,7 @@ from temporalio import activity
 
 from domain.journey import JourneyIndexRequest
 from projections import journey_index as index
+from projections.step_visits import first_step
 
 
 class JourneyIndexActivities:
@@ -28,4 +29,6 @@ class JourneyIndexActivities:
                 index.claim_start(conn, workflow_id=request.workflow_id,
                                   contact_id=request.contact_id, flow_id=request.flow_id,
                                   flow_version=request.flow_version,
-                                  enrollment_id=request.enrollment_id, now=now)
+                                  enrollment_id=request.enrollment_id, now=now,
+                                  current_step=first_step(conn, request.flow_id,
+                                                          request.flow_version))

@@ -20,6 +20,7 @@ from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
     flow_lifecycle, flows, health, journeys, mailings, operations, provider_webhooks,
 )
+from api import flow_stats
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
 from codec.converter import codec_for
@@ -33,6 +34,7 @@ V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, contact_history.r
                                journeys.router, flows.router,
                                flow_lifecycle.router, enrollments.router, audience.router,
                                operations.router, dispatch.router, mailings.router]
+V1_ROUTERS.append(flow_stats.router)  # per-step analytics (issue 15)
 
 
 def create_app(settings: Settings, engine: Engine, client: Client | None = None) -> FastAPI:

@@ -20,6 +20,7 @@ from cli.flow_support import (
     print_problems, read_document, report_published,
 )
 from cli.output import console, fail
+from cli.flow_stats_command import stats
 from cli.send_test import send_test
 
 flow_app = typer.Typer(help="Draft, publish, pause and inspect flows.", no_args_is_help=True)
@@ -205,3 +206,4 @@ flow_app.command("from-template")(from_template)
 flow_app.command("test-send")(send_test)  # cli/send_test.py
 flow_app.command("audience")(audience)  # cli/backfill_command.py
 flow_app.command("backfill")(backfill)
+flow_app.command("stats")(stats)  # cli/flow_stats_command.py

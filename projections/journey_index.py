@@ -30,6 +30,7 @@ class IndexedJourney:
     started_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    current_step: str | None = None
 
 
 def _rows(result) -> list[IndexedJourney]:
@@ -90,7 +91,8 @@ def count_live(conn: Connection, flow_id: str) -> int:
 
 
 def claim_start(conn: Connection, *, workflow_id: str, contact_id: str, flow_id: str,
-                flow_version: int, enrollment_id: str, now: datetime) -> str:
+                flow_version: int, enrollment_id: str, now: datetime,
+                current_step: str | None = None) -> str:
     """Record a journey about to start: a new row, or a closed one revived for a new
     enrollment. Returns the enrollment the live row belongs to: this one (start it; a
     retried start of the same enrollment finds its own row) or another (that journey
@@ -98,7 +100,7 @@ def claim_start(conn: Connection, *, workflow_id: str, contact_id: str, flow_id:
     _insert_or_revive(conn, {
         "workflow_id": workflow_id, "contact_id": contact_id, "flow_id": flow_id,
         "flow_version": flow_version, "enrollment_id": enrollment_id, "status": RUNNING,
-        "started_at": now, "updated_at": now, "ended_at": None})
+        "started_at": now, "updated_at": now, "ended_at": None, "current_step": current_step})
     return conn.execute(select(journey_index.c.enrollment_id).where(
         journey_index.c.workflow_id == workflow_id)).scalar_one()
 

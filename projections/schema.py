@@ -75,6 +75,9 @@ journey_index = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
+    # The step the journey is at or about to run: set to the first step when it starts,
+    # then by each step report; NULL for journeys that have not reported yet (0012).
+    Column("current_step", String(64)),
     Index(None, "contact_id", "status"),
     Index(None, "flow_id", "status"),
 )

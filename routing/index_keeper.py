@@ -25,7 +25,8 @@ class IndexKeeper:
                 return None
             return index.claim_start(conn, workflow_id=workflow_id, contact_id=contact_id,
                                      flow_id=flow.id, flow_version=flow.version,
-                                     enrollment_id=enrollment_id, now=datetime.now(UTC))
+                                     enrollment_id=enrollment_id, now=datetime.now(UTC),
+                                     current_step=flow.steps[0].id)
 
     def ended(self, workflow_id: str, enrollment_id: str | None) -> None:
         with self.engine.begin() as conn:

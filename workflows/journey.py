@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         ENDED, Conversion, JourneyIndexRequest, JourneyInput, JourneyState, JourneyStatus,
         StepVisit, idempotency_key,
     )
+    from domain.step_outcomes import StepReport
     from domain.steps import Step
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
     from domain.steps.contact_changes import CONTACT_CHANGE_STEPS
@@ -57,6 +58,8 @@ class JourneyWorkflow(JourneySteps, JourneyWaits):
         self._matched = None
         self._events_this_run = 0
         self._may_continue_as_new = False
+        # The last send's or action's own status, for the step report (never branched on).
+        self._action_result: tuple[str | None, str | None] = (None, None)
 
     @workflow.signal(name="event")
     def on_event(self, event: ContactEvent) -> None:
@@ -106,6 +109,7 @@ class JourneyWorkflow(JourneySteps, JourneyWaits):
                 state.visits[step.id] = state.current_visit
                 self._guard_against_spinning(step)
             visit = state.current_visit
+            self._action_result = (None, None)
             if state.skip_next and isinstance(step, ACTION_STEPS):
                 # Only what the expired timer held back is skipped: an action. Routing
                 # steps (branch, exit, goal...) still run, or the contact could go where
@@ -118,6 +122,10 @@ class JourneyWorkflow(JourneySteps, JourneyWaits):
             state.current_visit = None
             state.trail = (state.trail + [StepVisit(step_id=step.id, visit=visit, outcome=outcome,
                                                     at=workflow.now())])[-TRAIL_LIMIT:]
+            # Reported before _after_step, which may hold (pause) or continue as new: the
+            # visit is counted when it ends. Journeys from before this replay without it.
+            if workflow.patched("journey-step-report"):
+                await self._report_step(step, visit, outcome, step_id)
             step_id = await self._after_step(step_id)
         if state.status not in ENDED:
             state.status = JourneyStatus.COMPLETED
@@ -138,6 +146,18 @@ class JourneyWorkflow(JourneySteps, JourneyWaits):
         await workflow.execute_local_activity(
             "record_journey", JourneyIndexRequest(**{**own, **child}, ended=ended),
             start_to_close_timeout=INDEX_TIMEOUT, summary="journey index")
+
+    async def _report_step(self, step: Step, visit: int, outcome: str, next_id: str | None) -> None:
+        """Per-step analytics: this visit and where the journey goes next."""
+        status, reason_code = self._action_result
+        await workflow.execute_local_activity(
+            "record_step", StepReport(
+                workflow_id=workflow.info().workflow_id, enrollment_id=self._input.enrollment_id,
+                flow_id=self._input.flow.id, flow_version=self._input.flow.version,
+                contact_id=self._input.contact_id, step_id=step.id, kind=step.kind, visit=visit,
+                message_key=self._key(step, visit), outcome=outcome, action_status=status,
+                reason_code=reason_code, next_step=next_id, at=workflow.now()),
+            start_to_close_timeout=INDEX_TIMEOUT, summary="step report")
 
     async def _after_step(self, next_id: str | None) -> str | None:
         """Between steps: look at signalled events, honour stop, goals and pause, and

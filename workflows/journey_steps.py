@@ -56,6 +56,7 @@ Next = tuple[str, str | None]  # (outcome text, id of the step to go to next)
 class JourneySteps:
     _input: JourneyInput
     _state: JourneyState
+    _action_result: tuple[str | None, str | None]
 
     async def _execute(self, step: Step, visit: int) -> Next:
         flow = self._input.flow
@@ -217,6 +218,12 @@ class JourneySteps:
 
     async def _action(self, activity_name: str, step: Step, visit: int,
                       retry: RetryPolicy) -> ActionOutcome:
+        outcome = await self._run_action(activity_name, step, visit, retry)
+        self._action_result = (outcome.status, outcome.reason_code)
+        return outcome
+
+    async def _run_action(self, activity_name: str, step: Step, visit: int,
+                          retry: RetryPolicy) -> ActionOutcome:
         try:
             return await workflow.execute_activity(
                 activity_name, self._action_request(step, visit), result_type=ActionOutcome,
@@ -233,6 +240,12 @@ class JourneySteps:
             raise
 
     async def _send(self, activity_name: str, request, step: Step) -> SendOutcome:
+        outcome = await self._send_once(activity_name, request, step)
+        # Kept for the step report only; workflow code never branches on it.
+        self._action_result = (outcome.status, outcome.reason_code)
+        return outcome
+
+    async def _send_once(self, activity_name: str, request, step: Step) -> SendOutcome:
         try:
             return await workflow.execute_activity(
                 activity_name, request, result_type=SendOutcome,
