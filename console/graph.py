@@ -2,21 +2,20 @@
 arrow per way control can go (the `next` or fall-through, a branch's then/otherwise, a
 split's paths, a wait's on_event/on_timeout, where a failed `run_if` leads).
 
-Layered top to bottom by the shortest distance from the first step (breadth first), so
-cycles (a branch looping back) cannot make the layering run forever; an arrow that goes
-back up or sideways is drawn as a curve beside the boxes instead of through them. Pure:
+Layered top to bottom by the longest path from the first step, leaving out the arrows
+that close a loop (found depth first), so every step sits below the steps that lead to
+it; an arrow that goes back up is drawn in a lane beside the boxes, never through them. Pure:
 the same flow always gives the same picture."""
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 from domain.flow import Flow
 from domain.steps import Step
 from domain.steps.flow_control import Exit, Goal, MultiBranch, RandomSplit
 
-BOX_W, BOX_H = 210, 74
+BOX_W, BOX_H = 210, 84
 GAP_X, GAP_Y = 40, 56
 MARGIN = 30
 # Arrows that go back up run in lanes right of the boxes, this far apart, with room
@@ -117,7 +116,7 @@ def layout(flow: Flow, counts: dict[str, dict[str, int]] | None = None) -> Drawi
     for e in all_edges:
         source, target = boxes[e.source], boxes[e.target]
         lane = MARGIN + inner + LANE_GAP * (lanes + 1)
-        lanes += target.layer <= source.layer
+        lanes += not _direct(source, target)
         arrows.append(_arrow(source, target, e.label, lane))
     height = MARGIN * 2 + len(rows) * BOX_H + (len(rows) - 1) * GAP_Y
     return Drawing(width=MARGIN * 2 + inner + LANE_GAP * lanes + LABEL_ROOM, height=height,
@@ -125,43 +124,64 @@ def layout(flow: Flow, counts: dict[str, dict[str, int]] | None = None) -> Drawi
 
 
 def _layers(flow: Flow, all_edges: list[Edge]) -> dict[str, int]:
+    """Longest path from the first step over the arrows that do not close a loop, so a
+    step always sits below every step that leads to it (loops excepted)."""
     out: dict[str, list[str]] = {}
     for e in all_edges:
         out.setdefault(e.source, []).append(e.target)
-    layer: dict[str, int] = {}
-    # Steps nothing leads to (the first, and goals, which contacts jump to) start rows
-    # of their own; the first step is row 0.
-    targets = {e.target for e in all_edges}
-    roots = [flow.steps[0].id] + [s.id for s in flow.steps[1:] if s.id not in targets]
-    for root in roots:
-        if root in layer:
+    # Depth first from the first step, then from steps nothing reached (goals, which
+    # contacts jump to): an arrow to a step still on the path closes a loop.
+    order: list[str] = []  # finishing order; reversed, a topological order of the rest
+    loops: set[tuple[str, str]] = set()
+    state: dict[str, str] = {}
+    for root in (s.id for s in flow.steps):
+        if root in state:
             continue
-        layer[root] = 0 if root == flow.steps[0].id else max(layer.values(), default=-1) + 1
-        queue = deque([root])
-        while queue:
-            current = queue.popleft()
-            for target in out.get(current, []):
-                if target not in layer:
-                    layer[target] = layer[current] + 1
-                    queue.append(target)
-    for step in flow.steps:  # unreachable in a cycle of their own: below everything
-        layer.setdefault(step.id, max(layer.values(), default=-1) + 1)
-    return layer
+        stack = [(root, iter(out.get(root, [])))]
+        state[root] = "open"
+        while stack:
+            current, targets = stack[-1]
+            target = next(targets, None)
+            if target is None:
+                stack.pop()
+                state[current] = "done"
+                order.append(current)
+            elif state.get(target) == "open":
+                loops.add((current, target))
+            elif target not in state:
+                state[target] = "open"
+                stack.append((target, iter(out.get(target, []))))
+        if root == flow.steps[0].id:
+            reached = set(order)
+    layer = dict.fromkeys(order, 0)
+    for current in reversed(order):
+        for target in out.get(current, []):
+            if (current, target) not in loops and layer[target] <= layer[current]:
+                layer[target] = layer[current] + 1
+    # What the first step never leads to (goals) goes below the rest.
+    below = 1 + max(layer[step_id] for step_id in reached)
+    return {step_id: n if step_id in reached else n + below for step_id, n in layer.items()}
+
+
+def _direct(source: Box, target: Box) -> bool:
+    """Only an arrow to the next row goes straight: one that skips rows would cross the
+    boxes in between."""
+    return target.layer == source.layer + 1
 
 
 def _arrow(source: Box, target: Box, label: str | None, lane: int) -> Arrow:
-    if target.layer > source.layer:
+    if _direct(source, target):
         x1, y1 = source.cx, source.y + BOX_H
         x2, y2 = target.cx, target.y
         mid = (y1 + y2) // 2
         path = f"M{x1},{y1} C{x1},{mid} {x2},{mid} {x2},{y2}"
         return Arrow(source.step_id, target.step_id, label, path,
                      (x1 + x2) // 2 + 6, mid - 4, backwards=False)
-    # Back up (a loop) or along a row: down into the gap under the source's row, out to a
-    # lane right of every box, up to the gap over the target's row, then into its top.
-    # The gaps between rows hold no boxes, so the arrow crosses none.
+    # Back up (a loop) or down past other rows: into the gap under the source's row, out
+    # to a lane right of every box, along it to the gap over the target's row, then into
+    # its top. The gaps between rows hold no boxes, so the arrow crosses none.
     below, above = source.y + BOX_H + GAP_Y // 3, target.y - GAP_Y // 3
     x1, x2 = source.cx + 12, target.cx + 12
     path = f"M{x1},{source.y + BOX_H} V{below} H{lane} V{above} H{x2} V{target.y}"
     return Arrow(source.step_id, target.step_id, label, path, lane + 4, (below + above) // 2,
-                 backwards=True)
+                 backwards=target.layer <= source.layer)

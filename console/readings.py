@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from console.step_numbers import flow_step_counts
+from console.step_numbers import flow_numbers, per_step
 from domain.flow import Flow
 from domain.mailing import Mailing
 from projections import contact_history as history
@@ -51,19 +51,20 @@ class FlowPage:
     version: int
     versions: list[int]
     counts: dict[str, dict[str, Any]]
-    running: int
+    live_journeys: int  # of the version shown
+    unplaced: int  # live journeys that have not reported a step yet
 
 
 def flow_page(conn: Connection, flow_id: str, version: int | None) -> FlowPage:
     """Raises UnknownFlow / UnknownVersion (the API's own errors) for what is not there."""
     record = catalogue.get_flow(conn, flow_id)
-    numbers = [f.version for f in catalogue.versions(conn, flow_id)]
+    if version is None and not record.current_version:
+        return FlowPage(record, None, 0, [], {}, 0, 0)
     chosen = version if version is not None else record.current_version
-    if not numbers and version is None:
-        return FlowPage(record, None, 0, [], {}, 0)
     flow = catalogue.get_version(conn, flow_id, chosen)
-    return FlowPage(record, flow, chosen, numbers, flow_step_counts(conn, flow),
-                    journey_index.count_live(conn, flow_id))
+    stats = flow_numbers(conn, flow_id, chosen)
+    return FlowPage(record, flow, chosen, stats.versions, per_step(stats),
+                    stats.live_journeys, stats.unplaced)
 
 
 @dataclass(frozen=True)

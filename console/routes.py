@@ -21,7 +21,7 @@ from api.auth import key_problem, presented_key
 from api.deps import engine_of, settings_of
 from console import graph, readings, session
 from console.experiments import experiment_results
-from console.step_numbers import on_the_box
+from console.step_numbers import COLUMNS, on_the_box
 from domain.identifiers import ContactId, FlowId
 from domain.mailing import MailingId
 from projections.flow_catalogue import UnknownFlow, UnknownVersion
@@ -29,7 +29,7 @@ from projections.mailings import MailingNotFound
 
 HERE = FilePath(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals["on_the_box"] = on_the_box
+templates.env.globals.update(on_the_box=on_the_box, COLUMNS=COLUMNS)
 templates.env.globals["BOX_W"], templates.env.globals["BOX_H"] = graph.BOX_W, graph.BOX_H
 _CONTACT_ID = TypeAdapter(ContactId)
 

@@ -38,6 +38,9 @@ async def test_pages_show_what_the_engine_did(time_skipping_env, engine, setting
             assert f'data-step="{step}"' in flow.text
         assert 'data-from="engaged" data-to="vip"' in flow.text
         assert count_on_box(flow.text, "hello", "sent") == 2
+        assert count_on_box(flow.text, "hello", "entered") == 2
+        assert count_on_box(flow.text, "vip", "entered") == 1  # only Ann is a VIP
+        assert count_on_box(flow.text, "vip", "completed") == 1
 
         mailings = (await console.get("/console/mailings")).text
         assert 'data-mailing="spring"' in mailings and "draft" in mailings

@@ -65,3 +65,25 @@ def test_a_loop_runs_beside_the_boxes_and_forward_arrows_go_down():
         if not arrow.backwards:
             assert by_id[arrow.target].y > by_id[arrow.source].y
     assert by_id["hello"].counts == {"sent": 3}
+
+
+def test_without_loops_every_arrow_points_down_and_goals_sit_below():
+    drawing = layout(Flow.model_validate(SPLIT))
+    by_id = {b.step_id: b for b in drawing.boxes}
+    assert not [a for a in drawing.arrows if a.backwards]
+    assert by_id["bye"].layer > by_id["reply"].layer > by_id["a"].layer > by_id["split"].layer
+    # bought is reached only by the fall-through from reply's timeout.
+    assert by_id["bought"].layer == by_id["reply"].layer + 1
+
+
+@pytest.mark.parametrize("document", [LOOPING, SPLIT], ids=["looping", "split"])
+def test_arrows_that_skip_rows_run_in_lanes_beside_the_boxes(document):
+    drawing = layout(Flow.model_validate(document))
+    by_id = {b.step_id: b for b in drawing.boxes}
+    rightmost = max(b.x + BOX_W for b in drawing.boxes)
+    skipping = [a for a in drawing.arrows
+                if by_id[a.target].layer != by_id[a.source].layer + 1]
+    assert skipping
+    for arrow in skipping:
+        lane = int(arrow.path.split(" H")[1].split()[0])
+        assert rightmost < lane < drawing.width
