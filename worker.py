@@ -13,6 +13,7 @@ from activities.backfill import backfill_activities
 from activities.conditions import ConditionActivities
 from activities.compose import MessagingOptions
 from activities.contact_changes import ContactChangeActivities
+from activities.experiments import ExperimentActivities
 from activities.journey_control import JourneyControlActivities
 from activities.journey_index import JourneyIndexActivities
 from activities.step_reports import StepReportActivities
@@ -103,6 +104,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
         ContactChangeActivities(engine, settings.lead_routers).apply_contact_change,
         index.record_journey,
         StepReportActivities(engine).record_step,
+        ExperimentActivities(engine).choose_variant,
         ConditionActivities(engine, zones).evaluate_condition,
         *callout_activities(settings, engine, email, sms, voice),
         *timing_activities(settings, engine, client, router),

@@ -20,7 +20,7 @@ from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
     flow_lifecycle, flows, health, journeys, mailings, operations, provider_webhooks,
 )
-from api import flow_stats
+from api import experiments, flow_stats
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
 from codec.converter import codec_for
@@ -33,7 +33,8 @@ from settings import Settings
 V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, contact_history.router,
                                journeys.router, flows.router,
                                flow_lifecycle.router, enrollments.router, audience.router,
-                               operations.router, dispatch.router, mailings.router]
+                               operations.router, dispatch.router, mailings.router,
+                               experiments.router]
 V1_ROUTERS.append(flow_stats.router)  # per-step analytics (issue 15)
 
 

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from cli.backfill_command import audience, backfill, backfill_after_publish
+from cli.experiment_commands import experiment
 from cli.flow_documents import export, from_template, schema, templates
 from cli.flow_support import (
     EnrollExistingOption, FlowIdArg, allow_private_targets, catalogue, has_errors, known_scripts,
@@ -24,6 +25,7 @@ from cli.flow_stats_command import stats
 from cli.send_test import send_test
 
 flow_app = typer.Typer(help="Draft, publish, pause and inspect flows.", no_args_is_help=True)
+flow_app.command("experiment")(experiment)
 
 
 @flow_app.command("validate")

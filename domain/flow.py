@@ -90,6 +90,10 @@ class Flow(_Model):
     transactional: bool = Field(
         default=False, description="Receipts, password resets, notices: its messages are "
         "exempt from frequency caps (DRIPSTONE_FREQUENCY_CAPS).")
+    holdout_percent: float = Field(
+        default=0, ge=0, lt=100, description="Share of enrolled contacts kept as a control "
+        "group (chosen by a hash of flow and contact): their journeys run but send them no "
+        "email, SMS or call; their conversions still count, so the flow's lift is reported.")
     expired_while_paused: Literal["fire", "skip"] = Field(
         default="fire", description="A contact paused while a timer ran out: on resume, run "
         "the step the timer held (fire) or skip that step (skip).")

@@ -21,10 +21,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.step_outcomes import StepReport
     from domain.steps import Step
+    from domain.steps.experiments import EXPERIMENT_STEPS, Experiment
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
     from domain.steps.contact_changes import CONTACT_CHANGE_STEPS
     from domain.steps.messaging import MESSAGING_STEPS, PhoneCall, SendEmail, SendSms
     from workflows import search_attributes as sa
+    from workflows.journey_experiments import JourneyExperiments
     from workflows.journey_steps import ACTIVITY_TIMEOUT, JourneySteps, Next
     from workflows.journey_waits import JourneyWaits
 
@@ -36,9 +38,9 @@ SEEN_EVENTS_LIMIT = 500
 EVENTS_PER_RUN = 500
 # What quiet hours hold back: messages that reach the contact, not calls to our own team
 # or to other systems.
-WINDOWED_STEPS = (SendEmail, SendSms, PhoneCall)
+WINDOWED_STEPS = (SendEmail, SendSms, PhoneCall, Experiment)
 # What a timer that ran out while paused can hold back (and the "skip" policy skip).
-ACTION_STEPS = (*MESSAGING_STEPS, *CONTACT_CHANGE_STEPS)
+ACTION_STEPS = (*MESSAGING_STEPS, *CONTACT_CHANGE_STEPS, *EXPERIMENT_STEPS)
 
 
 def _position(flow, step_id: str) -> int:
@@ -46,7 +48,7 @@ def _position(flow, step_id: str) -> int:
 
 
 @workflow.defn(name="JourneyWorkflow")
-class JourneyWorkflow(JourneySteps, JourneyWaits):
+class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyExperiments):
     @workflow.init
     def __init__(self, input: JourneyInput) -> None:
         # State comes from the input here, not in run(): signals delivered with the

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.journey import REUSE_POLICIES, JourneyInput, JourneyState, journey_workflow_id
     from workflows import search_attributes as sa
     from domain.steps import Step
+    from domain.steps.experiments import Experiment
     from domain.steps.contact_changes import (
         CONTACT_CHANGE_STEPS, AddTag, ChangeTags, RemoveTag, RunScript,
     )
@@ -61,7 +62,11 @@ class JourneySteps:
     async def _execute(self, step: Step, visit: int) -> Next:
         flow = self._input.flow
         following = flow.following(step)
+        if self._held_out(step):  # JourneyExperiments
+            return "held out: no message (holdout)", following
         match step:
+            case Experiment() if workflow.patched("experiment-step"):
+                return await self._experiment(step, visit)
             case SendEmail():
                 result = await self._send("send_email", SendEmailRequest.for_step(
                     step, self._key(step, visit), flow.id, self._input.contact_id,

@@ -20,6 +20,7 @@ from domain.conditions import uses_contact_zone
 from domain.validation.capabilities import check_capabilities
 from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
+from domain.validation.experiments import check_experiment
 from domain.validation.graph import check_graph
 from domain.validation.problems import Problem, Severity, missing, step_id_at
 from domain.validation.step_settings import check_step_settings
@@ -61,6 +62,7 @@ def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
         problems += check_step_settings(step, flow.id, known_events)
         problems += check_content(step, fields, allow_private_targets)
         problems += _check_script(step, known_scripts)
+        problems += check_experiment(step, flow, fields, known_events)
     return problems + check_capabilities(flow)
 
 

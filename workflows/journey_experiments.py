@@ -1,0 +1,48 @@
+"""Experiment steps and holdouts inside a journey (a mixin of JourneyWorkflow).
+
+The variant comes from an activity (it reads whether the experiment is decided); its
+answer is in the history, so a replay sends the same variant. The message then goes out
+through the ordinary email / SMS path under the experiment step's own id and key. A
+holdout contact is told apart by a pure hash of flow and contact, so it needs no call."""
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.experiments.assignment import in_holdout
+    from domain.experiments.contract import VariantChoice, VariantRequest
+    from domain.journey import JourneyInput
+    from domain.steps import Step
+    from domain.steps.experiments import Experiment
+    from domain.steps.messaging import PhoneCall, SendEmail, SendSms
+    from workflows.journey_steps import ACTIVITY_TIMEOUT, CHANGE_RETRY, Next
+
+# What a holdout contact does not get: anything sent to the contact. Team notifications,
+# webhooks and contact changes still run, so the journey's path stays the same.
+HELD_BACK_STEPS = (SendEmail, SendSms, PhoneCall, Experiment)
+
+
+class JourneyExperiments:
+    _input: JourneyInput
+
+    def _held_out(self, step: Step) -> bool:
+        flow = self._input.flow
+        # Only flows with a holdout ask the patch, so older histories never meet it.
+        return (flow.holdout_percent > 0 and isinstance(step, HELD_BACK_STEPS)
+                and workflow.patched("flow-holdout")
+                and in_holdout(flow.id, self._input.contact_id, flow.holdout_percent))
+
+    async def _experiment(self, step: Experiment, visit: int) -> Next:
+        flow = self._input.flow
+        choice = await workflow.execute_activity(
+            "choose_variant", VariantRequest(
+                flow_id=flow.id, flow_version=flow.version, step_id=step.id,
+                contact_id=self._input.contact_id, journey_id=workflow.info().workflow_id,
+                message_key=self._key(step, visit), step=step.model_dump(mode="json")),
+            result_type=VariantChoice, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=CHANGE_RETRY, summary=f"variant for {step.describe()}")
+        variant = step.variant(choice.variant)
+        if variant is None:  # the activity answers with one of this step's variants
+            return f"variant {choice.variant} unknown to this version: skipped", flow.following(step)
+        outcome, target = await self._execute(step.message(variant), visit)
+        label = "winner" if choice.phase == "winner" else "variant"
+        return f"{label} {variant.name}: {outcome}", target
