@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from api.auth import key_problem, presented_key
 from api.deps import engine_of, settings_of
 from console import graph, readings, session
-from console.experiments import experiment_results
+from console.experiments import experiment_results, interval, p_value, percent
 from console.step_numbers import COLUMNS, on_the_box
 from domain.identifiers import ContactId, FlowId
 from domain.mailing import MailingId
@@ -29,7 +29,8 @@ from projections.mailings import MailingNotFound
 
 HERE = FilePath(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals.update(on_the_box=on_the_box, COLUMNS=COLUMNS)
+templates.env.globals.update(on_the_box=on_the_box, COLUMNS=COLUMNS, percent=percent,
+                             interval=interval, p_value=p_value)
 templates.env.globals["BOX_W"], templates.env.globals["BOX_H"] = graph.BOX_W, graph.BOX_H
 _CONTACT_ID = TypeAdapter(ContactId)
 

@@ -18,7 +18,7 @@ async def box_count(page, step_id: str, name: str) -> str:
 
 
 async def test_console_pages_in_a_browser(time_skipping_env, engine, settings):
-    await run_welcome(time_skipping_env, engine, settings)
+    people = await run_welcome(time_skipping_env, engine, settings)
     with serving(create_app(keyed(settings), engine)) as base_url:
         async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}) as api:
             ok(await api.post("/v1/mailings", json=MAILING), 201)
@@ -48,6 +48,7 @@ async def test_console_pages_in_a_browser(time_skipping_env, engine, settings):
 
             await page.click("nav >> text=Experiments")
             await page.wait_for_url("**/console/experiments")
+            assert await page.locator('article[data-experiment="subject"] tbody tr').count() == 2
             await snapshot(page, "experiments")
 
             await page.click("nav >> text=Mailings")
@@ -57,17 +58,17 @@ async def test_console_pages_in_a_browser(time_skipping_env, engine, settings):
             await snapshot(page, "mailing-spring")
 
             await page.click("nav >> text=Contacts")
-            await page.fill("input[name=contact_id]", "c-2")
+            await page.fill("input[name=contact_id]", people.bo)
             await page.click("form.search button")
-            await page.wait_for_url("**/console/contacts/c-2")
+            await page.wait_for_url(f"**/console/contacts/{people.bo}")
             timeline = await page.locator("#timeline").text_content()
             assert "Welcome, Bo" in timeline and "entered welcome" in timeline
-            await snapshot(page, "contact-c-2")
+            await snapshot(page, "contact-bo")
 
             # Bo opts out of email; the console counts it against the message he had.
             async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}) as api:
                 ok(await api.post("/v1/events", json={
-                    "type": "contact.unsubscribed", "contact_id": "c-2",
+                    "type": "contact.unsubscribed", "contact_id": people.bo,
                     "payload": {"channel": "email"}}), 202)
             await page.goto("/console/flows/welcome")
             assert await box_count(page, "hello", "unsubscribed") == "unsub 1"

@@ -23,7 +23,7 @@ def count_on_box(html: str, step_id: str, name: str) -> int:
 
 
 async def test_pages_show_what_the_engine_did(time_skipping_env, engine, settings):
-    await run_welcome(time_skipping_env, engine, settings)
+    people = await run_welcome(time_skipping_env, engine, settings)
     async with client_for(settings, engine) as console:
         ok(await console.post("/v1/mailings", json=MAILING), 201)
 
@@ -42,18 +42,25 @@ async def test_pages_show_what_the_engine_did(time_skipping_env, engine, setting
         assert count_on_box(flow.text, "vip", "entered") == 1  # only Ann is a VIP
         assert count_on_box(flow.text, "vip", "completed") == 1
 
+        experiments = (await console.get("/console/experiments")).text
+        assert 'data-flow="ab-hello"' in experiments and 'data-experiment="subject"' in experiments
+        assigned = re.findall(r'data-count="assigned">(\d+)<', experiments)
+        assert sorted(assigned) == ["0", "1"]  # Ann, in the variant her hash chose
+        assert "testing" in experiments and "Difference vs plain" in experiments
+
         mailings = (await console.get("/console/mailings")).text
         assert 'data-mailing="spring"' in mailings and "draft" in mailings
         mailing = (await console.get("/console/mailings/spring")).text
         assert 'data-step="main"' in mailing
 
-        contact = (await console.get("/console/contacts/c-1")).text
+        contact = (await console.get(f"/console/contacts/{people.ann}")).text
         timeline = contact.split('id="timeline"', 1)[1]
         assert "form.submitted" in timeline and "email sent" in timeline
         assert "entered welcome" in timeline and "left welcome" in timeline
         assert "Welcome, Ann" in timeline  # the subject as sent
-        found = await console.get("/console/contacts", params={"contact_id": "c-1"})
-        assert found.status_code == 303 and found.headers["location"] == "/console/contacts/c-1"
+        found = await console.get("/console/contacts", params={"contact_id": people.ann})
+        assert found.status_code == 303
+        assert found.headers["location"] == f"/console/contacts/{people.ann}"
 
 
 async def test_what_is_not_there_or_not_valid_is_named(engine, settings):
