@@ -7,10 +7,12 @@ the built-in outbox instead of real e-mail and SMS providers.
 from pathlib import Path
 from typing import Literal
 
+from cryptography.fernet import Fernet
 from pydantic import AliasChoices, Field, PositiveFloat, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.frequency import FrequencyCaps
+from domain.topics import DEFAULT_TOPIC, DEFAULT_TOPICS, TOPIC_PATTERN
 
 
 class Settings(BaseSettings):
@@ -69,6 +71,20 @@ class Settings(BaseSettings):
         "a window, across flows and mailings (transactional ones exempt), as JSON: "
         '{"email": {"messages": 3, "within": "7d"}}. A capped message is skipped with the '
         "reason frequency_cap.")
+    # Subscription topics and the preference page (api/preferences.py).
+    subscription_topics: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_TOPICS), description="Topic id -> label shown on "
+        "the preference page, as JSON; message steps and mailings name one (`topic`), and "
+        "must name one of these. Always holds `general`, the topic of messages naming none.")
+    preference_link_key: str | None = Field(
+        default=None, description="Fernet key (Fernet.generate_key()) signing and encrypting "
+        "the preference page and one-click unsubscribe links; with preference_base_url, "
+        "every marketing email carries them (footer and List-Unsubscribe headers).")
+    preference_base_url: str | None = Field(
+        default=None, description="Public https://host of this API, where the links lead "
+        "(/preferences/TOKEN, /unsubscribe/TOKEN).")
+    preference_link_ttl_days: int = Field(
+        default=60, ge=1, le=3650, description="How long a preference link works.")
     sms_help_text: str = "Dripstone messages. Reply STOP to unsubscribe, START to resubscribe."
 
     # Call-out actions (webhook, phone call, notify team, run script).
@@ -172,6 +188,30 @@ class Settings(BaseSettings):
             if missing:
                 raise ValueError(f"sms_provider=twilio needs {', '.join(missing)}")
         return self
+
+    @model_validator(mode="after")
+    def _topics_and_links(self) -> "Settings":
+        bad = [topic for topic in self.subscription_topics if not TOPIC_PATTERN.match(topic)]
+        if bad:
+            raise ValueError(f"DRIPSTONE_SUBSCRIPTION_TOPICS: {bad} are not topic ids "
+                             "(lowercase letters, digits, - and _, at most 64)")
+        if DEFAULT_TOPIC not in self.subscription_topics:
+            raise ValueError(f"DRIPSTONE_SUBSCRIPTION_TOPICS must hold {DEFAULT_TOPIC!r}, the "
+                             "topic of messages that name none")
+        if self.preference_link_key is not None:
+            try:
+                Fernet(self.preference_link_key.encode())
+            except ValueError:
+                raise ValueError("DRIPSTONE_PREFERENCE_LINK_KEY is not a Fernet key (32 "
+                                 "url-safe base64-encoded bytes)") from None
+        url = self.preference_base_url
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise ValueError("DRIPSTONE_PREFERENCE_BASE_URL must be an absolute http(s) URL")
+        return self
+
+    @property
+    def topic_ids(self) -> frozenset[str]:
+        return frozenset(self.subscription_topics)
 
     @property
     def resolved_database_url(self) -> str:

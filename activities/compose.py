@@ -8,6 +8,7 @@ import httpx
 from temporalio.exceptions import ApplicationError
 
 from activities.ports import EmailAttachment
+from activities.preference_links import PreferenceLinks
 from activities.webhook_targets import GuardedTransport, Resolver, TargetRefused, system_resolver
 from domain.frequency import FrequencyCaps
 from domain.merge_tags import URL_MAX_CHARS, render
@@ -28,6 +29,9 @@ class MessagingOptions:
     # webhooks' setting: one rule for every URL a flow makes the worker fetch).
     allow_private_targets: bool = False
     frequency_caps: FrequencyCaps = field(default_factory=dict)
+    # Signed preference links (None: not configured): every marketing email then carries
+    # its contact's page in a footer and a one-click unsubscribe from its topic.
+    links: PreferenceLinks | None = None
 
     @classmethod
     def from_settings(cls, settings) -> "MessagingOptions":
@@ -35,25 +39,44 @@ class MessagingOptions:
                    unsubscribe_mailto=settings.email_unsubscribe_mailto,
                    phone_default_region=settings.phone_default_region,
                    allow_private_targets=settings.webhook_allow_private_targets,
-                   frequency_caps=settings.frequency_caps)
+                   frequency_caps=settings.frequency_caps,
+                   links=PreferenceLinks.from_settings(settings))
 
 
-def unsubscribe_headers(options: MessagingOptions, context: dict[str, Any]) -> dict[str, str]:
+def unsubscribe_headers(options: MessagingOptions, context: dict[str, Any],
+                        one_click: str | None = None) -> dict[str, str]:
     """List-Unsubscribe (RFC 2369) and, with an https URL, one-click List-Unsubscribe-Post
-    (RFC 8058), which Gmail and Yahoo require of bulk senders. Raises MergeTagError, so a
-    message whose unsubscribe link cannot be built is not sent at all."""
+    (RFC 8058), which Gmail and Yahoo require of bulk senders. `one_click`: this message's
+    signed unsubscribe link (preference links), which replaces email_unsubscribe_url.
+    Raises MergeTagError, so a message whose unsubscribe link cannot be built is not
+    sent at all."""
     targets = []
     if options.unsubscribe_mailto:
         address = render(options.unsubscribe_mailto, context, max_chars=URL_MAX_CHARS).strip()
         targets.append(address if address.startswith("mailto:") else f"mailto:{address}")
-    if options.unsubscribe_url:
+    if one_click:
+        targets.append(one_click)
+    elif options.unsubscribe_url:
         targets.append(render(options.unsubscribe_url, context, max_chars=URL_MAX_CHARS).strip())
     if not targets:
         return {}
     headers = {"List-Unsubscribe": ", ".join(f"<{target}>" for target in targets)}
-    if options.unsubscribe_url:
+    if one_click or options.unsubscribe_url:
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return headers
+
+
+# Where a bulk provider substitutes each recipient's own preference link (EmailMessage.
+# substitutions): SendGrid's substitution tags, in a form no merge tag produces.
+PREFERENCES_PLACEHOLDER = "-dripstone-preferences-url-"
+
+
+def with_footer(body: str, preferences_url: str) -> str:
+    """The preference link at the foot of a marketing email, unless the body shows it
+    already (a {{ preferences_url }} merge tag)."""
+    if preferences_url in body:
+        return body
+    return f"{body.rstrip()}\n\n--\nChoose which emails you get, or unsubscribe: {preferences_url}\n"
 
 
 def template_data(context: dict[str, Any], subject: str | None) -> dict[str, Any]:

@@ -14,11 +14,12 @@ from activities.compose import MessagingOptions
 from activities.messaging import SendEmailRequest, SendOutcome, compose_email, render_templates
 from activities.phones import stored_forms, to_e164
 from activities.ports import EmailMessage, SmsMessage
-from activities.suppression import capped
+from activities.suppression import capped, topic_opt_outs, topic_reason
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
 from domain.mailing import Mailing, MailingStep, message_key
 from domain.merge_tags import max_chars_for
+from domain.topics import topic_or_default
 from projections import mailing_recipients as recipients
 from projections.projectors.engagement import bounce_list_id
 
@@ -49,7 +50,8 @@ def compose_emails(conn: Connection, mailing: Mailing, step: MailingStep, contac
                    default_from: str) -> None:
     """Each recipient's email, or the reason they get none (no address, opted out,
     bounced, over the frequency cap, a merge tag without a value)."""
-    content = step.as_message_step()
+    content = step.as_message_step(mailing.topic)
+    topic = topic_or_default(mailing.topic)
     addressed = {c: profiles[c] for c in contact_ids if c in profiles and profiles[c].email}
     for contact_id in contact_ids:
         if contact_id not in addressed:
@@ -58,11 +60,15 @@ def compose_emails(conn: Connection, mailing: Mailing, step: MailingStep, contac
     # A transactional mailing (a receipt, a notice) is not marketing: email opt-outs
     # do not stop it; a bounced address does.
     opted = set() if mailing.transactional else recipients.opted_out(conn, "email", ids)[0]
+    left = set() if mailing.transactional else topic_opt_outs(conn, "email", topic, ids)
     dead = recipients.bounced(conn, ids, [bounce_list_id(p.email) for p in addressed.values()])
     over_cap = _capped(conn, mailing, "email", ids, batch, options)
     for contact_id, contact in addressed.items():
         if contact_id in opted:
             batch.skip(contact_id, "unsubscribed", "contact unsubscribed from email")
+            continue
+        if contact_id in left:
+            batch.skip(contact_id, "unsubscribed", topic_reason(topic, "email"))
             continue
         if contact_id in dead:
             batch.skip(contact_id, "suppressed", "the address bounced permanently")
@@ -72,7 +78,8 @@ def compose_emails(conn: Connection, mailing: Mailing, step: MailingStep, contac
                        .describe("email"))
             continue
         key = message_key(mailing.id, step.id, contact_id)
-        request = SendEmailRequest.for_step(content, key, "", contact_id)
+        request = SendEmailRequest.for_step(content, key, "", contact_id,
+                                            transactional=mailing.transactional)
         tracking = {"mailing_id": mailing.id, "step_id": step.id, "contact_id": contact_id}
         message = compose_email(contact, request, key, tracking, default_from,
                                 options)
@@ -100,11 +107,16 @@ def compose_sms(conn: Connection, mailing: Mailing, step: MailingStep, contact_i
         numbers[contact_id] = (e164, stored_forms(contact.phone, e164))
     forms = sorted({form for _, held in numbers.values() for form in held})
     opted, blocked = recipients.opted_out(conn, "sms", list(numbers), forms)
+    topic = topic_or_default(mailing.topic)
+    left = set() if mailing.transactional else topic_opt_outs(conn, "sms", topic, list(numbers))
     over_cap = _capped(conn, mailing, "sms", list(numbers), batch, options)
     limit = max_chars_for("send_sms", "text")
     for contact_id, (e164, held) in numbers.items():
         if contact_id in opted or blocked & set(held):
             batch.skip(contact_id, "unsubscribed", "contact unsubscribed from sms (replied STOP)")
+            continue
+        if contact_id in left:
+            batch.skip(contact_id, "unsubscribed", topic_reason(topic, "sms"))
             continue
         if contact_id in over_cap:
             batch.skip(contact_id, "frequency_cap",

@@ -12,17 +12,23 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import ledger
-from activities.compose import MessagingOptions, fetch_attachments, template_data, unsubscribe_headers
+from activities.compose import (
+    PREFERENCES_PLACEHOLDER, MessagingOptions, fetch_attachments, template_data,
+    unsubscribe_headers, with_footer,
+)
 from activities.pace import Pace
 from activities.phones import stored_forms, to_e164
 from activities.ports import (
     EmailMessage, EmailSender, ProviderRejected, ProviderUnavailable, SmsMessage, SmsSender,
 )
-from activities.suppression import capped, email_suppression, sms_suppression
+from activities.suppression import (
+    capped, email_suppression, sms_suppression, topic_opt_outs, topic_reason,
+)
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
 from domain.merge_tags import DEFAULT_MAX_CHARS, MergeTagError, contact_context, max_chars_for, render
 from domain.steps.messaging import Attachment, SendEmail, SendSms
+from domain.topics import topic_or_default
 from projections.contacts import load_snapshot
 
 log = structlog.get_logger("dripstone.messaging")
@@ -40,7 +46,8 @@ class SendEmailRequest(BaseModel):
     template_id: str | None = None
     reply_to: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
-    transactional: bool = False  # exempt from frequency caps
+    transactional: bool = False  # exempt from frequency caps and marketing opt-outs
+    topic: str | None = None  # the subscription topic; None: the default topic
 
     @classmethod
     def for_step(cls, step: SendEmail, key: str, flow_id: str, contact_id: str, *,
@@ -49,7 +56,7 @@ class SendEmailRequest(BaseModel):
         return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
                    subject=step.subject, body=step.body, from_email=step.from_email,
                    template_id=step.template_id, reply_to=step.reply_to,
-                   attachments=step.attachments, transactional=transactional)
+                   attachments=step.attachments, transactional=transactional, topic=step.topic)
 
 
 class SendSmsRequest(BaseModel):
@@ -59,13 +66,15 @@ class SendSmsRequest(BaseModel):
     contact_id: str
     text: str
     sender: str | None = None
-    transactional: bool = False  # exempt from frequency caps
+    transactional: bool = False  # exempt from frequency caps and marketing opt-outs
+    topic: str | None = None  # the subscription topic; None: the default topic
 
     @classmethod
     def for_step(cls, step: SendSms, key: str, flow_id: str, contact_id: str, *,
                  transactional: bool = False) -> "SendSmsRequest":
         return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
-                   text=step.text, sender=step.sender, transactional=transactional)
+                   text=step.text, sender=step.sender, transactional=transactional,
+                   topic=step.topic)
 
 
 class SendOutcome(BaseModel):
@@ -101,7 +110,9 @@ class MessagingActivities:
             return SendOutcome(status="skipped", reason="contact has no email address",
                                reason_code="no_address")
         with self.engine.connect() as conn:
-            suppressed = email_suppression(conn, contact.contact_id, contact.email)
+            suppressed = (email_suppression(conn, contact.contact_id, contact.email,
+                                            transactional=request.transactional)
+                          or _topic_suppression(conn, "email", contact.contact_id, request))
             over_cap = self._over_cap(conn, "email", contact.contact_id, request)
         if suppressed:
             return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed")
@@ -128,7 +139,9 @@ class MessagingActivities:
             return SendOutcome(status="skipped", reason=f"phone number {contact.phone!r} is not "
                                "a valid number (E.164)", reason_code="no_address")
         with self.engine.connect() as conn:
-            suppressed = sms_suppression(conn, contact.contact_id, stored_forms(contact.phone, to))
+            # An SMS STOP holds for every message, transactional or not.
+            suppressed = (sms_suppression(conn, contact.contact_id, stored_forms(contact.phone, to))
+                          or _topic_suppression(conn, "sms", contact.contact_id, request))
             over_cap = self._over_cap(conn, "sms", contact.contact_id, request)
         if suppressed:
             return SendOutcome(status="skipped", reason=suppressed, reason_code="suppressed")
@@ -220,6 +233,15 @@ class MessagingActivities:
                                    next_retry_delay=delay) from None
 
 
+def _topic_suppression(conn, channel: str, contact_id: str,
+                       request: SendEmailRequest | SendSmsRequest) -> str | None:
+    """A marketing message of a topic the contact left on this channel is skipped."""
+    topic = topic_or_default(request.topic)
+    if request.transactional or not topic_opt_outs(conn, channel, topic, [contact_id]):
+        return None
+    return topic_reason(topic, channel)
+
+
 def _marked(request: SendEmailRequest | SendSmsRequest) -> dict:
     """What message.sent says of a transactional send (frequency caps leave it out)."""
     return {"transactional": True} if request.transactional else {}
@@ -229,22 +251,33 @@ def compose_email(contact: ContactSnapshot, request: SendEmailRequest, key: str,
                   tracking: dict[str, str], default_from: str, options: MessagingOptions,
                   to: str | None = None) -> EmailMessage | SendOutcome:
     """The message for one contact, without attachments (fetched at delivery). A missing
-    merge value skips it with the reason rather than sending a placeholder."""
+    merge value skips it with the reason rather than sending a placeholder. With
+    preference links, a marketing email carries its contact's preference page (a footer,
+    and {{ preferences_url }}) and a one-click unsubscribe from its topic."""
     context = _context(contact)
+    links, marketing = options.links, not request.transactional
+    if links is not None:
+        context["preferences_url"] = links.page_url(contact.contact_id)
+    one_click = (links.unsubscribe_url(contact.contact_id, topic_or_default(request.topic))
+                 if links is not None and marketing else None)
     try:
         subject = render(request.subject, context,
                          max_chars=max_chars_for("send_email", "subject")) if request.subject else ""
         body = render(request.body, context,
                       max_chars=max_chars_for("send_email", "body")) if request.body else ""
-        headers = unsubscribe_headers(options, {**context, "message_key": key})
+        headers = unsubscribe_headers(options, {**context, "message_key": key}, one_click)
     except MergeTagError as exc:
         return SendOutcome(status="skipped", reason=str(exc), reason_code="merge_value")
+    if links is not None and marketing and not request.template_id:
+        body = with_footer(body, context["preferences_url"])
     return EmailMessage(
         idempotency_key=key, contact_id=contact.contact_id, to=to or contact.email,
         from_email=request.from_email or default_from, subject=subject, body=body,
         tracking=tracking, template_id=request.template_id,
         template_data=template_data(context, subject) if request.template_id else {},
         headers=headers, reply_to=request.reply_to,
+        substitutions={PREFERENCES_PLACEHOLDER: context["preferences_url"]}
+        if links is not None and not request.template_id else {},
     )
 
 

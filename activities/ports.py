@@ -29,6 +29,16 @@ class EmailMessage:
     attachments: tuple[EmailAttachment, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)  # e.g. List-Unsubscribe
     reply_to: str | None = None
+    # Per-recipient values inside `body` (placeholder -> value: the preference link), so a
+    # provider that sends in bulk can share one body and substitute them per recipient.
+    substitutions: dict[str, str] = field(default_factory=dict)
+
+    def shared_body(self) -> str:
+        """The body with each per-recipient value put back as its placeholder."""
+        body = self.body
+        for placeholder, value in self.substitutions.items():
+            body = body.replace(value, placeholder)
+        return body
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
     Attachment, CustomArg, Disposition, FileContent, FileName, FileType, From, Header, Mail,
-    Personalization, PlainTextContent, ReplyTo, TemplateId, To,
+    Personalization, PlainTextContent, ReplyTo, Substitution, TemplateId, To,
 )
 
 from activities.ports import BatchOutcome, EmailMessage, ProviderRejected, ProviderUnavailable
@@ -43,7 +43,8 @@ class SendGridEmail:
         groups: dict[tuple, list[EmailMessage]] = {}
         for message in messages:
             shared = (message.from_email, message.reply_to, message.template_id,
-                      None if message.template_id else message.body, bool(message.attachments))
+                      None if message.template_id else message.shared_body(),
+                      bool(message.attachments))
             groups.setdefault(shared, []).append(message)
         for group in groups.values():
             # Attachments are per message (journeys' test sends): one request each.
@@ -118,7 +119,7 @@ def build_batch(messages: list[EmailMessage]) -> Mail:
     if first.template_id:
         mail.template_id = TemplateId(first.template_id)
     else:
-        mail.add_content(PlainTextContent(first.body))
+        mail.add_content(PlainTextContent(first.shared_body()))
     if first.reply_to:
         mail.reply_to = ReplyTo(first.reply_to)
     for index, message in enumerate(messages):
@@ -132,6 +133,9 @@ def build_batch(messages: list[EmailMessage]) -> Mail:
             person.add_custom_arg(CustomArg(key=key, value=value))
         for name, value in message.headers.items():
             person.add_header(Header(name, value))
+        if not message.template_id:
+            for placeholder, value in message.substitutions.items():
+                person.add_substitution(Substitution(placeholder, value))
         mail.add_personalization(person, index=index)  # the SDK inserts at 0 by default
     return mail
 

@@ -11,19 +11,37 @@ from sqlalchemy import Connection, func, select
 from domain.frequency import FrequencyCap
 from projections.projectors.engagement import bounce_list_id
 from projections.schema import channel_status, contacts, sent_messages
+from projections.topic_schema import topic_preferences
 
 
-def email_suppression(conn: Connection, contact_id: str, address: str) -> str | None:
-    """Why this contact's email must not go out, or None."""
+def email_suppression(conn: Connection, contact_id: str, address: str, *,
+                      transactional: bool = False) -> str | None:
+    """Why this contact's email must not go out, or None. A transactional email (a
+    receipt, a notice) is not marketing: an email opt-out does not stop it; a bounced
+    address does."""
     rows = set(conn.execute(select(channel_status.c.list_id).where(
         channel_status.c.contact_id == contact_id, channel_status.c.channel == "email",
         channel_status.c.unsubscribed.is_(True),
         channel_status.c.list_id.in_(["", bounce_list_id(address)]))).scalars())
-    if "" in rows:
+    if "" in rows and not transactional:
         return "contact unsubscribed from email"
-    if rows:
+    if rows - {""}:
         return "the address bounced permanently"
     return None
+
+
+def topic_opt_outs(conn: Connection, channel: str, topic: str,
+                   contact_ids: Collection[str]) -> set[str]:
+    """The contacts who opted out of `topic` on `channel` (their preference page, a
+    one-click unsubscribe): marketing messages of that topic skip them."""
+    T = topic_preferences.c
+    return set(conn.execute(select(T.contact_id).where(
+        T.contact_id.in_(list(contact_ids)), T.topic == topic, T.channel == channel,
+        T.subscribed.is_(False))).scalars())
+
+
+def topic_reason(topic: str, channel: str) -> str:
+    return f"contact opted out of topic {topic!r} on {channel}"
 
 
 def sms_suppression(conn: Connection, contact_id: str, phone_forms: list[str]) -> str | None:

@@ -18,7 +18,8 @@ from temporalio.client import Client
 from activities.scripts import registered_names
 from api import (
     audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
-    flow_lifecycle, flows, health, journeys, mailings, operations, provider_webhooks,
+    flow_lifecycle, flows, health, journeys, mailings, operations, preferences,
+    provider_webhooks,
 )
 from api import experiments, flow_stats
 from api.auth import require_api_key
@@ -52,6 +53,7 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
         app.include_router(router, dependencies=keyed, responses=errors.responses(401, 422))
     app.include_router(provider_webhooks.router)
     app.include_router(health.router)  # unkeyed: the orchestrator's probes
+    app.include_router(preferences.router)  # unkeyed: the signed link is the right
     mount_console(app)  # its pages take the API key, or a session made from it
     # Keyed by its own keys (DRIPSTONE_CODEC_API_KEYS), not the /v1 ones: see codec_server.
     app.include_router(codec_server.router, responses={

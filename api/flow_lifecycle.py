@@ -72,7 +72,7 @@ async def publish(flow_id: FlowIdPath, request: Request,
     client = client_of(request, "enroll existing contacts") if wanted else None
     flow, status = await run_in_threadpool(_publish_draft, engine, flow_id,
                                            settings.webhook_allow_private_targets,
-                                           known_scripts_of(request))
+                                           known_scripts_of(request), settings.topic_ids)
     backfill = None
     if wanted and status == FlowStatus.PUBLISHED:
         # Imported here: only a publish that backfills needs the backfill workflow.
@@ -106,10 +106,11 @@ def _draft_asks_for_backfill(engine: Engine, flow_id: str) -> bool:
 
 
 def _publish_draft(engine: Engine, flow_id: str, allow_private_targets: bool,
-                   known_scripts: frozenset[str] | None) -> tuple[Flow, FlowStatus]:
+                   known_scripts: frozenset[str] | None,
+                   known_topics: frozenset[str]) -> tuple[Flow, FlowStatus]:
     with engine.begin() as conn:
         flow = flow_lifecycle.publish_draft(conn, flow_id, allow_private_targets=allow_private_targets,
-                                            known_scripts=known_scripts)
+                                            known_scripts=known_scripts, known_topics=known_topics)
         return flow, get_status(conn, flow_id)
 
 

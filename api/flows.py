@@ -100,7 +100,8 @@ def validate(document: Document, request: Request) -> Validation:
     with engine_of(request).connect() as conn:
         # Against the attributes contacts really have, as publishing will check them.
         flow, problems = parse_flow(document, known_fields(conn), allow_private_targets=allowed,
-                                    known_scripts=known_scripts_of(request))
+                                    known_scripts=known_scripts_of(request),
+                                    known_topics=settings_of(request).topic_ids)
     return Validation(valid=not any(p.severity == "error" for p in problems),
                       problems=problems_out(problems),
                       sms=sms_steps(flow) if flow is not None else [])
@@ -115,7 +116,8 @@ def create(document: Document, request: Request) -> DraftSaved:
     allowed = settings_of(request).webhook_allow_private_targets
     with engine_of(request).begin() as conn:
         problems = save_draft(conn, document, allow_private_targets=allowed,
-                              known_scripts=known_scripts_of(request))
+                              known_scripts=known_scripts_of(request),
+                              known_topics=settings_of(request).topic_ids)
         record = get_flow(conn, document["id"].strip())
     return DraftSaved(flow_id=record.flow_id, status=record.status, problems=problems_out(problems))
 

@@ -81,6 +81,13 @@ def known_scripts() -> frozenset[str] | None:
     return registered_names(Settings().scripts_module)
 
 
+def known_topics() -> frozenset[str]:
+    """The deployment's subscription topics: message steps must name one of them."""
+    from settings import Settings
+
+    return Settings().topic_ids
+
+
 def report_published(conn, published: "Flow") -> None:
     from domain.flow import FlowStatus
     from projections.flow_catalogue import get_status

@@ -57,7 +57,8 @@ def _parse(engine, path: Path):
     with engine.connect() as conn:
         mailing, problems = parse_mailing(
             document, known_fields(conn),
-            allow_private_targets=Settings().webhook_allow_private_targets)
+            allow_private_targets=Settings().webhook_allow_private_targets,
+            known_topics=Settings().topic_ids)
     return document, mailing, problems
 
 

@@ -51,6 +51,8 @@ class ContactSnapshot(BaseModel):
     opens: tuple[EmailTouch, ...] = ()
     clicks: tuple[EmailTouch, ...] = ()
     unsubscribed: frozenset[str] = frozenset()
+    topics_left: frozenset[tuple[str, str]] = Field(
+        default_factory=frozenset, description="(topic, channel) the contact opted out of")
     last_reply: str | None = None
     # The contact's IANA zone, resolved with the deployment's defaults by a loader that
     # knows them (clock conditions with timezone "contact"); None: resolved from the

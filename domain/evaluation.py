@@ -207,7 +207,8 @@ def evaluate_leaf(node, contact: ContactSnapshot, now: datetime) -> bool:
         case p.ClickedLink():
             return _touched(contact.clicks, node)
         case p.Unsubscribed():
-            return node.channel in contact.unsubscribed
+            return node.channel in contact.unsubscribed or (
+                node.topic is not None and (node.topic, node.channel) in contact.topics_left)
         case p.ReplyContains():
             return reply_contains(contact.last_reply, node.keywords, node.match)
         case p.InsideFunnel():

@@ -43,6 +43,11 @@ EVENT_KINDS: dict[str, EventKind] = {
     T.RESUBSCRIBED: EventKind(
         "The contact came back to a channel (or one `list_id` of it), e.g. an SMS START.",
         (YOU, SENDGRID, ENGINE)),
+    T.PREFERENCES_CHANGED: EventKind(
+        "The contact opted out of (or back into) one subscription `topic` on one channel, "
+        "on their preference page, by one-click unsubscribe, or as your service says. "
+        "Messages of that topic skip them unless transactional; `unsubscribed` conditions "
+        "with a `topic` read it.", (YOU, ENGINE)),
     T.ACTIVE: EventKind("The contact was active on a platform (a login, a visit); "
                         "`last_active` conditions read it.", (YOU,)),
     T.FORM_SUBMITTED: EventKind("The contact submitted a form.", (YOU,)),

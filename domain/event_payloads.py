@@ -17,6 +17,7 @@ class EventType(StrEnum):
     TAG_REMOVED = "contact.tag_removed"
     UNSUBSCRIBED = "contact.unsubscribed"
     RESUBSCRIBED = "contact.resubscribed"
+    PREFERENCES_CHANGED = "contact.preferences_changed"
     ACTIVE = "contact.active"
     FORM_SUBMITTED = "form.submitted"
     PAGE_VISITED = "page.visited"
@@ -88,6 +89,18 @@ class SubscriptionChanged(Payload):
     list_id: OptionalName = Field(default=None, description=(
         "One list of the channel (e.g. a SendGrid unsubscribe group); without it, the "
         "whole channel."))
+
+
+class PreferencesChanged(Payload):
+    """The contact opted out of, or back into, one subscription topic on one channel."""
+
+    topic: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+                       description="A topic of DRIPSTONE_SUBSCRIPTION_TOPICS, e.g. newsletter.")
+    channel: Channel
+    subscribed: bool = Field(description="false: opted out; true: opted back in.")
+    via: Literal["preference_page", "one_click", "api"] = Field(
+        default="api", description="Where the contact said so: the preference page, an "
+        "email client's one-click unsubscribe (RFC 8058), or your service.")
 
 
 class Active(Payload):
@@ -251,6 +264,7 @@ PAYLOAD_SCHEMAS: dict[str, type[Payload]] = {
     EventType.TAG_REMOVED: TagChanged,
     EventType.UNSUBSCRIBED: SubscriptionChanged,
     EventType.RESUBSCRIBED: SubscriptionChanged,
+    EventType.PREFERENCES_CHANGED: PreferencesChanged,
     EventType.ACTIVE: Active,
     EventType.FORM_SUBMITTED: FormSubmitted,
     EventType.PAGE_VISITED: PageVisited,

@@ -83,14 +83,14 @@ class MailingStep(Model):
         "when the step sends.")
     conversion: Conversion | None = None
 
-    def as_message_step(self) -> SendEmail | SendSms:
-        """The journey step with the same content, so mailings render, validate and
-        deliver exactly as journeys do."""
+    def as_message_step(self, topic: str | None = None) -> SendEmail | SendSms:
+        """The journey step with the same content (and the mailing's topic), so mailings
+        render, validate and deliver exactly as journeys do."""
         if self.channel == "email":
             return SendEmail(id=self.id, subject=self.subject, body=self.body,
                              template_id=self.template_id, from_email=self.from_email,
-                             reply_to=self.reply_to)
-        return SendSms(id=self.id, text=self.text, sender=self.sender)
+                             reply_to=self.reply_to, topic=topic)
+        return SendSms(id=self.id, text=self.text, sender=self.sender, topic=topic)
 
 
 class Mailing(Model):
@@ -100,6 +100,10 @@ class Mailing(Model):
         default=False, description="Receipts and notices: sent to contacts who unsubscribed "
         "from marketing email too, and exempt from frequency caps. Bounced addresses and "
         "SMS opt-outs (STOP) still hold.")
+    topic: str | None = Field(
+        default=None, description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) of "
+        "every step; recipients who opted out of it on a step's channel are skipped (unless "
+        "transactional). None: the default topic, `general`.")
     audience: MailingAudience = Field(default_factory=MailingAudience)
     steps: list[MailingStep] = Field(min_length=1)
 

@@ -178,8 +178,12 @@ class ReplyContains(_Leaf):
 
 
 class Unsubscribed(_Leaf):
+    """Opted out of the channel; with `topic`, of that topic on the channel (leaving the
+    whole channel counts too)."""
+
     kind: Literal["unsubscribed"] = "unsubscribed"
     channel: Literal["email", "sms"] = "email"
+    topic: str | None = Field(default=None, description="A subscription topic, e.g. newsletter.")
 
 
 PREDICATES = (

@@ -21,6 +21,7 @@ from projections.schema import (
     course_steps, email_engagement, events, form_submissions, funnel_members, page_visits,
     purchases, sent_messages, subscriptions,
 )
+from projections.topic_schema import topic_preferences
 
 ALL_GROUPS = frozenset(FACT_GROUPS.values())
 C = contacts.c
@@ -147,8 +148,11 @@ def _q_engagement(conn, _names) -> Query:
 
 def _q_channels(conn, _names) -> Query:
     ch = channel_status.c
+    tp = topic_preferences.c
     return {"unsubscribed": ((ch.channel,), (_of(channel_status), ch.list_id == "",
-                                             ch.unsubscribed.is_(True)))}
+                                             ch.unsubscribed.is_(True))),
+            "topics_left": ((tp.topic, tp.channel), (_of(topic_preferences),
+                                                     tp.subscribed.is_(False)))}
 
 
 def _q_web(conn, _names) -> Query:
@@ -221,7 +225,8 @@ _DECODERS: dict[str, Decoder] = {
     "subscriptions": lambda row, r: {"subscriptions": {plan: bool(active)
                                                        for plan, active in r["subscriptions"]}},
     "courses": _courses, "engagement": _engagement,
-    "channels": lambda row, r: {"unsubscribed": frozenset(c for (c,) in r["unsubscribed"])},
+    "channels": lambda row, r: {"unsubscribed": frozenset(c for (c,) in r["unsubscribed"]),
+                                "topics_left": frozenset((t, c) for t, c in r["topics_left"])},
     "web": lambda row, r: {"funnels": frozenset(f for (f,) in r["funnels"]),
                            "pages": frozenset((page, funnel) for page, funnel in r["pages"]),
                            "form_submits": {form: _at(last) for form, last in r["forms"]}},

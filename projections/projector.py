@@ -24,6 +24,7 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     T.TAG_REMOVED: (profile.tag_removed,),
     T.UNSUBSCRIBED: (engagement.unsubscribed,),
     T.RESUBSCRIBED: (engagement.resubscribed,),
+    T.PREFERENCES_CHANGED: (engagement.preferences_changed,),
     T.ACTIVE: (courses.active,),
     T.FORM_SUBMITTED: (profile.form_fields, web.form_submitted),
     T.PAGE_VISITED: (web.page_visited,),

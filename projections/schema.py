@@ -314,3 +314,6 @@ flow_versions = Table(
     Column("document", Json, nullable=False),
     Column("published_at", UtcDateTime, nullable=False),
 )
+
+# Subscription topics' read model (projections/topic_schema.py), on the same metadata.
+import projections.topic_schema  # noqa: E402,F401

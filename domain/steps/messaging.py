@@ -39,6 +39,10 @@ class SendEmail(MessageStep):
     connection: str | None = Field(default=None, description="Sender connection (SMTP/API account).")
     reply_to: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
+    topic: str | None = Field(
+        default=None, description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) "
+        "this message belongs to; a contact who opted out of it on this channel is skipped "
+        "(unless the flow is transactional). None: the default topic, `general`.")
 
 
 class SendSms(MessageStep):
@@ -47,6 +51,10 @@ class SendSms(MessageStep):
     sender: str | None = None
     if_no_phone: Literal["skip", "exit"] = "skip"
     max_segments: int = Field(default=3, ge=1, description="More segments than this is warned about.")
+    topic: str | None = Field(
+        default=None, description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) "
+        "this message belongs to; a contact who opted out of it on this channel is skipped "
+        "(unless the flow is transactional). None: the default topic, `general`.")
 
 
 class Say(Model):

@@ -15,7 +15,8 @@ from domain.merge_tags import CONTACT_FIELDS
 from domain.predicates import OPERATORS_WITHOUT_VALUE, PREDICATES
 from domain.steps import STEP_KINDS
 from domain.steps.contact_changes import RunScript
-from domain.steps.messaging import Dial, Hangup, Pause, Record, Say
+from domain.steps.messaging import Dial, Hangup, Pause, Record, Say, SendEmail, SendSms
+from domain.topics import LINK_FIELDS
 from domain.conditions import uses_contact_zone
 from domain.validation.capabilities import check_capabilities
 from domain.validation.conditions import check_condition
@@ -24,6 +25,7 @@ from domain.validation.experiments import check_experiment
 from domain.validation.graph import check_graph
 from domain.validation.problems import Problem, Severity, missing, step_id_at
 from domain.validation.step_settings import check_step_settings
+from domain.validation.topics import check_topic
 
 # Discriminator values of unions nested inside steps (conditions and call actions).
 _NESTED_TAGS = {cls.model_fields["kind"].default for cls in PREDICATES} | {"all", "any", "not"} | {
@@ -34,28 +36,32 @@ __all__ = ["Problem", "Severity", "parse_flow", "validate_flow", "errors"]
 
 def parse_flow(document: dict[str, Any], known_fields: set[str] | None = None, *,
                allow_private_targets: bool = False,
-               known_scripts: frozenset[str] | None = None) -> tuple[Flow | None, list[Problem]]:
+               known_scripts: frozenset[str] | None = None,
+               known_topics: frozenset[str] | None = None) -> tuple[Flow | None, list[Problem]]:
     """Turn a raw document into a Flow, or into problems that name the offending field."""
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
         return None, [_problem_from_pydantic(document, e) for e in exc.errors()]
     return flow, validate_flow(flow, known_fields, allow_private_targets=allow_private_targets,
-                               known_scripts=known_scripts)
+                               known_scripts=known_scripts, known_topics=known_topics)
 
 
 def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
                   allow_private_targets: bool = False,
-                  known_scripts: frozenset[str] | None = None) -> list[Problem]:
+                  known_scripts: frozenset[str] | None = None,
+                  known_topics: frozenset[str] | None = None) -> list[Problem]:
     """`known_fields`: attribute names contacts have; when given, merge tags naming any
     other field are reported (the standard contact fields are always known).
     `allow_private_targets`: the worker's settings.webhook_allow_private_targets; unless
     set, a webhook or attachment URL whose host is a loopback, private, link-local or
     cloud-metadata address is an error (`private_target`), as it is when the step runs.
     `known_scripts`: the scripts the deployment registers (built-ins and
-    DRIPSTONE_SCRIPTS_MODULE's); when given, a run_script naming another is an error."""
+    DRIPSTONE_SCRIPTS_MODULE's); when given, a run_script naming another is an error.
+    `known_topics`: the deployment's subscription topics; when given, a message step
+    naming another `topic` is an error."""
     known_events = set(PAYLOAD_SCHEMAS)
-    fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS
+    fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS | LINK_FIELDS
     problems = _check_trigger(flow, known_events)
     problems += check_graph(flow)
     for step in flow.steps:
@@ -63,6 +69,8 @@ def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
         problems += check_content(step, fields, allow_private_targets)
         problems += _check_script(step, known_scripts)
         problems += check_experiment(step, flow, fields, known_events)
+        if isinstance(step, (SendEmail, SendSms)):
+            problems += check_topic(step.id, "topic", step.topic, known_topics)
     return problems + check_capabilities(flow)
 
 

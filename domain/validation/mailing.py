@@ -15,10 +15,13 @@ from domain.merge_tags import CONTACT_FIELDS
 from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
 from domain.validation.problems import Problem, missing, step_id_at
+from domain.validation.topics import check_topic
+from domain.topics import LINK_FIELDS
 
 
 def parse_mailing(document: Any, known_fields: set[str] | None = None, *,
-                  allow_private_targets: bool = False) -> tuple[Mailing | None, list[Problem]]:
+                  allow_private_targets: bool = False,
+                  known_topics: frozenset[str] | None = None) -> tuple[Mailing | None, list[Problem]]:
     """A raw document as a Mailing, or the problems that name what is wrong in it."""
     if not isinstance(document, dict):
         return None, [Problem(step_id=None, field="document", code="invalid",
@@ -28,13 +31,17 @@ def parse_mailing(document: Any, known_fields: set[str] | None = None, *,
     except ValidationError as exc:
         return None, [_from_pydantic(document, e) for e in exc.errors()]
     return mailing, validate_mailing(mailing, known_fields,
-                                     allow_private_targets=allow_private_targets)
+                                     allow_private_targets=allow_private_targets,
+                                     known_topics=known_topics)
 
 
 def validate_mailing(mailing: Mailing, known_fields: set[str] | None = None, *,
-                     allow_private_targets: bool = False) -> list[Problem]:
-    fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS
-    problems = []
+                     allow_private_targets: bool = False,
+                     known_topics: frozenset[str] | None = None) -> list[Problem]:
+    """`known_topics`: the deployment's subscription topics; when given, a `topic`
+    naming another is an error."""
+    fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS | LINK_FIELDS
+    problems = check_topic(None, "topic", mailing.topic, known_topics)
     audience = mailing.audience
     if audience.condition is not None and audience.contacts is not None:
         problems.append(Problem(step_id=None, field="audience", code="invalid", message=(

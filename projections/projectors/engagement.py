@@ -7,6 +7,7 @@ from domain.events import ContactEvent, EventType
 from projections.projectors.common import contact_latest, insert_once, upsert_latest, upsert_seen
 from projections.projectors.writes import Writes
 from projections.schema import channel_status, email_engagement, sent_messages
+from projections.topic_schema import topic_preferences
 
 
 def message_sent(w: Writes, event: ContactEvent) -> None:
@@ -48,6 +49,11 @@ def resubscribed(w: Writes, event: ContactEvent) -> None:
 def _channel(w: Writes, event: ContactEvent, *, unsubscribed: bool) -> None:
     key = {"channel": event.payload["channel"], "list_id": event.payload.get("list_id") or ""}
     upsert_latest(w, channel_status, event, key, {"unsubscribed": unsubscribed})
+
+
+def preferences_changed(w: Writes, event: ContactEvent) -> None:
+    key = {"topic": event.payload["topic"], "channel": event.payload["channel"]}
+    upsert_latest(w, topic_preferences, event, key, {"subscribed": event.payload["subscribed"]})
 
 
 def bounce_list_id(email: str) -> str:

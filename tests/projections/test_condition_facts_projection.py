@@ -44,6 +44,10 @@ def rich_stream(contact_id: str) -> list:
         (T.COURSE_COMPLETED, {"course": "py"}), (T.SMS_RECEIVED, {"body": "yes please"}),
         (T.FORM_SUBMITTED, {"form_id": "signup"}), (T.PAGE_VISITED, {"page": "pricing", "url": "/p"}),
         (T.UNSUBSCRIBED, {"channel": "email", "list_id": "news"}),
+        (T.PREFERENCES_CHANGED, {"topic": "newsletter", "channel": "email", "subscribed": False}),
+        (T.PREFERENCES_CHANGED, {"topic": "reminders", "channel": "sms", "subscribed": False}),
+        (T.PREFERENCES_CHANGED, {"topic": "newsletter", "channel": "email", "subscribed": True,
+                                 "via": "preference_page"}),
         (T.CUSTOM, {"name": "trial_started", "properties": {"plan": "pro"}}),
         (T.EMAIL_BOUNCED, {"message_key": key, "email": "ann@example.com", "bounce_type": "bounce"}),
         (T.EMAIL_SPAM_REPORTED, {"message_key": key}),
@@ -127,6 +131,8 @@ def test_shuffled_arrival_gives_the_same_facts(engine, seed):
     assert (snapshot.tags, snapshot.subscriptions, snapshot.unsubscribed) == (frozenset(), {"gold": False},
                                                                               frozenset())
     assert snapshot.courses_completed == frozenset({"py"}) and snapshot.has_course_account
+    # The later opt-in to the newsletter wins, whatever the arrival order.
+    assert snapshot.topics_left == frozenset({("reminders", "sms")})
 
 
 def _tables(conn) -> dict[str, list[tuple]]:
