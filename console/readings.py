@@ -17,7 +17,9 @@ from projections import flow_catalogue as catalogue
 from projections import journey_index
 from projections import mailings as mailing_catalogue
 from projections.mailing_reports import step_counts
-from projections.schema import flow_versions, journey_index as journey_table
+from projections.preferences import contact_choices
+from projections.schema import channel_status, flow_versions, journey_index as journey_table
+from projections.topic_schema import topic_preferences
 
 TIMELINE_LIMIT = 100
 
@@ -139,7 +141,33 @@ def contact_page(conn: Connection, contact_id: str) -> dict[str, Any] | None:
             moments.append(Moment(j.ended_at, "journey", f"left {j.flow_id}",
                                   f"version {j.flow_version}"))
     moments.sort(key=lambda m: m.at, reverse=True)
-    return {"contact": contact, "journeys": journeys, "timeline": moments}
+    choices = contact_choices(conn, contact_id)
+    return {"contact": contact, "journeys": journeys, "timeline": moments,
+            "topics_left": sorted(choices.topics_left)}
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    topic: str
+    label: str
+    left: dict[str, int]  # channel -> contacts who left the topic there
+
+
+def topic_opt_outs(conn: Connection, topics: dict[str, str]) -> list[TopicRow]:
+    """Per subscription topic and channel, the contacts who left it on the preference
+    page (or by one-click); contacts who left a whole channel are counted apart."""
+    T = topic_preferences.c
+    counts = {(topic, channel): n for topic, channel, n in conn.execute(
+        select(T.topic, T.channel, func.count()).where(T.subscribed.is_(False))
+        .group_by(T.topic, T.channel))}
+    return [TopicRow(topic, label, {c: counts.get((topic, c), 0) for c in ("email", "sms")})
+            for topic, label in topics.items()]
+
+
+def channel_opt_outs(conn: Connection) -> dict[str, int]:
+    S = channel_status.c
+    return dict(conn.execute(select(S.channel, func.count()).where(
+        S.list_id == "", S.unsubscribed.is_(True)).group_by(S.channel)).all())
 
 
 def _payload_line(payload: dict[str, Any]) -> str:

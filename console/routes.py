@@ -156,13 +156,13 @@ def mailing(request: Request, mailing_id: Annotated[MailingId, Path()]):
 def find_contact(request: Request,
                  contact_id: Annotated[str | None, Query(max_length=200)] = None):
     if not contact_id:
-        return _page(request, "contact_search.html", section="contacts", problem=None, asked="")
+        return _contacts(request, 200, problem=None, asked="")
     try:
         wanted = _CONTACT_ID.validate_python(contact_id)
     except ValidationError:
-        return _page(request, "contact_search.html", 422, section="contacts", asked=contact_id,
-                     problem="contact_id: letters, digits and _ . : - only, at most 128 "
-                             "(no e-mail addresses or phone numbers)")
+        return _contacts(request, 422, asked=contact_id,
+                         problem="contact_id: letters, digits and _ . : - only, at most 128 "
+                                 "(no e-mail addresses or phone numbers)")
     return RedirectResponse(f"/console/contacts/{quote(wanted, safe='')}", 303)
 
 
@@ -173,6 +173,15 @@ def contact(request: Request, contact_id: Annotated[ContactId, Path()]):
     if shown is None:
         return _missing(request, "contacts", f"there is no contact {contact_id!r}")
     return _page(request, "contact.html", section="contacts", **shown)
+
+
+def _contacts(request: Request, status: int, **context) -> HTMLResponse:
+    """The contact search, above the opt-outs per subscription topic."""
+    with engine_of(request).connect() as conn:
+        topics = readings.topic_opt_outs(conn, settings_of(request).subscription_topics)
+        channels = readings.channel_opt_outs(conn)
+    return _page(request, "contact_search.html", status, section="contacts", topics=topics,
+                 channels_left=channels, **context)
 
 
 def _page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:

@@ -1,15 +1,20 @@
 """The console in a real browser (headless Chromium): log in with the API key, open
-every page, and see a count on the flow graph change after a contact changes their
-mind. Served by uvicorn on a free port, over the engine's own data."""
+every page; open the preference page through the signed link in the welcome email a
+contact really got, leave a topic, and see the console count it; opt out of email and
+see the flow graph's count change. Served by uvicorn on a free port, over the engine's
+own data."""
+
+import re
 
 import httpx
-import pytest
+from cryptography.fernet import Fernet
 
 from api.app import create_app
 from tests.api.v1_harness import KEY, keyed, ok
 from tests.client.harness import serving
 from tests.console.browser import browser_page, snapshot
 from tests.console.seed import MAILING, run_welcome
+from tests.journey_harness import outbox
 
 
 async def box_count(page, step_id: str, name: str) -> str:
@@ -17,8 +22,19 @@ async def box_count(page, step_id: str, name: str) -> str:
                               f'tspan[data-count="{name}"]').text_content()
 
 
+async def topic_count(page, topic: str, channel: str) -> str:
+    await page.goto("/console/contacts")
+    return await page.locator(f'#topics tr[data-topic="{topic}"] '
+                              f'td[data-count="{channel}"]').text_content()
+
+
 async def test_console_pages_in_a_browser(time_skipping_env, engine, settings):
+    # Preference links on, as a deployment sets them: every marketing email carries one.
+    settings = settings.model_copy(update={"preference_link_key": Fernet.generate_key().decode(),
+                                           "preference_base_url": "https://mail.example.com"})
     people = await run_welcome(time_skipping_env, engine, settings)
+    [welcome] = outbox(engine, people.bo)
+    link = re.search(r"https://mail\.example\.com(/preferences/\S+)", welcome.body).group(1)
     with serving(create_app(keyed(settings), engine)) as base_url:
         async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}) as api:
             ok(await api.post("/v1/mailings", json=MAILING), 201)
@@ -65,7 +81,22 @@ async def test_console_pages_in_a_browser(time_skipping_env, engine, settings):
             assert "Welcome, Bo" in timeline and "entered welcome" in timeline
             await snapshot(page, "contact-bo")
 
-            # Bo opts out of email; the console counts it against the message he had.
+            # Bo follows the link in his welcome email and leaves the general topic by email.
+            assert await topic_count(page, "general", "email") == "0"
+            await page.goto(link)
+            assert await page.is_checked("#email-general")
+            await snapshot(page, "preferences-before")
+            await page.uncheck("#email-general")
+            await page.click("#save")
+            assert await page.locator("#notice").text_content() == "Your choices are saved."
+            assert not await page.is_checked("#email-general")
+            await snapshot(page, "preferences-saved")
+            assert await topic_count(page, "general", "email") == "1"
+            await snapshot(page, "contacts-topics-after-preference")
+            await page.goto(f"/console/contacts/{people.bo}")
+            assert await page.locator("#topics-left").text_content() == "general by email"
+
+            # Then he opts out of email altogether; the graph counts it against his message.
             async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}) as api:
                 ok(await api.post("/v1/events", json={
                     "type": "contact.unsubscribed", "contact_id": people.bo,
