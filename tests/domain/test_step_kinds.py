@@ -18,7 +18,7 @@ EXPECTED_KINDS = {
     "cancel_open_orders", "recharge_transactions", "add_to_lead_router", "run_script",
     # flow control
     "wait", "wait_for_event", "branch", "multi_branch", "split", "goal", "start_flow",
-    "stop_flow", "pause_flow", "exit",
+    "stop_flow", "pause_flow", "exit", "experiment",
 }
 
 # Every example is the first step of a flow ending in these two, which it must reach.
@@ -117,6 +117,11 @@ EXAMPLES = [
     {"id": "resume", "kind": "pause_flow", "flow_id": "newsletter", "action": "unpause"},
     {"id": "stop", "kind": "exit", "reason": "already a customer", "run_if": CUSTOMER,
      "on_false": "branch", "false_next": "later"},
+    {"id": "subject-test", "kind": "experiment", "variants": [
+        {"name": "plain", "weight": 1, "subject": "Welcome", "body": "Hi {{ first_name }}"},
+        {"name": "bold", "weight": 1, "subject": "WELCOME!", "body": "Hi"}],
+     "metric": {"kind": "opened", "window": "2d"},
+     "winner": {"after": "sample_size", "sample_size": 500}},
 ]
 IDS = [e["id"] for e in EXAMPLES]
 
@@ -158,6 +163,7 @@ BAD = {
     "stop_flow": ({"flow_id": "Not A Flow"}, "flow_id"),
     "pause_flow": ({"action": "freeze"}, "action"),
     "exit": ({"reason": ["x"]}, "reason"),
+    "experiment": ({"winner": {"after": "someday"}}, "winner.after"),
 }
 
 
