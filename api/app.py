@@ -25,6 +25,7 @@ from api import experiments, flow_stats, migrations
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
 from codec.converter import codec_for
+from console import mount as mount_console
 from routing.dispatch import Dispatcher
 from routing.breaker import Breaker
 from routing.router import Router
@@ -65,6 +66,7 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
     if settings.api_metrics:
         app.include_router(metrics.router)  # unkeyed: Prometheus sends no key
     app.include_router(preferences.router)  # unkeyed: the signed link is the right
+    mount_console(app)  # its pages take the API key, or a session made from it
     # Keyed by its own keys (DRIPSTONE_CODEC_API_KEYS), not the /v1 ones: see codec_server.
     app.include_router(codec_server.router, responses={
         **errors.responses(401, 422),

@@ -11,9 +11,10 @@ t=$SECONDS
 UV=$(bash "$TOOLCHAIN/python.sh")
 DRIPSTONE_TEMPORAL_BIN=$(bash "$TOOLCHAIN/temporal_cli.sh")
 DRIPSTONE_TEST_SERVER_BIN=$(bash "$TOOLCHAIN/test_server.sh")
-export DRIPSTONE_TEMPORAL_BIN DRIPSTONE_TEST_SERVER_BIN
+DRIPSTONE_CHROMIUM_BIN=$(bash "$TOOLCHAIN/chromium.sh")
+export DRIPSTONE_TEMPORAL_BIN DRIPSTONE_TEST_SERVER_BIN DRIPSTONE_CHROMIUM_BIN
 setup_s=$((SECONDS - t))
-log "setup done in ${setup_s}s (temporal: $DRIPSTONE_TEMPORAL_BIN, test server: $DRIPSTONE_TEST_SERVER_BIN)"
+log "setup done in ${setup_s}s (temporal: $DRIPSTONE_TEMPORAL_BIN, test server: $DRIPSTONE_TEST_SERVER_BIN, chromium: $DRIPSTONE_CHROMIUM_BIN)"
 cd "$ROOT"
 
 log "===== lint: ruff, import contracts, types (strict on domain/) ====="
