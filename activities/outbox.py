@@ -35,8 +35,9 @@ class Outbox:
             ).first()
         if row is None:
             return self.find_sent(message.idempotency_key)[1]
-        log.info("message.outboxed", channel=self.channel, to=message.to, subject=subject,
-                 contact_id=message.contact_id, key=message.idempotency_key, outbox_id=row.id)
+        # No address or rendered subject: logs are read more widely than the outbox table.
+        log.info("message.outboxed", channel=self.channel, contact_id=message.contact_id,
+                 key=message.idempotency_key, outbox_id=row.id)
         return f"outbox-{row.id}"
 
     batch_size = 1000
