@@ -203,8 +203,8 @@ class Settings(BaseSettings):
     # Telemetry (telemetry/): traces, metrics and logs.
     trace_exporter: Literal["none", "console", "memory", "otlp"] = Field(
         default="none", description="Where OpenTelemetry spans go: none (tracing off), console "
-        "(stderr), memory (kept in the process, for tests), or otlp (to trace_otlp_endpoint; "
-        "needs the opentelemetry-exporter-otlp package).")
+        "(stderr), memory (kept in the process, for tests), or otlp (OTLP over HTTP/protobuf "
+        "to trace_otlp_endpoint).")
     trace_otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP traces endpoint, e.g. "
         "http://otel-collector:4318/v1/traces; required with trace_exporter=otlp.")
