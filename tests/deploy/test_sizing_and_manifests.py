@@ -44,3 +44,38 @@ def test_the_postgres_pool_is_sized_by_settings():
     assert isinstance(engine.pool, QueuePool)
     assert (engine.pool.size(), engine.pool._max_overflow) == (3, 2)
     engine.dispose()
+
+
+def _manifest_documents() -> list[dict]:
+    import yaml
+
+    documents = []
+    for manifest in sorted((DEPLOY / "kubernetes").glob("*.yaml")):
+        documents += [d for d in yaml.safe_load_all(manifest.read_text()) if d]
+    return documents
+
+
+def _pod_specs(documents: list[dict]) -> list[dict]:
+    return [d["spec"]["template"]["spec"] for d in documents
+            if d["kind"] in ("Deployment", "Job")]
+
+
+def test_every_config_map_a_pod_reads_is_defined_in_the_manifests():
+    documents = _manifest_documents()
+    defined = {d["metadata"]["name"] for d in documents if d["kind"] == "ConfigMap"}
+    wanted = {source["configMapRef"]["name"] for spec in _pod_specs(documents)
+              for container in spec["containers"] for source in container.get("envFrom", [])
+              if "configMapRef" in source}
+    assert wanted and wanted <= defined
+
+
+def test_every_pod_runs_the_one_image_and_every_deployment_has_a_disruption_budget():
+    documents = _manifest_documents()
+    images = {container["image"] for spec in _pod_specs(documents)
+              for container in spec["containers"]}
+    assert len(images) == 1, images
+    budgets = [d["spec"]["selector"]["matchLabels"] for d in documents
+               if d["kind"] == "PodDisruptionBudget"]
+    for deployment in (d for d in documents if d["kind"] == "Deployment"):
+        assert deployment["spec"]["selector"]["matchLabels"] in budgets, \
+            deployment["metadata"]["name"]
