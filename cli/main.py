@@ -77,8 +77,10 @@ def api(
     open_checked(Settings().resolved_database_url).dispose()
     codec_for(Settings())  # KeyConfigError: DATABASE_URL without DRIPSTONE_CODEC_KEYS
     # log_config=None: uvicorn's own lines go through the app's logging (JSON in production).
+    # access_log=False: its line carries the raw path (contact ids, preference-link tokens)
+    # and the client's address; telemetry/http.py writes one by route template instead.
     uvicorn.run("api.app:from_environment", factory=True, host=host, port=port, workers=workers,
-                log_config=None)
+                log_config=None, access_log=False)
 
 
 @app.command()

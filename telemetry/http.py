@@ -1,15 +1,23 @@
 """The API's request telemetry, as plain ASGI middleware (the
 opentelemetry-instrumentation-fastapi package is not a dependency): a server span per
-request, continuing the caller's W3C traceparent if it sent one, and a request counter.
+request, continuing the caller's W3C traceparent if it sent one, a request counter, and
+the access log line.
 
-Spans and labels name the route template (`/v1/contacts/{contact_id}`), never the path
-or query as sent: those can carry contact ids and addresses."""
+Spans, labels and the access line name the route template (`/v1/contacts/{contact_id}`),
+never the path or query as sent: those carry contact ids, addresses and the signed
+tokens of preference links. uvicorn's own access log (the raw path and the client's
+address) is off for the same reason (cli/main.py)."""
 
+import time
+
+import structlog
 from opentelemetry import trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from telemetry.metrics import HTTP_REQUESTS
+
+log = structlog.get_logger("dripstone.http")
 
 UNMATCHED = "unmatched"  # 404s: their paths are whatever a caller typed
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -24,7 +32,7 @@ class RequestTelemetry:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = {"code": 500}
+        status, started = {"code": 500}, time.perf_counter()
 
         async def sending(message):
             if message["type"] == "http.response.start":
@@ -35,7 +43,7 @@ class RequestTelemetry:
             try:
                 await self.app(scope, receive, sending)
             finally:
-                self._count(scope, status["code"])
+                self._done(scope, status["code"], started)
             return
         method = method_of(scope)
         parent = extract({k.decode("latin-1"): v.decode("latin-1")
@@ -52,11 +60,14 @@ class RequestTelemetry:
                 span.set_attribute("http.response.status_code", status["code"])
                 if status["code"] >= 500:
                     span.set_status(Status(StatusCode.ERROR))
-                self._count(scope, status["code"])
+                self._done(scope, status["code"], started)
 
     @staticmethod
-    def _count(scope, code: int) -> None:
-        HTTP_REQUESTS.labels(route_of(scope), method_of(scope), str(code)).inc()
+    def _done(scope, code: int, started: float) -> None:
+        route, method = route_of(scope), method_of(scope)
+        HTTP_REQUESTS.labels(route, method, str(code)).inc()
+        log.info("http.request", method=method, route=route, status=code,
+                 ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 def route_of(scope) -> str:

@@ -72,3 +72,9 @@ def configure_logging(settings, stream=None) -> None:
     # Alembic narrates every schema check at INFO ("Context impl SQLiteImpl."); a process
     # only checks the revision at start, and says so itself when it refuses.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    # httpx logs every request's full URL at INFO: webhook URLs carry rendered merge tags
+    # (an address in a query string), attachment URLs signed parameters.
+    # uvicorn's access line (when it is run directly, not by `dripstone api`): the raw
+    # path and the client's address; telemetry/http.py logs requests by route instead.
+    for name in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
