@@ -4,6 +4,7 @@ outbox and flow catalogue is a read model that `rebuild` can regenerate from eve
 from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, Text, func, text
 
 from projections.change_schema import CHANGE_READ_MODELS
+from projections.topic_schema import topic_preferences
 from projections.metadata import NAME, metadata
 from projections.types import Json, Position, UtcDateTime
 
@@ -251,6 +252,7 @@ READ_MODELS = (
     funnel_members, page_visits, form_submissions, journey_conversions,
     # Journeys' contact changes (offers, lists, notes, orders...), declared in their own module.
     *CHANGE_READ_MODELS,
+    topic_preferences,  # subscription topics (projections/topic_schema.py)
 )
 
 # --- side-effect bookkeeping (not rebuilt from events) ----------------------------
@@ -304,6 +306,3 @@ flow_versions = Table(
     Column("document", Json, nullable=False),
     Column("published_at", UtcDateTime, nullable=False),
 )
-
-# Subscription topics' read model (projections/topic_schema.py), on the same metadata.
-import projections.topic_schema  # noqa: E402,F401

@@ -1,11 +1,10 @@
 """The read model of subscription topics: which topics each contact left (or came back
-to) on which channel. Same metadata and conventions as projections.schema, which
-imports this module at its end; kept apart so each file stays small."""
+to) on which channel. Same metadata and conventions as projections.schema, whose
+READ_MODELS includes it; kept apart so each file stays small."""
 
 from sqlalchemy import Boolean, Column, String, Table
 
-from projections import schema
-from projections.schema import metadata
+from projections.metadata import metadata
 from projections.types import UtcDateTime
 
 # One row per contact, topic and channel a contact ever chose; no row: subscribed.
@@ -19,7 +18,3 @@ topic_preferences = Table(
     Column("subscribed", Boolean, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
 )
-
-# Imported first, this module still lands in READ_MODELS (schema imports it at its end).
-if not any(table is topic_preferences for table in schema.READ_MODELS):
-    schema.READ_MODELS = (*schema.READ_MODELS, topic_preferences)

@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("flow_version", sa.Integer, nullable=False),
         sa.Column("step_id", sa.String(64), nullable=False),
         sa.Column("contact_id", sa.String(128), nullable=False),
-        sa.Column("journey_id", sa.String(400), nullable=False),
+        sa.Column("journey_id", sa.String(1000), nullable=False),
         sa.Column("variant", sa.String(100), nullable=False),
         sa.Column("phase", sa.String(10), nullable=False),
         sa.Column("assigned_at", UtcDateTime, nullable=False),
