@@ -68,8 +68,16 @@ async def report(released: dict, ask_temporal: bool, replay: bool) -> None:
             count = await running_before(client, patch.workflow_types, when)
             print(f"  running executions started before it: {count}")
             step = "deprecate_patch" if patch.stage == "patched" else "remove"
-            verdict = (f"READY ({step})" if count == 0
-                       else f"not ready: {count} run(s) may still take the old branch")
+            if count:
+                verdict = f"not ready: {count} run(s) may still take the old branch"
+            elif patch.name not in released:
+                # A commit's date is earlier than its deploy: runs started in between ran
+                # the old code and are not counted, so "ready" would be a guess.
+                verdict = (f"unknown: no run started before its first commit; give "
+                           f"--released {patch.name}=<when the release with it "
+                           f"{'deployed' if patch.stage == 'patched' else 'deprecated it'}>")
+            else:
+                verdict = f"READY ({step})"
         if replay:
             failing = await failing_without(patch.name)
             print(f"  stored histories that replay only with the old branch: "
