@@ -151,6 +151,10 @@ class Settings(BaseSettings):
         "codec_keys in every process (not current yet), then, once all run with it, make "
         "it current; drop the old key only when no history encrypted with it can still "
         "be read (retention, replays).")
+    console_secure_cookie: bool | None = Field(
+        default=None, description="Mark the console's session cookie Secure. Unset: when the "
+        "request came over https; set true behind a proxy that terminates TLS, where the "
+        "API itself sees http.")
     codec_api_keys: list[str] = Field(
         default_factory=list, description='JSON list of keys accepted as "Authorization: '
         'Bearer KEY" (or X-API-Key) on /codec/encode and /codec/decode, which decrypt '

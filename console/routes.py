@@ -92,8 +92,13 @@ def login(request: Request, api_key: Annotated[str, Form(max_length=1000)] = "",
     response.set_cookie(session.COOKIE, session.issue(api_key.strip(), datetime.now(UTC)),
                         max_age=int(session.LIFETIME.total_seconds()), path="/console",
                         httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+                        secure=_secure(request))
     return response
+
+
+def _secure(request: Request) -> bool:
+    forced = settings_of(request).console_secure_cookie
+    return forced if forced is not None else request.url.scheme == "https"
 
 
 @public.post("/logout")

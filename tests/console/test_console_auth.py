@@ -95,3 +95,13 @@ def test_logging_out_forgets_the_session(settings, engine):
 def test_the_stylesheet_needs_no_key(settings, engine):
     answer = browser(settings, engine).get("/console/static/console.css")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/css")
+
+
+@pytest.mark.parametrize("forced, secure", [(None, False), (True, True)])
+def test_the_cookie_is_secure_when_asked_behind_a_tls_proxy(settings, engine, forced, secure):
+    # The API sees http behind a proxy that terminates TLS: only the setting says https.
+    client = TestClient(create_app(keyed(settings.model_copy(update={
+        "console_secure_cookie": forced})), engine), base_url="http://console.test",
+        follow_redirects=False)
+    answer = client.post("/console/login", data={"api_key": KEY, "next": "/console/flows"})
+    assert ("; Secure" in answer.headers["set-cookie"]) is secure
