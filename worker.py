@@ -155,8 +155,9 @@ def callout_activities(settings: Settings, engine: Engine, email: EmailSender, s
 
 
 def build_worker(client: Client, settings: Settings, activities: list,
-                 extra_workflows: tuple = ()) -> Worker:
-    """`extra_workflows`: beside the product's own (the enrollment bench's baseline)."""
+                 extra_workflows: tuple = (), counted: bool = True) -> Worker:
+    """`extra_workflows`: beside the product's own (the enrollment bench's baseline).
+    `counted`: False for a simulation's worker, whose sends are not the deployment's."""
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -165,7 +166,7 @@ def build_worker(client: Client, settings: Settings, activities: list,
                    *extra_workflows],
         activities=activities,
         # Counts sends, provider errors and journey ends; tracing comes with the client.
-        interceptors=[MetricsInterceptor()],
+        interceptors=[MetricsInterceptor()] if counted else [],
         # Sync activities run in these threads: one slot per thread, so none waits for one.
         activity_executor=ThreadPoolExecutor(settings.worker_activity_threads),
         max_concurrent_activities=settings.worker_activity_threads,

@@ -2,6 +2,7 @@
 sample of its audience (counts per step) on a time-skipping test server of its own,
 against a throwaway copy of the contacts' data; nothing is sent (simulation/)."""
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -42,6 +43,11 @@ class SimulateRequest(BaseModel):
         return self
 
 
+# Each simulation starts a time-skipping test server of its own (a JVM): one at a time
+# per API process, so a burst of requests queues instead of exhausting the host.
+_ONE_AT_A_TIME = asyncio.Semaphore(1)
+
+
 @router.post("/{flow_id}/simulate", response_model=JourneyTimeline | SampleReport,
              response_model_exclude_none=True, responses=responses(404, 409, 503),
              summary="Simulate a flow for a contact or a sample of its audience")
@@ -55,10 +61,11 @@ async def simulate(request: Request, body: SimulateRequest,
     check_events([e.model_dump(mode="json") for e in body.events], body.days,
                  phone_region=settings.phone_default_region)
     try:
-        return await simulate_flow(
-            settings, engine_of(request), flow_id, version=body.version, draft=body.draft,
-            contact_id=body.contact_id, sample=body.sample, events=body.events, days=body.days,
-            known_scripts=known_scripts_of(request))
+        async with _ONE_AT_A_TIME:
+            return await simulate_flow(
+                settings, engine_of(request), flow_id, version=body.version, draft=body.draft,
+                contact_id=body.contact_id, sample=body.sample, events=body.events,
+                days=body.days, known_scripts=known_scripts_of(request))
     except UnknownContact as exc:
         raise HTTPException(404, detail=str(exc)) from None
     except SimulationRefused as exc:

@@ -98,7 +98,8 @@ async def _play(env: WorkflowEnvironment, engine: Engine, settings: Settings,
                 plan: Plan) -> list[JourneyTimeline]:
     own = settings.model_copy(update={"task_queue": f"simulation-{uuid.uuid4().hex}"})
     client = env.client
-    worker = build_worker(client, own, simulation_activities(own, engine, client, [plan.flow]))
+    worker = build_worker(client, own, simulation_activities(own, engine, client, [plan.flow]),
+                          counted=False)
     router = Router(client, engine, own.task_queue)
     # Events the journeys append (tags, conversions...) are routed like any other.
     dispatcher = Dispatcher(engine, router, poll=timedelta(milliseconds=100))

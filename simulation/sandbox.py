@@ -13,8 +13,8 @@ from projections.tables import metadata
 # Routing state and what was sent, not read models: a copied dispatch record would be
 # routed again, a copied index row would make the router signal journeys that do not
 # exist here, and outbox rows would show up as if the simulation had sent them.
-NOT_COPIED = frozenset({"event_dispatches", "journey_index", "outbox_messages",
-                        "mailing_recipients"})
+NOT_COPIED = frozenset({"event_dispatches", "journey_index", "journey_step_visits",
+                        "outbox_messages", "mailing_recipients"})
 CHUNK = 500  # contact ids per IN (...), well under every dialect's parameter limit
 
 
