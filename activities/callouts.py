@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from temporalio.exceptions import ApplicationError
 
 from activities import ledger
-from activities.actions import ActionOutcome
+from domain.contracts.actions import ActionOutcome
 from activities.ports import ProviderRejected, ProviderUnavailable
 from domain.conditions import ContactSnapshot
 from domain.events import ContactEvent

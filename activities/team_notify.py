@@ -9,7 +9,8 @@ open/click tracking is attached."""
 from sqlalchemy import Engine
 from temporalio import activity
 
-from activities.actions import ActionOutcome, ActionRequest
+from activities.actions import step_of
+from domain.contracts.actions import ActionOutcome, ActionRequest
 from activities.callouts import deliver_once, load_contact, render_all
 from activities.phones import to_e164
 from activities.ports import EmailMessage, EmailSender, SmsMessage, SmsSender
@@ -29,7 +30,7 @@ class TeamNotifyActivities:
 
     @activity.defn(name="notify_team")
     def notify_team(self, request: ActionRequest) -> ActionOutcome:
-        step = request.step_of(NotifyTeam, "notify_team")
+        step = step_of(request, NotifyTeam, "notify_team")
         contact = load_contact(self.engine, request.contact_id)
         default_to = self.team_email if step.channel == "email" else self.team_phone
         # The recipient may be a merge tag too, e.g. {{ account_owner_email }}.

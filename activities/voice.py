@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 from temporalio import activity
 from twilio.twiml.voice_response import VoiceResponse
 
-from activities.actions import ActionOutcome, ActionRequest
+from activities.actions import step_of
+from domain.contracts.actions import ActionOutcome, ActionRequest
 from activities.callouts import deliver_once, load_contact, render_all
 from activities.phones import stored_forms, to_e164
 from activities.suppression import sms_suppression
@@ -87,7 +88,7 @@ class VoiceActivities:
 
     @activity.defn(name="place_call")
     def place_call(self, request: ActionRequest) -> ActionOutcome:
-        step = request.step_of(PhoneCall, "place_call")
+        step = step_of(request, PhoneCall, "place_call")
         contact = load_contact(self.engine, request.contact_id)
         to = to_e164(contact.phone, self.default_region)
         if to is None:

@@ -117,7 +117,8 @@ def _email(settings, engine, options, flow_id, step, contact, key, to):
     from dataclasses import replace
 
     from activities.compose import fetch_attachments
-    from activities.messaging import SendEmailRequest, SendOutcome, compose_email
+    from activities.messaging import compose_email
+    from domain.contracts.messaging import SendEmailRequest, SendOutcome
     from worker import email_sender
 
     if not _EMAIL.match(to):
@@ -136,7 +137,8 @@ def _email(settings, engine, options, flow_id, step, contact, key, to):
 
 
 def _sms(settings, engine, options, flow_id, step, contact, key, to):
-    from activities.messaging import SendOutcome, render_templates
+    from activities.messaging import render_templates
+    from domain.contracts.messaging import SendOutcome
     from activities.phones import to_e164
     from activities.ports import SmsMessage
     from domain import sms as sms_text

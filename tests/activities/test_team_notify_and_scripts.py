@@ -4,9 +4,10 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.actions import ActionRequest
+from domain.contracts.actions import ActionRequest
 from activities.outbox import Outbox
-from activities.scripts import ScriptActivities, ScriptFailure, load_scripts
+from activities.scripts import ScriptActivities, load_scripts
+from domain.contracts.scripts import ScriptFailure
 from activities.team_notify import TeamNotifyActivities
 from projections.event_store import ingest
 from tests.journey_harness import contact, outbox

@@ -4,7 +4,7 @@ against a local fake of the Calls API, and the test call."""
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.actions import ActionRequest
+from domain.contracts.actions import ActionRequest
 from activities.ports import ProviderRejected, ProviderUnavailable
 from activities.twilio_voice import TwilioVoice
 from activities.voice import VoiceActivities, place_test_call
