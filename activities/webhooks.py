@@ -25,7 +25,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.actions import step_of
 from domain.contracts.actions import ActionOutcome, ActionRequest
-from activities.callouts import event_id, load_contact, render_all, step_event
+from activities.callouts import event_id, render_all, step_event
+from activities.delivery import load_contact
 from activities.webhook_targets import GuardedTransport, Resolver, TargetRefused, system_resolver
 from domain.events import EventType
 from domain.steps.messaging import Webhook

@@ -78,10 +78,14 @@ def send_test(
 def _call(settings, engine, step, to: str, contact: str | None,
           locale: str | None) -> tuple[str, str | None]:
     """A test call: the step's TwiML, rung now on the number given [000]."""
+    from activities.compose import MessagingOptions
+    from activities.delivery import Delivery
     from activities.voice import place_test_call, voice_caller
 
+    # The delivery core's address rules, as for the step's real calls (default region).
+    delivery = Delivery(engine, MessagingOptions.from_settings(settings))
     try:
-        sid = place_test_call(engine, voice_caller(settings, engine), step, to, contact,
+        sid = place_test_call(delivery, voice_caller(settings, engine), step, to, contact,
                               locale=locale)
     except ValueError as exc:
         fail(str(exc))

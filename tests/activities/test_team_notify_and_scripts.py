@@ -5,6 +5,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from domain.contracts.actions import ActionRequest
+from activities.delivery import Delivery
 from activities.outbox import Outbox
 from activities.scripts import ScriptActivities, load_scripts
 from domain.contracts.scripts import ScriptFailure
@@ -19,7 +20,7 @@ def request(step: dict, key: str = "journey/f/c1/e1/s/1") -> ActionRequest:
 
 
 def notifier(engine, **defaults) -> TeamNotifyActivities:
-    return TeamNotifyActivities(engine, Outbox(engine, "email"), Outbox(engine, "sms"),
+    return TeamNotifyActivities(Delivery(engine), Outbox(engine, "email"), Outbox(engine, "sms"),
                                 "hello@dripstone.local", **defaults)
 
 
