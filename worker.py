@@ -13,6 +13,7 @@ from activities.backfill import backfill_activities
 from activities.conditions import ConditionActivities
 from activities.compose import MessagingOptions
 from activities.contact_changes import ContactChangeActivities
+from activities.delivery import Delivery
 from activities.experiments import ExperimentActivities
 from activities.journey_control import JourneyControlActivities
 from activities.journey_index import JourneyIndexActivities
@@ -115,7 +116,8 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
         StepReportActivities(engine).record_step,
         ExperimentActivities(engine).choose_variant,
         ConditionActivities(engine, zones).evaluate_condition,
-        *callout_activities(settings, engine, email, sms, voice, webhooks, scripts),
+        *callout_activities(settings, engine, messaging.delivery, email, sms, voice, webhooks,
+                            scripts),
         *timing_activities(settings, engine, client, router),
         *backfill_activities(engine, router),
         *mailing_activities(engine, delivery, zones),
@@ -135,19 +137,20 @@ def timing_activities(settings: Settings, engine: Engine, client: Client | None,
             control.signal_flow_page, migrations.migrate_journey_page]
 
 
-def callout_activities(settings: Settings, engine: Engine, email: EmailSender, sms: SmsSender,
-                       voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
+def callout_activities(settings: Settings, engine: Engine, delivery: Delivery, email: EmailSender,
+                       sms: SmsSender, voice: VoiceCaller | None = None,
+                       webhooks: WebhookActivities | None = None,
                        scripts: dict | None = None) -> list:
-    """Webhook, phone call, notify team and the script runner's activities."""
+    """Webhook, phone call, notify team and the script runner's activities. Calls and
+    team notifications share send_email/send_sms's delivery core (one set of rules)."""
     webhooks = webhooks or WebhookActivities(engine, settings.webhook_signing_secret,
                                              settings.webhook_allow_private_targets)
     scripts = ScriptActivities(engine, load_scripts(settings.scripts_module)
                                if scripts is None else scripts)
     return [
         webhooks.call_webhook,
-        VoiceActivities(engine, voice or voice_caller(settings, engine),
-                        settings.phone_default_region).place_call,
-        TeamNotifyActivities(engine, email, sms, settings.email_from, settings.team_email,
+        VoiceActivities(delivery, voice or voice_caller(settings, engine)).place_call,
+        TeamNotifyActivities(delivery, email, sms, settings.email_from, settings.team_email,
                              settings.team_phone).notify_team,
         scripts.run_script,
         scripts.record_script_failed,

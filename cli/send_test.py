@@ -78,10 +78,14 @@ def send_test(
 def _call(settings, engine, step, to: str, contact: str | None,
           locale: str | None) -> tuple[str, str | None]:
     """A test call: the step's TwiML, rung now on the number given [000]."""
+    from activities.compose import MessagingOptions
+    from activities.delivery import Delivery
     from activities.voice import place_test_call, voice_caller
 
+    # The delivery core's address rules, as for the step's real calls (default region).
+    delivery = Delivery(engine, MessagingOptions.from_settings(settings))
     try:
-        sid = place_test_call(engine, voice_caller(settings, engine), step, to, contact,
+        sid = place_test_call(delivery, voice_caller(settings, engine), step, to, contact,
                               locale=locale)
     except ValueError as exc:
         fail(str(exc))
@@ -117,7 +121,8 @@ def _email(settings, engine, options, flow_id, step, contact, key, to):
     from dataclasses import replace
 
     from activities.compose import fetch_attachments
-    from activities.messaging import SendEmailRequest, SendOutcome, compose_email
+    from activities.messaging import compose_email
+    from domain.contracts.messaging import SendEmailRequest, SendOutcome
     from worker import email_sender
 
     if not _EMAIL.match(to):
@@ -136,7 +141,8 @@ def _email(settings, engine, options, flow_id, step, contact, key, to):
 
 
 def _sms(settings, engine, options, flow_id, step, contact, key, to):
-    from activities.messaging import SendOutcome, render_templates
+    from activities.messaging import render_templates
+    from domain.contracts.messaging import SendOutcome
     from activities.phones import to_e164
     from activities.ports import SmsMessage
     from domain import sms as sms_text
