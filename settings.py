@@ -100,9 +100,12 @@ class Settings(BaseSettings):
         "the preference page, as JSON; message steps and mailings name one (`topic`), and "
         "must name one of these. Always holds `general`, the topic of messages naming none.")
     preference_link_key: str | None = Field(
-        default=None, description="Fernet key (Fernet.generate_key()) signing and encrypting "
-        "the preference page and one-click unsubscribe links; with preference_base_url, "
-        "every marketing email carries them (footer and List-Unsubscribe headers).")
+        default=None, description="Fernet key(s) (Fernet.generate_key()) signing and encrypting "
+        "the preference page and one-click unsubscribe links, comma-separated, newest first: "
+        "links are made with the first and read with any, so to rotate put a new key in "
+        "front and remove the old one once links made with it may stop working (at most "
+        "preference_link_ttl_days later). With preference_base_url, every marketing email "
+        "carries the links (footer and List-Unsubscribe headers).")
     preference_base_url: str | None = Field(
         default=None, description="Public https://host of this API, where the links lead "
         "(/preferences/TOKEN, /unsubscribe/TOKEN).")
@@ -279,16 +282,26 @@ class Settings(BaseSettings):
         if DEFAULT_TOPIC not in self.subscription_topics:
             raise ValueError(f"DRIPSTONE_SUBSCRIPTION_TOPICS must hold {DEFAULT_TOPIC!r}, the "
                              "topic of messages that name none")
-        if self.preference_link_key is not None:
+        for position, key in enumerate(self.preference_link_keys, start=1):
             try:
-                Fernet(self.preference_link_key.encode())
+                Fernet(key.encode())
             except ValueError:
-                raise ValueError("DRIPSTONE_PREFERENCE_LINK_KEY is not a Fernet key (32 "
-                                 "url-safe base64-encoded bytes)") from None
+                raise ValueError(f"DRIPSTONE_PREFERENCE_LINK_KEY: key {position} is not a "
+                                 "Fernet key (32 url-safe base64-encoded bytes; several "
+                                 "keys are separated by commas)") from None
         url = self.preference_base_url
         if url is not None and not url.startswith(("https://", "http://")):
             raise ValueError("DRIPSTONE_PREFERENCE_BASE_URL must be an absolute http(s) URL")
         return self
+
+    @property
+    def preference_link_keys(self) -> list[str]:
+        """DRIPSTONE_PREFERENCE_LINK_KEY's keys, newest first (none: links are off)."""
+        return [key.strip() for key in (self.preference_link_key or "").split(",") if key.strip()]
+
+    @property
+    def preference_links_enabled(self) -> bool:
+        return bool(self.preference_link_keys and self.preference_base_url)
 
     @property
     def topic_ids(self) -> frozenset[str]:

@@ -2,7 +2,8 @@
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import Engine
@@ -14,7 +15,7 @@ from activities.conditions import ConditionActivities
 from activities.compose import MessagingOptions
 from activities.contact_changes import ContactChangeActivities
 from activities.delivery import Delivery
-from activities.experiments import ExperimentActivities
+from activities.experiments import ExperimentActivities, wall_clock
 from activities.journey_control import JourneyControlActivities
 from activities.journey_index import JourneyIndexActivities
 from activities.step_reports import StepReportActivities
@@ -94,10 +95,12 @@ def sms_sender(settings: Settings, engine: Engine) -> SmsSender:
 def activities_for(settings: Settings, engine: Engine, client: Client | None = None,
                    email: EmailSender | None = None, sms: SmsSender | None = None,
                    voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
-                   scripts: dict | None = None) -> list:
+                   scripts: dict | None = None,
+                   experiment_clock: Callable[[], datetime] = wall_clock) -> list:
     """`client` lets contact changes made by journeys route to other flows' triggers.
     The ports (email, sms, voice, webhooks, scripts) default to the configured ones; a
-    simulation passes recorders instead, so the activity list itself exists only here."""
+    simulation passes recorders instead, so the activity list itself exists only here.
+    `experiment_clock`: when experiments assign and measure (tests move it forward)."""
     router = Router(client, engine, settings.task_queue) if client is not None else None
     index = JourneyIndexActivities(engine)
     email = email or email_sender(settings, engine)
@@ -114,7 +117,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
         ContactChangeActivities(engine, settings.lead_routers).apply_contact_change,
         index.record_journey,
         StepReportActivities(engine).record_step,
-        ExperimentActivities(engine).choose_variant,
+        ExperimentActivities(engine, experiment_clock).choose_variant,
         ConditionActivities(engine, zones).evaluate_condition,
         *callout_activities(settings, engine, messaging.delivery, email, sms, voice, webhooks,
                             scripts),
