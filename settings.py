@@ -234,6 +234,14 @@ class Settings(BaseSettings):
         # An env var left empty by a template (`${KEY:-}`) means "not given", not "." or "".
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("temporal_address")
+    @classmethod
+    def _address_is_host_port(cls, value: str) -> str:
+        problem = temporal_address_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _temporal_tls_is_complete(self) -> "Settings":
         problems = temporal_tls_problems(self)
@@ -302,6 +310,27 @@ class Settings(BaseSettings):
 TLS_FILES = {"DRIPSTONE_TEMPORAL_TLS_CA_PATH": "temporal_tls_ca_path",
              "DRIPSTONE_TEMPORAL_TLS_CERT_PATH": "temporal_tls_cert_path",
              "DRIPSTONE_TEMPORAL_TLS_KEY_PATH": "temporal_tls_key_path"}
+
+
+def temporal_address_problem(address: str) -> str | None:
+    """Why `address` is not a Temporal frontend host:port, or None. Checked when settings
+    are read (and for a command's --address): the SDK would reject it only at connect
+    (at the first call, for a lazy client), with a ValueError naming no setting."""
+    if not address.strip():
+        return "empty: give the Temporal frontend's host:port, e.g. localhost:7233"
+    if "://" in address:
+        return (f"{address!r} has a scheme: give host:port only (TLS is "
+                "DRIPSTONE_TEMPORAL_TLS, not https://)")
+    if any(character.isspace() for character in address):
+        return f"{address!r} contains a space: give host:port, e.g. localhost:7233"
+    host, colon, port = address.rpartition(":")
+    if not colon or "]" in port:  # no port (the SDK's default), or "[::1]"
+        return None
+    if not host:
+        return f"{address!r} has no host: give host:port, e.g. localhost:7233"
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return f"{address!r}: the port must be a number from 1 to 65535"
+    return None
 
 
 def temporal_tls_problems(settings: Settings) -> list[str]:
