@@ -200,6 +200,10 @@ class Settings(BaseSettings):
     test_server_bin: str | None = Field(
         default=None, description="Temporal's time-skipping test server (the wrapper "
         "toolchain/test_server.sh prints), for `dripstone flow simulate`; unset: the cached one.")
+    live_flows_cache_size: int = Field(
+        default=1000, ge=1, description="Parsed flow versions a worker or API process keeps "
+        "(the most recently used); at least the number of live flows, or those beyond it "
+        "are parsed again at each routing batch.")
     worker_health_port: int | None = Field(
         default=None, ge=1, le=65535, description="Port of the worker's GET /healthz and "
         "/readyz (for liveness and readiness probes); unset: not served.")
