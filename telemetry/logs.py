@@ -13,9 +13,17 @@ import sys
 from typing import Literal
 
 import structlog
+from opentelemetry import trace
 
 from telemetry.sdk_metrics import forward_core_logs
-from telemetry.tracing import current_ids
+
+
+def current_ids() -> tuple[str, str] | None:
+    """The current span's trace and span ids as hex, or None outside any span."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
 
 
 def add_trace_ids(_logger, _method: str, event_dict: dict) -> dict:
