@@ -203,6 +203,10 @@ class Settings(BaseSettings):
     test_server_bin: str | None = Field(
         default=None, description="Temporal's time-skipping test server (the wrapper "
         "toolchain/test_server.sh prints), for `dripstone flow simulate`; unset: the cached one.")
+    live_flows_cache_size: int = Field(
+        default=1000, ge=1, description="Parsed flow versions a worker or API process keeps "
+        "(the most recently used); at least the number of live flows, or those beyond it "
+        "are parsed again at each routing batch.")
     worker_health_port: int | None = Field(
         default=None, ge=1, le=65535, description="Port of the worker's GET /healthz and "
         "/readyz (for liveness and readiness probes); unset: not served.")
@@ -236,6 +240,14 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value):
         # An env var left empty by a template (`${KEY:-}`) means "not given", not "." or "".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _address_is_host_port(cls, value: str) -> str:
+        problem = temporal_address_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _temporal_tls_is_complete(self) -> "Settings":
@@ -315,6 +327,27 @@ class Settings(BaseSettings):
 TLS_FILES = {"DRIPSTONE_TEMPORAL_TLS_CA_PATH": "temporal_tls_ca_path",
              "DRIPSTONE_TEMPORAL_TLS_CERT_PATH": "temporal_tls_cert_path",
              "DRIPSTONE_TEMPORAL_TLS_KEY_PATH": "temporal_tls_key_path"}
+
+
+def temporal_address_problem(address: str) -> str | None:
+    """Why `address` is not a Temporal frontend host:port, or None. Checked when settings
+    are read (and for a command's --address): the SDK would reject it only at connect
+    (at the first call, for a lazy client), with a ValueError naming no setting."""
+    if not address.strip():
+        return "empty: give the Temporal frontend's host:port, e.g. localhost:7233"
+    if "://" in address:
+        return (f"{address!r} has a scheme: give host:port only (TLS is "
+                "DRIPSTONE_TEMPORAL_TLS, not https://)")
+    if any(character.isspace() for character in address):
+        return f"{address!r} contains a space: give host:port, e.g. localhost:7233"
+    host, colon, port = address.rpartition(":")
+    if not colon or "]" in port:  # no port (the SDK's default), or "[::1]"
+        return None
+    if not host:
+        return f"{address!r} has no host: give host:port, e.g. localhost:7233"
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return f"{address!r}: the port must be a number from 1 to 65535"
+    return None
 
 
 def temporal_tls_problems(settings: Settings) -> list[str]:

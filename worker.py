@@ -101,14 +101,17 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     The ports (email, sms, voice, webhooks, scripts) default to the configured ones; a
     simulation passes recorders instead, so the activity list itself exists only here.
     `experiment_clock`: when experiments assign and measure (tests move it forward)."""
-    router = Router(client, engine, settings.task_queue) if client is not None else None
+    router = (Router(client, engine, settings.task_queue,
+                     flow_cache_size=settings.live_flows_cache_size)
+              if client is not None else None)
     index = JourneyIndexActivities(engine)
     email = email or email_sender(settings, engine)
     sms = sms or sms_sender(settings, engine)
     options = MessagingOptions.from_settings(settings)
     pace = Pace(engine, settings.provider_rates)
     messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace)
-    delivery = MailingDelivery(engine, email, sms, settings.email_from, options, pace)
+    delivery = MailingDelivery(engine, email, sms, settings.email_from, options, pace,
+                               flow_cache_size=settings.live_flows_cache_size)
     zones = Zones.from_settings(settings)
     return [
         messaging.send_email,
@@ -194,7 +197,8 @@ async def main() -> None:
     if index_incomplete(engine):  # first start after the 0007 migration
         log.info("journey_index.reindexed", journeys=await reindex_journeys(client, engine))
     dispatcher = Dispatcher.from_settings(settings, engine,
-                                          Router(client, engine, settings.task_queue))
+                                          Router(client, engine, settings.task_queue,
+                                                 flow_cache_size=settings.live_flows_cache_size))
     stop = asyncio.Event()
     retries = asyncio.create_task(dispatcher.run(stop))
     worker = build_worker(client, settings, activities_for(settings, engine, client))

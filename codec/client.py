@@ -71,6 +71,12 @@ async def connect(settings: Settings, lazy: bool = False, sdk_metrics: bool = Fa
                                     tls=tls_config(settings), api_key=api_key,
                                     interceptors=client_interceptors(settings),
                                     runtime=runtime_for(settings) if sdk_metrics else None)
+    except ValueError as exc:
+        # The SDK's words for an address it cannot parse (settings.temporal_address_problem
+        # turns away the usual ones before this): never a traceback.
+        raise TemporalUnreachable(
+            f"DRIPSTONE_TEMPORAL_ADDRESS {settings.temporal_address!r} is not an address "
+            f"Temporal's client accepts: {exc}") from exc
     except RuntimeError as exc:
         raise TemporalUnreachable(
             f"could not connect to Temporal at {settings.temporal_address} (namespace "
