@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from activities.ports import EmailAttachment
 from activities.preference_links import PreferenceLinks
 from activities.webhook_targets import GuardedTransport, Resolver, TargetRefused, system_resolver
+from domain.contracts.messaging import SendEmailRequest, SendSmsRequest
 from domain.frequency import FrequencyCaps
 from domain.locales import choose, contact_locale
 from domain.merge_tags import URL_MAX_CHARS, render
@@ -153,7 +154,8 @@ def _fetch_failed(item: Attachment, why: str, permanent: bool) -> ApplicationErr
     return ApplicationError(message, type="AttachmentUnavailable")
 
 
-def sent_details(conn: Connection, request: Any, attributes: Mapping[str, Any]) -> dict[str, Any]:
+def sent_details(conn: Connection, request: SendEmailRequest | SendSmsRequest,
+                 attributes: Mapping[str, Any]) -> dict[str, Any]:
     """What message.sent says of a journey's message besides its address: the topic it
     went under (none for a transactional one), the locale variant chosen (the same
     choice composing makes, domain/locales.py) and, for an experiment step, the variant
@@ -164,8 +166,7 @@ def sent_details(conn: Connection, request: Any, attributes: Mapping[str, Any]) 
         details["topic"] = topic_or_default(request.topic)
     if (locale := choose(request.locales, contact_locale(attributes))) is not None:
         details["locale"] = locale
-    # The table, not projections.experiments: that module brings SciPy, and workflow
-    # code imports this one (through the send requests).
+    # Straight from the table: projections.experiments brings SciPy along.
     A = experiment_assignments.c
     assigned = conn.execute(select(A.variant, A.phase).where(
         A.message_key == request.idempotency_key)).first()

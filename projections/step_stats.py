@@ -6,8 +6,9 @@ opened, clicked, bounced, led to an unsubscribe, and how many conversions it ear
 Computed from the read models and the journey index, never by asking workflows: visits
 come from journey_step_visits (reported by each journey as it leaves a step), positions
 from journey_index.current_step, messages from sent_messages and provider reports found
-by the step's message key, conversions from journey_conversions. Counts are per visit
-(a contact looping back through a step counts again); a message is one visit's send.
+by the step's message key (projections/step_messages.py; experiment steps' also per
+variant), conversions from journey_conversions. Counts are per visit (a contact looping
+back through a step counts again); a message is one visit's send.
 
 Mailings have their own per-step counts in projections/mailing_reports.py."""
 
