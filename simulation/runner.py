@@ -29,9 +29,11 @@ from routing.ingestion import ingest_events
 from routing.router import Router
 from settings import Settings
 from simulation.recorders import simulation_activities
-from simulation.sandbox import known_contacts, sandbox_in
+from simulation.sandbox import copy_decisions, known_contacts, sandbox_in
 from simulation.scenario import ScheduledEvent, SimulationRefused, UnknownContact
-from simulation.timeline import JourneyTimeline, Timer, TimelineEntry, build, messages_by_key
+from simulation.timeline import (
+    JourneyTimeline, Timer, TimelineEntry, build, messages_by_key, variants_by_key, visit_results,
+)
 from worker import build_worker
 from workflows import search_attributes as sa
 
@@ -85,6 +87,7 @@ async def simulate(settings: Settings, source: Engine, plan: Plan) -> list[Journ
     with TemporaryDirectory(prefix="dripstone-simulation-") as directory:
         engine = await asyncio.to_thread(sandbox_in, Path(directory), source, plan.contact_ids)
         try:
+            await asyncio.to_thread(copy_decisions, source, engine, plan.flow.id)
             env = await start_server(settings)
             try:
                 return await _play(env, engine, settings, plan)
@@ -181,7 +184,9 @@ async def _timeline(handle: WorkflowHandle, engine: Engine, settings: Settings, 
                  status=status, ended_how=ended_how,
                  key_of=lambda step_id, visit: idempotency_key(handle.id, enrollment, step_id, visit),
                  timers=timers, messages=await asyncio.to_thread(messages_by_key, engine, contact_id),
-                 events=events)
+                 events=events,
+                 results=await asyncio.to_thread(visit_results, engine, handle.id, enrollment),
+                 variants=await asyncio.to_thread(variants_by_key, engine, contact_id))
 
 
 async def _ending(handle: WorkflowHandle, days: int) -> tuple[JourneyState | None, str, str | None]:
