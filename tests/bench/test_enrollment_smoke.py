@@ -32,6 +32,12 @@ async def test_the_enrollment_benchmark_reports_every_figure(dev_server_env, eng
     assert [(r.variant, r.count) for r in e.rounds] == [
         ("journey", 10), ("bare", 10), ("bare", 10), ("journey", 10)]
     assert e.rate("journey") > 0 and e.rate("bare") > 0 and e.ratio > 0
+    # Counted from the histories of the last round's runs: every one has its start and
+    # its three steps' work (activities or local-activity markers) at least.
+    journeys, bare = e.history["journey"], e.history["bare"]
+    assert (journeys.runs, journeys.steps, bare.runs, bare.steps) == (10, 3, 10, 3)
+    assert bare.group_per_run("activity (scheduled, started, completed)") == 9
+    assert journeys.per_step > 1 and bare.per_step > 1
     batch, single = result.ingest
     assert (batch.endpoint, single.endpoint) == ("batch", "single")
     assert batch.appended == batch.events > 0 and single.appended == single.events > 0
@@ -43,5 +49,6 @@ async def test_the_enrollment_benchmark_reports_every_figure(dev_server_env, eng
     out = io.StringIO()
     render(result, Console(file=out, width=140))
     printed = out.getvalue()
-    for figure in ("ratio journeys / bare", "1M contacts", "ev/s", "p50 / p99"):
+    for figure in ("ratio journeys / bare", "1M contacts", "ev/s", "p50 / p99",
+                   "History events per step"):
         assert figure in printed
