@@ -62,6 +62,7 @@ class Options:
     wake_journeys: int = 100
     wake_gap: float = 0.1
     history_sample: int = 20
+    api: bool = True  # parts 2 and 3 (the API process); off: journeys/s and history only
 
 
 @dataclass
@@ -104,6 +105,9 @@ async def run(client: Client, engine: Engine, database_url: str, options: Option
             progress=lambda r: say(f"    {r.variant:7} {r.count:6,} in {r.seconds:7.2f} s = "
                                    f"{r.rate:7.1f}/s, {1000 * r.cpu_here / r.count:5.1f} ms "
                                    "CPU per run here"))
+        if not options.api:
+            return EnrollmentBenchResult(engine.dialect.name, options, enrollment, [],
+                                         wakeup.WakeFigures([], [], []))
         base_url = await asyncio.to_thread(server.start)
         try:
             async with AsyncDripstone(base_url, api_key, timeout=300) as api:
@@ -196,6 +200,8 @@ def main(
         "--save", help="Write the enrollment figures to this JSON file")] = None,
     before: Annotated[Optional[Path], typer.Option(
         help="Figures saved by an earlier run (--save), shown as 'before'")] = None,
+    api: Annotated[bool, typer.Option(
+        help="Also measure API ingest and wake-up (--no-api: journeys/s only)")] = True,
     database_url: Annotated[Optional[str], typer.Option(
         help="Database (default: a temporary SQLite file, deleted after)")] = None,
     keep: Annotated[bool, typer.Option(help="Keep the temporary directory (database, "
@@ -205,7 +211,7 @@ def main(
     quiet_logs()
     console = Console()
     options = Options(contacts, rounds, concurrency, warmup, batch_events, single_events,
-                      batch_size, lanes, wake_journeys, wake_gap, history_sample)
+                      batch_size, lanes, wake_journeys, wake_gap, history_sample, api)
     earlier = load(before) if before is not None else None  # read first: fail before the run
     result = run_on_dev_server(run, options, database_url, console,
                                prefix="dripstone-enroll-bench-", keep=keep)
