@@ -6,6 +6,7 @@ from temporalio.api.enums.v1 import EventType
 
 from domain.journey import JOURNEY_WORKFLOW, JourneyInput, JourneyStatus
 from domain.step_table import STEP_TABLE
+from patches.replay import HISTORIES, failing_without
 from projections.contacts import load_snapshot
 from projections.event_store import ingest
 from tests.journey_harness import (
@@ -94,3 +95,10 @@ def test_every_activity_in_the_table_is_one_the_worker_registers(
                   for fn in activities_for(settings, engine, time_skipping_env.client)}
     named = {kind.call.activity for kind in STEP_TABLE.values() if kind.call is not None}
     assert named - registered == set()
+
+
+async def test_journeys_recorded_before_local_steps_replay_only_with_the_patch():
+    # Their contact changes and local-time planning were regular activities.
+    before = [HISTORIES / "actions_v5.json", HISTORIES / "timing_v5.json"]
+    assert await failing_without("journey-local-steps", before) == [p.name for p in before]
+    assert await failing_without("journey-local-steps", [HISTORIES / "actions_v6.json"]) == []
