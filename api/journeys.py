@@ -48,6 +48,10 @@ class JourneyDetails(BaseModel):
                         "completed, exited, ...")
     current_step: str | None = Field(description="Step the journey is at (or ended on).")
     trail: list[str] = Field(description="'step: outcome' for each step taken, oldest first.")
+    trail_codes: list[str | None] = Field(default_factory=list, description="Each trail "
+                                          "entry's outcome, machine-readable (sent, done, "
+                                          "skipped:<reason>, failed:<reason>, waited, branched, "
+                                          "converted...); null for entries older than codes.")
     exit_reason: str | None = None
     waiting: WaitView | None = Field(default=None, description="The wait it is in now: why, "
                                      "and until when in UTC and in the contact's zone.")
@@ -140,7 +144,8 @@ def _details(state: JourneyState | None, waiting: WaitView | None = None,
     from routing.journey_views import trail_of
 
     return JourneyDetails(status=state.status.value, current_step=state.current_step,
-                          trail=trail_of(state), exit_reason=state.exit_reason,
+                          trail=trail_of(state), trail_codes=[v.code for v in state.trail],
+                          exit_reason=state.exit_reason,
                           waiting=waiting, retrying=retrying)
 
 

@@ -100,8 +100,15 @@ def _print_journeys(console: Console, rows, now: dict) -> None:
         wait, retry = now.get(row.workflow_id, (None, None))
         table.add_row(row.contact_id, f"{row.flow_id} v{row.flow_version or '?'}", row.status,
                       row.current_step or "-", _now_text(wait, retry),
-                      row.trail[-1] if row.trail else "-", row.workflow_id)
+                      _last_outcome(row), row.workflow_id)
     console.print(table)
+
+
+def _last_outcome(row) -> str:
+    if not row.trail:
+        return "-"
+    code = row.state.trail[-1].code if row.state is not None and row.state.trail else None
+    return f"{row.trail[-1]} [{code}]" if code else row.trail[-1]
 
 
 def _now_text(wait, retry) -> str:

@@ -38,6 +38,10 @@ class StepVisit(BaseModel):
     visit: int
     outcome: str
     at: datetime | None = Field(default=None, description="workflow time the step ended")
+    code: str | None = Field(default=None, description="The outcome, machine-readable: sent, "
+                             "done, skipped:<reason>, failed:<reason>, exited[:<reason>], "
+                             "waited, received, timed_out, branched, goal_met, converted, "
+                             "migrated... None on visits recorded before codes existed.")
 
 
 class WaitMark(BaseModel):

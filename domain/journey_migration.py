@@ -97,7 +97,7 @@ def migrated_state(state: JourneyState, source: Flow, order: MigrationOrder,
     new.trail = (new.trail + [StepVisit(
         step_id=step_id, visit=mark.visit if mark else state.visits.get(step_id, 0), at=now,
         outcome=f"migrated to version {order.flow.version} at step {target_id} "
-        f"({order.migration_id})")])[-TRAIL_LIMIT:]
+        f"({order.migration_id})", code="migrated")])[-TRAIL_LIMIT:]
     return new
 
 

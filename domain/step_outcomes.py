@@ -25,6 +25,23 @@ SKIP_REASONS = ("expired_while_paused", "not_in_audience", "condition_not_met", 
 HELD_OUT = "held out: no message (holdout)"
 
 
+class StepOutcome(BaseModel):
+    """What one step's call came to, whichever activity ran it (a send, a contact change,
+    a call-out, an action on another flow): the journey reads only this."""
+
+    status: Literal["sent", "done", "skipped", "failed"]
+    reason: str | None = None
+    reason_code: str | None = Field(default=None, description="Machine-readable; the "
+                                    "journey branches on it (no_address, merge_value), "
+                                    "never on the text.")
+
+    def code(self) -> str:
+        """The trail's outcome code: sent, done, skipped:<reason>, failed:<reason>."""
+        if self.status in ("sent", "done"):
+            return self.status
+        return f"{self.status}:{self.reason_code or 'other'}"
+
+
 class StepReport(BaseModel):
     """One visit of one step, as the journey leaves it. Idempotent by (workflow id,
     enrollment, step, visit): a retried local activity writes the same row."""

@@ -114,7 +114,7 @@ async def _start_time_skipping(converter=None) -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=converter or data_converter(Settings()),
         test_server_existing_path=_tool("DRIPSTONE_TEST_SERVER_BIN"),
-        test_server_startup_timeout=timedelta(seconds=30),
+        test_server_startup_timeout=timedelta(seconds=60),  # slow to start on a busy machine
     )
     # The dev server registers these from the command line; the test server needs the
     # operator API, as a real cluster would.

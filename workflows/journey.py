@@ -20,16 +20,14 @@ with workflow.unsafe.imports_passed_through():
         ENDED, Conversion, JourneyIndexRequest, JourneyInput, JourneyState, JourneyStatus,
         StepVisit, idempotency_key,
     )
+    from domain.step_table import PLAN_WAKE, CONTACT_EVENT, holds_back, spec
     from domain.step_outcomes import StepReport
     from domain.steps import Step
-    from domain.steps.experiments import EXPERIMENT_STEPS, Experiment
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
-    from domain.steps.contact_changes import CONTACT_CHANGE_STEPS
-    from domain.steps.messaging import MESSAGING_STEPS, PhoneCall, SendEmail, SendSms
     from workflows import search_attributes as sa
     from workflows.journey_migration import JourneyMigrations
     from workflows.journey_experiments import JourneyExperiments
-    from workflows.journey_steps import ACTIVITY_TIMEOUT, JourneySteps, Next
+    from workflows.journey_steps import JourneySteps, Next
     from workflows.journey_waits import JourneyWaits
 
 TRAIL_LIMIT = 200
@@ -38,11 +36,6 @@ SEEN_EVENTS_LIMIT = 500
 # Events handled per run before continuing as new: each costs a few history events, so
 # this keeps a run's history in the low thousands whatever Temporal's own suggestion.
 EVENTS_PER_RUN = 500
-# What quiet hours hold back: messages that reach the contact, not calls to our own team
-# or to other systems.
-WINDOWED_STEPS = (SendEmail, SendSms, PhoneCall, Experiment)
-# What a timer that ran out while paused can hold back (and the "skip" policy skip).
-ACTION_STEPS = (*MESSAGING_STEPS, *CONTACT_CHANGE_STEPS, *EXPERIMENT_STEPS)
 
 
 def _position(flow, step_id: str) -> int:
@@ -65,6 +58,7 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         self._may_continue_as_new = False
         # The last send's or action's own status, for the step report (never branched on).
         self._action_result: tuple[str | None, str | None] = (None, None)
+        self._code: str | None = None  # the running step's trail code, once it has one
 
     @workflow.signal(name="event")
     def on_event(self, event: ContactEvent) -> None:
@@ -114,19 +108,23 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
                 state.visits[step.id] = state.current_visit
                 self._guard_against_spinning(step)
             visit = state.current_visit
-            self._action_result = (None, None)
-            if state.skip_next and isinstance(step, ACTION_STEPS):
+            self._action_result, self._code = (None, None), None
+            # What quiet hours hold back and a timer that ran out while paused skips: the
+            # step table says (domain/step_table.py).
+            if state.skip_next and holds_back(step.kind):
                 # Only what the expired timer held back is skipped: an action. Routing
                 # steps (branch, exit, goal...) still run, or the contact could go where
                 # the flow never leads.
                 state.skip_next = False
                 outcome, step_id = "skipped: its time passed while paused", flow.following(step)
+                self._code = "skipped:expired_while_paused"
             else:
                 state.skip_next = False
                 outcome, step_id = await self._run_step(step, visit)
             state.current_visit = None
             state.trail = (state.trail + [StepVisit(step_id=step.id, visit=visit, outcome=outcome,
-                                                    at=workflow.now())])[-TRAIL_LIMIT:]
+                                                    at=workflow.now(), code=self._trail_code(step))
+                                          ])[-TRAIL_LIMIT:]
             # Reported before _after_step, which may hold (pause) or continue as new: the
             # visit is counted when it ends. Journeys from before this replay without it.
             if workflow.patched("journey-step-report"):
@@ -207,39 +205,43 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
                         await self._plan(step, {"local_at": when.local_at}))
             ending = await self._wait_until(step, visit, "when", deadline, step.describe())
             if ending == "interrupted":
-                return "interrupted", following
+                return self._coded("interrupted", "interrupted"), following
             if ending == "late" and flow.expired_while_paused == "skip":
-                return "skipped: its time passed while paused", following
-        if isinstance(step, WINDOWED_STEPS) and flow.schedule is not None and flow.schedule.send_window:
+                return self._coded("skipped:expired_while_paused",
+                                   "skipped: its time passed while paused"), following
+        if spec(step.kind).quiet_hours and flow.schedule is not None and flow.schedule.send_window:
             # Quiet hours: a message due outside the flow's send window waits for it.
             self._enter(step, JourneyStatus.WAITING)
             deadline = await self._plan(step, {"window": True})
             if await self._wait_until(step, visit, "window", deadline,
                                       f"send window for {step.describe()}") == "interrupted":
-                return "interrupted", following
+                return self._coded("interrupted", "interrupted"), following
         self._enter(step, JourneyStatus.WAITING if isinstance(step, (Wait, WaitForEvent))
                     else JourneyStatus.RUNNING)
         audience = step.audience
         if audience is not None and audience.who == "matching" and audience.terms is not None:
             if not await self._holds(step, audience.terms):
-                return "not in the step's audience: skipped", following
+                return self._coded("skipped:not_in_audience",
+                                   "not in the step's audience: skipped"), following
         if step.run_if is not None and not await self._holds(step, step.run_if):
             if step.on_false == "exit":
+                self._code = "exited:condition_not_met"
                 return self._exit(f"condition of step {step.id} not met"), None
             if step.on_false == "branch":
-                return "condition not met: branched", step.false_next or following
-            return "condition not met: skipped", following
+                return self._coded("branched:condition_not_met",
+                                   "condition not met: branched"), step.false_next or following
+            return self._coded("skipped:condition_not_met", "condition not met: skipped"), following
         return await self._execute(step, visit)
 
     async def _goal_reached_in_order(self, goal: Goal) -> Next:
         """Reached by the flow itself: a met (or condition-less) goal converts here.
         A contact converts once per enrollment, whatever goals come after."""
         if self._state.conversion is not None:
-            return "goal already met", self._input.flow.following(goal)
+            return self._coded("goal_already_met", "goal already met"), self._input.flow.following(goal)
         if goal.goal is None or await self._holds(goal, goal.goal):
             self._goal_hit = goal
-            return "goal met", None
-        return "goal not met yet", self._input.flow.following(goal)
+            return self._coded("goal_met", "goal met"), None
+        return self._coded("goal_not_met", "goal not met yet"), self._input.flow.following(goal)
 
     async def _convert(self, goal: Goal, carry_on: str | None) -> str | None:
         """The contact met a goal: attributed once, to the last step reached [003]. Then it
@@ -252,18 +254,17 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
                                       at=workflow.now())
         # One event per enrollment (its id derives from this key), so a retry or a replay
         # never counts a conversion twice.
-        await workflow.execute_activity(
-            "change_contact", ContactChangeRequest(
-                idempotency_key=f"{self._key(goal, 0)}/converted",
-                contact_id=self._input.contact_id, event_type=EventType.JOURNEY_CONVERTED,
-                payload={"flow_id": self._input.flow.id, "flow_version": self._input.flow.version,
-                         "goal_step": goal.id, "step_id": attributed,
-                         "journey_id": workflow.info().workflow_id,
-                         "enrollment_id": self._input.enrollment_id}),
-            start_to_close_timeout=ACTIVITY_TIMEOUT, summary=f"conversion at {goal.describe()}")
+        await self._call(CONTACT_EVENT, ContactChangeRequest(
+            idempotency_key=f"{self._key(goal, 0)}/converted",
+            contact_id=self._input.contact_id, event_type=EventType.JOURNEY_CONVERTED,
+            payload={"flow_id": self._input.flow.id, "flow_version": self._input.flow.version,
+                     "goal_step": goal.id, "step_id": attributed,
+                     "journey_id": workflow.info().workflow_id,
+                     "enrollment_id": self._input.enrollment_id}),
+            f"conversion at {goal.describe()}")
         state.trail = (state.trail + [StepVisit(
             step_id=goal.id, visit=state.visits.get(goal.id, 0), at=workflow.now(),
-            outcome=f"converted (attributed to {attributed})")])[-TRAIL_LIMIT:]
+            outcome=f"converted (attributed to {attributed})", code="converted")])[-TRAIL_LIMIT:]
         if goal.exit_on_reach:
             state.status = JourneyStatus.CONVERTED
             state.exit_reason = f"converted: goal {goal.id}"
@@ -272,14 +273,13 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         ahead = attributed is None or _position(flow, goal.id) > _position(flow, attributed)
         return flow.following(goal) if ahead else carry_on
 
-    async def _plan(self, step: Step, spec: dict) -> datetime:
+    async def _plan(self, step: Step, when: dict) -> datetime:
         """A moment in the contact's own time zone (or the flow's send window), decided by
         an activity (it reads the contact's zone) as of workflow time, so replay agrees."""
-        return await workflow.execute_activity(
-            "plan_wake", PlanRequest(contact_id=self._input.contact_id, now=workflow.now(),
-                                     schedule=self._input.flow.schedule, **spec),
-            result_type=datetime, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            summary=f"local time for {step.describe()}")
+        return await self._call(
+            PLAN_WAKE, PlanRequest(contact_id=self._input.contact_id, now=workflow.now(),
+                                   schedule=self._input.flow.schedule, **when),
+            f"local time for {step.describe()}", datetime)
 
     async def _continue_as_new_if_due(self) -> None:
         await self._take_migration()  # every safe point; a migration continues as new

@@ -14,7 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.steps import Step
     from domain.steps.experiments import Experiment
     from domain.steps.messaging import PhoneCall, SendEmail, SendSms
-    from workflows.journey_steps import ACTIVITY_TIMEOUT, CHANGE_RETRY, Next
+    from domain.step_table import spec
+    from workflows.journey_steps import Next
 
 # What a holdout contact does not get: anything sent to the contact. Team notifications,
 # webhooks and contact changes still run, so the journey's path stays the same.
@@ -23,6 +24,7 @@ HELD_BACK_STEPS = (SendEmail, SendSms, PhoneCall, Experiment)
 
 class JourneyExperiments:
     _input: JourneyInput
+    _code: str | None
 
     def _held_out(self, step: Step) -> bool:
         flow = self._input.flow
@@ -33,15 +35,15 @@ class JourneyExperiments:
 
     async def _experiment(self, step: Experiment, visit: int) -> Next:
         flow = self._input.flow
-        choice = await workflow.execute_activity(
-            "choose_variant", VariantRequest(
+        choice = await self._call(  # type: ignore[attr-defined]
+            spec(step.kind).call, VariantRequest(
                 flow_id=flow.id, flow_version=flow.version, step_id=step.id,
                 contact_id=self._input.contact_id, journey_id=workflow.info().workflow_id,
                 message_key=self._key(step, visit), step=step.model_dump(mode="json")),
-            result_type=VariantChoice, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=CHANGE_RETRY, summary=f"variant for {step.describe()}")
+            f"variant for {step.describe()}", VariantChoice)
         variant = step.variant(choice.variant)
         if variant is None:  # the activity answers with one of this step's variants
+            self._code = "skipped:unknown_variant"
             return f"variant {choice.variant} unknown to this version: skipped", flow.following(step)
         outcome, target = await self._execute(step.message(variant), visit)
         label = "winner" if choice.phase == "winner" else "variant"

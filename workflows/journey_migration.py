@@ -45,7 +45,8 @@ class JourneyMigrations:
             self._state.trail = self._state.trail + [StepVisit(
                 step_id=self._state.current_step or "", visit=0, at=workflow.now(),
                 outcome=f"not migrated to version {order.flow.version}: step "
-                f"{self._state.current_step} has no place there ({order.migration_id})")][-TRAIL_LIMIT:]
+                f"{self._state.current_step} has no place there ({order.migration_id})",
+                code="not_migrated")][-TRAIL_LIMIT:]
             return
         # The index first: once the new run exists, events must reach it as this version's
         # journey; a run that never starts leaves a row the next migration corrects.

@@ -5,7 +5,6 @@ effect is an activity or a child workflow; choices use only workflow time and ra
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
     ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError,
 )
@@ -13,87 +12,79 @@ from temporalio.exceptions import TimeoutError as ActivityTimedOut
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from domain.contracts.actions import (
-        CALLOUT_ACTIVITIES, CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest,
-        ControlOutcome, ControlRequest, FlowRequest,
-    )
-    from domain.contracts.contact_changes import ContactChangeRequest
+    from domain.contracts.actions import ActionOutcome, ActionRequest, ControlOutcome, ControlRequest, FlowRequest
+    from domain.contracts.contact_changes import ContactChangeOutcome, ContactChangeRequest
     from domain.contracts.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
+    from domain.step_table import (
+        DAY, ERROR_CODES, LOAD_FLOW, SEND_EMAIL, SEND_EMAIL_ATTACHING, CONTACT_EVENT, Call, spec,
+    )
+    from domain.step_outcomes import StepOutcome
     from domain.events import EventType
     from domain.flow import Flow
-    from domain.journey import REUSE_POLICIES, JourneyInput, JourneyState, journey_workflow_id
+    from domain.journey import (
+        REUSE_POLICIES, JourneyInput, JourneyState, JourneyStatus, journey_workflow_id,
+    )
     from workflows import search_attributes as sa
     from domain.steps import Step
     from domain.steps.experiments import Experiment
-    from domain.steps.contact_changes import (
-        CONTACT_CHANGE_STEPS, AddTag, ChangeTags, RemoveTag, RunScript,
-    )
+    from domain.steps.contact_changes import AddTag, ChangeTags, RemoveTag, RunScript
     from domain.steps.flow_control import (
         Branch, Exit, Goal, MultiBranch, PauseFlow, RandomSplit, StartFlow, StopFlow, Wait,
         WaitForEvent,
     )
-    from domain.steps.messaging import NotifyTeam, PhoneCall, SendEmail, SendSms, Webhook
+    from domain.steps.messaging import SendEmail, SendSms
 
-# Sends retry for a day with capped backoff: a provider outage delays mail rather than
-# dropping it; after a day the step records the failure and the journey goes on.
-# Rejections (4xx) are non-retryable and are recorded on the step at once.
-SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(minutes=5),
-                         non_retryable_error_types=["ProviderRejected", "UnknownContact",
-                                                    "TargetRefused"])
-# Contact changes only touch our own database: retry until it answers, except a change
-# that can never be valid.
-CHANGE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1),
-                           non_retryable_error_types=["InvalidChange", "UnknownContact"])
-# Errors an action reports as final: recorded on the step, and the journey goes on.
-FINAL_ACTION_ERRORS = frozenset({"ProviderRejected", "InvalidChange", "UnknownContact",
-                                 "TargetRefused", "UnknownFlow"})
+# Read by bench/bare_workflow.py (a bare send to measure the journey against).
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
-SEND_SCHEDULE_TIMEOUT = timedelta(days=1)
+SEND_SCHEDULE_TIMEOUT = DAY
+SEND_RETRY = SEND_EMAIL.retry
 
 Next = tuple[str, str | None]  # (outcome text, id of the step to go to next)
+# A visit's trail code when the step set none itself, by the role of its kind.
+DEFAULT_CODES = {"routing": "branched", "wait": "waited"}
 
 
 class JourneySteps:
     _input: JourneyInput
     _state: JourneyState
     _action_result: tuple[str | None, str | None]
+    _code: str | None  # the trail's outcome code for the step running now
 
     async def _execute(self, step: Step, visit: int) -> Next:
         flow = self._input.flow
         following = flow.following(step)
         if self._held_out(step):  # JourneyExperiments
-            return "held out: no message (holdout)", following
+            return self._coded("skipped:holdout", "held out: no message (holdout)"), following
         match step:
             case Experiment() if workflow.patched("experiment-step"):
                 return await self._experiment(step, visit)
             case SendEmail():
-                result = await self._send("send_email", SendEmailRequest.for_step(
+                outcome = await self._act(step, SendEmailRequest.for_step(
                     step, self._key(step, visit), flow.id, self._input.contact_id,
-                    transactional=flow.transactional), step)
-                if result.reason_code == "merge_value" and step.on_missing_value == "fail":
-                    return self._exit(f"step {step.id}: {result.reason}"), None
-                return f"email {result.status}" + (f": {result.reason}" if result.reason else ""), following
+                    transactional=flow.transactional), SendOutcome,
+                    SEND_EMAIL_ATTACHING if step.attachments else None)
+                return self._settle(step, outcome, "email")
             case SendSms():
-                result = await self._send("send_sms", SendSmsRequest.for_step(
+                outcome = await self._act(step, SendSmsRequest.for_step(
                     step, self._key(step, visit), flow.id, self._input.contact_id,
-                    transactional=flow.transactional), step)
-                if result.reason_code == "no_address" and step.if_no_phone == "exit":
-                    # The activity's reason tells a missing number from an invalid one.
-                    return self._exit(f"step {step.id}: {result.reason}"), None
-                if result.reason_code == "merge_value" and step.on_missing_value == "fail":
-                    return self._exit(f"step {step.id}: {result.reason}"), None
-                return f"sms {result.status}" + (f": {result.reason}" if result.reason else ""), following
+                    transactional=flow.transactional), SendOutcome)
+                return self._settle(step, outcome, "sms")
             case AddTag() | RemoveTag():
                 event_type = EventType.TAG_ADDED if isinstance(step, AddTag) else EventType.TAG_REMOVED
-                await self._change_tag(step, self._key(step, visit), event_type, step.tag)
-                return f"{event_type.value} {step.tag}", following
+                outcome = await self._act(step, self._tag_request(step, visit, event_type, step.tag),
+                                          ContactChangeOutcome)
+                return self._settle(step, outcome, step.kind, done=f"{event_type.value} {step.tag}")
             case ChangeTags():
                 changes = [(EventType.TAG_ADDED, t) for t in step.add] + [
                     (EventType.TAG_REMOVED, t) for t in step.remove]
+                outcome = StepOutcome(status="done")
                 for index, (event_type, tag) in enumerate(changes):
-                    await self._change_tag(step, f"{self._key(step, visit)}/{index}", event_type, tag)
-                return f"tags +{','.join(step.add)} -{','.join(step.remove)}", following
+                    outcome = await self._act(step, self._tag_request(
+                        step, visit, event_type, tag, index), ContactChangeOutcome)
+                    if outcome.status == "failed":
+                        break  # the tags after an invalid one are not changed
+                return self._settle(step, outcome, step.kind,
+                                    done=f"tags +{','.join(step.add)} -{','.join(step.remove)}")
             case RunScript():
                 # Fire and forget [001]: a child that outlives this journey runs the
                 # script with its own retries; the journey moves on once it has started.
@@ -105,16 +96,13 @@ class JourneySteps:
                         static_summary=f"script {step.script} for {self._input.contact_id}")
                 except WorkflowAlreadyStartedError:
                     # Same key, same run (e.g. a journey reset): triggered once already.
-                    return f"script {step.script} already started", following
-                return f"script {step.script} started", following
-            case Webhook() | PhoneCall() | NotifyTeam():
-                result = await self._action(CALLOUT_ACTIVITIES[step.kind], step, visit, SEND_RETRY)
-                if result.reason_code == "merge_value" and step.on_missing_value == "fail":
-                    return self._exit(f"step {step.id}: {result.reason}"), None
-                return result.describe(step.kind), following
-            case _ if isinstance(step, CONTACT_CHANGE_STEPS):
-                result = await self._action(CONTACT_CHANGE_ACTIVITY, step, visit, CHANGE_RETRY)
-                return result.describe(step.kind), following
+                    return self._coded("done", f"script {step.script} already started"), following
+                return self._coded("done", f"script {step.script} started"), following
+            case _ if spec(step.kind).role in ("message", "action") and spec(step.kind).call:
+                # Call-outs (webhook, phone call, team notice) and contact changes: the
+                # step itself travels in one ActionRequest.
+                outcome = await self._act(step, self._action_request(step, visit), ActionOutcome)
+                return self._settle(step, outcome, step.kind)
             case Wait():
                 return await self._wait_step(step, visit), following
             case WaitForEvent():
@@ -151,19 +139,107 @@ class JourneySteps:
         raise ApplicationError(f"step {step.id!r}: kind {step.kind!r} is not supported by this "
                                "engine version", type="UnsupportedStep", non_retryable=True)
 
+    # -- the one call path ------------------------------------------------------------
+    async def _call(self, call: Call, request, summary: str, result_type=None):
+        """Any activity a journey runs, as the step table says: local or regular, with
+        the entry's retries and timeouts. Runs from before "journey-local-steps" keep
+        their regular activities (their histories hold ActivityTaskScheduled events)."""
+        if call.local and workflow.patched("journey-local-steps"):
+            return await workflow.execute_local_activity(
+                call.activity, request, result_type=result_type,
+                start_to_close_timeout=call.start_to_close,
+                schedule_to_close_timeout=call.schedule_to_close, retry_policy=call.retry,
+                summary=summary)
+        return await workflow.execute_activity(
+            call.activity, request, result_type=result_type,
+            start_to_close_timeout=call.start_to_close,
+            schedule_to_close_timeout=call.schedule_to_close, heartbeat_timeout=call.heartbeat,
+            retry_policy=call.retry, summary=summary)
+
+    async def _act(self, step: Step, request, result_type: type,
+                   call: Call | None = None) -> StepOutcome:
+        """Run a step's own activity (its table entry, unless `call`) and say what it
+        came to; errors the entry records become a failed outcome, the others fail the
+        journey."""
+        call = call or spec(step.kind).call
+        assert call is not None, f"{step.kind} has no activity"
+        try:
+            result = await self._call(call, request, step.describe(), result_type)
+        except (ActivityError, ApplicationError, ActivityTimedOut) as exc:
+            # A regular activity's error arrives wrapped in ActivityError; a local
+            # activity's as the error itself.
+            outcome = self._recorded_failure(
+                call, exc.cause if isinstance(exc, ActivityError) else exc)
+            if outcome is None:
+                raise
+            return outcome
+        if isinstance(result, (SendOutcome, ActionOutcome)):
+            return StepOutcome(status=result.status, reason=result.reason,
+                               reason_code=result.reason_code)
+        if isinstance(result, ControlOutcome):
+            return StepOutcome(status="done", reason=result.result)
+        return StepOutcome(status="done")
+
+    def _recorded_failure(self, call: Call, cause: BaseException | None) -> StepOutcome | None:
+        if isinstance(cause, ApplicationError) and cause.type in call.recorded:
+            if call is CONTACT_EVENT and not workflow.patched("tag-invalid-change-recorded"):
+                return None  # older runs failed the journey on an invalid tag change
+            # A message the provider refuses for good (bad address, blocked sender), a
+            # change that can never be valid: recorded on the step; the contact carries
+            # on rather than the whole journey failing over it.
+            return StepOutcome(status="failed", reason=cause.message,
+                               reason_code=ERROR_CODES.get(cause.type or "", cause.type))
+        if isinstance(cause, ActivityTimedOut) and call.schedule_to_close is not None:
+            # A day of outage: record it on the step rather than fail the journey.
+            return StepOutcome(status="failed", reason="gave up after a day of retries",
+                               reason_code="gave_up")
+        return None
+
+    def _settle(self, step: Step, outcome: StepOutcome, label: str,
+                done: str | None = None) -> Next:
+        """The one place a step's own settings (if_no_phone, on_missing_value) turn what
+        its call came to into an exit; otherwise the journey goes on. `done`: the text
+        when it went through (default: "<label> <status>: <reason>")."""
+        self._note(outcome)
+        code = outcome.reason_code
+        if ((code == "no_address" and getattr(step, "if_no_phone", None) == "exit")
+                or (code == "merge_value" and getattr(step, "on_missing_value", None) == "fail")):
+            # The activity's reason tells a missing number from an invalid one.
+            self._code = f"exited:{code}"
+            return self._exit(f"step {step.id}: {outcome.reason}"), None
+        if done is not None and outcome.status == "done":
+            return done, self._input.flow.following(step)
+        text = f"{label} {outcome.status}" + (f": {outcome.reason}" if outcome.reason else "")
+        return text, self._input.flow.following(step)
+
+    def _note(self, outcome: StepOutcome) -> None:
+        # Kept for the step report and the trail; workflow code never branches on it.
+        self._action_result = (outcome.status, outcome.reason_code)
+        self._code = outcome.code()
+
+    def _trail_code(self, step: Step) -> str:
+        """The trail's code for the visit just ended (StepVisit.code)."""
+        if self._code is not None:
+            return self._code
+        if self._state.status == JourneyStatus.EXITED:
+            return "exited"
+        return DEFAULT_CODES.get(spec(step.kind).role, "done")
+
+    def _coded(self, code: str, text: str) -> str:
+        self._code = code
+        return text
+
     async def _start_flow(self, step: StartFlow, visit: int) -> str:
         """Add the contact to another flow: as a child journey this one waits for, or
         through the router like any enrollment (fire and forget)."""
         target = step.flow_id or ""
         if not step.wait_for_completion:
-            outcome = await self._control("enroll_in_flow", ControlRequest(
+            outcome = await self._act(step, ControlRequest(
                 flow_id=target, contact_id=self._input.contact_id, signal="enroll",
-                enrollment_id=self._key(step, visit)), step)
-            return f"start {target}: {outcome.result}"
-        other = await workflow.execute_activity(
-            "published_flow", FlowRequest(flow_id=target), result_type=Flow,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=CHANGE_RETRY,
-            summary=f"load flow {target}")
+                enrollment_id=self._key(step, visit)), ControlOutcome)
+            return self._controlled(f"start {target}", outcome)
+        other = await self._call(LOAD_FLOW, FlowRequest(flow_id=target), f"load flow {target}",
+                                 Flow)
         child_id = journey_workflow_id(other.id, self._input.contact_id, other.re_entry,
                                        self._key(step, visit))
         if workflow.patched("journey-index-sub-flow"):
@@ -183,89 +259,33 @@ class JourneySteps:
                                              other.steps[0].id),
                 static_summary=f"{other.id} for {self._input.contact_id}")
         except ChildWorkflowError as exc:
-            return f"start {target}: the sub-flow failed ({exc.cause})"
+            return self._coded("failed:sub_flow", f"start {target}: the sub-flow failed ({exc.cause})")
         except WorkflowAlreadyStartedError:
             # Already running under that id: the contact is in that flow; this journey
             # cannot wait on a journey it did not start, so it goes on.
-            return f"start {target}: already in that flow"
-        return f"sub-flow {target} {result.status.value}"
+            return self._coded("skipped:already_in_flow", f"start {target}: already in that flow")
+        return self._coded("done", f"sub-flow {target} {result.status.value}")
 
     async def _control_other_flow(self, step: Step, signal: str) -> str:
         target = step.flow_id or self._input.flow.id
-        outcome = await self._control("control_journey", ControlRequest(
+        outcome = await self._act(step, ControlRequest(
             flow_id=target, contact_id=self._input.contact_id, signal=signal,
-            reason=f"{self._input.flow.id}/{step.id}"), step)
-        return f"{signal} {target}: {outcome.result}"
+            reason=f"{self._input.flow.id}/{step.id}"), ControlOutcome)
+        return self._controlled(f"{signal} {target}", outcome)
 
-    async def _control(self, activity: str, request: ControlRequest, step: Step) -> ControlOutcome:
-        try:
-            return await workflow.execute_activity(
-                activity, request, result_type=ControlOutcome,
-                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=CHANGE_RETRY,
-                summary=step.describe())
-        except ActivityError as exc:
-            if isinstance(exc.cause, ApplicationError) and exc.cause.type in FINAL_ACTION_ERRORS:
-                return ControlOutcome(result=f"failed: {exc.cause.message}")
-            raise
+    def _controlled(self, what: str, outcome: StepOutcome) -> str:
+        self._note(outcome)
+        return f"{what}: " + (f"failed: {outcome.reason}" if outcome.status == "failed"
+                              else outcome.reason or "done")
 
-    async def _change_tag(self, step: Step, key: str, event_type: EventType, tag: str) -> None:
-        await workflow.execute_activity(
-            "change_contact", ContactChangeRequest(
-                idempotency_key=key, contact_id=self._input.contact_id,
-                event_type=event_type, payload={"tag": tag}),
-            start_to_close_timeout=ACTIVITY_TIMEOUT, summary=step.describe())
+    def _tag_request(self, step: Step, visit: int, event_type: EventType, tag: str,
+                     index: int | None = None) -> ContactChangeRequest:
+        key = self._key(step, visit) + (f"/{index}" if index is not None else "")
+        return ContactChangeRequest(idempotency_key=key, contact_id=self._input.contact_id,
+                                    event_type=event_type, payload={"tag": tag})
 
     def _action_request(self, step: Step, visit: int) -> ActionRequest:
         return ActionRequest(
             idempotency_key=self._key(step, visit), journey_id=workflow.info().workflow_id,
             flow_id=self._input.flow.id, step_id=step.id, contact_id=self._input.contact_id,
             step=step.model_dump(mode="json"))
-
-    async def _action(self, activity_name: str, step: Step, visit: int,
-                      retry: RetryPolicy) -> ActionOutcome:
-        outcome = await self._run_action(activity_name, step, visit, retry)
-        self._action_result = (outcome.status, outcome.reason_code)
-        return outcome
-
-    async def _run_action(self, activity_name: str, step: Step, visit: int,
-                          retry: RetryPolicy) -> ActionOutcome:
-        try:
-            return await workflow.execute_activity(
-                activity_name, self._action_request(step, visit), result_type=ActionOutcome,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=SEND_SCHEDULE_TIMEOUT, retry_policy=retry,
-                summary=step.describe())
-        except ActivityError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError) and cause.type in FINAL_ACTION_ERRORS:
-                return ActionOutcome(status="failed", reason=cause.message, reason_code=cause.type)
-            if isinstance(cause, ActivityTimedOut):
-                return ActionOutcome(status="failed", reason="gave up after a day of retries",
-                                     reason_code="gave_up")
-            raise
-
-    async def _send(self, activity_name: str, request, step: Step) -> SendOutcome:
-        outcome = await self._send_once(activity_name, request, step)
-        # Kept for the step report only; workflow code never branches on it.
-        self._action_result = (outcome.status, outcome.reason_code)
-        return outcome
-
-    async def _send_once(self, activity_name: str, request, step: Step) -> SendOutcome:
-        try:
-            return await workflow.execute_activity(
-                activity_name, request, result_type=SendOutcome,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=SEND_SCHEDULE_TIMEOUT, retry_policy=SEND_RETRY,
-                summary=step.describe())
-        except ActivityError as exc:
-            # A message the provider refuses for good (bad address, blocked sender) is
-            # recorded on the step; the contact carries on with the flow rather than the
-            # whole journey failing over one undeliverable message.
-            cause = exc.cause
-            if isinstance(cause, ApplicationError) and cause.type == "ProviderRejected":
-                return SendOutcome(status="failed", reason=cause.message, reason_code="rejected")
-            if isinstance(cause, ActivityTimedOut):
-                # A day of outage: record it on the step rather than fail the journey.
-                return SendOutcome(status="failed", reason="provider unavailable for a day; gave up",
-                                   reason_code="gave_up")
-            raise

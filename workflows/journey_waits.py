@@ -4,7 +4,7 @@ it add no timers), watched together with the journey's inbox of signalled events
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from temporalio import workflow
@@ -15,12 +15,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.journey import (
         EventMark, JourneyInput, JourneyState, JourneyStatus, WaitMark,
     )
+    from domain.step_table import CONDITION
     from domain.steps import Step
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
     from domain.contracts.conditions import EvaluateRequest
 
 RECENT_EVENTS_LIMIT = 200
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
 Ending = Literal["time", "late", "ready", "interrupted", "forever"]
 
 
@@ -35,7 +35,9 @@ class JourneyWaits:
     _goal_hit: Goal | None
     _awaiting: WaitForEvent | None
     _matched: EventMark | None
-    # Provided by JourneyWorkflow: _continue_as_new_if_due(), _set_status(), _plan().
+    _code: str | None
+    # Provided by JourneyWorkflow: _continue_as_new_if_due(), _set_status(), _plan();
+    # by JourneySteps: _call() (the one call path).
 
     # -- the one wait primitive ------------------------------------------------------
     async def _wait_until(self, step: Step, visit: int, phase: str, deadline: datetime | None,
@@ -98,8 +100,10 @@ class JourneyWaits:
         if ending == "late" and self._input.flow.expired_while_paused == "skip":
             # The timer held the next step; its moment passed while paused: skip it.
             self._state.skip_next = True
+            self._code = "waited:next_skipped"
             return "waited (ran out while paused: the next step is skipped)"
-        return "interrupted" if ending == "interrupted" else "waited"
+        self._code = "interrupted" if ending == "interrupted" else "waited"
+        return self._code
 
     async def _wait_for_event(self, step: WaitForEvent, visit: int) -> tuple[str, str | None]:
         """"Wait 1 day or until a reply is received" [004]: wakes as soon as the event is
@@ -124,9 +128,12 @@ class JourneyWaits:
             self._state.recent_events = [m for m in self._state.recent_events
                                          if m.event_id != self._matched.event_id]
             self._state.timers_fired += 1
+            self._code = "received"
             return f"{step.event} received", step.on_event or following
         if ending == "interrupted":
+            self._code = "interrupted"
             return "interrupted", following
+        self._code = "timed_out"
         return f"no {step.event} in time", step.on_timeout or following
 
     async def _counts(self, step: WaitForEvent) -> bool:
@@ -181,9 +188,8 @@ class JourneyWaits:
             # Journeys started before this change asked the activity; the patch keeps them.
             return evaluate(condition, ContactSnapshot(contact_id=self._input.contact_id),
                             workflow.now())
-        return await workflow.execute_activity(
-            "evaluate_condition", EvaluateRequest(
+        return await self._call(  # type: ignore[attr-defined]
+            CONDITION, EvaluateRequest(
                 contact_id=self._input.contact_id, condition=condition, as_of=workflow.now(),
                 flow_zone=schedule.time_zone if (schedule := self._input.flow.schedule) else None),
-            result_type=bool, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            summary=f"check {step.describe()}")
+            f"check {step.describe()}", bool)

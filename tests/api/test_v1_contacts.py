@@ -123,7 +123,8 @@ async def test_a_contact_lists_its_journeys_with_their_state(dev_server_env, eng
         "workflow_id": "journey/api-journeys-list/api-jl-1", "flow_id": "api-journeys-list",
         "flow_version": 1, "status": "running", "ended_at": None,
         "details": {"status": "waiting", "current_step": "hold", "exit_reason": None,
-                    "trail": [journey["details"]["trail"][0]], "retrying": None,
+                    "trail": [journey["details"]["trail"][0]], "trail_codes": ["done"],
+                    "retrying": None,
                     "waiting": journey["details"]["waiting"]}}
     assert journey["details"]["trail"][0].startswith("tag")
     waiting = journey["details"]["waiting"]

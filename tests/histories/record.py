@@ -24,9 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from cli.dev_stack import SAMPLE_FLOW
 from cli.flow_files import load_flow_file
@@ -36,12 +34,12 @@ from projections.database import make_engine, migrate
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
 from settings import Settings
+from tests.conftest import _start_time_skipping
 from tests.fakes.webhook_target import Answer, WebhookTarget
 from tests.journey_harness import (
     contact, enroll_and_finish, event, flow_from, journey_result, journey_worker,
 )
 from tests.workflows.live_journeys import at_step, send, start
-from workflows import search_attributes as sa
 
 HERE = Path(__file__).parent
 SIGNALED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
@@ -130,12 +128,8 @@ async def record(server_bin: str, name: str, out: Path = HERE) -> list[Path]:
     if existing:
         raise SystemExit(f"refusing to overwrite stored histories: {existing}; pick a new suffix")
     out.mkdir(parents=True, exist_ok=True)
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=server_bin,
-        test_server_startup_timeout=timedelta(seconds=60))  # a busy machine starts it slowly
-    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=env.client.namespace,
-        search_attributes={key.name: key.indexed_value_type for key in sa.ALL}))
+    # Started as the tests start it (its startup timeout suits a busy machine).
+    env = await _start_time_skipping(pydantic_data_converter)
     workdir = Path(tempfile.mkdtemp())
     engine = make_engine(f"sqlite:///{workdir / 'record.db'}")
     migrate(engine)
