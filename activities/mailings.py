@@ -50,7 +50,7 @@ class MailingActivities:
                 result = self.delivery.deliver(mailing, mailing.step(request.step_id), due,
                                                heartbeat=activity.heartbeat, stopped=held)
         result.remaining_due, result.next_due_at = recipients.outlook(
-            self.engine, request.mailing_id, request.step_id, request.now)
+            self.engine, request.mailing_id, request.step_id, request.now, request.limit)
         result.status = self._status(request.mailing_id)
         return result
 

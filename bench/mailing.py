@@ -68,6 +68,7 @@ class Run:
     history_events: int
     runs: int
     peak_rss_bytes: int
+    cpu_seconds: float  # the worker's, as last sampled (every 0.5 s): wall time on a shared machine misleads
     outboxed: int  # outbox rows of this mailing
     distinct: int  # distinct recipients among them: outboxed - distinct are duplicates
     uncertain_retries: int  # resends the provider could not rule out (the outbox always can)
@@ -196,7 +197,7 @@ async def _send_all(client: Client, engine: Engine, database_url: str, work_dir:
             message_ledger.c.uncertain_retries), 0)).where(
             message_ledger.c.idempotency_key.startswith(f"mailing/{mailing_id}/"))).scalar_one()
     return Run(progress.totals["main"].sent, seconds, history, max(runs, 1),
-               worker.peak_rss_bytes, outboxed, distinct, uncertain)
+               worker.peak_rss_bytes, worker.cpu_seconds, outboxed, distinct, uncertain)
 
 
 def _sent(engine: Engine, mailing_id: str) -> int:
@@ -217,6 +218,8 @@ def render(result: MailingBenchResult, console: Console) -> None:
     table.add_row("baseline (plain writes): recipients/s", f"{result.baseline_rate:,.0f}")
     table.add_row("engine / baseline", f"{result.rate / result.baseline_rate:.2f}")
     table.add_row("worker peak memory (MiB)", f"{clean.peak_rss_bytes / 2**20:,.0f}")
+    table.add_row("worker CPU seconds (recipients per CPU second)",
+                  f"{clean.cpu_seconds:,.1f} ({clean.sent / max(clean.cpu_seconds, 1e-9):,.0f})")
     table.add_row("Temporal history events (all runs)", f"{clean.history_events:,}")
     table.add_row("history events per 1,000 recipients",
                   f"{1000 * clean.history_events / max(result.recipients, 1):.1f}")

@@ -24,6 +24,8 @@ class WorkerProcess:
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
         self.peak_rss_bytes = 0
+        self.cpu_seconds = 0.0  # of the processes that ended, plus the running one's so far
+        self._ended_cpu = 0.0
 
     def start(self) -> None:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
@@ -31,8 +33,15 @@ class WorkerProcess:
                                         stdout=self._log, stderr=subprocess.STDOUT)
 
     def peak_rss(self) -> int:
-        """The process's peak resident memory so far (VmHWM), remembered across restarts."""
+        """The process's peak resident memory so far (VmHWM), remembered across restarts;
+        its CPU time too (the machine may be shared: CPU seconds say what wall time cannot)."""
         if self.process is not None and self.process.poll() is None:
+            try:
+                fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                self.cpu_seconds = self._ended_cpu + used
+            except (OSError, IndexError, ValueError):
+                pass
             try:
                 status = Path(f"/proc/{self.process.pid}/status").read_text()
             except OSError:
@@ -47,6 +56,7 @@ class WorkerProcess:
         self.peak_rss()
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+        self._ended_cpu = self.cpu_seconds
         self._log.close()
         self.process = None
 

@@ -3,7 +3,8 @@ Type strings and payload schemas are in domain.event_payloads."""
 
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import NAMESPACE_URL, uuid5
+from hashlib import sha1
+from uuid import NAMESPACE_URL
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
@@ -24,8 +25,17 @@ DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
 
 def sent_event_id(message_key: str) -> str:
     """The id of a message's message.sent event, derived from its ledger key: a resend
-    finds the same id (stored once), and the contact's message history finds the event."""
-    return f"sent:{uuid5(NAMESPACE_URL, message_key)}"
+    finds the same id (stored once), and the contact's message history finds the event.
+    It is str(uuid5(NAMESPACE_URL, message_key)), computed without the UUID object (a
+    mailing makes one per recipient): SHA-1 of namespace and key, version 5, RFC 4122."""
+    digest = bytearray(sha1(_URL_NAMESPACE + message_key.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"sent:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_URL_NAMESPACE = NAMESPACE_URL.bytes
 
 
 class ContactEvent(BaseModel):

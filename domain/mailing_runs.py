@@ -95,7 +95,7 @@ class SendBatchResult(BaseModel):
     skipped: dict[str, int] = Field(default_factory=dict)
     failed: int = 0
     duplicates: int = 0  # already sent by an earlier attempt (kept in `sent` too)
-    remaining_due: int = 0  # still pending and due now: send another batch at once
+    remaining_due: int = 0  # still pending and due now (up to a batch): send another at once
     next_due_at: datetime | None = None  # the earliest later send time, if any
     status: str | None = None  # the mailing's status in the catalogue: the workflow obeys it
 

@@ -638,6 +638,9 @@ def render(template: str, context: dict[str, Any], *, max_chars: int = DEFAULT_M
     (see max_chars_for); going over, or rendering for longer than `max_seconds`, raises
     MergeTagError instead of returning the text."""
     compiled = _compile(template)
+    plain = _plain_parts(template)
+    if plain is not None and all(name in context for name in plain[1::2]):
+        return _render_plain(plain, context, max_chars)
     token = _budget.set(_Budget(max_seconds))
     chunks: Generator[str, None, None] = compiled.generate(context)  # type: ignore[assignment]
     try:
@@ -664,6 +667,39 @@ def render(template: str, context: dict[str, Any], *, max_chars: int = DEFAULT_M
     finally:
         chunks.close()
         _budget.reset(token)
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_parts(template: str) -> tuple[str, ...] | None:
+    """Text and bare names alternating (text first), when the template is nothing but
+    text and `{{ name }}`s (most subjects and bodies); None otherwise. Such a template
+    renders here without Jinja's per-render context (a mailing renders one per recipient):
+    the same text, the same checks (_text, max_chars) in the same order. A name missing
+    from the context takes Jinja's path, which words the error."""
+    parts: list[str] = [""]
+    for node in _parse(template).body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for part in node.nodes:
+            if isinstance(part, nodes.TemplateData):
+                parts[-1] += part.data
+            elif isinstance(part, nodes.Name) and part.ctx == "load":
+                parts += [part.name, ""]
+            else:
+                return None
+    return tuple(parts)
+
+
+def _render_plain(parts: tuple[str, ...], context: dict[str, Any], max_chars: int) -> str:
+    out, size = [], 0
+    for index, part in enumerate(parts):
+        chunk = _text(context[part]) if index % 2 else part
+        size += len(chunk)
+        if size > max_chars:
+            raise MergeTagError(f"merge tags rendered more than {max_chars} characters, "
+                                "the most this field sends")
+        out.append(chunk)
+    return "".join(out)
 
 
 def referenced_names(template: str) -> set[str]:

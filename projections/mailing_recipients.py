@@ -23,12 +23,15 @@ def due(conn: Connection, mailing_id: str, step_id: str, now: datetime, limit: i
         .order_by(R.due_at, R.contact_id).limit(limit)).scalars())
 
 
-def outlook(engine: Engine, mailing_id: str, step_id: str, now: datetime) -> tuple[int, datetime | None]:
-    """(pending recipients due now, the earliest later send time)."""
+def outlook(engine: Engine, mailing_id: str, step_id: str, now: datetime,
+            up_to: int = 1000) -> tuple[int, datetime | None]:
+    """(pending recipients due now, counted up to `up_to`; the earliest later send time).
+    Capped: asked after every batch, a full count would read the whole rest of a large
+    step each time (quadratic in its size)."""
     with engine.connect() as conn:
         mine = [R.mailing_id == mailing_id, R.step_id == step_id, R.status == "pending"]
-        due_now = conn.execute(select(func.count()).select_from(mailing_recipients)
-                               .where(*mine, R.due_at <= now)).scalar_one()
+        due = select(R.contact_id).where(*mine, R.due_at <= now).limit(up_to).subquery()
+        due_now = conn.execute(select(func.count()).select_from(due)).scalar_one()
         later = conn.execute(select(func.min(R.due_at)).where(*mine, R.due_at > now)).scalar()
     return due_now, later
 

@@ -27,6 +27,26 @@ class UtcDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect):
+        """The conversion above (and SQLite's to text), remembering its last result: a
+        batch's rows mostly carry the same datetime object (the batch's `now`), so an
+        executemany of a thousand rows converts it once, not per row. Keyed on identity
+        (the memo holds the object, so its id cannot be reused); datetimes are immutable."""
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        memo: list[tuple] = [(None, None)]
+
+        def remembered(value):
+            seen, text = memo[0]  # one pair, replaced whole: safe across threads
+            if value is not None and value is seen:
+                return text
+            text = process(value)
+            memo[0] = (value, text)
+            return text
+
+        return remembered
+
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None

@@ -92,3 +92,24 @@ def test_referenced_names():
 def test_referenced_names_rejects_bad_syntax():
     with pytest.raises(MergeTagError):
         referenced_names("{{ unclosed")
+
+
+def _outcome(template: str, context: dict, max_chars: int) -> str:
+    try:
+        return "text: " + render(template, context, max_chars=max_chars)
+    except MergeTagError as exc:
+        return f"error: {exc}"
+
+
+@pytest.mark.parametrize("template", [
+    "Hello {{ first_name }}!", "{{ a }}{{ b }}", "{{a}}\n", "{{ contact }}", "{{ lst }}",
+    "{{ n }} {{ none }}", "{{ f }}", "{{ big }}", "{{ a }} {{ missing }}", "plain", ""])
+@pytest.mark.parametrize("max_chars", [10, 1_000_000])
+def test_plain_names_render_as_jinja_does(template, max_chars):
+    """Text with bare {{ name }}s renders without Jinja (mailings render one per
+    recipient): the same text and the same refusals as Jinja's own path, which a
+    trailing {{ '' }} forces."""
+    context = {"first_name": "Ann", "a": "x" * 30, "b": "yy", "contact": {"a": 1}, "n": 12,
+               "none": None, "f": len, "big": "z" * 200_000, "lst": [1, "a", None]}
+    assert _outcome(template, context, max_chars) == _outcome(
+        template + "{{ '' }}", context, max_chars)
