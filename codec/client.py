@@ -9,6 +9,7 @@ from temporalio.service import TLSConfig
 
 from codec.converter import data_converter
 from settings import Settings
+from telemetry.sdk_logs import forwarding_runtime
 from telemetry.sdk_metrics import runtime_for
 from telemetry.tracing import client_interceptors
 
@@ -62,7 +63,8 @@ async def connect(settings: Settings, lazy: bool = False, sdk_metrics: bool = Fa
     and stores them while Temporal is down; their dispatch records route them later.
     `sdk_metrics`: serve the SDK's metrics on temporal_metrics_port (the worker and API
     processes; a CLI command beside them on the same host must not take that port).
-    With tracing on, starts and signals carry the caller's trace into the workflow."""
+    With tracing on, starts and signals carry the caller's trace into the workflow. The
+    SDK core's own log lines go through Python's logging either way (telemetry/sdk_logs.py)."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     try:
         return await Client.connect(settings.temporal_address,
@@ -70,7 +72,8 @@ async def connect(settings: Settings, lazy: bool = False, sdk_metrics: bool = Fa
                                     data_converter=data_converter(settings), lazy=lazy,
                                     tls=tls_config(settings), api_key=api_key,
                                     interceptors=client_interceptors(settings),
-                                    runtime=runtime_for(settings) if sdk_metrics else None)
+                                    runtime=(runtime_for(settings) if sdk_metrics else None)
+                                    or forwarding_runtime())
     except RuntimeError as exc:
         raise TemporalUnreachable(
             f"could not connect to Temporal at {settings.temporal_address} (namespace "

@@ -6,6 +6,8 @@ shared by every client the process connects."""
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from telemetry.sdk_logs import core_logging
+
 _runtimes: dict[int, Runtime] = {}
 
 
@@ -16,5 +18,5 @@ def runtime_for(settings) -> Runtime | None:
         return None
     if port not in _runtimes:
         _runtimes[port] = Runtime(telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))
+            logging=core_logging(), metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))
     return _runtimes[port]

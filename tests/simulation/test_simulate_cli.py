@@ -4,6 +4,10 @@ real providers (SendGrid, Twilio) aimed at local fakes: they must hear nothing, 
 real database must not change."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -86,6 +90,20 @@ def test_a_reply_after_three_hours_takes_the_detractor_path_and_nothing_is_sent(
     sendgrid, twilio = providers
     assert sendgrid.requests == [] and twilio.requests == []
     assert row_counts(deployment) == before
+
+
+def test_json_on_stdout_is_only_json_in_a_real_process(deployment):
+    """In a process of its own: the SDK core writes its warnings (the test server's
+    missing capabilities) to file descriptor 1 unless they go through Python's logging,
+    which the in-process runner above cannot see."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "flow", "simulate", "nps-survey", "--contact",
+         "c-42", "--days", "3", "--json"], capture_output=True, text=True, cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    timeline = json.loads(done.stdout)
+    assert timeline["contact_id"] == "c-42" and timeline["status"] == "exited"
 
 
 def test_without_a_reply_the_contact_is_reminded_then_tagged_as_no_response(deployment, providers):
