@@ -87,6 +87,8 @@ async def test_a_sample_counts_who_reaches_each_step(settings, published):
     ({"contact_id": "c1", "sample": 3}, 422, "body"),
     ({"contact_id": "c1", "version": 1, "draft": True}, 422, "body"),
     ({"contact_id": "c1", "days": 0}, 422, "days"),
+    ({"contact_id": "c1", "day": 3}, 422, "day"),
+    ({"contact": "c1", "sample": 2}, 422, "contact"),
     ({"contact_id": "c1", "events": [{"type": "sms.received", "after": "later"}]}, 422,
      "events[0].after"),
     ({"contact_id": "c1", "events": [{"type": "sms.received", "after": "1h", "payload": {}}]},
