@@ -121,6 +121,8 @@ def test_without_a_reply_the_contact_is_reminded_then_tagged_as_no_response(depl
     assert any("+2d00h00m" in line and "ended" in line
                and "exited: no NPS score after one reminder" in line for line in lines)
     assert not any("score (multi_branch)" in line for line in lines)
+    # The clock stopped when the journey ended, two days in, not at the 30-day horizon.
+    assert "simulated 2d of 30 virtual days: the journey exited there" in lines[-1]
     sendgrid, twilio = providers
     assert sendgrid.requests == [] and twilio.requests == []
     assert row_counts(deployment) == before
@@ -142,6 +144,14 @@ def test_a_bad_events_file_is_refused_naming_the_field(deployment, tmp_path, con
     result = dripstone_run("flow", "simulate", "nps-survey", "--contact", "c-42",
                            "--events", events, code=2)
     assert f"--events {events}" in result.stderr and says in result.stderr
+
+
+def test_an_unreadable_events_file_is_named_once(deployment, tmp_path):
+    missing = tmp_path / "nowhere.yaml"
+    result = dripstone_run("flow", "simulate", "nps-survey", "--contact", "c-42",
+                           "--events", missing, code=2)
+    assert f"--events {missing}: cannot read it" in result.stderr
+    assert result.stderr.count("--events") == 1 and result.stderr.count(str(missing)) == 1
 
 
 @pytest.mark.parametrize("args, says", [
