@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 
 from activities.backfill import backfill_activities
 from activities.conditions import ConditionActivities
-from activities.compose import MessagingOptions
+from activities.compose import AttachmentFetcher, MessagingOptions
 from activities.contact_changes import ContactChangeActivities
 from activities.experiments import ExperimentActivities
 from activities.journey_control import JourneyControlActivities
@@ -93,17 +93,19 @@ def sms_sender(settings: Settings, engine: Engine) -> SmsSender:
 def activities_for(settings: Settings, engine: Engine, client: Client | None = None,
                    email: EmailSender | None = None, sms: SmsSender | None = None,
                    voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
-                   scripts: dict | None = None) -> list:
+                   scripts: dict | None = None,
+                   attachments: AttachmentFetcher | None = None) -> list:
     """`client` lets contact changes made by journeys route to other flows' triggers.
-    The ports (email, sms, voice, webhooks, scripts) default to the configured ones; a
-    simulation passes recorders instead, so the activity list itself exists only here."""
+    The ports (email, sms, voice, webhooks, scripts, attachment downloads) default to the
+    configured ones; a simulation passes recorders instead, so the activity list itself exists only here."""
     router = Router(client, engine, settings.task_queue) if client is not None else None
     index = JourneyIndexActivities(engine)
     email = email or email_sender(settings, engine)
     sms = sms or sms_sender(settings, engine)
     options = MessagingOptions.from_settings(settings)
     pace = Pace(engine, settings.provider_rates)
-    messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace)
+    messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace,
+                                    attachments)
     delivery = MailingDelivery(engine, email, sms, settings.email_from, options, pace)
     zones = Zones.from_settings(settings)
     return [
@@ -137,7 +139,8 @@ def timing_activities(settings: Settings, engine: Engine, client: Client | None,
 
 def callout_activities(settings: Settings, engine: Engine, email: EmailSender, sms: SmsSender,
                        voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
-                       scripts: dict | None = None) -> list:
+                       scripts: dict | None = None,
+                   attachments: AttachmentFetcher | None = None) -> list:
     """Webhook, phone call, notify team and the script runner's activities."""
     webhooks = webhooks or WebhookActivities(engine, settings.webhook_signing_secret,
                                              settings.webhook_allow_private_targets)

@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import ledger
 from activities.compose import (
-    PREFERENCES_PLACEHOLDER, MessagingOptions, fetch_attachments, template_data,
+    PREFERENCES_PLACEHOLDER, AttachmentFetcher, MessagingOptions, fetch_attachments, template_data,
     unsubscribe_headers, with_footer,
 )
 from activities.pace import Pace
@@ -101,8 +101,12 @@ class SendOutcome(BaseModel):
 
 class MessagingActivities:
     def __init__(self, engine: Engine, email: EmailSender, sms: SmsSender, default_from: str,
-                 options: MessagingOptions | None = None, pace: Pace | None = None):
+                 options: MessagingOptions | None = None, pace: Pace | None = None,
+                 attachments: AttachmentFetcher | None = None):
+        """`attachments`: downloads a send's attachments (a simulation describes them
+        instead, touching no network)."""
         self.engine = engine
+        self.fetch_attachments = attachments or fetch_attachments
         self.email = email
         self.sms = sms
         self.default_from = default_from
@@ -215,7 +219,7 @@ class MessagingActivities:
 
     def _fetch(self, key: str, attachments: list[Attachment]):
         try:
-            return fetch_attachments(attachments, self.options.allow_private_targets)
+            return self.fetch_attachments(attachments, self.options.allow_private_targets)
         except ApplicationError as exc:
             # Nothing went out: a later attempt is a plain retry, or the step failed for good.
             record = ledger.record_failed if exc.non_retryable else ledger.record_not_sent

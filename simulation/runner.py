@@ -29,6 +29,7 @@ from routing.ingestion import ingest_events
 from routing.router import Router
 from settings import Settings
 from telemetry.sdk_logs import forwarding_runtime
+from simulation.flows import reachable_flows
 from simulation.recorders import simulation_activities
 from simulation.sandbox import known_contacts, sandbox_in
 from simulation.scenario import ScheduledEvent, SimulationRefused, UnknownContact
@@ -86,23 +87,31 @@ async def simulate(settings: Settings, source: Engine, plan: Plan) -> list[Journ
                                                              plan.contact_ids)
     if missing:
         raise UnknownContact("contact", f"no contact {sorted(missing)[0]!r} in the database")
+    reached = await asyncio.to_thread(_reachable, source, plan.flow)
     with TemporaryDirectory(prefix="dripstone-simulation-") as directory:
-        engine = await asyncio.to_thread(sandbox_in, Path(directory), source, plan.contact_ids)
+        engine = await asyncio.to_thread(sandbox_in, Path(directory), source, plan.contact_ids,
+                                         reached)
         try:
             env = await start_server(settings)
             try:
-                return await _play(env, engine, settings, plan)
+                return await _play(env, engine, settings, plan, reached)
             finally:
                 await env.shutdown()
         finally:
             engine.dispose()
 
 
+def _reachable(source: Engine, flow: Flow) -> list[Flow]:
+    with source.connect() as conn:
+        return reachable_flows(conn, flow)
+
+
 async def _play(env: WorkflowEnvironment, engine: Engine, settings: Settings,
-                plan: Plan) -> list[JourneyTimeline]:
+                plan: Plan, reached: list[Flow]) -> list[JourneyTimeline]:
     own = settings.model_copy(update={"task_queue": f"simulation-{uuid.uuid4().hex}"})
     client = env.client
-    worker = build_worker(client, own, simulation_activities(own, engine, client, [plan.flow]),
+    worker = build_worker(client, own, simulation_activities(own, engine, client,
+                                                             [plan.flow, *reached]),
                           counted=False)
     router = Router(client, engine, own.task_queue)
     # Events the journeys append (tags, conversions...) are routed like any other.
