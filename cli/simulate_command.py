@@ -79,21 +79,24 @@ def _timeline_reach(timeline, days: int) -> str:
     from domain.durations import format_duration
 
     if timeline.status.startswith("still"):
-        return (f"simulated all {days} virtual days; the journey was {timeline.status} at "
+        return (f"simulated the full {_days(days)}; the journey was {timeline.status} at "
                 f"step {timeline.current_step} when they ran out")
     ended = next(e.at for e in reversed(timeline.entries) if e.kind == "ended")
     played = (ended - timeline.enrolled_at) // timedelta(minutes=1) * timedelta(minutes=1)
-    return (f"simulated {format_duration(played)} of {days} virtual days: the journey "
+    return (f"simulated {format_duration(played)} of {_days(days)}: the journey "
             f"{timeline.status} there, so the simulation stopped")
 
 
 def _sample_reach(report) -> str:
     still = sum(n for status, n in report.endings.items() if status.startswith("still"))
     if still:
-        return (f"simulated all {report.days} virtual days; {still} of {report.sampled} "
+        return (f"simulated the full {_days(report.days)}; {still} of {report.sampled} "
                 "journey(s) still running when they ran out")
-    return (f"simulated until every sampled journey had ended, within {report.days} "
-            "virtual days")
+    return f"simulated until every sampled journey had ended, within {_days(report.days)}"
+
+
+def _days(days: int) -> str:
+    return "1 virtual day" if days == 1 else f"{days} virtual days"
 
 
 def _line(text: str, style: str | None = None) -> None:

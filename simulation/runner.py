@@ -206,7 +206,8 @@ async def _ending(handle: WorkflowHandle, days: int) -> tuple[JourneyState | Non
         state = await handle.query("state", result_type=JourneyState)
         await handle.terminate("the simulation is over")
         return state, f"still {state.status.value}", (
-            f"at step {state.current_step} when the {days} simulated days ran out")
+            f"at step {state.current_step} when the {days} simulated "
+            f"{'day' if days == 1 else 'days'} ran out")
     try:
         await handle.result()
         reason = described.status.name.lower()
