@@ -100,9 +100,12 @@ class Settings(BaseSettings):
         "the preference page, as JSON; message steps and mailings name one (`topic`), and "
         "must name one of these. Always holds `general`, the topic of messages naming none.")
     preference_link_key: str | None = Field(
-        default=None, description="Fernet key (Fernet.generate_key()) signing and encrypting "
-        "the preference page and one-click unsubscribe links; with preference_base_url, "
-        "every marketing email carries them (footer and List-Unsubscribe headers).")
+        default=None, description="Fernet key(s) (Fernet.generate_key()) signing and encrypting "
+        "the preference page and one-click unsubscribe links, comma-separated, newest first: "
+        "links are made with the first and read with any, so to rotate put a new key in "
+        "front and remove the old one once links made with it may stop working (at most "
+        "preference_link_ttl_days later). With preference_base_url, every marketing email "
+        "carries the links (footer and List-Unsubscribe headers).")
     preference_base_url: str | None = Field(
         default=None, description="Public https://host of this API, where the links lead "
         "(/preferences/TOKEN, /unsubscribe/TOKEN).")
@@ -200,6 +203,10 @@ class Settings(BaseSettings):
     test_server_bin: str | None = Field(
         default=None, description="Temporal's time-skipping test server (the wrapper "
         "toolchain/test_server.sh prints), for `dripstone flow simulate`; unset: the cached one.")
+    live_flows_cache_size: int = Field(
+        default=1000, ge=1, description="Parsed flow versions a worker or API process keeps "
+        "(the most recently used); at least the number of live flows, or those beyond it "
+        "are parsed again at each routing batch.")
     worker_health_port: int | None = Field(
         default=None, ge=1, le=65535, description="Port of the worker's GET /healthz and "
         "/readyz (for liveness and readiness probes); unset: not served.")
@@ -233,6 +240,14 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value):
         # An env var left empty by a template (`${KEY:-}`) means "not given", not "." or "".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _address_is_host_port(cls, value: str) -> str:
+        problem = temporal_address_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _temporal_tls_is_complete(self) -> "Settings":
@@ -279,16 +294,26 @@ class Settings(BaseSettings):
         if DEFAULT_TOPIC not in self.subscription_topics:
             raise ValueError(f"DRIPSTONE_SUBSCRIPTION_TOPICS must hold {DEFAULT_TOPIC!r}, the "
                              "topic of messages that name none")
-        if self.preference_link_key is not None:
+        for position, key in enumerate(self.preference_link_keys, start=1):
             try:
-                Fernet(self.preference_link_key.encode())
+                Fernet(key.encode())
             except ValueError:
-                raise ValueError("DRIPSTONE_PREFERENCE_LINK_KEY is not a Fernet key (32 "
-                                 "url-safe base64-encoded bytes)") from None
+                raise ValueError(f"DRIPSTONE_PREFERENCE_LINK_KEY: key {position} is not a "
+                                 "Fernet key (32 url-safe base64-encoded bytes; several "
+                                 "keys are separated by commas)") from None
         url = self.preference_base_url
         if url is not None and not url.startswith(("https://", "http://")):
             raise ValueError("DRIPSTONE_PREFERENCE_BASE_URL must be an absolute http(s) URL")
         return self
+
+    @property
+    def preference_link_keys(self) -> list[str]:
+        """DRIPSTONE_PREFERENCE_LINK_KEY's keys, newest first (none: links are off)."""
+        return [key.strip() for key in (self.preference_link_key or "").split(",") if key.strip()]
+
+    @property
+    def preference_links_enabled(self) -> bool:
+        return bool(self.preference_link_keys and self.preference_base_url)
 
     @property
     def topic_ids(self) -> frozenset[str]:
@@ -302,6 +327,27 @@ class Settings(BaseSettings):
 TLS_FILES = {"DRIPSTONE_TEMPORAL_TLS_CA_PATH": "temporal_tls_ca_path",
              "DRIPSTONE_TEMPORAL_TLS_CERT_PATH": "temporal_tls_cert_path",
              "DRIPSTONE_TEMPORAL_TLS_KEY_PATH": "temporal_tls_key_path"}
+
+
+def temporal_address_problem(address: str) -> str | None:
+    """Why `address` is not a Temporal frontend host:port, or None. Checked when settings
+    are read (and for a command's --address): the SDK would reject it only at connect
+    (at the first call, for a lazy client), with a ValueError naming no setting."""
+    if not address.strip():
+        return "empty: give the Temporal frontend's host:port, e.g. localhost:7233"
+    if "://" in address:
+        return (f"{address!r} has a scheme: give host:port only (TLS is "
+                "DRIPSTONE_TEMPORAL_TLS, not https://)")
+    if any(character.isspace() for character in address):
+        return f"{address!r} contains a space: give host:port, e.g. localhost:7233"
+    host, colon, port = address.rpartition(":")
+    if not colon or "]" in port:  # no port (the SDK's default), or "[::1]"
+        return None
+    if not host:
+        return f"{address!r} has no host: give host:port, e.g. localhost:7233"
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return f"{address!r}: the port must be a number from 1 to 65535"
+    return None
 
 
 def temporal_tls_problems(settings: Settings) -> list[str]:

@@ -2,7 +2,8 @@
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import Engine
@@ -13,7 +14,8 @@ from activities.backfill import backfill_activities
 from activities.conditions import ConditionActivities
 from activities.compose import AttachmentFetcher, MessagingOptions
 from activities.contact_changes import ContactChangeActivities
-from activities.experiments import ExperimentActivities
+from activities.delivery import Delivery
+from activities.experiments import ExperimentActivities, wall_clock
 from activities.journey_control import JourneyControlActivities
 from activities.journey_index import JourneyIndexActivities
 from activities.step_reports import StepReportActivities
@@ -94,11 +96,16 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
                    email: EmailSender | None = None, sms: SmsSender | None = None,
                    voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
                    scripts: dict | None = None,
+                   experiment_clock: Callable[[], datetime] = wall_clock,
                    attachments: AttachmentFetcher | None = None) -> list:
     """`client` lets contact changes made by journeys route to other flows' triggers.
     The ports (email, sms, voice, webhooks, scripts, attachment downloads) default to the
-    configured ones; a simulation passes recorders instead, so the activity list itself exists only here."""
-    router = Router(client, engine, settings.task_queue) if client is not None else None
+    configured ones; a simulation passes recorders instead, so the activity list itself
+    exists only here.
+    `experiment_clock`: when experiments assign and measure (tests move it forward)."""
+    router = (Router(client, engine, settings.task_queue,
+                     flow_cache_size=settings.live_flows_cache_size)
+              if client is not None else None)
     index = JourneyIndexActivities(engine)
     email = email or email_sender(settings, engine)
     sms = sms or sms_sender(settings, engine)
@@ -106,7 +113,8 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     pace = Pace(engine, settings.provider_rates)
     messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace,
                                     attachments)
-    delivery = MailingDelivery(engine, email, sms, settings.email_from, options, pace)
+    delivery = MailingDelivery(engine, email, sms, settings.email_from, options, pace,
+                               flow_cache_size=settings.live_flows_cache_size)
     zones = Zones.from_settings(settings)
     return [
         messaging.send_email,
@@ -115,9 +123,10 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
         ContactChangeActivities(engine, settings.lead_routers).apply_contact_change,
         index.record_journey,
         StepReportActivities(engine).record_step,
-        ExperimentActivities(engine).choose_variant,
+        ExperimentActivities(engine, experiment_clock).choose_variant,
         ConditionActivities(engine, zones).evaluate_condition,
-        *callout_activities(settings, engine, email, sms, voice, webhooks, scripts),
+        *callout_activities(settings, engine, messaging.delivery, email, sms, voice, webhooks,
+                            scripts),
         *timing_activities(settings, engine, client, router),
         *backfill_activities(engine, router),
         *mailing_activities(engine, delivery, zones),
@@ -137,20 +146,20 @@ def timing_activities(settings: Settings, engine: Engine, client: Client | None,
             control.signal_flow_page, migrations.migrate_journey_page]
 
 
-def callout_activities(settings: Settings, engine: Engine, email: EmailSender, sms: SmsSender,
-                       voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
-                       scripts: dict | None = None,
-                   attachments: AttachmentFetcher | None = None) -> list:
-    """Webhook, phone call, notify team and the script runner's activities."""
+def callout_activities(settings: Settings, engine: Engine, delivery: Delivery, email: EmailSender,
+                       sms: SmsSender, voice: VoiceCaller | None = None,
+                       webhooks: WebhookActivities | None = None,
+                       scripts: dict | None = None) -> list:
+    """Webhook, phone call, notify team and the script runner's activities. Calls and
+    team notifications share send_email/send_sms's delivery core (one set of rules)."""
     webhooks = webhooks or WebhookActivities(engine, settings.webhook_signing_secret,
                                              settings.webhook_allow_private_targets)
     scripts = ScriptActivities(engine, load_scripts(settings.scripts_module)
                                if scripts is None else scripts)
     return [
         webhooks.call_webhook,
-        VoiceActivities(engine, voice or voice_caller(settings, engine),
-                        settings.phone_default_region).place_call,
-        TeamNotifyActivities(engine, email, sms, settings.email_from, settings.team_email,
+        VoiceActivities(delivery, voice or voice_caller(settings, engine)).place_call,
+        TeamNotifyActivities(delivery, email, sms, settings.email_from, settings.team_email,
                              settings.team_phone).notify_team,
         scripts.run_script,
         scripts.record_script_failed,
@@ -191,7 +200,8 @@ async def main() -> None:
     if index_incomplete(engine):  # first start after the 0007 migration
         log.info("journey_index.reindexed", journeys=await reindex_journeys(client, engine))
     dispatcher = Dispatcher.from_settings(settings, engine,
-                                          Router(client, engine, settings.task_queue))
+                                          Router(client, engine, settings.task_queue,
+                                                 flow_cache_size=settings.live_flows_cache_size))
     stop = asyncio.Event()
     retries = asyncio.create_task(dispatcher.run(stop))
     worker = build_worker(client, settings, activities_for(settings, engine, client))

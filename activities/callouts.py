@@ -1,37 +1,21 @@
 """What the call-out activities (webhook, phone call, notify team, run script) share:
-loading the contact, rendering merge tags all-or-nothing, and event ids derived from
-the step's idempotency key so a retried activity appends nothing new."""
+rendering merge tags all-or-nothing, event ids derived from the step's idempotency key
+so a retried activity appends nothing new, and the delivery core's results
+(activities/delivery.py) as their ActionOutcome."""
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
-import structlog
-from sqlalchemy import Engine
-from temporalio.exceptions import ApplicationError
-
-from activities import ledger
-from activities.actions import ActionOutcome
-from activities.ports import ProviderRejected, ProviderUnavailable
+from activities.delivery import Delivered, Skip
 from domain.conditions import ContactSnapshot
+from domain.contracts.actions import ActionOutcome
 from domain.events import ContactEvent
 from domain.merge_tags import MergeTagError, contact_context, max_chars_for, render
 from domain.steps.base import StepBase
-from projections.contacts import load_snapshot
 
 SOURCE = "dripstone.journey"
-log = structlog.get_logger("dripstone.callouts")
-
-
-def load_contact(engine: Engine, contact_id: str) -> ContactSnapshot:
-    with engine.connect() as conn:
-        # Merge tags read the profile only (email, phone, attributes).
-        contact = load_snapshot(conn, contact_id, {"attributes"})
-    if contact is None:
-        raise ApplicationError(f"contact {contact_id!r} is unknown", non_retryable=True,
-                               type="UnknownContact")
-    return contact
 
 
 def render_all(contact: ContactSnapshot, step: StepBase,
@@ -64,35 +48,13 @@ def step_event(prefix: str, idempotency_key: str, contact_id: str, event_type: s
     return event
 
 
-def deliver_once(engine: Engine, key: str, channel: str, contact_id: str, to: str,
-                 flow_id: str, step_id: str, send: Callable[[], str | None],
-                 find_sent: Callable[[str], tuple[bool, str | None]],
-                 provider: str) -> ActionOutcome:
-    """The message ledger around one provider call, as send_email does it: claim the key,
-    ask the provider about an uncertain earlier attempt, call, record the result and
-    message.sent together. A retry after a recorded send returns without sending."""
-    claim = ledger.claim(engine, key, channel, contact_id)
-    if claim.already_sent:
-        # No address in a result: results sit in the journey's history.
-        return ActionOutcome(status="done", data={"duplicate": True,
-                                                  "provider_message_id": claim.provider_message_id})
-    provider_id = None
-    if claim.retry:
-        known, provider_id = find_sent(key)
-        if not known:
-            ledger.count_uncertain_retry(engine, key)
-            log.warning("send.uncertain_retry", key=key, provider=provider)
-    if provider_id is None:
-        try:
-            provider_id = send()
-        except ProviderRejected as exc:
-            ledger.record_failed(engine, key, str(exc))
-            raise ApplicationError(str(exc), non_retryable=True, type="ProviderRejected") from None
-        except ProviderUnavailable as exc:
-            # "Not now" means nothing went out: the next attempt is a plain retry.
-            ledger.record_not_sent(engine, key, str(exc))
-            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
-            raise ApplicationError(str(exc), type="ProviderUnavailable", next_retry_delay=delay) from None
-    ledger.record_sent(engine, key, provider_id, ledger.sent_event(
-        key, contact_id, channel, to, flow_id, step_id, provider_id))
-    return ActionOutcome(status="done", data={"provider_message_id": provider_id})
+def skipped(skip: Skip) -> ActionOutcome:
+    return ActionOutcome(status="skipped", reason=skip.reason, reason_code=skip.reason_code)
+
+
+def done(delivered: Delivered) -> ActionOutcome:
+    """A call-out's delivery as its outcome. No address in it: results sit in the
+    journey's history."""
+    data: dict[str, Any] = {"provider_message_id": delivered.provider_message_id}
+    return ActionOutcome(status="done", data={"duplicate": True, **data}
+                         if delivered.duplicate else data)

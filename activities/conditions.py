@@ -1,29 +1,18 @@
 """Condition evaluation against the read models, as of the workflow's clock."""
 
-from datetime import datetime
-
 import structlog
-from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
 from domain.conditions import (
-    Condition, evaluate, fact_groups, lead_event_names, uncomparable_attributes,
+    evaluate, fact_groups, lead_event_names, uncomparable_attributes,
     uses_contact_zone,
 )
+from domain.contracts.conditions import EvaluateRequest
 from domain.scheduling.zones import Zones, with_zone
 from projections.contacts import read_snapshot
 
 log = structlog.get_logger()
-
-
-class EvaluateRequest(BaseModel):
-    contact_id: str
-    condition: Condition
-    as_of: datetime
-    # The flow's own default zone (FlowSchedule.time_zone), for clock conditions in the
-    # contact's zone when the contact has none.
-    flow_zone: str | None = None
 
 
 class ConditionActivities:

@@ -9,15 +9,15 @@ events (domain.contact_change_events) and appends them, all in one transaction."
 import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.actions import CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest
+from domain.contracts.actions import CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest
+from domain.contracts.contact_changes import ContactChangeOutcome, ContactChangeRequest
 from domain.contact_change_events import (
     ChangeContext, InvalidChange, change_event_id, change_events, change_prefix,
 )
@@ -29,18 +29,6 @@ from projections import change_state
 from projections.contacts import load_snapshot
 from projections.dispatch_bell import BELL
 from projections.event_store import append, ingest_for_dispatch
-
-
-class ContactChangeRequest(BaseModel):
-    idempotency_key: str
-    contact_id: str
-    event_type: str
-    payload: dict[str, Any]
-
-
-class ContactChangeOutcome(BaseModel):
-    event_id: str
-    appended: bool
 
 
 class ContactChangeActivities:

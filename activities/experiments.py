@@ -9,6 +9,7 @@ its hash picks (domain.experiments.assignment). The choice is recorded under the
 visit's idempotency key: a retried activity returns what it chose the first time, and
 the journey's history keeps that answer for replay."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
@@ -24,9 +25,16 @@ from projections.experiments import decision, record_assignment, recorded, step_
 A = experiment_assignments.c
 
 
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class ExperimentActivities:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = wall_clock):
+        """`clock`: the read models' clock (assignments, and the windows measured against
+        them); tests pass one they move forward instead of sleeping."""
         self.engine = engine
+        self.clock = clock
 
     @activity.defn(name="choose_variant")
     def choose_variant(self, request: VariantRequest) -> VariantChoice:
@@ -35,7 +43,7 @@ class ExperimentActivities:
             known = recorded(conn, request.message_key)
             if known is not None:
                 return VariantChoice(variant=known[0], phase=known[1])
-            now = datetime.now(UTC)
+            now = self.clock()
             decided = decision(conn, request.flow_id, step.id)
             if decided is None and self._may_be_due(conn, request.flow_id, step, now):
                 result = step_result(conn, request.flow_id, step, now)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.actions import ControlOutcome, ControlRequest, FlowRequest
+from domain.contracts.actions import ControlOutcome, ControlRequest, FlowRequest
 from domain.events import ContactEvent
 from domain.flow import Flow
 from domain.flow_control import FlowPageRequest, FlowPageResult

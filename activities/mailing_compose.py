@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from activities.compose import MessagingOptions
-from activities.messaging import SendEmailRequest, SendOutcome, compose_email, render_templates
+from activities.messaging import compose_email, render_templates
+from domain.contracts.messaging import SendEmailRequest, SendOutcome
 from activities.phones import stored_forms, to_e164
 from activities.ports import EmailMessage, SmsMessage
 from activities.suppression import capped, topic_opt_outs, topic_reason

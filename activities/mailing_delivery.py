@@ -32,7 +32,7 @@ from projections import mailing_recipients as recipients
 from projections.contacts import load_profiles
 from projections.dispatch_bell import BELL
 from projections.event_store import append
-from projections.live_flows import LiveFlows
+from projections.live_flows import DEFAULT_CACHE_SIZE, LiveFlows
 from projections.reachable import routable
 from projections.schema import message_ledger
 
@@ -47,12 +47,13 @@ CONCURRENCY = 4
 
 class MailingDelivery:
     def __init__(self, engine: Engine, email: EmailSender, sms: SmsSender, default_from: str,
-                 options: MessagingOptions | None = None, pace: Pace | None = None):
+                 options: MessagingOptions | None = None, pace: Pace | None = None,
+                 flow_cache_size: int = DEFAULT_CACHE_SIZE):
         self.engine, self.email, self.sms = engine, email, sms
         self.default_from = default_from
         self.options = options or MessagingOptions()
         self.pace = pace or Pace(engine, {})
-        self.flows = LiveFlows(engine)
+        self.flows = LiveFlows(engine, flow_cache_size)
 
     def deliver(self, mailing: Mailing, step: MailingStep, contact_ids: list[str], *,
                 heartbeat: Callable[..., None] = lambda *details: None,

@@ -5,23 +5,14 @@ answer is recorded in history, so a replay never recomputes it."""
 
 from datetime import datetime
 
-from pydantic import BaseModel, NaiveDatetime
 from sqlalchemy import Engine
 from temporalio import activity
 
+from domain.contracts.scheduling import PlanRequest
 from domain.scheduling import (
     FlowSchedule, local_moment, next_allowed, next_time_of_day, resolve_zone, zone_attribute,
 )
-from domain.steps.base import TimeOfDay
 from projections.contacts import read_snapshot
-
-class PlanRequest(BaseModel):
-    contact_id: str
-    now: datetime
-    schedule: FlowSchedule | None = None
-    local_at: NaiveDatetime | None = None
-    time_of_day: TimeOfDay | None = None
-    window: bool = False
 
 
 class SchedulingActivities:

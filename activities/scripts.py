@@ -18,13 +18,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
-from pydantic import BaseModel
 from sqlalchemy import Engine, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.actions import ActionOutcome, ActionRequest
+from activities.actions import step_of
+from domain.contracts.actions import ActionOutcome, ActionRequest
 from activities.callouts import event_id, step_event
+from domain.contracts.scripts import ScriptFailure
 from domain.events import EventType
 from domain.steps.contact_changes import RunScript
 from projections.event_store import ingest_for_dispatch
@@ -83,11 +84,6 @@ def registered_names(module_path: str | None) -> frozenset[str] | None:
         return None
 
 
-class ScriptFailure(BaseModel):
-    request: ActionRequest
-    reason: str
-
-
 class ScriptActivities:
     def __init__(self, engine: Engine, scripts: Mapping[str, Script]):
         self.engine = engine
@@ -95,7 +91,7 @@ class ScriptActivities:
 
     @activity.defn(name="run_script")
     def run_script(self, request: ActionRequest) -> ActionOutcome:
-        step = request.step_of(RunScript, "run_script")
+        step = step_of(request, RunScript, "run_script")
         done = self._recorded(request.idempotency_key)
         if done is not None:
             return done

@@ -1,6 +1,6 @@
 """place_call: the phone call step [000]. The call script becomes TwiML (say, dial,
 pause, record, hang up) with the contact's merge tags filled in; the call goes out
-through the voice port exactly once, recorded in the message ledger like an SMS.
+through the voice port exactly once, by the delivery core's rules like an SMS.
 Also: a test call of a step to a number the user gives, and the port chosen by settings."""
 
 from uuid import uuid4
@@ -9,17 +9,17 @@ from sqlalchemy import Engine
 from temporalio import activity
 from twilio.twiml.voice_response import VoiceResponse
 
-from activities.actions import ActionOutcome, ActionRequest
-from activities.callouts import deliver_once, load_contact, render_all
-from activities.phones import stored_forms, to_e164
-from activities.suppression import sms_suppression
+from activities.actions import step_of
+from activities.callouts import done, render_all, skipped
+from activities.delivery import ContactChannel, Delivery, Skip
 from activities.voice_port import OutboxVoice, VoiceCall, VoiceCaller
 from domain.conditions import ContactSnapshot
+from domain.contracts.actions import ActionOutcome, ActionRequest
 from domain.locales import LOCALE_ATTRIBUTE, contact_locale, localize
 from domain.steps.messaging import Dial, Hangup, Pause, PhoneCall, Record, Say
 from settings import Settings
 
-CHANNEL = "voice"
+CHANNEL: ContactChannel = "voice"
 
 
 def voice_caller(settings: Settings, engine: Engine) -> VoiceCaller:
@@ -79,44 +79,41 @@ def build_call(step: PhoneCall, contact: ContactSnapshot, to: str,
 
 
 class VoiceActivities:
-    def __init__(self, engine: Engine, caller: VoiceCaller, default_region: str | None = None):
-        self.engine = engine
+    """place_call: the TwiML is this channel's own work; address (with the deployment's
+    region), STOP, ledger and pace are the delivery core's (activities/delivery.py)."""
+
+    def __init__(self, delivery: Delivery, caller: VoiceCaller):
+        self.delivery = delivery
         self.caller = caller
-        # As for SMS: a national number needs the deployment's region.
-        self.default_region = default_region
 
     @activity.defn(name="place_call")
     def place_call(self, request: ActionRequest) -> ActionOutcome:
-        step = request.step_of(PhoneCall, "place_call")
-        contact = load_contact(self.engine, request.contact_id)
-        to = to_e164(contact.phone, self.default_region)
-        if to is None:
-            reason = "contact has no phone number" if not contact.phone else \
-                f"phone number {contact.phone!r} is not a valid number (E.164)"
-            return ActionOutcome(status="skipped", reason=reason, reason_code="no_address")
-        with self.engine.connect() as conn:
-            # A STOP revokes consent to automated calls from us too, whoever holds the number.
-            suppressed = sms_suppression(conn, contact.contact_id, stored_forms(contact.phone, to))
-        if suppressed:
-            return ActionOutcome(status="skipped", reason=suppressed, reason_code="suppressed")
+        step = step_of(request, PhoneCall, "place_call")
+        contact = self.delivery.contact(request.contact_id)
+        to = self.delivery.address(CHANNEL, contact)
+        if isinstance(to, Skip):
+            return skipped(to)
+        # Calls carry no transactional flag: only the STOP rule applies to them (voice
+        # has no topics and no frequency cap).
+        if skip := self.delivery.screen(CHANNEL, contact, to, request.idempotency_key):
+            return skipped(skip)
         call = build_call(step, contact, to, request.idempotency_key)
         if isinstance(call, ActionOutcome):
             return call
-        return deliver_once(self.engine, call.idempotency_key, CHANNEL, contact.contact_id, to,
-                            request.flow_id, request.step_id, lambda: self.caller.call(call),
-                            self.caller.find_sent, self.caller.name)
+        return done(self.delivery.deliver(self.caller, CHANNEL, call, request.flow_id,
+                                          request.step_id, send=self.caller.call))
 
 
-def place_test_call(engine: Engine, caller: VoiceCaller, step: PhoneCall, to: str,
+def place_test_call(delivery: Delivery, caller: VoiceCaller, step: PhoneCall, to: str,
                     contact_id: str | None = None, *, locale: str | None = None) -> str | None:
     """Place the step's call to `to` now, outside any journey, so its author can hear
     it. Merge tags come from `contact_id` when given (else only a default can fill
     them); `locale` stands for the contact's locale attribute. Not recorded in the
     ledger: every test call is meant to ring."""
-    number = to_e164(to)
+    number = delivery.phone(to)  # a national number in the deployment's region, as for calls
     if number is None:
         raise ValueError(f"to: {to!r} is not a valid phone number in E.164 (e.g. +14155550101)")
-    contact = load_contact(engine, contact_id) if contact_id else \
+    contact = delivery.contact(contact_id) if contact_id else \
         ContactSnapshot(contact_id="test-call")
     if locale is not None:
         contact = contact.model_copy(update={"attributes": {**contact.attributes,

@@ -23,8 +23,10 @@ from sqlalchemy import Engine, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.actions import ActionOutcome, ActionRequest
-from activities.callouts import event_id, load_contact, render_all, step_event
+from activities.actions import step_of
+from domain.contracts.actions import ActionOutcome, ActionRequest
+from activities.callouts import event_id, render_all, step_event
+from activities.delivery import load_contact
 from activities.webhook_targets import GuardedTransport, Resolver, TargetRefused, system_resolver
 from domain.events import EventType
 from domain.steps.messaging import Webhook
@@ -61,7 +63,7 @@ class WebhookActivities:
 
     @activity.defn(name="call_webhook")
     def call_webhook(self, request: ActionRequest) -> ActionOutcome:
-        step = request.step_of(Webhook, "call_webhook")
+        step = step_of(request, Webhook, "call_webhook")
         answered = self._recorded_answer(request.idempotency_key)
         if answered is not None:
             return answered

@@ -104,7 +104,8 @@ def set_client(app: FastAPI, client: Client | None) -> None:
     app.state.client = client
     settings = app.state.settings
     app.state.router = (Router(client, app.state.engine, settings.task_queue,
-                               breaker=Breaker(settings.routing_breaker_seconds))
+                               breaker=Breaker(settings.routing_breaker_seconds),
+                               flow_cache_size=settings.live_flows_cache_size)
                         if client is not None else None)
 
 

@@ -72,7 +72,8 @@ async def publish(flow_id: FlowIdPath, request: Request,
     client = client_of(request, "enroll existing contacts") if wanted else None
     flow, status = await run_in_threadpool(_publish_draft, engine, flow_id,
                                            settings.webhook_allow_private_targets,
-                                           known_scripts_of(request), settings.topic_ids)
+                                           known_scripts_of(request), settings.topic_ids,
+                                           settings.preference_links_enabled)
     backfill = None
     if wanted and status == FlowStatus.PUBLISHED:
         # Imported here: only a publish that backfills needs the backfill workflow.
@@ -107,10 +108,12 @@ def _draft_asks_for_backfill(engine: Engine, flow_id: str) -> bool:
 
 def _publish_draft(engine: Engine, flow_id: str, allow_private_targets: bool,
                    known_scripts: frozenset[str] | None,
-                   known_topics: frozenset[str]) -> tuple[Flow, FlowStatus]:
+                   known_topics: frozenset[str],
+                   preference_links: bool) -> tuple[Flow, FlowStatus]:
     with engine.begin() as conn:
         flow = flow_lifecycle.publish_draft(conn, flow_id, allow_private_targets=allow_private_targets,
-                                            known_scripts=known_scripts, known_topics=known_topics)
+                                            known_scripts=known_scripts, known_topics=known_topics,
+                                            preference_links=preference_links)
         return flow, get_status(conn, flow_id)
 
 

@@ -101,7 +101,8 @@ def validate(document: Document, request: Request) -> Validation:
         # Against the attributes contacts really have, as publishing will check them.
         flow, problems = parse_flow(document, known_fields(conn), allow_private_targets=allowed,
                                     known_scripts=known_scripts_of(request),
-                                    known_topics=settings_of(request).topic_ids)
+                                    known_topics=settings_of(request).topic_ids,
+                                    preference_links=settings_of(request).preference_links_enabled)
     return Validation(valid=not any(p.severity == "error" for p in problems),
                       problems=problems_out(problems),
                       sms=sms_steps(flow) if flow is not None else [])
@@ -117,7 +118,8 @@ def create(document: Document, request: Request) -> DraftSaved:
     with engine_of(request).begin() as conn:
         problems = save_draft(conn, document, allow_private_targets=allowed,
                               known_scripts=known_scripts_of(request),
-                              known_topics=settings_of(request).topic_ids)
+                              known_topics=settings_of(request).topic_ids,
+                              preference_links=settings_of(request).preference_links_enabled)
         record = get_flow(conn, document["id"].strip())
     return DraftSaved(flow_id=record.flow_id, status=record.status, problems=problems_out(problems))
 

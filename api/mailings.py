@@ -96,7 +96,8 @@ def _parsed(request: Request, document: dict[str, Any]):
     allowed = settings_of(request).webhook_allow_private_targets
     with engine_of(request).connect() as conn:
         return parse_mailing(document, known_fields(conn), allow_private_targets=allowed,
-                             known_topics=settings_of(request).topic_ids)
+                             known_topics=settings_of(request).topic_ids,
+                             preference_links=settings_of(request).preference_links_enabled)
 
 
 @router.post("/validate", response_model=Validation, openapi_extra=MAILING_BODY,

@@ -2,8 +2,10 @@
 (activities/preference_links.py), so no API key and no login: the token is the right.
 
 GET  /preferences/{token}   the contact's topics x channels, as a plain HTML form
-POST /preferences/{token}   store the choices (form fields `channel:topic` = on)
-POST /unsubscribe/{token}   RFC 8058 one-click: leave the message's topic by email
+POST /preferences/{token}   store the choices the form names (`shown` = channel:topic,
+                            ticked boxes `channel:topic` = on; the rest is left alone)
+POST /unsubscribe/{token}   RFC 8058 one-click (body List-Unsubscribe=One-Click only):
+                            leave the message's topic by email
 GET  /unsubscribe/{token}   a mail client following the link: show the page instead
 
 Every change becomes a contact.preferences_changed event through the same ingest path
@@ -53,15 +55,17 @@ async def show(token: str, request: Request) -> HTMLResponse:
 
 @router.post("/preferences/{token}", response_class=HTMLResponse)
 async def save(token: str, request: Request) -> HTMLResponse:
+    """The page's form changes only the choices it names: the boxes it showed (`shown`),
+    ticked or not, or every choice for "Unsubscribe from everything". A one-click body
+    posted here acts as at /unsubscribe; anything else is refused and changes nothing."""
     try:
         claims = _claims(request, token)
         form = await _form(request)
+        if _is_one_click(form):
+            return await _unsubscribe(request, token, claims)
+        wanted = _choices_said(form, settings_of(request).subscription_topics)
     except _Refused as refused:
         return _refusal(refused)
-    topics = settings_of(request).subscription_topics
-    everything_off = form.get("action") == ["none"]
-    wanted = {(topic, channel): not everything_off and f"{channel}:{topic}" in form
-              for topic in topics for channel in TOPIC_CHANNELS}
     before = await asyncio.to_thread(_choices, request, claims.contact_id)
     changed = {key: on for key, on in wanted.items() if before.subscribed(*key) != on}
     await _store(request, claims.contact_id, changed, "preference_page")
@@ -74,11 +78,19 @@ async def save(token: str, request: Request) -> HTMLResponse:
 async def one_click(token: str, request: Request) -> HTMLResponse:
     """RFC 8058: the mail provider POSTs `List-Unsubscribe=One-Click`, with no cookie and
     no confirmation step; the contact leaves this message's topic by email (every topic
-    for a link that names none)."""
+    for a link that names none). Any other body is refused and changes nothing."""
     try:
         claims = _claims(request, token)
+        if not _is_one_click(await _form(request)):
+            raise _Refused(400, "A one-click unsubscribe posts the body "
+                           "List-Unsubscribe=One-Click (RFC 8058); this request did not, so "
+                           "nothing was changed.")
     except _Refused as refused:
         return _refusal(refused)
+    return await _unsubscribe(request, token, claims)
+
+
+async def _unsubscribe(request: Request, token: str, claims: LinkClaims) -> HTMLResponse:
     topics = [claims.topic] if claims.topic else list(settings_of(request).subscription_topics)
     before = await asyncio.to_thread(_choices, request, claims.contact_id)
     changed = {(topic, "email"): False for topic in topics if before.subscribed(topic, "email")}
@@ -87,6 +99,31 @@ async def one_click(token: str, request: Request) -> HTMLResponse:
     after = await asyncio.to_thread(_choices, request, claims.contact_id)
     return _page(request, token, after, notice=(
         f"You are unsubscribed from {', '.join(labels)} emails."))
+
+
+def _is_one_click(form: dict[str, list[str]]) -> bool:
+    return form == {"List-Unsubscribe": ["One-Click"]}
+
+
+def _choices_said(form: dict[str, list[str]], topics: dict[str, str],
+                  ) -> dict[tuple[str, str], bool]:
+    """(topic, channel) -> subscribed, for the choices the form names; _Refused for a
+    form that names none, or anything this page never shows."""
+    known = {f"{channel}:{topic}": (topic, channel) for topic in topics for channel in TOPIC_CHANNELS}
+    action = form.get("action", [])
+    if action not in (["save"], ["none"]):
+        raise _Refused(400, "The form must say what to do: action=save (with the choices "
+                       "shown) or action=none (unsubscribe from everything). Nothing was changed.")
+    names = {name for name in form if name not in ("action", "shown")} | set(form.get("shown", []))
+    unknown = sorted(names - set(known))
+    if unknown:
+        raise _Refused(400, f"The form names choices this page does not offer ({', '.join(unknown)}). "
+                       "Nothing was changed; reload the page and try again.")
+    if action == ["none"]:
+        return {key: False for key in known.values()}
+    if not names:
+        raise _Refused(400, "The form names no choices (no boxes were shown). Nothing was changed.")
+    return {known[name]: name in form for name in names}
 
 
 @router.get("/unsubscribe/{token}")
@@ -112,6 +149,10 @@ async def _form(request: Request) -> dict[str, list[str]]:
     body = await request.body()
     if len(body) > _MAX_FORM_BYTES:
         raise _Refused(413, "The form is too large.")
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        # RFC 8058 lets the provider post one-click as multipart too.
+        parsed = await request.form()
+        return {name: [str(v) for v in parsed.getlist(name)] for name in parsed.keys()}
     try:
         return parse_qs(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:

@@ -8,8 +8,8 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contact_changes import ContactChangeRequest
-    from activities.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
+    from domain.contracts.contact_changes import ContactChangeRequest
+    from domain.contracts.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
     from domain.events import EventType
     from domain.flow import Flow
     from domain.journey import idempotency_key

@@ -18,7 +18,7 @@ from cli.experiment_commands import experiment
 from cli.flow_documents import export, from_template, schema, templates
 from cli.flow_support import (
     EnrollExistingOption, FlowIdArg, allow_private_targets, catalogue, has_errors, known_scripts,
-    known_topics, print_problems, read_document, report_published,
+    known_topics, preference_links, print_problems, read_document, report_published,
 )
 from cli.migrate_command import migrate
 from cli.output import console, fail
@@ -37,7 +37,8 @@ def validate(path: Path) -> None:
     from domain.validation.sms_steps import sms_steps
 
     flow, problems = parse_flow(read_document(path), allow_private_targets=allow_private_targets(),
-                                known_scripts=known_scripts(), known_topics=known_topics())
+                                known_scripts=known_scripts(), known_topics=known_topics(),
+                                preference_links=preference_links())
     print_problems(problems)
     # What each text costs, errors or not: it is what the author tunes next.
     for step in sms_steps(flow) if flow is not None else []:
@@ -54,13 +55,15 @@ def publish(path: Path, enroll_existing: EnrollExistingOption = None) -> None:
     from projections.flow_catalogue import publish as publish_flow
 
     allowed, scripts, topics = allow_private_targets(), known_scripts(), known_topics()
+    links = preference_links()
     flow, problems = parse_flow(read_document(path), allow_private_targets=allowed,
-                                known_scripts=scripts, known_topics=topics)
+                                known_scripts=scripts, known_topics=topics,
+                                preference_links=links)
     if flow is None:
         fail("the flow cannot be published:\n" + "\n".join(f"  {p}" for p in problems))
     with catalogue(write=True) as conn:
         published = publish_flow(conn, flow, allow_private_targets=allowed, known_scripts=scripts,
-                                 known_topics=topics)
+                                 known_topics=topics, preference_links=links)
         report_published(conn, published)
     backfill_after_publish(published, enroll_existing)  # after the commit: the worker reads it
 
@@ -73,7 +76,8 @@ def save(path: Path) -> None:
     document = read_document(path)
     with catalogue(write=True) as conn:
         problems = save_draft(conn, document, allow_private_targets=allow_private_targets(),
-                              known_scripts=known_scripts(), known_topics=known_topics())
+                              known_scripts=known_scripts(), known_topics=known_topics(),
+                              preference_links=preference_links())
     console.print(f"saved draft of flow {document['id']!r}")
     print_problems(problems)
     if has_errors(problems):
@@ -90,7 +94,8 @@ def publish_draft(flow_id: FlowIdArg, enroll_existing: EnrollExistingOption = No
 
     with catalogue(write=True) as conn:
         published = publish(conn, flow_id, allow_private_targets=allow_private_targets(),
-                            known_scripts=known_scripts(), known_topics=known_topics())
+                            known_scripts=known_scripts(), known_topics=known_topics(),
+                            preference_links=preference_links())
         report_published(conn, published)
     backfill_after_publish(published, enroll_existing)
 

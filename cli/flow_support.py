@@ -88,6 +88,14 @@ def known_topics() -> frozenset[str]:
     return Settings().topic_ids
 
 
+def preference_links() -> bool:
+    """Whether this deployment configures preference links: `{{ preferences_url }}`
+    needs them."""
+    from settings import Settings
+
+    return Settings().preference_links_enabled
+
+
 def report_published(conn, published: "Flow") -> None:
     from domain.flow import FlowStatus
     from projections.flow_catalogue import get_status

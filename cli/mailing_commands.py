@@ -58,7 +58,8 @@ def _parse(engine, path: Path):
         mailing, problems = parse_mailing(
             document, known_fields(conn),
             allow_private_targets=Settings().webhook_allow_private_targets,
-            known_topics=Settings().topic_ids)
+            known_topics=Settings().topic_ids,
+            preference_links=Settings().preference_links_enabled)
     return document, mailing, problems
 
 

@@ -50,6 +50,8 @@ class SchemaCheckedGroup(TyperGroup):
 
     def invoke(self, ctx) -> Any:
         try:
+            if "--help" not in (*getattr(ctx, "_protected_args", ()), *ctx.args):
+                configure_cli_logging()
             return super().invoke(ctx)
         except Exception as exc:
             problems = _settings_problems(exc)
@@ -60,6 +62,23 @@ class SchemaCheckedGroup(TyperGroup):
             err.print("[red]error:[/red] ", end="")
             err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
+
+
+def configure_cli_logging() -> None:
+    """Log lines (the journeys' own, Temporal's core's) as the worker and the API write
+    them (DRIPSTONE_LOG_FORMAT: JSON in production, DRIPSTONE_LOG_LEVEL), but on stderr:
+    stdout is the command's output. With settings that do not validate, nothing is set
+    up: the command names them as soon as it reads them."""
+    from pydantic import ValidationError
+
+    from settings import Settings
+    from telemetry.logs import configure_logging
+
+    try:
+        settings = Settings()
+    except ValidationError:
+        return
+    configure_logging(settings, to="stderr")
 
 
 def _settings_problems(exc: Exception) -> str | None:

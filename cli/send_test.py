@@ -4,10 +4,13 @@ configured provider.
 
 A test send is not a journey's message: it takes no ledger entry and appends no event,
 its subject says [Test], and its custom_args carry test_send=true so the provider's
-webhooks about it (opens, clicks) are ignored rather than credited to a contact."""
+webhooks about it (opens, clicks) are ignored rather than credited to a contact. Its
+preference and one-click links are inert placeholders (PreferenceLinks.for_test_sends),
+with or without --contact."""
 
 import re
 import uuid
+from dataclasses import replace
 from typing import Annotated, Optional
 
 import typer
@@ -54,6 +57,11 @@ def send_test(
                 snapshot = snapshot.model_copy(update={"attributes": {
                     **snapshot.attributes, LOCALE_ATTRIBUTE: canonical(locale)}})
         options = MessagingOptions.from_settings(settings)
+        if options.links is not None:
+            # The message goes to an address the user typed, not to the contact: a real
+            # link there would hand that contact's preferences to whoever reads it, and
+            # without --contact there is no contact. The links look real and change nothing.
+            options = replace(options, links=options.links.for_test_sends())
         key = f"test-send/{flow_id}/{step_id}/{uuid.uuid4()}"
         if isinstance(step, SendEmail):
             provider, message_id = _email(settings, engine, options, flow_id, step, snapshot, key, to)
@@ -79,10 +87,14 @@ def send_test(
 def _call(settings, engine, step, to: str, contact: str | None,
           locale: str | None) -> tuple[str, str | None]:
     """A test call: the step's TwiML, rung now on the number given [000]."""
+    from activities.compose import MessagingOptions
+    from activities.delivery import Delivery
     from activities.voice import place_test_call, voice_caller
 
+    # The delivery core's address rules, as for the step's real calls (default region).
+    delivery = Delivery(engine, MessagingOptions.from_settings(settings))
     try:
-        sid = place_test_call(engine, voice_caller(settings, engine), step, to, contact,
+        sid = place_test_call(delivery, voice_caller(settings, engine), step, to, contact,
                               locale=locale)
     except ValueError as exc:
         fail(str(exc))
@@ -115,10 +127,9 @@ def _find_step(conn, flow_id: str, step_id: str, draft: bool, allow_private_targ
 
 
 def _email(settings, engine, options, flow_id, step, contact, key, to):
-    from dataclasses import replace
-
     from activities.compose import fetch_attachments
-    from activities.messaging import SendEmailRequest, SendOutcome, compose_email
+    from activities.messaging import compose_email
+    from domain.contracts.messaging import SendEmailRequest, SendOutcome
     from worker import email_sender
 
     if not _EMAIL.match(to):
@@ -137,7 +148,8 @@ def _email(settings, engine, options, flow_id, step, contact, key, to):
 
 
 def _sms(settings, engine, options, flow_id, step, contact, key, to):
-    from activities.messaging import SendOutcome, render_templates
+    from activities.messaging import render_templates
+    from domain.contracts.messaging import SendOutcome
     from activities.phones import to_e164
     from activities.ports import SmsMessage
     from domain import sms as sms_text

@@ -92,9 +92,11 @@ def register_search_attributes_command(
     from temporalio.service import RPCError
 
     from codec.client import connect
-    from settings import Settings
+    from settings import Settings, temporal_address_problem
 
     settings = Settings()
+    if address is not None and (problem := temporal_address_problem(address)):
+        fail(f"--address: {problem}")
     address = address or settings.temporal_address
     namespace = namespace or settings.temporal_namespace
 

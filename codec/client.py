@@ -9,7 +9,6 @@ from temporalio.service import TLSConfig
 
 from codec.converter import data_converter
 from settings import Settings
-from telemetry.sdk_logs import forwarding_runtime
 from telemetry.sdk_metrics import runtime_for
 from telemetry.tracing import client_interceptors
 
@@ -63,8 +62,7 @@ async def connect(settings: Settings, lazy: bool = False, sdk_metrics: bool = Fa
     and stores them while Temporal is down; their dispatch records route them later.
     `sdk_metrics`: serve the SDK's metrics on temporal_metrics_port (the worker and API
     processes; a CLI command beside them on the same host must not take that port).
-    With tracing on, starts and signals carry the caller's trace into the workflow. The
-    SDK core's own log lines go through Python's logging either way (telemetry/sdk_logs.py)."""
+    With tracing on, starts and signals carry the caller's trace into the workflow."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     try:
         return await Client.connect(settings.temporal_address,
@@ -72,8 +70,13 @@ async def connect(settings: Settings, lazy: bool = False, sdk_metrics: bool = Fa
                                     data_converter=data_converter(settings), lazy=lazy,
                                     tls=tls_config(settings), api_key=api_key,
                                     interceptors=client_interceptors(settings),
-                                    runtime=(runtime_for(settings) if sdk_metrics else None)
-                                    or forwarding_runtime())
+                                    runtime=runtime_for(settings) if sdk_metrics else None)
+    except ValueError as exc:
+        # The SDK's words for an address it cannot parse (settings.temporal_address_problem
+        # turns away the usual ones before this): never a traceback.
+        raise TemporalUnreachable(
+            f"DRIPSTONE_TEMPORAL_ADDRESS {settings.temporal_address!r} is not an address "
+            f"Temporal's client accepts: {exc}") from exc
     except RuntimeError as exc:
         raise TemporalUnreachable(
             f"could not connect to Temporal at {settings.temporal_address} (namespace "

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
-from typing import Annotated
-from urllib.parse import quote, urlsplit
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+from urllib.parse import quote, unquote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import TypeAdapter, ValidationError
 
@@ -54,20 +57,47 @@ async def to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
     return RedirectResponse(f"/console/login?next={quote(exc.wanted, safe='')}", 303)
 
 
-public = APIRouter(prefix="/console", include_in_schema=False)
-pages = APIRouter(prefix="/console", include_in_schema=False,
+class HtmlRefusals(APIRoute):
+    """A console route answers a request it cannot read (`?version=abc`, a contact id
+    with a slash) with an HTML page naming the parameter and why, as the rest of the
+    console does, not with the API's JSON. The login check runs first: a browser with
+    no session is still sent to the login form."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return _unreadable(request, exc)
+        return answer
+
+
+public = APIRouter(prefix="/console", include_in_schema=False, route_class=HtmlRefusals)
+pages = APIRouter(prefix="/console", include_in_schema=False, route_class=HtmlRefusals,
                   dependencies=[Depends(require_login)])
+_SECTIONS = ("flows", "experiments", "mailings", "contacts")
 
 
 def _safe_next(wanted: str | None) -> str:
-    """Only back into the console: a login link must not bounce anyone elsewhere."""
+    """Only back into the console: a login link must not bounce anyone elsewhere, nor
+    to another part of this host through dot segments (`/console/../v1`), which
+    browsers resolve, percent-encoded or not, before they follow the redirect."""
     if not wanted:
-        return "/console/flows"
+        return _HOME
     parts = urlsplit(wanted)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/console/") \
-            or wanted.startswith("//") or "\\" in wanted:
-        return "/console/flows"
+    if parts.scheme or parts.netloc or wanted.startswith("//") or "\\" in wanted:
+        return _HOME
+    path = unquote(parts.path)
+    segments = path.split("/")[1:]
+    if not path.startswith("/console/") or any(s in (".", "..") for s in segments) \
+            or "//" in path or "\\" in path or any(ord(c) < 0x20 or ord(c) == 0x7F for c in wanted):
+        return _HOME
     return wanted
+
+
+_HOME = "/console/flows"
 
 
 @public.get("/static/console.css")
@@ -195,3 +225,18 @@ def _page(request: Request, template: str, status: int = 200, **context) -> HTML
 
 def _missing(request: Request, section: str, problem: str) -> HTMLResponse:
     return _page(request, "missing.html", 404, section=section, problem=problem)
+
+
+def _unreadable(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    problems = "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors())
+    part = request.url.path.removeprefix("/console/").split("/")[0]
+    where = {"section": part} if part in _SECTIONS else {}
+    return _page(request, "missing.html", 422, heading="Cannot show this page",
+                 problem=problems, **where)
+
+
+# Last, after every page: any other path under /console is an HTML 404 too.
+@pages.get("/{unknown:path}", response_class=HTMLResponse)
+def no_such_page(request: Request, unknown: str) -> HTMLResponse:
+    return _page(request, "missing.html", 404, section="flows",
+                 problem=f"the console has no page /console/{unknown}")

@@ -14,15 +14,7 @@ from datetime import datetime
 from patches.catalogue import find_patches
 from patches.readiness import running_before
 from patches.replay import failing_without
-
-
-def quiet_core() -> None:
-    """The replays fail on purpose; the SDK core would log each failure as a warning."""
-    from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-
-    Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(
-        filter=TelemetryFilter(core_level="ERROR", other_level="ERROR")))),
-        error_if_already_set=False)
+from telemetry.sdk_metrics import forward_core_logs
 
 
 def main() -> None:
@@ -34,7 +26,9 @@ def main() -> None:
     parser.add_argument("--no-replay", action="store_true",
                         help="Do not replay the stored histories.")
     args = parser.parse_args()
-    quiet_core()
+    # The replays fail on purpose; the SDK core would log each failure as a warning.
+    # Its runtime is released at exit (telemetry/sdk_metrics.py), before Python finalizes.
+    forward_core_logs(core_level="ERROR")
     released = {}
     for item in args.released:
         name, sep, when = item.partition("=")

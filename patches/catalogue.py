@@ -72,12 +72,21 @@ def workflow_types_by_file() -> dict[Path, list[str]]:
     return owners
 
 
-def introduced(name: str) -> datetime | None:
-    """The commit date of the first commit adding the quoted name under workflows/."""
+def introduced(name: str, root: Path = ROOT) -> datetime | None:
+    """The commit date of the first commit that wrote the name, quoted, under workflows/.
+
+    Merges are searched too, each against its first parent: a patch written while
+    resolving a merge's conflict exists in no commit of either branch, and `git log`
+    leaves merges' own changes out unless asked. Any quotes count, so a patch rewritten
+    with other quotes or on another line is still dated by the commit that first had it."""
+    # Each character that is not a letter or digit in a bracket of its own: literal in
+    # git's regular expressions (Python's re.escape writes escapes POSIX leaves undefined).
+    literal = "".join(c if c.isalnum() else f"[{c}]" for c in name)
+    quoted = f"[\"']{literal}[\"']"
     try:
-        out = subprocess.run(["git", "log", f"-S\"{name}\"", "--reverse", "--format=%cI", "--",
-                              "workflows"], cwd=ROOT, capture_output=True, text=True,
-                             check=True, timeout=60).stdout.split()
+        out = subprocess.run(["git", "log", "--diff-merges=first-parent", "--reverse",
+                              "--format=%cI", "-G", quoted, "--", "workflows"], cwd=root,
+                             capture_output=True, text=True, check=True, timeout=60).stdout.split()
     except (OSError, subprocess.SubprocessError):
         return None
     return datetime.fromisoformat(out[0]) if out else None

@@ -10,11 +10,13 @@ time is not used: on the time-skipping test server it runs ahead of the wall clo
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select, tuple_
 
 from domain.experiments.assignment import in_holdout
 from domain.experiments.results import (
@@ -25,7 +27,7 @@ from domain.steps.experiments import Experiment
 from projections.dialect import insert
 from projections.experiment_schema import experiment_assignments, experiment_decisions
 from projections.flow_catalogue import versions
-from projections.schema import email_engagement, journey_conversions, journey_index
+from projections.schema import email_engagement, flow_versions, journey_conversions, journey_index
 
 A, D = experiment_assignments.c, experiment_decisions.c
 TOUCHES = {"opened": ("open", "click"), "clicked": ("click",)}
@@ -83,11 +85,19 @@ def _hits(step: Experiment):
 
 def step_result(conn: Connection, flow_id: str, step: Experiment, now: datetime) -> ExperimentResult:
     """Counts over the test-phase contacts of every version that has this step id."""
+    rows = conn.execute(select(A.variant, A.assigned_at, _hits(step).label("hit_at"))
+                        .where(A.flow_id == flow_id, A.step_id == step.id, A.phase == "test"))
+    winner_sends = conn.execute(select(func.count()).where(
+        A.flow_id == flow_id, A.step_id == step.id, A.phase == "winner")).scalar_one()
+    return _counted(flow_id, step, rows, now, decision(conn, flow_id, step.id), winner_sends)
+
+
+def _counted(flow_id: str, step: Experiment, rows: Iterable[Any], now: datetime,
+             decided: Decision | None, winner_sends: int) -> ExperimentResult:
+    """The result from the test-phase rows (variant, assigned_at, hit_at)."""
     window = step.metric.window
     counts = {v.name: VariantCounts(name=v.name) for v in step.variants}
     first = None
-    rows = conn.execute(select(A.variant, A.assigned_at, _hits(step).label("hit_at"))
-                        .where(A.flow_id == flow_id, A.step_id == step.id, A.phase == "test"))
     for variant, assigned_at, hit_at in rows:
         c = counts.setdefault(variant, VariantCounts(name=variant))
         c.assigned += 1
@@ -95,30 +105,103 @@ def step_result(conn: Connection, flow_id: str, step: Experiment, now: datetime)
         if assigned_at + window <= now:
             c.measured += 1
             c.successes += hit_at is not None and hit_at <= assigned_at + window
-    winner_sends = conn.execute(select(func.count()).where(
-        A.flow_id == flow_id, A.step_id == step.id, A.phase == "winner")).scalar_one()
-    return experiment_result(flow_id, step, counts, first, now,
-                             decision(conn, flow_id, step.id), winner_sends)
+    return experiment_result(flow_id, step, counts, first, now, decided, winner_sends)
 
 
 def holdout_lift(conn: Connection, flow_id: str, history: list[Flow]) -> LiftResult | None:
     """Journeys enrolled under versions with a holdout, split as their journeys split
     them (the same hash), and how many of each converted (once per journey)."""
-    percents = {f.version: f.holdout_percent for f in history if f.holdout_percent > 0}
+    percents = _holdout_percents(history)
     if not percents:
         return None
     J, C = journey_index.c, journey_conversions.c
     converted = {row[0] for row in conn.execute(
         select(C.journey_id).where(C.flow_id == flow_id, C.flow_version.in_(percents)))}
+    journeys = conn.execute(select(J.workflow_id, J.contact_id, J.flow_version)
+                            .where(J.flow_id == flow_id, J.flow_version.in_(percents)))
+    return _lift(flow_id, percents, converted, journeys)
+
+
+def _holdout_percents(history: list[Flow]) -> dict[int, float]:
+    return {f.version: f.holdout_percent for f in history if f.holdout_percent > 0}
+
+
+def _lift(flow_id: str, percents: dict[int, float], converted: set[str],
+          journeys: Iterable[Any]) -> LiftResult:
     groups = {"treated": [0, 0], "holdout": [0, 0]}
-    for workflow_id, contact_id, version in conn.execute(
-            select(J.workflow_id, J.contact_id, J.flow_version)
-            .where(J.flow_id == flow_id, J.flow_version.in_(percents))):
+    for workflow_id, contact_id, version in journeys:
         group = groups["holdout" if in_holdout(flow_id, contact_id, percents[version]) else "treated"]
         group[0] += 1
         group[1] += workflow_id in converted
     return lift_result(flow_id, percents[max(percents)], tuple(groups["treated"]),
                        tuple(groups["holdout"]))
+
+
+def every_flow_experiments(conn: Connection, now: datetime) -> list[FlowExperiments]:
+    """flow_experiments for every flow with an experiment step or a holdout, in a fixed
+    number of queries however many flows and experiments there are (the console's
+    list): versions, test-phase assignments with their hits, winner sends, decisions,
+    and the journeys and conversions of holdout versions."""
+    histories: dict[str, list[Flow]] = defaultdict(list)
+    for (document,) in conn.execute(select(flow_versions.c.document)
+                                    .order_by(flow_versions.c.flow_id, flow_versions.c.version)):
+        flow = Flow.model_validate(document)
+        histories[flow.id].append(flow)
+    steps = {(flow_id, s.id): s for flow_id, history in histories.items()
+             for s in history[-1].steps if isinstance(s, Experiment)}
+    rows, winners, decided = _experiment_rows(conn, steps)
+    lifts = _every_lift(conn, {f: p for f, h in histories.items() if (p := _holdout_percents(h))})
+    found = []
+    for flow_id, history in sorted(histories.items()):
+        results = [_counted(flow_id, step, rows[(f, s)], now, decided.get((f, s)), winners[(f, s)])
+                   for (f, s), step in steps.items() if f == flow_id]
+        if results or flow_id in lifts:
+            found.append(FlowExperiments(flow_id=flow_id, version=history[-1].version,
+                                         experiments=results, lift=lifts.get(flow_id)))
+    return found
+
+
+def _experiment_rows(conn: Connection, steps: dict[tuple[str, str], Experiment]):
+    rows: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+    winners: dict[tuple[str, str], int] = defaultdict(int)
+    decided: dict[tuple[str, str], Decision] = {}
+    if not steps:
+        return rows, winners, decided
+    mine = tuple_(A.flow_id, A.step_id).in_(list(steps))
+    # Each step's own metric, chosen per row: one query for every experiment.
+    hit_at = case(*(((A.flow_id == f) & (A.step_id == s), _hits(step))
+                    for (f, s), step in steps.items()))
+    for flow_id, step_id, variant, assigned_at, hit in conn.execute(
+            select(A.flow_id, A.step_id, A.variant, A.assigned_at, hit_at)
+            .where(mine, A.phase == "test")):
+        rows[(flow_id, step_id)].append((variant, assigned_at, hit))
+    for flow_id, step_id, count in conn.execute(
+            select(A.flow_id, A.step_id, func.count()).where(mine, A.phase == "winner")
+            .group_by(A.flow_id, A.step_id)):
+        winners[(flow_id, step_id)] = count
+    for row in conn.execute(select(D.flow_id, D.step_id, D.winner, D.decided_at, D.rule)
+                            .where(tuple_(D.flow_id, D.step_id).in_(list(steps)))):
+        decided[(row.flow_id, row.step_id)] = Decision(winner=row.winner,
+                                                       decided_at=row.decided_at, rule=row.rule)
+    return rows, winners, decided
+
+
+def _every_lift(conn: Connection, percents: dict[str, dict[int, float]]) -> dict[str, LiftResult]:
+    if not percents:
+        return {}
+    J, C = journey_index.c, journey_conversions.c
+    pairs = [(flow_id, version) for flow_id, by_version in percents.items() for version in by_version]
+    converted: dict[str, set[str]] = defaultdict(set)
+    for flow_id, journey_id in conn.execute(select(C.flow_id, C.journey_id)
+                                            .where(tuple_(C.flow_id, C.flow_version).in_(pairs))):
+        converted[flow_id].add(journey_id)
+    journeys: dict[str, list[tuple]] = defaultdict(list)
+    for flow_id, workflow_id, contact_id, version in conn.execute(
+            select(J.flow_id, J.workflow_id, J.contact_id, J.flow_version)
+            .where(tuple_(J.flow_id, J.flow_version).in_(pairs))):
+        journeys[flow_id].append((workflow_id, contact_id, version))
+    return {flow_id: _lift(flow_id, by_version, converted[flow_id], journeys[flow_id])
+            for flow_id, by_version in percents.items()}
 
 
 class NotAnExperiment(LookupError):

@@ -51,7 +51,8 @@ class FlowRecord:
 
 def publish(conn: Connection, flow: Flow, *, allow_private_targets: bool = False,
             known_scripts: frozenset[str] | None = None,
-            known_topics: frozenset[str] | None = None) -> Flow:
+            known_topics: frozenset[str] | None = None,
+            preference_links: bool | None = None) -> Flow:
     """Store a new version unless the document is unchanged since the last one
     (re-publishing the same file is a no-op, so the demo can run twice). Refused for an
     archived flow; a paused flow gets the version but stays paused (see domain.flow_status).
@@ -60,7 +61,8 @@ def publish(conn: Connection, flow: Flow, *, allow_private_targets: bool = False
     `known_scripts`: the deployment's registered scripts (None: not checked)."""
     # Merge tags are checked against the fields contacts really have.
     problems = validate_flow(flow, known_fields(conn), allow_private_targets=allow_private_targets,
-                             known_scripts=known_scripts, known_topics=known_topics)
+                             known_scripts=known_scripts, known_topics=known_topics,
+                             preference_links=preference_links)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise PublishRefused(flow.id, errors)

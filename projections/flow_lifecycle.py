@@ -45,14 +45,16 @@ class ManualEnrollmentRefused(CatalogueError):
 def save_draft(conn: Connection, document: dict[str, Any], *,
                allow_private_targets: bool = False,
                known_scripts: frozenset[str] | None = None,
-               known_topics: frozenset[str] | None = None) -> list[Problem]:
+               known_topics: frozenset[str] | None = None,
+               preference_links: bool | None = None) -> list[Problem]:
     """File `document` as the flow's draft and return its problems (all severities).
     The raw document is kept as given, so a half-finished flow survives until fixed.
     `allow_private_targets`: as for flow_catalogue.publish."""
     flow_id = _draft_id(document)
     document = _jsonable(document)
     _, problems = parse_flow(document, known_fields(conn), allow_private_targets=allow_private_targets,
-                             known_scripts=known_scripts, known_topics=known_topics)
+                             known_scripts=known_scripts, known_topics=known_topics,
+                             preference_links=preference_links)
     record = find_flow(conn, flow_id)
     next_status(flow_id, record.status if record else None, "save a draft of")
     now = datetime.now(UTC)
@@ -72,7 +74,8 @@ def save_draft(conn: Connection, document: dict[str, Any], *,
 def publish_draft(conn: Connection, flow_id: str, *,
                   allow_private_targets: bool = False,
                   known_scripts: frozenset[str] | None = None,
-                  known_topics: frozenset[str] | None = None) -> Flow:
+                  known_topics: frozenset[str] | None = None,
+                  preference_links: bool | None = None) -> Flow:
     """Publish the saved draft as the next version; refused while any error remains
     (warnings do not block). The draft is cleared once it is a version.
     `allow_private_targets`: as for flow_catalogue.publish."""
@@ -81,12 +84,14 @@ def publish_draft(conn: Connection, flow_id: str, *,
         raise NothingToPublish(flow_id)
     flow, problems = parse_flow(record.draft, known_fields(conn),
                                 allow_private_targets=allow_private_targets,
-                                known_scripts=known_scripts, known_topics=known_topics)
+                                known_scripts=known_scripts, known_topics=known_topics,
+                                preference_links=preference_links)
     errors = [p for p in problems if p.severity == "error"]
     if flow is None or errors:
         raise PublishRefused(flow_id, errors)
     published = publish(conn, flow, allow_private_targets=allow_private_targets,
-                        known_scripts=known_scripts, known_topics=known_topics)
+                        known_scripts=known_scripts, known_topics=known_topics,
+                        preference_links=preference_links)
     conn.execute(flows.update().where(flows.c.flow_id == flow_id).values(draft=null()))
     return published
 

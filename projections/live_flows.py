@@ -1,7 +1,11 @@
 """The published flows, by the event type that triggers them.
 
 Reloaded at the start of every batch (one light query for ids and versions); a version's
-document is parsed once per process, since published versions never change.
+document is parsed once per process, since published versions never change, and kept
+while it is among the `cache_size` versions used last (DRIPSTONE_LIVE_FLOWS_CACHE_SIZE):
+every publish makes a new version, and a long-running process would otherwise keep
+each one it ever parsed. Below the number of live flows, the least used are parsed
+again at each load: slower, never wrong.
 
 Several threads load at once (the dispatcher's pass, every ingest, each API request)
 and their reads may finish in any order. Each load draws a ticket before it reads, and
@@ -15,7 +19,7 @@ ticket and the swap are under the lock."""
 
 import itertools
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -34,10 +38,44 @@ class _Loaded:
     by_type: Mapping[str, tuple[Flow, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
+DEFAULT_CACHE_SIZE = 1000
+
+
+class ParsedVersions:
+    """Parsed flow versions by (flow id, version), least recently used first, at most
+    `size`. Loads on several threads share it, hence the lock."""
+
+    def __init__(self, size: int):
+        if size < 1:
+            raise ValueError(f"cache size {size}: at least 1")
+        self.size = size
+        self._flows: OrderedDict[tuple[str, int], Flow] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> Flow | None:
+        with self._lock:
+            flow = self._flows.get(key)
+            if flow is not None:
+                self._flows.move_to_end(key)
+            return flow
+
+    def put(self, key: tuple[str, int], flow: Flow) -> None:
+        with self._lock:
+            self._flows[key] = flow
+            self._flows.move_to_end(key)
+            while len(self._flows) > self.size:
+                self._flows.popitem(last=False)
+
+    def keys(self) -> list[tuple[str, int]]:
+        """Least recently used first."""
+        with self._lock:
+            return list(self._flows)
+
+
 class LiveFlows:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, cache_size: int = DEFAULT_CACHE_SIZE):
         self.engine = engine
-        self._parsed: dict[tuple[str, int], Flow] = {}
+        self.parsed = ParsedVersions(cache_size)
         self._lock = threading.Lock()
         self._tickets = itertools.count(1)
         self._loaded = _Loaded(ticket=0)
@@ -58,17 +96,24 @@ class LiveFlows:
             current = conn.execute(
                 select(flows.c.flow_id, flows.c.current_version)
                 .where(flows.c.status == FlowStatus.PUBLISHED).order_by(flows.c.flow_id)).all()
-            missing = [(f, v) for f, v in current if (f, v) not in self._parsed]
+            # What this load uses is held here, not looked up in the cache again: another
+            # load may evict a version between this one's parse and its use.
+            found: dict[tuple[str, int], Flow] = {}
+            for flow_id, version in current:
+                if (flow := self.parsed.get((flow_id, version))) is not None:
+                    found[(flow_id, version)] = flow
+            missing = {(f, v) for f, v in current if (f, v) not in found}
             if missing:
                 rows = conn.execute(select(flow_versions.c.flow_id, flow_versions.c.version,
                                            flow_versions.c.document).where(
                     flow_versions.c.flow_id.in_([f for f, _ in missing]))).all()
-                wanted = set(missing)
                 for row in rows:
-                    if (row.flow_id, row.version) in wanted:
+                    key = (row.flow_id, row.version)
+                    if key in missing:
                         # Two loads may parse the same version; either copy is the same flow.
-                        self._parsed[(row.flow_id, row.version)] = Flow.model_validate(row.document)
-        live = tuple(self._parsed[key] for key in map(tuple, current) if key in self._parsed)
+                        found[key] = Flow.model_validate(row.document)
+                        self.parsed.put(key, found[key])
+        live = tuple(found[(f, v)] for f, v in current if (f, v) in found)
         by_type: dict[str, list[Flow]] = defaultdict(list)
         for flow in live:
             by_type[flow.trigger.event].append(flow)

@@ -25,7 +25,7 @@ from domain.journey import (
 )
 from projections import journey_index as index
 from projections.contacts import read_snapshot
-from projections.live_flows import LiveFlows
+from projections.live_flows import DEFAULT_CACHE_SIZE, LiveFlows
 from routing.breaker import Breaker, never_sent
 from routing.index_keeper import IndexKeeper
 from routing.signals import describe_if_any, is_running, signal_if_running
@@ -69,12 +69,13 @@ class Routed:
 
 class Router:
     def __init__(self, client: Client, engine: Engine, task_queue: str,
-                 rpc_timeout: timedelta = RPC_TIMEOUT, breaker: Breaker | None = None):
+                 rpc_timeout: timedelta = RPC_TIMEOUT, breaker: Breaker | None = None,
+                 flow_cache_size: int = DEFAULT_CACHE_SIZE):
         self.client = client
         self.engine = engine
         self.task_queue = task_queue
         self.rpc_timeout = rpc_timeout
-        self.flows = LiveFlows(engine)
+        self.flows = LiveFlows(engine, flow_cache_size)
         self.index = IndexKeeper(engine)
         # Shared by this process's fast path and dispatcher (see routing/breaker.py).
         self.breaker = breaker or Breaker()

@@ -28,7 +28,6 @@ from routing.dispatch import Dispatcher
 from routing.ingestion import ingest_events
 from routing.router import Router
 from settings import Settings
-from telemetry.sdk_logs import forwarding_runtime
 from simulation.flows import reachable_flows
 from simulation.recorders import simulation_activities
 from simulation.sandbox import known_contacts, sandbox_in
@@ -71,10 +70,7 @@ async def start_server(settings: Settings) -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=test_server_path(settings),
-        test_server_startup_timeout=STARTUP_TIMEOUT,
-        # Core warns about this server's missing capabilities when the worker starts: a
-        # line through Python's logging (stderr in the CLI), never onto stdout as text.
-        runtime=forwarding_runtime())
+        test_server_startup_timeout=STARTUP_TIMEOUT)
     await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
         namespace=env.client.namespace,
         search_attributes={key.name: key.indexed_value_type for key in sa.ALL}))

@@ -1,16 +1,29 @@
-"""structlog for the worker and API processes: JSON lines in production (log_format=json),
-readable ones in a terminal, and the current trace and span ids in every line written
-inside a span, so a log line leads to its trace.
+"""structlog for the worker, API and CLI processes: JSON lines in production
+(log_format=json), readable ones in a terminal, and the current trace and span ids in
+every line written inside a span, so a log line leads to its trace.
 
 The standard library's loggers (Temporal's SDK, uvicorn, SQLAlchemy) go through the same
-renderer, so a JSON deployment never gets a plain line in between."""
+renderer, and so does the SDK's Rust core (forwarded to the "temporalio.core" logger,
+telemetry/sdk_metrics.py), so a JSON deployment never gets a plain line in between.
+The worker and the API log to stdout; the CLI to stderr, its stdout being the
+commands' output (tables, --json documents)."""
 
 import logging
 import sys
+from typing import Literal
 
 import structlog
+from opentelemetry import trace
 
-from telemetry.tracing import current_ids
+from telemetry.sdk_metrics import forward_core_logs
+
+
+def current_ids() -> tuple[str, str] | None:
+    """The current span's trace and span ids as hex, or None outside any span."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
 
 
 def add_trace_ids(_logger, _method: str, event_dict: dict) -> dict:
@@ -36,21 +49,28 @@ def renderer(log_format: str):
     return structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
 
 
-class _StdoutNow(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stdout is when a line is written, not when logging was set
-    up: a process (or a test runner) may swap stdout afterwards and close the old one."""
+class _StreamNow(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout (or sys.stderr) is when a line is written, not when
+    logging was set up: a process (or a test runner) may swap it afterwards and close
+    the old one."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name_in_sys = name
 
     @property  # type: ignore[override]
     def stream(self):
-        return sys.stdout
+        return getattr(sys, self.name_in_sys)
 
     @stream.setter
     def stream(self, _value) -> None:
         pass
 
 
-def configure_logging(settings, stream=None) -> None:
-    """`stream`: where lines go (stdout unless a test gives its own)."""
+def configure_logging(settings, stream=None, to: Literal["stdout", "stderr"] = "stdout") -> None:
+    """`to`: where lines go (`stream` instead, when a test gives its own). Also sends the
+    Temporal SDK core's log lines here, for every client and worker made from now on
+    with the default runtime."""
     level = logging.getLevelName(settings.log_level.upper())
     render = renderer(settings.log_format)
     exceptions = ([structlog.processors.dict_tracebacks] if settings.log_format == "json"
@@ -58,11 +78,12 @@ def configure_logging(settings, stream=None) -> None:
     structlog.configure(
         processors=[*shared_processors(), *exceptions, render],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        # Without a stream of its own, each logger takes sys.stdout as it is then.
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        # Without a stream of its own, each logger takes sys.stdout (or stderr) as it is then.
+        logger_factory=(structlog.PrintLoggerFactory(stream) if stream is not None
+                        else lambda *_args: structlog.PrintLogger(getattr(sys, to))),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream) if stream is not None else _StdoutNow()
+    handler = logging.StreamHandler(stream) if stream is not None else _StreamNow(to)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared_processors(), *exceptions],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, render]))
@@ -78,3 +99,4 @@ def configure_logging(settings, stream=None) -> None:
     # path and the client's address; telemetry/http.py logs requests by route instead.
     for name in ("httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    forward_core_logs()

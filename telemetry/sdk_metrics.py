@@ -1,14 +1,69 @@
-"""The Temporal SDK's own metrics (workflow task latency, schedule-to-start, slots,
-pollers), served by the SDK's core in Prometheus format on temporal_metrics_port.
+"""The Temporal SDK's runtime: its own metrics (workflow task latency, schedule-to-start,
+slots, pollers), served by the SDK's core in Prometheus format on temporal_metrics_port,
+and its core's log lines, forwarded to Python's logging.
+
+The core (Rust) writes its warnings ("Temporal Server 1.16.0 or newer is required...")
+straight to the process's stdout otherwise: in the middle of a CLI command's output, and
+as plain text between a JSON deployment's lines. Forwarded, they go through the handler
+telemetry/logs.py sets up, like every other line.
 
 A Temporal Runtime owns that port, so there is one per process, made on first use and
-shared by every client the process connects."""
+shared by every client the process connects.
 
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+Every runtime made here is released at exit, before the interpreter finalizes: left to
+finalization, a runtime's core threads (a connection's last callbacks, the log
+forwarder) can take the GIL of an interpreter that is going away, and the process
+aborts ("Fatal Python error: PyGILState_Release", exit status 134) after its work is
+done."""
 
-from telemetry.sdk_logs import core_logging
+import atexit
+import gc
+import logging
+
+import temporalio.runtime
+from temporalio.runtime import (
+    LogForwardingConfig, LoggingConfig, PrometheusConfig, Runtime, TelemetryConfig,
+    TelemetryFilter,
+)
+
+CORE_LOGGER = "temporalio.core"
 
 _runtimes: dict[int, Runtime] = {}
+_forwarding: dict[str, Runtime] = {}  # by the core's level: default runtimes made here
+
+
+def _made(telemetry: TelemetryConfig) -> Runtime:
+    if not _runtimes and not _forwarding:
+        atexit.register(release_runtimes)
+    return Runtime(telemetry=telemetry)
+
+
+def release_runtimes() -> None:
+    """Drop this process's runtimes while Python is whole (at exit, see above): their
+    core runtimes shut down with the GIL released, as the SDK's bridge does when one is
+    dropped then. Clients still held elsewhere keep theirs alive."""
+    _runtimes.clear()
+    _forwarding.clear()
+    # The SDK has no public way to forget its default runtime (set_default only replaces it).
+    temporalio.runtime._runtime_ref._default_runtime = None
+    gc.collect()
+
+
+def core_logging(core_level: str = "WARN") -> LoggingConfig:
+    """The core's warnings and errors (its info lines are per task), to CORE_LOGGER; the
+    core's target (which part of it spoke) stays at the start of the message."""
+    return LoggingConfig(filter=TelemetryFilter(core_level=core_level, other_level="ERROR"),
+                         forwarding=LogForwardingConfig(logging.getLogger(CORE_LOGGER),
+                                                        append_target_to_name=False))
+
+
+def forward_core_logs(core_level: str = "WARN") -> None:
+    """The default runtime (every client, worker, replayer and test environment made
+    without a runtime of its own, from now on) forwards the core's lines from
+    `core_level` up to logging. Made once: each runtime starts a thread pool of its own."""
+    if core_level not in _forwarding:
+        _forwarding[core_level] = _made(TelemetryConfig(logging=core_logging(core_level)))
+    Runtime.set_default(_forwarding[core_level], error_if_already_set=False)
 
 
 def runtime_for(settings) -> Runtime | None:
@@ -17,6 +72,6 @@ def runtime_for(settings) -> Runtime | None:
     if port is None:
         return None
     if port not in _runtimes:
-        _runtimes[port] = Runtime(telemetry=TelemetryConfig(
+        _runtimes[port] = _made(TelemetryConfig(
             logging=core_logging(), metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))
     return _runtimes[port]

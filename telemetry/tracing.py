@@ -89,14 +89,6 @@ def _set_global(provider: TracerProvider) -> None:
         _global_set = True
 
 
-def current_ids() -> tuple[str, str] | None:
-    """The current span's trace and span ids as hex, or None outside any span."""
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return None
-    return format(context.trace_id, "032x"), format(context.span_id, "016x")
-
-
 def shutdown() -> None:
     """Flush batched spans before the process exits."""
     for tracing in _made.values():

@@ -8,7 +8,8 @@ import dataclasses
 from temporalio.testing import ActivityEnvironment
 
 from activities import ledger
-from activities.messaging import MessagingActivities, SendEmailRequest, SendSmsRequest
+from activities.messaging import MessagingActivities
+from domain.contracts.messaging import SendEmailRequest, SendSmsRequest
 from activities.outbox import Outbox
 from domain.events import EventType
 from projections.event_store import ingest

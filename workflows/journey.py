@@ -12,8 +12,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contact_changes import ContactChangeRequest
-    from activities.scheduling import PlanRequest
+    from domain.contracts.contact_changes import ContactChangeRequest
+    from domain.contracts.scheduling import PlanRequest
     from domain.events import ContactEvent, EventType
     from domain.journey import (
         ENDED, Conversion, JourneyIndexRequest, JourneyInput, JourneyState, JourneyStatus,

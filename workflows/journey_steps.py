@@ -13,12 +13,12 @@ from temporalio.exceptions import TimeoutError as ActivityTimedOut
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.actions import (
+    from domain.contracts.actions import (
         CALLOUT_ACTIVITIES, CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest,
         ControlOutcome, ControlRequest, FlowRequest,
     )
-    from activities.contact_changes import ContactChangeRequest
-    from activities.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
+    from domain.contracts.contact_changes import ContactChangeRequest
+    from domain.contracts.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
     from domain.events import EventType
     from domain.flow import Flow
     from domain.journey import REUSE_POLICIES, JourneyInput, JourneyState, journey_workflow_id

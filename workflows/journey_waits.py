@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.steps import Step
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
-    from activities.conditions import EvaluateRequest
+    from domain.contracts.conditions import EvaluateRequest
 
 RECENT_EVENTS_LIMIT = 200
 ACTIVITY_TIMEOUT = timedelta(seconds=60)

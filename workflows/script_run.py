@@ -10,8 +10,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.actions import ActionOutcome, ActionRequest
-    from activities.scripts import ScriptFailure
+    from domain.contracts.actions import ActionOutcome, ActionRequest
+    from domain.contracts.scripts import ScriptFailure
 
 SCRIPT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                            maximum_interval=timedelta(minutes=1), maximum_attempts=5,

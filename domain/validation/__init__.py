@@ -24,6 +24,7 @@ from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
 from domain.validation.experiments import check_experiment
 from domain.validation.graph import check_graph
+from domain.validation.links import check_links
 from domain.validation.problems import Problem, Severity, missing, step_id_at
 from domain.validation.step_settings import check_step_settings
 from domain.steps import Step
@@ -39,20 +40,23 @@ __all__ = ["Problem", "Severity", "parse_flow", "validate_flow", "errors"]
 def parse_flow(document: dict[str, Any], known_fields: set[str] | None = None, *,
                allow_private_targets: bool = False,
                known_scripts: frozenset[str] | None = None,
-               known_topics: frozenset[str] | None = None) -> tuple[Flow | None, list[Problem]]:
+               known_topics: frozenset[str] | None = None,
+               preference_links: bool | None = None) -> tuple[Flow | None, list[Problem]]:
     """Turn a raw document into a Flow, or into problems that name the offending field."""
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
         return None, [_problem_from_pydantic(document, e) for e in exc.errors()]
     return flow, validate_flow(flow, known_fields, allow_private_targets=allow_private_targets,
-                               known_scripts=known_scripts, known_topics=known_topics)
+                               known_scripts=known_scripts, known_topics=known_topics,
+                               preference_links=preference_links)
 
 
 def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
                   allow_private_targets: bool = False,
                   known_scripts: frozenset[str] | None = None,
-                  known_topics: frozenset[str] | None = None) -> list[Problem]:
+                  known_topics: frozenset[str] | None = None,
+                  preference_links: bool | None = None) -> list[Problem]:
     """`known_fields`: attribute names contacts have; when given, merge tags naming any
     other field are reported (the standard contact fields are always known).
     `allow_private_targets`: the worker's settings.webhook_allow_private_targets; unless
@@ -61,7 +65,9 @@ def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
     `known_scripts`: the scripts the deployment registers (built-ins and
     DRIPSTONE_SCRIPTS_MODULE's); when given, a run_script naming another is an error.
     `known_topics`: the deployment's subscription topics; when given, a message step
-    naming another `topic` is an error."""
+    naming another `topic` is an error.
+    `preference_links`: whether the deployment configures preference links; when False,
+    `{{ preferences_url }}` is an error naming the settings (domain/validation/links.py)."""
     known_events = set(PAYLOAD_SCHEMAS)
     fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS | LINK_FIELDS
     problems = _check_trigger(flow, known_events)
@@ -71,6 +77,7 @@ def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
         problems += check_content(step, fields, allow_private_targets)
         problems += _check_script(step, known_scripts)
         problems += check_experiment(step, flow, fields, known_events)
+        problems += check_links(step, preference_links)
         if isinstance(step, (SendEmail, SendSms, Experiment)):
             problems += check_topic(step.id, "topic", step.topic, known_topics)
     return problems + check_capabilities(flow)

@@ -14,6 +14,7 @@ from domain.mailing import ENGAGEMENT_TERMS, Mailing, MailingStep
 from domain.merge_tags import CONTACT_FIELDS
 from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
+from domain.validation.links import check_links
 from domain.validation.problems import Problem, missing, step_id_at
 from domain.validation.topics import check_topic
 from domain.topics import LINK_FIELDS
@@ -21,7 +22,8 @@ from domain.topics import LINK_FIELDS
 
 def parse_mailing(document: Any, known_fields: set[str] | None = None, *,
                   allow_private_targets: bool = False,
-                  known_topics: frozenset[str] | None = None) -> tuple[Mailing | None, list[Problem]]:
+                  known_topics: frozenset[str] | None = None,
+                  preference_links: bool | None = None) -> tuple[Mailing | None, list[Problem]]:
     """A raw document as a Mailing, or the problems that name what is wrong in it."""
     if not isinstance(document, dict):
         return None, [Problem(step_id=None, field="document", code="invalid",
@@ -32,14 +34,16 @@ def parse_mailing(document: Any, known_fields: set[str] | None = None, *,
         return None, [_from_pydantic(document, e) for e in exc.errors()]
     return mailing, validate_mailing(mailing, known_fields,
                                      allow_private_targets=allow_private_targets,
-                                     known_topics=known_topics)
+                                     known_topics=known_topics,
+                                     preference_links=preference_links)
 
 
 def validate_mailing(mailing: Mailing, known_fields: set[str] | None = None, *,
                      allow_private_targets: bool = False,
-                     known_topics: frozenset[str] | None = None) -> list[Problem]:
+                     known_topics: frozenset[str] | None = None,
+                     preference_links: bool | None = None) -> list[Problem]:
     """`known_topics`: the deployment's subscription topics; when given, a `topic`
-    naming another is an error."""
+    naming another is an error. `preference_links`: as for flows (validate_flow)."""
     fields = None if known_fields is None else set(known_fields) | CONTACT_FIELDS | LINK_FIELDS
     problems = check_topic(None, "topic", mailing.topic, known_topics)
     audience = mailing.audience
@@ -57,6 +61,7 @@ def validate_mailing(mailing: Mailing, known_fields: set[str] | None = None, *,
         seen.add(step.id)
         previous = mailing.steps[index - 1] if index else None
         problems += _check_step(step, previous, where, fields, allow_private_targets)
+        problems += check_links(step.as_message_step(), preference_links, f"{where}.")
     return problems
 
 

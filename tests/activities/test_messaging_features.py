@@ -10,7 +10,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.compose import MessagingOptions
-from activities.messaging import MessagingActivities, SendEmailRequest, SendSmsRequest
+from activities.messaging import MessagingActivities
+from domain.contracts.messaging import SendEmailRequest, SendSmsRequest
 from activities.outbox import Outbox
 from activities.sendgrid_email import SendGridEmail
 from activities.twilio_sms import TwilioSms

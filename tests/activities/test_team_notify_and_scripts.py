@@ -4,9 +4,11 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.actions import ActionRequest
+from domain.contracts.actions import ActionRequest
+from activities.delivery import Delivery
 from activities.outbox import Outbox
-from activities.scripts import ScriptActivities, ScriptFailure, load_scripts
+from activities.scripts import ScriptActivities, load_scripts
+from domain.contracts.scripts import ScriptFailure
 from activities.team_notify import TeamNotifyActivities
 from projections.event_store import ingest
 from tests.journey_harness import contact, outbox
@@ -18,7 +20,7 @@ def request(step: dict, key: str = "journey/f/c1/e1/s/1") -> ActionRequest:
 
 
 def notifier(engine, **defaults) -> TeamNotifyActivities:
-    return TeamNotifyActivities(engine, Outbox(engine, "email"), Outbox(engine, "sms"),
+    return TeamNotifyActivities(Delivery(engine), Outbox(engine, "email"), Outbox(engine, "sms"),
                                 "hello@dripstone.local", **defaults)
 
 

@@ -4,7 +4,9 @@ against a local fake of the Calls API, and the test call."""
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.actions import ActionRequest
+from domain.contracts.actions import ActionRequest
+from activities.compose import MessagingOptions
+from activities.delivery import Delivery
 from activities.ports import ProviderRejected, ProviderUnavailable
 from activities.twilio_voice import TwilioVoice
 from activities.voice import VoiceActivities, place_test_call
@@ -36,7 +38,7 @@ def request(step: PhoneCall = STEP, contact_id: str = "c1") -> ActionRequest:
 def test_twilio_call_carries_the_twiml(engine):
     ingest(engine, contact("c1", phone="+1 (415) 555-0101", first_name="Ann"))
     with FakeProvider(Reply(201, twilio_call())) as fake:
-        voice = VoiceActivities(engine, TwilioVoice(ACCOUNT, "secret", "+14155550000", fake.url))
+        voice = VoiceActivities(Delivery(engine), TwilioVoice(ACCOUNT, "secret", "+14155550000", fake.url))
         outcome = ActivityEnvironment().run(voice.place_call, request())
         again = ActivityEnvironment().run(voice.place_call, request())
     [sent] = fake.requests  # the retry found the ledger entry and placed no second call
@@ -52,14 +54,14 @@ def test_twilio_call_carries_the_twiml(engine):
 def test_twilio_call_errors(status, error):
     with FakeProvider(Reply(status, {"code": 21211, "message": "Invalid 'To'", "status": status})) as fake:
         with pytest.raises(error):
-            place_test_call(None, TwilioVoice(ACCOUNT, "secret", "+14155550000", fake.url), STEP.model_copy(
+            place_test_call(Delivery(None), TwilioVoice(ACCOUNT, "secret", "+14155550000", fake.url), STEP.model_copy(
                 update={"script": STEP.script[1:]}), "+14155550101")
 
 
 @pytest.mark.parametrize("phone", [None, "555-0101", "+1 234"])
 def test_missing_or_invalid_phone_skips(engine, phone):
     ingest(engine, contact("c2", phone=phone, first_name="Bo"))
-    outcome = ActivityEnvironment().run(VoiceActivities(engine, OutboxVoice(engine)).place_call,
+    outcome = ActivityEnvironment().run(VoiceActivities(Delivery(engine), OutboxVoice(engine)).place_call,
                                         request(contact_id="c2"))
     assert (outcome.status, outcome.reason_code) == ("skipped", "no_address")
     assert outbox(engine) == []
@@ -67,7 +69,7 @@ def test_missing_or_invalid_phone_skips(engine, phone):
 
 def test_outbox_is_the_embedded_default(engine):
     ingest(engine, contact("c1", phone="+14155550101", first_name="Ann"))
-    ActivityEnvironment().run(VoiceActivities(engine, OutboxVoice(engine)).place_call, request())
+    ActivityEnvironment().run(VoiceActivities(Delivery(engine), OutboxVoice(engine)).place_call, request())
     [row] = outbox(engine)
     assert (row.channel, row.to_address, row.body) == ("voice", "+14155550101", TWIML)
 
@@ -76,12 +78,12 @@ def test_test_call_goes_to_the_given_number(engine):
     ingest(engine, contact("c1", phone="+14155550101", first_name="Ann"))
     with FakeProvider(Reply(201, twilio_call())) as fake:
         caller = TwilioVoice(ACCOUNT, "secret", "+14155550000", fake.url)
-        assert place_test_call(engine, caller, STEP, "+44 20 7183 8750", contact_id="c1").startswith("CA")
+        assert place_test_call(Delivery(engine), caller, STEP, "+44 20 7183 8750", contact_id="c1").startswith("CA")
         with pytest.raises(ValueError, match="to: 'call me' is not a valid phone number"):
-            place_test_call(engine, caller, STEP, "call me")
+            place_test_call(Delivery(engine), caller, STEP, "call me")
         # Without a contact only defaulted merge tags can be filled: refused, not sent raw.
         with pytest.raises(ValueError, match="missing merge value"):
-            place_test_call(engine, caller, STEP, "+14155550123")
+            place_test_call(Delivery(engine), caller, STEP, "+14155550123")
     [sent] = fake.requests
     assert sent.form()["To"] == ["+442071838750"] and "Hello Ann" in sent.form()["Twiml"][0]
 
@@ -89,7 +91,7 @@ def test_test_call_goes_to_the_given_number(engine):
 def test_a_national_number_is_called_with_the_deployments_region(engine):
     ingest(engine, contact("c3", phone="(415) 555-0101", first_name="Cy"))
     outcome = ActivityEnvironment().run(
-        VoiceActivities(engine, OutboxVoice(engine), default_region="US").place_call,
+        VoiceActivities(Delivery(engine, MessagingOptions(phone_default_region="US")), OutboxVoice(engine)).place_call,
         request(contact_id="c3"))
     assert outcome.status == "done", outcome
     assert [row.to_address for row in outbox(engine)] == ["+14155550101"]
@@ -98,7 +100,7 @@ def test_a_national_number_is_called_with_the_deployments_region(engine):
 def test_a_number_that_replied_stop_is_not_called(engine):
     ingest(engine, contact("c4", phone="+14155550104", first_name="Di"))
     ingest(engine, [event("c4", "sms.received", {"body": "STOP"})])
-    outcome = ActivityEnvironment().run(VoiceActivities(engine, OutboxVoice(engine)).place_call,
+    outcome = ActivityEnvironment().run(VoiceActivities(Delivery(engine), OutboxVoice(engine)).place_call,
                                         request(contact_id="c4"))
     assert (outcome.status, outcome.reason_code) == ("skipped", "suppressed")
     assert outbox(engine) == []

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.actions import ActionRequest
+from domain.contracts.actions import ActionRequest
 from activities.webhook_targets import GuardedTransport, TargetRefused
 from activities.webhooks import WebhookActivities
 from projections.event_store import ingest

@@ -2,12 +2,13 @@
 signed links, what a change stores, and what conditions then see."""
 
 import base64
+import re
 import time
 
 import pytest
 from cryptography.fernet import Fernet
 
-from activities.preference_links import PreferenceLinks
+from activities.preference_links import LinkRefused, PreferenceLinks
 from activities.suppression import topic_opt_outs
 from domain.conditions import evaluate
 from domain.predicates import Unsubscribed
@@ -47,6 +48,11 @@ def _path(url: str) -> str:
     return url.removeprefix(PUBLIC)
 
 
+def _shown(page_html: str) -> list[str]:
+    """The boxes the page showed, as its form posts them back (`shown`)."""
+    return re.findall(r'name="shown" value="([^"]+)"', page_html)
+
+
 def _state(engine, topic: str, channel: str = "email") -> bool:
     with engine.connect() as conn:
         return "ann" in topic_opt_outs(conn, channel, topic, ["ann"])
@@ -68,7 +74,9 @@ def test_the_page_stores_each_change_as_an_event_conditions_see(browser, links, 
     everything = {f"{c}:{t}": "on" for c in ("email", "sms")
                   for t in ("general", "newsletter", "product-updates", "reminders")}
     del everything["email:newsletter"], everything["sms:reminders"]
-    saved = browser.post(page, data={**everything, "action": "save"})
+    shown_boxes = _shown(shown.text)
+    assert len(shown_boxes) == 4 * 2
+    saved = browser.post(page, data={**everything, "shown": shown_boxes, "action": "save"})
     assert saved.status_code == 200 and "Your choices are saved." in saved.text
     assert _state(engine, "newsletter") and _state(engine, "reminders", "sms")
     assert not _state(engine, "general")
@@ -85,14 +93,65 @@ def test_the_page_stores_each_change_as_an_event_conditions_see(browser, links, 
     assert not evaluate(Unsubscribed(channel="email"), snapshot, now)
 
     # Submitting the same choices again changes nothing and stores nothing.
-    again = browser.post(page, data={**everything, "action": "save"})
+    again = browser.post(page, data={**everything, "shown": shown_boxes, "action": "save"})
     assert "Nothing changed." in again.text
     # Ticking the newsletter again opts back in.
-    browser.post(page, data={**everything, "email:newsletter": "on", "action": "save"})
+    browser.post(page, data={**everything, "email:newsletter": "on", "shown": shown_boxes,
+                             "action": "save"})
     assert not _state(engine, "newsletter")
     # The button that unsubscribes from everything.
     browser.post(page, data={"action": "none"})
     assert all(_state(engine, t, c) for t in ("general", "newsletter") for c in ("email", "sms"))
+
+
+def _preference_events(engine) -> list:
+    with engine.connect() as conn:
+        return conn.execute(select(events.c.payload).where(
+            events.c.type == "contact.preferences_changed")).all()
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_a_form_post_changes_only_what_it_names(browser, links, engine):
+    page = _path(links.page_url("ann"))
+    # No fields at all (a bot, a truncated post): refused, naming why; nothing changes.
+    for body in (b"", b"whatever=1", b"action=maybe"):
+        refused = browser.post(page, content=body, headers=FORM)
+        assert refused.status_code == 400 and "action=save" in refused.text, body
+    # A field the page never shows is refused too, before anything is stored.
+    odd = browser.post(page, data={"action": "save", "email:gossip": "on",
+                                   "shown": ["email:gossip", "email:general"]})
+    assert odd.status_code == 400 and "email:gossip" in odd.text
+    # Saving with no box named is refused rather than read as "everything off".
+    assert browser.post(page, data={"action": "save"}).status_code == 400
+    assert _preference_events(engine) == []
+    # A form that shows (and unticks) one box changes that one only.
+    browser.post(page, data={"action": "save", "shown": ["email:newsletter"]})
+    assert _state(engine, "newsletter")
+    assert not any(_state(engine, t, c) for t in ("general", "reminders") for c in ("email", "sms"))
+    assert len(_preference_events(engine)) == 1
+
+
+def test_one_click_posted_to_the_page_link_is_one_click(browser, links, engine):
+    # The page link names no topic: one-click there leaves every topic by email, no more.
+    answer = browser.post(_path(links.page_url("ann")), content=b"List-Unsubscribe=One-Click",
+                          headers=FORM)
+    assert answer.status_code == 200 and "unsubscribed from" in answer.text
+    assert all(_state(engine, t) for t in ("general", "newsletter", "reminders"))
+    assert not any(_state(engine, t, "sms") for t in ("general", "newsletter"))
+
+
+def test_one_click_needs_the_rfc_8058_body(browser, links, engine):
+    url = _path(links.unsubscribe_url("ann", "newsletter"))
+    for body in (b"", b"List-Unsubscribe=Yes", b"action=none"):
+        refused = browser.post(url, content=body, headers=FORM)
+        assert refused.status_code == 400 and "List-Unsubscribe=One-Click" in refused.text
+    assert _preference_events(engine) == []
+    # RFC 8058 allows multipart/form-data for the same body.
+    answer = browser.post(url, files={"List-Unsubscribe": (None, "One-Click")})
+    assert answer.status_code == 200 and _state(engine, "newsletter")
+    assert not _state(engine, "general")
 
 
 def test_one_click_leaves_the_message_topic_only(browser, links, engine):
@@ -119,13 +178,61 @@ def test_tampered_expired_and_foreign_links_are_refused(browser, links, engine):
     expired = links.token("ann", "newsletter", issued_at=int(time.time()) - 61 * 86400)
     foreign = PreferenceLinks(Fernet.generate_key().decode(), PUBLIC,
                               timedelta(days=60)).token("ann", "newsletter")
-    for bad, status in ((tampered, 403), (expired, 410), (foreign, 403), ("nonsense", 403)):
+    padded = links.token("ann", "newsletter")
+    longer = [padded + "A", padded + "!", padded + "%20", padded + "==", padded + "=A",
+              padded[:10] + "!" + padded[10:]]
+    assert browser.get(f"/preferences/{padded}").status_code == 200
+    bad_ones = [(tampered, 403), (expired, 410), (foreign, 403), ("nonsense", 403),
+                *((extra, 403) for extra in longer)]
+    for bad, status in bad_ones:
         assert browser.get(f"/preferences/{bad}").status_code == status
-        assert browser.post(f"/preferences/{bad}", data={"action": "none"}).status_code == status
+        assert browser.post(f"/preferences/{bad}", data={"action": "none"}).status_code == status, bad
         assert browser.post(f"/unsubscribe/{bad}",
                             content=b"List-Unsubscribe=One-Click").status_code == status
     assert "expired" in browser.get(f"/preferences/{expired}").text
     assert not _state(engine, "newsletter")
+
+
+def test_tokens_are_for_preferences_only(links):
+    from activities.signed_tokens import PurposeTokens, TokenRefused
+
+    other = PurposeTokens([KEY], "console-session")  # any other use of the same key
+    with pytest.raises(LinkRefused):
+        links.read(other.seal({"c": "ann"}))
+    with pytest.raises(TokenRefused):
+        other.open(links.token("ann"), 3600)
+    # A token from before purposes (the same key, no purpose claim) is refused too.
+    legacy = Fernet(KEY.encode()).encrypt(b'{"c":"ann"}').decode()
+    with pytest.raises(LinkRefused):
+        links.read(legacy)
+
+
+def test_keys_rotate_newest_first(configured, browser, engine):
+    old_links = PreferenceLinks.from_settings(configured)
+    old_link = _path(old_links.page_url("ann"))
+    newest = Fernet.generate_key().decode()
+    rotated = configured.model_copy(update={"preference_link_key": f"{newest}, {KEY}"})
+    new_links = PreferenceLinks.from_settings(rotated)
+    new_link = _path(new_links.page_url("ann"))
+    # New links are made with the newest key alone.
+    assert PreferenceLinks(newest, PUBLIC, timedelta(days=1)).read(new_link.split("/")[-1])
+    with pytest.raises(LinkRefused):
+        old_links.read(new_link.split("/")[-1])
+    client = TestClient(create_app(rotated, engine), base_url=PUBLIC)
+    assert client.get(old_link).status_code == 200 and client.get(new_link).status_code == 200
+    # Once the old key is removed, its links stop working; the new ones go on.
+    retired = TestClient(create_app(rotated.model_copy(update={"preference_link_key": newest}),
+                                    engine), base_url=PUBLIC)
+    assert retired.get(old_link).status_code == 403 and retired.get(new_link).status_code == 200
+
+
+def test_a_malformed_key_list_is_refused_naming_the_setting(settings):
+    from pydantic import ValidationError
+    from settings import Settings
+
+    with pytest.raises(ValidationError, match="DRIPSTONE_PREFERENCE_LINK_KEY: key 2"):
+        Settings(_env_file=None, data_dir=settings.data_dir,
+                 preference_link_key=f"{KEY},not-a-key")
 
 
 def test_without_a_link_key_the_page_is_off(settings, engine):
@@ -146,3 +253,31 @@ def test_unknown_topics_are_refused_naming_the_field(configured, engine):
                "steps": [{"id": "main", "channel": "email", "subject": "Hi", "body": "Hi"}]}
     answer = client.post("/v1/mailings/validate", json=mailing)
     assert "gossip" in answer.text and '"topic"' in answer.text
+
+
+def test_preferences_url_is_refused_where_it_could_not_be_filled(settings, configured, engine):
+    flow = {"id": "news", "trigger": {"event": "form.submitted"},
+            "steps": [{"id": "mail", "kind": "send_email", "subject": "Hi",
+                       "body": "Choose: {{ preferences_url }}"}]}
+    mailing = {"id": "digest", "steps": [{"id": "main", "channel": "email", "subject": "Hi",
+                                          "body": "{{ preferences_url }}"}]}
+    off = TestClient(create_app(keyed(settings), engine), headers=AUTH)
+    answer = ok(off.post("/v1/flows/validate", json=flow))
+    [problem] = answer["problems"]
+    assert not answer["valid"] and (problem["field"], problem["code"]) == (
+        "body", "preference_links_off")
+    assert "DRIPSTONE_PREFERENCE_LINK_KEY" in problem["message"]
+    # Saved as a draft it cannot be published either (the user never sees it pass).
+    ok(off.post("/v1/flows", json=flow), 201)
+    refused = off.post("/v1/flows/news/publish")
+    assert refused.status_code in (409, 422) and "preference_links_off" in refused.text
+    mailed = off.post("/v1/mailings/validate", json=mailing).json()
+    assert [(p["field"], p["code"]) for p in mailed["problems"]] == [
+        ("steps.0.body", "preference_links_off")]
+    # With links configured it is valid in an email, and still refused in an SMS.
+    on = TestClient(create_app(configured, engine), headers=AUTH)
+    assert ok(on.post("/v1/flows/validate", json=flow))["valid"]
+    assert ok(on.post("/v1/mailings/validate", json=mailing))["valid"]
+    sms = {**flow, "steps": [{"id": "text", "kind": "send_sms", "text": "{{ preferences_url }}"}]}
+    [problem] = ok(on.post("/v1/flows/validate", json=sms))["problems"]
+    assert (problem["field"], problem["code"]) == ("text", "preference_link_not_email")

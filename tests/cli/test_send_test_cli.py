@@ -1,6 +1,8 @@
 """`dripstone flow test-send`: one step's message to an address the user gives, through
 the real provider SDKs aimed at local fakes; nothing is recorded as a journey's send."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -115,3 +117,33 @@ def test_mistakes_are_named(dripstone, published, fakes, args, message):
     result = dripstone("flow", "test-send", *args, code=2)
     assert message in result.stderr
     assert fakes[0].requests == [] and fakes[1].requests == []
+
+
+@pytest.mark.parametrize("as_contact", [["--contact", "c1"], []])
+def test_a_test_send_carries_inert_preference_links(dripstone, published, fakes, monkeypatch,
+                                                    engine, as_contact):
+    """The test goes to an address someone typed: its preference and one-click links must
+    not be a real contact's (nor a made-up one's), so they are placeholders that change
+    nothing."""
+    from cryptography.fernet import Fernet
+
+    from activities.preference_links import TEST_SEND_TOKEN, LinkRefused, PreferenceLinks
+    from settings import Settings
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("DRIPSTONE_PREFERENCE_LINK_KEY", key)
+    monkeypatch.setenv("DRIPSTONE_PREFERENCE_BASE_URL", "https://mail.example.com")
+    monkeypatch.setenv("DRIPSTONE_EMAIL_UNSUBSCRIBE_URL", "")
+    with engine.begin() as conn:
+        publish(conn, flow_from({"id": "news", "steps": [
+            {"id": "mail", "kind": "send_email", "subject": "News", "body": "See {{ preferences_url }}",
+             "topic": "newsletter"}]}))
+    sendgrid, _, _ = fakes
+    dripstone("flow", "test-send", "news", "mail", "--to", "me@example.com", *as_contact)
+    sent = sendgrid.requests[0].body.decode()
+    tokens = set(re.findall(r"https://mail\.example\.com/(?:preferences|unsubscribe)/([^\s\"<>\\]+)",
+                            sent))
+    assert tokens == {TEST_SEND_TOKEN}, sent
+    links = PreferenceLinks.from_settings(Settings())
+    with pytest.raises(LinkRefused):
+        links.read(TEST_SEND_TOKEN)

@@ -58,10 +58,21 @@ def test_a_wrong_or_missing_key_is_refused_with_the_reason(settings, engine):
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/console/",
-                                    "/v1/flows", "/console\\@evil.example"])
+                                    "/v1/flows", "/console\\@evil.example",
+                                    # Dot segments: browsers resolve them, encoded or not.
+                                    "/console/../v1", "/console/../v1/flows?x=1",
+                                    "/console/%2e%2e/v1", "/console/.%2E/v1", "/console/./flows",
+                                    "/console//evil.example", "/console/%2F%2Fevil"])
 def test_login_never_sends_the_browser_out_of_the_console(settings, engine, target):
     answer = browser(settings, engine).post("/console/login", data={"api_key": KEY, "next": target})
     assert answer.headers["location"] == "/console/flows"
+
+
+@pytest.mark.parametrize("target", ["/console/mailings", "/console/flows/welcome?version=2",
+                                    "/console/contacts/c-1"])
+def test_login_brings_the_browser_back_to_a_console_page(settings, engine, target):
+    answer = browser(settings, engine).post("/console/login", data={"api_key": KEY, "next": target})
+    assert answer.headers["location"] == target
 
 
 def test_the_api_key_in_a_header_opens_pages_as_on_v1(settings, engine):

@@ -69,10 +69,35 @@ async def test_what_is_not_there_or_not_valid_is_named(engine, settings):
         assert missing.status_code == 404 and "there is no flow &#39;nope&#39;" in missing.text
         assert (await console.get("/console/mailings/nope")).status_code == 404
         assert (await console.get("/console/contacts/nobody")).status_code == 404
-        bad_version = await console.get("/console/flows/welcome", params={"version": "two"})
-        assert bad_version.status_code == 422
-        assert bad_version.json()["detail"][0]["loc"] == "query.version"
-        bad_id = await console.get("/console/flows/Not%20An%20Id")
-        assert bad_id.status_code == 422 and bad_id.json()["detail"][0]["loc"] == "path.flow_id"
+        # A URL the page cannot read is an HTML page naming the parameter, not the API's JSON.
+        for url, params, named in (("/console/flows/welcome", {"version": "two"}, "version:"),
+                                   ("/console/flows/welcome", {"version": "0"}, "version:"),
+                                   ("/console/flows/Not%20An%20Id", {}, "flow_id:"),
+                                   ("/console/mailings/Bad%20Id", {}, "mailing_id:")):
+            bad = await console.get(url, params=params)
+            assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+            alert = bad.text.split('role="alert">', 1)[1].split("</p>", 1)[0]
+            assert alert.startswith(named) and "<nav>" in bad.text, (url, params)
+        unknown = await console.get("/console/nothing/here")
+        assert unknown.status_code == 404 and "text/html" in unknown.headers["content-type"]
+        assert "/console/nothing/here" in unknown.text
         address = await console.get("/console/contacts", params={"contact_id": "ann@example.com"})
         assert address.status_code == 422 and "contact_id:" in address.text
+
+
+def test_the_index_pages_draw_their_table_with_one_macro():
+    from types import SimpleNamespace
+
+    from console.routes import templates
+
+    for name in ("flows.html", "mailings.html"):
+        source, _, _ = templates.env.loader.get_source(templates.env, name)
+        assert '{% from "listing.html" import listing %}' in source
+        assert "<table" not in source and "<thead" not in source, name
+    empty = templates.env.get_template("mailings.html").render(mailings=[], section="mailings")
+    assert '<p class="empty">No mailings yet: save one with <code>PUT' in empty
+    row = SimpleNamespace(mailing_id="spring", name="<Spring>", status="draft", current_step=None,
+                          percent=0, done=0, audience=3, sent=0)
+    shown = templates.env.get_template("mailings.html").render(mailings=[row], section="mailings")
+    assert '<th class="n">Audience</th>' in shown and "&lt;Spring&gt;" in shown
+    assert shown.count('<tr data-mailing="spring">') == 1

@@ -4,12 +4,12 @@ variant on replay), a winner decided from the read models once every variant has
 sample measured, later contacts getting the winner; holdout contacts get no message
 and their conversions still count toward the flow's lift.
 
-The metric window is one second of wall clock (the read models' clock, which the
-time-skipping server does not skip): the test sleeps past it before the later contacts
-arrive, so the first contacts are measured."""
+The metric window is an hour of the read models' clock, which the time-skipping server
+does not skip: the experiment activity takes that clock from the test, which moves it
+past the window before the later contacts arrive, so the first contacts are measured
+(no sleeping, however slow or fast the machine)."""
 
-import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from scipy.stats import fisher_exact
 from sqlalchemy import select
@@ -32,7 +32,7 @@ AB = flow_from({"id": "ab-welcome", "steps": [
     {"id": "welcome", "kind": "experiment", "channel": "email",
      "variants": [{"name": "plain", "weight": 1, "subject": "Welcome", "body": "."},
                   {"name": "bold", "weight": 1, "subject": "WELCOME!", "body": "."}],
-     "metric": {"kind": "opened", "window": "1s"},
+     "metric": {"kind": "opened", "window": "1h"},
      "winner": {"after": "sample_size", "sample_size": 5}},
     {"id": "after", "kind": "add_tag", "tag": "welcomed"},
 ]})
@@ -40,6 +40,16 @@ STEP = AB.steps[0]
 SUBJECTS = {"plain": "Welcome", "bold": "WELCOME!"}
 EARLY = [f"ab-{n}" for n in range(12)]
 LATE = [f"ab-late-{n}" for n in range(4)]
+
+
+class MovedClock:
+    """The wall clock, plus however far the test has moved it on."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
 
 
 def _expected() -> dict[str, str]:
@@ -57,9 +67,11 @@ async def test_variants_by_hash_then_the_winner_for_later_contacts(time_skipping
         ingest(engine, contact(c, email=f"{c}@example.com"))
     # Everyone who got the bold subject opens it at once; nobody opens the plain one.
     email = OpenedBy(engine, openers=set(spread["bold"]))
-    async with journey_worker(time_skipping_env.client, engine, settings, email=email) as router:
+    clock = MovedClock()
+    async with journey_worker(time_skipping_env.client, engine, settings, email=email,
+                              experiment_clock=clock) as router:
         early = {c: await enroll_and_finish(time_skipping_env, router, engine, AB, c) for c in EARLY}
-        await asyncio.sleep(1.2)  # past the one-second window: the early contacts are measured
+        clock.ahead = timedelta(hours=2)  # past the window: the early contacts are measured
         late = {c: await enroll_and_finish(time_skipping_env, router, engine, AB, c) for c in LATE}
 
     for c, state in early.items():
@@ -73,7 +85,7 @@ async def test_variants_by_hash_then_the_winner_for_later_contacts(time_skipping
     with engine.connect() as conn:
         stored = {r.contact_id: (r.variant, r.phase) for r in conn.execute(select(experiment_assignments))}
         decided = conn.execute(select(experiment_decisions)).one()
-        report = flow_experiments(conn, AB.id, datetime.now(UTC))
+        report = flow_experiments(conn, AB.id, clock())
     assert stored == {**{c: (expected[c], "test") for c in EARLY}, **{c: ("bold", "winner") for c in LATE}}
     assert (decided.flow_id, decided.step_id, decided.winner, decided.rule) == (
         AB.id, "welcome", "bold", "sample_size")

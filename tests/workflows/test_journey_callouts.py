@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
-from activities.actions import ActionOutcome
+from domain.contracts.actions import ActionOutcome
 from domain.flow import Flow
 from domain.journey import JourneyState, JourneyStatus
 from domain.validation import validate_flow

@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.actions import CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest
+from domain.contracts.actions import CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest
 from activities.contact_changes import ContactChangeActivities
 from domain.contact_change_payloads import ChangeEvent as C
 from domain.journey import JourneyStatus

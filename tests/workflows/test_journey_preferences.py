@@ -73,6 +73,7 @@ async def test_opting_out_on_the_preference_page_skips_the_topic_but_not_receipt
             assert re.search(r'id="email-newsletter"[^>]*checked', shown.text)
             # Submitted as a browser submits the form: every box but the newsletter by email.
             kept = {"email:general": "on", "email:reminders": "on", "sms:newsletter": "on",
+                    "shown": re.findall(r'name="shown" value="([^"]+)"', shown.text),
                     "action": "save"}
             saved = await browser.post(page, data=kept)
             assert saved.status_code == 200 and "Your choices are saved." in saved.text

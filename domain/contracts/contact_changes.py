@@ -1,0 +1,17 @@
+"""change_contact: one event a journey's tag step appends (its id from the step's key)."""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ContactChangeRequest(BaseModel):
+    idempotency_key: str
+    contact_id: str
+    event_type: str
+    payload: dict[str, Any]
+
+
+class ContactChangeOutcome(BaseModel):
+    event_id: str
+    appended: bool
