@@ -1,20 +1,25 @@
 """What goes into an email besides its text: provider template data, List-Unsubscribe
 headers and attachments. Shared by the send_email activity and the test send."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy import Connection, select
 from temporalio.exceptions import ApplicationError
 
 from activities.ports import EmailAttachment
 from activities.preference_links import PreferenceLinks
 from activities.webhook_targets import GuardedTransport, Resolver, TargetRefused, system_resolver
+from domain.contracts.messaging import SendEmailRequest, SendSmsRequest
 from domain.frequency import FrequencyCaps
+from domain.locales import choose, contact_locale
 from domain.merge_tags import URL_MAX_CHARS, render
 from domain.steps.messaging import MAX_ATTACHMENTS_BYTES, Attachment
 from domain.targets import url_problem
+from domain.topics import topic_or_default
+from projections.experiment_schema import experiment_assignments
 
 _FETCH_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -151,3 +156,24 @@ def _fetch_failed(item: Attachment, why: str, permanent: bool) -> ApplicationErr
         # Same type as a provider refusal: the workflow records it on the step and goes on.
         return ApplicationError(message, type="ProviderRejected", non_retryable=True)
     return ApplicationError(message, type="AttachmentUnavailable")
+
+
+def sent_details(conn: Connection, request: SendEmailRequest | SendSmsRequest,
+                 attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """What message.sent says of a journey's message besides its address: the topic it
+    went under (none for a transactional one), the locale variant chosen (the same
+    choice composing makes, domain/locales.py) and, for an experiment step, the variant
+    chosen for this send (recorded under the same key before the send was asked for).
+    Conditions and per-step analytics read them from the event."""
+    details: dict[str, Any] = {}
+    if not request.transactional:
+        details["topic"] = topic_or_default(request.topic)
+    if (locale := choose(request.locales, contact_locale(attributes))) is not None:
+        details["locale"] = locale
+    # Straight from the table: projections.experiments brings SciPy along.
+    A = experiment_assignments.c
+    assigned = conn.execute(select(A.variant, A.phase).where(
+        A.message_key == request.idempotency_key)).first()
+    if assigned is not None:
+        details["variant"], details["variant_phase"] = assigned.variant, assigned.phase
+    return details

@@ -54,7 +54,7 @@ class Skip:
     """Why a message was not sent; each activity turns it into its own outcome."""
 
     reason: str
-    reason_code: Literal["no_address", "suppressed", "frequency_cap"]
+    reason_code: Literal["no_address", "suppressed", "unsubscribed_topic", "frequency_cap"]
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,8 @@ class Delivery:
             chosen = topic_or_default(topic)
             if channel in TOPIC_CHANNELS and topic_opt_outs(conn, channel, chosen,
                                                             [contact.contact_id]):
-                return Skip(topic_reason(chosen, channel), "suppressed")
+                # Its own code: per-step analytics count topic opt-outs apart.
+                return Skip(topic_reason(chosen, channel), "unsubscribed_topic")
             cap = self.options.frequency_caps.get(channel) if channel != "voice" else None
             # A retried send whose own message counts is not capped (the ledger makes it
             # a duplicate).

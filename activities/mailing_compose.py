@@ -18,7 +18,7 @@ from activities.ports import EmailMessage, SmsMessage
 from activities.suppression import capped, topic_opt_outs, topic_reason
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
-from domain.locales import contact_locale, localize
+from domain.locales import choose, contact_locale, localize
 from domain.mailing import Mailing, MailingStep, message_key
 from domain.merge_tags import max_chars_for
 from domain.topics import topic_or_default
@@ -89,6 +89,7 @@ def compose_emails(conn: Connection, mailing: Mailing, step: MailingStep, contac
             batch.skip(contact_id, message.reason_code or "merge_value", message.reason or "")
         else:
             batch.messages[contact_id] = message
+            batch.extra[contact_id] = _details(mailing, content.locales, contact)
 
 def compose_sms(conn: Connection, mailing: Mailing, step: MailingStep, contact_ids: list[str],
                 profiles: dict[str, ContactSnapshot], batch: Batch, options: MessagingOptions,
@@ -137,7 +138,19 @@ def compose_sms(conn: Connection, mailing: Mailing, step: MailingStep, contact_i
             idempotency_key=message_key(mailing.id, step.id, contact_id),
             contact_id=contact_id, to=e164, body=text, sender=step.sender)
         batch.extra[contact_id] = {"segments": sms_text.segments(text),
-                                   "encoding": sms_text.encoding(text)}
+                                   "encoding": sms_text.encoding(text),
+                                   **_details(mailing, content.locales, profiles[contact_id])}
+
+
+def _details(mailing: Mailing, locales: dict, contact: ContactSnapshot) -> dict[str, Any]:
+    """The topic and locale variant message.sent carries, as a journey's send says them
+    (activities/compose.py sent_details)."""
+    details: dict[str, Any] = {}
+    if not mailing.transactional:
+        details["topic"] = topic_or_default(mailing.topic)
+    if (locale := choose(locales, contact_locale(contact.attributes))) is not None:
+        details["locale"] = locale
+    return details
 
 def _capped(conn: Connection, mailing: Mailing, channel: str, contact_ids: list[str],
             batch: Batch, options: MessagingOptions) -> set[str]:

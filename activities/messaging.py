@@ -10,7 +10,7 @@ from temporalio import activity
 
 from activities.compose import (
     PREFERENCES_PLACEHOLDER, AttachmentFetcher, MessagingOptions, fetch_attachments,
-    template_data,
+    sent_details, template_data,
     unsubscribe_headers, with_footer,
 )
 from activities.delivery import ContactChannel, Delivered, Delivery, Skip, segments
@@ -56,7 +56,7 @@ class MessagingActivities:
             request.attachments, self.options.allow_private_targets))) if request.attachments else None
         return sent(self.delivery.deliver(self.email, "email", message, request.flow_id,
                                           request.step_id, send=self.email.send, prepare=prepare,
-                                          sent_extra=_marked(request)))
+                                          sent_extra=self._said(request, contact)))
 
     @activity.defn(name="send_sms")
     def send_sms(self, request: SendSmsRequest) -> SendOutcome:
@@ -73,8 +73,14 @@ class MessagingActivities:
                              to=to, body=text, sender=request.sender)
         outcome = sent(self.delivery.deliver(self.sms, "sms", message, request.flow_id,
                                              request.step_id, send=self.sms.send,
-                                             sent_extra=_marked(request)))
+                                             sent_extra=self._said(request, contact)))
         return outcome.model_copy(update=segments(text))
+
+    def _said(self, request: SendEmailRequest | SendSmsRequest, contact: ContactSnapshot) -> dict:
+        """What message.sent says besides the address: transactional, topic, locale and
+        an experiment step's variant (activities/compose.py sent_details)."""
+        with self.delivery.engine.connect() as conn:
+            return {**_marked(request), **sent_details(conn, request, contact.attributes)}
 
     def _reach(self, channel: ContactChannel, request: SendEmailRequest | SendSmsRequest,
                ) -> tuple[ContactSnapshot, str] | SendOutcome:

@@ -20,7 +20,9 @@ def get_stats(flow_id: Annotated[FlowId, Path(description="The flow's id.")], re
                                                    "default: the live one.")] = None
               ) -> FlowStepStats:
     """For every step: entered, completed, skipped by reason, exited, failed, waiting now,
-    and for sends: sent, delivered, opened, clicked, bounced, unsubscribed, converted.
+    and for sends: sent, delivered, opened, clicked, bounced, unsubscribed, converted;
+    for experiment steps the same message counts per variant (`variants`). A topic
+    opt-out skips as `unsubscribed_topic`, a holdout contact's message as `holdout`.
     404 naming the flow or version when there is none."""
     with engine_of(request).connect() as conn:
         return flow_step_stats(conn, flow_id, version)

@@ -15,9 +15,10 @@ from sqlalchemy import Engine
 
 from bench.bare_workflow import BareInput, BareWorkflow
 from bench.cpu import CpuMeter
+from bench.history_cost import HistoryCost, sample
 from domain.events import ContactEvent, EventType
 from domain.flow import Flow
-from domain.journey import JourneyState, JourneyStatus
+from domain.journey import JourneyState, JourneyStatus, journey_workflow_id
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
 from routing.router import Router
@@ -54,6 +55,7 @@ class Round:
 @dataclass
 class EnrollmentFigures:
     rounds: list[Round]
+    history: dict[str, HistoryCost] = field(default_factory=dict)  # by variant
 
     def count(self, variant: str) -> int:
         return sum(r.count for r in self.rounds if r.variant == variant)
@@ -136,6 +138,10 @@ async def run_journey(router: Router, flow: Flow, contact_id: str,
     return None
 
 
+def bare_workflow_id(flow: Flow, contact_id: str) -> str:
+    return f"bench-bare/{flow.id}/{contact_id}"
+
+
 async def run_bare(router: Router, flow: Flow, contact_id: str,
                    starts: asyncio.Semaphore) -> str | None:
     event = trigger(contact_id, flow.id)
@@ -143,7 +149,7 @@ async def run_bare(router: Router, flow: Flow, contact_id: str,
         handle = await router.client.start_workflow(
             BareWorkflow.run, BareInput(flow=flow, contact_id=contact_id,
                                         enrollment_id=event.event_id),
-            id=f"bench-bare/{flow.id}/{contact_id}", task_queue=router.task_queue)
+            id=bare_workflow_id(flow, contact_id), task_queue=router.task_queue)
     outcomes = await handle.result()
     return None if outcomes == BARE_OUTCOMES else f"{contact_id}: {outcomes}"
 
@@ -179,10 +185,11 @@ def schedule(total: int, rounds: int) -> list[tuple[str, int]]:
 
 async def measure(router: Router, engine: Engine, prefix: str, contacts: int, *,
                   rounds: int = 4, concurrency: int = 50, warmup: int = 10,
-                  server_pid: int | None = None,
+                  server_pid: int | None = None, history_sample: int = 20,
                   progress: Callable[[Round], None] | None = None) -> EnrollmentFigures:
     """`contacts` journeys and as many bare runs; a fresh contact for every run so no
-    idempotency key, tag or outbox row is shared between them."""
+    idempotency key, tag or outbox row is shared between them. Then the histories of
+    `history_sample` runs of each variant's last round, counted."""
     plan = [("journey", warmup), ("bare", warmup)] + schedule(contacts, rounds)
     batches = [[f"{prefix}-{v[0]}{n}-{i}" for i in range(size)] for n, (v, size) in enumerate(plan)]
     # Contacts first: publishing checks the merge tags against fields contacts have.
@@ -197,4 +204,11 @@ async def measure(router: Router, engine: Engine, prefix: str, contacts: int, *,
                 progress(done)
         elif done.failures:
             figures.rounds.append(Round(variant, 0, 0.0, done.failures))
+    last = {variant: ids for (variant, _), ids in zip(plan, batches)}  # each variant's last
+    steps = len(flow.steps)
+    figures.history = {
+        "journey": await sample(router.client, "journey", [
+            journey_workflow_id(flow.id, c) for c in last["journey"][:history_sample]], steps),
+        "bare": await sample(router.client, "bare", [
+            bare_workflow_id(flow, c) for c in last["bare"][:history_sample]], steps)}
     return figures

@@ -2,7 +2,8 @@
 process, measure in the same run (see bench/README.md):
 
 1. journeys/s enrolling N contacts into a 3-step flow, next to a bare workflow running
-   the same activities (bench/enroll_load.py), and the time 1M contacts would take;
+   the same activities (bench/enroll_load.py), history events per step of each
+   (bench/history_cost.py), and the time 1M contacts would take;
 2. events/s through POST /v1/events/batch and POST /v1/events (bench/api_load.py);
 3. event-to-journey wake-up latency, p50 / p99 (bench/wakeup.py).
 
@@ -36,6 +37,7 @@ from bench.api_server import ROOT, ApiServer, quiet_logs
 from bench.bare_workflow import BareWorkflow
 from bench.cpu import dev_server_pid
 from bench.enrollment_report import render
+from bench.history_cost import load, save
 from codec.converter import data_converter
 from codec.keys import new_key
 from dripstone_client import AsyncDripstone
@@ -59,6 +61,8 @@ class Options:
     lanes: int = 4
     wake_journeys: int = 100
     wake_gap: float = 0.1
+    history_sample: int = 20
+    api: bool = True  # parts 2 and 3 (the API process); off: journeys/s and history only
 
 
 @dataclass
@@ -97,9 +101,13 @@ async def run(client: Client, engine: Engine, database_url: str, options: Option
             router, engine, prefix, options.contacts, rounds=options.rounds,
             concurrency=options.concurrency, warmup=options.warmup,
             server_pid=dev_server_pid(client.service_client.config.target_host),
+            history_sample=options.history_sample,
             progress=lambda r: say(f"    {r.variant:7} {r.count:6,} in {r.seconds:7.2f} s = "
                                    f"{r.rate:7.1f}/s, {1000 * r.cpu_here / r.count:5.1f} ms "
                                    "CPU per run here"))
+        if not options.api:
+            return EnrollmentBenchResult(engine.dialect.name, options, enrollment, [],
+                                         wakeup.WakeFigures([], [], []))
         base_url = await asyncio.to_thread(server.start)
         try:
             async with AsyncDripstone(base_url, api_key, timeout=300) as api:
@@ -186,6 +194,14 @@ def main(
     lanes: Annotated[int, typer.Option(help="Concurrent HTTP senders")] = 4,
     wake_journeys: Annotated[int, typer.Option(help="Waiting journeys woken by an event")] = 100,
     wake_gap: Annotated[float, typer.Option(help="Seconds between wake-up events")] = 0.1,
+    history_sample: Annotated[int, typer.Option(
+        help="Runs of each variant whose history events are counted")] = 20,
+    save_to: Annotated[Optional[Path], typer.Option(
+        "--save", help="Write the enrollment figures to this JSON file")] = None,
+    before: Annotated[Optional[Path], typer.Option(
+        help="Figures saved by an earlier run (--save), shown as 'before'")] = None,
+    api: Annotated[bool, typer.Option(
+        help="Also measure API ingest and wake-up (--no-api: journeys/s only)")] = True,
     database_url: Annotated[Optional[str], typer.Option(
         help="Database (default: a temporary SQLite file, deleted after)")] = None,
     keep: Annotated[bool, typer.Option(help="Keep the temporary directory (database, "
@@ -195,10 +211,14 @@ def main(
     quiet_logs()
     console = Console()
     options = Options(contacts, rounds, concurrency, warmup, batch_events, single_events,
-                      batch_size, lanes, wake_journeys, wake_gap)
+                      batch_size, lanes, wake_journeys, wake_gap, history_sample, api)
+    earlier = load(before) if before is not None else None  # read first: fail before the run
     result = run_on_dev_server(run, options, database_url, console,
                                prefix="dripstone-enroll-bench-", keep=keep)
-    render(result, console)
+    render(result, console, before=earlier)
+    if save_to is not None:
+        save(result, save_to)
+        console.print(f"figures saved: {save_to}")
 
 
 if __name__ == "__main__":

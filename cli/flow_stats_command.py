@@ -11,6 +11,7 @@ from cli.output import console
 
 COLUMNS = ("entered", "completed", "skipped", "exited", "failed", "waiting", "sent",
            "delivered", "opened", "clicked", "bounced", "unsubscribed", "converted")
+VARIANT_COLUMNS = ("sent", "delivered", "opened", "clicked", "bounced", "unsubscribed")
 
 
 def stats(flow_id: FlowIdArg,
@@ -36,6 +37,11 @@ def stats(flow_id: FlowIdArg,
     for row in result.steps:
         table.add_row(row.step_id, row.kind, *(str(row.skipped_total if name == "skipped"
                                                    else getattr(row, name)) for name in COLUMNS))
+        for variant in row.variants or []:
+            # Under its experiment step: entered is the visits given the variant.
+            table.add_row(f"{row.step_id}/{variant.name}", "variant", *(
+                str(variant.assigned) if name == "entered" else
+                str(getattr(variant, name)) if name in VARIANT_COLUMNS else "" for name in COLUMNS))
     console.print(table)
     skips = [f"{row.step_id}: " + ", ".join(f"{r} {n}" for r, n in row.skipped.items() if n)
              for row in result.steps if row.skipped_total]

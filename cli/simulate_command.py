@@ -125,7 +125,7 @@ def _show_timeline(timeline) -> None:
 
 def _describe(entry) -> str:
     if entry.kind == "step":
-        return f"{entry.step_id} ({entry.step_kind}): {entry.outcome}"
+        return f"{entry.step_id} ({entry.step_kind}): {entry.outcome}" + _counted(entry)
     if entry.kind == "wait":
         until = entry.until.strftime(WHEN) if entry.until else "?"
         ended = (f"ended {entry.ended_at.strftime(WHEN)} ({entry.ended_by})" if entry.ended_at
@@ -134,6 +134,16 @@ def _describe(entry) -> str:
     if entry.kind == "event":
         return f"{entry.event_type} {json.dumps(entry.payload)}: {entry.outcome}"
     return entry.outcome or ""
+
+
+def _counted(entry) -> str:
+    """How the step counts: its variant, or why it was skipped (holdout, a topic opt-out)."""
+    tags = []
+    if entry.variant:
+        tags.append(f"variant {entry.variant} ({entry.variant_phase})")
+    if entry.result in ("skipped", "exited", "failed") and entry.reason:
+        tags.append(f"{entry.result}: {entry.reason}")
+    return f" [{'; '.join(tags)}]" if tags else ""
 
 
 def _message_head(message) -> str:
@@ -156,4 +166,9 @@ def _show_sample(report) -> None:
         sent = ", ".join(f"{channel} {count}" for channel, count in sorted(step.messages.items()))
         table.add_row(step.step_id, step.kind, str(step.reached), sent or "-")
     console.print(table)
+    for step in report.steps:
+        counted = [f"variant {name} {n}" for name, n in step.variants.items()] + [
+            f"skipped {reason} {n}" for reason, n in step.skipped.items()]
+        if counted:
+            _line(f"  {step.step_id}: " + ", ".join(counted))
     _line("endings: " + ", ".join(f"{status} {count}" for status, count in sorted(report.endings.items())))

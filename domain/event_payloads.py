@@ -125,6 +125,16 @@ class MessageSent(Payload):
     segments: int | None = Field(default=None, description="SMS only: the parts the carrier bills.")
     encoding: str | None = Field(default=None, description=(
         "SMS only: the encoding that decided the segments."))
+    # Added with topics, locales and experiments: absent from older events, which
+    # still validate (each defaults to None: unknown).
+    topic: str | None = Field(default=None, max_length=64, description=(
+        "The subscription topic the message was sent under (none for a transactional one)."))
+    locale: str | None = Field(default=None, max_length=64, description=(
+        "The locale variant sent (its key in the step's `locales`); none: the default content."))
+    variant: str | None = Field(default=None, max_length=100, description=(
+        "An experiment step's variant that was sent."))
+    variant_phase: Literal["test", "winner"] | None = Field(default=None, description=(
+        "An experiment step's: test (assigned by hash) or winner (after the decision)."))
 
 
 class EmailEngagement(Payload):

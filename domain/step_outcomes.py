@@ -15,10 +15,14 @@ from pydantic import BaseModel, Field
 StepResult = Literal["completed", "skipped", "exited", "failed", "interrupted"]
 STEP_RESULTS: tuple[str, ...] = StepResult.__args__  # type: ignore[attr-defined]
 
-# Why a step was skipped, as counted per step. The first three are the interpreter's own
-# (workflows/journey.py); the rest are a send's or action's reason_code.
-SKIP_REASONS = ("expired_while_paused", "not_in_audience", "condition_not_met",
-                "no_address", "suppressed", "frequency_cap", "merge_value")
+# Why a step was skipped, as counted per step. The first four are the interpreter's own
+# (workflows/journey.py, workflows/journey_experiments.py); the rest are a send's or
+# action's reason_code (unsubscribed_topic: the contact left the message's topic on
+# that channel, activities/messaging.py).
+SKIP_REASONS = ("expired_while_paused", "not_in_audience", "condition_not_met", "holdout",
+                "no_address", "suppressed", "unsubscribed_topic", "frequency_cap", "merge_value")
+# The trail's outcome of a message step a holdout contact does not get.
+HELD_OUT = "held out: no message (holdout)"
 
 
 class StepReport(BaseModel):
@@ -52,6 +56,8 @@ def classify(kind: str, outcome: str, action_status: str | None,
         return "skipped", "expired_while_paused"
     if outcome == "not in the step's audience: skipped":
         return "skipped", "not_in_audience"
+    if outcome == HELD_OUT:
+        return "skipped", "holdout"
     if outcome.startswith("condition not met: "):  # skipped, or branched past the action
         return "skipped", "condition_not_met"
     if kind == "exit":

@@ -6,41 +6,49 @@ opened, clicked, bounced, led to an unsubscribe, and how many conversions it ear
 Computed from the read models and the journey index, never by asking workflows: visits
 come from journey_step_visits (reported by each journey as it leaves a step), positions
 from journey_index.current_step, messages from sent_messages and provider reports found
-by the step's message key, conversions from journey_conversions. Counts are per visit
-(a contact looping back through a step counts again); a message is one visit's send.
+by the step's message key (projections/step_messages.py; experiment steps' also per
+variant), conversions from journey_conversions. Counts are per visit (a contact looping
+back through a step counts again); a message is one visit's send.
 
 Mailings have their own per-step counts in projections/mailing_reports.py."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 
 from pydantic import BaseModel, Field, computed_field
-from sqlalchemy import Connection, and_, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, func, select
 
-from domain.events import EventType
 from domain.flow import Flow
 from domain.step_outcomes import SKIP_REASONS
-from projections.dialect import json_field
+from projections.experiment_schema import experiment_assignments
 from projections.flow_catalogue import UnknownVersion, get_flow, get_version, versions
 from projections.journey_index import LIVE
-from projections.schema import (
-    channel_status, email_engagement, events, journey_conversions, journey_index, sent_messages,
-)
+from projections.schema import journey_conversions, journey_index
+from projections.step_messages import COUNTS, message_counts, step_topics
 from projections.step_schema import journey_step_visits
 
 V = journey_step_visits.c
 SEND_CHANNELS = {"send_email": "email", "send_sms": "sms"}
-SMS_DELIVERED = ("delivered",)
-SMS_UNDELIVERED = ("undelivered", "failed")
 
 
 class NothingPublished(UnknownVersion):
     def __init__(self, flow_id: str):
         super(UnknownVersion, self).__init__(
             f"flow {flow_id!r} has no published version yet, so no step has counts")
+
+
+class VariantStats(BaseModel):
+    """One variant of an experiment step: visits it was chosen for, and its messages."""
+
+    name: str
+    assigned: int = Field(0, description="Visits given this variant (sent or skipped).")
+    sent: int = 0
+    delivered: int = 0
+    opened: int = 0
+    clicked: int = 0
+    bounced: int = 0
+    unsubscribed: int = 0
 
 
 class StepStats(BaseModel):
@@ -64,9 +72,13 @@ class StepStats(BaseModel):
     opened: int = 0
     clicked: int = 0
     bounced: int = 0
-    unsubscribed: int = Field(0, description="Contacts who opted out of the channel after "
-                              "this message, before any later message on that channel.")
+    unsubscribed: int = Field(0, description="Contacts who opted out of the channel, or of "
+                              "the message's topic on it, after this message and before "
+                              "any later message on that channel (of that topic).")
     converted: int = Field(0, description="Goal conversions attributed to this step.")
+    variants: list[VariantStats] | None = Field(
+        default=None, description="Experiment steps: the message counts per variant, in "
+        "the step's order (a holdout contact's visit is skipped with reason holdout).")
 
     @computed_field
     @property
@@ -124,8 +136,9 @@ def flow_step_stats(conn: Connection, flow_id: str, version: int | None = None) 
 
 
 def _row(step) -> StepStats:
-    return StepStats(step_id=step.id, kind=step.kind, label=step.describe(),
-                     channel=SEND_CHANNELS.get(step.kind))
+    # An experiment step sends on its own channel, under its own id and visit key.
+    channel = step.channel if step.kind == "experiment" else SEND_CHANNELS.get(step.kind)
+    return StepStats(step_id=step.id, kind=step.kind, label=step.describe(), channel=channel)
 
 
 def _mine(flow: Flow) -> list:
@@ -163,57 +176,23 @@ def _messages(conn: Connection, flow: Flow, rows: dict[str, StepStats]) -> None:
     sends = [row for row in rows.values() if row.channel is not None]
     if not sends:
         return
-    S = sent_messages.c
-    sent = select(V.step_id, V.message_key, V.contact_id, S.channel, S.sent_at).select_from(
-        journey_step_visits.join(sent_messages, S.message_key == V.message_key)).where(
-        *_mine(flow)).subquery()
-    counts = {
-        "sent": _per_step(conn, select(sent.c.step_id, sent.c.message_key)),
-        "opened": _engaged(conn, sent, "open"),
-        "clicked": _engaged(conn, sent, "click"),
-        "delivered": _reported(conn, sent, EventType.EMAIL_DELIVERED, "email")
-        + _reported(conn, sent, EventType.SMS_STATUS_CHANGED, "sms", SMS_DELIVERED),
-        "bounced": _reported(conn, sent, EventType.EMAIL_BOUNCED, "email")
-        + _reported(conn, sent, EventType.SMS_STATUS_CHANGED, "sms", SMS_UNDELIVERED),
-        "unsubscribed": _unsubscribed(conn, sent),
-    }
-    for name, per_step in counts.items():
-        for row in sends:
-            setattr(row, name, per_step[row.step_id])
+    counts = message_counts(conn, flow, step_topics(flow, [row.step_id for row in sends]))
+    assigned = _assigned(conn, flow)
+    for row in sends:
+        for name in COUNTS:
+            setattr(row, name, sum(n for (step_id, _), n in counts[name].items()
+                                   if step_id == row.step_id))
+        if row.kind == "experiment":
+            row.variants = [VariantStats(
+                name=variant.name, assigned=assigned[(row.step_id, variant.name)],
+                **{name: counts[name][(row.step_id, variant.name)] for name in COUNTS})
+                for variant in flow.step(row.step_id).variants]
 
 
-def _per_step(conn: Connection, query) -> Counter:
-    """Distinct messages per step, from a query of (step_id, message_key)."""
-    inner = query.distinct().subquery()
-    return Counter(dict(conn.execute(select(inner.c[0], func.count()).group_by(inner.c[0])).all()))
-
-
-def _engaged(conn: Connection, sent, kind: str) -> Counter:
-    E = email_engagement.c
-    return _per_step(conn, select(sent.c.step_id, sent.c.message_key).join(
-        email_engagement, and_(E.contact_id == sent.c.contact_id, E.kind == kind,
-                               E.message_key == sent.c.message_key)))
-
-
-def _reported(conn: Connection, sent, event_type: str, channel: str,
-              statuses: Iterable[str] | None = None) -> Counter:
-    """Messages a provider reported on, found by their key among the contact's events."""
-    key = json_field(conn, events.c.payload, "message_key")
-    on = [events.c.contact_id == sent.c.contact_id, events.c.type == event_type,
-          key == sent.c.message_key]
-    if statuses is not None:
-        on.append(json_field(conn, events.c.payload, "status").in_(list(statuses)))
-    return _per_step(conn, select(sent.c.step_id, sent.c.message_key)
-                     .join(events, and_(*on)).where(sent.c.channel == channel))
-
-
-def _unsubscribed(conn: Connection, sent) -> Counter:
-    """An opt-out counts for the last message on its channel before it, never for two."""
-    C, later = channel_status.c, aliased(sent_messages)
-    opted_out = and_(C.contact_id == sent.c.contact_id, C.channel == sent.c.channel,
-                     C.list_id == "", C.unsubscribed.is_(True), C.changed_at >= sent.c.sent_at)
-    newer = exists().where(later.c.contact_id == sent.c.contact_id,
-                           later.c.channel == sent.c.channel, later.c.sent_at > sent.c.sent_at,
-                           later.c.sent_at <= C.changed_at)
-    return _per_step(conn, select(sent.c.step_id, sent.c.message_key)
-                     .join(channel_status, opted_out).where(~newer))
+def _assigned(conn: Connection, flow: Flow) -> Counter:
+    """Visits of each experiment step given each variant (sent or not)."""
+    A = experiment_assignments.c
+    return Counter({(step_id, variant): n for step_id, variant, n in conn.execute(
+        select(A.step_id, A.variant, func.count()).where(
+            A.flow_id == flow.id, A.flow_version == flow.version)
+        .group_by(A.step_id, A.variant))})

@@ -30,9 +30,11 @@ from routing.router import Router
 from settings import Settings
 from simulation.flows import reachable_flows
 from simulation.recorders import simulation_activities
-from simulation.sandbox import known_contacts, sandbox_in
+from simulation.sandbox import copy_decisions, known_contacts, sandbox_in
 from simulation.scenario import ScheduledEvent, SimulationRefused, UnknownContact
-from simulation.timeline import JourneyTimeline, Timer, TimelineEntry, build, messages_by_key
+from simulation.timeline import (
+    JourneyTimeline, Timer, TimelineEntry, build, messages_by_key, variants_by_key, visit_results,
+)
 from worker import build_worker
 from workflows import search_attributes as sa
 
@@ -88,6 +90,7 @@ async def simulate(settings: Settings, source: Engine, plan: Plan) -> list[Journ
         engine = await asyncio.to_thread(sandbox_in, Path(directory), source, plan.contact_ids,
                                          reached)
         try:
+            await asyncio.to_thread(copy_decisions, source, engine, plan.flow.id)
             env = await start_server(settings)
             try:
                 return await _play(env, engine, settings, plan, reached)
@@ -190,7 +193,9 @@ async def _timeline(handle: WorkflowHandle, engine: Engine, settings: Settings, 
                  status=status, ended_how=ended_how,
                  key_of=lambda step_id, visit: idempotency_key(handle.id, enrollment, step_id, visit),
                  timers=timers, messages=await asyncio.to_thread(messages_by_key, engine, contact_id),
-                 events=events)
+                 events=events,
+                 results=await asyncio.to_thread(visit_results, engine, handle.id, enrollment),
+                 variants=await asyncio.to_thread(variants_by_key, engine, contact_id))
 
 
 async def _ending(handle: WorkflowHandle, days: int) -> tuple[JourneyState | None, str, str | None]:

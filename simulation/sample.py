@@ -22,6 +22,10 @@ class StepReach(BaseModel):
     reached: int = Field(description="Contacts of the sample who reached the step.")
     messages: dict[str, int] = Field(default_factory=dict,
                                      description="Per channel: contacts it sent to.")
+    variants: dict[str, int] = Field(default_factory=dict, description="An experiment step: "
+                                     "visits given each variant.")
+    skipped: dict[str, int] = Field(default_factory=dict, description="Visits that skipped "
+                                    "the step, by reason (holdout, unsubscribed_topic...).")
 
 
 class SampleReport(BaseModel):
@@ -51,6 +55,8 @@ def summarise(flow: Flow, draft: bool, days: int, audience: int,
               timelines: list[JourneyTimeline]) -> SampleReport:
     reached: dict[str, set[str]] = {step.id: set() for step in flow.steps}
     sent: dict[str, Counter] = {step.id: Counter() for step in flow.steps}
+    variants: dict[str, Counter] = {step.id: Counter() for step in flow.steps}
+    skipped: dict[str, Counter] = {step.id: Counter() for step in flow.steps}
     for timeline in timelines:
         for entry in timeline.entries:
             if entry.kind != "step" or entry.step_id not in reached:
@@ -58,10 +64,15 @@ def summarise(flow: Flow, draft: bool, days: int, audience: int,
             reached[entry.step_id].add(timeline.contact_id)
             for channel in {m.channel for m in entry.messages}:
                 sent[entry.step_id][channel] += 1
+            if entry.variant is not None:
+                variants[entry.step_id][entry.variant] += 1
+            if entry.result == "skipped":
+                skipped[entry.step_id][entry.reason or "other"] += 1
     return SampleReport(
         flow_id=flow.id, flow_version=flow.version, draft=draft, days=days, audience=audience,
         sampled=len(timelines),
         steps=[StepReach(step_id=step.id, kind=step.kind, name=step.describe(),
-                         reached=len(reached[step.id]), messages=dict(sent[step.id]))
+                         reached=len(reached[step.id]), messages=dict(sent[step.id]),
+                         variants=dict(variants[step.id]), skipped=dict(skipped[step.id]))
                for step in flow.steps],
         endings=dict(Counter(t.status for t in timelines)))

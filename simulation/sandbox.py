@@ -81,3 +81,15 @@ def known_contacts(engine: Engine, contact_ids: list[str]) -> set[str]:
             found.update(conn.execute(select(contacts.c.contact_id).where(
                 contacts.c.contact_id.in_(contact_ids[start:start + CHUNK]))).scalars())
     return found
+
+
+def copy_decisions(source: Engine, target: Engine, flow_id: str) -> None:
+    """The flow's decided experiments: a simulated contact reaching a decided experiment
+    step gets the winner, as a real one would (undecided ones assign by the same hash)."""
+    decisions = metadata.tables["experiment_decisions"]
+    with source.connect() as reading:
+        rows = [dict(row._mapping) for row in reading.execute(
+            select(decisions).where(decisions.c.flow_id == flow_id))]
+    if rows:
+        with target.begin() as writing:
+            writing.execute(decisions.insert(), rows)

@@ -12,7 +12,9 @@ from sqlalchemy import Engine, select
 from domain import sms
 from domain.flow import Flow
 from domain.journey import JourneyState
+from projections.experiment_schema import experiment_assignments
 from projections.schema import outbox_messages
+from projections.step_schema import journey_step_visits
 
 Kind = Literal["enrolled", "event", "step", "wait", "ended"]
 # At one virtual moment: the event that wakes a journey comes before the step it wakes;
@@ -43,6 +45,14 @@ class TimelineEntry(BaseModel):
                                  "(an event or the journey moved on), or still waiting.")
     event_type: str | None = None
     payload: dict[str, Any] | None = None
+    result: str | None = Field(default=None, description="A step: completed, skipped, "
+                               "exited, failed or interrupted, as per-step analytics count it.")
+    reason: str | None = Field(default=None, description="A step skipped, exited or failed: "
+                               "why (e.g. holdout, unsubscribed_topic, condition_not_met).")
+    variant: str | None = Field(default=None, description="An experiment step: the variant "
+                                "the contact got.")
+    variant_phase: str | None = Field(default=None, description="test (by hash) or winner "
+                                      "(the experiment was decided).")
 
 
 class JourneyTimeline(BaseModel):
@@ -81,6 +91,26 @@ def messages_by_key(engine: Engine, contact_id: str) -> dict[str, RenderedMessag
         encoding=sms.encoding(row.body) if row.channel == "sms" else None) for row in rows}
 
 
+def visit_results(engine: Engine, workflow_id: str,
+                  enrollment_id: str) -> dict[tuple[str, int], tuple[str, str | None]]:
+    """(step id, visit) -> (result, reason) of each step the journey reported leaving
+    (the same rows per-step analytics count)."""
+    V = journey_step_visits.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(V.step_id, V.visit, V.result, V.reason).where(
+            V.workflow_id == workflow_id, V.enrollment_id == enrollment_id)).all()
+    return {(row.step_id, row.visit): (row.result, row.reason) for row in rows}
+
+
+def variants_by_key(engine: Engine, contact_id: str) -> dict[str, tuple[str, str]]:
+    """Message key -> (variant, phase) of the contact's experiment steps."""
+    A = experiment_assignments.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(A.message_key, A.variant, A.phase).where(
+            A.contact_id == contact_id)).all()
+    return {row.message_key: (row.variant, row.phase) for row in rows}
+
+
 def _of_visit(messages: dict[str, RenderedMessage], key: str) -> list[RenderedMessage]:
     # A step's sends carry its visit's key, or that key plus a suffix (a team copy, say).
     return [m for k, m in messages.items() if k == key or k.startswith(key + "/")]
@@ -89,8 +119,11 @@ def _of_visit(messages: dict[str, RenderedMessage], key: str) -> list[RenderedMe
 def build(*, flow: Flow, draft: bool, contact_id: str, zone: ZoneInfo, zone_source: str,
           enrolled_at: datetime, horizon: datetime, state: JourneyState | None, status: str,
           ended_how: str | None, key_of, timers: list[Timer],
-          messages: dict[str, RenderedMessage], events: list[TimelineEntry]) -> JourneyTimeline:
-    """`key_of(step_id, visit)`: the idempotency key the journey gave that visit."""
+          messages: dict[str, RenderedMessage], events: list[TimelineEntry],
+          results: dict[tuple[str, int], tuple[str, str | None]] | None = None,
+          variants: dict[str, tuple[str, str]] | None = None) -> JourneyTimeline:
+    """`key_of(step_id, visit)`: the idempotency key the journey gave that visit;
+    `results` and `variants`: visit_results and variants_by_key."""
     local = lambda moment: moment.astimezone(zone)  # noqa: E731
     entries = [TimelineEntry(at=enrolled_at, kind="enrolled",
                              outcome=f"enrolled in {flow.id} "
@@ -98,10 +131,14 @@ def build(*, flow: Flow, draft: bool, contact_id: str, zone: ZoneInfo, zone_sour
     entries += [event.model_copy(update={"at": event.at}) for event in events]
     for visit in (state.trail if state else []):
         step = _step(flow, visit.step_id)
+        key = key_of(visit.step_id, visit.visit)
+        result, reason = (results or {}).get((visit.step_id, visit.visit), (None, None))
+        variant, phase = (variants or {}).get(key, (None, None))
         entries.append(TimelineEntry(
             at=visit.at or horizon, kind="step", step_id=visit.step_id,
             step_kind=step.kind if step else None, name=step.describe() if step else None,
-            outcome=visit.outcome, messages=_of_visit(messages, key_of(visit.step_id, visit.visit))))
+            outcome=visit.outcome, messages=_of_visit(messages, key), result=result,
+            reason=reason, variant=variant, variant_phase=phase))
     for timer in timers:
         ended_by = ("time" if timer.fired else
                     "cut short" if timer.ended is not None else "still waiting")

@@ -48,8 +48,8 @@ HTTP_REQUESTS = Counter(
 # A Routed.outcome, SendOutcome.reason_code or JourneyStatus outside these (a newer
 # release, a bug) is counted as "other" rather than minting a label.
 ROUTED_OUTCOMES = frozenset({"enrolled", "not_reentered", "signalled", "no_journey"})
-SKIP_REASONS = frozenset({"no_address", "merge_value", "suppressed", "frequency_cap",
-                          "rejected", "gave_up"})
+SKIP_REASONS = frozenset({"no_address", "merge_value", "suppressed", "unsubscribed_topic",
+                          "frequency_cap", "rejected", "gave_up"})
 END_STATUSES = frozenset({"completed", "exited", "converted"})
 
 

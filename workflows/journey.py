@@ -9,6 +9,7 @@ carrying their whole state (JourneyState), so history stays bounded.
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -134,8 +135,8 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         if state.status not in ENDED:
             state.status = JourneyStatus.COMPLETED
         state.current_step = None
-        workflow.upsert_search_attributes([sa.STATUS.value_set(state.status.value),
-                                           sa.CURRENT_STEP.value_set("")])
+        self._show(SearchAttributePair(sa.STATUS, state.status.value),
+                   SearchAttributePair(sa.CURRENT_STEP, ""))
         # The journey index learns of the end from the journey itself, so the router stops
         # signalling it; journeys from before the index replay without this.
         if workflow.patched("journey-index-end"):
@@ -310,10 +311,22 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
 
     def _set_status(self, status: JourneyStatus, step: Step | None = None) -> None:
         self._state.status = status
-        updates = [sa.STATUS.value_set(status.value)]
+        shown = [SearchAttributePair(sa.STATUS, status.value)]
         if step is not None:
-            updates.insert(0, sa.CURRENT_STEP.value_set(step.id))
-        workflow.upsert_search_attributes(updates)
+            shown.insert(0, SearchAttributePair(sa.CURRENT_STEP, step.id))
+        self._show(*shown)
+
+    def _show(self, *pairs: SearchAttributePair) -> None:
+        """Step and status for ops in the Temporal UI: only what changed since the start
+        (which sets the first step and "running") or the last upsert, as each upsert is a
+        command and a history event. The patch is asked only where that drops something
+        (a patch costs a marker and an upsert of its own); journeys from before it
+        upserted every pair, changed or not."""
+        updates = sa.changes(workflow.info().typed_search_attributes, *pairs)
+        if len(updates) == len(pairs) or not workflow.patched("journey-sa-on-change"):
+            updates = [pair.key.value_set(pair.value) for pair in pairs]
+        if updates:
+            workflow.upsert_search_attributes(updates)
 
     def _key(self, step: Step, visit: int) -> str:
         return idempotency_key(workflow.info().workflow_id, self._input.enrollment_id, step.id, visit)

@@ -61,8 +61,8 @@ class SendOutcome(BaseModel):
     reason: str | None = None
     # Machine-readable reason, so the workflow never has to parse the text. Only
     # no_address may end a journey (if_no_phone=exit); any other skip goes on.
-    reason_code: Literal["no_address", "merge_value", "suppressed", "frequency_cap", "rejected",
-                         "gave_up"] | None = None
+    reason_code: Literal["no_address", "merge_value", "suppressed", "unsubscribed_topic",
+                         "frequency_cap", "rejected", "gave_up"] | None = None
     to: str | None = Field(default=None, description="Always None now: an address in a "
                            "result would sit in the journey's history. Kept so results "
                            "recorded with it still decode.")

@@ -12,10 +12,21 @@ from pydantic import Field
 from domain.durations import Duration
 from domain.identifiers import StepId
 from domain.steps.base import Model
-from domain.steps.messaging import MessageStep, SendEmail, SendSms
+from domain.locales import MAX_LOCALES
+from domain.steps.messaging import EmailVariant, MessageStep, SendEmail, SendSms, SmsVariant
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 5
 METRICS = ("opened", "clicked", "converted")
+
+
+class VariantLocale(Model):
+    """A variant's content in one language; a field left out is the variant's own.
+    Email experiments use subject/body/template_id, SMS experiments use text."""
+
+    subject: str | None = None
+    body: str | None = None
+    template_id: str | None = None
+    text: str | None = None
 
 
 class Variant(Model):
@@ -29,6 +40,11 @@ class Variant(Model):
     body: str = ""
     template_id: str | None = None
     text: str = ""
+    locales: dict[str, VariantLocale] = Field(
+        default_factory=dict, max_length=MAX_LOCALES, description=(
+            "This variant's content per language tag (`pt-BR`, `pt`), as a message step's "
+            "`locales`: the contact's `locale` attribute chooses, falling back from `pt-BR` "
+            "to `pt` to the variant's own content."))
 
 
 class Metric(Model):
@@ -76,10 +92,15 @@ class Experiment(MessageStep):
                   "on_missing_value": self.on_missing_value, "topic": self.topic}
         if self.channel == "sms":
             return SendSms(**common, text=variant.text, sender=self.sender,
-                           if_no_phone=self.if_no_phone)
+                           if_no_phone=self.if_no_phone,
+                           locales={tag: SmsVariant(text=v.text)
+                                    for tag, v in variant.locales.items()})
         return SendEmail(**common, subject=variant.subject, body=variant.body,
                          template_id=variant.template_id, from_email=self.from_email,
-                         reply_to=self.reply_to)
+                         reply_to=self.reply_to,
+                         locales={tag: EmailVariant(subject=v.subject, body=v.body,
+                                                    template_id=v.template_id)
+                                  for tag, v in variant.locales.items()})
 
 
 EXPERIMENT_STEPS = (Experiment,)

@@ -15,7 +15,7 @@ from domain.validation.step_settings import check_step_settings
 from domain.steps import Step
 
 # Fields a variant's message takes from the variant itself (the rest are the step's).
-_VARIANT_FIELDS = {"subject", "body", "template_id", "text"}
+_VARIANT_FIELDS = {"subject", "body", "template_id", "text", "locales"}
 _OTHER_CHANNEL = {"email": ("text",), "sms": ("subject", "body", "template_id")}
 
 
@@ -56,6 +56,12 @@ def _variants(step: Experiment, known_fields: set[str] | None,
             if getattr(variant, field):
                 problems.append(_problem(step, f"{at}.{field}", "wrong_channel", (
                     f"{field} is not used by an {step.channel.replace('sms', 'SMS')} experiment")))
+            for tag, content in variant.locales.items():
+                if getattr(content, field):
+                    problems.append(_problem(step, f"{at}.locales.{tag}.{field}", "wrong_channel", (
+                        f"{field} is not used by an {step.channel.replace('sms', 'SMS')} experiment")))
+        # The variant's message carries its locales: their tags and each locale's merge
+        # tags are checked as a message step's are (`variants.<i>.locales.<tag>.<field>`).
         message = step.message(variant)
         for problem in (check_step_settings(message, "", known_events)
                         + check_content(message, known_fields)):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.events import EventType
+from domain.events import EventRejected, EventType, parse_event
 from domain.step_outcomes import StepReport, classify
 from projections import journey_index as index
 from projections.event_store import ingest
@@ -26,6 +26,9 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
     ("send_email", "email skipped: contact has no email address", "skipped", "no_address",
      ("skipped", "no_address")),
     ("send_sms", "sms skipped: over the cap", "skipped", "frequency_cap", ("skipped", "frequency_cap")),
+    ("send_email", "email skipped: contact opted out of topic 'news' on email", "skipped",
+     "unsubscribed_topic", ("skipped", "unsubscribed_topic")),
+    ("experiment", "held out: no message (holdout)", None, None, ("skipped", "holdout")),
     ("send_email", "email failed: invalid recipient", "failed", "rejected", ("failed", "rejected")),
     ("send_sms", "condition not met: skipped", None, None, ("skipped", "condition_not_met")),
     ("send_sms", "condition not met: branched", None, None, ("skipped", "condition_not_met")),
@@ -102,3 +105,15 @@ def test_a_flow_or_version_that_does_not_exist_is_named(engine):
         with pytest.raises(NothingPublished, match="flow 'drafted' has no published version"):
             flow_step_stats(conn, "drafted")
         assert flow_step_stats(conn, "stats-flow").versions == [1]
+
+
+def test_message_sent_says_its_topic_locale_and_variant_and_older_events_still_validate():
+    base = {"event_id": "m-1", "type": "message.sent", "contact_id": "a", "occurred_at": NOW,
+            "payload": {"channel": "email", "message_key": "k", "to": "a@example.com"}}
+    assert parse_event(base, now=NOW).payload == base["payload"]
+    told = {**base["payload"], "topic": "newsletter", "locale": "pt-BR", "variant": "bold",
+            "variant_phase": "winner"}
+    assert parse_event({**base, "payload": told}, now=NOW).payload == told
+    with pytest.raises(EventRejected) as refused:
+        parse_event({**base, "payload": {**told, "variant_phase": "maybe"}}, now=NOW)
+    assert [field for field, _ in refused.value.problems] == ["payload.variant_phase"]

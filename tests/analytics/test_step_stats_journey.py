@@ -7,8 +7,6 @@ GET /v1/flows/{id}/stats and `dripstone flow stats`."""
 import json
 import time
 
-import pytest
-
 from domain.journey import JourneyStatus
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
@@ -22,13 +20,6 @@ from tests.workflows.live_journeys import at_step
 
 CONTACTS = {"s-open": "open@example.com", "s-bounce": "bounce@example.com",
             "s-vip": "vip@example.com", "s-nomail": None}
-
-
-@pytest.fixture
-def cli_database(engine, tmp_path, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("DRIPSTONE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("COLUMNS", "250")
 
 
 async def test_counts_per_step_from_ingest_to_provider_reports(time_skipping_env, engine, settings,

@@ -3,13 +3,16 @@ in its own process) and reports well-formed figures. Nothing is checked against 
 target or a time: only that every part ran and did what it measures."""
 
 import io
+from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 from rich.console import Console
 
-from bench.enroll_load import schedule
+from bench.enroll_load import EnrollmentFigures, Round, schedule
 from bench.enrollment import Options, run
-from bench.enrollment_report import render
+from bench.enrollment_report import _history, render
+from bench.history_cost import HistoryCost, load, save
 
 pytestmark = pytest.mark.devserver
 
@@ -32,6 +35,12 @@ async def test_the_enrollment_benchmark_reports_every_figure(dev_server_env, eng
     assert [(r.variant, r.count) for r in e.rounds] == [
         ("journey", 10), ("bare", 10), ("bare", 10), ("journey", 10)]
     assert e.rate("journey") > 0 and e.rate("bare") > 0 and e.ratio > 0
+    # Counted from the histories of the last round's runs: every one has its start and
+    # its three steps' work (activities or local-activity markers) at least.
+    journeys, bare = e.history["journey"], e.history["bare"]
+    assert (journeys.runs, journeys.steps, bare.runs, bare.steps) == (10, 3, 10, 3)
+    assert bare.group_per_run("activity (scheduled, started, completed)") == 9
+    assert journeys.per_step > 1 and bare.per_step > 1
     batch, single = result.ingest
     assert (batch.endpoint, single.endpoint) == ("batch", "single")
     assert batch.appended == batch.events > 0 and single.appended == single.events > 0
@@ -43,5 +52,21 @@ async def test_the_enrollment_benchmark_reports_every_figure(dev_server_env, eng
     out = io.StringIO()
     render(result, Console(file=out, width=140))
     printed = out.getvalue()
-    for figure in ("ratio journeys / bare", "1M contacts", "ev/s", "p50 / p99"):
+    for figure in ("ratio journeys / bare", "1M contacts", "ev/s", "p50 / p99",
+                   "History events per step"):
         assert figure in printed
+
+
+def test_saved_figures_come_back_as_the_before_of_a_later_run(tmp_path):
+    figures = EnrollmentFigures([Round("journey", 30, 3.0), Round("bare", 30, 6.0)], {
+        "journey": HistoryCost("journey", 2, 3, 60, Counter({"marker": 10, "other": 50})),
+        "bare": HistoryCost("bare", 2, 3, 48, Counter({"other": 48}))})
+    save(SimpleNamespace(dialect="sqlite", enrollment=figures), tmp_path / "before.json")
+    before = load(tmp_path / "before.json")
+    assert before["ratio"] == 2.0 and before["rate"] == {"journey": 10.0, "bare": 5.0}
+    assert before["history"]["journey"].per_step == 10.0
+    assert before["history"]["journey"].group_per_run("marker") == 5.0
+
+    out = io.StringIO()
+    Console(file=out, width=140).print(_history(figures.history, before["history"], before["code"]))
+    assert f"before ({before['code']})" in out.getvalue() and "10.00" in out.getvalue()

@@ -74,3 +74,22 @@ def test_metric_and_rule_settings():
 @pytest.mark.parametrize("percent", [-1, 100])
 def test_holdout_percent_out_of_range(percent):
     assert problems(flow(holdout_percent=percent)) == {(None, "holdout_percent", "invalid")}
+
+
+def test_each_variants_locales_are_checked_per_locale():
+    variants = [{"name": "a", "subject": "A", "body": ".", "locales": {
+                    "pt-BR": {"subject": "Olá {{ first_name }"},
+                    "pt": {"body": "{{ nome_do_cliente }}"},
+                    "xx-not-a-tag!": {"subject": "?"},
+                    "es": {"text": "hola"}}},
+                {"name": "b", "subject": "B", "body": ".", "locales": {"pt": {"subject": "B pt"}}}]
+    _, found = parse_flow(flow({"variants": variants}))
+    assert {(p.field, p.code) for p in found if p.severity == "error"} == {
+        ("variants.0.locales.pt-BR.subject", "bad_merge_tag"),
+        ("variants.0.locales.xx-not-a-tag!", "invalid_locale"),
+        ("variants.0.locales.es.text", "wrong_channel")}
+    # A field no contact has is named by its locale (with a default it would only warn).
+    known = {"email", "first_name"}
+    _, found = parse_flow(flow({"variants": variants}), known_fields=known)
+    assert ("variants.0.locales.pt.body", "unknown_merge_field") in {
+        (p.field, p.code) for p in found if p.severity == "error"}

@@ -131,7 +131,8 @@ async def record(server_bin: str, name: str, out: Path = HERE) -> list[Path]:
         raise SystemExit(f"refusing to overwrite stored histories: {existing}; pick a new suffix")
     out.mkdir(parents=True, exist_ok=True)
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=server_bin)
+        data_converter=pydantic_data_converter, test_server_existing_path=server_bin,
+        test_server_startup_timeout=timedelta(seconds=60))  # a busy machine starts it slowly
     await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
         namespace=env.client.namespace,
         search_attributes={key.name: key.indexed_value_type for key in sa.ALL}))

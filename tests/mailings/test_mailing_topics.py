@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from domain.mailing import Mailing
 from projections.event_store import ingest
 from projections.mailing_schema import mailing_recipients
+from projections.schema import events
 from tests.fakes.provider_http import FakeProvider, Reply
 from tests.journey_harness import contact, event
 
@@ -39,13 +40,13 @@ def _people(engine) -> None:
     ])
 
 
-def _pending(engine, mailing_id: str) -> None:
+def _pending(engine, mailing_id: str, contact_ids=("t-1", "t-2", "t-3")) -> None:
     """The recipient rows the mailing workflow writes before a batch is sent."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(mailing_recipients.insert(), [
             {"mailing_id": mailing_id, "step_id": "main", "contact_id": c, "status": "pending",
-             "due_at": now} for c in ("t-1", "t-2", "t-3")])
+             "due_at": now} for c in contact_ids])
 
 
 def _details(engine, mailing_id: str) -> dict[str, str | None]:
@@ -102,3 +103,22 @@ def test_sms_topics_and_stop(engine):
     receipt = Mailing.model_validate({**text, "id": "receipt", "transactional": True})
     result = delivery.deliver(receipt, receipt.steps[0], ["t-1", "t-2", "t-3"])
     assert (result.sent, result.skipped) == (2, {"unsubscribed": 1})
+
+
+def test_each_message_sent_says_its_topic_and_locale(engine):
+    ingest(engine, [*contact("l-1", email="l1@example.com", phone="+14155550111", locale="pt-BR"),
+                    *contact("l-2", email="l2@example.com", phone="+14155550112")])
+    delivery = MailingDelivery(engine, Outbox(engine, "email"), Outbox(engine, "sms"),
+                               "news@example.com")
+    for channel, content, locale in (("email", {"subject": "News", "body": "."}, {"subject": "Notícias"}),
+                                     ("sms", {"text": "News"}, {"text": "Notícias"})):
+        mailing = Mailing.model_validate({"id": f"loc-{channel}", "topic": "newsletter", "steps": [
+            {"id": "main", "channel": channel, **content, "locales": {"pt": locale}}]})
+        _pending(engine, mailing.id, ["l-1", "l-2"])
+        delivery.deliver(mailing, mailing.steps[0], ["l-1", "l-2"])
+    with engine.connect() as conn:
+        said = {(p["channel"], p["message_key"].rsplit("/", 1)[-1]): (p["topic"], p.get("locale"))
+                for p in conn.execute(select(events.c.payload).where(
+                    events.c.type == "message.sent")).scalars()}
+    assert said == {(c, who): ("newsletter", "pt" if who == "l-1" else None)
+                    for c in ("email", "sms") for who in ("l-1", "l-2")}
