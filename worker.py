@@ -101,7 +101,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     The ports (email, sms, voice, webhooks, scripts) default to the configured ones; a
     simulation passes recorders instead, so the activity list itself exists only here.
     `experiment_clock`: when experiments assign and measure (tests move it forward)."""
-    router = (Router(client, engine, settings.task_queue,
+    router = (Router(client, engine, settings.task_queue, local_sends=settings.local_sends,
                      flow_cache_size=settings.live_flows_cache_size)
               if client is not None else None)
     index = JourneyIndexActivities(engine)
@@ -197,7 +197,7 @@ async def main() -> None:
     if index_incomplete(engine):  # first start after the 0007 migration
         log.info("journey_index.reindexed", journeys=await reindex_journeys(client, engine))
     dispatcher = Dispatcher.from_settings(settings, engine,
-                                          Router(client, engine, settings.task_queue,
+                                          Router(client, engine, settings.task_queue, local_sends=settings.local_sends,
                                                  flow_cache_size=settings.live_flows_cache_size))
     stop = asyncio.Event()
     retries = asyncio.create_task(dispatcher.run(stop))

@@ -8,6 +8,7 @@ the same and nothing sent is sent again."""
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.journey_patches import JourneyPatches
     from domain.journey import ENDED, JourneyInput, JourneyState, StepVisit
     from domain.journey_migration import (
         MIGRATE_SIGNAL, TRAIL_LIMIT, MigrationOrder, migrated_state,
@@ -15,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 
-class JourneyMigrations:
+class JourneyMigrations(JourneyPatches):
     _input: JourneyInput
     _state: JourneyState
     # Not part of JourneyState: an order is taken before any continue-as-new (the check
@@ -37,7 +38,7 @@ class JourneyMigrations:
         order, self._migration = self._migration, None
         # Journeys never signalled to migrate do not get here: their histories replay as
         # they were recorded. This marks the histories that did.
-        if order is None or not workflow.patched("journey-migration"):
+        if order is None or not self.patched("journey-migration"):
             return
         source = self._input.flow
         if migrated_state(self._state, source, order, workflow.now()) is None:
@@ -60,4 +61,5 @@ class JourneyMigrations:
                                            sa.CURRENT_STEP.value_set(state.current_step)])
         workflow.continue_as_new(JourneyInput(
             flow=order.flow, contact_id=self._input.contact_id,
-            enrollment_id=self._input.enrollment_id, state=state))
+            enrollment_id=self._input.enrollment_id, state=state,
+            local_sends=self._input.local_sends))
