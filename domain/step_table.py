@@ -9,7 +9,10 @@ ActivityTaskScheduled/Started/Completed events and no round trip through the tas
 Only calls that are short and safe to repeat are local: the contact-change ledger (one
 event per idempotency key) and read-only lookups. Provider sends, call-outs and anything
 that may wait on someone else stay regular activities (a worker that dies mid-call must
-not hold a workflow task, and Temporal must be able to time the call out on its own)."""
+not hold a workflow task, and Temporal must be able to time the call out on its own).
+A send through the embedded, unpaced outbox is one short transaction keyed like the
+ledger: the journey runs it local (local_send) when its input says the deployment that
+started it delivers that channel so (JourneyInput.local_sends, from Settings)."""
 
 from __future__ import annotations
 
