@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.backfill import backfill_activities
 from activities.conditions import ConditionActivities
@@ -177,6 +178,13 @@ def build_worker(client: Client, settings: Settings, activities: list,
         # Counts sends, provider errors and journey ends; tracing comes with the client.
         interceptors=[MetricsInterceptor()] if counted else [],
         # Sync activities run in these threads: one slot per thread, so none waits for one.
+        # Our workflow modules are imported once, not again for every run: re-running
+        # workflows/journey.py for each journey cost about as much worker CPU as its
+        # steps. Its mixins were passed through already (imports_passed_through), so the
+        # sandbox's import-time checks no longer catch a non-deterministic call in them:
+        # the stored histories' replay does. No module there holds mutable state.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")),
         activity_executor=ThreadPoolExecutor(settings.worker_activity_threads),
         max_concurrent_activities=settings.worker_activity_threads,
         max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
