@@ -13,7 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.backfill import backfill_activities
 from activities.conditions import ConditionActivities
-from activities.compose import MessagingOptions
+from activities.compose import AttachmentFetcher, MessagingOptions
 from activities.contact_changes import ContactChangeActivities
 from activities.delivery import Delivery
 from activities.experiments import ExperimentActivities, wall_clock
@@ -97,10 +97,12 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
                    email: EmailSender | None = None, sms: SmsSender | None = None,
                    voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
                    scripts: dict | None = None,
-                   experiment_clock: Callable[[], datetime] = wall_clock) -> list:
+                   experiment_clock: Callable[[], datetime] = wall_clock,
+                   attachments: AttachmentFetcher | None = None) -> list:
     """`client` lets contact changes made by journeys route to other flows' triggers.
-    The ports (email, sms, voice, webhooks, scripts) default to the configured ones; a
-    simulation passes recorders instead, so the activity list itself exists only here.
+    The ports (email, sms, voice, webhooks, scripts, attachment downloads) default to the
+    configured ones; a simulation passes recorders instead, so the activity list itself
+    exists only here.
     `experiment_clock`: when experiments assign and measure (tests move it forward)."""
     router = (Router(client, engine, settings.task_queue, local_sends=settings.local_sends,
                      flow_cache_size=settings.live_flows_cache_size)
@@ -110,7 +112,8 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     sms = sms or sms_sender(settings, engine)
     options = MessagingOptions.from_settings(settings)
     pace = Pace(engine, settings.provider_rates)
-    messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace)
+    messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace,
+                                    attachments)
     delivery = MailingDelivery(engine, email, sms, settings.email_from, options, pace,
                                flow_cache_size=settings.live_flows_cache_size)
     zones = Zones.from_settings(settings)

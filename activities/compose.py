@@ -1,7 +1,7 @@
 """What goes into an email besides its text: provider template data, List-Unsubscribe
 headers and attachments. Shared by the send_email activity and the test send."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +89,10 @@ def template_data(context: dict[str, Any], subject: str | None) -> dict[str, Any
     """The contact's fields for a provider template ({{first_name}} or
     {{contact.first_name}} in Handlebars), plus the step's rendered subject if it has one."""
     return {**context, **({"subject": subject} if subject else {})}
+
+
+# What a send does with its step's attachments: (attachments, allow_private) -> files.
+AttachmentFetcher = Callable[[list[Attachment], bool], tuple[EmailAttachment, ...]]
 
 
 def fetch_attachments(attachments: list[Attachment], allow_private: bool = False, *,

@@ -26,7 +26,8 @@ class JourneyIndexActivities:
         with self.engine.begin() as conn:
             if request.migrated_from is not None:
                 index.move_version(conn, request.workflow_id, request.enrollment_id,
-                                   request.migrated_from, request.flow_version, now)
+                                   request.migrated_from, request.flow_version, now,
+                                   current_step=request.current_step)
             elif request.ended:
                 # Only this enrollment's row: a journey that ended must not end the next
                 # one started under the same id (re_entry after_exit).

@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.compose import (
-    PREFERENCES_PLACEHOLDER, MessagingOptions, fetch_attachments, sent_details, template_data,
+    PREFERENCES_PLACEHOLDER, AttachmentFetcher, MessagingOptions, fetch_attachments,
+    sent_details, template_data,
     unsubscribe_headers, with_footer,
 )
 from activities.delivery import ContactChannel, Delivered, Delivery, Skip, segments
@@ -27,7 +28,11 @@ class MessagingActivities:
     the text) around the delivery core's rules (activities/delivery.py)."""
 
     def __init__(self, engine: Engine, email: EmailSender, sms: SmsSender, default_from: str,
-                 options: MessagingOptions | None = None, pace: Pace | None = None):
+                 options: MessagingOptions | None = None, pace: Pace | None = None,
+                 attachments: AttachmentFetcher | None = None):
+        """`attachments`: downloads a send's attachments (a simulation describes them
+        instead, touching no network)."""
+        self.fetch_attachments = attachments or fetch_attachments
         self.email = email
         self.sms = sms
         self.default_from = default_from
@@ -47,7 +52,7 @@ class MessagingActivities:
         if isinstance(message, SendOutcome):
             return message
         # Attachments are fetched only once this attempt is known to send.
-        prepare = (lambda m: replace(m, attachments=fetch_attachments(
+        prepare = (lambda m: replace(m, attachments=self.fetch_attachments(
             request.attachments, self.options.allow_private_targets))) if request.attachments else None
         return sent(self.delivery.deliver(self.email, "email", message, request.flow_id,
                                           request.step_id, send=self.email.send, prepare=prepare,

@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import engine_of, known_scripts_of, settings_of
 from api.errors import responses
@@ -23,6 +23,9 @@ router = APIRouter(prefix="/v1/flows", tags=["flows"])
 
 
 class SimulateRequest(BaseModel):
+    # A misspelt field (`day`, `contact`) must not silently play the default instead.
+    model_config = ConfigDict(extra="forbid")
+
     version: int | None = Field(default=None, ge=1, description="A published version "
                                 "(default: the live one).")
     draft: bool = Field(default=False, description="Play the saved draft instead.")

@@ -1,7 +1,7 @@
 """`dripstone flow experiment FLOW STEP [--json]`: an experiment step's result, and the
 flow's holdout lift, from the read models as of now (projections/experiments.py)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import typer
 from rich.table import Table
@@ -33,6 +33,7 @@ def experiment(flow_id: FlowIdArg,
     the flow's lift over its holdout, if it keeps one."""
     import json
 
+    from domain.durations import format_duration
     from projections.experiments import NotAnExperiment, experiment_at, holdout_lift
     from projections.flow_catalogue import get_flow, versions
 
@@ -48,8 +49,8 @@ def experiment(flow_id: FlowIdArg,
         print(json.dumps({"experiment": result.model_dump(mode="json"),
                           "lift": lift.model_dump(mode="json") if lift else None}, indent=2))
         return
-    window = result.window_seconds
-    table = Table(title=f"Experiment {flow_id}/{step_id}: {result.metric} within {window}s "
+    window = format_duration(timedelta(seconds=result.window_seconds))
+    table = Table(title=f"Experiment {flow_id}/{step_id}: {result.metric} within {window} "
                   f"({result.channel}, winner after {result.rule.replace('_', ' ')})")
     for column in ("variant", "weight", "assigned", "measured", result.metric, "rate",
                    "95% CI", "vs first", "95% CI of difference", "p-value"):

@@ -70,7 +70,8 @@ def send_test(
         elif isinstance(step, PhoneCall):
             provider, message_id = _call(settings, engine, step, to, contact, locale)
         else:
-            fail(f"step {step_id!r} is a {step.kind} step; only send_email, send_sms and "
+            article = "an" if step.kind[0] in "aeiou" else "a"
+            fail(f"step {step_id!r} is {article} {step.kind} step; only send_email, send_sms and "
                  "phone_call steps can be tested")
     finally:
         engine.dispose()

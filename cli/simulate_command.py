@@ -47,7 +47,9 @@ def simulate(
     try:
         scheduled = read_events_file(events, days, settings.phone_default_region) if events else []
     except EventRejected as exc:
-        fail(f"--events {events}: " + "; ".join(f"{f}: {r}" for f, r in exc.problems))
+        # A problem with the file itself names no field inside it: no second "--events".
+        fail(f"--events {events}: " + "; ".join(r if f == "--events" else f"{f}: {r}"
+                                                 for f, r in exc.problems))
     # The journeys' own log lines (messages outboxed...) would bury the timeline.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     engine = open_checked(settings.resolved_database_url)
@@ -65,8 +67,36 @@ def simulate(
         return
     show = _show_sample if sample is not None else _show_timeline
     show(result)
-    console.print(f"simulated {days} virtual days in {time.monotonic() - started:.1f}s; "
-                  "nothing was sent", style="dim")
+    how_far = _sample_reach(result) if sample is not None else _timeline_reach(result, days)
+    console.print(f"{how_far} (in {time.monotonic() - started:.1f}s); nothing was sent",
+                  style="dim", highlight=False)
+
+
+def _timeline_reach(timeline, days: int) -> str:
+    """How far the clock went and why it stopped: the journey's end, or the horizon."""
+    from datetime import timedelta
+
+    from domain.durations import format_duration
+
+    if timeline.status.startswith("still"):
+        return (f"simulated the full {_days(days)}; the journey was {timeline.status} at "
+                f"step {timeline.current_step} when they ran out")
+    ended = next(e.at for e in reversed(timeline.entries) if e.kind == "ended")
+    played = (ended - timeline.enrolled_at) // timedelta(minutes=1) * timedelta(minutes=1)
+    return (f"simulated {format_duration(played)} of {_days(days)}: the journey "
+            f"{timeline.status} there, so the simulation stopped")
+
+
+def _sample_reach(report) -> str:
+    still = sum(n for status, n in report.endings.items() if status.startswith("still"))
+    if still:
+        return (f"simulated the full {_days(report.days)}; {still} of {report.sampled} "
+                "journey(s) still running when they ran out")
+    return f"simulated until every sampled journey had ended, within {_days(report.days)}"
+
+
+def _days(days: int) -> str:
+    return "1 virtual day" if days == 1 else f"{days} virtual days"
 
 
 def _line(text: str, style: str | None = None) -> None:

@@ -64,12 +64,14 @@ async def connect(settings: Settings, lazy: bool = False, sdk_metrics: bool = Fa
     processes; a CLI command beside them on the same host must not take that port).
     With tracing on, starts and signals carry the caller's trace into the workflow."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    # Built before the try: their own errors (codec keys, TLS files) name their settings and
+    # must not be reworded as an address problem.
+    converter, tls = data_converter(settings), tls_config(settings)
     try:
         return await Client.connect(settings.temporal_address,
                                     namespace=settings.temporal_namespace,
-                                    data_converter=data_converter(settings), lazy=lazy,
-                                    tls=tls_config(settings), api_key=api_key,
-                                    interceptors=client_interceptors(settings),
+                                    data_converter=converter, lazy=lazy, tls=tls,
+                                    api_key=api_key, interceptors=client_interceptors(settings),
                                     runtime=runtime_for(settings) if sdk_metrics else None)
     except ValueError as exc:
         # The SDK's words for an address it cannot parse (settings.temporal_address_problem

@@ -125,6 +125,8 @@ class JourneyIndexRequest(BaseModel):
     ended: bool = False
     migrated_from: int | None = Field(default=None, description="Set when the journey moves "
                                       "from this version to `flow_version` (a migration).")
+    current_step: str | None = Field(default=None, description="With `migrated_from`: the "
+                                     "step of `flow_version` the journey continues at.")
     status: str | None = Field(default=None, description="With `ended`: how the journey "
                                "ended (completed, exited, converted, failed...).")
 

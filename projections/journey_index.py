@@ -159,11 +159,16 @@ def count_live_by_version(conn: Connection, flow_id: str) -> dict[int, int]:
 
 
 def move_version(conn: Connection, workflow_id: str, enrollment_id: str, from_version: int,
-                 to_version: int, now: datetime) -> int:
-    """A live journey that continued on another version of its flow (a migration). Only
-    from the version it left: a retried write, or a row revived meanwhile, is untouched."""
+                 to_version: int, now: datetime, current_step: str | None = None) -> int:
+    """A live journey that continued on another version of its flow (a migration), at
+    `current_step` of that version when given (older journeys do not say; their row keeps
+    its step until their next step report). Only from the version it left: a retried
+    write, or a row revived meanwhile, is untouched."""
+    moved = {"flow_version": to_version, "updated_at": now}
+    if current_step is not None:
+        moved["current_step"] = current_step
     return conn.execute(update(journey_index).where(
         journey_index.c.workflow_id == workflow_id,
         journey_index.c.enrollment_id == enrollment_id,
         journey_index.c.status.in_(LIVE), journey_index.c.flow_version == from_version)
-        .values(flow_version=to_version, updated_at=now)).rowcount
+        .values(**moved)).rowcount

@@ -5,9 +5,10 @@ would refuse it: the journey could not run it either."""
 from sqlalchemy import Connection
 
 from domain.flow import Flow
+from domain.steps.flow_control import StartFlow
 from domain.validation import parse_flow
 from projections.contacts import known_fields
-from projections.flow_catalogue import get_flow, get_version
+from projections.flow_catalogue import find_flow, get_flow, get_version
 from simulation.scenario import SimulationRefused
 
 
@@ -35,3 +36,22 @@ def flow_to_simulate(conn: Connection, flow_id: str, version: int | None = None,
                                     "yet; simulate its draft")
         version = record.current_version
     return get_version(conn, flow_id, version)
+
+
+def reachable_flows(conn: Connection, flow: Flow) -> list[Flow]:
+    """The live versions of the flows a journey of `flow` may start (start_flow steps),
+    and of those they may start in turn: the simulation's catalogue needs them, or the
+    step fails there for want of a flow that exists in the real one. A flow not
+    published (or missing) is left out, so the step fails as it would in production."""
+    found: dict[str, Flow] = {}
+    pending = [flow]
+    while pending:
+        for step in pending.pop().steps:
+            if not isinstance(step, StartFlow) or not step.flow_id or step.flow_id in found:
+                continue
+            record = find_flow(conn, step.flow_id)
+            if record is None or not record.current_version:
+                continue
+            found[step.flow_id] = get_version(conn, step.flow_id, record.current_version)
+            pending.append(found[step.flow_id])
+    return [found[flow_id] for flow_id in sorted(found)]

@@ -1,21 +1,23 @@
 """The simulation's outbox: every port a journey can reach the world through, replaced by
 a recorder writing to the throwaway database's outbox table. Email, SMS, calls and team
 notifications already have such an adapter (the embedded outbox); webhooks and scripts
-get one here. The activities themselves are production's, built by worker.py."""
+get one here. Attachments are described, never
+downloaded. The activities themselves are production's, built by worker.py."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 
 from activities.outbox import Outbox
+from activities.ports import EmailAttachment, EmailMessage
 from activities.voice_port import OutboxVoice
 from activities.webhooks import IDEMPOTENCY_HEADER, WebhookActivities
 from domain.flow import Flow
 from domain.steps.contact_changes import RunScript
-from domain.steps.messaging import Webhook
+from domain.steps.messaging import Attachment, Webhook
 from settings import Settings
 from worker import activities_for
 
@@ -56,6 +58,28 @@ class SimulatedWebhooks(WebhookActivities):
         return 200, "", False
 
 
+def described_attachments(attachments: list[Attachment],
+                          _allow_private: bool) -> tuple[EmailAttachment, ...]:
+    """A simulated send's attachments, named but never downloaded: a simulation touches
+    no network, and the file's bytes change nothing in what the journey does."""
+    return tuple(EmailAttachment(item.filename, item.content_type, b"") for item in attachments)
+
+
+class SimulatedEmail(Outbox):
+    """The email outbox, noting each attachment under the body (the outbox keeps no
+    files), so the timeline shows what would have been attached."""
+
+    def __init__(self, engine: Engine):
+        super().__init__(engine, "email")
+
+    def send(self, message: EmailMessage) -> str | None:  # type: ignore[override]
+        notes = [f"[attachment {a.filename} ({a.content_type}): described, not fetched in "
+                 "a simulation]" for a in message.attachments]
+        if notes:
+            message = replace(message, body="\n".join([message.body, *notes]))
+        return super().send(message)
+
+
 def recorded_scripts(engine: Engine, flows: list[Flow]) -> dict[str, Any]:
     """Every script the flows name, as a recorder: the run is noted, nothing runs."""
     outbox = Outbox(engine, "script")
@@ -76,7 +100,8 @@ def recorded_scripts(engine: Engine, flows: list[Flow]) -> dict[str, Any]:
 def simulation_activities(settings: Settings, engine: Engine, client: Client,
                           flows: list[Flow]) -> list:
     """worker.py's activity list with every outward port swapped for a recorder."""
-    return activities_for(settings, engine, client, email=Outbox(engine, "email"),
+    return activities_for(settings, engine, client, email=SimulatedEmail(engine),
                           sms=Outbox(engine, "sms"), voice=OutboxVoice(engine),
                           webhooks=SimulatedWebhooks(engine),
-                          scripts=recorded_scripts(engine, flows))
+                          scripts=recorded_scripts(engine, flows),
+                          attachments=described_attachments)

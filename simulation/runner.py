@@ -28,6 +28,7 @@ from routing.dispatch import Dispatcher
 from routing.ingestion import ingest_events
 from routing.router import Router
 from settings import Settings
+from simulation.flows import reachable_flows
 from simulation.recorders import simulation_activities
 from simulation.sandbox import copy_decisions, known_contacts, sandbox_in
 from simulation.scenario import ScheduledEvent, SimulationRefused, UnknownContact
@@ -84,24 +85,32 @@ async def simulate(settings: Settings, source: Engine, plan: Plan) -> list[Journ
                                                              plan.contact_ids)
     if missing:
         raise UnknownContact("contact", f"no contact {sorted(missing)[0]!r} in the database")
+    reached = await asyncio.to_thread(_reachable, source, plan.flow)
     with TemporaryDirectory(prefix="dripstone-simulation-") as directory:
-        engine = await asyncio.to_thread(sandbox_in, Path(directory), source, plan.contact_ids)
+        engine = await asyncio.to_thread(sandbox_in, Path(directory), source, plan.contact_ids,
+                                         reached)
         try:
             await asyncio.to_thread(copy_decisions, source, engine, plan.flow.id)
             env = await start_server(settings)
             try:
-                return await _play(env, engine, settings, plan)
+                return await _play(env, engine, settings, plan, reached)
             finally:
                 await env.shutdown()
         finally:
             engine.dispose()
 
 
+def _reachable(source: Engine, flow: Flow) -> list[Flow]:
+    with source.connect() as conn:
+        return reachable_flows(conn, flow)
+
+
 async def _play(env: WorkflowEnvironment, engine: Engine, settings: Settings,
-                plan: Plan) -> list[JourneyTimeline]:
+                plan: Plan, reached: list[Flow]) -> list[JourneyTimeline]:
     own = settings.model_copy(update={"task_queue": f"simulation-{uuid.uuid4().hex}"})
     client = env.client
-    worker = build_worker(client, own, simulation_activities(own, engine, client, [plan.flow]),
+    worker = build_worker(client, own, simulation_activities(own, engine, client,
+                                                             [plan.flow, *reached]),
                           counted=False)
     router = Router(client, engine, own.task_queue)
     # Events the journeys append (tags, conversions...) are routed like any other.
@@ -198,7 +207,8 @@ async def _ending(handle: WorkflowHandle, days: int) -> tuple[JourneyState | Non
         state = await handle.query("state", result_type=JourneyState)
         await handle.terminate("the simulation is over")
         return state, f"still {state.status.value}", (
-            f"at step {state.current_step} when the {days} simulated days ran out")
+            f"at step {state.current_step} when the {days} simulated "
+            f"{'day' if days == 1 else 'days'} ran out")
     try:
         await handle.result()
         reason = described.status.name.lower()

@@ -1,5 +1,6 @@
 """The throwaway database a simulation runs against: a temporary SQLite file migrated to
-head, holding only the simulated contacts' rows copied from the real database. Journeys
+head, holding only the simulated contacts' rows and the flows their journeys may start, copied
+from the real database. Journeys
 in the simulation write there (events, ledger, outbox), never to the real one, which
 is only ever read."""
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, Table, select
 
+from domain.flow import Flow
 from projections.database import make_engine, migrate
 from projections.tables import metadata
 
@@ -25,13 +27,15 @@ def contact_tables() -> list[Table]:
             if "contact_id" in table.c and table.name not in NOT_COPIED]
 
 
-def sandbox_in(directory: Path, source: Engine, contact_ids: list[str]) -> Engine:
+def sandbox_in(directory: Path, source: Engine, contact_ids: list[str],
+               flows: list[Flow] = ()) -> Engine:
     """A migrated SQLite file in `directory` (the caller's temporary folder, removed with
-    it) filled with the contacts' rows from `source`."""
+    it) filled with the contacts' rows from `source`, and with `flows` as its catalogue."""
     engine = make_engine(f"sqlite:///{directory / 'simulation.db'}")
     try:
         migrate(engine)
         copy_contacts(source, engine, contact_ids)
+        copy_flows(source, engine, flows)
     except BaseException:
         engine.dispose()
         raise
@@ -51,6 +55,21 @@ def copy_contacts(source: Engine, target: Engine, contact_ids: list[str]) -> int
                     writing.execute(table.insert(), rows)
                     copied += len(rows)
     return copied
+
+
+def copy_flows(source: Engine, target: Engine, flows: list[Flow]) -> None:
+    """Each flow's catalogue row and the version given (its live one), as they are in
+    `source`: a start_flow step in the simulation finds the flow it starts."""
+    catalogue, documents = metadata.tables["flows"], metadata.tables["flow_versions"]
+    with source.connect() as reading, target.begin() as writing:
+        for flow in flows:
+            [record] = reading.execute(select(catalogue).where(
+                catalogue.c.flow_id == flow.id)).mappings().all()
+            [version] = reading.execute(select(documents).where(
+                documents.c.flow_id == flow.id, documents.c.version == flow.version)
+            ).mappings().all()
+            writing.execute(catalogue.insert(), [{**record, "draft": None}])
+            writing.execute(documents.insert(), [dict(version)])
 
 
 def known_contacts(engine: Engine, contact_ids: list[str]) -> set[str]:

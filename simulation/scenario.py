@@ -87,9 +87,9 @@ def read_events_file(path: Path, days: int = 30,
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise EventRejected([("--events", f"cannot read {path}: {exc}")]) from None
+        raise EventRejected([("--events", f"cannot read it: {getattr(exc, 'strerror', None) or exc}")]) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise EventRejected([("--events", f"{path} is not YAML or JSON: {exc}")]) from None
+        raise EventRejected([("--events", f"it is not YAML or JSON: {exc}")]) from None
     return check_events(raw, days, phone_region=phone_region)

@@ -2,19 +2,13 @@
 from the journey index, as a durable operation with progress (not a loop inside an HTTP
 request or a CLI process that may die half way). Continues as new as it pages."""
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.flow_control import (
         FlowControlInput, FlowControlProgress, FlowPageRequest, FlowPageResult,
     )
-
-PAGES_PER_RUN = 100
-PAGE_TIMEOUT = timedelta(minutes=5)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+    from workflows.paged_operation import page_through
 
 
 @workflow.defn(name="FlowControlWorkflow")
@@ -35,18 +29,14 @@ class FlowControlWorkflow:
     @workflow.run
     async def run(self, input: FlowControlInput) -> FlowControlProgress:
         state = self._input
-        for _ in range(PAGES_PER_RUN):
-            page = await workflow.execute_activity(
-                "signal_flow_page", FlowPageRequest(
-                    flow_id=state.flow_id, signal=state.signal, reason=state.reason,
-                    while_status=state.while_status, after=state.cursor,
-                    limit=state.page_size),
-                result_type=FlowPageResult, start_to_close_timeout=PAGE_TIMEOUT,
-                retry_policy=RETRY, summary=f"{state.signal} journeys after {state.cursor!r}")
+
+        def counted(page: FlowPageResult) -> None:
             state.signalled += page.signalled
-            state.pages += 1
-            if page.next_after is None:
-                self._done = True
-                return self.progress()
-            state.cursor = page.next_after
-        workflow.continue_as_new(state)
+
+        await page_through(
+            state, "signal_flow_page", lambda: FlowPageRequest(
+                flow_id=state.flow_id, signal=state.signal, reason=state.reason,
+                while_status=state.while_status, after=state.cursor, limit=state.page_size),
+            FlowPageResult, lambda: f"{state.signal} journeys after {state.cursor!r}", counted)
+        self._done = True
+        return self.progress()

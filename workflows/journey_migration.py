@@ -41,7 +41,8 @@ class JourneyMigrations(JourneyPatches):
         if order is None or not self.patched("journey-migration"):
             return
         source = self._input.flow
-        if migrated_state(self._state, source, order, workflow.now()) is None:
+        target = migrated_state(self._state, source, order, workflow.now())
+        if target is None:
             # Its step has no place in the target: it stays on its version, and says so.
             self._state.trail = self._state.trail + [StepVisit(
                 step_id=self._state.current_step or "", visit=0, at=workflow.now(),
@@ -50,9 +51,13 @@ class JourneyMigrations(JourneyPatches):
                 code="not_migrated")][-TRAIL_LIMIT:]
             return
         # The index first: once the new run exists, events must reach it as this version's
-        # journey; a run that never starts leaves a row the next migration corrects.
+        # journey; a run that never starts leaves a row the next migration corrects. The
+        # mapped step goes with it (the step stats and the console place live journeys by
+        # it); journeys that migrated before this replay without it.
+        moved_to = ({"current_step": target.current_step}
+                    if workflow.patched("journey-migration-index-step") else {})
         await self._record_in_index(ended=False, flow_version=order.flow.version,
-                                    migrated_from=source.version)
+                                    migrated_from=source.version, **moved_to)
         await workflow.wait_condition(workflow.all_handlers_finished)
         # Computed after every signal handled, so the carried state holds every event.
         state = migrated_state(self._state, source, order, workflow.now())

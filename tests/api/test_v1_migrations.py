@@ -39,6 +39,8 @@ async def test_dry_run_refusal_and_a_mapped_migration_over_http(time_skipping_en
             assert unkeyed.status_code == 401
             bad = ok(await http.post(ROUTE, json={"to_version": 2, "map": {"pause": "nowhere"}}), 422)
             assert bad["detail"][0]["loc"] == "map" and "'nowhere'" in bad["detail"][0]["msg"]
+            typo = ok(await http.post(ROUTE, json={"to_version": 2, "dryrun": True}), 422)
+            assert [d["loc"] for d in typo["detail"]] == ["dryrun"], typo
             same = ok(await http.post(ROUTE, json={"to_version": 2, "from_version": 2}), 422)
             assert same["detail"][0]["loc"] == "from_version"
             ok(await http.post(ROUTE, json={"to_version": 9}), 404)

@@ -107,6 +107,7 @@ def test_a_phone_call_step_rings_the_given_number(dripstone, published, fakes):
 @pytest.mark.parametrize(("args", "message"), [
     (("welcome", "nope", "--to", "me@example.com"), "flow 'welcome' has no step 'nope'"),
     (("welcome", "tag", "--to", "me@example.com"), "only send_email, send_sms and phone_call steps can be tested"),
+    (("welcome", "tag", "--to", "me@example.com"), "step 'tag' is an add_tag step;"),
     (("welcome", "hello", "--to", "not-an-address"), "--to: 'not-an-address' is not an email address"),
     (("welcome", "text", "--to", "12"), "--to: '12' is not a valid phone number"),
     (("welcome", "hello", "--to", "me@example.com", "--contact", "ghost"), "no contact 'ghost'"),

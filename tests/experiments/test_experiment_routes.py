@@ -86,5 +86,6 @@ def test_the_cli_prints_the_same_result(engine, tmp_path, monkeypatch, assigned)
     assert printed["experiment"]["leader"] == "b" and printed["lift"]["holdout_percent"] == 20
     table = dripstone_run("flow", "experiment", FLOW.id, "pick").stdout
     assert "100.0%" in table and "no winner yet (testing); leading: b" in table
+    assert "clicked within 1h (" in table  # the window as flows write it, not 3600s
     refused = dripstone_run("flow", "experiment", FLOW.id, "done", code=2)
     assert "not an experiment" in refused.stdout + refused.stderr

@@ -1,7 +1,8 @@
 """Record the histories of a journey migration for the replay test:
     DRIPSTONE_TEST_SERVER_BIN=... .venv/bin/python -m tests.histories.record_migration v1
 A journey waiting in a 3-day wait of v1 gets the `migrate` order (patch
-"journey-migration"): its first run records the order, the index write and the
+"journey-migration", and from the migfix recording "journey-migration-index-step": the
+index write carries the mapped step): its first run records the order, the index write and the
 continue-as-new; its second run resumes the wait on v2's renamed step (5 days, counted
 from when the wait began) and finishes there. The MigrationWorkflow's own history is
 stored too. Recorded with the plain pydantic converter (the codec passes such payloads

@@ -7,6 +7,7 @@ import pytest
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
 from tests.api.v1_harness import async_client, ok
+from tests.fakes.provider_http import FakeProvider, Reply
 from tests.fakes.webhook_target import WebhookTarget
 from tests.journey_harness import contact, flow_from
 from tests.simulation.test_simulate_cli import row_counts
@@ -87,6 +88,8 @@ async def test_a_sample_counts_who_reaches_each_step(settings, published):
     ({"contact_id": "c1", "sample": 3}, 422, "body"),
     ({"contact_id": "c1", "version": 1, "draft": True}, 422, "body"),
     ({"contact_id": "c1", "days": 0}, 422, "days"),
+    ({"contact_id": "c1", "day": 3}, 422, "day"),
+    ({"contact": "c1", "sample": 2}, 422, "contact"),
     ({"contact_id": "c1", "events": [{"type": "sms.received", "after": "later"}]}, 422,
      "events[0].after"),
     ({"contact_id": "c1", "events": [{"type": "sms.received", "after": "1h", "payload": {}}]},
@@ -109,3 +112,33 @@ async def test_unknown_flows_and_contacts_are_404(settings, published):
         unkeyed = await client.post("/v1/flows/crm-sync/simulate", json={"contact_id": "c1"},
                                     headers={"Authorization": "Bearer wrong"})
         assert unkeyed.status_code == 401
+
+
+async def test_attachments_are_described_not_fetched_and_a_started_flow_is_found(
+        settings, engine):
+    """The attachment's server hears nothing (even where private targets are allowed,
+    so a download would reach it), and the flow a start_flow step starts is in the
+    simulation's catalogue, so the child journey runs there."""
+    with FakeProvider(Reply(200, "%PDF-1.4", {"Content-Type": "application/pdf"})) as files:
+        ingest(engine, contact("c9", email="c9@example.com", first_name="Nine"))
+        with engine.begin() as conn:
+            publish(conn, flow_from({"id": "follow-up", "steps": [
+                {"id": "welcome-back", "kind": "send_email", "subject": "Follow-up",
+                 "body": "From the started flow."}]}))
+            publish(conn, flow_from({"id": "with-menu", "steps": [
+                {"id": "menu", "kind": "send_email", "subject": "Our menu", "body": "Attached.",
+                 "attachments": [{"filename": "menu.pdf", "url": f"{files.url}/menu.pdf",
+                                  "size_bytes": 8, "content_type": "application/pdf"}]},
+                {"id": "more", "kind": "start_flow", "flow_id": "follow-up",
+                 "wait_for_completion": True}]}), allow_private_targets=True)
+        allowing = settings.model_copy(update={"webhook_allow_private_targets": True})
+        async with async_client(allowing, engine) as client:
+            timeline = ok(await client.post("/v1/flows/with-menu/simulate",
+                                            json={"contact_id": "c9", "days": 2}))
+        assert files.requests == []
+    by_step = {e["step_id"]: e for e in timeline["entries"] if e["kind"] == "step"}
+    [menu] = by_step["menu"]["messages"]
+    assert menu["body"] == ("Attached.\n[attachment menu.pdf (application/pdf): described, "
+                            "not fetched in a simulation]")
+    assert by_step["more"]["outcome"] == "sub-flow follow-up completed", by_step["more"]
+    assert timeline["status"] == "completed", timeline

@@ -4,6 +4,10 @@ real providers (SendGrid, Twilio) aimed at local fakes: they must hear nothing, 
 real database must not change."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -88,6 +92,20 @@ def test_a_reply_after_three_hours_takes_the_detractor_path_and_nothing_is_sent(
     assert row_counts(deployment) == before
 
 
+def test_json_on_stdout_is_only_json_in_a_real_process(deployment):
+    """In a process of its own: the SDK core writes its warnings (the test server's
+    missing capabilities) to file descriptor 1 unless they go through Python's logging,
+    which the in-process runner above cannot see."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "flow", "simulate", "nps-survey", "--contact",
+         "c-42", "--days", "3", "--json"], capture_output=True, text=True, cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    timeline = json.loads(done.stdout)
+    assert timeline["contact_id"] == "c-42" and timeline["status"] == "exited"
+
+
 def test_without_a_reply_the_contact_is_reminded_then_tagged_as_no_response(deployment, providers):
     before = row_counts(deployment)
 
@@ -103,6 +121,8 @@ def test_without_a_reply_the_contact_is_reminded_then_tagged_as_no_response(depl
     assert any("+2d00h00m" in line and "ended" in line
                and "exited: no NPS score after one reminder" in line for line in lines)
     assert not any("score (multi_branch)" in line for line in lines)
+    # The clock stopped when the journey ended, two days in, not at the 30-day horizon.
+    assert "simulated 2d of 30 virtual days: the journey exited there" in lines[-1]
     sendgrid, twilio = providers
     assert sendgrid.requests == [] and twilio.requests == []
     assert row_counts(deployment) == before
@@ -124,6 +144,14 @@ def test_a_bad_events_file_is_refused_naming_the_field(deployment, tmp_path, con
     result = dripstone_run("flow", "simulate", "nps-survey", "--contact", "c-42",
                            "--events", events, code=2)
     assert f"--events {events}" in result.stderr and says in result.stderr
+
+
+def test_an_unreadable_events_file_is_named_once(deployment, tmp_path):
+    missing = tmp_path / "nowhere.yaml"
+    result = dripstone_run("flow", "simulate", "nps-survey", "--contact", "c-42",
+                           "--events", missing, code=2)
+    assert f"--events {missing}: cannot read it" in result.stderr
+    assert result.stderr.count("--events") == 1 and result.stderr.count(str(missing)) == 1
 
 
 @pytest.mark.parametrize("args, says", [

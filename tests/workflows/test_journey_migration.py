@@ -14,6 +14,7 @@ from domain.migration_plan import MigrationProgress
 from projections import journey_index as index
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
+from projections.step_stats import flow_step_stats
 from routing.controls import JourneyControls
 from routing.journey_migrations import dry_run, load_versions, migration_progress, start_migration
 from tests.journey_harness import (
@@ -167,6 +168,11 @@ async def test_dry_run_refuses_an_unmapped_waiting_step_until_it_is_mapped(
         await _finished(env, engine, v1.id, migration)
         state = await _on_version(env, engine, journey, 2, "linger")
         assert state.wait.until == before.wait.until  # same 3-day wait: deadline kept
+        # The index places it at the mapped step of v2 (stats and console read it there).
+        with engine.connect() as conn:
+            assert index.get(conn, journey).current_step == "linger"
+            stats = flow_step_stats(conn, v1.id, 2).by_step()
+        assert (stats["linger"].waiting, stats["linger"].entered) == (1, 1), stats["linger"]
         assert state.visits["linger"] == 1 and state.current_visit == 1
         result = await journey_result(env, journey)
     assert result.status == JourneyStatus.COMPLETED
