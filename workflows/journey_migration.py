@@ -55,7 +55,7 @@ class JourneyMigrations(JourneyPatches):
         # mapped step goes with it (the step stats and the console place live journeys by
         # it); journeys that migrated before this replay without it.
         moved_to = ({"current_step": target.current_step}
-                    if workflow.patched("journey-migration-index-step") else {})
+                    if self.patched("journey-migration-index-step") else {})
         await self._record_in_index(ended=False, flow_version=order.flow.version,
                                     migrated_from=source.version, **moved_to)
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -18,6 +18,7 @@ BUNDLED = frozenset({
     "journey-index-end", "journey-end-status", "journey-sa-on-change", "journey-local-steps",
     "journey-migration", "journey-index-sub-flow", "tag-invalid-change-recorded",
     "experiment-step", "flow-holdout", "goal-checks-on-events", "clock-conditions-in-workflow",
+    "journey-migration-index-step",
 })
 
 
