@@ -46,7 +46,7 @@ async def journey_worker(client: Client, engine, settings, **adapters):
     """A worker with its dispatcher, as `python -m worker` runs them: events journeys
     write reach other journeys through dispatch records, as in production."""
     worker = build_worker(client, settings, activities_for(settings, engine, client, **adapters))
-    router = Router(client, engine, settings.task_queue)
+    router = Router(client, engine, settings.task_queue, local_sends=settings.local_sends)
     dispatcher = Dispatcher(engine, router, poll=timedelta(milliseconds=100))
     stop = asyncio.Event()
     async with worker:
