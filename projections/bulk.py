@@ -10,6 +10,7 @@ column defaults, expanding IN lists) go through `conn.execute` as before."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,9 +18,8 @@ from sqlalchemy import Connection
 from sqlalchemy.sql import Executable
 
 Row = dict[str, Any]
-# Rows per multi-row INSERT ... RETURNING (SQLite allows 32,766 parameters a statement).
+# Rows per multi-row INSERT ... RETURNING, within SQLite's parameters per statement.
 RETURNING_PAGE = 1000
-SQLITE_MAX_PARAMETERS = 32_000
 
 
 def execute_many(conn: Connection, statement: Executable, rows: Sequence[Row]) -> None:
@@ -46,7 +46,7 @@ def insert_returning(conn: Connection, statement: Executable, rows: Sequence[Row
         return [tuple(row) for row in conn.execute(statement, list(rows)).all()]
     params = _parameters(conn, compiled, rows)
     width = len(params[0])
-    page = max(1, min(RETURNING_PAGE, SQLITE_MAX_PARAMETERS // max(width, 1)))
+    page = max(1, min(RETURNING_PAGE, _parameter_limit(conn) // max(width, 1)))
     before, after = compiled.string.split(group)
     found: list[tuple] = []
     for start in range(0, len(params), page):
@@ -65,10 +65,21 @@ def _compile(conn: Connection, statement: Executable, first: Row):
     if (compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params
             or compiled.post_compile_params):
         return None
+    if any(bind.required and name not in first for bind, name in compiled.bind_names.items()):
+        return None  # conn.execute names the missing parameter
     names = compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
     if any(compiled.escaped_bind_names.get(name, name) != name for name in names):
         return None
     return compiled
+
+
+def _parameter_limit(conn: Connection) -> int:
+    """SQLite's host parameters per statement (32,766 since 3.32; 999 before)."""
+    driver = conn.connection.dbapi_connection
+    try:
+        return int(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))  # type: ignore[union-attr]
+    except AttributeError:  # Python before 3.11
+        return 999
 
 
 def _parameters(conn: Connection, compiled, rows: Sequence[Row]) -> list:

@@ -4,7 +4,9 @@ on SQLite and on the PostgreSQL lane."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import StatementError
 
 from projections.bulk import execute_many, insert_returning
 from projections.dialect import insert
@@ -59,3 +61,11 @@ def test_execute_many_stores_what_conn_execute_would(engine):
     assert {stored[k].updated_at for k in ("k-0", "k-1", "k-3", "k-4")} == {later}
     assert {stored[k].created_at for k in stored} == {T0}
     execute_many(engine.connect(), mark, [])  # nothing to do is no statement at all
+
+
+def test_a_row_missing_a_parameter_is_refused_naming_it(engine):
+    ML = message_ledger.c
+    mark = (message_ledger.update().where(ML.idempotency_key == bindparam("k"))
+            .values(status="sent", provider_message_id=bindparam("p")))
+    with engine.begin() as conn, pytest.raises(StatementError, match="'p'"):
+        execute_many(conn, mark, [{"k": "k-0"}])
