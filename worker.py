@@ -1,11 +1,13 @@
 """Composition root: settings -> database -> provider adapters -> activities -> worker."""
 
 import asyncio
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -42,7 +44,7 @@ from routing.dispatch import Dispatcher
 from routing.journey_migrations import JourneyMigrator
 from routing.reindex import index_incomplete, reindex_journeys
 from routing.router import Router
-from settings import Settings
+from settings import Settings, settings_problems
 from telemetry.logs import configure_logging
 from telemetry.tracing import shutdown as flush_traces
 from telemetry.worker_metrics import MetricsInterceptor
@@ -226,3 +228,8 @@ if __name__ == "__main__":
         asyncio.run(main())
     except (SchemaError, TemporalUnreachable) as exc:
         raise SystemExit(f"error: {exc}") from None
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        print(f"error: settings: {settings_problems(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
