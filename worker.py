@@ -99,11 +99,13 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
                    voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
                    scripts: dict | None = None,
                    experiment_clock: Callable[[], datetime] = wall_clock,
-                   attachments: AttachmentFetcher | None = None) -> list:
+                   attachments: AttachmentFetcher | None = None,
+                   options: MessagingOptions | None = None) -> list:
     """`client` lets contact changes made by journeys route to other flows' triggers.
     The ports (email, sms, voice, webhooks, scripts, attachment downloads) default to the
     configured ones; a simulation passes recorders instead, so the activity list itself
-    exists only here.
+    exists only here. `options`: the configured ones unless given (a simulation's links
+    change nothing).
     `experiment_clock`: when experiments assign and measure (tests move it forward)."""
     router = (Router(client, engine, settings.task_queue,
                      flow_cache_size=settings.live_flows_cache_size)
@@ -111,7 +113,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     index = JourneyIndexActivities(engine)
     email = email or email_sender(settings, engine)
     sms = sms or sms_sender(settings, engine)
-    options = MessagingOptions.from_settings(settings)
+    options = options or MessagingOptions.from_settings(settings)
     pace = Pace(engine, settings.provider_rates)
     messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace,
                                     attachments)
