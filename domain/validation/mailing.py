@@ -65,6 +65,18 @@ def validate_mailing(mailing: Mailing, known_fields: set[str] | None = None, *,
     return problems
 
 
+def unknown_contacts_warning(unknown: list[str], shown: int = 10) -> list[Problem]:
+    """A warning, not a refusal: a contact may be created after the mailing is saved
+    (their first event), and the send skips whoever is still unknown then."""
+    if not unknown:
+        return []
+    more = f" and {len(unknown) - shown} more" if len(unknown) > shown else ""
+    return [Problem(step_id=None, field="audience.contacts", code="unknown_contact",
+                    severity="warning", message=f"no contact is known with id(s) "
+                    f"{', '.join(repr(c) for c in unknown[:shown])}{more}: they are skipped "
+                    "unless they exist when the mailing sends")]
+
+
 def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
