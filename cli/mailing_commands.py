@@ -197,7 +197,12 @@ def show(mailing_id: MailingIdArg,
         row = catalogue.get(conn, mailing_id)
         counts = step_counts(conn, catalogue.load(conn, mailing_id))
     if as_json:
-        print(json.dumps({"mailing_id": mailing_id, "status": row["status"], "steps": counts}))
+        # The fields GET /v1/mailings/{id} answers with (its document aside), alike.
+        from pydantic_core import to_jsonable_python
+
+        summary = {k: row[k] for k in ("mailing_id", "name", "status", "current_step",
+                                        "created_at", "started_at", "finished_at")}
+        print(json.dumps(to_jsonable_python({**summary, "steps": counts})))
         return
     console.print(f"mailing {mailing_id!r}: {row['status']}", highlight=False)
     # One column per step: a chain has a few steps and many counts.

@@ -1,4 +1,4 @@
-"""A fixed-list audience naming ids no contact has is accepted (a contact may appear
+"""`mailing show --json` answers as GET /v1/mailings/{id} does. A fixed-list audience naming ids no contact has is accepted (a contact may appear
 before the send), but validate, save and preview name the unknown ids as a warning, in
 the API and the CLI alike."""
 
@@ -46,3 +46,15 @@ def test_the_cli_names_unknown_ids_in_validate_and_preview(known, tmp_path, monk
     dripstone_run("mailing", "save", path)
     previewed = dripstone_run("mailing", "preview", "listed").stdout
     assert "1 contact(s)" in previewed and "'zzz-ghost'" in previewed
+
+
+def test_show_json_has_the_fields_the_api_answers_with(settings, known, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", known.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("DRIPSTONE_DATA_DIR", str(tmp_path))
+    client = sync_client(settings, known)
+    assert client.post("/v1/mailings", json=DOCUMENT).status_code == 201
+    api = client.get("/v1/mailings/listed").json()
+    shown = json.loads(dripstone_run("mailing", "show", "listed", "--json").stdout)
+    assert set(shown) == set(api) - {"document"}
+    assert shown == {k: v for k, v in api.items() if k != "document"}
+    assert shown["name"] == "Listed"
