@@ -157,6 +157,8 @@ def test_an_unreadable_events_file_is_named_once(deployment, tmp_path):
 @pytest.mark.parametrize("args, says", [
     (["nps-survey"], "give --contact ID, or --sample K"),
     (["nps-survey", "--contact", "c-42", "--draft", "--version", "1"], "not both"),
+    (["nps-survey", "--contact", "c-42", "--sample", "3"],
+     "give --contact ID or --sample K, not both"),
     (["nps-survey", "--contact", "nobody"], "no contact 'nobody'"),
     (["nps-survey", "--contact", "c-42", "--version", "7"], "version 7"),
     (["no-such-flow", "--contact", "c-42"], "no-such-flow"),
