@@ -131,7 +131,8 @@ def test_without_a_reply_the_contact_is_reminded_then_tagged_as_no_response(depl
 @pytest.mark.parametrize("content, says", [
     ("- {type: sms.received, after: 3h, payload: {body: '9'}", "is not YAML or JSON"),
     ("{type: sms.received, after: 3h}", "events: must be a list of events"),
-    ("- {type: sms.received, after: soon, payload: {body: '9'}}", "events[0].after"),
+    ("- {type: sms.received, after: soon, payload: {body: '9'}}",
+     "events[0].after: 'soon' is not a duration: give a number and a unit, e.g. 3h, 2d, 30m"),
     ("- {type: sms.received, after: 3h, payload: {}}", "events[0].payload.body: Field required"),
     ("- {type: sms.recieved, after: 3h, payload: {body: '9'}}", "events[0].type: unknown event type"),
     ("- {type: sms.received, after: 40d, payload: {body: '9'}}",
