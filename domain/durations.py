@@ -49,13 +49,14 @@ def _whole_non_negative(value: timedelta) -> timedelta:
 def _in_our_words(value: Any, handler: ValidatorFunctionWrapHandler) -> timedelta:
     # pydantic's own message ("invalid digit in duration") names no form that works.
     try:
-        return handler(value)
+        parsed: timedelta = handler(value)
     except ValidationError as exc:
         if not any(e["type"].startswith("time_delta") for e in exc.errors()):
             raise
         raise PydanticCustomError(
             "time_delta_parsing", "{value} is not a duration: give a number and a unit, "
             "e.g. 3h, 2d, 30m, 1h30m (or ISO-8601, e.g. PT3H)", {"value": repr(value)}) from None
+    return parsed
 
 
 # Validators run from the last to the first: parse_duration, then ours around pydantic's.
