@@ -1,6 +1,6 @@
-"""`mailing show --json` answers as GET /v1/mailings/{id} does. A fixed-list audience naming ids no contact has is accepted (a contact may appear
-before the send), but validate, save and preview name the unknown ids as a warning, in
-the API and the CLI alike."""
+"""`mailing show --json` answers as GET /v1/mailings/{id} does. A fixed-list audience
+naming ids no contact has is accepted (a contact may appear before the send), but
+validate, save and preview name the unknown ids as a warning, in the API and the CLI."""
 
 import json
 
