@@ -8,11 +8,41 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography.fernet import Fernet
-from pydantic import AliasChoices, Field, PositiveFloat, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (AliasChoices, Field, PositiveFloat, SecretStr, ValidationError,
+                      field_validator, model_validator)
+from pydantic_settings import (BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource,
+                               SettingsConfigDict)
 
 from domain.frequency import FrequencyCaps
 from domain.topics import DEFAULT_TOPIC, DEFAULT_TOPICS, TOPIC_PATTERN
+
+
+class _NotJson(str):
+    """The text of a JSON setting that does not parse, handed on to its field's check."""
+
+
+class _JsonEnvSource(EnvSettingsSource):
+    """A JSON setting (a list, an object) that does not parse reaches validation as
+    _NotJson, where its variable is named with the form wanted, instead of
+    pydantic-settings' SettingsError (a traceback, no reason)."""
+
+    def decode_complex_value(self, field_name, field, value):
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            return _NotJson(value)
+
+
+# The form each JSON setting takes, shown when its value is no JSON.
+_JSON_FORMS = {
+    "api_keys": 'a list, e.g. ["key"]', "codec_api_keys": 'a list, e.g. ["key"]',
+    "codec_cors_origins": 'a list, e.g. ["http://localhost:8233"]',
+    "lead_routers": 'an object, e.g. {"sales": ["ann", "bob"]}',
+    "codec_keys": 'an object, e.g. {"k1": "BASE64 OF 32 BYTES"}',
+    "provider_rates": 'an object, e.g. {"sendgrid": 100}',
+    "frequency_caps": 'an object, e.g. {"email": {"messages": 3, "within": "7d"}}',
+    "subscription_topics": 'an object, e.g. {"news": "Newsletter"}',
+}
 
 
 class Settings(BaseSettings):
@@ -241,6 +271,19 @@ class Settings(BaseSettings):
         # An env var left empty by a template (`${KEY:-}`) means "not given", not "." or "".
         return None if isinstance(value, str) and not value.strip() else value
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings: PydanticBaseSettingsSource,
+                                   env_settings, dotenv_settings, file_secret_settings):
+        return (init_settings, _JsonEnvSource(settings_cls), dotenv_settings,
+                file_secret_settings)
+
+    @field_validator(*_JSON_FORMS, mode="before")
+    @classmethod
+    def _json_that_parses(cls, value, info):
+        if isinstance(value, _NotJson):
+            raise ValueError(f"must be JSON ({_JSON_FORMS[info.field_name]})")
+        return value
+
     @field_validator("temporal_address")
     @classmethod
     def _address_is_host_port(cls, value: str) -> str:
@@ -337,6 +380,13 @@ class Settings(BaseSettings):
 TLS_FILES = {"DRIPSTONE_TEMPORAL_TLS_CA_PATH": "temporal_tls_ca_path",
              "DRIPSTONE_TEMPORAL_TLS_CERT_PATH": "temporal_tls_cert_path",
              "DRIPSTONE_TEMPORAL_TLS_KEY_PATH": "temporal_tls_key_path"}
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """Settings that do not validate, in one line naming each by its variable."""
+    return "; ".join(
+        (f"DRIPSTONE_{str(error['loc'][0]).upper()}: " if error["loc"] else "")
+        + error["msg"].removeprefix("Value error, ") for error in exc.errors())
 
 
 def temporal_address_problem(address: str) -> str | None:

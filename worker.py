@@ -1,11 +1,13 @@
 """Composition root: settings -> database -> provider adapters -> activities -> worker."""
 
 import asyncio
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -43,7 +45,7 @@ from routing.dispatch import Dispatcher
 from routing.journey_migrations import JourneyMigrator
 from routing.reindex import index_incomplete, reindex_journeys
 from routing.router import Router
-from settings import Settings
+from settings import Settings, settings_problems
 from telemetry.logs import configure_logging
 from telemetry.tracing import shutdown as flush_traces
 from telemetry.worker_metrics import MetricsInterceptor
@@ -98,11 +100,13 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
                    voice: VoiceCaller | None = None, webhooks: WebhookActivities | None = None,
                    scripts: dict | None = None,
                    experiment_clock: Callable[[], datetime] = wall_clock,
-                   attachments: AttachmentFetcher | None = None) -> list:
+                   attachments: AttachmentFetcher | None = None,
+                   options: MessagingOptions | None = None) -> list:
     """`client` lets contact changes made by journeys route to other flows' triggers.
     The ports (email, sms, voice, webhooks, scripts, attachment downloads) default to the
     configured ones; a simulation passes recorders instead, so the activity list itself
-    exists only here.
+    exists only here. `options`: the configured ones unless given (a simulation's links
+    change nothing).
     `experiment_clock`: when experiments assign and measure (tests move it forward)."""
     router = (Router(client, engine, settings.task_queue, local_sends=settings.local_sends,
                      flow_cache_size=settings.live_flows_cache_size)
@@ -110,7 +114,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     index = JourneyIndexActivities(engine)
     email = email or email_sender(settings, engine)
     sms = sms or sms_sender(settings, engine)
-    options = MessagingOptions.from_settings(settings)
+    options = options or MessagingOptions.from_settings(settings)
     pace = Pace(engine, settings.provider_rates)
     messaging = MessagingActivities(engine, email, sms, settings.email_from, options, pace,
                                     attachments)
@@ -234,3 +238,8 @@ if __name__ == "__main__":
         asyncio.run(main())
     except (SchemaError, TemporalUnreachable) as exc:
         raise SystemExit(f"error: {exc}") from None
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        print(f"error: settings: {settings_problems(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None

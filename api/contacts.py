@@ -55,6 +55,10 @@ class ContactOut(BaseModel):
     attributes: dict[str, Any] = Field(description="Every attribute with a value.")
     tags: list[str]
     unsubscribed: list[str] = Field(description="Channels (email, sms) the contact left.")
+    unsubscribed_topics: dict[str, list[str]] = Field(
+        default_factory=dict, description="Channel -> subscription topics the contact left "
+        "there (preference page, one-click unsubscribe); a channel left altogether is in "
+        "`unsubscribed`.")
     products: list[str]
     subscriptions: dict[str, bool] = Field(description="plan -> active now")
     created_at: datetime | None = Field(description="The contact's earliest event.")

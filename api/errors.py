@@ -95,7 +95,9 @@ def _request_problems(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
             position = loc[0] if loc else "?"
             detail.append(_detail("body", f"not valid JSON (at character {position})", "json_invalid"))
             continue
-        detail.append(_detail(field_path(loc) or "body", error.get("msg", "invalid"),
+        # A validator's own message, without pydantic's "Value error, " in front of it.
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        detail.append(_detail(field_path(loc) or "body", message,
                               error.get("type", "value_error")))
     return detail
 

@@ -14,12 +14,12 @@ from api.errors import responses
 from api.flows import ProblemOut, Validation, problems_out
 from domain.mailing import Mailing, MailingId, MailingStatus
 from domain.scheduling.zones import Zones
-from domain.validation.mailing import errors, parse_mailing
+from domain.validation.mailing import errors, parse_mailing, unknown_contacts_warning
 from domain.validation.sms_steps import sms_steps
 from projections import mailings as catalogue
 from projections.audience import profiles
 from projections.contacts import known_fields
-from projections.mailing_audience import preview as audience_preview
+from projections.mailing_audience import preview as audience_preview, unknown_listed
 from projections.mailing_reports import step_counts
 from routing import mailings as lifecycle
 
@@ -90,14 +90,20 @@ class MailingPreview(BaseModel):
     mailing_id: str
     count: int = Field(description="Contacts the main step would go to now.")
     contacts: list[AudienceContact] = Field(description="The first of them, by contact id.")
+    unknown_contacts: list[str] = Field(
+        default_factory=list, description="Ids of a listed audience no contact has (skipped).")
 
 
 def _parsed(request: Request, document: dict[str, Any]):
     allowed = settings_of(request).webhook_allow_private_targets
     with engine_of(request).connect() as conn:
-        return parse_mailing(document, known_fields(conn), allow_private_targets=allowed,
-                             known_topics=settings_of(request).topic_ids,
-                             preference_links=settings_of(request).preference_links_enabled)
+        mailing, problems = parse_mailing(
+            document, known_fields(conn), allow_private_targets=allowed,
+            known_topics=settings_of(request).topic_ids,
+            preference_links=settings_of(request).preference_links_enabled)
+        if mailing is not None:
+            problems += unknown_contacts_warning(unknown_listed(conn, mailing))
+    return mailing, problems
 
 
 @router.post("/validate", response_model=Validation, openapi_extra=MAILING_BODY,
@@ -150,11 +156,13 @@ def preview(mailing_id: MailingIdPath, request: Request,
     engine = engine_of(request)
     with engine.connect() as conn:
         mailing = catalogue.load(conn, mailing_id)
+        unknown = unknown_listed(conn, mailing)
     settings = settings_of(request)
     count, first = audience_preview(
         engine, mailing, limit, zones=Zones.from_settings(settings))
     return MailingPreview(mailing_id=mailing_id, count=count,
-                          contacts=[AudienceContact(**c) for c in profiles(engine, first)])
+                          contacts=[AudienceContact(**c) for c in profiles(engine, first)],
+                          unknown_contacts=unknown)
 
 
 @router.post("/{mailing_id}/send", response_model=MailingStatusOut, responses=responses(404, 409, 503),

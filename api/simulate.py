@@ -41,8 +41,11 @@ class SimulateRequest(BaseModel):
     def _one_of_each(self) -> "SimulateRequest":
         if self.draft and self.version is not None:
             raise ValueError("give a version or draft: true, not both")
-        if (self.contact_id is None) == (self.sample is None):
-            raise ValueError("give contact_id or sample, not both and not neither")
+        if self.contact_id is not None and self.sample is not None:
+            raise ValueError("give contact_id or sample, not both")
+        if self.contact_id is None and self.sample is None:
+            raise ValueError("give contact_id (one contact) or sample (a sample of the "
+                             "flow's audience)")
         return self
 
 

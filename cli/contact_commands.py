@@ -86,6 +86,9 @@ def show(contact_id: ContactArg, as_json: JsonOption = False) -> None:
                          ("subscriptions", ", ".join(plans)),
                          ("products", ", ".join(view["products"])),
                          ("unsubscribed from", ", ".join(view["unsubscribed"])),
+                         ("topics left", "; ".join(
+                             f"{channel}: {', '.join(topics)}"
+                             for channel, topics in view["unsubscribed_topics"].items())),
                          ("first seen (UTC)", _when(view["created_at"])),
                          ("last active (UTC)", _when(view["last_active_at"]))):
         table.add_row(label, _cell(value))

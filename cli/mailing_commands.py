@@ -46,8 +46,9 @@ def _engine() -> Iterator:
 
 
 def _parse(engine, path: Path):
-    from domain.validation.mailing import parse_mailing
+    from domain.validation.mailing import parse_mailing, unknown_contacts_warning
     from projections.contacts import known_fields
+    from projections.mailing_audience import unknown_listed
     from settings import Settings
 
     try:
@@ -60,6 +61,8 @@ def _parse(engine, path: Path):
             allow_private_targets=Settings().webhook_allow_private_targets,
             known_topics=Settings().topic_ids,
             preference_links=Settings().preference_links_enabled)
+        if mailing is not None:
+            problems += unknown_contacts_warning(unknown_listed(conn, mailing))
     return document, mailing, problems
 
 
@@ -103,16 +106,19 @@ def preview(mailing_id: MailingIdArg,
     from projections import mailings as catalogue
     from projections.audience import profiles
     from domain.scheduling.zones import Zones
-    from projections.mailing_audience import preview as audience_preview
+    from domain.validation.mailing import unknown_contacts_warning
+    from projections.mailing_audience import preview as audience_preview, unknown_listed
     from settings import Settings
 
     with _engine() as engine:
         with engine.connect() as conn:
             mailing = catalogue.load(conn, mailing_id)
+            unknown = unknown_listed(conn, mailing)
         count, first = audience_preview(engine, mailing, limit,
                                         zones=Zones.from_settings(Settings()))
         shown = profiles(engine, first)
     console.print(f"{count} contact(s) in the audience of mailing {mailing_id!r}", highlight=False)
+    _print_problems(unknown_contacts_warning(unknown))
     if shown:
         table = Table("contact", "email", "phone")
         for c in shown:
@@ -191,7 +197,12 @@ def show(mailing_id: MailingIdArg,
         row = catalogue.get(conn, mailing_id)
         counts = step_counts(conn, catalogue.load(conn, mailing_id))
     if as_json:
-        print(json.dumps({"mailing_id": mailing_id, "status": row["status"], "steps": counts}))
+        # The fields GET /v1/mailings/{id} answers with (its document aside), alike.
+        from pydantic_core import to_jsonable_python
+
+        summary = {k: row[k] for k in ("mailing_id", "name", "status", "current_step",
+                                        "created_at", "started_at", "finished_at")}
+        print(json.dumps(to_jsonable_python({**summary, "steps": counts})))
         return
     console.print(f"mailing {mailing_id!r}: {row['status']}", highlight=False)
     # One column per step: a chain has a few steps and many counts.

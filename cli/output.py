@@ -88,9 +88,9 @@ def _settings_problems(exc: Exception) -> str | None:
     if (pydantic_core is None or not isinstance(exc, pydantic_core.ValidationError)
             or exc.title != "Settings"):
         return None
-    return "; ".join(
-        (f"DRIPSTONE_{str(error['loc'][0]).upper()}: " if error["loc"] else "")
-        + error["msg"].removeprefix("Value error, ") for error in exc.errors())
+    from settings import settings_problems  # loaded already: a Settings error was raised
+
+    return settings_problems(exc)
 
 
 def _stops_with_status_1(exc: Exception) -> bool:

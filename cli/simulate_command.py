@@ -41,7 +41,9 @@ def simulate(
 
     if draft and version is not None:
         fail("give either --version or --draft, not both")
-    if (contact is None) == (sample is None):
+    if contact is not None and sample is not None:
+        fail("give --contact ID or --sample K, not both")
+    if contact is None and sample is None:
         fail("give --contact ID, or --sample K for a sample of the flow's audience")
     settings = Settings()
     try:

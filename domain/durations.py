@@ -4,7 +4,9 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+from pydantic import (AfterValidator, BeforeValidator, PlainSerializer, ValidationError,
+                      ValidatorFunctionWrapHandler, WrapValidator)
+from pydantic_core import PydanticCustomError
 
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _COMPACT = re.compile(r"^\s*(?:(\d+)\s*([wdhms])\s*)+$")
@@ -44,8 +46,23 @@ def _whole_non_negative(value: timedelta) -> timedelta:
     return value
 
 
+def _in_our_words(value: Any, handler: ValidatorFunctionWrapHandler) -> timedelta:
+    # pydantic's own message ("invalid digit in duration") names no form that works.
+    try:
+        parsed: timedelta = handler(value)
+    except ValidationError as exc:
+        if not any(e["type"].startswith("time_delta") for e in exc.errors()):
+            raise
+        raise PydanticCustomError(
+            "time_delta_parsing", "{value} is not a duration: give a number and a unit, "
+            "e.g. 3h, 2d, 30m, 1h30m (or ISO-8601, e.g. PT3H)", {"value": repr(value)}) from None
+    return parsed
+
+
+# Validators run from the last to the first: parse_duration, then ours around pydantic's.
 Duration = Annotated[
     timedelta,
+    WrapValidator(_in_our_words),
     BeforeValidator(parse_duration),
     AfterValidator(_whole_non_negative),
     PlainSerializer(format_duration, return_type=str, when_used="json"),

@@ -4,9 +4,11 @@ the reason, within a short time: a probe that hangs is a probe that fails anyway
 import asyncio
 from datetime import timedelta
 
+import structlog
 from sqlalchemy import Engine, text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from projections.schema_version import check_schema
 
@@ -30,8 +32,22 @@ async def database(engine: Engine) -> str | None:
 
 
 async def temporal(client: Client) -> str | None:
+    """One line a probe's reader can act on; the SDK's own words (a Rust transport error
+    several lines long) go to the log."""
+    address = client.service_client.config.target_host
     try:
         await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=WITHIN)
     except Exception as exc:  # noqa: BLE001 - unreachable, refused, timed out...
-        return f"{type(exc).__name__}: {exc}"[:300]
+        structlog.get_logger("dripstone.health").warning(
+            "readiness.temporal_failed", temporal=address, error=f"{type(exc).__name__}: {exc}")
+        return _temporal_reason(address, exc)
     return None
+
+
+def _temporal_reason(address: str, exc: Exception) -> str:
+    status = exc.status if isinstance(exc, RPCError) else None
+    if isinstance(exc, TimeoutError) or status == RPCStatusCode.DEADLINE_EXCEEDED:
+        return f"Temporal at {address}: no answer within {WITHIN.total_seconds():g} s"
+    if status is not None and status != RPCStatusCode.UNAVAILABLE:
+        return f"Temporal at {address} refused the call ({status.name})"
+    return f"Temporal at {address} unreachable"  # a failed connect (RuntimeError) too

@@ -38,6 +38,9 @@ def main() -> None:
             parser.error(f"--released {item!r}: expected NAME=ISO-TIME (e.g. 2026-11-24T00:00:00+00:00)")
         if not sep or released[name].tzinfo is None:
             parser.error(f"--released {item!r}: expected NAME=ISO-TIME with a UTC offset")
+    known = sorted(patch.name for patch in find_patches())
+    for name in sorted(set(released) - set(known)):
+        parser.error(f"--released {name}: no patch of that name; known: {', '.join(known)}")
     asyncio.run(report(released, not args.no_temporal, not args.no_replay))
 
 
@@ -61,22 +64,28 @@ async def report(released: dict, ask_temporal: bool, replay: bool) -> None:
         if client is not None and when is not None:
             count = await running_before(client, patch.workflow_types, when)
             print(f"  running executions started before it: {count}")
-            step = "deprecate_patch" if patch.stage == "patched" else "remove"
-            if count:
-                verdict = f"not ready: {count} run(s) may still take the old branch"
-            elif patch.name not in released:
-                # A commit's date is earlier than its deploy: runs started in between ran
-                # the old code and are not counted, so "ready" would be a guess.
-                verdict = (f"unknown: no run started before its first commit; give "
-                           f"--released {patch.name}=<when the release with it "
-                           f"{'deployed' if patch.stage == 'patched' else 'deprecated it'}>")
-            else:
-                verdict = f"READY ({step})"
+            verdict = readiness_verdict(patch, count, patch.name in released)
         if replay:
             failing = await failing_without(patch.name)
             print(f"  stored histories that replay only with the old branch: "
                   f"{', '.join(failing) or 'none'}")
         print(f"  {verdict}")
+
+
+def readiness_verdict(patch, count: int, released_given: bool) -> str:
+    """The last line for a patch Temporal answered about: `count` runs started before
+    its release date (from --released when `released_given`, else its first commit)."""
+    if count:
+        return f"not ready: {count} run(s) may still take the old branch"
+    if not released_given:
+        # A commit's date is earlier than its deploy: runs started in between ran the old
+        # code and are not counted, so "ready" would be a guess.
+        event = "deployed" if patch.stage == "patched" else "deprecated it"
+        return (f"unknown: no running execution predates its first commit here, but without "
+                f"--released its deploy date is not known (runs started between that commit "
+                f"and the deploy ran the old code); give "
+                f"--released {patch.name}=<when the release with it {event}>")
+    return f"READY ({'deprecate_patch' if patch.stage == 'patched' else 'remove'})"
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, exists, or_, select, union_all
 from domain import sms
 from domain.events import EventType, sent_event_id
 from projections.contacts import load_snapshot
+from projections.preferences import contact_choices
 from projections.schema import contacts, events, message_ledger, outbox_messages, sent_messages
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
@@ -40,7 +41,17 @@ def contact_view(conn: Connection, contact_id: str) -> dict[str, Any] | None:
         "attributes": {k: v for k, v in snapshot.attributes.items() if k not in _PROFILE},
         "tags": sorted(snapshot.tags), "unsubscribed": sorted(snapshot.unsubscribed),
         "products": sorted(snapshot.products), "subscriptions": snapshot.subscriptions,
+        "unsubscribed_topics": _topics_left(conn, contact_id),
         "created_at": snapshot.created_at, "last_active_at": snapshot.last_active_at}
+
+
+def _topics_left(conn: Connection, contact_id: str) -> dict[str, list[str]]:
+    """Channel -> topics left there (preference page, one-click unsubscribe), read as the
+    preference page and the console read them."""
+    left: dict[str, list[str]] = {}
+    for topic, channel in sorted(contact_choices(conn, contact_id).topics_left):
+        left.setdefault(channel, []).append(topic)
+    return left
 
 
 def known(conn: Connection, contact_id: str) -> bool:

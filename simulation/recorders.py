@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from activities.compose import MessagingOptions
 from activities.outbox import Outbox
 from activities.ports import EmailAttachment, EmailMessage
 from activities.voice_port import OutboxVoice
@@ -99,8 +100,13 @@ def recorded_scripts(engine: Engine, flows: list[Flow]) -> dict[str, Any]:
 
 def simulation_activities(settings: Settings, engine: Engine, client: Client,
                           flows: list[Flow]) -> list:
-    """worker.py's activity list with every outward port swapped for a recorder."""
-    return activities_for(settings, engine, client, email=SimulatedEmail(engine),
+    """worker.py's activity list with every outward port swapped for a recorder. The
+    preference links are the test sends' inert ones: a simulated email is read by whoever
+    runs the simulation, and a real link would hand them the contact's preferences."""
+    options = MessagingOptions.from_settings(settings)
+    if options.links is not None:
+        options = replace(options, links=options.links.for_test_sends())
+    return activities_for(settings, engine, client, options=options, email=SimulatedEmail(engine),
                           sms=Outbox(engine, "sms"), voice=OutboxVoice(engine),
                           webhooks=SimulatedWebhooks(engine),
                           scripts=recorded_scripts(engine, flows),

@@ -32,6 +32,7 @@ from simulation.flows import reachable_flows
 from simulation.recorders import simulation_activities
 from simulation.sandbox import copy_decisions, known_contacts, sandbox_in
 from simulation.scenario import ScheduledEvent, SimulationRefused, UnknownContact
+from telemetry.sdk_metrics import simulation_runtime
 from simulation.timeline import (
     JourneyTimeline, Timer, TimelineEntry, build, messages_by_key, variants_by_key, visit_results,
 )
@@ -72,7 +73,7 @@ async def start_server(settings: Settings) -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=test_server_path(settings),
-        test_server_startup_timeout=STARTUP_TIMEOUT)
+        test_server_startup_timeout=STARTUP_TIMEOUT, runtime=simulation_runtime())
     await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
         namespace=env.client.namespace,
         search_attributes={key.name: key.indexed_value_type for key in sa.ALL}))

@@ -29,7 +29,8 @@ from temporalio.runtime import (
 CORE_LOGGER = "temporalio.core"
 
 _runtimes: dict[int, Runtime] = {}
-_forwarding: dict[str, Runtime] = {}  # by the core's level: default runtimes made here
+# By the core's level (default runtimes made here), and "simulation".
+_forwarding: dict[str, Runtime] = {}
 
 
 def _made(telemetry: TelemetryConfig) -> Runtime:
@@ -83,6 +84,30 @@ def forward_core_logs(core_level: str = "WARN") -> None:
     if core_level not in _forwarding:
         _forwarding[core_level] = _made(TelemetryConfig(logging=core_logging(core_level)))
     Runtime.set_default(_forwarding[core_level], error_if_already_set=False)
+
+
+# The time-skipping test server (a simulation's) advertises no capabilities, so the
+# core warns, once per worker, that heartbeat details may be lost: nothing a simulation
+# uses, so nothing the person running it should read. Only this line is dropped.
+KNOWN_HARMLESS_TEST_SERVER_LINE = "Temporal Server 1.16.0 or newer is required"
+SIMULATION_CORE_LOGGER = f"{CORE_LOGGER}.simulation"
+
+
+class _KnownHarmless(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return KNOWN_HARMLESS_TEST_SERVER_LINE not in record.getMessage()
+
+
+def simulation_runtime() -> Runtime:
+    """The runtime of simulations' test servers: the core's lines forwarded like every
+    other runtime's (to a child of CORE_LOGGER), but for the known-harmless one above."""
+    if "simulation" not in _forwarding:
+        logger = logging.getLogger(SIMULATION_CORE_LOGGER)
+        logger.addFilter(_KnownHarmless())
+        _forwarding["simulation"] = _made(TelemetryConfig(logging=LoggingConfig(
+            filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+            forwarding=LogForwardingConfig(logger, append_target_to_name=False))))
+    return _forwarding["simulation"]
 
 
 def runtime_for(settings) -> Runtime | None:

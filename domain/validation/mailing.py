@@ -65,6 +65,18 @@ def validate_mailing(mailing: Mailing, known_fields: set[str] | None = None, *,
     return problems
 
 
+def unknown_contacts_warning(unknown: list[str], shown: int = 10) -> list[Problem]:
+    """A warning, not a refusal: a contact may be created after the mailing is saved
+    (their first event), and the send skips whoever is still unknown then."""
+    if not unknown:
+        return []
+    more = f" and {len(unknown) - shown} more" if len(unknown) > shown else ""
+    return [Problem(step_id=None, field="audience.contacts", code="unknown_contact",
+                    severity="warning", message=f"no contact is known with id(s) "
+                    f"{', '.join(repr(c) for c in unknown[:shown])}{more}: they are skipped "
+                    "unless they exist when the mailing sends")]
+
+
 def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
@@ -72,12 +84,15 @@ def errors(problems: list[Problem]) -> list[Problem]:
 def _check_step(step: MailingStep, previous: MailingStep | None, where: str,
                 fields: set[str] | None, allow_private_targets: bool) -> list[Problem]:
     problems = []
-    if step.channel == "email" and not step.template_id and not (step.subject.strip()
-                                                                  and step.body.strip()):
-        problems.append(Problem(step_id=step.id, field=f"{where}.subject", code="missing_setting",
-                                message="an email needs a subject and a body, or a template_id"))
+    if step.channel == "email" and not step.template_id:
+        for name in ("subject", "body"):
+            if not getattr(step, name).strip():
+                problems.append(Problem(
+                    step_id=step.id, field=f"{where}.{name}", code="missing_setting",
+                    message=f"an email needs a {name} (or a template_id)"))
     if step.channel == "sms" and not step.text.strip():
-        problems.append(missing(step.id, f"{where}.text", "an SMS needs its text"))
+        problems.append(missing(step.id, f"{where}.text", "the text of an SMS"))
+    problems += _check_other_channel_fields(step, where)
     problems += _check_variant_channel(step, where)
     for problem in check_content(step.as_message_step(), fields, allow_private_targets):
         problems.append(problem.model_copy(update={"field": f"{where}.{problem.field}"}))
@@ -125,6 +140,18 @@ def _check_step(step: MailingStep, previous: MailingStep | None, where: str,
 
 
 _CHANNEL_FIELDS = {"email": ("subject", "body", "template_id"), "sms": ("text",)}
+# A step's own fields that only one channel reads (as_message_step drops the others).
+_STEP_CHANNEL_FIELDS = {"email": ("subject", "body", "template_id", "from_email", "reply_to"),
+                        "sms": ("text", "sender")}
+
+
+def _check_other_channel_fields(step: MailingStep, where: str) -> list[Problem]:
+    # Given for the other channel, they would be dropped without a word: refuse them.
+    return [Problem(step_id=step.id, field=f"{where}.{name}", code="invalid",
+                    message=f"an {step.channel} step does not use {name} (it takes "
+                    f"{', '.join(_STEP_CHANNEL_FIELDS[step.channel])})")
+            for other, names in _STEP_CHANNEL_FIELDS.items() if other != step.channel
+            for name in names if getattr(step, name) not in (None, "")]
 
 
 def _check_variant_channel(step: MailingStep, where: str) -> list[Problem]:

@@ -69,6 +69,22 @@ def test_what_other_events_did_shows_on_the_contact(client):
     assert contact["tags"] == ["vip"]
     assert contact["unsubscribed"] == ["sms"]
     assert contact["subscriptions"] == {"gold": True}
+    assert contact["unsubscribed_topics"] == {}
+
+
+def test_topics_left_show_on_the_contact(client):
+    """A preference page change (or one-click unsubscribe) leaves a topic on a channel:
+    the contact shows it, as the console and the preference page read it."""
+    ok(client.put("/v1/contacts/di", json={"email": "di@example.com"}))
+    ok(client.post("/v1/events/batch", json={"events": [
+        {"type": "contact.preferences_changed", "contact_id": "di",
+         "payload": {"topic": topic, "channel": channel, "subscribed": False}}
+        for topic, channel in (("newsletter", "email"), ("general", "email"),
+                               ("newsletter", "sms"))]}), 202)
+    contact = ok(client.get("/v1/contacts/di"))
+    assert contact["unsubscribed_topics"] == {"email": ["general", "newsletter"],
+                                              "sms": ["newsletter"]}
+    assert contact["unsubscribed"] == []
 
 
 def test_unknown_contacts_and_bad_bodies(client, engine):

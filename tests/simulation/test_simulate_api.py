@@ -104,6 +104,15 @@ async def test_bad_bodies_are_refused_naming_the_field(settings, published, body
     assert loc in [d["loc"] for d in response.json()["detail"]], response.text
 
 
+async def test_contact_and_sample_together_are_refused_in_plain_words(settings, published):
+    async with async_client(settings, published) as client:
+        response = await client.post("/v1/flows/crm-sync/simulate",
+                                     json={"contact_id": "c1", "sample": 3})
+    assert response.status_code == 422
+    assert [d["msg"] for d in response.json()["detail"]] == [
+        "give contact_id or sample, not both"]
+
+
 async def test_unknown_flows_and_contacts_are_404(settings, published):
     async with async_client(settings, published) as client:
         assert (await client.post("/v1/flows/nope/simulate", json={"contact_id": "c1"})).status_code == 404
