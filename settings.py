@@ -320,6 +320,16 @@ class Settings(BaseSettings):
         return frozenset(self.subscription_topics)
 
     @property
+    def local_sends(self) -> list[Literal["email", "sms"]]:
+        """Channels the embedded outbox delivers without a pace: one short database
+        transaction whose idempotency key makes a retry exact, so journeys started under
+        these settings send them as local activities (JourneyInput.local_sends). A paced
+        send may wait long for its slot: it stays a regular activity, as do providers'."""
+        providers = {"email": self.email_provider, "sms": self.sms_provider}
+        return [channel for channel, provider in providers.items()
+                if provider == "outbox" and f"outbox-{channel}" not in self.provider_rates]
+
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'dripstone.db').as_posix()}"
 

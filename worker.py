@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.backfill import backfill_activities
 from activities.conditions import ConditionActivities
@@ -103,7 +104,7 @@ def activities_for(settings: Settings, engine: Engine, client: Client | None = N
     configured ones; a simulation passes recorders instead, so the activity list itself
     exists only here.
     `experiment_clock`: when experiments assign and measure (tests move it forward)."""
-    router = (Router(client, engine, settings.task_queue,
+    router = (Router(client, engine, settings.task_queue, local_sends=settings.local_sends,
                      flow_cache_size=settings.live_flows_cache_size)
               if client is not None else None)
     index = JourneyIndexActivities(engine)
@@ -180,6 +181,13 @@ def build_worker(client: Client, settings: Settings, activities: list,
         # Counts sends, provider errors and journey ends; tracing comes with the client.
         interceptors=[MetricsInterceptor()] if counted else [],
         # Sync activities run in these threads: one slot per thread, so none waits for one.
+        # Our workflow modules are imported once, not again for every run: re-running
+        # workflows/journey.py for each journey cost about as much worker CPU as its
+        # steps. Its mixins were passed through already (imports_passed_through), so the
+        # sandbox's import-time checks no longer catch a non-deterministic call in them:
+        # the stored histories' replay does. No module there holds mutable state.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")),
         activity_executor=ThreadPoolExecutor(settings.worker_activity_threads),
         max_concurrent_activities=settings.worker_activity_threads,
         max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
@@ -200,7 +208,7 @@ async def main() -> None:
     if index_incomplete(engine):  # first start after the 0007 migration
         log.info("journey_index.reindexed", journeys=await reindex_journeys(client, engine))
     dispatcher = Dispatcher.from_settings(settings, engine,
-                                          Router(client, engine, settings.task_queue,
+                                          Router(client, engine, settings.task_queue, local_sends=settings.local_sends,
                                                  flow_cache_size=settings.live_flows_cache_size))
     stop = asyncio.Event()
     retries = asyncio.create_task(dispatcher.run(stop))

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, bindparam, select
 from temporalio.exceptions import ApplicationError
 
 from domain.events import ContactEvent, EventType, sent_event_id
+from projections.bulk import execute_many, insert_returning
 from projections.dialect import insert
 from projections.dispatch_bell import BELL
 from projections.event_store import append
@@ -84,12 +85,13 @@ def claim_many(engine: Engine, wanted: list[tuple[str, str, str]]) -> dict[str, 
     now = datetime.now(UTC)
     ML = message_ledger.c
     with engine.begin() as conn:
-        inserted = {row[0] for row in conn.execute(
-            insert(conn, message_ledger).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        inserted = {row[0] for row in insert_returning(
+            conn, insert(conn, message_ledger)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(ML.idempotency_key),
             [{"idempotency_key": key, "channel": channel, "contact_id": contact_id,
               "status": "pending", "attempts": 1, "uncertain_retries": 0, "created_at": now,
-              "updated_at": now} for key, channel, contact_id in wanted]).all()}
+              "updated_at": now} for key, channel, contact_id in wanted])}
         claims = {key: Claim(already_sent=False, provider_message_id=None, retry=False)
                   for key in inserted}
         others = [key for key, _, _ in wanted if key not in inserted]
@@ -111,7 +113,7 @@ def mark_sent(conn: Connection, provider_ids: dict[str, str | None]) -> None:
     if not provider_ids:
         return
     ML = message_ledger.c
-    conn.execute(message_ledger.update().where(ML.idempotency_key == bindparam("k"))
+    execute_many(conn, message_ledger.update().where(ML.idempotency_key == bindparam("k"))
                  .values(status="sent", provider_message_id=bindparam("p"),
                          updated_at=datetime.now(UTC)),
                  [{"k": key, "p": pid} for key, pid in provider_ids.items()])

@@ -64,6 +64,7 @@ class MailingDelivery:
         pending in the ledger, are asked of the provider on retry. `stopped()` (the
         mailing was paused or cancelled) is asked before each chunk."""
         batch = Batch(now=datetime.now(UTC))
+        heartbeat()  # alive before composing and claiming, not only after the first record
         self.flows.load()  # once per batch: which message.sent events a trigger takes
         # Worked out before anything is sent, so nothing after a send can fail on it.
         batch.converts_until = batch.now + step.conversion.within if step.conversion else None
@@ -74,6 +75,7 @@ class MailingDelivery:
                     self.default_from)
         port = self.email if step.channel == "email" else self.sms
         to_send = self._claim(port, step.channel, batch)
+        heartbeat()
         pending = {m.idempotency_key for m in to_send}
         # Skips, and what an earlier attempt already sent, first.
         self._record(mailing, step, batch, [m for m in batch.messages.values()

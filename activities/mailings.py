@@ -41,6 +41,7 @@ class MailingActivities:
         def held() -> bool:
             return self._status(request.mailing_id) in ("paused", "cancelled")
 
+        activity.heartbeat()  # before the batch's reads: a slow start must not look dead
         result = SendBatchResult()
         if not held():
             with self.engine.connect() as conn:
@@ -51,6 +52,9 @@ class MailingActivities:
                                                heartbeat=activity.heartbeat, stopped=held)
         result.remaining_due, result.next_due_at = recipients.outlook(
             self.engine, request.mailing_id, request.step_id, request.now, request.limit)
+        if not result.remaining_due and result.next_due_at is None:
+            with self.engine.connect() as conn:
+                result.counted = recipients.outcomes(conn, request.mailing_id, request.step_id)
         result.status = self._status(request.mailing_id)
         return result
 

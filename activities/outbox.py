@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy import Engine, select
 
 from activities.ports import BatchOutcome, EmailMessage, SmsMessage
+from projections.bulk import insert_returning
 from projections.dialect import insert
 from projections.schema import outbox_messages
 
@@ -54,13 +55,13 @@ class Outbox:
         now = datetime.now(UTC)
         O = outbox_messages.c
         with self.engine.begin() as conn:
-            ids = dict(conn.execute(
-                insert(conn, outbox_messages).on_conflict_do_nothing(
+            ids = dict(insert_returning(
+                conn, insert(conn, outbox_messages).on_conflict_do_nothing(
                     index_elements=["idempotency_key"]).returning(O.idempotency_key, O.id),
                 [{"idempotency_key": m.idempotency_key, "channel": self.channel,
                   "contact_id": m.contact_id, "to_address": m.to,
                   "subject": getattr(m, "subject", None), "body": m.body, "created_at": now}
-                 for m in messages]).all())
+                 for m in messages]))
             missing = [m.idempotency_key for m in messages if m.idempotency_key not in ids]
             if missing:
                 ids.update(conn.execute(select(O.idempotency_key, O.id)

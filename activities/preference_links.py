@@ -4,7 +4,8 @@ A token is a Fernet token (AES-128-CBC + HMAC-SHA256, with its issue time) over 
 contact id and, for one-click unsubscribes, the message's topic: encrypted, so neither
 the contact id nor anything else about the contact can be read from a URL, and
 authenticated, so a changed token is refused. It is bound to the purpose
-`preferences` (activities/signed_tokens.py), and made with the newest of the
+`preferences` (activities/signed_tokens.py; links sent before tokens named a purpose
+carry none and are still read, until they expire), and made with the newest of the
 deployment's keys but read with any of them, so keys rotate without breaking links
 already sent. No login: holding the link is the right to change that contact's
 preferences, until it expires."""

@@ -22,6 +22,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 # What Fernet.encrypt returns: url-safe base64 with its padding, nothing else.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _PURPOSE = "p"
+# Purposes whose tokens were issued before tokens named a purpose: their tokens without
+# the claim are still read (preference links already in inboxes, RFC 8058 headers), and
+# their TTL ends that window by itself. Any purpose added since requires the claim.
+_ISSUED_BEFORE_PURPOSE_CLAIMS = frozenset({"preferences"})
 
 
 class TokenRefused(Exception):
@@ -64,9 +68,15 @@ class PurposeTokens:
             claims = json.loads(data)
         except ValueError:
             raise TokenRefused("not a token of ours") from None
-        if not isinstance(claims, dict) or claims.pop(_PURPOSE, None) != self.purpose:
+        if not isinstance(claims, dict) or not self._for_this_purpose(claims):
             raise TokenRefused(f"not a {self.purpose} token")
+        claims.pop(_PURPOSE, None)
         return claims
+
+    def _for_this_purpose(self, claims: dict[str, Any]) -> bool:
+        if _PURPOSE not in claims:  # a legacy token: see _ISSUED_BEFORE_PURPOSE_CLAIMS
+            return self.purpose in _ISSUED_BEFORE_PURPOSE_CLAIMS
+        return claims[_PURPOSE] == self.purpose
 
 
 def _canonical(token: str) -> bool:

@@ -103,7 +103,7 @@ def configure(app: FastAPI, settings: Settings, engine: Engine, client: Client |
 def set_client(app: FastAPI, client: Client | None) -> None:
     app.state.client = client
     settings = app.state.settings
-    app.state.router = (Router(client, app.state.engine, settings.task_queue,
+    app.state.router = (Router(client, app.state.engine, settings.task_queue, local_sends=settings.local_sends,
                                breaker=Breaker(settings.routing_breaker_seconds),
                                flow_cache_size=settings.live_flows_cache_size)
                         if client is not None else None)

@@ -40,7 +40,9 @@ async def enroll(flow_id: FlowIdPath, body: EnrollmentRequest, request: Request)
     client = client_of(request, "enroll contacts")
     engine = engine_of(request)
     flow = await run_in_threadpool(_flow_for, engine, flow_id, body.contact_id)
-    router_ = request.app.state.router or Router(client, engine, request.app.state.settings.task_queue)
+    router_ = request.app.state.router or Router(
+        client, engine, request.app.state.settings.task_queue,
+        local_sends=request.app.state.settings.local_sends)
     routed = await router_.enroll(flow, body.contact_id, f"manual-{uuid.uuid4()}", None)
     if routed.outcome != "enrolled":
         raise HTTPException(409, detail=(

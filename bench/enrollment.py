@@ -95,7 +95,7 @@ async def run(client: Client, engine: Engine, database_url: str, options: Option
                        namespace=client.namespace, task_queue=settings.task_queue,
                        api_key=api_key, log_path=work_dir / "api.log")
     async with bench_worker(client, settings, engine):
-        router = Router(client, engine, settings.task_queue)
+        router = Router(client, engine, settings.task_queue, local_sends=settings.local_sends)
         say(f"1/3 enrolling {options.contacts:,} journeys and {options.contacts:,} bare runs")
         enrollment = await enroll_load.measure(
             router, engine, prefix, options.contacts, rounds=options.rounds,

@@ -235,7 +235,7 @@ async def run(client: Client, engine: Engine, database_url: str, options: Option
     worker = production.build_worker(client, settings,
                                      production.activities_for(settings, engine, client))
     async with worker:
-        router = Router(client, engine, settings.task_queue)
+        router = Router(client, engine, settings.task_queue, local_sends=settings.local_sends)
         base_url = await asyncio.to_thread(server.start)
         try:
             async with AsyncDripstone(base_url, api_key, timeout=300) as api:

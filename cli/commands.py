@@ -27,7 +27,7 @@ async def send_events(settings: "Settings", raw: list[dict]):
 
     engine = open_checked(settings.resolved_database_url)
     client = await connect(settings, lazy=True)
-    return await ingest_raw(engine, Router(client, engine, settings.task_queue), raw,
+    return await ingest_raw(engine, Router(client, engine, settings.task_queue, local_sends=settings.local_sends), raw,
                             Backoff.from_settings(settings), settings.max_event_payload_bytes,
                             settings.phone_default_region)
 
@@ -44,7 +44,7 @@ async def enroll_manually(settings: "Settings", flow_id: str, contact_id: str) -
     with engine.connect() as conn:
         flow = manual_enrollment_flow(conn, flow_id, contact_id)
     client = await connect(settings)
-    return await Router(client, engine, settings.task_queue).enroll(
+    return await Router(client, engine, settings.task_queue, local_sends=settings.local_sends).enroll(
         flow, contact_id, f"manual-{uuid.uuid4()}", None)
 
 
@@ -147,7 +147,7 @@ async def run_dev_stack(settings: "Settings", console: Console, temporal_bin: st
         engine = open_and_migrate(settings)
         worker = build_worker(client, settings, activities_for(settings, engine, client))
         dispatcher = Dispatcher.from_settings(settings, engine,
-                                              Router(client, engine, settings.task_queue))
+                                              Router(client, engine, settings.task_queue, local_sends=settings.local_sends))
         stop = asyncio.Event()
         async with worker:
             retries = asyncio.create_task(dispatcher.run(stop))
@@ -183,7 +183,7 @@ async def _seed_and_show(settings, console, client, engine, ui_port) -> None:
     with engine.begin() as conn:
         published = publish_flow(conn, flow, allow_private_targets=allowed)
     console.print(f"published flow {published.id!r} version {published.version}")
-    router = Router(client, engine, settings.task_queue)
+    router = Router(client, engine, settings.task_queue, local_sends=settings.local_sends)
     appended, routed = await ingest_events(engine, router, dev_stack.sample_events())
     console.print(f"ingested {len(appended)} new events; "
                   f"{sum(r.outcome == 'enrolled' for r in routed)} journeys enrolled")

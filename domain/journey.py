@@ -106,6 +106,11 @@ class JourneyInput(BaseModel):
     )
     trigger_event: ContactEvent | None = None
     state: JourneyState | None = None
+    local_sends: list[Literal["email", "sms"]] = Field(
+        default_factory=list, description="Channels whose sends the embedded outbox delivers "
+        "(no provider, no pace): a retry is exact, so the journey runs them as local "
+        "activities. Set by whoever starts the journey, from its settings; carried to "
+        "children and continued runs. Empty (every older journey): regular activities.")
 
 
 class JourneyIndexRequest(BaseModel):

@@ -37,6 +37,10 @@ class StepTotals(BaseModel):
         for reason, count in result.skipped.items():
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
+    def settle(self, counted: "StepOutcomes") -> None:
+        """The database's count replaces the running sum (see SendBatchResult.counted)."""
+        self.sent, self.failed, self.skipped = counted.sent, counted.failed, dict(counted.skipped)
+
 
 class StepTiming(BaseModel):
     id: str
@@ -81,6 +85,10 @@ class SelectResult(BaseModel):
     scanned: int
     next_after: str | None  # None when the audience was read to its end
     status: str | None = None  # the mailing's status in the catalogue: the workflow obeys it
+    # The step's outcomes as the database holds them, counted once nothing is left to send:
+    # an attempt that recorded its batch and then timed out has its result thrown away,
+    # and its retry finds those recipients done, so summed batch results can fall short.
+    counted: StepOutcomes | None = None
 
 
 class SendBatchRequest(BaseModel):
@@ -88,6 +96,12 @@ class SendBatchRequest(BaseModel):
     step_id: str
     now: datetime  # recipients due at or before this are sent
     limit: int = BATCH_SIZE
+
+
+class StepOutcomes(BaseModel):
+    sent: int = 0
+    skipped: dict[str, int] = Field(default_factory=dict)
+    failed: int = 0
 
 
 class SendBatchResult(BaseModel):
@@ -98,6 +112,10 @@ class SendBatchResult(BaseModel):
     remaining_due: int = 0  # still pending and due now (up to a batch): send another at once
     next_due_at: datetime | None = None  # the earliest later send time, if any
     status: str | None = None  # the mailing's status in the catalogue: the workflow obeys it
+    # The step's outcomes as the database holds them, counted once nothing is left to send:
+    # an attempt that recorded its batch and then timed out has its result thrown away,
+    # and its retry finds those recipients done, so summed batch results can fall short.
+    counted: StepOutcomes | None = None
 
 
 # check: only read the status (a paused workflow looks now and then, in case a resume or

@@ -618,16 +618,22 @@ class _Guards(NodeTransformer):
         return node
 
 
+class _Compiled(NamedTuple):
+    jinja: Template
+    plain: tuple[str, ...] | None  # see _plain_parts
+
+
 @functools.lru_cache(maxsize=64)
-def _compile(template: str) -> Template:
+def _compile(template: str) -> _Compiled:
     ast = _parse(template)
     unsafe = _unsafe(ast)
     if unsafe:
         raise MergeTagError(f"merge tag not allowed: {unsafe[0]}")
+    plain = _plain_parts(ast)  # before _Guards, which rewrites the tree in place
     try:
         guarded = _Guards().visit(ast)
         guarded.set_environment(_env)
-        return _env.from_string(guarded)
+        return _Compiled(_env.from_string(guarded), plain)
     except TemplateSyntaxError as exc:
         raise MergeTagError(f"bad merge tag on line {exc.lineno}: {exc.message}") from None
 
@@ -637,8 +643,7 @@ def render(template: str, context: dict[str, Any], *, max_chars: int = DEFAULT_M
     """The template filled in from `context`. `max_chars`: the most this field may send
     (see max_chars_for); going over, or rendering for longer than `max_seconds`, raises
     MergeTagError instead of returning the text."""
-    compiled = _compile(template)
-    plain = _plain_parts(template)
+    compiled, plain = _compile(template)
     if plain is not None and all(name in context for name in plain[1::2]):
         return _render_plain(plain, context, max_chars)
     token = _budget.set(_Budget(max_seconds))
@@ -669,21 +674,26 @@ def render(template: str, context: dict[str, Any], *, max_chars: int = DEFAULT_M
         _budget.reset(token)
 
 
-@functools.lru_cache(maxsize=64)
-def _plain_parts(template: str) -> tuple[str, ...] | None:
+# Names Jinja's compiler binds itself when a template uses them ({{ self }} is the
+# template, not context["self"]): only Jinja's path renders them as Jinja does.
+_JINJA_BINDS = frozenset({"self", "super", "loop", "caller", "varargs", "kwargs"})
+
+
+def _plain_parts(ast: nodes.Template) -> tuple[str, ...] | None:
     """Text and bare names alternating (text first), when the template is nothing but
     text and `{{ name }}`s (most subjects and bodies); None otherwise. Such a template
     renders here without Jinja's per-render context (a mailing renders one per recipient):
     the same text, the same checks (_text, max_chars) in the same order. A name missing
     from the context takes Jinja's path, which words the error."""
     parts: list[str] = [""]
-    for node in _parse(template).body:
+    for node in ast.body:
         if not isinstance(node, nodes.Output):
             return None
         for part in node.nodes:
             if isinstance(part, nodes.TemplateData):
                 parts[-1] += part.data
-            elif isinstance(part, nodes.Name) and part.ctx == "load":
+            elif (isinstance(part, nodes.Name) and part.ctx == "load"
+                  and part.name not in _JINJA_BINDS):
                 parts += [part.name, ""]
             else:
                 return None

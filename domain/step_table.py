@@ -9,11 +9,14 @@ ActivityTaskScheduled/Started/Completed events and no round trip through the tas
 Only calls that are short and safe to repeat are local: the contact-change ledger (one
 event per idempotency key) and read-only lookups. Provider sends, call-outs and anything
 that may wait on someone else stay regular activities (a worker that dies mid-call must
-not hold a workflow task, and Temporal must be able to time the call out on its own)."""
+not hold a workflow task, and Temporal must be able to time the call out on its own).
+A send through the embedded, unpaced outbox is one short transaction keyed like the
+ledger: the journey runs it local (local_send) when its input says the deployment that
+started it delivers that channel so (JourneyInput.local_sends, from Settings)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
@@ -94,6 +97,15 @@ SEND_EMAIL = Call("send_email", SEND_RETRY, SEND_ATTEMPT, DAY, SEND_HEARTBEAT,
                   recorded=frozenset({"ProviderRejected"}))
 SEND_SMS = Call("send_sms", SEND_RETRY, SEND_ATTEMPT, DAY, SEND_HEARTBEAT,
                 recorded=frozenset({"ProviderRejected"}))
+
+
+def local_send(send: Call) -> Call:
+    """A send through the embedded outbox, as a local activity (JourneyInput.local_sends):
+    one short transaction whose idempotency key makes a retry exact. No heartbeat (a
+    local activity has none); an unpaced outbox never waits for a slot."""
+    return replace(send, local=True, heartbeat=None)
+
+
 SEND_EMAIL_ATTACHING = Call("send_email", SEND_RETRY, ATTACHING_ATTEMPT, DAY,
                             recorded=frozenset({"ProviderRejected"}))
 # One contact event (a tag step's change, a conversion); its id derives from the key, so

@@ -11,6 +11,7 @@ from domain.events import ContactEvent
 from domain.sms_keywords import consequences, opting_in
 from projections import dispatches, projector
 from projections.dispatch_bell import BELL
+from projections.bulk import insert_returning
 from projections.dialect import insert
 from projections.event_rows import row_to_event
 from projections.schema import channel_status, events
@@ -71,9 +72,8 @@ def _insert(conn: Connection, batch: list[ContactEvent], recorded_at: datetime) 
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(events.c.event_id, events.c.position)
     )
-    # executemany with RETURNING runs as SQLAlchemy's "insertmanyvalues": a few
-    # multi-row statements (pages of ~1000 rows), not one statement per event.
-    return dict(conn.execute(statement, rows).all())
+    # Multi-row INSERT ... RETURNING pages (projections/bulk.py), not one per event.
+    return dict(insert_returning(conn, statement, rows))
 
 
 def _sms_opted_out(conn: Connection, contact_ids: set[str]) -> set[str]:

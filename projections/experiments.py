@@ -84,12 +84,9 @@ def _hits(step: Experiment):
 
 
 def step_result(conn: Connection, flow_id: str, step: Experiment, now: datetime) -> ExperimentResult:
-    """Counts over the test-phase contacts of every version that has this step id."""
-    rows = conn.execute(select(A.variant, A.assigned_at, _hits(step).label("hit_at"))
-                        .where(A.flow_id == flow_id, A.step_id == step.id, A.phase == "test"))
-    winner_sends = conn.execute(select(func.count()).where(
-        A.flow_id == flow_id, A.step_id == step.id, A.phase == "winner")).scalar_one()
-    return _counted(flow_id, step, rows, now, decision(conn, flow_id, step.id), winner_sends)
+    """Counts over the test-phase contacts of every version that has this step id (the
+    batched path of every_flow_experiments, for one step)."""
+    return _results(conn, {(flow_id, step.id): step}, now)[(flow_id, step.id)]
 
 
 def _counted(flow_id: str, step: Experiment, rows: Iterable[Any], now: datetime,
@@ -112,14 +109,7 @@ def holdout_lift(conn: Connection, flow_id: str, history: list[Flow]) -> LiftRes
     """Journeys enrolled under versions with a holdout, split as their journeys split
     them (the same hash), and how many of each converted (once per journey)."""
     percents = _holdout_percents(history)
-    if not percents:
-        return None
-    J, C = journey_index.c, journey_conversions.c
-    converted = {row[0] for row in conn.execute(
-        select(C.journey_id).where(C.flow_id == flow_id, C.flow_version.in_(percents)))}
-    journeys = conn.execute(select(J.workflow_id, J.contact_id, J.flow_version)
-                            .where(J.flow_id == flow_id, J.flow_version.in_(percents)))
-    return _lift(flow_id, percents, converted, journeys)
+    return _every_lift(conn, {flow_id: percents}).get(flow_id) if percents else None
 
 
 def _holdout_percents(history: list[Flow]) -> dict[int, float]:
@@ -147,18 +137,30 @@ def every_flow_experiments(conn: Connection, now: datetime) -> list[FlowExperime
                                     .order_by(flow_versions.c.flow_id, flow_versions.c.version)):
         flow = Flow.model_validate(document)
         histories[flow.id].append(flow)
+    return [found for found in _reports(conn, histories, now)
+            if found.experiments or found.lift is not None]
+
+
+def _reports(conn: Connection, histories: dict[str, list[Flow]], now: datetime) -> list[FlowExperiments]:
+    """FlowExperiments of each flow (by id) from its versions, oldest first: the one
+    implementation behind every_flow_experiments and flow_experiments."""
     steps = {(flow_id, s.id): s for flow_id, history in histories.items()
              for s in history[-1].steps if isinstance(s, Experiment)}
-    rows, winners, decided = _experiment_rows(conn, steps)
+    results = _results(conn, steps, now)
     lifts = _every_lift(conn, {f: p for f, h in histories.items() if (p := _holdout_percents(h))})
-    found = []
-    for flow_id, history in sorted(histories.items()):
-        results = [_counted(flow_id, step, rows[(f, s)], now, decided.get((f, s)), winners[(f, s)])
-                   for (f, s), step in steps.items() if f == flow_id]
-        if results or flow_id in lifts:
-            found.append(FlowExperiments(flow_id=flow_id, version=history[-1].version,
-                                         experiments=results, lift=lifts.get(flow_id)))
-    return found
+    by_flow: dict[str, list[ExperimentResult]] = defaultdict(list)
+    for (flow_id, _), result in results.items():
+        by_flow[flow_id].append(result)
+    return [FlowExperiments(flow_id=flow_id, version=history[-1].version,
+                            experiments=by_flow[flow_id], lift=lifts.get(flow_id))
+            for flow_id, history in sorted(histories.items())]
+
+
+def _results(conn: Connection, steps: dict[tuple[str, str], Experiment],
+             now: datetime) -> dict[tuple[str, str], ExperimentResult]:
+    rows, winners, decided = _experiment_rows(conn, steps)
+    return {key: _counted(key[0], step, rows[key], now, decided.get(key), winners[key])
+            for key, step in steps.items()}
 
 
 def _experiment_rows(conn: Connection, steps: dict[tuple[str, str], Experiment]):
@@ -210,15 +212,12 @@ class NotAnExperiment(LookupError):
 
 def flow_experiments(conn: Connection, flow_id: str, now: datetime) -> FlowExperiments:
     """Every experiment step of the flow's newest published version (none before the
-    first publish, version 0), and its holdout lift."""
+    first publish, version 0), and its holdout lift: every_flow_experiments' path for
+    this one flow, so both read in a fixed number of queries and agree."""
     history = versions(conn, flow_id)
     if not history:
         return FlowExperiments(flow_id=flow_id, version=0, experiments=[], lift=None)
-    newest = history[-1]
-    steps = [s for s in newest.steps if isinstance(s, Experiment)]
-    return FlowExperiments(flow_id=flow_id, version=newest.version,
-                           experiments=[step_result(conn, flow_id, s, now) for s in steps],
-                           lift=holdout_lift(conn, flow_id, history))
+    return _reports(conn, {flow_id: history}, now)[0]
 
 
 def experiment_at(conn: Connection, flow_id: str, step_id: str, now: datetime) -> ExperimentResult:

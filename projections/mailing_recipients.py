@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
+from domain.mailing_runs import StepOutcomes
+from projections.bulk import execute_many
 from projections.mailing_schema import mailing_recipients
 from projections.schema import channel_status, contacts
 
@@ -36,13 +38,29 @@ def outlook(engine: Engine, mailing_id: str, step_id: str, now: datetime,
     return due_now, later
 
 
+def outcomes(conn: Connection, mailing_id: str, step_id: str) -> StepOutcomes:
+    """The step's sent, failed and skipped (by reason) recipients, counted once per step."""
+    counted = StepOutcomes()
+    for status, reason, count in conn.execute(
+            select(R.status, R.reason, func.count())
+            .where(R.mailing_id == mailing_id, R.step_id == step_id, R.status != "pending")
+            .group_by(R.status, R.reason)):
+        if status == "sent":
+            counted.sent += count
+        elif status == "failed":
+            counted.failed += count
+        elif status == "skipped":
+            counted.skipped[reason] = counted.skipped.get(reason, 0) + count
+    return counted
+
+
 def record(conn: Connection, mailing_id: str, step_id: str, outcomes: list[dict[str, Any]]) -> None:
     """outcomes: {contact_id, status, reason, detail, sent_at, converts_until}. Only
     pending rows change: an outcome written once is never overwritten by a retry."""
     if not outcomes:
         return
-    conn.execute(
-        mailing_recipients.update().where(
+    execute_many(
+        conn, mailing_recipients.update().where(
             R.mailing_id == mailing_id, R.step_id == step_id,
             R.contact_id == bindparam("c"), R.status == "pending")
         .values(status=bindparam("s"), reason=bindparam("r"), detail=bindparam("d"),

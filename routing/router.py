@@ -8,8 +8,10 @@ query for the whole batch and no Temporal call.
 """
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import structlog
 from sqlalchemy import Engine
@@ -70,8 +72,12 @@ class Routed:
 class Router:
     def __init__(self, client: Client, engine: Engine, task_queue: str,
                  rpc_timeout: timedelta = RPC_TIMEOUT, breaker: Breaker | None = None,
-                 flow_cache_size: int = DEFAULT_CACHE_SIZE):
+                 flow_cache_size: int = DEFAULT_CACHE_SIZE,
+                 local_sends: Sequence[Literal["email", "sms"]] = ()):
+        """`local_sends`: the deployment's Settings.local_sends, given to every journey
+        started here (JourneyInput.local_sends; none: sends are regular activities)."""
         self.client = client
+        self.local_sends = list(local_sends)
         self.engine = engine
         self.task_queue = task_queue
         self.rpc_timeout = rpc_timeout
@@ -171,7 +177,7 @@ class Router:
             await self.client.start_workflow(
                 JOURNEY_WORKFLOW,
                 JourneyInput(flow=flow, contact_id=contact_id, enrollment_id=enrollment_id,
-                             trigger_event=sent),
+                             trigger_event=sent, local_sends=self.local_sends),
                 id=workflow_id, task_queue=self.task_queue,
                 id_reuse_policy=REUSE_POLICIES[flow.re_entry],
                 id_conflict_policy=conflict_policy(with_event=event is not None),

@@ -44,9 +44,28 @@ def release_runtimes() -> None:
     dropped then. Clients still held elsewhere keep theirs alive."""
     _runtimes.clear()
     _forwarding.clear()
-    # The SDK has no public way to forget its default runtime (set_default only replaces it).
-    temporalio.runtime._runtime_ref._default_runtime = None
+    forget_default_runtime(getattr(temporalio.runtime, "_runtime_ref", None))
     gc.collect()
+
+
+_log = logging.getLogger(__name__)
+_unforgettable: list[str] = []  # the warning below, once per process
+
+
+def forget_default_runtime(holder: object) -> None:
+    """The SDK has no public way to forget its default runtime (set_default only replaces
+    it), so this clears the private slot its `_runtime_ref` keeps it in (temporalio
+    pinned in pyproject.toml; tests/telemetry/test_sdk_runtime_release.py fails if an
+    upgrade moves it). Where the slot is gone the default runtime is left to
+    finalization, as before this release existed, and a warning says so once."""
+    if hasattr(holder, "_default_runtime"):
+        holder._default_runtime = None
+        return
+    if not _unforgettable:
+        _unforgettable.append("warned")
+        _log.warning("the Temporal SDK keeps its default runtime elsewhere than "
+                     "temporalio.runtime._runtime_ref._default_runtime; it is not released "
+                     "at exit (see telemetry/sdk_metrics.py)")
 
 
 def core_logging(core_level: str = "WARN") -> LoggingConfig:

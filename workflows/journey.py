@@ -91,13 +91,14 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
     @workflow.run
     async def run(self, input: JourneyInput) -> JourneyState:
         flow, state = input.flow, self._state
+        self._ask_bundle()  # first: every patch below may be answered by it
         # Journeys started before continue-as-new existed must replay without it.
-        self._may_continue_as_new = workflow.patched("journey-continue-as-new")
+        self._may_continue_as_new = self.patched("journey-continue-as-new")
         if state.current_step is None and not state.trail:
             state.current_step = flow.steps[0].id
             # A sub-flow's journey indexes itself too: its parent may be replaying from
             # before the index, and then does not record it (patches are per run).
-            if workflow.info().parent is not None and workflow.patched("journey-index-start"):
+            if workflow.info().parent is not None and self.patched("journey-index-start"):
                 await self._record_in_index(ended=False)
         step_id = state.current_step
         while step_id is not None and state.status not in ENDED:
@@ -127,7 +128,7 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
                                           ])[-TRAIL_LIMIT:]
             # Reported before _after_step, which may hold (pause) or continue as new: the
             # visit is counted when it ends. Journeys from before this replay without it.
-            if workflow.patched("journey-step-report"):
+            if self.patched("journey-step-report"):
                 await self._report_step(step, visit, outcome, step_id)
             step_id = await self._after_step(step_id)
         if state.status not in ENDED:
@@ -137,10 +138,10 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
                    SearchAttributePair(sa.CURRENT_STEP, ""))
         # The journey index learns of the end from the journey itself, so the router stops
         # signalling it; journeys from before the index replay without this.
-        if workflow.patched("journey-index-end"):
+        if self.patched("journey-index-end"):
             # How it ended goes with it, for the journeys-ended metric (counted once, when
             # the row moves to ended); journeys from before replay without it.
-            how = {"status": state.status.value} if workflow.patched("journey-end-status") else {}
+            how = {"status": state.status.value} if self.patched("journey-end-status") else {}
             await self._record_in_index(ended=True, **how)
         return state
 
@@ -291,7 +292,8 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         self._state.runs += 1
         workflow.continue_as_new(JourneyInput(
             flow=self._input.flow, contact_id=self._input.contact_id,
-            enrollment_id=self._input.enrollment_id, state=self._state.model_copy(deep=True)))
+            enrollment_id=self._input.enrollment_id, state=self._state.model_copy(deep=True),
+            local_sends=self._input.local_sends))
 
     def _guard_against_spinning(self, step: Step) -> None:
         """Validation refuses loops without a wait, but a wait can still be skipped at run
@@ -323,7 +325,7 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         (a patch costs a marker and an upsert of its own); journeys from before it
         upserted every pair, changed or not."""
         updates = sa.changes(workflow.info().typed_search_attributes, *pairs)
-        if len(updates) == len(pairs) or not workflow.patched("journey-sa-on-change"):
+        if len(updates) == len(pairs) or not self.patched("journey-sa-on-change"):
             updates = [pair.key.value_set(pair.value) for pair in pairs]
         if updates:
             workflow.upsert_search_attributes(updates)

@@ -8,6 +8,7 @@ holdout contact is told apart by a pure hash of flow and contact, so it needs no
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.journey_patches import JourneyPatches
     from domain.experiments.assignment import in_holdout
     from domain.experiments.contract import VariantChoice, VariantRequest
     from domain.journey import JourneyInput
@@ -22,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
 HELD_BACK_STEPS = frozenset(kind for kind, entry in STEP_TABLE.items() if entry.quiet_hours)
 
 
-class JourneyExperiments:
+class JourneyExperiments(JourneyPatches):
     _input: JourneyInput
     _code: str | None
 
@@ -30,7 +31,7 @@ class JourneyExperiments:
         flow = self._input.flow
         # Only flows with a holdout ask the patch, so older histories never meet it.
         return (flow.holdout_percent > 0 and step.kind in HELD_BACK_STEPS
-                and workflow.patched("flow-holdout")
+                and self.patched("flow-holdout")
                 and in_holdout(flow.id, self._input.contact_id, flow.holdout_percent))
 
     async def _experiment(self, step: Experiment, visit: int) -> Next:

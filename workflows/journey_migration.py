@@ -8,6 +8,7 @@ the same and nothing sent is sent again."""
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.journey_patches import JourneyPatches
     from domain.journey import ENDED, JourneyInput, JourneyState, StepVisit
     from domain.journey_migration import (
         MIGRATE_SIGNAL, TRAIL_LIMIT, MigrationOrder, migrated_state,
@@ -15,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 
-class JourneyMigrations:
+class JourneyMigrations(JourneyPatches):
     _input: JourneyInput
     _state: JourneyState
     # Not part of JourneyState: an order is taken before any continue-as-new (the check
@@ -37,7 +38,7 @@ class JourneyMigrations:
         order, self._migration = self._migration, None
         # Journeys never signalled to migrate do not get here: their histories replay as
         # they were recorded. This marks the histories that did.
-        if order is None or not workflow.patched("journey-migration"):
+        if order is None or not self.patched("journey-migration"):
             return
         source = self._input.flow
         target = migrated_state(self._state, source, order, workflow.now())
@@ -54,7 +55,7 @@ class JourneyMigrations:
         # mapped step goes with it (the step stats and the console place live journeys by
         # it); journeys that migrated before this replay without it.
         moved_to = ({"current_step": target.current_step}
-                    if workflow.patched("journey-migration-index-step") else {})
+                    if self.patched("journey-migration-index-step") else {})
         await self._record_in_index(ended=False, flow_version=order.flow.version,
                                     migrated_from=source.version, **moved_to)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -65,4 +66,5 @@ class JourneyMigrations:
                                            sa.CURRENT_STEP.value_set(state.current_step)])
         workflow.continue_as_new(JourneyInput(
             flow=order.flow, contact_id=self._input.contact_id,
-            enrollment_id=self._input.enrollment_id, state=state))
+            enrollment_id=self._input.enrollment_id, state=state,
+            local_sends=self._input.local_sends))

@@ -11,11 +11,13 @@ from temporalio.exceptions import TimeoutError as ActivityTimedOut
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.journey_patches import JourneyPatches
     from domain.contracts.actions import ActionOutcome, ActionRequest, ControlOutcome, ControlRequest, FlowRequest
     from domain.contracts.contact_changes import ContactChangeOutcome, ContactChangeRequest
     from domain.contracts.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
     from domain.step_table import (
-        ERROR_CODES, LOAD_FLOW, SEND_EMAIL_ATTACHING, CONTACT_EVENT, Call, spec,
+        ERROR_CODES, LOAD_FLOW, SEND_EMAIL, SEND_EMAIL_ATTACHING, SEND_SMS, CONTACT_EVENT, Call,
+        local_send, spec,
     )
     from domain.step_outcomes import StepOutcome
     from domain.events import EventType
@@ -39,7 +41,7 @@ Next = tuple[str, str | None]  # (outcome text, id of the step to go to next)
 DEFAULT_CODES = {"routing": "branched", "wait": "waited"}
 
 
-class JourneySteps:
+class JourneySteps(JourneyPatches):
     _input: JourneyInput
     _state: JourneyState
     _action_result: tuple[str | None, str | None]
@@ -51,18 +53,18 @@ class JourneySteps:
         if self._held_out(step):  # JourneyExperiments
             return self._coded("skipped:holdout", "held out: no message (holdout)"), following
         match step:
-            case Experiment() if workflow.patched("experiment-step"):
+            case Experiment() if self.patched("experiment-step"):
                 return await self._experiment(step, visit)
             case SendEmail():
                 outcome = await self._act(step, SendEmailRequest.for_step(
                     step, self._key(step, visit), flow.id, self._input.contact_id,
                     transactional=flow.transactional), SendOutcome,
-                    SEND_EMAIL_ATTACHING if step.attachments else None)
+                    SEND_EMAIL_ATTACHING if step.attachments else self._send_call(SEND_EMAIL))
                 return self._settle(step, outcome, "email")
             case SendSms():
                 outcome = await self._act(step, SendSmsRequest.for_step(
                     step, self._key(step, visit), flow.id, self._input.contact_id,
-                    transactional=flow.transactional), SendOutcome)
+                    transactional=flow.transactional), SendOutcome, self._send_call(SEND_SMS))
                 return self._settle(step, outcome, "sms")
             case AddTag() | RemoveTag():
                 event_type = EventType.TAG_ADDED if isinstance(step, AddTag) else EventType.TAG_REMOVED
@@ -134,12 +136,22 @@ class JourneySteps:
         raise ApplicationError(f"step {step.id!r}: kind {step.kind!r} is not supported by this "
                                "engine version", type="UnsupportedStep", non_retryable=True)
 
+    def _send_call(self, call: Call) -> Call:
+        """A send through the embedded outbox (JourneyInput.local_sends) runs as a local
+        activity: the outbox row and its key are one transaction, so a retry is exact.
+        Only in runs with the bundle: the input alone would not do, as a run an older
+        worker started with the field (and ignored it) sent them as regular activities."""
+        channel = "email" if call is SEND_EMAIL else "sms"
+        if channel in self._input.local_sends and self._bundled:
+            return local_send(call)
+        return call
+
     # -- the one call path ------------------------------------------------------------
     async def _call(self, call: Call, request, summary: str, result_type=None):
         """Any activity a journey runs, as the step table says: local or regular, with
         the entry's retries and timeouts. Runs from before "journey-local-steps" keep
         their regular activities (their histories hold ActivityTaskScheduled events)."""
-        if call.local and workflow.patched("journey-local-steps"):
+        if call.local and self.patched("journey-local-steps"):
             return await workflow.execute_local_activity(
                 call.activity, request, result_type=result_type,
                 start_to_close_timeout=call.start_to_close,
@@ -177,7 +189,7 @@ class JourneySteps:
 
     def _recorded_failure(self, call: Call, cause: BaseException | None) -> StepOutcome | None:
         if isinstance(cause, ApplicationError) and cause.type in call.recorded:
-            if call is CONTACT_EVENT and not workflow.patched("tag-invalid-change-recorded"):
+            if call is CONTACT_EVENT and not self.patched("tag-invalid-change-recorded"):
                 return None  # older runs failed the journey on an invalid tag change
             # A message the provider refuses for good (bad address, blocked sender), a
             # change that can never be valid: recorded on the step; the contact carries
@@ -237,7 +249,7 @@ class JourneySteps:
                                  Flow)
         child_id = journey_workflow_id(other.id, self._input.contact_id, other.re_entry,
                                        self._key(step, visit))
-        if workflow.patched("journey-index-sub-flow"):
+        if self.patched("journey-index-sub-flow"):
             # Indexed before it starts, so events reach it and its own end lands after.
             await self._record_in_index(False, workflow_id=child_id, flow_id=other.id,
                                         flow_version=other.version,
@@ -247,7 +259,8 @@ class JourneySteps:
             # same re-entry rule.
             result = await workflow.execute_child_workflow(
                 "JourneyWorkflow", JourneyInput(flow=other, contact_id=self._input.contact_id,
-                                                enrollment_id=self._key(step, visit)),
+                                                enrollment_id=self._key(step, visit),
+                                                local_sends=self._input.local_sends),
                 id=child_id, result_type=JourneyState,
                 id_reuse_policy=REUSE_POLICIES[other.re_entry],
                 search_attributes=sa.initial(other.id, other.version, self._input.contact_id,

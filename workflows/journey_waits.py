@@ -10,6 +10,7 @@ from typing import Literal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.journey_patches import JourneyPatches
     from domain.conditions import Condition, ContactSnapshot, evaluate, is_data_free
     from domain.durations import format_duration
     from domain.journey import (
@@ -29,7 +30,7 @@ def event_name(event) -> str:
     return event.payload.get("name", event.type) if event.type == "custom" else event.type
 
 
-class JourneyWaits:
+class JourneyWaits(JourneyPatches):
     _input: JourneyInput
     _state: JourneyState
     _goal_hit: Goal | None
@@ -168,7 +169,7 @@ class JourneyWaits:
         if not goals or self._goal_hit is not None or self._state.conversion is not None:
             return
         # Journeys recorded before goals were checked must replay without these activities.
-        if not workflow.patched("goal-checks-on-events"):
+        if not self.patched("goal-checks-on-events"):
             return
         for goal in goals:
             if goal.goal is not None and await self._holds(goal, goal.goal):
@@ -183,7 +184,7 @@ class JourneyWaits:
         return self._state.stop_reason is not None or self._goal_hit is not None
 
     async def _holds(self, step: Step, condition: Condition) -> bool:
-        if is_data_free(condition) and workflow.patched("clock-conditions-in-workflow"):
+        if is_data_free(condition) and self.patched("clock-conditions-in-workflow"):
             # Only the clock matters: decide here on workflow.now(), which replays exactly.
             # Journeys started before this change asked the activity; the patch keeps them.
             return evaluate(condition, ContactSnapshot(contact_id=self._input.contact_id),

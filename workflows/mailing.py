@@ -139,6 +139,8 @@ class MailingWorkflow:
                 SendBatchResult, f"send {step.id}", start_to_close_timeout=BATCH_TIMEOUT,
                 heartbeat_timeout=BATCH_HEARTBEAT)
             totals.add(batch)
+            if batch.counted is not None and workflow.patched("mailing-counted-totals"):
+                totals.settle(batch.counted)
             self._obey(batch.status)
             if batch.remaining_due:
                 continue

@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.sql import Executable
 
+from projections.bulk import execute_many
+
 Build = Callable[[Connection], Executable]
 
 # (dialect name, statement key) -> statement. Statements are immutable and hold no
@@ -47,7 +49,7 @@ class Writes:
     def flush(self) -> None:
         groups = [*self._rows.items(), *((k, list(v.values())) for k, v in self._final.items())]
         for key, rows in groups:
-            self.conn.execute(self._statement(key), rows)
+            execute_many(self.conn, self._statement(key), rows)
         self._rows.clear()
         self._final.clear()
 

@@ -2,13 +2,14 @@
 signed links, what a change stores, and what conditions then see."""
 
 import base64
+import json
 import re
 import time
 
 import pytest
 from cryptography.fernet import Fernet
 
-from activities.preference_links import LinkRefused, PreferenceLinks
+from activities.preference_links import LinkClaims, LinkRefused, PreferenceLinks
 from activities.suppression import topic_opt_outs
 from domain.conditions import evaluate
 from domain.predicates import Unsubscribed
@@ -201,10 +202,31 @@ def test_tokens_are_for_preferences_only(links):
         links.read(other.seal({"c": "ann"}))
     with pytest.raises(TokenRefused):
         other.open(links.token("ann"), 3600)
-    # A token from before purposes (the same key, no purpose claim) is refused too.
-    legacy = Fernet(KEY.encode()).encrypt(b'{"c":"ann"}').decode()
-    with pytest.raises(LinkRefused):
-        links.read(legacy)
+    # A token from before purposes (no purpose claim) is no token of any other use.
+    with pytest.raises(TokenRefused):
+        other.open(_legacy_token({"c": "ann"}), 3600)
+
+
+def _legacy_token(claims: dict, issued_at: int | None = None) -> str:
+    """A link as sent before tokens named a purpose (activities/preference_links.py at
+    dd4a26c): the bare claims, compact JSON, under the link key."""
+    data = json.dumps(claims, separators=(",", ":")).encode()
+    fernet = Fernet(KEY.encode())
+    return (fernet.encrypt(data) if issued_at is None
+            else fernet.encrypt_at_time(data, issued_at)).decode()
+
+
+def test_links_sent_before_purposes_still_work_until_they_expire(browser, links, engine):
+    page = _legacy_token({"c": "ann"})
+    one_click = _legacy_token({"c": "ann", "t": "newsletter"})
+    assert links.read(one_click) == LinkClaims(contact_id="ann", topic="newsletter")
+    assert browser.get(f"/preferences/{page}").status_code == 200
+    answer = browser.post(f"/unsubscribe/{one_click}", content=b"List-Unsubscribe=One-Click",
+                          headers=FORM)
+    assert answer.status_code == 200 and _state(engine, "newsletter")
+    # Their lifetime is the links' own: the window closes by itself.
+    old = _legacy_token({"c": "ann"}, issued_at=int(time.time()) - 61 * 86400)
+    assert browser.get(f"/preferences/{old}").status_code == 410
 
 
 def test_keys_rotate_newest_first(configured, browser, engine):

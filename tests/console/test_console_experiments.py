@@ -88,3 +88,28 @@ def test_the_experiments_page_reads_in_a_fixed_number_of_queries(engine):
     assert shown[0].experiments[0].decision is not None
     assert sum(v.successes for r in shown for e in r.experiments for v in e.variants) > 0
     assert [r.model_dump() for r in shown] == [r.model_dump() for r in one_by_one]
+
+
+def _experiments(flow_id: str, count: int) -> dict:
+    """A flow with `count` experiment steps, each with its own metric, and a holdout."""
+    one = _ab(flow_id, {"kind": "opened", "window": "1d"})["steps"][0]
+    metrics = [{"kind": "opened", "window": "1d"}, {"kind": "clicked", "window": "2d"},
+               {"kind": "converted", "window": "3d", "goal": "goal"}]
+    return {"id": flow_id, "holdout_percent": 10, "steps": [
+        *({**one, "id": f"subject-{i}", "metric": metrics[i % 3]} for i in range(count)),
+        {"id": "goal", "kind": "goal", "goal": {"kind": "has_tag", "tag": "customer"}}]}
+
+
+def test_one_flow_reads_in_a_fixed_number_of_queries_however_many_experiments(engine):
+    with engine.begin() as conn:
+        publish(conn, flow_from(_experiments("one-step", 1)))
+        publish(conn, flow_from(_experiments("four-steps", 4)))
+    counts = {}
+    for flow_id in ("one-step", "four-steps"):
+        with engine.connect() as conn, counted(engine) as statements:
+            found = flow_experiments(conn, flow_id, NOW)
+        counts[flow_id] = len(statements)
+        assert found.lift is not None
+        assert [e.step_id for e in found.experiments] == [
+            f"subject-{i}" for i in range({"one-step": 1, "four-steps": 4}[flow_id])]
+    assert counts["one-step"] == counts["four-steps"] <= 6, counts

@@ -103,13 +103,14 @@ def _outcome(template: str, context: dict, max_chars: int) -> str:
 
 @pytest.mark.parametrize("template", [
     "Hello {{ first_name }}!", "{{ a }}{{ b }}", "{{a}}\n", "{{ contact }}", "{{ lst }}",
-    "{{ n }} {{ none }}", "{{ f }}", "{{ big }}", "{{ a }} {{ missing }}", "plain", ""])
+    "{{ n }} {{ none }}", "{{ f }}", "{{ big }}", "{{ a }} {{ missing }}", "plain", "",
+    "{{ self }}", "{{ a }}{{ self }}"])
 @pytest.mark.parametrize("max_chars", [10, 1_000_000])
 def test_plain_names_render_as_jinja_does(template, max_chars):
     """Text with bare {{ name }}s renders without Jinja (mailings render one per
     recipient): the same text and the same refusals as Jinja's own path, which a
     trailing {{ '' }} forces."""
     context = {"first_name": "Ann", "a": "x" * 30, "b": "yy", "contact": {"a": 1}, "n": 12,
-               "none": None, "f": len, "big": "z" * 200_000, "lst": [1, "a", None]}
+               "none": None, "f": len, "big": "z" * 200_000, "lst": [1, "a", None], "self": "a contact field Jinja never reads"}
     assert _outcome(template, context, max_chars) == _outcome(
         template + "{{ '' }}", context, max_chars)

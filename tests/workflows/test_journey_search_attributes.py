@@ -52,4 +52,6 @@ async def test_step_and_status_are_upserted_only_when_they_change(time_skipping_
     ]
     markers = [e.marker_recorded_event_attributes for e in history.events
                if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
-    assert any(b"journey-sa-on-change" in m.SerializeToString() for m in markers)
+    # Asked through the bundle (workflows/journey_patches.py): its one marker, no other.
+    patches = [m for m in markers if m.marker_name == "core_patch"]
+    assert len(patches) == 1 and b"journey-patches-v8" in patches[0].SerializeToString()

@@ -2,6 +2,7 @@
 one failure rule for every contact change, trail outcome codes, and local activities
 for the short steps (no ActivityTaskScheduled in the journey's history)."""
 
+from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 
 from domain.journey import JOURNEY_WORKFLOW, JourneyInput, JourneyStatus
@@ -9,6 +10,7 @@ from domain.step_table import STEP_TABLE
 from patches.replay import HISTORIES, failing_without
 from projections.contacts import load_snapshot
 from projections.event_store import ingest
+from projections.schema import outbox_messages
 from tests.journey_harness import (
     contact, enroll_and_finish, flow_from, journey_result, journey_worker,
 )
@@ -65,28 +67,72 @@ async def test_every_visit_in_the_trail_has_an_outcome_code(time_skipping_env, e
         ("pause", "waited"), ("only-vips", "skipped:condition_not_met"), ("end", "exited")]
 
 
-async def test_short_steps_run_as_local_activities_and_sends_stay_regular(
-        time_skipping_env, engine, settings):
-    flow = flow_from({"id": "table-local", "steps": [
-        {"id": "tag", "kind": "add_tag", "tag": "lead"},
-        {"id": "visits", "kind": "update_contact",
-         "changes": [{"field": "visits", "action": "set", "value": 1}]},
-        {"id": "route", "kind": "branch", "condition": {"kind": "has_tag", "tag": "lead"}},
-        {"id": "mail", "kind": "send_email", "subject": "Hi", "body": "."},
-    ]})
-    ingest(engine, contact("c1", email="c1@example.com"))
-    async with journey_worker(time_skipping_env.client, engine, settings) as router:
-        state = await enroll_and_finish(time_skipping_env, router, engine, flow, "c1")
-        handle = time_skipping_env.client.get_workflow_handle("journey/table-local/c1")
-        history = await handle.fetch_history()
-    assert [v.code for v in state.trail] == ["done", "done", "branched", "sent"]
+def _scheduled_and_local(history) -> tuple[list[str], int]:
     scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
                  for e in history.events
                  if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
-    assert scheduled == ["send_email"]  # a provider send is a regular activity
-    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-               and e.marker_recorded_event_attributes.marker_name == "core_local_activity"]
-    assert len(markers) >= 3  # tag, contact change, condition (plus the journey's own reports)
+    local = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+             and e.marker_recorded_event_attributes.marker_name == "core_local_activity"]
+    return scheduled, len(local)
+
+
+LOCAL_FLOW = {"id": "table-local", "steps": [
+    {"id": "tag", "kind": "add_tag", "tag": "lead"},
+    {"id": "visits", "kind": "update_contact",
+     "changes": [{"field": "visits", "action": "set", "value": 1}]},
+    {"id": "route", "kind": "branch", "condition": {"kind": "has_tag", "tag": "lead"}},
+    {"id": "mail", "kind": "send_email", "subject": "Hi", "body": "."},
+    {"id": "text", "kind": "send_sms", "text": "Hi"},
+]}
+
+
+async def test_short_steps_and_outbox_sends_run_as_local_activities(
+        time_skipping_env, engine, settings):
+    assert settings.local_sends == ["email", "sms"]  # the embedded outbox, unpaced
+    ingest(engine, contact("c1", email="c1@example.com", phone="+14155550101"))
+    async with journey_worker(time_skipping_env.client, engine, settings) as router:
+        state = await enroll_and_finish(time_skipping_env, router, engine,
+                                        flow_from(LOCAL_FLOW), "c1")
+        handle = time_skipping_env.client.get_workflow_handle("journey/table-local/c1")
+        history = await handle.fetch_history()
+    assert [v.code for v in state.trail] == ["done", "done", "branched", "sent", "sent"]
+    scheduled, local = _scheduled_and_local(history)
+    assert scheduled == []  # the outbox's key makes a retry exact: local too
+    assert local >= 5  # tag, contact change, condition, both sends (plus the reports)
+    with engine.connect() as conn:
+        sent = conn.execute(select(outbox_messages.c.channel)).scalars().all()
+    assert sorted(sent) == ["email", "sms"]
+
+
+async def test_paced_or_provider_sends_stay_regular_activities(
+        time_skipping_env, engine, settings):
+    # A paced outbox may wait long for its slot; SendGrid/Twilio are someone else's.
+    paced = settings.model_copy(update={"provider_rates": {"outbox-email": 1000.0}})
+    assert paced.local_sends == ["sms"]
+    ingest(engine, contact("c1", email="c1@example.com", phone="+14155550101"))
+    async with journey_worker(time_skipping_env.client, engine, paced) as router:
+        state = await enroll_and_finish(time_skipping_env, router, engine,
+                                        flow_from({**LOCAL_FLOW, "id": "table-paced"}), "c1")
+        history = await time_skipping_env.client.get_workflow_handle(
+            "journey/table-paced/c1").fetch_history()
+    assert [v.code for v in state.trail][-2:] == ["sent", "sent"]
+    assert _scheduled_and_local(history)[0] == ["send_email"]
+
+
+async def test_a_journey_started_without_local_sends_sends_as_regular_activities(
+        time_skipping_env, engine, settings):
+    # Journeys started before JourneyInput.local_sends (or by a router not given it).
+    ingest(engine, contact("c1", email="c1@example.com", phone="+14155550101"))
+    client = time_skipping_env.client
+    async with journey_worker(client, engine, settings):
+        await client.start_workflow(
+            JOURNEY_WORKFLOW, JourneyInput(flow=flow_from({**LOCAL_FLOW, "id": "table-unset"}), contact_id="c1",
+                                           enrollment_id="e1"),
+            id="journey/table-unset/c1", task_queue=settings.task_queue)
+        state = await journey_result(time_skipping_env, "journey/table-unset/c1")
+        history = await client.get_workflow_handle("journey/table-unset/c1").fetch_history()
+    assert [v.code for v in state.trail][-2:] == ["sent", "sent"]
+    assert _scheduled_and_local(history)[0] == ["send_email", "send_sms"]
 
 
 def test_every_activity_in_the_table_is_one_the_worker_registers(
