@@ -12,9 +12,14 @@ send_sms, place_call, notify_team) goes through the same rules, in this order:
    (both skipped for transactional messages);
 4. the message ledger: claim the key, ask the provider about an uncertain earlier
    attempt, wait for the provider's shared pace, call, then record the outcome and
-   message.sent together, so a retried activity never sends twice.
+   message.sent together, so a retried activity never sends twice. An earlier attempt
+   that may still be sending (timed out, not ended) is waited for, never sent over; once
+   the provider answered, the outcome is recorded even if the attempt is cancelled.
 
-Screening runs before the ledger claim, so a suppressed message leaves no ledger row.
+Screening runs before the ledger claim, so a suppressed message leaves no ledger row;
+a retry of a message already sent is answered from the ledger before screening (an
+opt-out since then must not turn "sent" into "skipped"). Reasons never carry the address
+or number: they reach the trail, step reports, the API and the console.
 What a channel adds (composing an email, TwiML for a call, counting SMS segments) stays
 with its activity; each talks to its own port (activities/ports.py, voice_port.py)."""
 
@@ -29,6 +34,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import ledger
+from activities.heartbeat import shielded
 from activities.compose import MessagingOptions
 from activities.pace import Pace
 from activities.phones import stored_forms, to_e164
@@ -104,15 +110,14 @@ class Delivery:
             if not contact.email or not contact.email.strip():
                 return Skip("contact has no email address", "no_address")
             if "@" not in contact.email:
-                return Skip(f"email address {contact.email!r} is not valid", "no_address")
+                return Skip("contact's email address is not valid (no \"@\")", "no_address")
             return contact.email.strip()
         if not contact.phone or not contact.phone.strip():
             return Skip("contact has no phone number", "no_address")
         number = self.phone(contact.phone)
         if number is None:
             # Same code as a missing number: the step's if_no_phone decides skip or exit.
-            return Skip(f"phone number {contact.phone!r} is not a valid number (E.164)",
-                        "no_address")
+            return Skip("contact's phone number is not a valid number (E.164)", "no_address")
         return number
 
     # --- 3. screening (messages to the contact only) ----------------------------------
@@ -154,11 +159,26 @@ class Delivery:
         `prepare` finishes the message once this attempt is known to send (attachments
         are fetched then: never for a duplicate), recording a failure if it raises."""
         key = message.idempotency_key
-        claim = ledger.claim(self.engine, key, channel, message.contact_id)
+        claim = ledger.claim(self.engine, key, channel, message.contact_id, attempt_timeout())
         if claim.already_sent:
             return Delivered(claim.provider_message_id, duplicate=True)
+        try:
+            return self._send_claimed(port, channel, message, flow_id, step_id, claim.retry,
+                                      send, prepare, sent_extra)
+        except BaseException as exc:
+            # Over without an outcome (a lost connection, a crash, a cancellation): the
+            # next attempt asks the provider, but need not wait for this one. A no-op
+            # once the outcome is recorded (failed, not sent).
+            ledger.record_ended(self.engine, key, repr(exc))
+            raise
+
+    def _send_claimed(self, port: Port, channel: str, message: Message, flow_id: str,
+                      step_id: str, retry: bool, send: Callable[[Any], str | None],
+                      prepare: Callable[[Any], Any] | None,
+                      sent_extra: dict[str, Any] | None) -> Delivered:
+        key = message.idempotency_key
         provider_id = None
-        if claim.retry:
+        if retry:
             known, provider_id = port.find_sent(key)
             if not known:
                 ledger.count_uncertain_retry(self.engine, key)
@@ -166,13 +186,25 @@ class Delivery:
         if provider_id is None:
             if prepare is not None:
                 message = self._prepared(key, prepare, message)
-            provider_id = self._call_provider(port, key, lambda: send(message))
-        extra = dict(sent_extra or {})
-        if channel in SMS_CHANNELS:
-            extra.update(segments(message.body))
-        ledger.record_sent(self.engine, key, provider_id, ledger.sent_event(
-            key, message.contact_id, channel, message.to, flow_id, step_id, provider_id, **extra))
+            # Every worker shares the provider's rate (DRIPSTONE_PROVIDER_RATES), whichever
+            # step kind sends through it; the wait stays cancellable.
+            self.pace.acquire(port.name, 1, activity.heartbeat)
+        # Once the provider is called, a cancellation waits until the outcome is recorded.
+        with shielded():
+            if provider_id is None:
+                provider_id = self._call_provider(port, key, lambda: send(message))
+            extra = dict(sent_extra or {})
+            if channel in SMS_CHANNELS:
+                extra.update(segments(message.body))
+            ledger.record_sent(self.engine, key, provider_id, ledger.sent_event(
+                key, message.contact_id, channel, message.to, flow_id, step_id, provider_id,
+                **extra))
         return Delivered(provider_id)
+
+    def sent_before(self, key: str) -> Delivered | None:
+        """A retry of a message an earlier attempt sent (read-only; nothing is claimed)."""
+        claim = ledger.sent_already(self.engine, key)
+        return None if claim is None else Delivered(claim.provider_message_id, duplicate=True)
 
     def _prepared(self, key: str, prepare: Callable[[Any], Any], message: Message) -> Any:
         try:
@@ -184,9 +216,6 @@ class Delivery:
             raise
 
     def _call_provider(self, port: Port, key: str, call: Callable[[], str | None]) -> str | None:
-        # Every worker shares the provider's rate (DRIPSTONE_PROVIDER_RATES), whichever
-        # step kind sends through it.
-        self.pace.acquire(port.name, 1, activity.heartbeat)
         try:
             return call()
         except ProviderRejected as exc:
@@ -201,6 +230,15 @@ class Delivery:
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(str(exc), type="ProviderUnavailable",
                                    next_retry_delay=delay) from None
+
+
+def attempt_timeout() -> timedelta | None:
+    """How long this activity attempt may run (its start_to_close): an earlier attempt
+    that touched the ledger less than this ago may still be sending."""
+    if not activity.in_activity():
+        return None
+    info = activity.info()
+    return info.start_to_close_timeout or info.schedule_to_close_timeout
 
 
 def load_contact(engine: Engine, contact_id: str) -> ContactSnapshot:

@@ -2,9 +2,10 @@
 keyed by the workflow-built idempotency key, so a retried activity never sends twice."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, bindparam, select
+from temporalio.exceptions import ApplicationError
 
 from domain.events import ContactEvent, EventType, sent_event_id
 from projections.bulk import execute_many, insert_returning
@@ -21,7 +22,12 @@ class Claim:
     retry: bool  # an earlier attempt got as far as the provider call, outcome unknown
 
 
-def claim(engine: Engine, key: str, channel: str, contact_id: str) -> Claim:
+def claim(engine: Engine, key: str, channel: str, contact_id: str,
+          in_flight_for: timedelta | None = None) -> Claim:
+    """Claim `key` for this attempt. A `pending` row touched less than `in_flight_for`
+    (the attempt timeout) ago, by an attempt that did not say it ended, may still be
+    sending (its attempt was timed out, not stopped): SendInFlight, a retryable error
+    timed for when that attempt is surely over, rather than a second send."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
         inserted = conn.execute(
@@ -38,9 +44,36 @@ def claim(engine: Engine, key: str, channel: str, contact_id: str) -> Claim:
         ).one()
         if row.status == "sent":
             return Claim(already_sent=True, provider_message_id=row.provider_message_id, retry=False)
+        if row.status == "pending" and row.detail is None and in_flight_for is not None:
+            left = (row.updated_at + in_flight_for - now).total_seconds()
+            if left > 0:
+                raise ApplicationError(
+                    f"an earlier attempt may still be sending {key}; retrying once it is over",
+                    type="SendInFlight", next_retry_delay=timedelta(seconds=left + 1))
+        # detail: None while this attempt is in flight (see record_ended).
         conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
-                     .values(attempts=row.attempts + 1, updated_at=now))
+                     .values(attempts=row.attempts + 1, updated_at=now, detail=None))
         return Claim(already_sent=False, provider_message_id=None, retry=row.status == "pending")
+
+
+def sent_already(engine: Engine, key: str) -> Claim | None:
+    """Read-only: the claim of a message an earlier attempt sent, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(message_ledger.c.status, message_ledger.c.provider_message_id)
+                           .where(message_ledger.c.idempotency_key == key)).first()
+    if row is None or row.status != "sent":
+        return None
+    return Claim(already_sent=True, provider_message_id=row.provider_message_id, retry=False)
+
+
+def record_ended(engine: Engine, key: str, detail: str) -> None:
+    """The attempt stopped without an outcome (the provider may or may not have the
+    message): the row stays `pending` (the next attempt asks the provider), but is no
+    longer in flight, so the next attempt need not wait out the attempt timeout."""
+    with engine.begin() as conn:
+        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key,
+                                                   message_ledger.c.status == "pending")
+                     .values(detail=("attempt ended: " + detail)[:2000]))
 
 
 def claim_many(engine: Engine, wanted: list[tuple[str, str, str]]) -> dict[str, Claim]:

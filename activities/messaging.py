@@ -14,6 +14,7 @@ from activities.compose import (
     unsubscribe_headers, with_footer,
 )
 from activities.delivery import ContactChannel, Delivered, Delivery, Skip, segments
+from activities.heartbeat import heartbeating
 from activities.pace import Pace
 from activities.ports import EmailMessage, EmailSender, SmsMessage, SmsSender
 from domain.conditions import ContactSnapshot
@@ -39,8 +40,19 @@ class MessagingActivities:
         self.delivery = Delivery(engine, options, pace)
         self.options = self.delivery.options
 
+    # A send heartbeats for its whole attempt (activities/heartbeat.py): its heartbeat
+    # timeout notices a dead worker, never a slow lock or provider call.
     @activity.defn(name="send_email")
     def send_email(self, request: SendEmailRequest) -> SendOutcome:
+        with heartbeating():
+            return self._send_email(request)
+
+    @activity.defn(name="send_sms")
+    def send_sms(self, request: SendSmsRequest) -> SendOutcome:
+        with heartbeating():
+            return self._send_sms(request)
+
+    def _send_email(self, request: SendEmailRequest) -> SendOutcome:
         reached = self._reach("email", request)
         if isinstance(reached, SendOutcome):
             return reached
@@ -58,8 +70,7 @@ class MessagingActivities:
                                           request.step_id, send=self.email.send, prepare=prepare,
                                           sent_extra=self._said(request, contact)))
 
-    @activity.defn(name="send_sms")
-    def send_sms(self, request: SendSmsRequest) -> SendOutcome:
+    def _send_sms(self, request: SendSmsRequest) -> SendOutcome:
         reached = self._reach("sms", request)
         if isinstance(reached, SendOutcome):
             return reached
@@ -85,7 +96,10 @@ class MessagingActivities:
     def _reach(self, channel: ContactChannel, request: SendEmailRequest | SendSmsRequest,
                ) -> tuple[ContactSnapshot, str] | SendOutcome:
         """The contact and their address, or why the message is skipped (no address,
-        opted out, over the cap): the delivery core's rules, before anything is composed."""
+        opted out, over the cap): the delivery core's rules, before anything is composed.
+        A retry of a message already sent says so first, whatever screening says now."""
+        if earlier := self.delivery.sent_before(request.idempotency_key):
+            return sent(earlier)
         contact = self.delivery.contact(request.contact_id)
         to = self.delivery.address(channel, contact)
         if isinstance(to, Skip):

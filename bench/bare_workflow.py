@@ -15,7 +15,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.journey import idempotency_key
     from domain.steps.contact_changes import AddTag
     from domain.steps.messaging import SendEmail, SendSms
-    from workflows.journey_steps import ACTIVITY_TIMEOUT, SEND_RETRY, SEND_SCHEDULE_TIMEOUT
+    from domain.step_table import CONTACT_EVENT, SEND_EMAIL, SEND_SMS, Call
+    from workflows.retries import retry_policy
 
 BARE_KINDS = (SendEmail, AddTag, SendSms)
 
@@ -35,22 +36,27 @@ class BareWorkflow:
             key = idempotency_key(workflow.info().workflow_id, input.enrollment_id, step.id, 1)
             if isinstance(step, SendEmail):
                 request = SendEmailRequest.for_step(step, key, flow.id, input.contact_id)
-                outcomes.append((await self._send("send_email", request)).status)
+                outcomes.append((await self._send(SEND_EMAIL, request)).status)
             elif isinstance(step, SendSms):
                 request = SendSmsRequest.for_step(step, key, flow.id, input.contact_id)
-                outcomes.append((await self._send("send_sms", request)).status)
+                outcomes.append((await self._send(SEND_SMS, request)).status)
             elif isinstance(step, AddTag):
+                # Always a regular activity here: the baseline is the plain call.
                 await workflow.execute_activity(
-                    "change_contact", ContactChangeRequest(
+                    CONTACT_EVENT.activity, ContactChangeRequest(
                         idempotency_key=key, contact_id=input.contact_id,
                         event_type=EventType.TAG_ADDED, payload={"tag": step.tag}),
-                    start_to_close_timeout=ACTIVITY_TIMEOUT)
+                    start_to_close_timeout=CONTACT_EVENT.start_to_close,
+                    retry_policy=retry_policy(CONTACT_EVENT.retry))
                 outcomes.append("tagged")
             else:
                 raise ValueError(f"the bare workflow runs {BARE_KINDS}, not {step.kind}")
         return outcomes
 
-    async def _send(self, activity: str, request) -> SendOutcome:
+    async def _send(self, call: Call, request) -> SendOutcome:
+        """As the journey calls a send (domain/step_table.py)."""
         return await workflow.execute_activity(
-            activity, request, result_type=SendOutcome, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            schedule_to_close_timeout=SEND_SCHEDULE_TIMEOUT, retry_policy=SEND_RETRY)
+            call.activity, request, result_type=SendOutcome,
+            start_to_close_timeout=call.start_to_close,
+            schedule_to_close_timeout=call.schedule_to_close, heartbeat_timeout=call.heartbeat,
+            retry_policy=retry_policy(call.retry))

@@ -20,22 +20,31 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
-from temporalio.common import RetryPolicy
-
+from domain.contracts.actions import CONTACT_CHANGE_ACTIVITY
 from domain.steps import STEP_KINDS
 from domain.steps.contact_changes import CONTACT_CHANGE_STEPS
+
+@dataclass(frozen=True)
+class Retry:
+    """A retry policy as plain data (domain imports no SDK); workflows/retries.py makes
+    it Temporal's RetryPolicy. Fields and defaults are the SDK's."""
+
+    initial_interval: timedelta = timedelta(seconds=1)
+    backoff_coefficient: float = 2.0
+    maximum_interval: timedelta | None = None
+    non_retryable_error_types: tuple[str, ...] = ()
+
 
 # Sends retry for a day with capped backoff: a provider outage delays mail rather than
 # dropping it; after a day the step records the failure and the journey goes on.
 # Rejections (4xx) are non-retryable and are recorded on the step at once.
-SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(minutes=5),
-                         non_retryable_error_types=["ProviderRejected", "UnknownContact",
-                                                    "TargetRefused"])
+SEND_RETRY = Retry(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                   maximum_interval=timedelta(minutes=5),
+                   non_retryable_error_types=("ProviderRejected", "UnknownContact", "TargetRefused"))
 # Contact changes only touch our own database: retry until it answers, except a change
 # that can never be valid.
-CHANGE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1),
-                           non_retryable_error_types=["InvalidChange", "UnknownContact"])
+CHANGE_RETRY = Retry(maximum_interval=timedelta(minutes=1),
+                     non_retryable_error_types=("InvalidChange", "UnknownContact"))
 # Errors a step's call reports as final: recorded on the step, and the journey goes on.
 FINAL_ERRORS = frozenset({"ProviderRejected", "InvalidChange", "UnknownContact",
                           "TargetRefused", "UnknownFlow"})
@@ -43,16 +52,19 @@ FINAL_ERRORS = frozenset({"ProviderRejected", "InvalidChange", "UnknownContact",
 ERROR_CODES = {"ProviderRejected": "rejected"}
 DAY = timedelta(days=1)
 # A worker killed mid-call must not add a minute to the step. Sends are found dead by
-# their heartbeat: a send heartbeats while it waits its turn at a paced provider
-# (activities/pace.py, every 5 s), then calls the provider, whose own HTTP timeout is
-# 15 s; so 20 s without a heartbeat means the worker is gone. The attempt itself may take
-# longer (a long wait for the provider's pace) without being cut off and retried.
+# their heartbeat: a send heartbeats from a thread of its own for its whole attempt
+# (activities/heartbeat.py, every 5 s), so 20 s without a heartbeat means the worker is
+# gone, never that a lock or the provider is slow. The attempt is bounded well above a
+# SQLite lock wait (busy_timeout 30 s, projections/database.py) plus the provider's HTTP
+# timeout (15 s) plus a wait for the provider's pace; a retry waits out an earlier attempt
+# that may still be sending (activities/ledger.py claim) rather than sending again.
 SEND_ATTEMPT = timedelta(minutes=2)
 SEND_HEARTBEAT = timedelta(seconds=20)
 # Attachments are fetched (up to 30 s a read, several files) without heartbeats: such an
 # email gets the whole attempt and no heartbeat timeout, as before.
 ATTACHING_ATTEMPT = timedelta(minutes=2)
-SHORT_ATTEMPT = timedelta(seconds=10)
+# Short steps only touch our database, but may wait out SQLite's busy_timeout (30 s).
+SHORT_ATTEMPT = timedelta(seconds=45)
 # Call-outs wait on someone else's server (a webhook may take 50 s by its own setting).
 CALLOUT_ATTEMPT = timedelta(seconds=60)
 
@@ -64,7 +76,7 @@ class Call:
     """How one activity is called from a journey."""
 
     activity: str
-    retry: RetryPolicy
+    retry: Retry
     start_to_close: timedelta
     schedule_to_close: timedelta | None = None
     heartbeat: timedelta | None = None
@@ -100,13 +112,13 @@ SEND_EMAIL_ATTACHING = Call("send_email", SEND_RETRY, ATTACHING_ATTEMPT, DAY,
 # a retry appends nothing twice. A tag step's invalid change is recorded like any contact
 # change behind "tag-invalid-change-recorded" (older runs failed the journey).
 CONTACT_EVENT = Call("change_contact", CHANGE_RETRY, SHORT_ATTEMPT, DAY, local=True)
-CONTACT_CHANGE = Call("apply_contact_change", CHANGE_RETRY, SHORT_ATTEMPT, DAY, local=True)
+CONTACT_CHANGE = Call(CONTACT_CHANGE_ACTIVITY, CHANGE_RETRY, SHORT_ATTEMPT, DAY, local=True)
 CONDITION = Call("evaluate_condition", CHANGE_RETRY, SHORT_ATTEMPT, local=True)
 PLAN_WAKE = Call("plan_wake", CHANGE_RETRY, SHORT_ATTEMPT, local=True)
 # Acting on other journeys signals Temporal itself: regular, so a retry is Temporal's.
-ENROLL = Call("enroll_in_flow", CHANGE_RETRY, SHORT_ATTEMPT * 3)
-CONTROL = Call("control_journey", CHANGE_RETRY, SHORT_ATTEMPT * 3)
-LOAD_FLOW = Call("published_flow", CHANGE_RETRY, SHORT_ATTEMPT * 3)
+ENROLL = Call("enroll_in_flow", CHANGE_RETRY, SHORT_ATTEMPT)
+CONTROL = Call("control_journey", CHANGE_RETRY, SHORT_ATTEMPT)
+LOAD_FLOW = Call("published_flow", CHANGE_RETRY, SHORT_ATTEMPT)
 
 
 def _callout(activity: str) -> Call:
@@ -124,7 +136,7 @@ STEP_TABLE: dict[str, StepKind] = {
     "webhook": StepKind("message", _callout("call_webhook")),
     "notify_team": StepKind("message", _callout("notify_team")),
     # The variant is chosen by an activity, then sent as send_email/send_sms above.
-    "experiment": StepKind("message", Call("choose_variant", CHANGE_RETRY, SHORT_ATTEMPT * 3),
+    "experiment": StepKind("message", Call("choose_variant", CHANGE_RETRY, SHORT_ATTEMPT),
                            quiet_hours=True),
     **{kind: StepKind("action", CONTACT_EVENT) for kind in sorted(_TAGS)},
     **{kind: StepKind("action", CONTACT_CHANGE) for kind in sorted(_CONTACT_CHANGES)},

@@ -14,13 +14,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.journey import JourneyInput
     from domain.steps import Step
     from domain.steps.experiments import Experiment
-    from domain.steps.messaging import PhoneCall, SendEmail, SendSms
-    from domain.step_table import spec
+    from domain.step_table import STEP_TABLE, spec
     from workflows.journey_steps import Next
 
-# What a holdout contact does not get: anything sent to the contact. Team notifications,
-# webhooks and contact changes still run, so the journey's path stays the same.
-HELD_BACK_STEPS = (SendEmail, SendSms, PhoneCall, Experiment)
+# What a holdout contact does not get: anything sent to the contact (the kinds quiet
+# hours hold). Team notifications, webhooks and contact changes still run, so the
+# journey's path stays the same.
+HELD_BACK_STEPS = frozenset(kind for kind, entry in STEP_TABLE.items() if entry.quiet_hours)
 
 
 class JourneyExperiments(JourneyPatches):
@@ -30,7 +30,7 @@ class JourneyExperiments(JourneyPatches):
     def _held_out(self, step: Step) -> bool:
         flow = self._input.flow
         # Only flows with a holdout ask the patch, so older histories never meet it.
-        return (flow.holdout_percent > 0 and isinstance(step, HELD_BACK_STEPS)
+        return (flow.holdout_percent > 0 and step.kind in HELD_BACK_STEPS
                 and self.patched("flow-holdout")
                 and in_holdout(flow.id, self._input.contact_id, flow.holdout_percent))
 

@@ -2,7 +2,6 @@
 changes, call-outs, scripts, branching and steps that act on other flows. Every side
 effect is an activity or a child workflow; choices use only workflow time and randomness."""
 
-from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import (
@@ -17,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.contracts.contact_changes import ContactChangeOutcome, ContactChangeRequest
     from domain.contracts.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
     from domain.step_table import (
-        DAY, ERROR_CODES, LOAD_FLOW, SEND_EMAIL, SEND_EMAIL_ATTACHING, SEND_SMS, CONTACT_EVENT, Call,
+        ERROR_CODES, LOAD_FLOW, SEND_EMAIL, SEND_EMAIL_ATTACHING, SEND_SMS, CONTACT_EVENT, Call,
         local_send, spec,
     )
     from domain.step_outcomes import StepOutcome
@@ -27,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         REUSE_POLICIES, JourneyInput, JourneyState, JourneyStatus, journey_workflow_id,
     )
     from workflows import search_attributes as sa
+    from workflows.retries import retry_policy
     from domain.steps import Step
     from domain.steps.experiments import Experiment
     from domain.steps.contact_changes import AddTag, ChangeTags, RemoveTag, RunScript
@@ -35,11 +35,6 @@ with workflow.unsafe.imports_passed_through():
         WaitForEvent,
     )
     from domain.steps.messaging import SendEmail, SendSms
-
-# Read by bench/bare_workflow.py (a bare send to measure the journey against).
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-SEND_SCHEDULE_TIMEOUT = DAY
-SEND_RETRY = SEND_EMAIL.retry
 
 Next = tuple[str, str | None]  # (outcome text, id of the step to go to next)
 # A visit's trail code when the step set none itself, by the role of its kind.
@@ -160,13 +155,13 @@ class JourneySteps(JourneyPatches):
             return await workflow.execute_local_activity(
                 call.activity, request, result_type=result_type,
                 start_to_close_timeout=call.start_to_close,
-                schedule_to_close_timeout=call.schedule_to_close, retry_policy=call.retry,
+                schedule_to_close_timeout=call.schedule_to_close, retry_policy=retry_policy(call.retry),
                 summary=summary)
         return await workflow.execute_activity(
             call.activity, request, result_type=result_type,
             start_to_close_timeout=call.start_to_close,
             schedule_to_close_timeout=call.schedule_to_close, heartbeat_timeout=call.heartbeat,
-            retry_policy=call.retry, summary=summary)
+            retry_policy=retry_policy(call.retry), summary=summary)
 
     async def _act(self, step: Step, request, result_type: type,
                    call: Call | None = None) -> StepOutcome:

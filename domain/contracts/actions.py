@@ -38,11 +38,6 @@ class ActionOutcome(BaseModel):
 # Activity names, one per kind of action (worker.py registers them; stored histories
 # name them, so they never change).
 CONTACT_CHANGE_ACTIVITY = "apply_contact_change"
-CALLOUT_ACTIVITIES = {
-    "webhook": "call_webhook",
-    "phone_call": "place_call",
-    "notify_team": "notify_team",
-}
 
 
 class FlowRequest(BaseModel):

@@ -108,10 +108,11 @@ async def test_sms_without_phone_skips_or_exits_as_configured(time_skipping_env,
     assert skipped.status == JourneyStatus.COMPLETED
     assert exited.status == JourneyStatus.EXITED
     assert exited.exit_reason == "step text: contact has no phone number"
-    # The real reason, not "no phone number": the number is there and is not valid.
-    assert invalid.exit_reason == "step text: phone number '12' is not a valid number (E.164)"
+    # The real reason, not "no phone number": the number is there and is not valid (the
+    # number itself stays out of the trail: personal data).
+    assert invalid.exit_reason == "step text: contact's phone number is not a valid number (E.164)"
     assert invalid_skipped.trail[0].outcome == (
-        "sms skipped: phone number '12' is not a valid number (E.164)")
+        "sms skipped: contact's phone number is not a valid number (E.164)")
     assert [m.subject for m in outbox(engine, "nophone")] == ["After the SMS"]
 
 
