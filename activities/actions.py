@@ -14,6 +14,7 @@ S = TypeVar("S")
 def step_of(request: ActionRequest, kind: type[S], activity_name: str) -> S:
     step = request.parsed_step()
     if not isinstance(step, kind):
-        raise ApplicationError(f"{activity_name} got a {step.kind} step", non_retryable=True,
-                               type="InvalidChange")
+        raise ApplicationError(
+            f"{activity_name} got a {step.kind} step", non_retryable=True, type="InvalidChange"
+        )
     return step

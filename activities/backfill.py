@@ -47,27 +47,35 @@ class BackfillActivities:
 
     @activity.defn(name="backfill_page")
     async def backfill_page(self, request: PageRequest) -> PageResult:
-        flow, state, reason = await asyncio.to_thread(self._version, request.flow_id,
-                                                      request.version)
+        flow, state, reason = await asyncio.to_thread(
+            self._version, request.flow_id, request.version
+        )
         if flow is None or state != "live":
             return PageResult(flow_state=state, reason=reason)
-        page = await asyncio.to_thread(audience_page, self.engine, flow, request.after,
-                                       request.limit)
+        page = await asyncio.to_thread(
+            audience_page, self.engine, flow, request.after, request.limit
+        )
         done, enrolled, skipped = _resumed(activity.info().heartbeat_details, request.after)
         enrollment_id = backfill_enrollment_id(flow.version)
         for contact_id in page.contact_ids:
             if contact_id in done:
                 continue
-            routed = await self.router.enroll(flow, contact_id, enrollment_id, None,
-                                              redelivery=True)
+            routed = await self.router.enroll(
+                flow, contact_id, enrollment_id, None, redelivery=True
+            )
             if routed.outcome == "enrolled":
                 enrolled += 1
             else:
                 skipped += 1
             done.add(contact_id)
             activity.heartbeat(request.after, sorted(done), enrolled, skipped)
-        return PageResult(flow_state="live", next_after=page.next_after, scanned=page.scanned,
-                          enrolled=enrolled, skipped=skipped)
+        return PageResult(
+            flow_state="live",
+            next_after=page.next_after,
+            scanned=page.scanned,
+            enrolled=enrolled,
+            skipped=skipped,
+        )
 
     def _version(self, flow_id: str, version: int) -> tuple[Flow | None, FlowState, str | None]:
         """The published version, and whether it may still enroll: a paused flow enrolls

@@ -18,8 +18,9 @@ from domain.steps.base import StepBase
 SOURCE = "dripstone.journey"
 
 
-def render_all(contact: ContactSnapshot, step: StepBase,
-               fields: Mapping[str, str]) -> list[str] | ActionOutcome:
+def render_all(
+    contact: ContactSnapshot, step: StepBase, fields: Mapping[str, str]
+) -> list[str] | ActionOutcome:
     """The step's `fields` (field name: template, names as validation gives them, e.g.
     "url", "headers.X-Token") rendered in order, each held to what that field may send
     (merge_tags.max_chars_for). Every template or none: a missing merge value, or one
@@ -28,8 +29,10 @@ def render_all(contact: ContactSnapshot, step: StepBase,
     context = contact_context(contact.contact_id, contact.email, contact.phone, contact.attributes)
     channel = getattr(step, "channel", None)
     try:
-        return [render(template, context, max_chars=max_chars_for(step.kind, field, channel))
-                for field, template in fields.items()]
+        return [
+            render(template, context, max_chars=max_chars_for(step.kind, field, channel))
+            for field, template in fields.items()
+        ]
     except MergeTagError as exc:
         return ActionOutcome(status="skipped", reason=str(exc), reason_code="merge_value")
 
@@ -39,11 +42,17 @@ def event_id(prefix: str, idempotency_key: str) -> str:
     return f"{prefix}:{uuid5(NAMESPACE_URL, idempotency_key)}"
 
 
-def step_event(prefix: str, idempotency_key: str, contact_id: str, event_type: str,
-               payload: dict[str, Any]) -> ContactEvent:
-    event = ContactEvent(event_id=event_id(prefix, idempotency_key), type=event_type,
-                         contact_id=contact_id, occurred_at=datetime.now(UTC), source=SOURCE,
-                         payload=payload)
+def step_event(
+    prefix: str, idempotency_key: str, contact_id: str, event_type: str, payload: dict[str, Any]
+) -> ContactEvent:
+    event = ContactEvent(
+        event_id=event_id(prefix, idempotency_key),
+        type=event_type,
+        contact_id=contact_id,
+        occurred_at=datetime.now(UTC),
+        source=SOURCE,
+        payload=payload,
+    )
     event.typed_payload()  # a payload the store would refuse is a bug here, not later
     return event
 
@@ -56,5 +65,6 @@ def done(delivered: Delivered) -> ActionOutcome:
     """A call-out's delivery as its outcome. No address in it: results sit in the
     journey's history."""
     data: dict[str, Any] = {"provider_message_id": delivered.provider_message_id}
-    return ActionOutcome(status="done", data={"duplicate": True, **data}
-                         if delivered.duplicate else data)
+    return ActionOutcome(
+        status="done", data={"duplicate": True, **data} if delivered.duplicate else data
+    )

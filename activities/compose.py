@@ -41,16 +41,19 @@ class MessagingOptions:
 
     @classmethod
     def from_settings(cls, settings) -> "MessagingOptions":
-        return cls(unsubscribe_url=settings.email_unsubscribe_url,
-                   unsubscribe_mailto=settings.email_unsubscribe_mailto,
-                   phone_default_region=settings.phone_default_region,
-                   allow_private_targets=settings.webhook_allow_private_targets,
-                   frequency_caps=settings.frequency_caps,
-                   links=PreferenceLinks.from_settings(settings))
+        return cls(
+            unsubscribe_url=settings.email_unsubscribe_url,
+            unsubscribe_mailto=settings.email_unsubscribe_mailto,
+            phone_default_region=settings.phone_default_region,
+            allow_private_targets=settings.webhook_allow_private_targets,
+            frequency_caps=settings.frequency_caps,
+            links=PreferenceLinks.from_settings(settings),
+        )
 
 
-def unsubscribe_headers(options: MessagingOptions, context: dict[str, Any],
-                        one_click: str | None = None) -> dict[str, str]:
+def unsubscribe_headers(
+    options: MessagingOptions, context: dict[str, Any], one_click: str | None = None
+) -> dict[str, str]:
     """List-Unsubscribe (RFC 2369) and, with an https URL, one-click List-Unsubscribe-Post
     (RFC 8058), which Gmail and Yahoo require of bulk senders. `one_click`: this message's
     signed unsubscribe link (preference links), which replaces email_unsubscribe_url.
@@ -82,7 +85,9 @@ def with_footer(body: str, preferences_url: str) -> str:
     already (a {{ preferences_url }} merge tag)."""
     if preferences_url in body:
         return body
-    return f"{body.rstrip()}\n\n--\nChoose which emails you get, or unsubscribe: {preferences_url}\n"
+    return (
+        f"{body.rstrip()}\n\n--\nChoose which emails you get, or unsubscribe: {preferences_url}\n"
+    )
 
 
 def template_data(context: dict[str, Any], subject: str | None) -> dict[str, Any]:
@@ -95,9 +100,13 @@ def template_data(context: dict[str, Any], subject: str | None) -> dict[str, Any
 AttachmentFetcher = Callable[[list[Attachment], bool], tuple[EmailAttachment, ...]]
 
 
-def fetch_attachments(attachments: list[Attachment], allow_private: bool = False, *,
-                      resolver: Resolver = system_resolver,
-                      inner: httpx.BaseTransport | None = None) -> tuple[EmailAttachment, ...]:
+def fetch_attachments(
+    attachments: list[Attachment],
+    allow_private: bool = False,
+    *,
+    resolver: Resolver = system_resolver,
+    inner: httpx.BaseTransport | None = None,
+) -> tuple[EmailAttachment, ...]:
     """Download every attachment, refusing more than 25 MB in total. Sizes declared in
     the flow are checked at publish time; the bytes really served are checked here, and
     the download stops as soon as they pass the limit. A 4xx (or too much data) fails the
@@ -120,16 +129,20 @@ def fetch_attachments(attachments: list[Attachment], allow_private: bool = False
     # address the guard never saw. Redirects are followed: each hop is a new request
     # through the guarded transport, so each is resolved and checked.
     transport = GuardedTransport(allow_private, resolver, inner)
-    with httpx.Client(transport=transport, timeout=_FETCH_TIMEOUT, follow_redirects=True,
-                      trust_env=False) as client:
+    with httpx.Client(
+        transport=transport, timeout=_FETCH_TIMEOUT, follow_redirects=True, trust_env=False
+    ) as client:
         for item in attachments:
             chunks = []
             try:
                 with client.stream("GET", item.url) as response:
                     if response.status_code >= 400:
-                        raise _fetch_failed(item, f"HTTP {response.status_code}",
-                                            permanent=response.status_code < 500
-                                            and response.status_code not in (408, 429))
+                        raise _fetch_failed(
+                            item,
+                            f"HTTP {response.status_code}",
+                            permanent=response.status_code < 500
+                            and response.status_code not in (408, 429),
+                        )
                     for chunk in response.iter_bytes():
                         total += len(chunk)
                         if total > MAX_ATTACHMENTS_BYTES:
@@ -147,7 +160,9 @@ def _too_large(size: int, streaming: bool = False) -> ApplicationError:
     what = "more than" if streaming else ""
     return ApplicationError(
         f"attachments total {what} {size / 2**20:.1f} MB; the limit is 25 MB".replace("  ", " "),
-        type="ProviderRejected", non_retryable=True)
+        type="ProviderRejected",
+        non_retryable=True,
+    )
 
 
 def _fetch_failed(item: Attachment, why: str, permanent: bool) -> ApplicationError:
@@ -158,8 +173,9 @@ def _fetch_failed(item: Attachment, why: str, permanent: bool) -> ApplicationErr
     return ApplicationError(message, type="AttachmentUnavailable")
 
 
-def sent_details(conn: Connection, request: SendEmailRequest | SendSmsRequest,
-                 attributes: Mapping[str, Any]) -> dict[str, Any]:
+def sent_details(
+    conn: Connection, request: SendEmailRequest | SendSmsRequest, attributes: Mapping[str, Any]
+) -> dict[str, Any]:
     """What message.sent says of a journey's message besides its address: the topic it
     went under (none for a transactional one), the locale variant chosen (the same
     choice composing makes, domain/locales.py) and, for an experiment step, the variant
@@ -172,8 +188,9 @@ def sent_details(conn: Connection, request: SendEmailRequest | SendSmsRequest,
         details["locale"] = locale
     # Straight from the table: projections.experiments brings SciPy along.
     A = experiment_assignments.c
-    assigned = conn.execute(select(A.variant, A.phase).where(
-        A.message_key == request.idempotency_key)).first()
+    assigned = conn.execute(
+        select(A.variant, A.phase).where(A.message_key == request.idempotency_key)
+    ).first()
     if assigned is not None:
         details["variant"], details["variant_phase"] = assigned.variant, assigned.phase
     return details

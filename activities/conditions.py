@@ -5,7 +5,10 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from domain.conditions import (
-    evaluate, fact_groups, lead_event_names, uncomparable_attributes,
+    evaluate,
+    fact_groups,
+    lead_event_names,
+    uncomparable_attributes,
     uses_contact_zone,
 )
 from domain.contracts.conditions import EvaluateRequest
@@ -24,13 +27,20 @@ class ConditionActivities:
     def evaluate_condition(self, request: EvaluateRequest) -> bool:
         # Only what this condition reads: the load is most of a branch's latency.
         # A contact with no events yet has no tags or attributes; conditions see it empty.
-        contact = read_snapshot(self.engine, request.contact_id, fact_groups(request.condition),
-                                lead_events=lead_event_names(request.condition))
+        contact = read_snapshot(
+            self.engine,
+            request.contact_id,
+            fact_groups(request.condition),
+            lead_events=lead_event_names(request.condition),
+        )
         if uses_contact_zone(request.condition):
             contact = with_zone(contact, self.zones, request.flow_zone)
         for problem in uncomparable_attributes(request.condition, contact):
             # Answered false, not failed: the journey goes on; whoever feeds the data is told.
-            log.warning("condition.uncomparable", contact_id=request.contact_id,
-                        workflow_id=activity.info().workflow_id, comparison=problem)
+            log.warning(
+                "condition.uncomparable",
+                contact_id=request.contact_id,
+                workflow_id=activity.info().workflow_id,
+                comparison=problem,
+            )
         return evaluate(request.condition, contact, request.as_of)
-

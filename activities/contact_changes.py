@@ -16,11 +16,15 @@ from sqlalchemy import Connection, Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.contact_change_events import (
+    ChangeContext,
+    InvalidChange,
+    change_event_id,
+    change_events,
+    change_prefix,
+)
 from domain.contracts.actions import CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest
 from domain.contracts.contact_changes import ContactChangeOutcome, ContactChangeRequest
-from domain.contact_change_events import (
-    ChangeContext, InvalidChange, change_event_id, change_events, change_prefix,
-)
 from domain.events import ContactEvent, EventType
 from domain.merge_tags import MergeTagError, contact_context, max_chars_for, render
 from domain.steps.contact_changes import AddToLeadRouter, CancelOpenOrders, RechargeTransactions
@@ -41,14 +45,18 @@ class ContactChangeActivities:
         try:
             event = ContactEvent(
                 event_id=f"journey:{uuid5(NAMESPACE_URL, request.idempotency_key)}",
-                type=EventType(request.event_type), contact_id=request.contact_id,
-                occurred_at=datetime.now(UTC), source="dripstone.journey", payload=request.payload,
+                type=EventType(request.event_type),
+                contact_id=request.contact_id,
+                occurred_at=datetime.now(UTC),
+                source="dripstone.journey",
+                payload=request.payload,
             )
             event.typed_payload()  # refuse a malformed change before it reaches the store
         except (ValidationError, ValueError) as exc:
             # Retrying the same bad change cannot succeed: fail the step with the reason.
-            raise ApplicationError(f"invalid contact change: {exc}", type="InvalidChange",
-                                   non_retryable=True) from None
+            raise ApplicationError(
+                f"invalid contact change: {exc}", type="InvalidChange", non_retryable=True
+            ) from None
         # A change made by one journey is an event like any other: it can start or wake
         # journeys of other flows (e.g. a contact.tag_added trigger). Its dispatch record
         # gets it routed by the dispatcher, even if this attempt dies right after.
@@ -68,11 +76,14 @@ class ContactChangeActivities:
             return ActionOutcome(status="skipped", reason=missing.reason, reason_code="merge_value")
         if appended:
             BELL.ring()  # their dispatch records are due: the dispatcher routes them
-        return ActionOutcome(status="done", data={
-            "event_ids": [e.event_id for e in stored],
-            "event_types": [e.type for e in stored],
-            "appended": len(appended),
-        })
+        return ActionOutcome(
+            status="done",
+            data={
+                "event_ids": [e.event_id for e in stored],
+                "event_types": [e.type for e in stored],
+                "appended": len(appended),
+            },
+        )
 
     def _apply(self, request: ActionRequest, step) -> tuple[list[ContactEvent], list[ContactEvent]]:
         """(the run's events, those this attempt appended). One transaction: the reads
@@ -81,8 +92,11 @@ class ContactChangeActivities:
         try:
             with self.engine.begin() as conn:
                 # First, so concurrent assignments queue on the router's row (take_turn).
-                owner = (self._next_owner(conn, step.router)
-                         if isinstance(step, AddToLeadRouter) else None)
+                owner = (
+                    self._next_owner(conn, step.router)
+                    if isinstance(step, AddToLeadRouter)
+                    else None
+                )
                 earlier = change_state.stored_run(conn, request.contact_id, prefix)
                 if earlier:
                     # A retry of a run that committed: leaving by an exception rolls
@@ -92,17 +106,25 @@ class ContactChangeActivities:
         except _AlreadyApplied as done:
             return done.events, []
 
-    def _append(self, conn: Connection, request: ActionRequest, step,
-                owner: str | None) -> tuple[list[ContactEvent], list[ContactEvent]]:
+    def _append(
+        self, conn: Connection, request: ActionRequest, step, owner: str | None
+    ) -> tuple[list[ContactEvent], list[ContactEvent]]:
         context = self._context(conn, request, step, owner)
         try:
             changes = change_events(_rendered(step, context), context)
         except InvalidChange as exc:
             raise _invalid(str(exc)) from None
-        batch = [ContactEvent(
-            event_id=change_event_id(request.idempotency_key, index), type=kind,
-            contact_id=request.contact_id, occurred_at=context.now, source="dripstone.journey",
-            payload=payload) for index, (kind, payload) in enumerate(changes)]
+        batch = [
+            ContactEvent(
+                event_id=change_event_id(request.idempotency_key, index),
+                type=kind,
+                contact_id=request.contact_id,
+                occurred_at=context.now,
+                source="dripstone.journey",
+                payload=payload,
+            )
+            for index, (kind, payload) in enumerate(changes)
+        ]
         return batch, append(conn, batch, dispatch=True, fast_path=False)
 
     def _next_owner(self, conn: Connection, router: str) -> str:
@@ -111,26 +133,42 @@ class ContactChangeActivities:
         members = self.lead_routers.get(router)
         if not members:
             known = ", ".join(sorted(self.lead_routers)) or "none configured"
-            raise _invalid(f"lead router {router!r} is unknown or has no members "
-                           f"(DRIPSTONE_LEAD_ROUTERS; known: {known})")
+            raise _invalid(
+                f"lead router {router!r} is unknown or has no members "
+                f"(DRIPSTONE_LEAD_ROUTERS; known: {known})"
+            )
         turn = change_state.take_turn(conn, router)
         return members[(turn - 1) % len(members)]
 
-    def _context(self, conn: Connection, request: ActionRequest, step, owner: str | None) -> ChangeContext:
+    def _context(
+        self, conn: Connection, request: ActionRequest, step, owner: str | None
+    ) -> ChangeContext:
         snapshot = load_snapshot(conn, request.contact_id, {"attributes"})
         if snapshot is None:
             # Changing a contact no event has mentioned would create it from nothing.
-            raise ApplicationError(f"unknown contact {request.contact_id!r}", type="UnknownContact",
-                                   non_retryable=True)
+            raise ApplicationError(
+                f"unknown contact {request.contact_id!r}", type="UnknownContact", non_retryable=True
+            )
         return ChangeContext(
-            contact_id=request.contact_id, now=datetime.now(UTC), flow_id=request.flow_id,
-            step_id=request.step_id, email=snapshot.email, phone=snapshot.phone,
+            contact_id=request.contact_id,
+            now=datetime.now(UTC),
+            flow_id=request.flow_id,
+            step_id=request.step_id,
+            email=snapshot.email,
+            phone=snapshot.phone,
             attributes=snapshot.attributes,
-            open_orders=(change_state.open_orders(conn, request.contact_id)
-                         if isinstance(step, CancelOpenOrders) else ()),
-            collections=(change_state.in_collections(conn, request.contact_id)
-                         if isinstance(step, RechargeTransactions) else ()),
-            assigned_owner=owner)
+            open_orders=(
+                change_state.open_orders(conn, request.contact_id)
+                if isinstance(step, CancelOpenOrders)
+                else ()
+            ),
+            collections=(
+                change_state.in_collections(conn, request.contact_id)
+                if isinstance(step, RechargeTransactions)
+                else ()
+            ),
+            assigned_owner=owner,
+        )
 
 
 def _rendered(step, context: ChangeContext):
@@ -141,9 +179,12 @@ def _rendered(step, context: ChangeContext):
         return step
     values = contact_context(context.contact_id, context.email, context.phone, context.attributes)
     try:
-        return step.model_copy(update={
-            name: render(template, values, max_chars=max_chars_for(step.kind, name))
-            for name, template in fields.items()})
+        return step.model_copy(
+            update={
+                name: render(template, values, max_chars=max_chars_for(step.kind, name))
+                for name, template in fields.items()
+            }
+        )
     except MergeTagError as exc:
         raise _MergeValueMissing(str(exc)) from None
 
@@ -155,8 +196,9 @@ class _MergeValueMissing(Exception):
 
 def _invalid(reason: str) -> ApplicationError:
     # Retrying the same bad change cannot succeed: fail the step with the reason.
-    return ApplicationError(f"invalid contact change: {reason}", type="InvalidChange",
-                            non_retryable=True)
+    return ApplicationError(
+        f"invalid contact change: {reason}", type="InvalidChange", non_retryable=True
+    )
 
 
 class _AlreadyApplied(Exception):

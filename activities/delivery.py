@@ -34,13 +34,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import ledger
-from activities.heartbeat import shielded
 from activities.compose import MessagingOptions
+from activities.heartbeat import shielded
 from activities.pace import Pace
 from activities.phones import stored_forms, to_e164
 from activities.ports import ProviderRejected, ProviderUnavailable
 from activities.suppression import (
-    capped, email_suppression, sms_suppression, topic_opt_outs, topic_reason,
+    capped,
+    email_suppression,
+    sms_suppression,
+    topic_opt_outs,
+    topic_reason,
 )
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
@@ -87,8 +91,9 @@ class Port(Protocol):
 
 
 class Delivery:
-    def __init__(self, engine: Engine, options: MessagingOptions | None = None,
-                 pace: Pace | None = None):
+    def __init__(
+        self, engine: Engine, options: MessagingOptions | None = None, pace: Pace | None = None
+    ):
         self.engine = engine
         self.options = options or MessagingOptions()
         self.pace = pace or Pace(engine, {})
@@ -110,7 +115,7 @@ class Delivery:
             if not contact.email or not contact.email.strip():
                 return Skip("contact has no email address", "no_address")
             if "@" not in contact.email:
-                return Skip("contact's email address is not valid (no \"@\")", "no_address")
+                return Skip('contact\'s email address is not valid (no "@")', "no_address")
             return contact.email.strip()
         if not contact.phone or not contact.phone.strip():
             return Skip("contact has no phone number", "no_address")
@@ -122,39 +127,60 @@ class Delivery:
 
     # --- 3. screening (messages to the contact only) ----------------------------------
 
-    def screen(self, channel: ContactChannel, contact: ContactSnapshot, to: str, key: str, *,
-               transactional: bool = False, topic: str | None = None) -> Skip | None:
+    def screen(
+        self,
+        channel: ContactChannel,
+        contact: ContactSnapshot,
+        to: str,
+        key: str,
+        *,
+        transactional: bool = False,
+        topic: str | None = None,
+    ) -> Skip | None:
         with self.engine.connect() as conn:
             if channel == "email":
-                suppressed = email_suppression(conn, contact.contact_id, to,
-                                               transactional=transactional)
+                suppressed = email_suppression(
+                    conn, contact.contact_id, to, transactional=transactional
+                )
             else:
                 # A STOP revokes consent to texts and automated calls alike, whoever
                 # holds the number, transactional or not.
-                suppressed = sms_suppression(conn, contact.contact_id,
-                                             stored_forms(contact.phone or "", to))
+                suppressed = sms_suppression(
+                    conn, contact.contact_id, stored_forms(contact.phone or "", to)
+                )
             if suppressed:
                 return Skip(suppressed, "suppressed")
             if transactional:
                 return None  # exempt from topic opt-outs and frequency caps
             chosen = topic_or_default(topic)
-            if channel in TOPIC_CHANNELS and topic_opt_outs(conn, channel, chosen,
-                                                            [contact.contact_id]):
+            if channel in TOPIC_CHANNELS and topic_opt_outs(
+                conn, channel, chosen, [contact.contact_id]
+            ):
                 # Its own code: per-step analytics count topic opt-outs apart.
                 return Skip(topic_reason(chosen, channel), "unsubscribed_topic")
             cap = self.options.frequency_caps.get(channel) if channel != "voice" else None
             # A retried send whose own message counts is not capped (the ledger makes it
             # a duplicate).
             if cap is not None and contact.contact_id in capped(
-                    conn, channel, [contact.contact_id], cap, datetime.now(UTC), exclude_key=key):
+                conn, channel, [contact.contact_id], cap, datetime.now(UTC), exclude_key=key
+            ):
                 return Skip(cap.describe(channel), "frequency_cap")
         return None
 
     # --- 4. the ledger around one provider call ---------------------------------------
 
-    def deliver(self, port: Port, channel: str, message: Message, flow_id: str, step_id: str,
-                *, send: Callable[[Any], str | None], prepare: Callable[[Any], Any] | None = None,
-                sent_extra: dict[str, Any] | None = None) -> Delivered:
+    def deliver(
+        self,
+        port: Port,
+        channel: str,
+        message: Message,
+        flow_id: str,
+        step_id: str,
+        *,
+        send: Callable[[Any], str | None],
+        prepare: Callable[[Any], Any] | None = None,
+        sent_extra: dict[str, Any] | None = None,
+    ) -> Delivered:
         """`send` is the port's call for this channel (send, or call for voice);
         `prepare` finishes the message once this attempt is known to send (attachments
         are fetched then: never for a duplicate), recording a failure if it raises."""
@@ -163,8 +189,9 @@ class Delivery:
         if claim.already_sent:
             return Delivered(claim.provider_message_id, duplicate=True)
         try:
-            return self._send_claimed(port, channel, message, flow_id, step_id, claim.retry,
-                                      send, prepare, sent_extra)
+            return self._send_claimed(
+                port, channel, message, flow_id, step_id, claim.retry, send, prepare, sent_extra
+            )
         except BaseException as exc:
             # Over without an outcome (a lost connection, a crash, a cancellation): the
             # next attempt asks the provider, but need not wait for this one. A no-op
@@ -172,10 +199,18 @@ class Delivery:
             ledger.record_ended(self.engine, key, repr(exc))
             raise
 
-    def _send_claimed(self, port: Port, channel: str, message: Message, flow_id: str,
-                      step_id: str, retry: bool, send: Callable[[Any], str | None],
-                      prepare: Callable[[Any], Any] | None,
-                      sent_extra: dict[str, Any] | None) -> Delivered:
+    def _send_claimed(
+        self,
+        port: Port,
+        channel: str,
+        message: Message,
+        flow_id: str,
+        step_id: str,
+        retry: bool,
+        send: Callable[[Any], str | None],
+        prepare: Callable[[Any], Any] | None,
+        sent_extra: dict[str, Any] | None,
+    ) -> Delivered:
         key = message.idempotency_key
         provider_id = None
         if retry:
@@ -196,9 +231,21 @@ class Delivery:
             extra = dict(sent_extra or {})
             if channel in SMS_CHANNELS:
                 extra.update(segments(message.body))
-            ledger.record_sent(self.engine, key, provider_id, ledger.sent_event(
-                key, message.contact_id, channel, message.to, flow_id, step_id, provider_id,
-                **extra))
+            ledger.record_sent(
+                self.engine,
+                key,
+                provider_id,
+                ledger.sent_event(
+                    key,
+                    message.contact_id,
+                    channel,
+                    message.to,
+                    flow_id,
+                    step_id,
+                    provider_id,
+                    **extra,
+                ),
+            )
         return Delivered(provider_id)
 
     def sent_before(self, key: str) -> Delivered | None:
@@ -228,8 +275,9 @@ class Delivery:
             if exc.retry_after:
                 self.pace.back_off(port.name, exc.retry_after)
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
-            raise ApplicationError(str(exc), type="ProviderUnavailable",
-                                   next_retry_delay=delay) from None
+            raise ApplicationError(
+                str(exc), type="ProviderUnavailable", next_retry_delay=delay
+            ) from None
 
 
 def attempt_timeout() -> timedelta | None:
@@ -247,12 +295,12 @@ def load_contact(engine: Engine, contact_id: str) -> ContactSnapshot:
     with engine.connect() as conn:
         contact = load_snapshot(conn, contact_id, {"attributes"})
     if contact is None:
-        raise ApplicationError(f"contact {contact_id!r} is unknown", non_retryable=True,
-                               type="UnknownContact")
+        raise ApplicationError(
+            f"contact {contact_id!r} is unknown", non_retryable=True, type="UnknownContact"
+        )
     return contact
 
 
 def segments(text: str) -> dict[str, Any]:
     """What an SMS is billed as (GSM-7 or UCS-2 parts), recorded on message.sent."""
     return {"segments": sms_text.segments(text), "encoding": sms_text.encoding(text)}
-

@@ -20,7 +20,13 @@ from domain.experiments.contract import VariantChoice, VariantRequest
 from domain.experiments.results import VariantCounts, decision_due
 from domain.steps.experiments import Experiment
 from projections.experiment_schema import experiment_assignments
-from projections.experiments import decision, record_assignment, recorded, step_result, store_decision
+from projections.experiments import (
+    decision,
+    record_assignment,
+    recorded,
+    step_result,
+    store_decision,
+)
 
 A = experiment_assignments.c
 
@@ -49,18 +55,30 @@ class ExperimentActivities:
                 result = step_result(conn, request.flow_id, step, now)
                 if result.decision_due and result.leader is not None:
                     decided = store_decision(conn, request.flow_id, step.id, result, now)
-                    activity.logger.info("experiment %s/%s decided: %s wins", request.flow_id,
-                                         step.id, decided.winner)
+                    activity.logger.info(
+                        "experiment %s/%s decided: %s wins",
+                        request.flow_id,
+                        step.id,
+                        decided.winner,
+                    )
             # A winner the step no longer has (a later version renamed it) is no answer:
             # such contacts are assigned as during the test.
             if decided is not None and step.variant(decided.winner) is not None:
                 variant, phase = decided.winner, "winner"
             else:
                 variant, phase = assign_variant(step, request.flow_id, request.contact_id), "test"
-            record_assignment(conn, message_key=request.message_key, flow_id=request.flow_id,
-                              flow_version=request.flow_version, step_id=step.id,
-                              contact_id=request.contact_id, journey_id=request.journey_id,
-                              variant=variant, phase=phase, assigned_at=now)
+            record_assignment(
+                conn,
+                message_key=request.message_key,
+                flow_id=request.flow_id,
+                flow_version=request.flow_version,
+                step_id=step.id,
+                contact_id=request.contact_id,
+                journey_id=request.journey_id,
+                variant=variant,
+                phase=phase,
+                assigned_at=now,
+            )
             variant, phase = recorded(conn, request.message_key)
         return VariantChoice(variant=variant, phase=phase)
 
@@ -68,10 +86,22 @@ class ExperimentActivities:
         """The rule on plain counts (measured contacts per variant, the first assignment)
         before the full result is computed: most arrivals are not the deciding one."""
         cutoff = now - step.metric.window
-        counts = {name: VariantCounts(name=name, measured=n) for name, n in conn.execute(
-            select(A.variant, func.count()).where(
-                A.flow_id == flow_id, A.step_id == step.id, A.phase == "test",
-                A.assigned_at <= cutoff).group_by(A.variant))}
-        first = conn.execute(select(func.min(A.assigned_at)).where(
-            A.flow_id == flow_id, A.step_id == step.id, A.phase == "test")).scalar_one()
+        counts = {
+            name: VariantCounts(name=name, measured=n)
+            for name, n in conn.execute(
+                select(A.variant, func.count())
+                .where(
+                    A.flow_id == flow_id,
+                    A.step_id == step.id,
+                    A.phase == "test",
+                    A.assigned_at <= cutoff,
+                )
+                .group_by(A.variant)
+            )
+        }
+        first = conn.execute(
+            select(func.min(A.assigned_at)).where(
+                A.flow_id == flow_id, A.step_id == step.id, A.phase == "test"
+            )
+        ).scalar_one()
         return decision_due(step, counts, first, now)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from typing import ContextManager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from temporalio import activity
 
@@ -36,8 +35,9 @@ def heartbeating() -> Iterator[None]:
             activity.heartbeat()
 
     # activity.heartbeat finds its activity through contextvars: the thread runs in a copy.
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(beat,),
-                              name="activity-heartbeat", daemon=True)
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(beat,), name="activity-heartbeat", daemon=True
+    )
     thread.start()
     try:
         yield
@@ -46,7 +46,7 @@ def heartbeating() -> Iterator[None]:
         thread.join()
 
 
-def shielded() -> ContextManager[None]:
+def shielded() -> AbstractContextManager[None]:
     """Hold a cancellation back until the block ends: once the provider has the message,
     its outcome is recorded before the attempt may stop."""
     if activity.in_activity():

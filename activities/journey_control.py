@@ -20,16 +20,24 @@ log = structlog.get_logger("dripstone.journey_control")
 
 
 class Enroller(Protocol):
-    async def enroll(self, flow: Flow, contact_id: str, enrollment_id: str,
-                     event: ContactEvent | None, redelivery: bool = False) -> Any: ...
+    async def enroll(
+        self,
+        flow: Flow,
+        contact_id: str,
+        enrollment_id: str,
+        event: ContactEvent | None,
+        redelivery: bool = False,
+    ) -> Any: ...
 
 
 class Signaller(Protocol):
-    async def signal_contact(self, flow_id: str, contact_id: str, signal: str,
-                             reason: str | None = None) -> int: ...
+    async def signal_contact(
+        self, flow_id: str, contact_id: str, signal: str, reason: str | None = None
+    ) -> int: ...
 
-    async def signal_flow_page(self, flow_id: str, signal: str, reason: str | None,
-                               after: str, limit: int) -> tuple[int, str | None]: ...
+    async def signal_flow_page(
+        self, flow_id: str, signal: str, reason: str | None, after: str, limit: int
+    ) -> tuple[int, str | None]: ...
 
 
 class JourneyControlActivities:
@@ -50,11 +58,16 @@ class JourneyControlActivities:
         key, so a retried activity finds the journey it already started."""
         with self.engine.connect() as conn:
             flow = _live_flow(conn, request.flow_id, request.contact_id)
-        routed = await self.enroller.enroll(flow, request.contact_id,
-                                            request.enrollment_id or request.flow_id, None,
-                                            redelivery=True)
-        return ControlOutcome(result="enrolled" if routed.outcome == "enrolled"
-                              else "already in that flow")
+        routed = await self.enroller.enroll(
+            flow,
+            request.contact_id,
+            request.enrollment_id or request.flow_id,
+            None,
+            redelivery=True,
+        )
+        return ControlOutcome(
+            result="enrolled" if routed.outcome == "enrolled" else "already in that flow"
+        )
 
     @activity.defn(name="signal_flow_page")
     async def signal_flow_page(self, request: FlowPageRequest) -> FlowPageResult:
@@ -65,13 +78,15 @@ class JourneyControlActivities:
             if status != request.while_status:  # a later change took over
                 return FlowPageResult(signalled=0, next_after=None)
         signalled, next_after = await self.signaller.signal_flow_page(
-            request.flow_id, request.signal, request.reason, request.after, request.limit)
+            request.flow_id, request.signal, request.reason, request.after, request.limit
+        )
         return FlowPageResult(signalled=signalled, next_after=next_after)
 
     @activity.defn(name="control_journey")
     async def control_journey(self, request: ControlRequest) -> ControlOutcome:
-        reached = await self.signaller.signal_contact(request.flow_id, request.contact_id,
-                                                      request.signal, request.reason)
+        reached = await self.signaller.signal_contact(
+            request.flow_id, request.contact_id, request.signal, request.reason
+        )
         return ControlOutcome(result=f"{request.signal} sent" if reached else "not in that flow")
 
 

@@ -25,19 +25,33 @@ class JourneyIndexActivities:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             if request.migrated_from is not None:
-                index.move_version(conn, request.workflow_id, request.enrollment_id,
-                                   request.migrated_from, request.flow_version, now,
-                                   current_step=request.current_step)
+                index.move_version(
+                    conn,
+                    request.workflow_id,
+                    request.enrollment_id,
+                    request.migrated_from,
+                    request.flow_version,
+                    now,
+                    current_step=request.current_step,
+                )
             elif request.ended:
                 # Only this enrollment's row: a journey that ended must not end the next
                 # one started under the same id (re_entry after_exit).
-                return index.set_status(conn, [request.workflow_id], index.ENDED, now,
-                                        request.enrollment_id) > 0
+                return (
+                    index.set_status(
+                        conn, [request.workflow_id], index.ENDED, now, request.enrollment_id
+                    )
+                    > 0
+                )
             else:
-                index.claim_start(conn, workflow_id=request.workflow_id,
-                                  contact_id=request.contact_id, flow_id=request.flow_id,
-                                  flow_version=request.flow_version,
-                                  enrollment_id=request.enrollment_id, now=now,
-                                  current_step=first_step(conn, request.flow_id,
-                                                          request.flow_version))
+                index.claim_start(
+                    conn,
+                    workflow_id=request.workflow_id,
+                    contact_id=request.contact_id,
+                    flow_id=request.flow_id,
+                    flow_version=request.flow_version,
+                    enrollment_id=request.enrollment_id,
+                    now=now,
+                    current_step=first_step(conn, request.flow_id, request.flow_version),
+                )
         return False

@@ -22,8 +22,9 @@ class Claim:
     retry: bool  # an earlier attempt got as far as the provider call, outcome unknown
 
 
-def claim(engine: Engine, key: str, channel: str, contact_id: str,
-          in_flight_for: timedelta | None = None) -> Claim:
+def claim(
+    engine: Engine, key: str, channel: str, contact_id: str, in_flight_for: timedelta | None = None
+) -> Claim:
     """Claim `key` for this attempt. A `pending` row touched less than `in_flight_for`
     (the attempt timeout) ago, by an attempt that did not say it ended, may still be
     sending (its attempt was timed out, not stopped): SendInFlight, a retryable error
@@ -31,10 +32,18 @@ def claim(engine: Engine, key: str, channel: str, contact_id: str,
     now = datetime.now(UTC)
     with engine.begin() as conn:
         inserted = conn.execute(
-            insert(conn, message_ledger).values(
-                idempotency_key=key, channel=channel, contact_id=contact_id, status="pending",
-                attempts=1, uncertain_retries=0, created_at=now, updated_at=now,
-            ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+            insert(conn, message_ledger)
+            .values(
+                idempotency_key=key,
+                channel=channel,
+                contact_id=contact_id,
+                status="pending",
+                attempts=1,
+                uncertain_retries=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(message_ledger.c.idempotency_key)
         ).first()
         if inserted is not None:
@@ -43,24 +52,34 @@ def claim(engine: Engine, key: str, channel: str, contact_id: str,
             select(message_ledger).where(message_ledger.c.idempotency_key == key)
         ).one()
         if row.status == "sent":
-            return Claim(already_sent=True, provider_message_id=row.provider_message_id, retry=False)
+            return Claim(
+                already_sent=True, provider_message_id=row.provider_message_id, retry=False
+            )
         if row.status == "pending" and row.detail is None and in_flight_for is not None:
             left = (row.updated_at + in_flight_for - now).total_seconds()
             if left > 0:
                 raise ApplicationError(
                     f"an earlier attempt may still be sending {key}; retrying once it is over",
-                    type="SendInFlight", next_retry_delay=timedelta(seconds=left + 1))
+                    type="SendInFlight",
+                    next_retry_delay=timedelta(seconds=left + 1),
+                )
         # detail: None while this attempt is in flight (see record_ended).
-        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
-                     .values(attempts=row.attempts + 1, updated_at=now, detail=None))
+        conn.execute(
+            message_ledger.update()
+            .where(message_ledger.c.idempotency_key == key)
+            .values(attempts=row.attempts + 1, updated_at=now, detail=None)
+        )
         return Claim(already_sent=False, provider_message_id=None, retry=row.status == "pending")
 
 
 def sent_already(engine: Engine, key: str) -> Claim | None:
     """Read-only: the claim of a message an earlier attempt sent, or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(message_ledger.c.status, message_ledger.c.provider_message_id)
-                           .where(message_ledger.c.idempotency_key == key)).first()
+        row = conn.execute(
+            select(message_ledger.c.status, message_ledger.c.provider_message_id).where(
+                message_ledger.c.idempotency_key == key
+            )
+        ).first()
     if row is None or row.status != "sent":
         return None
     return Claim(already_sent=True, provider_message_id=row.provider_message_id, retry=False)
@@ -71,9 +90,11 @@ def record_ended(engine: Engine, key: str, detail: str) -> None:
     message): the row stays `pending` (the next attempt asks the provider), but is no
     longer in flight, so the next attempt need not wait out the attempt timeout."""
     with engine.begin() as conn:
-        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key,
-                                                   message_ledger.c.status == "pending")
-                     .values(detail=("attempt ended: " + detail)[:2000]))
+        conn.execute(
+            message_ledger.update()
+            .where(message_ledger.c.idempotency_key == key, message_ledger.c.status == "pending")
+            .values(detail=("attempt ended: " + detail)[:2000])
+        )
 
 
 def claim_many(engine: Engine, wanted: list[tuple[str, str, str]]) -> dict[str, Claim]:
@@ -85,25 +106,49 @@ def claim_many(engine: Engine, wanted: list[tuple[str, str, str]]) -> dict[str, 
     now = datetime.now(UTC)
     ML = message_ledger.c
     with engine.begin() as conn:
-        inserted = {row[0] for row in insert_returning(
-            conn, insert(conn, message_ledger)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(ML.idempotency_key),
-            [{"idempotency_key": key, "channel": channel, "contact_id": contact_id,
-              "status": "pending", "attempts": 1, "uncertain_retries": 0, "created_at": now,
-              "updated_at": now} for key, channel, contact_id in wanted])}
-        claims = {key: Claim(already_sent=False, provider_message_id=None, retry=False)
-                  for key in inserted}
+        inserted = {
+            row[0]
+            for row in insert_returning(
+                conn,
+                insert(conn, message_ledger)
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(ML.idempotency_key),
+                [
+                    {
+                        "idempotency_key": key,
+                        "channel": channel,
+                        "contact_id": contact_id,
+                        "status": "pending",
+                        "attempts": 1,
+                        "uncertain_retries": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for key, channel, contact_id in wanted
+                ],
+            )
+        }
+        claims = {
+            key: Claim(already_sent=False, provider_message_id=None, retry=False)
+            for key in inserted
+        }
         others = [key for key, _, _ in wanted if key not in inserted]
-        for chunk in (others[i:i + 500] for i in range(0, len(others), 500)):
-            for row in conn.execute(select(ML.idempotency_key, ML.status, ML.provider_message_id)
-                                    .where(ML.idempotency_key.in_(chunk))):
+        for chunk in (others[i : i + 500] for i in range(0, len(others), 500)):
+            for row in conn.execute(
+                select(ML.idempotency_key, ML.status, ML.provider_message_id).where(
+                    ML.idempotency_key.in_(chunk)
+                )
+            ):
                 claims[row.idempotency_key] = Claim(
-                    already_sent=row.status == "sent", provider_message_id=row.provider_message_id,
-                    retry=row.status == "pending")
-            conn.execute(message_ledger.update().where(ML.idempotency_key.in_(chunk),
-                                                       ML.status != "sent")
-                         .values(attempts=ML.attempts + 1, updated_at=now))
+                    already_sent=row.status == "sent",
+                    provider_message_id=row.provider_message_id,
+                    retry=row.status == "pending",
+                )
+            conn.execute(
+                message_ledger.update()
+                .where(ML.idempotency_key.in_(chunk), ML.status != "sent")
+                .values(attempts=ML.attempts + 1, updated_at=now)
+            )
     return claims
 
 
@@ -113,28 +158,39 @@ def mark_sent(conn: Connection, provider_ids: dict[str, str | None]) -> None:
     if not provider_ids:
         return
     ML = message_ledger.c
-    execute_many(conn, message_ledger.update().where(ML.idempotency_key == bindparam("k"))
-                 .values(status="sent", provider_message_id=bindparam("p"),
-                         updated_at=datetime.now(UTC)),
-                 [{"k": key, "p": pid} for key, pid in provider_ids.items()])
+    execute_many(
+        conn,
+        message_ledger.update()
+        .where(ML.idempotency_key == bindparam("k"))
+        .values(status="sent", provider_message_id=bindparam("p"), updated_at=datetime.now(UTC)),
+        [{"k": key, "p": pid} for key, pid in provider_ids.items()],
+    )
 
 
 def count_uncertain_retry(engine: Engine, key: str) -> None:
     """The provider cannot tell whether the earlier attempt went out; resending may
     duplicate, so the risk is counted where ops can report on it."""
     with engine.begin() as conn:
-        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
-                     .values(uncertain_retries=message_ledger.c.uncertain_retries + 1))
+        conn.execute(
+            message_ledger.update()
+            .where(message_ledger.c.idempotency_key == key)
+            .values(uncertain_retries=message_ledger.c.uncertain_retries + 1)
+        )
 
 
-def record_sent(engine: Engine, key: str, provider_message_id: str | None,
-                sent_event: ContactEvent) -> None:
+def record_sent(
+    engine: Engine, key: str, provider_message_id: str | None, sent_event: ContactEvent
+) -> None:
     """Mark sent and append message.sent in one transaction, so the read model and
     the ledger cannot disagree."""
     with engine.begin() as conn:
-        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
-                     .values(status="sent", provider_message_id=provider_message_id,
-                             updated_at=datetime.now(UTC)))
+        conn.execute(
+            message_ledger.update()
+            .where(message_ledger.c.idempotency_key == key)
+            .values(
+                status="sent", provider_message_id=provider_message_id, updated_at=datetime.now(UTC)
+            )
+        )
         appended = append(conn, [sent_event], dispatch=True, fast_path=False)
     if appended:
         BELL.ring()  # message.sent reaches triggers and waits like any event
@@ -142,22 +198,47 @@ def record_sent(engine: Engine, key: str, provider_message_id: str | None,
 
 def record_not_sent(engine: Engine, key: str, detail: str) -> None:
     with engine.begin() as conn:
-        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
-                     .values(status="not_sent", detail=detail[:2000], updated_at=datetime.now(UTC)))
+        conn.execute(
+            message_ledger.update()
+            .where(message_ledger.c.idempotency_key == key)
+            .values(status="not_sent", detail=detail[:2000], updated_at=datetime.now(UTC))
+        )
 
 
 def record_failed(engine: Engine, key: str, detail: str) -> None:
     with engine.begin() as conn:
-        conn.execute(message_ledger.update().where(message_ledger.c.idempotency_key == key)
-                     .values(status="failed", detail=detail[:2000], updated_at=datetime.now(UTC)))
+        conn.execute(
+            message_ledger.update()
+            .where(message_ledger.c.idempotency_key == key)
+            .values(status="failed", detail=detail[:2000], updated_at=datetime.now(UTC))
+        )
 
 
-def sent_event(key: str, contact_id: str, channel: str, to: str, flow_id: str | None,
-               step_id: str, provider_message_id: str | None, *,
-               source: str = "dripstone.journey", **extra) -> ContactEvent:
+def sent_event(
+    key: str,
+    contact_id: str,
+    channel: str,
+    to: str,
+    flow_id: str | None,
+    step_id: str,
+    provider_message_id: str | None,
+    *,
+    source: str = "dripstone.journey",
+    **extra,
+) -> ContactEvent:
     return ContactEvent(
-        event_id=sent_event_id(key), type=EventType.MESSAGE_SENT, contact_id=contact_id,
-        occurred_at=datetime.now(UTC), source=source,
-        payload={"channel": channel, "message_key": key, "flow_id": flow_id, "step_id": step_id,
-                 "to": to, "provider_message_id": provider_message_id, **extra},
+        event_id=sent_event_id(key),
+        type=EventType.MESSAGE_SENT,
+        contact_id=contact_id,
+        occurred_at=datetime.now(UTC),
+        source=source,
+        payload={
+            "channel": channel,
+            "message_key": key,
+            "flow_id": flow_id,
+            "step_id": step_id,
+            "to": to,
+            "provider_message_id": provider_message_id,
+            **extra,
+        },
     )

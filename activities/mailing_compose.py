@@ -12,12 +12,12 @@ from sqlalchemy import Connection
 
 from activities.compose import MessagingOptions
 from activities.messaging import compose_email, render_templates
-from domain.contracts.messaging import SendEmailRequest, SendOutcome
 from activities.phones import stored_forms, to_e164
 from activities.ports import EmailMessage, SmsMessage
 from activities.suppression import capped, topic_opt_outs, topic_reason
 from domain import sms as sms_text
 from domain.conditions import ContactSnapshot
+from domain.contracts.messaging import SendEmailRequest, SendOutcome
 from domain.locales import choose, contact_locale, localize
 from domain.mailing import Mailing, MailingStep, message_key
 from domain.merge_tags import max_chars_for
@@ -43,13 +43,21 @@ class Batch:
     duplicates: int = 0
 
     def skip(self, contact_id: str, reason: str, detail: str) -> None:
-        self.skipped.append({"contact_id": contact_id, "status": "skipped", "reason": reason,
-                             "detail": detail})
+        self.skipped.append(
+            {"contact_id": contact_id, "status": "skipped", "reason": reason, "detail": detail}
+        )
 
 
-def compose_emails(conn: Connection, mailing: Mailing, step: MailingStep, contact_ids: list[str],
-                   profiles: dict[str, ContactSnapshot], batch: Batch, options: MessagingOptions,
-                   default_from: str) -> None:
+def compose_emails(
+    conn: Connection,
+    mailing: Mailing,
+    step: MailingStep,
+    contact_ids: list[str],
+    profiles: dict[str, ContactSnapshot],
+    batch: Batch,
+    options: MessagingOptions,
+    default_from: str,
+) -> None:
     """Each recipient's email, or the reason they get none (no address, opted out,
     bounced, over the frequency cap, a merge tag without a value)."""
     content = step.as_message_step(mailing.topic)
@@ -79,22 +87,30 @@ def compose_emails(conn: Connection, mailing: Mailing, step: MailingStep, contac
             batch.skip(contact_id, "suppressed", "the address bounced permanently")
             continue
         if contact_id in over_cap:
-            batch.skip(contact_id, "frequency_cap", options.frequency_caps["email"]
-                       .describe("email"))
+            batch.skip(
+                contact_id, "frequency_cap", options.frequency_caps["email"].describe("email")
+            )
             continue
         key = message_key(mailing.id, step.id, contact_id)
         tracking = {"mailing_id": mailing.id, "step_id": step.id, "contact_id": contact_id}
-        message = compose_email(contact, request, key, tracking, default_from,
-                                options)
+        message = compose_email(contact, request, key, tracking, default_from, options)
         if isinstance(message, SendOutcome):
             batch.skip(contact_id, message.reason_code or "merge_value", message.reason or "")
         else:
             batch.messages[contact_id] = message
             batch.extra[contact_id] = _details(mailing, content.locales, contact)
 
-def compose_sms(conn: Connection, mailing: Mailing, step: MailingStep, contact_ids: list[str],
-                profiles: dict[str, ContactSnapshot], batch: Batch, options: MessagingOptions,
-                default_from: str) -> None:
+
+def compose_sms(
+    conn: Connection,
+    mailing: Mailing,
+    step: MailingStep,
+    contact_ids: list[str],
+    profiles: dict[str, ContactSnapshot],
+    batch: Batch,
+    options: MessagingOptions,
+    default_from: str,
+) -> None:
     """Each recipient's SMS, or the reason they get none; an SMS STOP holds for anyone
     with that number."""
     numbers: dict[str, tuple[str, list[str]]] = {}
@@ -106,8 +122,9 @@ def compose_sms(conn: Connection, mailing: Mailing, step: MailingStep, contact_i
         e164 = to_e164(contact.phone, options.phone_default_region)
         if e164 is None:
             # Never the number itself: reasons reach reports, the API and the console.
-            batch.skip(contact_id, "no_address",
-                       "contact's phone number is not a valid number (E.164)")
+            batch.skip(
+                contact_id, "no_address", "contact's phone number is not a valid number (E.164)"
+            )
             continue
         numbers[contact_id] = (e164, stored_forms(contact.phone, e164))
     forms = sorted({form for _, held in numbers.values() for form in held})
@@ -125,12 +142,12 @@ def compose_sms(conn: Connection, mailing: Mailing, step: MailingStep, contact_i
             batch.skip(contact_id, "unsubscribed", topic_reason(topic, "sms"))
             continue
         if contact_id in over_cap:
-            batch.skip(contact_id, "frequency_cap",
-                       options.frequency_caps["sms"].describe("sms"))
+            batch.skip(contact_id, "frequency_cap", options.frequency_caps["sms"].describe("sms"))
             continue
         # The same choice a journey's send makes (domain/locales.py).
-        _, localized = localize(content, content.locales,
-                                contact_locale(profiles[contact_id].attributes))
+        _, localized = localize(
+            content, content.locales, contact_locale(profiles[contact_id].attributes)
+        )
         rendered = render_templates(profiles[contact_id], localized.text, max_chars=limit)
         if isinstance(rendered, SendOutcome):
             batch.skip(contact_id, rendered.reason_code or "merge_value", rendered.reason or "")
@@ -138,10 +155,16 @@ def compose_sms(conn: Connection, mailing: Mailing, step: MailingStep, contact_i
         [text] = rendered
         batch.messages[contact_id] = SmsMessage(
             idempotency_key=message_key(mailing.id, step.id, contact_id),
-            contact_id=contact_id, to=e164, body=text, sender=step.sender)
-        batch.extra[contact_id] = {"segments": sms_text.segments(text),
-                                   "encoding": sms_text.encoding(text),
-                                   **_details(mailing, content.locales, profiles[contact_id])}
+            contact_id=contact_id,
+            to=e164,
+            body=text,
+            sender=step.sender,
+        )
+        batch.extra[contact_id] = {
+            "segments": sms_text.segments(text),
+            "encoding": sms_text.encoding(text),
+            **_details(mailing, content.locales, profiles[contact_id]),
+        }
 
 
 def _details(mailing: Mailing, locales: dict, contact: ContactSnapshot) -> dict[str, Any]:
@@ -154,8 +177,15 @@ def _details(mailing: Mailing, locales: dict, contact: ContactSnapshot) -> dict[
         details["locale"] = locale
     return details
 
-def _capped(conn: Connection, mailing: Mailing, channel: str, contact_ids: list[str],
-            batch: Batch, options: MessagingOptions) -> set[str]:
+
+def _capped(
+    conn: Connection,
+    mailing: Mailing,
+    channel: str,
+    contact_ids: list[str],
+    batch: Batch,
+    options: MessagingOptions,
+) -> set[str]:
     cap = options.frequency_caps.get(channel)
     if cap is None or mailing.transactional or not contact_ids:
         return set()

@@ -24,7 +24,11 @@ from activities.compose import MessagingOptions
 from activities.mailing_compose import Batch, Message, compose_emails, compose_sms
 from activities.pace import Pace
 from activities.ports import (
-    BatchOutcome, EmailSender, ProviderRejected, ProviderUnavailable, SmsSender,
+    BatchOutcome,
+    EmailSender,
+    ProviderRejected,
+    ProviderUnavailable,
+    SmsSender,
 )
 from domain.mailing import Mailing, MailingStep
 from domain.mailing_runs import SendBatchResult
@@ -46,18 +50,31 @@ CONCURRENCY = 4
 
 
 class MailingDelivery:
-    def __init__(self, engine: Engine, email: EmailSender, sms: SmsSender, default_from: str,
-                 options: MessagingOptions | None = None, pace: Pace | None = None,
-                 flow_cache_size: int = DEFAULT_CACHE_SIZE):
+    def __init__(
+        self,
+        engine: Engine,
+        email: EmailSender,
+        sms: SmsSender,
+        default_from: str,
+        options: MessagingOptions | None = None,
+        pace: Pace | None = None,
+        flow_cache_size: int = DEFAULT_CACHE_SIZE,
+    ):
         self.engine, self.email, self.sms = engine, email, sms
         self.default_from = default_from
         self.options = options or MessagingOptions()
         self.pace = pace or Pace(engine, {})
         self.flows = LiveFlows(engine, flow_cache_size)
 
-    def deliver(self, mailing: Mailing, step: MailingStep, contact_ids: list[str], *,
-                heartbeat: Callable[..., None] = lambda *details: None,
-                stopped: Callable[[], bool] = lambda: False) -> SendBatchResult:
+    def deliver(
+        self,
+        mailing: Mailing,
+        step: MailingStep,
+        contact_ids: list[str],
+        *,
+        heartbeat: Callable[..., None] = lambda *details: None,
+        stopped: Callable[[], bool] = lambda: False,
+    ) -> SendBatchResult:
         """Sends in chunks of at most CHUNK messages' worth of requests, each recorded
         (ledger, events, recipient rows) as soon as the provider answered, then a
         heartbeat: a crash loses at most one chunk's record, and those keys, still
@@ -71,15 +88,20 @@ class MailingDelivery:
         with self.engine.connect() as conn:
             profiles = load_profiles(conn, contact_ids)
             compose = compose_emails if step.channel == "email" else compose_sms
-            compose(conn, mailing, step, contact_ids, profiles, batch, self.options,
-                    self.default_from)
+            compose(
+                conn, mailing, step, contact_ids, profiles, batch, self.options, self.default_from
+            )
         port = self.email if step.channel == "email" else self.sms
         to_send = self._claim(port, step.channel, batch)
         heartbeat()
         pending = {m.idempotency_key for m in to_send}
         # Skips, and what an earlier attempt already sent, first.
-        self._record(mailing, step, batch, [m for m in batch.messages.values()
-                                            if m.idempotency_key not in pending])
+        self._record(
+            mailing,
+            step,
+            batch,
+            [m for m in batch.messages.values() if m.idempotency_key not in pending],
+        )
 
         def record(part: list[Message]) -> None:
             self._record(mailing, step, batch, part)
@@ -90,7 +112,7 @@ class MailingDelivery:
             if stopped():
                 break  # the rest stay pending, for when the mailing goes on
             try:
-                self._send(port, to_send[start:start + size], batch, record, heartbeat)
+                self._send(port, to_send[start : start + size], batch, record, heartbeat)
             except ProviderUnavailable as exc:
                 if exc.retry_after:
                     self.pace.back_off(port.name, exc.retry_after)
@@ -100,18 +122,27 @@ class MailingDelivery:
                     if key not in batch.provider_ids and key not in batch.failed:
                         ledger.record_not_sent(self.engine, key, str(exc))
                 delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
-                raise ApplicationError(str(exc), type="ProviderUnavailable",
-                                       next_retry_delay=delay) from None
+                raise ApplicationError(
+                    str(exc), type="ProviderUnavailable", next_retry_delay=delay
+                ) from None
         result = _result(batch)
-        log.info("mailing.batch", mailing_id=mailing.id, step_id=step.id, sent=result.sent,
-                 failed=result.failed, duplicates=result.duplicates)
+        log.info(
+            "mailing.batch",
+            mailing_id=mailing.id,
+            step_id=step.id,
+            sent=result.sent,
+            failed=result.failed,
+            duplicates=result.duplicates,
+        )
         return result
 
     def _claim(self, port: EmailSender | SmsSender, channel: str, batch: Batch) -> list[Message]:
         """Claim every key; returns the messages to hand to the provider. Keys sent by
         an earlier attempt, or found at the provider after one died in flight, are not."""
-        claims = ledger.claim_many(self.engine, [(m.idempotency_key, channel, m.contact_id)
-                                                 for m in batch.messages.values()])
+        claims = ledger.claim_many(
+            self.engine,
+            [(m.idempotency_key, channel, m.contact_id) for m in batch.messages.values()],
+        )
         to_send = []
         for message in batch.messages.values():
             claim = claims[message.idempotency_key]
@@ -129,8 +160,14 @@ class MailingDelivery:
             to_send.append(message)
         return to_send
 
-    def _send(self, port: EmailSender | SmsSender, chunk: list[Message], batch: Batch,
-              record: Callable[[list[Message]], None], heartbeat: Callable[..., None]) -> None:
+    def _send(
+        self,
+        port: EmailSender | SmsSender,
+        chunk: list[Message],
+        batch: Batch,
+        record: Callable[[list[Message]], None],
+        heartbeat: Callable[..., None],
+    ) -> None:
         """Hand the chunk over at the provider's pace, recording as answers come: ports
         that take batches (the outbox, SendGrid) in their own requests, recorded every
         CHUNK messages; others one message per request, a few at a time. Raises
@@ -153,8 +190,11 @@ class MailingDelivery:
         try:
             send_many = getattr(port, "send_many", None)
             if send_many is not None:
-                outcome = send_many(chunk, before=lambda permits: self.pace.acquire(
-                    port.name, permits, heartbeat), after=after)
+                outcome = send_many(
+                    chunk,
+                    before=lambda permits: self.pace.acquire(port.name, permits, heartbeat),
+                    after=after,
+                )
             else:
                 outcome = self._send_each(port, chunk, after, heartbeat)
         finally:
@@ -163,9 +203,13 @@ class MailingDelivery:
         if outcome.unavailable is not None:
             raise outcome.unavailable
 
-    def _send_each(self, port: EmailSender | SmsSender, chunk: list[Message],
-                   after: Callable[[list[Message], BatchOutcome], None],
-                   heartbeat: Callable[..., None]) -> BatchOutcome:
+    def _send_each(
+        self,
+        port: EmailSender | SmsSender,
+        chunk: list[Message],
+        after: Callable[[list[Message], BatchOutcome], None],
+        heartbeat: Callable[..., None],
+    ) -> BatchOutcome:
         """One request per message (Twilio), a few at a time, each at its own slot. Each
         task runs in a copy of this thread's context, where the activity's heartbeat
         works (a long wait for a slot must not look like a dead worker)."""
@@ -182,8 +226,9 @@ class MailingDelivery:
 
         try:
             with ThreadPoolExecutor(CONCURRENCY) as pool:
-                running = [pool.submit(contextvars.copy_context().run, one, message)
-                           for message in chunk]
+                running = [
+                    pool.submit(contextvars.copy_context().run, one, message) for message in chunk
+                ]
                 for task in running:
                     task.result()
         finally:
@@ -192,8 +237,9 @@ class MailingDelivery:
             after(chunk, outcome)
         return outcome
 
-    def _record(self, mailing: Mailing, step: MailingStep, batch: Batch,
-                messages: list[Message]) -> None:
+    def _record(
+        self, mailing: Mailing, step: MailingStep, batch: Batch, messages: list[Message]
+    ) -> None:
         """Ledger, events and recipient rows of these messages (and the batch's skips,
         the first time) in one transaction: a crash before it leaves their keys pending
         (asked of the provider on retry), never half-recorded."""
@@ -206,27 +252,57 @@ class MailingDelivery:
             key, contact_id = message.idempotency_key, message.contact_id
             if key in batch.failed:
                 failed[key] = batch.failed[key]
-                outcomes.append({"contact_id": contact_id, "status": "failed",
-                                 "reason": "rejected", "detail": batch.failed[key]})
+                outcomes.append(
+                    {
+                        "contact_id": contact_id,
+                        "status": "failed",
+                        "reason": "rejected",
+                        "detail": batch.failed[key],
+                    }
+                )
             elif key in batch.provider_ids:
                 sent[key] = batch.provider_ids[key]
-                events.append(ledger.sent_event(
-                    key, contact_id, step.channel, message.to, None, step.id, sent[key],
-                    source="dripstone.mailing", mailing_id=mailing.id, **marked,
-                    **batch.extra.get(contact_id, {})))
-                outcomes.append({"contact_id": contact_id, "status": "sent",
-                                 "sent_at": batch.now, "converts_until": batch.converts_until})
+                events.append(
+                    ledger.sent_event(
+                        key,
+                        contact_id,
+                        step.channel,
+                        message.to,
+                        None,
+                        step.id,
+                        sent[key],
+                        source="dripstone.mailing",
+                        mailing_id=mailing.id,
+                        **marked,
+                        **batch.extra.get(contact_id, {}),
+                    )
+                )
+                outcomes.append(
+                    {
+                        "contact_id": contact_id,
+                        "status": "sent",
+                        "sent_at": batch.now,
+                        "converts_until": batch.converts_until,
+                    }
+                )
         if not outcomes:
             return
         with self.engine.begin() as conn:
             ledger.mark_sent(conn, sent)
             for key, detail in failed.items():
-                conn.execute(message_ledger.update()
-                             .where(message_ledger.c.idempotency_key == key)
-                             .values(status="failed", detail=detail[:2000], updated_at=batch.now))
+                conn.execute(
+                    message_ledger.update()
+                    .where(message_ledger.c.idempotency_key == key)
+                    .values(status="failed", detail=detail[:2000], updated_at=batch.now)
+                )
             chosen: list = []
-            append(conn, events, dispatch=True, fast_path=False,
-                   routable=_remembering(routable(self.flows.trigger_types()), chosen))
+            append(
+                conn,
+                events,
+                dispatch=True,
+                fast_path=False,
+                routable=_remembering(routable(self.flows.trigger_types()), chosen),
+            )
             recipients.record(conn, mailing.id, step.id, outcomes)
         batch.outcomes += outcomes
         if chosen:
@@ -238,6 +314,7 @@ def _remembering(pick, chosen: list):
         picked = pick(conn, appended)
         chosen.extend(picked)
         return picked
+
     return remember
 
 

@@ -11,11 +11,15 @@ from temporalio import activity
 from activities.mailing_delivery import MailingDelivery
 from domain.mailing import Mailing
 from domain.mailing_runs import (
-    MailingTransition, SelectRequest, SelectResult, SendBatchRequest, SendBatchResult,
+    MailingTransition,
+    SelectRequest,
+    SelectResult,
+    SendBatchRequest,
+    SendBatchResult,
 )
+from domain.scheduling.zones import Zones
 from projections import mailing_recipients as recipients
 from projections import mailings as catalogue
-from domain.scheduling.zones import Zones
 from projections.mailing_audience import select_page
 
 
@@ -26,10 +30,21 @@ class MailingActivities:
     @activity.defn(name="select_mailing_recipients")
     def select_recipients(self, request: SelectRequest) -> SelectResult:
         mailing = self._mailing(request.mailing_id)
-        page = select_page(self.engine, mailing, mailing.step(request.step_id), request.after,
-                           request.limit, request.now, self.zones)
-        return SelectResult(selected=page.selected, scanned=page.scanned,
-                            next_after=page.next_after, status=self._status(request.mailing_id))
+        page = select_page(
+            self.engine,
+            mailing,
+            mailing.step(request.step_id),
+            request.after,
+            request.limit,
+            request.now,
+            self.zones,
+        )
+        return SelectResult(
+            selected=page.selected,
+            scanned=page.scanned,
+            next_after=page.next_after,
+            status=self._status(request.mailing_id),
+        )
 
     @activity.defn(name="send_mailing_batch")
     def send_batch(self, request: SendBatchRequest) -> SendBatchResult:
@@ -45,13 +60,20 @@ class MailingActivities:
         result = SendBatchResult()
         if not held():
             with self.engine.connect() as conn:
-                due = recipients.due(conn, request.mailing_id, request.step_id, request.now,
-                                     request.limit)
+                due = recipients.due(
+                    conn, request.mailing_id, request.step_id, request.now, request.limit
+                )
             if due:
-                result = self.delivery.deliver(mailing, mailing.step(request.step_id), due,
-                                               heartbeat=activity.heartbeat, stopped=held)
+                result = self.delivery.deliver(
+                    mailing,
+                    mailing.step(request.step_id),
+                    due,
+                    heartbeat=activity.heartbeat,
+                    stopped=held,
+                )
         result.remaining_due, result.next_due_at = recipients.outlook(
-            self.engine, request.mailing_id, request.step_id, request.now, request.limit)
+            self.engine, request.mailing_id, request.step_id, request.now, request.limit
+        )
         if not result.remaining_due and result.next_due_at is None:
             with self.engine.connect() as conn:
                 result.counted = recipients.outcomes(conn, request.mailing_id, request.step_id)

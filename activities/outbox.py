@@ -27,45 +27,76 @@ class Outbox:
         subject = getattr(message, "subject", None)
         with self.engine.begin() as conn:
             row = conn.execute(
-                insert(conn, outbox_messages).values(
-                    idempotency_key=message.idempotency_key, channel=self.channel,
-                    contact_id=message.contact_id, to_address=message.to, subject=subject,
-                    body=message.body, created_at=datetime.now(UTC),
-                ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                insert(conn, outbox_messages)
+                .values(
+                    idempotency_key=message.idempotency_key,
+                    channel=self.channel,
+                    contact_id=message.contact_id,
+                    to_address=message.to,
+                    subject=subject,
+                    body=message.body,
+                    created_at=datetime.now(UTC),
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
                 .returning(outbox_messages.c.id)
             ).first()
         if row is None:
             return self.find_sent(message.idempotency_key)[1]
         # No address or rendered subject: logs are read more widely than the outbox table.
-        log.info("message.outboxed", channel=self.channel, contact_id=message.contact_id,
-                 key=message.idempotency_key, outbox_id=row.id)
+        log.info(
+            "message.outboxed",
+            channel=self.channel,
+            contact_id=message.contact_id,
+            key=message.idempotency_key,
+            outbox_id=row.id,
+        )
         return f"outbox-{row.id}"
 
     batch_size = 1000
 
-    def send_many(self, messages: list[EmailMessage | SmsMessage],
-                  before: Callable[[int], object] = lambda permits: None,
-                  after: Callable[[list, BatchOutcome], object] = lambda *a: None,
-                  ) -> BatchOutcome:
+    def send_many(
+        self,
+        messages: list[EmailMessage | SmsMessage],
+        before: Callable[[int], object] = lambda permits: None,
+        after: Callable[[list, BatchOutcome], object] = lambda *a: None,
+    ) -> BatchOutcome:
         """A batch in one transaction (mailings). Keys already in the outbox keep their
         first row, as send() does."""
         if not messages:
             return BatchOutcome()
         before(len(messages))
         now = datetime.now(UTC)
-        O = outbox_messages.c
+        cols = outbox_messages.c
         with self.engine.begin() as conn:
-            ids = dict(insert_returning(
-                conn, insert(conn, outbox_messages).on_conflict_do_nothing(
-                    index_elements=["idempotency_key"]).returning(O.idempotency_key, O.id),
-                [{"idempotency_key": m.idempotency_key, "channel": self.channel,
-                  "contact_id": m.contact_id, "to_address": m.to,
-                  "subject": getattr(m, "subject", None), "body": m.body, "created_at": now}
-                 for m in messages]))
+            ids = dict(
+                insert_returning(
+                    conn,
+                    insert(conn, outbox_messages)
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .returning(cols.idempotency_key, cols.id),
+                    [
+                        {
+                            "idempotency_key": m.idempotency_key,
+                            "channel": self.channel,
+                            "contact_id": m.contact_id,
+                            "to_address": m.to,
+                            "subject": getattr(m, "subject", None),
+                            "body": m.body,
+                            "created_at": now,
+                        }
+                        for m in messages
+                    ],
+                )
+            )
             missing = [m.idempotency_key for m in messages if m.idempotency_key not in ids]
             if missing:
-                ids.update(conn.execute(select(O.idempotency_key, O.id)
-                                        .where(O.idempotency_key.in_(missing))).all())
+                ids.update(
+                    conn.execute(
+                        select(cols.idempotency_key, cols.id).where(
+                            cols.idempotency_key.in_(missing)
+                        )
+                    ).all()
+                )
         log.info("messages.outboxed", channel=self.channel, count=len(messages))
         outcome = BatchOutcome(sent={key: f"outbox-{row_id}" for key, row_id in ids.items()})
         after(messages, outcome)
@@ -74,7 +105,8 @@ class Outbox:
     def find_sent(self, idempotency_key: str) -> tuple[bool, str | None]:
         with self.engine.connect() as conn:
             found = conn.execute(
-                select(outbox_messages.c.id)
-                .where(outbox_messages.c.idempotency_key == idempotency_key)
+                select(outbox_messages.c.id).where(
+                    outbox_messages.c.idempotency_key == idempotency_key
+                )
             ).scalar()
         return True, (f"outbox-{found}" if found is not None else None)

@@ -29,8 +29,12 @@ class Pace:
         self.engine = engine
         self.rates = {name: rate for name, rate in rates.items() if rate > 0}
 
-    def acquire(self, provider: str, permits: int = 1,
-                heartbeat: Callable[..., None] = lambda *details: None) -> float:
+    def acquire(
+        self,
+        provider: str,
+        permits: int = 1,
+        heartbeat: Callable[..., None] = lambda *details: None,
+    ) -> float:
         """Wait for the slot of `permits` messages; returns the seconds waited."""
         rate = self.rates.get(provider)
         if rate is None or permits < 1:
@@ -48,23 +52,38 @@ class Pace:
         statement, so a shorter pause never undoes a longer one or a reservation."""
         until = datetime.now(UTC) + timedelta(seconds=seconds)
         with self.engine.begin() as conn:
-            conn.execute(insert(conn, provider_pace).values(provider=provider, next_free_at=until)
-                         .on_conflict_do_nothing(index_elements=["provider"]))
-            conn.execute(provider_pace.update().where(P.provider == provider).values(
-                next_free_at=greatest(conn, P.next_free_at, literal(until, UtcDateTime))))
+            conn.execute(
+                insert(conn, provider_pace)
+                .values(provider=provider, next_free_at=until)
+                .on_conflict_do_nothing(index_elements=["provider"])
+            )
+            conn.execute(
+                provider_pace.update()
+                .where(P.provider == provider)
+                .values(next_free_at=greatest(conn, P.next_free_at, literal(until, UtcDateTime)))
+            )
 
     def _reserve(self, provider: str, length: timedelta) -> datetime:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             # Make the row exist, then lock it with a no-op update before reading it, so
             # concurrent reservations on PostgreSQL queue here instead of reading alike.
-            conn.execute(insert(conn, provider_pace).values(provider=provider, next_free_at=now)
-                         .on_conflict_do_nothing(index_elements=["provider"]))
-            conn.execute(provider_pace.update().where(P.provider == provider)
-                         .values(next_free_at=P.next_free_at))
+            conn.execute(
+                insert(conn, provider_pace)
+                .values(provider=provider, next_free_at=now)
+                .on_conflict_do_nothing(index_elements=["provider"])
+            )
+            conn.execute(
+                provider_pace.update()
+                .where(P.provider == provider)
+                .values(next_free_at=P.next_free_at)
+            )
             start = max(self._current(conn, provider), now)
-            conn.execute(provider_pace.update().where(P.provider == provider)
-                         .values(next_free_at=start + length))
+            conn.execute(
+                provider_pace.update()
+                .where(P.provider == provider)
+                .values(next_free_at=start + length)
+            )
         return start
 
     @staticmethod

@@ -87,6 +87,7 @@ class EmailSender(Protocol):
         """(known, provider_message_id): known=False means the provider cannot tell us
         whether an earlier attempt went out, so a resend may duplicate."""
 
+
 # Adapters that can take many messages at once (the outbox: one transaction; SendGrid:
 # up to 1,000 personalizations a request) also offer
 #     send_many(messages, before=lambda permits: None, after=lambda part, outcome: None)

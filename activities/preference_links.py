@@ -52,11 +52,15 @@ class PreferenceLinks:
         """None unless both the key and the public URL are set: links are then off."""
         if not settings.preference_links_enabled:
             return None
-        return cls(settings.preference_link_keys, settings.preference_base_url,
-                   timedelta(days=settings.preference_link_ttl_days))
+        return cls(
+            settings.preference_link_keys,
+            settings.preference_base_url,
+            timedelta(days=settings.preference_link_ttl_days),
+        )
 
-    def token(self, contact_id: str, topic: str | None = None, *,
-              issued_at: int | None = None) -> str:
+    def token(
+        self, contact_id: str, topic: str | None = None, *, issued_at: int | None = None
+    ) -> str:
         """`issued_at` (Unix seconds): for tests of expiry; otherwise now."""
         if self._inert:
             return TEST_SEND_TOKEN

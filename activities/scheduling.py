@@ -10,7 +10,12 @@ from temporalio import activity
 
 from domain.contracts.scheduling import PlanRequest
 from domain.scheduling import (
-    FlowSchedule, local_moment, next_allowed, next_time_of_day, resolve_zone, zone_attribute,
+    FlowSchedule,
+    local_moment,
+    next_allowed,
+    next_time_of_day,
+    resolve_zone,
+    zone_attribute,
 )
 from projections.contacts import read_snapshot
 
@@ -28,9 +33,13 @@ class SchedulingActivities:
         snapshot = read_snapshot(self.engine, request.contact_id, {"attributes"})
         attribute = zone_attribute(snapshot.attributes)
         schedule = request.schedule or FlowSchedule()
-        zone, source = resolve_zone(attribute, snapshot.phone, self.default_zone,
-                                    flow_zone=schedule.time_zone,
-                                    default_region=self.default_region)
+        zone, source = resolve_zone(
+            attribute,
+            snapshot.phone,
+            self.default_zone,
+            flow_zone=schedule.time_zone,
+            default_region=self.default_region,
+        )
         due = request.now
         if request.local_at is not None:
             due = max(request.now, local_moment(request.local_at, zone))
@@ -38,6 +47,11 @@ class SchedulingActivities:
             due = next_time_of_day(request.now, zone, request.time_of_day)
         if request.window and schedule.send_window is not None:
             due = next_allowed(due, zone, schedule.send_window)
-        activity.logger.info("planned %s for %s in %s (zone from %s)", due.isoformat(),
-                             request.contact_id, zone.key, source.value)
+        activity.logger.info(
+            "planned %s for %s in %s (zone from %s)",
+            due.isoformat(),
+            request.contact_id,
+            zone.key,
+            source.value,
+        )
         return due

@@ -23,8 +23,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.actions import step_of
-from domain.contracts.actions import ActionOutcome, ActionRequest
 from activities.callouts import event_id, step_event
+from domain.contracts.actions import ActionOutcome, ActionRequest
 from domain.contracts.scripts import ScriptFailure
 from domain.events import EventType
 from domain.steps.contact_changes import RunScript
@@ -44,8 +44,11 @@ def _echo(contact_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
 
 def _log(contact_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """Writes a structured log line (`message` and any other arguments)."""
-    log.info("script.log", contact_id=contact_id, **{k: v for k, v in arguments.items()
-                                                      if not k.startswith("_")})
+    log.info(
+        "script.log",
+        contact_id=contact_id,
+        **{k: v for k, v in arguments.items() if not k.startswith("_")},
+    )
     return {"logged": True}
 
 
@@ -64,8 +67,10 @@ def load_scripts(module_path: str | None) -> dict[str, Script]:
         raise ValueError(f"DRIPSTONE_SCRIPTS_MODULE={module_path}: expected a dict named SCRIPTS")
     for name, script in registered.items():
         if not isinstance(name, str) or not callable(script):
-            raise ValueError(f"DRIPSTONE_SCRIPTS_MODULE={module_path}: SCRIPTS[{name!r}] "
-                             "must map a name to a callable")
+            raise ValueError(
+                f"DRIPSTONE_SCRIPTS_MODULE={module_path}: SCRIPTS[{name!r}] "
+                "must map a name to a callable"
+            )
         scripts[name] = script
     return scripts
 
@@ -98,13 +103,25 @@ class ScriptActivities:
         script = self.scripts.get(step.script)
         if script is None:
             known = ", ".join(sorted(self.scripts))
-            raise ApplicationError(f"unknown script {step.script!r}; registered: {known}",
-                                   non_retryable=True, type="UnknownScript")
+            raise ApplicationError(
+                f"unknown script {step.script!r}; registered: {known}",
+                non_retryable=True,
+                type="UnknownScript",
+            )
         arguments = {**step.arguments, "_idempotency_key": request.idempotency_key}
         result = _json_safe(script(request.contact_id, arguments) or {})
-        event = step_event("script", request.idempotency_key, request.contact_id,
-                           EventType.SCRIPT_COMPLETED, {"script": step.script, "flow_id": request.flow_id,
-                                                        "step_id": request.step_id, "result": result})
+        event = step_event(
+            "script",
+            request.idempotency_key,
+            request.contact_id,
+            EventType.SCRIPT_COMPLETED,
+            {
+                "script": step.script,
+                "flow_id": request.flow_id,
+                "step_id": request.step_id,
+                "result": result,
+            },
+        )
         ingest_for_dispatch(self.engine, [event])
         return ActionOutcome(status="done", data={"result": result, "event_id": event.event_id})
 
@@ -113,19 +130,41 @@ class ScriptActivities:
         request = failure.request
         step = request.parsed_step()
         script = step.script if isinstance(step, RunScript) else step.kind
-        ingest_for_dispatch(self.engine, [step_event(
-            "script", request.idempotency_key, request.contact_id, EventType.SCRIPT_FAILED,
-            {"script": script, "flow_id": request.flow_id, "step_id": request.step_id,
-             "reason": failure.reason[:2000]})])
+        ingest_for_dispatch(
+            self.engine,
+            [
+                step_event(
+                    "script",
+                    request.idempotency_key,
+                    request.contact_id,
+                    EventType.SCRIPT_FAILED,
+                    {
+                        "script": script,
+                        "flow_id": request.flow_id,
+                        "step_id": request.step_id,
+                        "reason": failure.reason[:2000],
+                    },
+                )
+            ],
+        )
 
     def _recorded(self, key: str) -> ActionOutcome | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(events.c.event_id, events.c.payload)
-                               .where(events.c.event_id == event_id("script", key))).first()
+            row = conn.execute(
+                select(events.c.event_id, events.c.payload).where(
+                    events.c.event_id == event_id("script", key)
+                )
+            ).first()
         if row is None:
             return None
-        return ActionOutcome(status="done", data={"result": row.payload.get("result", {}),
-                                                  "event_id": row.event_id, "duplicate": True})
+        return ActionOutcome(
+            status="done",
+            data={
+                "result": row.payload.get("result", {}),
+                "event_id": row.event_id,
+                "duplicate": True,
+            },
+        )
 
 
 def _json_safe(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,21 @@ from collections.abc import Callable
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
-    Attachment, CustomArg, Disposition, FileContent, FileName, FileType, From, Header, Mail,
-    Personalization, PlainTextContent, ReplyTo, Substitution, TemplateId, To,
+    Attachment,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    From,
+    Header,
+    Mail,
+    Personalization,
+    PlainTextContent,
+    ReplyTo,
+    Substitution,
+    TemplateId,
+    To,
 )
 
 from activities.ports import BatchOutcome, EmailMessage, ProviderRejected, ProviderUnavailable
@@ -29,10 +42,12 @@ class SendGridEmail:
     # SendGrid takes up to 1,000 personalizations in one request.
     batch_size = 1000
 
-    def send_many(self, messages: list[EmailMessage],
-                  before: Callable[[int], object] = lambda permits: None,
-                  after: Callable[[list[EmailMessage], BatchOutcome], object] = lambda *a: None,
-                  ) -> BatchOutcome:
+    def send_many(
+        self,
+        messages: list[EmailMessage],
+        before: Callable[[int], object] = lambda permits: None,
+        after: Callable[[list[EmailMessage], BatchOutcome], object] = lambda *a: None,
+    ) -> BatchOutcome:
         """Messages that share sender, reply-to and content (the same template, or the
         same rendered body: subjects, headers and template data are per recipient) go
         in one request each, as personalizations; custom_args per personalization keep
@@ -42,15 +57,19 @@ class SendGridEmail:
         outcome = BatchOutcome()
         groups: dict[tuple, list[EmailMessage]] = {}
         for message in messages:
-            shared = (message.from_email, message.reply_to, message.template_id,
-                      None if message.template_id else message.shared_body(),
-                      bool(message.attachments))
+            shared = (
+                message.from_email,
+                message.reply_to,
+                message.template_id,
+                None if message.template_id else message.shared_body(),
+                bool(message.attachments),
+            )
             groups.setdefault(shared, []).append(message)
         for group in groups.values():
             # Attachments are per message (journeys' test sends): one request each.
             size = 1 if group[0].attachments else self.batch_size
             for start in range(0, len(group), size):
-                if not self._request(group[start:start + size], before, after, outcome):
+                if not self._request(group[start : start + size], before, after, outcome):
                     return outcome
         return outcome
 
@@ -94,8 +113,12 @@ def build_mail(message: EmailMessage) -> Mail:
         mail.template_id = TemplateId(message.template_id)
         mail.dynamic_template_data = message.template_data
     else:
-        mail = Mail(from_email=message.from_email, to_emails=message.to,
-                    subject=message.subject, plain_text_content=message.body)
+        mail = Mail(
+            from_email=message.from_email,
+            to_emails=message.to,
+            subject=message.subject,
+            plain_text_content=message.body,
+        )
     # custom_args come back on every event of the message (open, click, bounce...), which
     # is how the event webhook attributes them to the journey, step and contact.
     for key, value in {**message.tracking, "idempotency_key": message.idempotency_key}.items():
@@ -105,9 +128,14 @@ def build_mail(message: EmailMessage) -> Mail:
     if message.reply_to:
         mail.reply_to = ReplyTo(message.reply_to)
     for item in message.attachments:
-        mail.add_attachment(Attachment(
-            FileContent(base64.b64encode(item.content).decode("ascii")), FileName(item.filename),
-            FileType(item.content_type), Disposition("attachment")))
+        mail.add_attachment(
+            Attachment(
+                FileContent(base64.b64encode(item.content).decode("ascii")),
+                FileName(item.filename),
+                FileType(item.content_type),
+                Disposition("attachment"),
+            )
+        )
     return mail
 
 
@@ -145,6 +173,9 @@ def _translate(exc: "http_errors.HTTPError") -> Exception:
     body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body)
     if status in (408, 429) or status >= 500:
         retry_after = exc.headers.get("Retry-After") if exc.headers else None
-        return ProviderUnavailable("sendgrid", f"HTTP {status}: {body[:300]}",
-                                   float(retry_after) if retry_after and retry_after.isdigit() else None)
+        return ProviderUnavailable(
+            "sendgrid",
+            f"HTTP {status}: {body[:300]}",
+            float(retry_after) if retry_after and retry_after.isdigit() else None,
+        )
     return ProviderRejected("sendgrid", status, body[:500])

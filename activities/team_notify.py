@@ -17,8 +17,15 @@ from domain.steps.messaging import NotifyTeam
 
 
 class TeamNotifyActivities:
-    def __init__(self, delivery: Delivery, email: EmailSender, sms: SmsSender, from_email: str,
-                 team_email: str | None = None, team_phone: str | None = None):
+    def __init__(
+        self,
+        delivery: Delivery,
+        email: EmailSender,
+        sms: SmsSender,
+        from_email: str,
+        team_email: str | None = None,
+        team_phone: str | None = None,
+    ):
         self.delivery = delivery
         self.email = email
         self.sms = sms
@@ -33,8 +40,11 @@ class TeamNotifyActivities:
         contact = self.delivery.contact(request.contact_id)
         default_to = self.team_email if step.channel == "email" else self.team_phone
         # The recipient may be a merge tag too, e.g. {{ account_owner_email }}.
-        rendered = render_all(contact, step, {"to": step.to or default_to or "",
-                                              "subject": step.subject, "message": step.message})
+        rendered = render_all(
+            contact,
+            step,
+            {"to": step.to or default_to or "", "subject": step.subject, "message": step.message},
+        )
         if isinstance(rendered, ActionOutcome):
             return rendered
         to, subject, text = rendered
@@ -42,22 +52,44 @@ class TeamNotifyActivities:
         key = request.idempotency_key
         if step.channel == "email":
             if "@" not in to:
-                return _no_address(f"no valid team email address ({to!r})" if to else
-                                   "no team email address on the step or in DRIPSTONE_TEAM_EMAIL")
-            message: EmailMessage | SmsMessage = EmailMessage(idempotency_key=key, contact_id=contact.contact_id, to=to,
-                                   from_email=self.from_email, subject=subject, body=text)
+                return _no_address(
+                    f"no valid team email address ({to!r})"
+                    if to
+                    else "no team email address on the step or in DRIPSTONE_TEAM_EMAIL"
+                )
+            message: EmailMessage | SmsMessage = EmailMessage(
+                idempotency_key=key,
+                contact_id=contact.contact_id,
+                to=to,
+                from_email=self.from_email,
+                subject=subject,
+                body=text,
+            )
             port: EmailSender | SmsSender = self.email
         else:
             number = self.delivery.phone(to)  # national numbers: the deployment's region
             if number is None:
-                return _no_address(f"no valid team phone number ({to!r})" if to else
-                                   "no team phone number on the step or in DRIPSTONE_TEAM_PHONE")
-            message = SmsMessage(idempotency_key=key, contact_id=contact.contact_id, to=number, body=text)
+                return _no_address(
+                    f"no valid team phone number ({to!r})"
+                    if to
+                    else "no team phone number on the step or in DRIPSTONE_TEAM_PHONE"
+                )
+            message = SmsMessage(
+                idempotency_key=key, contact_id=contact.contact_id, to=number, body=text
+            )
             port = self.sms
         # The team is not the contact: no opt-out or cap of the contact's applies
         # (Delivery.screen is not asked); address, ledger and pace are the core's.
-        return done(self.delivery.deliver(port, f"team_{step.channel}", message, request.flow_id,
-                                          request.step_id, send=port.send))
+        return done(
+            self.delivery.deliver(
+                port,
+                f"team_{step.channel}",
+                message,
+                request.flow_id,
+                request.step_id,
+                send=port.send,
+            )
+        )
 
 
 def _no_address(reason: str) -> ActionOutcome:

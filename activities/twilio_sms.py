@@ -3,8 +3,8 @@
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from activities.twilio_errors import twilio_errors
 from activities.ports import SmsMessage
+from activities.twilio_errors import twilio_errors
 
 _TIMEOUT_SECONDS = 15
 
@@ -12,11 +12,18 @@ _TIMEOUT_SECONDS = 15
 class TwilioSms:
     name = "twilio"
 
-    def __init__(self, account_sid: str, auth_token: str, from_number: str | None,
-                 messaging_service_sid: str | None, base_url: str | None = None,
-                 status_callback_url: str | None = None):
-        self.client = Client(account_sid, auth_token,
-                             http_client=TwilioHttpClient(timeout=_TIMEOUT_SECONDS))
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str | None,
+        messaging_service_sid: str | None,
+        base_url: str | None = None,
+        status_callback_url: str | None = None,
+    ):
+        self.client = Client(
+            account_sid, auth_token, http_client=TwilioHttpClient(timeout=_TIMEOUT_SECONDS)
+        )
         if base_url:
             # The SDK's own knob for its API host; used to aim it at a local test double.
             self.client.api.base_url = base_url

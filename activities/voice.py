@@ -26,17 +26,26 @@ def voice_caller(settings: Settings, engine: Engine) -> VoiceCaller:
     if settings.voice_provider == "twilio":
         from activities.twilio_voice import TwilioVoice
 
-        missing = [name for name, value in (
-            ("DRIPSTONE_TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
-            ("DRIPSTONE_TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
-            ("DRIPSTONE_TWILIO_VOICE_FROM_NUMBER or DRIPSTONE_TWILIO_FROM_NUMBER",
-             settings.twilio_voice_from_number or settings.twilio_from_number),
-        ) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("DRIPSTONE_TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
+                ("DRIPSTONE_TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
+                (
+                    "DRIPSTONE_TWILIO_VOICE_FROM_NUMBER or DRIPSTONE_TWILIO_FROM_NUMBER",
+                    settings.twilio_voice_from_number or settings.twilio_from_number,
+                ),
+            )
+            if not value
+        ]
         if missing:
             raise ValueError(f"voice_provider=twilio needs {', '.join(missing)}")
-        return TwilioVoice(settings.twilio_account_sid, settings.twilio_auth_token,
-                           settings.twilio_voice_from_number or settings.twilio_from_number,
-                           settings.twilio_base_url)
+        return TwilioVoice(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_voice_from_number or settings.twilio_from_number,
+            settings.twilio_base_url,
+        )
     return OutboxVoice(engine)
 
 
@@ -62,20 +71,31 @@ def twiml(step: PhoneCall, texts: list[str]) -> str:
 
 def _templates(step: PhoneCall) -> dict[str, str]:
     """The Say texts and Dial numbers by field name, in script order."""
-    return {f"script.{i}.text" if isinstance(a, Say) else f"script.{i}.number":
-            a.text if isinstance(a, Say) else a.number
-            for i, a in enumerate(step.script) if isinstance(a, Say | Dial)}
+    return {
+        f"script.{i}.text" if isinstance(a, Say) else f"script.{i}.number": a.text
+        if isinstance(a, Say)
+        else a.number
+        for i, a in enumerate(step.script)
+        if isinstance(a, Say | Dial)
+    }
 
 
-def build_call(step: PhoneCall, contact: ContactSnapshot, to: str,
-               key: str) -> VoiceCall | ActionOutcome:
+def build_call(
+    step: PhoneCall, contact: ContactSnapshot, to: str, key: str
+) -> VoiceCall | ActionOutcome:
     # The script in the contact's language, if the step has it (domain/locales.py).
     _, step = localize(step, step.locales, contact_locale(contact.attributes))
     rendered = render_all(contact, step, _templates(step))
     if isinstance(rendered, ActionOutcome):
         return rendered
-    return VoiceCall(idempotency_key=key, contact_id=contact.contact_id, to=to,
-                     body=twiml(step, rendered), from_number=step.from_number, record=step.record)
+    return VoiceCall(
+        idempotency_key=key,
+        contact_id=contact.contact_id,
+        to=to,
+        body=twiml(step, rendered),
+        from_number=step.from_number,
+        record=step.record,
+    )
 
 
 class VoiceActivities:
@@ -100,12 +120,22 @@ class VoiceActivities:
         call = build_call(step, contact, to, request.idempotency_key)
         if isinstance(call, ActionOutcome):
             return call
-        return done(self.delivery.deliver(self.caller, CHANNEL, call, request.flow_id,
-                                          request.step_id, send=self.caller.call))
+        return done(
+            self.delivery.deliver(
+                self.caller, CHANNEL, call, request.flow_id, request.step_id, send=self.caller.call
+            )
+        )
 
 
-def place_test_call(delivery: Delivery, caller: VoiceCaller, step: PhoneCall, to: str,
-                    contact_id: str | None = None, *, locale: str | None = None) -> str | None:
+def place_test_call(
+    delivery: Delivery,
+    caller: VoiceCaller,
+    step: PhoneCall,
+    to: str,
+    contact_id: str | None = None,
+    *,
+    locale: str | None = None,
+) -> str | None:
     """Place the step's call to `to` now, outside any journey, so its author can hear
     it. Merge tags come from `contact_id` when given (else only a default can fill
     them); `locale` stands for the contact's locale attribute. Not recorded in the
@@ -113,11 +143,13 @@ def place_test_call(delivery: Delivery, caller: VoiceCaller, step: PhoneCall, to
     number = delivery.phone(to)  # a national number in the deployment's region, as for calls
     if number is None:
         raise ValueError(f"to: {to!r} is not a valid phone number in E.164 (e.g. +14155550101)")
-    contact = delivery.contact(contact_id) if contact_id else \
-        ContactSnapshot(contact_id="test-call")
+    contact = (
+        delivery.contact(contact_id) if contact_id else ContactSnapshot(contact_id="test-call")
+    )
     if locale is not None:
-        contact = contact.model_copy(update={"attributes": {**contact.attributes,
-                                                            LOCALE_ATTRIBUTE: locale}})
+        contact = contact.model_copy(
+            update={"attributes": {**contact.attributes, LOCALE_ATTRIBUTE: locale}}
+        )
     call = build_call(step, contact, number, f"test-call/{step.id}/{uuid4().hex}")
     if isinstance(call, ActionOutcome):
         raise ValueError(f"step {step.id}: {call.reason}")

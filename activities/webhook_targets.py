@@ -45,8 +45,12 @@ def system_resolver(host: str, port: int) -> list[str]:
 class GuardedTransport(httpx.BaseTransport):
     """Resolves, checks every address, then connects to a checked address only."""
 
-    def __init__(self, allow_private: bool = False, resolver: Resolver = system_resolver,
-                 inner: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        allow_private: bool = False,
+        resolver: Resolver = system_resolver,
+        inner: httpx.BaseTransport | None = None,
+    ):
         self.allow_private = allow_private
         self.resolver = resolver
         # No retries here: the activity's retry policy owns retrying, with backoff.
@@ -62,7 +66,9 @@ class GuardedTransport(httpx.BaseTransport):
         last_error: httpx.TransportError | None = None
         for address in addresses:
             pinned = httpx.Request(
-                request.method, url.copy_with(host=str(address)), headers=request.headers,
+                request.method,
+                url.copy_with(host=str(address)),
+                headers=request.headers,
                 stream=request.stream,
                 # The certificate is checked against the name, not the IP we dialled.
                 extensions={**request.extensions, "sni_hostname": host},
@@ -98,7 +104,9 @@ class GuardedTransport(httpx.BaseTransport):
             return
         reason = refusal(address)
         if reason is not None:
-            raise TargetRefused(f"{host} resolves to {address}, a {reason} address; {ALLOW_PRIVATE_HINT}")
+            raise TargetRefused(
+                f"{host} resolves to {address}, a {reason} address; {ALLOW_PRIVATE_HINT}"
+            )
 
     def close(self) -> None:
         self.inner.close()

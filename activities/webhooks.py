@@ -13,8 +13,8 @@ import hmac
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -24,10 +24,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.actions import step_of
-from domain.contracts.actions import ActionOutcome, ActionRequest
 from activities.callouts import event_id, render_all, step_event
 from activities.delivery import load_contact
 from activities.webhook_targets import GuardedTransport, Resolver, TargetRefused, system_resolver
+from domain.contracts.actions import ActionOutcome, ActionRequest
 from domain.events import EventType
 from domain.steps.messaging import Webhook
 from projections.event_store import ingest_for_dispatch
@@ -54,8 +54,13 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookActivities:
-    def __init__(self, engine: Engine, signing_secret: str | None = None,
-                 allow_private_targets: bool = False, resolver: Resolver = system_resolver):
+    def __init__(
+        self,
+        engine: Engine,
+        signing_secret: str | None = None,
+        allow_private_targets: bool = False,
+        resolver: Resolver = system_resolver,
+    ):
         self.engine = engine
         self.signing_secret = signing_secret
         self.allow_private_targets = allow_private_targets
@@ -70,28 +75,41 @@ class WebhookActivities:
         if not step.url.strip() or "{" in urlsplit(step.url).netloc:
             # Flow validation refuses these; a flow published before that check must
             # still never let a contact's data choose the host.
-            raise ApplicationError(f"webhook URL {step.url!r} needs a literal http(s) host",
-                                   non_retryable=True, type="TargetRefused")
+            raise ApplicationError(
+                f"webhook URL {step.url!r} needs a literal http(s) host",
+                non_retryable=True,
+                type="TargetRefused",
+            )
         contact = load_contact(self.engine, request.contact_id)
         header_names = list(step.headers)
-        rendered = render_all(contact, step, {
-            "url": step.url, "body": step.body or "",
-            **{f"headers.{name}": step.headers[name] for name in header_names}})
+        rendered = render_all(
+            contact,
+            step,
+            {
+                "url": step.url,
+                "body": step.body or "",
+                **{f"headers.{name}": step.headers[name] for name in header_names},
+            },
+        )
         if isinstance(rendered, ActionOutcome):
             return rendered
         url, body, *header_values = rendered
-        headers = self._headers(request, dict(zip(header_names, header_values)), body)
+        headers = self._headers(request, dict(zip(header_names, header_values, strict=False)), body)
         response = self._send(step, url, headers, body.encode() if step.body is not None else b"")
         return self._answer(request, step, url, response)
 
     def _headers(self, request: ActionRequest, step_headers: dict[str, str], body: str) -> dict:
         # The step cannot set the headers that prove who sent the request and which one.
         reserved = {IDEMPOTENCY_HEADER.lower(), SIGNATURE_HEADER.lower(), TIMESTAMP_HEADER.lower()}
-        headers = {"User-Agent": "dripstone-webhooks",
-                   **{k: v for k, v in step_headers.items() if k.lower() not in reserved},
-                   IDEMPOTENCY_HEADER: request.idempotency_key}
+        headers = {
+            "User-Agent": "dripstone-webhooks",
+            **{k: v for k, v in step_headers.items() if k.lower() not in reserved},
+            IDEMPOTENCY_HEADER: request.idempotency_key,
+        }
         if body and not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = "application/json" if _is_json(body) else "text/plain; charset=utf-8"
+            headers["Content-Type"] = (
+                "application/json" if _is_json(body) else "text/plain; charset=utf-8"
+            )
         if self.signing_secret:
             # A fresh timestamp per attempt: each attempt is signed when it is sent.
             timestamp = str(int(time.time()))
@@ -105,48 +123,76 @@ class WebhookActivities:
         # an address the guard never saw. Redirects are not followed for the same reason.
         timeout = httpx.Timeout(min(step.timeout_seconds, MAX_REQUEST_SECONDS))
         try:
-            with httpx.Client(transport=transport, timeout=timeout, trust_env=False,
-                              follow_redirects=False) as client:
-                with client.stream(step.method, url, headers=headers, content=body or None) as reply:
+            with httpx.Client(
+                transport=transport, timeout=timeout, trust_env=False, follow_redirects=False
+            ) as client:
+                with client.stream(
+                    step.method, url, headers=headers, content=body or None
+                ) as reply:
                     return _settle(reply)
         except TargetRefused as exc:
             raise ApplicationError(str(exc), non_retryable=True, type="TargetRefused") from None
         except httpx.TimeoutException as exc:
-            raise ApplicationError(f"webhook timed out after {timeout.read}s: {type(exc).__name__}",
-                                   type="WebhookUnavailable") from None
+            raise ApplicationError(
+                f"webhook timed out after {timeout.read}s: {type(exc).__name__}",
+                type="WebhookUnavailable",
+            ) from None
         except httpx.TransportError as exc:
-            raise ApplicationError(f"webhook unreachable: {exc}", type="WebhookUnavailable") from None
+            raise ApplicationError(
+                f"webhook unreachable: {exc}", type="WebhookUnavailable"
+            ) from None
 
-    def _answer(self, request: ActionRequest, step: Webhook, url: str,
-                response: tuple[int, str, bool]) -> ActionOutcome:
+    def _answer(
+        self, request: ActionRequest, step: Webhook, url: str, response: tuple[int, str, bool]
+    ) -> ActionOutcome:
         status, text, truncated = response
         # The final answer, 2xx or 4xx, is stored so a later condition can branch on it.
-        event = step_event("webhook", request.idempotency_key, request.contact_id,
-                           EventType.WEBHOOK_RESPONDED, {
-                               "flow_id": request.flow_id, "step_id": request.step_id,
-                               "url": _without_query(url), "status": status, "body": text,
-                               "truncated": truncated, "json": _parsed(text, truncated)})
+        event = step_event(
+            "webhook",
+            request.idempotency_key,
+            request.contact_id,
+            EventType.WEBHOOK_RESPONDED,
+            {
+                "flow_id": request.flow_id,
+                "step_id": request.step_id,
+                "url": _without_query(url),
+                "status": status,
+                "body": text,
+                "truncated": truncated,
+                "json": _parsed(text, truncated),
+            },
+        )
         ingest_for_dispatch(self.engine, [event])
-        log.info("webhook.responded", step_id=request.step_id, status=status, key=request.idempotency_key)
+        log.info(
+            "webhook.responded", step_id=request.step_id, status=status, key=request.idempotency_key
+        )
         if 400 <= status < 500:
-            raise ApplicationError(f"webhook answered {status}: {text[:300]}", non_retryable=True,
-                                   type="ProviderRejected")
+            raise ApplicationError(
+                f"webhook answered {status}: {text[:300]}",
+                non_retryable=True,
+                type="ProviderRejected",
+            )
         return ActionOutcome(status="done", data={"status": status, "event_id": event.event_id})
 
     def _recorded_answer(self, key: str) -> ActionOutcome | None:
         """A final answer already stored: an earlier attempt got through, so do not call
         again (its completion was lost, e.g. the worker died right after the append)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(events.c.event_id, events.c.payload)
-                               .where(events.c.event_id == event_id("webhook", key))).first()
+            row = conn.execute(
+                select(events.c.event_id, events.c.payload).where(
+                    events.c.event_id == event_id("webhook", key)
+                )
+            ).first()
         if row is None:
             return None
         status = row.payload["status"]
         if 400 <= status < 500:
-            raise ApplicationError(f"webhook answered {status}", non_retryable=True,
-                                   type="ProviderRejected")
-        return ActionOutcome(status="done", data={"status": status, "event_id": row.event_id,
-                                                  "duplicate": True})
+            raise ApplicationError(
+                f"webhook answered {status}", non_retryable=True, type="ProviderRejected"
+            )
+        return ActionOutcome(
+            status="done", data={"status": status, "event_id": row.event_id, "duplicate": True}
+        )
 
 
 def _settle(reply: httpx.Response) -> tuple[int, str, bool]:
@@ -160,8 +206,11 @@ def _settle(reply: httpx.Response) -> tuple[int, str, bool]:
     status = reply.status_code
     if status in (408, 425, 429) or status >= 500:
         delay = _retry_after(reply.headers.get("Retry-After")) if status in (429, 503) else None
-        raise ApplicationError(f"webhook answered {status}: {text[:300]}", type="WebhookUnavailable",
-                               next_retry_delay=delay)
+        raise ApplicationError(
+            f"webhook answered {status}: {text[:300]}",
+            type="WebhookUnavailable",
+            next_retry_delay=delay,
+        )
     truncated = len(text) > MAX_STORED_BODY or len(raw) >= MAX_READ_BODY
     return status, text[:MAX_STORED_BODY], truncated
 

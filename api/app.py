@@ -17,35 +17,62 @@ from temporalio.client import Client
 
 from activities.scripts import registered_names
 from api import (
-    audience, codec_server, contact_history, contacts, dispatch, enrollments, errors, events,
-    flow_lifecycle, flows, health, journeys, mailings, metrics, operations, preferences,
-    provider_webhooks, simulate,
+    audience,
+    codec_server,
+    contact_history,
+    contacts,
+    dispatch,
+    enrollments,
+    errors,
+    events,
+    experiments,
+    flow_lifecycle,
+    flow_stats,
+    flows,
+    health,
+    journeys,
+    mailings,
+    metrics,
+    migrations,
+    operations,
+    preferences,
+    provider_webhooks,
+    simulate,
 )
-from api import experiments, flow_stats, migrations
 from api.auth import require_api_key
 from api.signatures import sendgrid_verifier
 from codec.converter import codec_for
 from console import mount as mount_console
-from routing.dispatch import Dispatcher
 from routing.breaker import Breaker
+from routing.dispatch import Dispatcher
 from routing.router import Router
 from settings import Settings
 from telemetry.http import RequestTelemetry
 from telemetry.logs import configure_logging
 from telemetry.tracing import tracing_for
 
-V1_ROUTERS: list[APIRouter] = [events.router, contacts.router, contact_history.router,
-                               journeys.router, flows.router,
-                               flow_lifecycle.router, enrollments.router, audience.router,
-                               operations.router, dispatch.router, mailings.router,
-                               migrations.router, flow_stats.router, experiments.router,
-                               simulate.router]
+V1_ROUTERS: list[APIRouter] = [
+    events.router,
+    contacts.router,
+    contact_history.router,
+    journeys.router,
+    flows.router,
+    flow_lifecycle.router,
+    enrollments.router,
+    audience.router,
+    operations.router,
+    dispatch.router,
+    mailings.router,
+    migrations.router,
+    flow_stats.router,
+    experiments.router,
+    simulate.router,
+]
 
 # FastAPI's own OpenTelemetry spans record the raw path and query and its logs the
 # validation messages, which carry contact ids and addresses; telemetry/http.py traces
 # requests by route template instead (and one server span per request, not two).
-NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False,
-                       "operation_spans": False}
+NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 
 def create_app(settings: Settings, engine: Engine, client: Client | None = None) -> FastAPI:
@@ -53,9 +80,15 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
     journeys (conditions still see them; waiting journeys are not woken), and routes
     that need Temporal (manual enrollment, journey control, operations, backfills)
     answer 503; a contact's journeys are still listed, from the journey index."""
-    app = FastAPI(title="Dripstone", summary="Durable drip campaigns on Temporal",
-                  version="1", docs_url=None, redoc_url=None, openapi_url=None,
-                  telemetry=NO_NATIVE_TELEMETRY)
+    app = FastAPI(
+        title="Dripstone",
+        summary="Durable drip campaigns on Temporal",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        telemetry=NO_NATIVE_TELEMETRY,
+    )
     configure(app, settings, engine, client)
     errors.install(app)
     keyed = [Depends(require_api_key)]
@@ -68,15 +101,25 @@ def create_app(settings: Settings, engine: Engine, client: Client | None = None)
     app.include_router(preferences.router)  # unkeyed: the signed link is the right
     mount_console(app)  # its pages take the API key, or a session made from it
     # Keyed by its own keys (DRIPSTONE_CODEC_API_KEYS), not the /v1 ones: see codec_server.
-    app.include_router(codec_server.router, responses={
-        **errors.responses(401, 422),
-        403: {"model": errors.Refusal, "description": "The codec server is off (no "
-              "DRIPSTONE_CODEC_API_KEYS), or the key is a /v1 key, not a codec key."}})
+    app.include_router(
+        codec_server.router,
+        responses={
+            **errors.responses(401, 422),
+            403: {
+                "model": errors.Refusal,
+                "description": "The codec server is off (no "
+                "DRIPSTONE_CODEC_API_KEYS), or the key is a /v1 key, not a codec key.",
+            },
+        },
+    )
     # The Temporal Web UI calls the codec server from its own origin.
-    app.add_middleware(CORSMiddleware, allow_origins=settings.codec_cors_origins,
-                       allow_credentials=True, allow_methods=["POST", "OPTIONS"],
-                       allow_headers=["Authorization", "Content-Type", "X-Namespace",
-                                      "X-API-Key"])
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.codec_cors_origins,
+        allow_credentials=True,
+        allow_methods=["POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace", "X-API-Key"],
+    )
     # Outermost: a request's span covers everything below it, and with tracing on, the
     # journeys it starts or signals continue its trace.
     tracing = tracing_for(settings)
@@ -103,10 +146,18 @@ def configure(app: FastAPI, settings: Settings, engine: Engine, client: Client |
 def set_client(app: FastAPI, client: Client | None) -> None:
     app.state.client = client
     settings = app.state.settings
-    app.state.router = (Router(client, app.state.engine, settings.task_queue, local_sends=settings.local_sends,
-                               breaker=Breaker(settings.routing_breaker_seconds),
-                               flow_cache_size=settings.live_flows_cache_size)
-                        if client is not None else None)
+    app.state.router = (
+        Router(
+            client,
+            app.state.engine,
+            settings.task_queue,
+            local_sends=settings.local_sends,
+            breaker=Breaker(settings.routing_breaker_seconds),
+            flow_cache_size=settings.live_flows_cache_size,
+        )
+        if client is not None
+        else None
+    )
 
 
 def from_environment() -> FastAPI:
@@ -125,7 +176,8 @@ def from_environment() -> FastAPI:
         set_client(app, await connect(settings, lazy=True, sdk_metrics=True))
         stop = asyncio.Event()
         retries = asyncio.create_task(
-            Dispatcher.from_settings(settings, engine, app.state.router).run(stop))
+            Dispatcher.from_settings(settings, engine, app.state.router).run(stop)
+        )
         try:
             yield
         finally:

@@ -22,12 +22,16 @@ from temporalio.api.common.v1 import Payloads
 from api.auth import _bearer, _header, key_problem, unauthorized
 from codec.aes_gcm import DecryptFailed
 
-NOT_ENABLED = ("the codec server is off: no codec API keys are configured. Set "
-               "DRIPSTONE_CODEC_API_KEYS to a JSON list of keys for the people and tools "
-               "allowed to decrypt (kept apart from DRIPSTONE_API_KEYS), or, on a "
-               "developer's own machine only, DRIPSTONE_CODEC_OPEN_ON_LOOPBACK=true")
-NOT_A_CODEC_KEY = ("this API key may not decrypt: the codec routes take a key listed in "
-                   "DRIPSTONE_CODEC_API_KEYS")
+NOT_ENABLED = (
+    "the codec server is off: no codec API keys are configured. Set "
+    "DRIPSTONE_CODEC_API_KEYS to a JSON list of keys for the people and tools "
+    "allowed to decrypt (kept apart from DRIPSTONE_API_KEYS), or, on a "
+    "developer's own machine only, DRIPSTONE_CODEC_OPEN_ON_LOOPBACK=true"
+)
+NOT_A_CODEC_KEY = (
+    "this API key may not decrypt: the codec routes take a key listed in "
+    "DRIPSTONE_CODEC_API_KEYS"
+)
 
 
 def from_loopback(request: Request) -> bool:
@@ -54,8 +58,9 @@ async def require_codec_key(
     problem = key_problem(presented, settings.codec_api_keys)
     if problem is None:
         return
-    if presented and any(hmac.compare_digest(presented.encode(), key.encode())
-                         for key in settings.api_keys):
+    if presented and any(
+        hmac.compare_digest(presented.encode(), key.encode()) for key in settings.api_keys
+    ):
         # A good /v1 key: known, but not allowed here.
         raise HTTPException(403, detail=NOT_A_CODEC_KEY)
     raise unauthorized(problem)
@@ -72,8 +77,9 @@ async def _payloads(request: Request) -> Payloads:
     try:
         body: Any = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _invalid(f"the body is not JSON ({exc}); expected {{\"payloads\": [...]}}",
-                       "json_invalid") from None
+        raise _invalid(
+            f'the body is not JSON ({exc}); expected {{"payloads": [...]}}', "json_invalid"
+        ) from None
     if not isinstance(body, dict):
         raise _invalid('expected a JSON object {"payloads": [...]}', "invalid_payloads")
     try:

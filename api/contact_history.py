@@ -18,8 +18,12 @@ router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
 ContactIdPath = Annotated[ContactId, Path(description="Your opaque contact id.")]
 Limit = Annotated[int, Query(ge=1, le=history.MAX_LIMIT, description="Page size.")]
-Cursor = Annotated[str | None, Query(max_length=2000, description="The `next` of the page "
-                                     "before; leave out for the newest.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=2000, description="The `next` of the page " "before; leave out for the newest."
+    ),
+]
 NEXT = Field(description="Pass as `cursor` for the next (older) page; null on the last.")
 
 
@@ -40,16 +44,20 @@ class EventPage(BaseModel):
 class MessageOut(BaseModel):
     message_key: str = Field(description="The send's idempotency key.")
     channel: str = Field(description="email, sms...")
-    status: str = Field(description="sent; pending (the provider's answer is not recorded "
-                        "yet); not_sent (the provider said not now, to be retried); failed.")
+    status: str = Field(
+        description="sent; pending (the provider's answer is not recorded "
+        "yet); not_sent (the provider said not now, to be retried); failed."
+    )
     flow_id: str | None
     mailing_id: str | None
     step_id: str | None
     to: str | None = Field(description="The address it went to; null until sent.")
-    subject: str | None = Field(description="Email subject, as sent. Null unless the "
-                                "outbox provider stored the message.")
-    text: str | None = Field(description="The body as sent. Null unless the outbox "
-                             "provider stored the message.")
+    subject: str | None = Field(
+        description="Email subject, as sent. Null unless the " "outbox provider stored the message."
+    )
+    text: str | None = Field(
+        description="The body as sent. Null unless the outbox " "provider stored the message."
+    )
     segments: int | None = Field(description="SMS only: the parts billed.")
     encoding: str | None = Field(description="SMS only: GSM-7 or UCS-2.")
     provider_message_id: str | None
@@ -65,29 +73,45 @@ class MessagePage(BaseModel):
     next: str | None = NEXT
 
 
-@router.get("/{contact_id}/events", response_model=EventPage, responses=responses(404),
-            summary="A contact's events, newest first")
-def get_events(contact_id: ContactIdPath, request: Request,
-               limit: Limit = history.DEFAULT_LIMIT, cursor: Cursor = None) -> EventPage:
+@router.get(
+    "/{contact_id}/events",
+    response_model=EventPage,
+    responses=responses(404),
+    summary="A contact's events, newest first",
+)
+def get_events(
+    contact_id: ContactIdPath,
+    request: Request,
+    limit: Limit = history.DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> EventPage:
     page = _page(request, contact_id, history.contact_events, limit, cursor)
     return EventPage(events=[EventOut(**e) for e in page.items], next=page.next)
 
 
-@router.get("/{contact_id}/messages", response_model=MessagePage, responses=responses(404),
-            summary="Messages sent (or tried) to a contact, newest first")
-def get_messages(contact_id: ContactIdPath, request: Request,
-                 limit: Limit = history.DEFAULT_LIMIT, cursor: Cursor = None) -> MessagePage:
+@router.get(
+    "/{contact_id}/messages",
+    response_model=MessagePage,
+    responses=responses(404),
+    summary="Messages sent (or tried) to a contact, newest first",
+)
+def get_messages(
+    contact_id: ContactIdPath,
+    request: Request,
+    limit: Limit = history.DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> MessagePage:
     page = _page(request, contact_id, history.contact_messages, limit, cursor)
     return MessagePage(messages=[MessageOut(**m) for m in page.items], next=page.next)
 
 
-def _page(request: Request, contact_id: str, read, limit: int,
-          cursor: str | None) -> history.Page:
+def _page(request: Request, contact_id: str, read, limit: int, cursor: str | None) -> history.Page:
     with engine_of(request).connect() as conn:
         if not history.known(conn, contact_id):
             raise HTTPException(404, detail=f"there is no contact {contact_id!r}")
         try:
             return read(conn, contact_id, limit, cursor)
         except history.BadCursor as exc:
-            raise RequestValidationError([{"loc": ("query", "cursor"), "msg": str(exc),
-                                           "type": "value_error"}]) from None
+            raise RequestValidationError(
+                [{"loc": ("query", "cursor"), "msg": str(exc), "type": "value_error"}]
+            ) from None

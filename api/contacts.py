@@ -26,18 +26,28 @@ ContactIdPath = Annotated[ContactId, Path(description="Your opaque contact id.")
 
 
 class ContactUpsert(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"email": "ann@example.com", "attributes": {"first_name": "Ann", "plan": "pro"}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"email": "ann@example.com", "attributes": {"first_name": "Ann", "plan": "pro"}}
+            ]
+        },
+    )
 
     email: str | None = Field(default=None, max_length=320, description="Null clears it.")
-    phone: str | None = Field(default=None, max_length=32,
-                              description="E.164 preferred (+14155550100). Null clears it.")
+    phone: str | None = Field(
+        default=None, max_length=32, description="E.164 preferred (+14155550100). Null clears it."
+    )
     attributes: dict[str, Any] | None = Field(
-        default=None, description="Attributes to set; one set to null is cleared, one left "
-        "out is left alone.")
+        default=None,
+        description="Attributes to set; one set to null is cleared, one left " "out is left alone.",
+    )
     event_id: EventId | None = Field(
-        default=None, description="Idempotency: the same id again changes nothing. Made up "
-        "(`api-<uuid>`) when absent.")
+        default=None,
+        description="Idempotency: the same id again changes nothing. Made up "
+        "(`api-<uuid>`) when absent.",
+    )
 
 
 class ContactUpserted(BaseModel):
@@ -56,9 +66,11 @@ class ContactOut(BaseModel):
     tags: list[str]
     unsubscribed: list[str] = Field(description="Channels (email, sms) the contact left.")
     unsubscribed_topics: dict[str, list[str]] = Field(
-        default_factory=dict, description="Channel -> subscription topics the contact left "
+        default_factory=dict,
+        description="Channel -> subscription topics the contact left "
         "there (preference page, one-click unsubscribe); a channel left altogether is in "
-        "`unsubscribed`.")
+        "`unsubscribed`.",
+    )
     products: list[str]
     subscriptions: dict[str, bool] = Field(description="plan -> active now")
     created_at: datetime | None = Field(description="The contact's earliest event.")
@@ -66,8 +78,9 @@ class ContactOut(BaseModel):
 
 
 @router.put("/{contact_id}", response_model=ContactUpserted, summary="Create or update a contact")
-async def upsert_contact(contact_id: ContactIdPath, body: ContactUpsert,
-                         request: Request) -> ContactUpserted:
+async def upsert_contact(
+    contact_id: ContactIdPath, body: ContactUpsert, request: Request
+) -> ContactUpserted:
     """Appends contact.created for a contact never seen, contact.updated otherwise: stored,
     projected and routed like any event, so a flow can trigger on it. Only the fields
     sent change; send an `event_id` to make a retry harmless."""
@@ -80,17 +93,35 @@ async def upsert_contact(contact_id: ContactIdPath, body: ContactUpsert,
     settings = settings_of(request)
     if (reason := phone_problem(body.phone, settings.phone_default_region)) is not None:
         raise EventRejected([("phone", reason)])
-    [event] = parse_all([EventIn(event_id=body.event_id or f"api-{uuid.uuid4()}", type=kind,
-                                 contact_id=contact_id, payload=payload)], batch=False,
-                        max_payload_bytes=settings.max_event_payload_bytes,
-                        phone_region=settings.phone_default_region)
+    [event] = parse_all(
+        [
+            EventIn(
+                event_id=body.event_id or f"api-{uuid.uuid4()}",
+                type=kind,
+                contact_id=contact_id,
+                payload=payload,
+            )
+        ],
+        batch=False,
+        max_payload_bytes=settings.max_event_payload_bytes,
+        phone_region=settings.phone_default_region,
+    )
     appended, routed = await store_and_route(request, [event])
-    return ContactUpserted(contact_id=contact_id, event_id=event.event_id, type=kind,
-                           appended=bool(appended), routed=reported(routed))
+    return ContactUpserted(
+        contact_id=contact_id,
+        event_id=event.event_id,
+        type=kind,
+        appended=bool(appended),
+        routed=reported(routed),
+    )
 
 
-@router.get("/{contact_id}", response_model=ContactOut, responses=responses(404),
-            summary="A contact as the read models see it")
+@router.get(
+    "/{contact_id}",
+    response_model=ContactOut,
+    responses=responses(404),
+    summary="A contact as the read models see it",
+)
 def get_contact(contact_id: ContactIdPath, request: Request) -> ContactOut:
     with engine_of(request).connect() as conn:
         view = contact_view(conn, contact_id)
@@ -101,5 +132,9 @@ def get_contact(contact_id: ContactIdPath, request: Request) -> ContactOut:
 
 def contact_exists(engine: Engine, contact_id: str) -> bool:
     with engine.connect() as conn:
-        return conn.execute(select(contacts.c.contact_id)
-                            .where(contacts.c.contact_id == contact_id)).first() is not None
+        return (
+            conn.execute(
+                select(contacts.c.contact_id).where(contacts.c.contact_id == contact_id)
+            ).first()
+            is not None
+        )

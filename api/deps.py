@@ -39,14 +39,20 @@ class RoutedOut(BaseModel):
     event_id: str = Field(description="The event routed (or the manual enrollment's id).")
     flow_id: str
     workflow_id: str = Field(description="The journey's Temporal workflow id.")
-    outcome: str = Field(description="enrolled: a journey started; not_reentered: the flow's "
-                         "re-entry policy kept the contact's earlier journey; signalled: the "
-                         "contact's running journey got the event.")
+    outcome: str = Field(
+        description="enrolled: a journey started; not_reentered: the flow's "
+        "re-entry policy kept the contact's earlier journey; signalled: the "
+        "contact's running journey got the event."
+    )
 
     @classmethod
     def of(cls, routed: Routed) -> "RoutedOut":
-        return cls(event_id=routed.event_id, flow_id=routed.flow_id,
-                   workflow_id=routed.workflow_id, outcome=routed.outcome)
+        return cls(
+            event_id=routed.event_id,
+            flow_id=routed.flow_id,
+            workflow_id=routed.workflow_id,
+            outcome=routed.outcome,
+        )
 
 
 def reported(routed: list[Routed]) -> list[RoutedOut]:

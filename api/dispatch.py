@@ -46,8 +46,9 @@ class DeadLetterOut(BaseModel):
 
 class DeadLetterPage(BaseModel):
     dead_letters: list[DeadLetterOut] = Field(description="Oldest event first.")
-    next_after: int | None = Field(description="Pass as `after` for the next page; null when "
-                                   "this was the last.")
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null when " "this was the last."
+    )
 
 
 class DeadLetterHandled(BaseModel):
@@ -64,9 +65,9 @@ def counts(request: Request) -> DispatchCounts:
 
 @router.get("/dead-letters", response_model=DeadLetterPage, summary="Dead letters, oldest first")
 def list_dead_letters(
-        request: Request,
-        limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
-        after: Annotated[int, Query(ge=0, description="The `next_after` of the page before.")] = 0,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
+    after: Annotated[int, Query(ge=0, description="The `next_after` of the page before.")] = 0,
 ) -> DeadLetterPage:
     with engine_of(request).connect() as conn:
         # One more than asked, to know whether another page follows.
@@ -74,11 +75,16 @@ def list_dead_letters(
     shown = page[:limit]
     return DeadLetterPage(
         dead_letters=[DeadLetterOut(**vars(letter)) for letter in shown],
-        next_after=shown[-1].position if len(page) > limit else None)
+        next_after=shown[-1].position if len(page) > limit else None,
+    )
 
 
-@router.post("/dead-letters/{event_id:path}/retry", response_model=DeadLetterHandled,
-             responses=responses(404), summary="Route a dead letter again")
+@router.post(
+    "/dead-letters/{event_id:path}/retry",
+    response_model=DeadLetterHandled,
+    responses=responses(404),
+    summary="Route a dead letter again",
+)
 async def retry(event_id: EventIdPath, request: Request) -> DeadLetterHandled:
     """Back in line, due at once: the dispatcher routes it with the contact's other
     pending events, in order."""
@@ -86,8 +92,12 @@ async def retry(event_id: EventIdPath, request: Request) -> DeadLetterHandled:
     return DeadLetterHandled(event_id=event_id, action="retried")
 
 
-@router.post("/dead-letters/{event_id:path}/skip", response_model=DeadLetterHandled,
-             responses=responses(404), summary="Give up on a dead letter")
+@router.post(
+    "/dead-letters/{event_id:path}/skip",
+    response_model=DeadLetterHandled,
+    responses=responses(404),
+    summary="Give up on a dead letter",
+)
 async def skip(event_id: EventIdPath, request: Request) -> DeadLetterHandled:
     """Never routed; the event stays stored and projected (conditions still see it)."""
     await _handle(engine_of(request), event_id, dead_letters.skip)

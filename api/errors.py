@@ -19,7 +19,10 @@ from domain.events import EventRejected
 from domain.flow_status import IllegalTransition
 from domain.validation import Problem
 from projections.flow_catalogue import (
-    CatalogueError, PublishRefused, UnknownFlow, UnknownVersion,
+    CatalogueError,
+    PublishRefused,
+    UnknownFlow,
+    UnknownVersion,
 )
 from projections.flow_lifecycle import DraftRejected
 from projections.mailings import MailingConflict, MailingNotFound
@@ -29,8 +32,10 @@ _UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
 
 
 class FieldProblem(BaseModel):
-    loc: str = Field(description="The field's path in the request, e.g. events[2].payload.form_id "
-                     "(path parameters as path.NAME, query parameters as query.NAME).")
+    loc: str = Field(
+        description="The field's path in the request, e.g. events[2].payload.form_id "
+        "(path parameters as path.NAME, query parameters as query.NAME)."
+    )
     msg: str
     type: str
 
@@ -38,21 +43,29 @@ class FieldProblem(BaseModel):
 class Invalid(BaseModel):
     detail: list[FieldProblem]
     problems: list[Problem] | None = Field(
-        default=None, description="For a flow document that cannot be filed: the flow problem.")
+        default=None, description="For a flow document that cannot be filed: the flow problem."
+    )
 
 
 class Refusal(BaseModel):
     detail: str
     problems: list[Problem] | None = Field(
-        default=None, description="When publishing is refused: every error left in the draft.")
+        default=None, description="When publishing is refused: every error left in the draft."
+    )
 
 
 _RESPONSES = {
     401: (Refusal, "Missing or invalid API key (WWW-Authenticate: Bearer)."),
-    404: (Refusal, "No such flow, version or contact (or live journey, operation or dead "
-                   "letter, on the routes about those)."),
-    409: (Refusal, "Refused by the flow's lifecycle: archived, not published, nothing to "
-                   "publish, errors left, manual enrollment not allowed or not re-entered."),
+    404: (
+        Refusal,
+        "No such flow, version or contact (or live journey, operation or dead "
+        "letter, on the routes about those).",
+    ),
+    409: (
+        Refusal,
+        "Refused by the flow's lifecycle: archived, not published, nothing to "
+        "publish, errors left, manual enrollment not allowed or not re-entered.",
+    ),
     422: (Invalid, "Invalid input; each problem names its field."),
     503: (Refusal, "Temporal is not connected to this API process, or unreachable."),
 }
@@ -60,8 +73,9 @@ _RESPONSES = {
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """Documented error responses, for the OpenAPI schema."""
-    return {code: {"model": _RESPONSES[code][0], "description": _RESPONSES[code][1]}
-            for code in codes}
+    return {
+        code: {"model": _RESPONSES[code][0], "description": _RESPONSES[code][1]} for code in codes
+    }
 
 
 def field_path(loc: Sequence[Any]) -> str:
@@ -93,12 +107,13 @@ def _request_problems(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
         if error.get("type") == "json_invalid":
             # loc holds a character offset, which is no field; say where instead.
             position = loc[0] if loc else "?"
-            detail.append(_detail("body", f"not valid JSON (at character {position})", "json_invalid"))
+            detail.append(
+                _detail("body", f"not valid JSON (at character {position})", "json_invalid")
+            )
             continue
         # A validator's own message, without pydantic's "Value error, " in front of it.
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        detail.append(_detail(field_path(loc) or "body", message,
-                              error.get("type", "value_error")))
+        detail.append(_detail(field_path(loc) or "body", message, error.get("type", "value_error")))
     return detail
 
 
@@ -123,8 +138,9 @@ def _protected(request: Request) -> bool:
 
 
 async def _event_rejected(request: Request, exc: EventRejected) -> JSONResponse:
-    return JSONResponse({"detail": [_detail(field, reason, "invalid_event")
-                                    for field, reason in exc.problems]}, 422)
+    return JSONResponse(
+        {"detail": [_detail(field, reason, "invalid_event") for field, reason in exc.problems]}, 422
+    )
 
 
 def _status_of(exc: Exception) -> int:
@@ -138,9 +154,13 @@ def _status_of(exc: Exception) -> int:
 async def _catalogue_refused(request: Request, exc: CatalogueError) -> JSONResponse:
     status = _status_of(exc)
     if isinstance(exc, DraftRejected):
-        return JSONResponse({
-            "detail": [_detail(p.field, p.message, p.code) for p in exc.problems],
-            "problems": _problem_json(exc.problems)}, status)
+        return JSONResponse(
+            {
+                "detail": [_detail(p.field, p.message, p.code) for p in exc.problems],
+                "problems": _problem_json(exc.problems),
+            },
+            status,
+        )
     body: dict[str, Any] = {"detail": str(exc)}
     if isinstance(exc, PublishRefused):
         body["problems"] = _problem_json(exc.problems)
@@ -160,8 +180,9 @@ async def _temporal_unreachable(request: Request, exc: Exception) -> JSONRespons
 
 
 async def _illegal_transition(request: Request, exc: IllegalTransition) -> JSONResponse:
-    return JSONResponse({"detail": str(exc), "status": exc.current.value if exc.current else None},
-                        409)
+    return JSONResponse(
+        {"detail": str(exc), "status": exc.current.value if exc.current else None}, 409
+    )
 
 
 async def _mailing_refused(request: Request, exc: Exception) -> JSONResponse:

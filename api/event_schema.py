@@ -27,8 +27,9 @@ class ShownByType:
     def __init__(self, envelope: type[BaseModel]):
         self.envelope = envelope
 
-    def __get_pydantic_json_schema__(self, _schema: CoreSchema,
-                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    def __get_pydantic_json_schema__(
+        self, _schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
         return handler(_union(self.envelope).core_schema)
 
 
@@ -40,8 +41,9 @@ class TypedEvent(BaseModel):
     envelope: ClassVar[type[BaseModel]]
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, schema: CoreSchema,
-                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
         reference = handler(schema)
         own = handler.resolve_ref_schema(reference)
         narrowed = {key: own.pop(key) for key in ("type", "properties", "required") if key in own}
@@ -53,29 +55,38 @@ def _reference(model: type[BaseModel], handler: GetJsonSchemaHandler) -> JsonSch
     # Called with the model's own core schema, the handler would inline a copy of it;
     # through a definition reference it registers the model once and answers a $ref.
     schema = model.__pydantic_core_schema__
-    return handler(core_schema.definitions_schema(
-        core_schema.definition_reference_schema(schema["ref"]), [schema]))
+    return handler(
+        core_schema.definitions_schema(
+            core_schema.definition_reference_schema(schema["ref"]), [schema]
+        )
+    )
 
 
 @cache
 def _models(envelope: type[BaseModel]) -> dict[str, type[TypedEvent]]:
     """event type -> its generated model, in PAYLOAD_SCHEMAS' order."""
-    base = type(f"Typed{envelope.__name__}", (TypedEvent,),
-                {"envelope": envelope, "__module__": __name__})
-    return {str(event_type): _model(base, str(event_type), payload, envelope.__name__)
-            for event_type, payload in PAYLOAD_SCHEMAS.items()}
+    base = type(
+        f"Typed{envelope.__name__}", (TypedEvent,), {"envelope": envelope, "__module__": __name__}
+    )
+    return {
+        str(event_type): _model(base, str(event_type), payload, envelope.__name__)
+        for event_type, payload in PAYLOAD_SCHEMAS.items()
+    }
 
 
-def _model(base: type[TypedEvent], event_type: str, payload: type[Payload],
-           suffix: str) -> type[TypedEvent]:
+def _model(
+    base: type[TypedEvent], event_type: str, payload: type[Payload], suffix: str
+) -> type[TypedEvent]:
     kind = EVENT_KINDS[event_type]
     senders = ", ".join(kind.senders)
     return create_model(
-        model_name(event_type, suffix), __base__=base,
+        model_name(event_type, suffix),
+        __base__=base,
         __doc__=f"`{event_type}`: {kind.meaning} Sent by: {senders}.",
         type=(Literal[event_type], ...),  # type: ignore[valid-type]
         # Required exactly when the payload has a required field: `{}` is the default.
-        payload=(payload, ... if payload_required(payload) else Field(default_factory=dict)))
+        payload=(payload, ... if payload_required(payload) else Field(default_factory=dict)),
+    )
 
 
 def payload_required(payload: type[Payload]) -> bool:
@@ -83,7 +94,7 @@ def payload_required(payload: type[Payload]) -> bool:
 
 
 def model_name(event_type: str, suffix: str = "EventIn") -> str:
-    """"contact.tag_added" -> "ContactTagAddedEventIn": an OpenAPI component name that
+    """ "contact.tag_added" -> "ContactTagAddedEventIn": an OpenAPI component name that
     cannot collide with the payload models' own (e.g. CustomEvent)."""
     words = event_type.replace(".", "_").split("_")
     return "".join(word.capitalize() for word in words) + suffix
@@ -92,4 +103,5 @@ def model_name(event_type: str, suffix: str = "EventIn") -> str:
 @cache
 def _union(envelope: type[BaseModel]) -> TypeAdapter[Any]:
     models = tuple(_models(envelope).values())
-    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # type: ignore[valid-type]
+    # Union[...] of a tuple built at run time: the `|` spelling cannot take a tuple.
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # type: ignore[valid-type]  # noqa: UP007

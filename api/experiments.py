@@ -11,7 +11,12 @@ from api.deps import engine_of
 from api.errors import responses
 from domain.experiments.results import ExperimentResult
 from domain.identifiers import FlowId, StepId
-from projections.experiments import FlowExperiments, NotAnExperiment, experiment_at, flow_experiments
+from projections.experiments import (
+    FlowExperiments,
+    NotAnExperiment,
+    experiment_at,
+    flow_experiments,
+)
 from projections.flow_catalogue import get_flow
 
 router = APIRouter(prefix="/v1/flows", tags=["experiments"])
@@ -19,18 +24,27 @@ router = APIRouter(prefix="/v1/flows", tags=["experiments"])
 FlowIdPath = Annotated[FlowId, Path(description="The flow's id.")]
 
 
-@router.get("/{flow_id}/experiments", response_model=FlowExperiments, responses=responses(404),
-            summary="A flow's experiments and holdout lift")
+@router.get(
+    "/{flow_id}/experiments",
+    response_model=FlowExperiments,
+    responses=responses(404),
+    summary="A flow's experiments and holdout lift",
+)
 def get_experiments(flow_id: FlowIdPath, request: Request) -> FlowExperiments:
     with engine_of(request).connect() as conn:
         get_flow(conn, flow_id)  # 404 for a flow that does not exist
         return flow_experiments(conn, flow_id, datetime.now(UTC))
 
 
-@router.get("/{flow_id}/experiments/{step_id}", response_model=ExperimentResult,
-            responses=responses(404), summary="One experiment step's result")
-def get_experiment(flow_id: FlowIdPath, step_id: Annotated[StepId, Path()],
-                   request: Request) -> ExperimentResult:
+@router.get(
+    "/{flow_id}/experiments/{step_id}",
+    response_model=ExperimentResult,
+    responses=responses(404),
+    summary="One experiment step's result",
+)
+def get_experiment(
+    flow_id: FlowIdPath, step_id: Annotated[StepId, Path()], request: Request
+) -> ExperimentResult:
     with engine_of(request).connect() as conn:
         get_flow(conn, flow_id)
         try:

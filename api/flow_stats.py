@@ -13,12 +13,19 @@ from projections.step_stats import FlowStepStats, flow_step_stats
 router = APIRouter(prefix="/v1/flows", tags=["flows"])
 
 
-@router.get("/{flow_id}/stats", response_model=FlowStepStats, responses=responses(404),
-            summary="Per-step counts of a flow version")
-def get_stats(flow_id: Annotated[FlowId, Path(description="The flow's id.")], request: Request,
-              version: Annotated[int | None, Query(ge=1, description="Published version; "
-                                                   "default: the live one.")] = None
-              ) -> FlowStepStats:
+@router.get(
+    "/{flow_id}/stats",
+    response_model=FlowStepStats,
+    responses=responses(404),
+    summary="Per-step counts of a flow version",
+)
+def get_stats(
+    flow_id: Annotated[FlowId, Path(description="The flow's id.")],
+    request: Request,
+    version: Annotated[
+        int | None, Query(ge=1, description="Published version; " "default: the live one.")
+    ] = None,
+) -> FlowStepStats:
     """For every step: entered, completed, skipped by reason, exited, failed, waiting now,
     and for sends: sent, delivered, opened, clicked, bounced, unsubscribed, converted;
     for experiment steps the same message counts per variant (`variants`). A topic

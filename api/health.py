@@ -21,8 +21,9 @@ class Live(BaseModel):
 class Ready(BaseModel):
     status: str = Field(description="ready, or not ready (503).")
     database: str = Field(description="ok, or why not (reachable, at this release's schema).")
-    temporal: str = Field(description="ok, not configured, or why not; never makes the API "
-                          "not ready.")
+    temporal: str = Field(
+        description="ok, not configured, or why not; never makes the API " "not ready."
+    )
 
 
 @router.get("/healthz", response_model=Live, summary="Liveness: the process answers")
@@ -30,12 +31,19 @@ def healthz() -> Live:
     return Live()
 
 
-@router.get("/readyz", response_model=Ready, responses={503: {"model": Ready}},
-            summary="Readiness: the database is reachable and at this release's schema")
+@router.get(
+    "/readyz",
+    response_model=Ready,
+    responses={503: {"model": Ready}},
+    summary="Readiness: the database is reachable and at this release's schema",
+)
 async def readyz(request: Request) -> JSONResponse:
     database = await checks.database(engine_of(request))
     client = client_or_none(request)
     temporal = "not configured" if client is None else (await checks.temporal(client) or "ok")
-    ready = Ready(status="ready" if database is None else "not ready",
-                  database=database or "ok", temporal=temporal)
+    ready = Ready(
+        status="ready" if database is None else "not ready",
+        database=database or "ok",
+        temporal=temporal,
+    )
     return JSONResponse(ready.model_dump(), status_code=200 if database is None else 503)

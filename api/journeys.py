@@ -39,38 +39,54 @@ class JourneyAction(StrEnum):
     STOP = "stop"
 
 
-ActionPath = Annotated[JourneyAction, Path(description="pause: hold where it is; resume: "
-                                           "release a held journey; stop: end it.")]
+ActionPath = Annotated[
+    JourneyAction,
+    Path(description="pause: hold where it is; resume: " "release a held journey; stop: end it."),
+]
 
 
 class JourneyDetails(BaseModel):
-    status: str = Field(description="The journey's own status: running, waiting, paused, "
-                        "completed, exited, ...")
+    status: str = Field(
+        description="The journey's own status: running, waiting, paused, " "completed, exited, ..."
+    )
     current_step: str | None = Field(description="Step the journey is at (or ended on).")
     trail: list[str] = Field(description="'step: outcome' for each step taken, oldest first.")
-    trail_codes: list[str | None] = Field(default_factory=list, description="Each trail "
-                                          "entry's outcome, machine-readable (sent, done, "
-                                          "skipped:<reason>, failed:<reason>, waited, branched, "
-                                          "converted...); null for entries older than codes.")
+    trail_codes: list[str | None] = Field(
+        default_factory=list,
+        description="Each trail "
+        "entry's outcome, machine-readable (sent, done, "
+        "skipped:<reason>, failed:<reason>, waited, branched, "
+        "converted...); null for entries older than codes.",
+    )
     exit_reason: str | None = None
-    waiting: WaitView | None = Field(default=None, description="The wait it is in now: why, "
-                                     "and until when in UTC and in the contact's zone.")
-    retrying: RetryView | None = Field(default=None, description="A step Temporal is "
-                                       "retrying (e.g. a failing webhook), with the last error.")
+    waiting: WaitView | None = Field(
+        default=None,
+        description="The wait it is in now: why, "
+        "and until when in UTC and in the contact's zone.",
+    )
+    retrying: RetryView | None = Field(
+        default=None,
+        description="A step Temporal is " "retrying (e.g. a failing webhook), with the last error.",
+    )
 
 
 class JourneyOut(BaseModel):
-    workflow_id: str = Field(description="Temporal workflow id: journey/<flow>/<contact>, with "
-                             "an enrollment suffix under re_entry always.")
+    workflow_id: str = Field(
+        description="Temporal workflow id: journey/<flow>/<contact>, with "
+        "an enrollment suffix under re_entry always."
+    )
     flow_id: str
     flow_version: int = Field(description="The flow version the journey runs.")
     status: Literal["running", "paused", "ended"] = Field(
-        description="From the journey index: running (or waiting), paused, or ended.")
+        description="From the journey index: running (or waiting), paused, or ended."
+    )
     started_at: datetime
     ended_at: datetime | None
     details: JourneyDetails | None = Field(
-        default=None, description="What the journey reports itself (its state query): only "
-        "when Temporal is connected and the journey answered in time; null otherwise.")
+        default=None,
+        description="What the journey reports itself (its state query): only "
+        "when Temporal is connected and the journey answered in time; null otherwise.",
+    )
 
 
 class ContactJourneys(BaseModel):
@@ -81,8 +97,9 @@ class ContactJourneys(BaseModel):
 class ControlRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500,
-                               description="Why (stop only; the journey's exit reason).")
+    reason: str | None = Field(
+        default=None, max_length=500, description="Why (stop only; the journey's exit reason)."
+    )
 
 
 class JourneysControlled(BaseModel):
@@ -92,12 +109,22 @@ class JourneysControlled(BaseModel):
     journeys_signalled: int = Field(description="Live journeys that got the signal.")
 
 
-@router.get("/{contact_id}/journeys", response_model=ContactJourneys, responses=responses(404),
-            summary="A contact's journeys and where each one is")
+@router.get(
+    "/{contact_id}/journeys",
+    response_model=ContactJourneys,
+    responses=responses(404),
+    summary="A contact's journeys and where each one is",
+)
 async def contact_journeys(
-        contact_id: ContactIdPath, request: Request,
-        details: Annotated[bool, Query(description="Also ask each journey where it is (needs "
-                                       "Temporal; left out when it does not answer).")] = True,
+    contact_id: ContactIdPath,
+    request: Request,
+    details: Annotated[
+        bool,
+        Query(
+            description="Also ask each journey where it is (needs "
+            "Temporal; left out when it does not answer)."
+        ),
+    ] = True,
 ) -> ContactJourneys:
     """Answered from the journey index, so it works while Temporal or the worker is
     down; `details` come from the journeys themselves when Temporal answers."""
@@ -114,22 +141,45 @@ async def contact_journeys(
         # Ended journeys too: their trail says what happened to the contact (each is a
         # replay on a worker; `?details=false` skips them all).
         states = await journey_states(client, [r.workflow_id for r in rows], DETAILS_WITHIN)
-    now = await _now_of(request, client, [r for r in rows if states.get(r.workflow_id)
-                                          is not None and r.status != "ended"], states)
-    return ContactJourneys(contact_id=contact_id, journeys=[
-        JourneyOut(workflow_id=r.workflow_id, flow_id=r.flow_id, flow_version=r.flow_version,
-                   status=r.status, started_at=r.started_at, ended_at=r.ended_at,
-                   details=_details(states.get(r.workflow_id), *now.get(r.workflow_id, ())))
-        for r in rows])
+    now = await _now_of(
+        request,
+        client,
+        [r for r in rows if states.get(r.workflow_id) is not None and r.status != "ended"],
+        states,
+    )
+    return ContactJourneys(
+        contact_id=contact_id,
+        journeys=[
+            JourneyOut(
+                workflow_id=r.workflow_id,
+                flow_id=r.flow_id,
+                flow_version=r.flow_version,
+                status=r.status,
+                started_at=r.started_at,
+                ended_at=r.ended_at,
+                details=_details(states.get(r.workflow_id), *now.get(r.workflow_id, ())),
+            )
+            for r in rows
+        ],
+    )
 
 
-async def _now_of(request: Request, client, live: list[index.IndexedJourney],
-                  states: dict[str, JourneyState | None]) -> dict[str, tuple]:
+async def _now_of(
+    request: Request,
+    client,
+    live: list[index.IndexedJourney],
+    states: dict[str, JourneyState | None],
+) -> dict[str, tuple]:
     """workflow id -> (wait, retry) for the live journeys that answered."""
     return await journeys_now(
-        engine_of(request), client, Zones.from_settings(settings_of(request)),
-        [(r.workflow_id, r.flow_id, r.flow_version, r.contact_id, states[r.workflow_id])
-         for r in live])
+        engine_of(request),
+        client,
+        Zones.from_settings(settings_of(request)),
+        [
+            (r.workflow_id, r.flow_id, r.flow_version, r.contact_id, states[r.workflow_id])
+            for r in live
+        ],
+    )
 
 
 def _journeys(engine: Engine, contact_id: str) -> list[index.IndexedJourney]:
@@ -137,51 +187,71 @@ def _journeys(engine: Engine, contact_id: str) -> list[index.IndexedJourney]:
         return index.for_contact(conn, contact_id)
 
 
-def _details(state: JourneyState | None, waiting: WaitView | None = None,
-             retrying: RetryView | None = None) -> JourneyDetails | None:
+def _details(
+    state: JourneyState | None, waiting: WaitView | None = None, retrying: RetryView | None = None
+) -> JourneyDetails | None:
     if state is None:
         return None
     from routing.journey_views import trail_of
 
-    return JourneyDetails(status=state.status.value, current_step=state.current_step,
-                          trail=trail_of(state), trail_codes=[v.code for v in state.trail],
-                          exit_reason=state.exit_reason,
-                          waiting=waiting, retrying=retrying)
+    return JourneyDetails(
+        status=state.status.value,
+        current_step=state.current_step,
+        trail=trail_of(state),
+        trail_codes=[v.code for v in state.trail],
+        exit_reason=state.exit_reason,
+        waiting=waiting,
+        retrying=retrying,
+    )
 
 
-@router.post("/{contact_id}/journeys/{action}", response_model=JourneysControlled,
-             responses=responses(404, 503),
-             summary="Pause, resume or stop every live journey of a contact")
-async def control_everywhere(contact_id: ContactIdPath, action: ActionPath, request: Request,
-                             body: Annotated[ControlRequest | None, Body()] = None
-                             ) -> JourneysControlled:
+@router.post(
+    "/{contact_id}/journeys/{action}",
+    response_model=JourneysControlled,
+    responses=responses(404, 503),
+    summary="Pause, resume or stop every live journey of a contact",
+)
+async def control_everywhere(
+    contact_id: ContactIdPath,
+    action: ActionPath,
+    request: Request,
+    body: Annotated[ControlRequest | None, Body()] = None,
+) -> JourneysControlled:
     """Every running or paused journey of the contact, in every flow. A known contact
     with no live journey answers 0; an unknown one 404."""
     controls = _controls(request, action)
-    count = await controls.signal_contact_everywhere(contact_id, action.value,
-                                                     _reason(body))
+    count = await controls.signal_contact_everywhere(contact_id, action.value, _reason(body))
     if not count and not await run_in_threadpool(_known, engine_of(request), contact_id):
         raise HTTPException(404, detail=f"there is no contact {contact_id!r}")
-    return JourneysControlled(contact_id=contact_id, flow_id=None, action=action,
-                              journeys_signalled=count)
+    return JourneysControlled(
+        contact_id=contact_id, flow_id=None, action=action, journeys_signalled=count
+    )
 
 
-@router.post("/{contact_id}/journeys/{flow_id}/{action}", response_model=JourneysControlled,
-             responses=responses(404, 503),
-             summary="Pause, resume or stop a contact's journeys in one flow")
-async def control_in_flow(contact_id: ContactIdPath, flow_id: FlowIdPath, action: ActionPath,
-                          request: Request,
-                          body: Annotated[ControlRequest | None, Body()] = None
-                          ) -> JourneysControlled:
+@router.post(
+    "/{contact_id}/journeys/{flow_id}/{action}",
+    response_model=JourneysControlled,
+    responses=responses(404, 503),
+    summary="Pause, resume or stop a contact's journeys in one flow",
+)
+async def control_in_flow(
+    contact_id: ContactIdPath,
+    flow_id: FlowIdPath,
+    action: ActionPath,
+    request: Request,
+    body: Annotated[ControlRequest | None, Body()] = None,
+) -> JourneysControlled:
     """Every live journey of the contact in the flow: one, or several under `re_entry:
     always`. 404 when the contact has none there."""
     controls = _controls(request, action)
     count = await controls.signal_contact(flow_id, contact_id, action.value, _reason(body))
     if not count:
-        raise HTTPException(404, detail=f"contact {contact_id!r} has no live journey in flow "
-                                        f"{flow_id!r}")
-    return JourneysControlled(contact_id=contact_id, flow_id=flow_id, action=action,
-                              journeys_signalled=count)
+        raise HTTPException(
+            404, detail=f"contact {contact_id!r} has no live journey in flow " f"{flow_id!r}"
+        )
+    return JourneysControlled(
+        contact_id=contact_id, flow_id=flow_id, action=action, journeys_signalled=count
+    )
 
 
 def _controls(request: Request, action: JourneyAction):

@@ -19,15 +19,20 @@ from domain.validation.sms_steps import sms_steps
 from projections import mailings as catalogue
 from projections.audience import profiles
 from projections.contacts import known_fields
-from projections.mailing_audience import preview as audience_preview, unknown_listed
+from projections.mailing_audience import preview as audience_preview
+from projections.mailing_audience import unknown_listed
 from projections.mailing_reports import step_counts
 from routing import mailings as lifecycle
 
 router = APIRouter(prefix="/v1/mailings", tags=["mailings"])
 
 MailingIdPath = Annotated[MailingId, Path(description="The mailing's id.")]
-MAILING_BODY = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": {"$ref": "#/components/schemas/Mailing"}}}}}
+MAILING_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Mailing"}}},
+    }
+}
 Document = Annotated[dict[str, Any], Body(description="A mailing document (docs/mailings.md).")]
 
 
@@ -59,15 +64,19 @@ class StepCounts(BaseModel):
     pending: int = Field(description="Selected, waiting for their send time.")
     sent: int
     failed: int = Field(description="Refused by the provider.")
-    skipped: dict[str, int] = Field(description="By reason: no_address, unsubscribed, "
-                                    "suppressed (bounced address), frequency_cap, merge_value.")
+    skipped: dict[str, int] = Field(
+        description="By reason: no_address, unsubscribed, "
+        "suppressed (bounced address), frequency_cap, merge_value."
+    )
     delivered: int
     opened: int
     clicked: int
     bounced: int
     unsubscribed: int = Field(description="Recipients who opted out of the channel since.")
-    converted: int = Field(description="Reached the step's goal within its window, the step "
-                           "being the last that reached them.")
+    converted: int = Field(
+        description="Reached the step's goal within its window, the step "
+        "being the last that reached them."
+    )
 
 
 class MailingDetail(MailingSummary):
@@ -91,86 +100,133 @@ class MailingPreview(BaseModel):
     count: int = Field(description="Contacts the main step would go to now.")
     contacts: list[AudienceContact] = Field(description="The first of them, by contact id.")
     unknown_contacts: list[str] = Field(
-        default_factory=list, description="Ids of a listed audience no contact has (skipped).")
+        default_factory=list, description="Ids of a listed audience no contact has (skipped)."
+    )
 
 
 def _parsed(request: Request, document: dict[str, Any]):
     allowed = settings_of(request).webhook_allow_private_targets
     with engine_of(request).connect() as conn:
         mailing, problems = parse_mailing(
-            document, known_fields(conn), allow_private_targets=allowed,
+            document,
+            known_fields(conn),
+            allow_private_targets=allowed,
             known_topics=settings_of(request).topic_ids,
-            preference_links=settings_of(request).preference_links_enabled)
+            preference_links=settings_of(request).preference_links_enabled,
+        )
         if mailing is not None:
             problems += unknown_contacts_warning(unknown_listed(conn, mailing))
     return mailing, problems
 
 
-@router.post("/validate", response_model=Validation, openapi_extra=MAILING_BODY,
-             summary="Check a mailing document without saving it")
+@router.post(
+    "/validate",
+    response_model=Validation,
+    openapi_extra=MAILING_BODY,
+    summary="Check a mailing document without saving it",
+)
 def validate(document: Document, request: Request) -> Validation:
     mailing, problems = _parsed(request, document)
-    return Validation(valid=not errors(problems), problems=problems_out(problems),
-                      sms=sms_steps(mailing) if mailing is not None else [])
+    return Validation(
+        valid=not errors(problems),
+        problems=problems_out(problems),
+        sms=sms_steps(mailing) if mailing is not None else [],
+    )
 
 
-@router.post("", status_code=201, response_model=MailingSaved, openapi_extra=MAILING_BODY,
-             responses=responses(409, 422), summary="Save a mailing as a draft (or replace its draft)")
+@router.post(
+    "",
+    status_code=201,
+    response_model=MailingSaved,
+    openapi_extra=MAILING_BODY,
+    responses=responses(409, 422),
+    summary="Save a mailing as a draft (or replace its draft)",
+)
 def save(document: Document, request: Request):
     mailing, problems = _parsed(request, document)
     blocking = errors(problems)
     if mailing is None or blocking:
-        return JSONResponse({"detail": [{"loc": f"body.{p.field}", "msg": p.message,
-                                         "type": p.code} for p in blocking],
-                             "problems": [p.model_dump(mode="json") for p in blocking]}, 422)
+        return JSONResponse(
+            {
+                "detail": [
+                    {"loc": f"body.{p.field}", "msg": p.message, "type": p.code} for p in blocking
+                ],
+                "problems": [p.model_dump(mode="json") for p in blocking],
+            },
+            422,
+        )
     with engine_of(request).begin() as conn:
         outcome = catalogue.save(conn, mailing, document)
-    return JSONResponse(MailingSaved(mailing_id=mailing.id, status="draft", outcome=outcome,
-                                     problems=problems_out(problems)).model_dump(mode="json"),
-                        201 if outcome == "created" else 200)
+    return JSONResponse(
+        MailingSaved(
+            mailing_id=mailing.id, status="draft", outcome=outcome, problems=problems_out(problems)
+        ).model_dump(mode="json"),
+        201 if outcome == "created" else 200,
+    )
 
 
 @router.get("", response_model=MailingList, summary="Mailings, newest first")
-def listed(request: Request,
-           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> MailingList:
+def listed(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> MailingList:
     with engine_of(request).connect() as conn:
-        return MailingList(mailings=[MailingSummary(**row) for row in catalogue.listed(conn, limit)])
+        return MailingList(
+            mailings=[MailingSummary(**row) for row in catalogue.listed(conn, limit)]
+        )
 
 
-@router.get("/{mailing_id}", response_model=MailingDetail, responses=responses(404),
-            summary="A mailing, its status and its counts per step")
+@router.get(
+    "/{mailing_id}",
+    response_model=MailingDetail,
+    responses=responses(404),
+    summary="A mailing, its status and its counts per step",
+)
 def detail(mailing_id: MailingIdPath, request: Request) -> MailingDetail:
     with engine_of(request).connect() as conn:
         row = catalogue.get(conn, mailing_id)
         mailing = Mailing.model_validate(row["document"])
         counts = step_counts(conn, mailing)
-    return MailingDetail(**{k: row[k] for k in MailingSummary.model_fields}, document=mailing,
-                         steps=[StepCounts(**c) for c in counts])
+    return MailingDetail(
+        **{k: row[k] for k in MailingSummary.model_fields},
+        document=mailing,
+        steps=[StepCounts(**c) for c in counts],
+    )
 
 
-@router.get("/{mailing_id}/preview", response_model=MailingPreview, responses=responses(404),
-            summary="How many the main step would reach now, and the first of them")
-def preview(mailing_id: MailingIdPath, request: Request,
-            limit: Annotated[int, Query(ge=0, le=1000, description="Contacts to list.")] = 20,
-            ) -> MailingPreview:
+@router.get(
+    "/{mailing_id}/preview",
+    response_model=MailingPreview,
+    responses=responses(404),
+    summary="How many the main step would reach now, and the first of them",
+)
+def preview(
+    mailing_id: MailingIdPath,
+    request: Request,
+    limit: Annotated[int, Query(ge=0, le=1000, description="Contacts to list.")] = 20,
+) -> MailingPreview:
     engine = engine_of(request)
     with engine.connect() as conn:
         mailing = catalogue.load(conn, mailing_id)
         unknown = unknown_listed(conn, mailing)
     settings = settings_of(request)
-    count, first = audience_preview(
-        engine, mailing, limit, zones=Zones.from_settings(settings))
-    return MailingPreview(mailing_id=mailing_id, count=count,
-                          contacts=[AudienceContact(**c) for c in profiles(engine, first)],
-                          unknown_contacts=unknown)
+    count, first = audience_preview(engine, mailing, limit, zones=Zones.from_settings(settings))
+    return MailingPreview(
+        mailing_id=mailing_id,
+        count=count,
+        contacts=[AudienceContact(**c) for c in profiles(engine, first)],
+        unknown_contacts=unknown,
+    )
 
 
-@router.post("/{mailing_id}/send", response_model=MailingStatusOut, responses=responses(404, 409, 503),
-             summary="Send the mailing: now, or at its main step's time")
+@router.post(
+    "/{mailing_id}/send",
+    response_model=MailingStatusOut,
+    responses=responses(404, 409, 503),
+    summary="Send the mailing: now, or at its main step's time",
+)
 async def send(mailing_id: MailingIdPath, request: Request) -> MailingStatusOut:
     client = client_of(request, "send a mailing")
-    status = await lifecycle.send(client, engine_of(request), mailing_id,
-                                  task_queue=settings_of(request).task_queue)
+    status = await lifecycle.send(
+        client, engine_of(request), mailing_id, task_queue=settings_of(request).task_queue
+    )
     return MailingStatusOut(mailing_id=mailing_id, status=status)
 
 
@@ -179,9 +235,16 @@ def _control(action: str, summary: str):
         change = getattr(lifecycle, action)
         status = await change(client_or_none(request), engine_of(request), mailing_id)
         return MailingStatusOut(mailing_id=mailing_id, status=status)
-    router.add_api_route(f"/{{mailing_id}}/{action}", route, methods=["POST"],
-                         response_model=MailingStatusOut, responses=responses(404, 409),
-                         summary=summary, name=f"{action}_mailing")
+
+    router.add_api_route(
+        f"/{{mailing_id}}/{action}",
+        route,
+        methods=["POST"],
+        response_model=MailingStatusOut,
+        responses=responses(404, 409),
+        summary=summary,
+        name=f"{action}_mailing",
+    )
 
 
 _control("pause", "Hold sending after the current batch")

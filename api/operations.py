@@ -18,13 +18,22 @@ router = APIRouter(prefix="/v1/operations", tags=["operations"])
 OPERATION_PREFIX = "flow-control/"
 RPC_TIMEOUT = timedelta(seconds=10)
 
-OperationIdPath = Annotated[str, Path(description="The operation_id a flow's pause, resume or "
-                                      "archive answered (flow-control/<flow>/<signal>/<id>).",
-                                      max_length=300)]
+OperationIdPath = Annotated[
+    str,
+    Path(
+        description="The operation_id a flow's pause, resume or "
+        "archive answered (flow-control/<flow>/<signal>/<id>).",
+        max_length=300,
+    ),
+]
 
 
-@router.get("/{workflow_id:path}", response_model=FlowControlProgress,
-            responses=responses(404, 503), summary="Progress of a flow-wide operation")
+@router.get(
+    "/{workflow_id:path}",
+    response_model=FlowControlProgress,
+    responses=responses(404, 503),
+    summary="Progress of a flow-wide operation",
+)
 async def operation(workflow_id: OperationIdPath, request: Request) -> FlowControlProgress:
     client = client_of(request, "follow operations")
     if not workflow_id.startswith(OPERATION_PREFIX):

@@ -32,8 +32,10 @@ from projections.preferences import Choices, contact_choices
 
 router = APIRouter(tags=["preferences"], include_in_schema=False)
 
-_pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                     autoescape=select_autoescape(["html"]))
+_pages = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
 _CHANNEL_LABELS = {"email": "Email", "sms": "Text messages"}
 _MAX_FORM_BYTES = 64 * 1024
 
@@ -82,9 +84,12 @@ async def one_click(token: str, request: Request) -> HTMLResponse:
     try:
         claims = _claims(request, token)
         if not _is_one_click(await _form(request)):
-            raise _Refused(400, "A one-click unsubscribe posts the body "
-                           "List-Unsubscribe=One-Click (RFC 8058); this request did not, so "
-                           "nothing was changed.")
+            raise _Refused(
+                400,
+                "A one-click unsubscribe posts the body "
+                "List-Unsubscribe=One-Click (RFC 8058); this request did not, so "
+                "nothing was changed.",
+            )
     except _Refused as refused:
         return _refusal(refused)
     return await _unsubscribe(request, token, claims)
@@ -97,28 +102,39 @@ async def _unsubscribe(request: Request, token: str, claims: LinkClaims) -> HTML
     await _store(request, claims.contact_id, changed, "one_click")
     labels = [settings_of(request).subscription_topics.get(t, t) for t in topics]
     after = await asyncio.to_thread(_choices, request, claims.contact_id)
-    return _page(request, token, after, notice=(
-        f"You are unsubscribed from {', '.join(labels)} emails."))
+    return _page(
+        request, token, after, notice=(f"You are unsubscribed from {', '.join(labels)} emails.")
+    )
 
 
 def _is_one_click(form: dict[str, list[str]]) -> bool:
     return form == {"List-Unsubscribe": ["One-Click"]}
 
 
-def _choices_said(form: dict[str, list[str]], topics: dict[str, str],
-                  ) -> dict[tuple[str, str], bool]:
+def _choices_said(
+    form: dict[str, list[str]],
+    topics: dict[str, str],
+) -> dict[tuple[str, str], bool]:
     """(topic, channel) -> subscribed, for the choices the form names; _Refused for a
     form that names none, or anything this page never shows."""
-    known = {f"{channel}:{topic}": (topic, channel) for topic in topics for channel in TOPIC_CHANNELS}
+    known = {
+        f"{channel}:{topic}": (topic, channel) for topic in topics for channel in TOPIC_CHANNELS
+    }
     action = form.get("action", [])
     if action not in (["save"], ["none"]):
-        raise _Refused(400, "The form must say what to do: action=save (with the choices "
-                       "shown) or action=none (unsubscribe from everything). Nothing was changed.")
+        raise _Refused(
+            400,
+            "The form must say what to do: action=save (with the choices "
+            "shown) or action=none (unsubscribe from everything). Nothing was changed.",
+        )
     names = {name for name in form if name not in ("action", "shown")} | set(form.get("shown", []))
     unknown = sorted(names - set(known))
     if unknown:
-        raise _Refused(400, f"The form names choices this page does not offer ({', '.join(unknown)}). "
-                       "Nothing was changed; reload the page and try again.")
+        raise _Refused(
+            400,
+            f"The form names choices this page does not offer ({', '.join(unknown)}). "
+            "Nothing was changed; reload the page and try again.",
+        )
     if action == ["none"]:
         return {key: False for key in known.values()}
     if not names:
@@ -141,8 +157,9 @@ def _claims(request: Request, token: str) -> LinkClaims:
     except LinkExpired:
         raise _Refused(410, "This link has expired. Use the link in a more recent email.") from None
     except LinkRefused:
-        raise _Refused(403, "This link is not valid. Use the link exactly as it came in "
-                       "your email.") from None
+        raise _Refused(
+            403, "This link is not valid. Use the link exactly as it came in " "your email."
+        ) from None
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
@@ -152,25 +169,35 @@ async def _form(request: Request) -> dict[str, list[str]]:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         # RFC 8058 lets the provider post one-click as multipart too.
         parsed = await request.form()
-        return {name: [str(v) for v in parsed.getlist(name)] for name in parsed.keys()}
+        return {name: [str(v) for v in parsed.getlist(name)] for name in parsed}
     try:
         return parse_qs(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
         raise _Refused(400, "The form is not UTF-8.") from None
 
 
-async def _store(request: Request, contact_id: str, changed: dict[tuple[str, str], bool],
-                 via: str) -> None:
+async def _store(
+    request: Request, contact_id: str, changed: dict[tuple[str, str], bool], via: str
+) -> None:
     if not changed:
         return
     now = datetime.now(UTC)
     batch = uuid.uuid4().hex
     # Ids name the submission and the choice, never the contact: they are logged.
-    events: list[ContactEvent] = [parse_event({
-        "event_id": f"preferences-{batch}-{channel}-{topic}", "contact_id": contact_id,
-        "type": EventType.PREFERENCES_CHANGED, "occurred_at": now, "source": via,
-        "payload": {"topic": topic, "channel": channel, "subscribed": on, "via": via},
-    }, now=now) for (topic, channel), on in sorted(changed.items())]
+    events: list[ContactEvent] = [
+        parse_event(
+            {
+                "event_id": f"preferences-{batch}-{channel}-{topic}",
+                "contact_id": contact_id,
+                "type": EventType.PREFERENCES_CHANGED,
+                "occurred_at": now,
+                "source": via,
+                "payload": {"topic": topic, "channel": channel, "subscribed": on, "via": via},
+            },
+            now=now,
+        )
+        for (topic, channel), on in sorted(changed.items())
+    ]
     await store_and_route(request, events)
 
 
@@ -179,27 +206,37 @@ def _choices(request: Request, contact_id: str) -> Choices:
         return contact_choices(conn, contact_id)
 
 
-def _page(request: Request, token: str, choices: Choices, notice: str | None = None,
-          ) -> HTMLResponse:
+def _page(
+    request: Request,
+    token: str,
+    choices: Choices,
+    notice: str | None = None,
+) -> HTMLResponse:
     topics = settings_of(request).subscription_topics
     notes = []
     if "email" in choices.channels_left:
-        notes.append("You unsubscribed from all our email earlier; we send you none but "
-                     "receipts and account notices.")
+        notes.append(
+            "You unsubscribed from all our email earlier; we send you none but "
+            "receipts and account notices."
+        )
     if "sms" in choices.channels_left:
         notes.append("You replied STOP to our text messages; reply START to get them again.")
     html = _pages.get_template("preferences.html").render(
-        title="Your email and text preferences", notice=notice, notes=notes,
+        title="Your email and text preferences",
+        notice=notice,
+        notes=notes,
         action=f"/preferences/{token}",
         topics=[{"id": t, "label": label} for t, label in topics.items()],
         channels=[{"id": c, "label": _CHANNEL_LABELS[c]} for c in TOPIC_CHANNELS],
-        subscribed={f"{t}:{c}" for t in topics for c in TOPIC_CHANNELS if choices.subscribed(t, c)})
+        subscribed={f"{t}:{c}" for t in topics for c in TOPIC_CHANNELS if choices.subscribed(t, c)},
+    )
     return HTMLResponse(html, headers=_PRIVATE)
 
 
 def _refusal(refused: _Refused) -> HTMLResponse:
     html = _pages.get_template("preferences.html").render(
-        title="Your email and text preferences", error=refused.message)
+        title="Your email and text preferences", error=refused.message
+    )
     return HTMLResponse(html, status_code=refused.status, headers=_PRIVATE)
 
 

@@ -21,21 +21,33 @@ router = APIRouter(prefix="/webhooks", tags=["provider webhooks"])
 @router.post("/sendgrid/events")
 async def sendgrid_event_batch(request: Request) -> dict:
     body = await request.body()
-    _verified(signatures.verify_sendgrid, request.app.state.sendgrid_verifier, body, request.headers)
+    _verified(
+        signatures.verify_sendgrid, request.app.state.sendgrid_verifier, body, request.headers
+    )
     try:
         items = sendgrid_events.parse_batch(body)
     except BodyError as exc:
         raise _bad_request(exc) from None
     mapped = await asyncio.to_thread(
-        _with_connection, request, sendgrid_events.map_batch, items, datetime.now(UTC))
+        _with_connection, request, sendgrid_events.map_batch, items, datetime.now(UTC)
+    )
     stored = await _store(request, mapped.events)
-    result = {"stored": stored, "duplicates": len(mapped.events) - stored, "ignored": mapped.ignored}
+    result = {
+        "stored": stored,
+        "duplicates": len(mapped.events) - stored,
+        "ignored": mapped.ignored,
+    }
     if mapped.rejected:
         # The valid events are stored; the 400 names every bad one (a redelivery of the
         # batch stores nothing twice).
-        raise HTTPException(400, detail={
-            **result, "message": f"{len(mapped.rejected)} event(s) rejected",
-            "rejected": [vars(r) for r in mapped.rejected]})
+        raise HTTPException(
+            400,
+            detail={
+                **result,
+                "message": f"{len(mapped.rejected)} event(s) rejected",
+                "rejected": [vars(r) for r in mapped.rejected],
+            },
+        )
     return result
 
 
@@ -65,8 +77,11 @@ async def _twilio_form(request: Request) -> dict[str, str]:
     # Twilio signs the URL it called; behind a proxy that is the public one.
     url = str(request.url)
     if settings.webhook_public_base_url:
-        url = settings.webhook_public_base_url.rstrip("/") + request.url.path + (
-            f"?{request.url.query}" if request.url.query else "")
+        url = (
+            settings.webhook_public_base_url.rstrip("/")
+            + request.url.path
+            + (f"?{request.url.query}" if request.url.query else "")
+        )
     _verified(signatures.verify_twilio, settings.twilio_auth_token, url, form, request.headers)
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
@@ -100,7 +115,9 @@ def _verified(check, *args) -> None:
 
 
 def _bad_request(exc: BodyError) -> HTTPException:
-    return HTTPException(400, detail={"message": str(exc), "field": exc.field, "reason": exc.reason})
+    return HTTPException(
+        400, detail={"message": str(exc), "field": exc.field, "reason": exc.reason}
+    )
 
 
 def _twiml(response: MessagingResponse) -> Response:

@@ -23,24 +23,32 @@ def contacts_by_email(conn: Connection, addresses: set[str]) -> dict[str, list[s
     if not addresses:
         return {}
     found: dict[str, list[str]] = {}
-    rows = conn.execute(select(func.lower(contacts.c.email).label("email"), contacts.c.contact_id)
-                        .where(func.lower(contacts.c.email).in_(sorted(addresses)))
-                        .order_by(contacts.c.contact_id))
+    rows = conn.execute(
+        select(func.lower(contacts.c.email).label("email"), contacts.c.contact_id)
+        .where(func.lower(contacts.c.email).in_(sorted(addresses)))
+        .order_by(contacts.c.contact_id)
+    )
     for row in rows:
         found.setdefault(row.email, []).append(row.contact_id)
     return found
 
 
 def contacts_by_phone(conn: Connection, raw: str, e164: str) -> list[str]:
-    return list(conn.execute(select(contacts.c.contact_id)
-                             .where(contacts.c.phone.in_(stored_forms(raw, e164)))
-                             .order_by(contacts.c.contact_id)).scalars())
+    return list(
+        conn.execute(
+            select(contacts.c.contact_id)
+            .where(contacts.c.phone.in_(stored_forms(raw, e164)))
+            .order_by(contacts.c.contact_id)
+        ).scalars()
+    )
 
 
 def sent_sms(conn: Connection, message_sid: str) -> SentMessage | None:
-    row = conn.execute(select(sent_messages).where(
-        sent_messages.c.channel == "sms",
-        sent_messages.c.provider_message_id == message_sid)).first()
+    row = conn.execute(
+        select(sent_messages).where(
+            sent_messages.c.channel == "sms", sent_messages.c.provider_message_id == message_sid
+        )
+    ).first()
     if row is None:
         return None
     return SentMessage(row.contact_id, row.message_key, row.flow_id, row.step_id)
@@ -65,4 +73,6 @@ def stable_event_id(*parts: str) -> str:
 def per_contact(base: str, contact_ids: list[str]) -> list[tuple[str, str]]:
     """(contact id, event id) for each contact an event is about; the first keeps the
     plain id, the others get theirs appended, so ids stay unique and stable."""
-    return [(cid, base if i == 0 else stable_event_id(base, cid)) for i, cid in enumerate(contact_ids)]
+    return [
+        (cid, base if i == 0 else stable_event_id(base, cid)) for i, cid in enumerate(contact_ids)
+    ]

@@ -16,7 +16,8 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection
 
 from api.recipients import contacts_by_email, per_contact, stable_event_id
-from domain.events import ContactEvent, EventType as T
+from domain.events import ContactEvent
+from domain.events import EventType as T
 from domain.identifiers import ContactId
 
 SOURCE = "sendgrid"
@@ -58,8 +59,13 @@ def parse_batch(body: bytes) -> list[Any]:
 
 def map_batch(conn: Connection, items: list[Any], now: datetime) -> Mapped:
     mapped = Mapped()
-    addresses = {item["email"].lower() for item in items if isinstance(item, dict)
-                 and isinstance(item.get("email"), str) and not item.get("contact_id")}
+    addresses = {
+        item["email"].lower()
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("email"), str)
+        and not item.get("contact_id")
+    }
     by_email = contacts_by_email(conn, addresses)
     for index, item in enumerate(items):
         try:
@@ -90,14 +96,21 @@ def _map_one(item: Any, by_email: dict[str, list[str]], now: datetime) -> list[C
     for event_type, payload, suffix in payloads:
         base = stable_event_id(SOURCE, sg_event_id, *([suffix] if suffix else []))
         for contact_id, event_id in per_contact(base, contact_ids):
-            event = ContactEvent(event_id=event_id, type=event_type, contact_id=contact_id,
-                                 occurred_at=occurred_at, source=SOURCE, payload=payload)
+            event = ContactEvent(
+                event_id=event_id,
+                type=event_type,
+                contact_id=contact_id,
+                occurred_at=occurred_at,
+                source=SOURCE,
+                payload=payload,
+            )
             try:
                 event.typed_payload()
             except ValidationError as exc:
                 error = exc.errors()[0]
-                raise BodyError(str(error["loc"][0]) if error["loc"] else "event",
-                                error["msg"]) from None
+                raise BodyError(
+                    str(error["loc"][0]) if error["loc"] else "event", error["msg"]
+                ) from None
             events.append(event)
     return events
 
@@ -132,8 +145,11 @@ def _contacts(item: dict, by_email: dict[str, list[str]]) -> list[str]:
 
 def _attribution(item: dict) -> dict[str, Any]:
     # idempotency_key is our message key; flow and step come with it.
-    values = {"message_key": item.get("idempotency_key") or item.get("message_key"),
-              "flow_id": item.get("flow_id"), "step_id": item.get("step_id")}
+    values = {
+        "message_key": item.get("idempotency_key") or item.get("message_key"),
+        "flow_id": item.get("flow_id"),
+        "step_id": item.get("step_id"),
+    }
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -147,16 +163,27 @@ def _click(item: dict):
 
 def _bounce(item: dict):
     kind = item.get("type") if item.get("type") in ("bounce", "blocked") else "bounce"
-    details = {"email": _text(item, "email"), "bounce_type": kind,
-               "reason": item.get("reason"), "status": item.get("status")}
-    return [(T.EMAIL_BOUNCED, {**_attribution(item),
-                               **{k: v for k, v in details.items() if v is not None}}, None)]
+    details = {
+        "email": _text(item, "email"),
+        "bounce_type": kind,
+        "reason": item.get("reason"),
+        "status": item.get("status"),
+    }
+    return [
+        (
+            T.EMAIL_BOUNCED,
+            {**_attribution(item), **{k: v for k, v in details.items() if v is not None}},
+            None,
+        )
+    ]
 
 
 def _spam(item: dict):
     # A complaint is the strongest opt-out there is: stop emailing, and say why.
-    return [(T.EMAIL_SPAM_REPORTED, _attribution(item), None),
-            (T.UNSUBSCRIBED, {"channel": "email"}, "unsubscribed")]
+    return [
+        (T.EMAIL_SPAM_REPORTED, _attribution(item), None),
+        (T.UNSUBSCRIBED, {"channel": "email"}, "unsubscribed"),
+    ]
 
 
 def _group(event_type: str):
@@ -166,6 +193,7 @@ def _group(event_type: str):
             raise BodyError("asm_group_id", "required for group (un)subscribe events")
         # An unsubscribe group is one list of the email channel, not the whole channel.
         return [(event_type, {"channel": "email", "list_id": f"sendgrid-group-{group}"}, None)]
+
     return payloads
 
 

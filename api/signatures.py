@@ -4,7 +4,6 @@ even parsed: only the provider can make us append events."""
 import binascii
 
 from cryptography.exceptions import UnsupportedAlgorithm
-
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 from twilio.request_validator import RequestValidator
@@ -30,14 +29,17 @@ def sendgrid_verifier(public_key: str | None) -> EventWebhook | None:
     try:
         return EventWebhook(public_key)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise ValueError(f"DRIPSTONE_SENDGRID_WEBHOOK_PUBLIC_KEY is not a valid ECDSA public "
-                         f"key: {exc}") from None
+        raise ValueError(
+            f"DRIPSTONE_SENDGRID_WEBHOOK_PUBLIC_KEY is not a valid ECDSA public " f"key: {exc}"
+        ) from None
 
 
 def verify_sendgrid(verifier: EventWebhook | None, body: bytes, headers) -> None:
     if verifier is None:
-        raise NotConfigured("SendGrid event webhook verification key is not configured "
-                            "(DRIPSTONE_SENDGRID_WEBHOOK_PUBLIC_KEY)")
+        raise NotConfigured(
+            "SendGrid event webhook verification key is not configured "
+            "(DRIPSTONE_SENDGRID_WEBHOOK_PUBLIC_KEY)"
+        )
     signature, timestamp = headers.get(SENDGRID_SIGNATURE), headers.get(SENDGRID_TIMESTAMP)
     for name, value in ((SENDGRID_SIGNATURE, signature), (SENDGRID_TIMESTAMP, timestamp)):
         if not value:
@@ -48,8 +50,10 @@ def verify_sendgrid(verifier: EventWebhook | None, body: bytes, headers) -> None
     except (UnicodeDecodeError, binascii.Error, ValueError):
         valid = False
     if not valid:
-        raise SignatureInvalid(f"invalid {SENDGRID_SIGNATURE}: the body was not signed with "
-                               "the configured SendGrid verification key")
+        raise SignatureInvalid(
+            f"invalid {SENDGRID_SIGNATURE}: the body was not signed with "
+            "the configured SendGrid verification key"
+        )
 
 
 def verify_twilio(auth_token: str | None, url: str, params, headers) -> None:
@@ -60,5 +64,7 @@ def verify_twilio(auth_token: str | None, url: str, params, headers) -> None:
     if not signature:
         raise SignatureInvalid(f"missing {TWILIO_SIGNATURE} header")
     if not RequestValidator(auth_token).validate(url, params, signature):
-        raise SignatureInvalid(f"invalid {TWILIO_SIGNATURE} for {url} (if a proxy rewrites the "
-                               "URL, set DRIPSTONE_WEBHOOK_PUBLIC_BASE_URL)")
+        raise SignatureInvalid(
+            f"invalid {TWILIO_SIGNATURE} for {url} (if a proxy rewrites the "
+            "URL, set DRIPSTONE_WEBHOOK_PUBLIC_BASE_URL)"
+        )

@@ -14,9 +14,16 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from activities.phones import to_e164
-from api.recipients import contacts_by_phone, per_contact, phone_contact_id, sent_sms, stable_event_id
+from api.recipients import (
+    contacts_by_phone,
+    per_contact,
+    phone_contact_id,
+    sent_sms,
+    stable_event_id,
+)
 from api.sendgrid_events import BodyError
-from domain.events import ContactEvent, EventType as T
+from domain.events import ContactEvent
+from domain.events import EventType as T
 from domain.sms_keywords import keyword
 
 SOURCE = "twilio"
@@ -41,11 +48,21 @@ def inbound_events(conn: Connection, form: Mapping[str, str], now: datetime) -> 
     contact_ids = contacts_by_phone(conn, sender, e164)
     if not contact_ids:
         contact_ids = [phone_contact_id(e164)]
-        events.append(_event(stable_event_id(SOURCE, "contact", contact_ids[0]), T.CONTACT_CREATED,
-                             contact_ids[0], now, {"phone": e164}))
+        events.append(
+            _event(
+                stable_event_id(SOURCE, "contact", contact_ids[0]),
+                T.CONTACT_CREATED,
+                contact_ids[0],
+                now,
+                {"phone": e164},
+            )
+        )
     opt_out_type = form.get("OptOutType") or None
-    payload = {"body": body, "from_number": e164,
-               **({"opt_out_type": opt_out_type} if opt_out_type else {})}
+    payload = {
+        "body": body,
+        "from_number": e164,
+        **({"opt_out_type": opt_out_type} if opt_out_type else {}),
+    }
     # A STOP or START is acted on by the store (domain/sms_keywords.py), as for any
     # sms.received; the keyword here only chooses the answer.
     for contact_id, event_id in per_contact(stable_event_id(SOURCE, sid), contact_ids):
@@ -58,25 +75,39 @@ def status_events(conn: Connection, form: Mapping[str, str], now: datetime) -> l
     sid = _required(form, "MessageSid")
     status = _required(form, "MessageStatus").lower()
     error_code = form.get("ErrorCode") or None
-    payload = {"message_sid": sid, "status": status,
-               **({"error_code": error_code} if error_code else {})}
+    payload = {
+        "message_sid": sid,
+        "status": status,
+        **({"error_code": error_code} if error_code else {}),
+    }
     sent = sent_sms(conn, sid)
     if sent is not None:
         contact_ids = [sent.contact_id]
-        payload |= {k: v for k, v in (("message_key", sent.message_key), ("flow_id", sent.flow_id),
-                                      ("step_id", sent.step_id)) if v}
+        payload |= {
+            k: v
+            for k, v in (
+                ("message_key", sent.message_key),
+                ("flow_id", sent.flow_id),
+                ("step_id", sent.step_id),
+            )
+            if v
+        }
     else:
         # The callback can overtake our own record of the send; fall back to the number.
         to = form.get("To") or ""
         e164 = to_e164(to)
         contact_ids = contacts_by_phone(conn, to, e164) if e164 else []
     base = stable_event_id(SOURCE, sid, "status", status)
-    events = [_event(event_id, T.SMS_STATUS_CHANGED, contact_id, now, payload)
-              for contact_id, event_id in per_contact(base, contact_ids)]
+    events = [
+        _event(event_id, T.SMS_STATUS_CHANGED, contact_id, now, payload)
+        for contact_id, event_id in per_contact(base, contact_ids)
+    ]
     if error_code == UNSUBSCRIBED_RECIPIENT:
         unsubscribed = stable_event_id(SOURCE, sid, "unsubscribed")
-        events += [_event(event_id, T.UNSUBSCRIBED, contact_id, now, {"channel": "sms"})
-                   for contact_id, event_id in per_contact(unsubscribed, contact_ids)]
+        events += [
+            _event(event_id, T.UNSUBSCRIBED, contact_id, now, {"channel": "sms"})
+            for contact_id, event_id in per_contact(unsubscribed, contact_ids)
+        ]
     return events
 
 
@@ -87,10 +118,17 @@ def _required(form: Mapping[str, str], name: str) -> str:
     return value.strip()
 
 
-def _event(event_id: str, event_type: str, contact_id: str, at: datetime,
-           payload: dict) -> ContactEvent:
-    event = ContactEvent(event_id=event_id, type=event_type, contact_id=contact_id,
-                         occurred_at=at, source=SOURCE, payload=payload)
+def _event(
+    event_id: str, event_type: str, contact_id: str, at: datetime, payload: dict
+) -> ContactEvent:
+    event = ContactEvent(
+        event_id=event_id,
+        type=event_type,
+        contact_id=contact_id,
+        occurred_at=at,
+        source=SOURCE,
+        payload=payload,
+    )
     try:
         event.typed_payload()
     except ValidationError as exc:
@@ -101,5 +139,11 @@ def _event(event_id: str, event_type: str, contact_id: str, at: datetime,
 
 
 # Payload fields as Twilio's form names them, so a 400 names what the sender sent.
-_FORM_FIELDS = {"message_sid": "MessageSid", "status": "MessageStatus", "error_code": "ErrorCode",
-                "body": "Body", "from_number": "From", "opt_out_type": "OptOutType"}
+_FORM_FIELDS = {
+    "message_sid": "MessageSid",
+    "status": "MessageStatus",
+    "error_code": "ErrorCode",
+    "body": "Body",
+    "from_number": "From",
+    "opt_out_type": "OptOutType",
+}

@@ -36,8 +36,12 @@ class IngestRun:
 
 def generated_events(prefix: str, count: int, per_contact: int = 10, seed: int = 42) -> list[dict]:
     """About `count` events (whole contact histories) as the API takes them."""
-    workload = Workload(contacts=max(1, round(count / per_contact)),
-                        events_per_contact=per_contact, seed=seed, prefix=prefix)
+    workload = Workload(
+        contacts=max(1, round(count / per_contact)),
+        events_per_contact=per_contact,
+        seed=seed,
+        prefix=prefix,
+    )
     return [e.model_dump(mode="json") for e in workload.stream()]
 
 
@@ -49,8 +53,9 @@ def lanes_of(events: list[dict], lanes: int) -> list[list[dict]]:
     return [lane for lane in out if lane]
 
 
-async def ingest_batches(api: AsyncDripstone, events: list[dict], *, batch_size: int,
-                         lanes: int) -> IngestRun:
+async def ingest_batches(
+    api: AsyncDripstone, events: list[dict], *, batch_size: int, lanes: int
+) -> IngestRun:
     async def lane(part: list[dict]) -> dict:
         return await api.send_events(part, chunk=batch_size)
 
@@ -59,33 +64,63 @@ async def ingest_batches(api: AsyncDripstone, events: list[dict], *, batch_size:
     results = await asyncio.gather(*(lane(p) for p in parts))
     seconds = time.perf_counter() - began
     requests = sum(-(-len(p) // batch_size) for p in parts)
-    return IngestRun("batch", len(events), sum(r["appended"] for r in results), requests,
-                     seconds, batch_size, len(parts))
+    return IngestRun(
+        "batch",
+        len(events),
+        sum(r["appended"] for r in results),
+        requests,
+        seconds,
+        batch_size,
+        len(parts),
+    )
 
 
 async def ingest_singles(api: AsyncDripstone, events: list[dict], *, lanes: int) -> IngestRun:
     async def lane(part: list[dict]) -> int:
         appended = 0
         for e in part:
-            answer = await api.send_event(e["type"], e["contact_id"], e["payload"],
-                                          event_id=e["event_id"], occurred_at=e["occurred_at"],
-                                          source=e["source"])
+            answer = await api.send_event(
+                e["type"],
+                e["contact_id"],
+                e["payload"],
+                event_id=e["event_id"],
+                occurred_at=e["occurred_at"],
+                source=e["source"],
+            )
             appended += answer["appended"]
         return appended
 
     parts = lanes_of(events, lanes)
     began = time.perf_counter()
     appended = await asyncio.gather(*(lane(p) for p in parts))
-    return IngestRun("single", len(events), sum(appended), len(events),
-                     time.perf_counter() - began, 1, len(parts))
+    return IngestRun(
+        "single",
+        len(events),
+        sum(appended),
+        len(events),
+        time.perf_counter() - began,
+        1,
+        len(parts),
+    )
 
 
-async def measure(api: AsyncDripstone, prefix: str, *, batch_events: int, single_events: int,
-                  batch_size: int = 500, lanes: int = 4) -> list[IngestRun]:
+async def measure(
+    api: AsyncDripstone,
+    prefix: str,
+    *,
+    batch_events: int,
+    single_events: int,
+    batch_size: int = 500,
+    lanes: int = 4,
+) -> list[IngestRun]:
     """Fresh contacts for each route: a stored event sent again would be a free no-op."""
-    runs = [await ingest_batches(api, generated_events(f"{prefix}-ab", batch_events),
-                                 batch_size=batch_size, lanes=lanes)]
+    runs = [
+        await ingest_batches(
+            api, generated_events(f"{prefix}-ab", batch_events), batch_size=batch_size, lanes=lanes
+        )
+    ]
     if single_events:
-        runs.append(await ingest_singles(api, generated_events(f"{prefix}-as", single_events),
-                                         lanes=lanes))
+        runs.append(
+            await ingest_singles(api, generated_events(f"{prefix}-as", single_events), lanes=lanes)
+        )
     return runs

@@ -35,15 +35,27 @@ class ApiServer:
     """start() runs the API (blocking until it answers; call it off the event loop),
     stop() ends it; also `with ApiServer(...) as base_url:`."""
 
-    def __init__(self, *, database_url: str, temporal_address: str, namespace: str,
-                 task_queue: str, api_key: str, log_path: Path, startup_timeout: float = 60,
-                 workers: int = 1):
-        self.env = {**os.environ, "DATABASE_URL": database_url,
-                    "DRIPSTONE_TEMPORAL_ADDRESS": temporal_address,
-                    "DRIPSTONE_TEMPORAL_NAMESPACE": namespace,
-                    "DRIPSTONE_TASK_QUEUE": task_queue,
-                    "DRIPSTONE_API_KEYS": json.dumps([api_key]),
-                    "PYTHONPATH": str(ROOT)}
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        temporal_address: str,
+        namespace: str,
+        task_queue: str,
+        api_key: str,
+        log_path: Path,
+        startup_timeout: float = 60,
+        workers: int = 1,
+    ):
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DRIPSTONE_TEMPORAL_ADDRESS": temporal_address,
+            "DRIPSTONE_TEMPORAL_NAMESPACE": namespace,
+            "DRIPSTONE_TASK_QUEUE": task_queue,
+            "DRIPSTONE_API_KEYS": json.dumps([api_key]),
+            "PYTHONPATH": str(ROOT),
+        }
         self.api_key = api_key
         self.log_path = log_path
         self.startup_timeout = startup_timeout
@@ -56,8 +68,11 @@ class ApiServer:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.api_server", str(self.port), str(self.workers)],
-            cwd=ROOT, env=self.env,
-            stdout=self._log, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             self._wait_ready()
         except BaseException:
@@ -73,16 +88,19 @@ class ApiServer:
         headers = {"Authorization": f"Bearer {self.api_key}"}
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the API server exited ({self.process.returncode}); "
-                                   f"see {self.log_path}")
+                raise RuntimeError(
+                    f"the API server exited ({self.process.returncode}); " f"see {self.log_path}"
+                )
             try:
                 # Any answer at all means uvicorn is up and the lifespan has run.
                 httpx.get(f"{self.base_url}/openapi.json", headers=headers, timeout=2)
                 return
             except httpx.TransportError:
                 time.sleep(0.2)
-        raise RuntimeError(f"the API server did not answer within {self.startup_timeout:g}s; "
-                           f"see {self.log_path}")
+        raise RuntimeError(
+            f"the API server did not answer within {self.startup_timeout:g}s; "
+            f"see {self.log_path}"
+        )
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
@@ -104,8 +122,15 @@ def main() -> None:
 
     quiet_logs()
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    uvicorn.run("api.app:from_environment", factory=True, host="127.0.0.1",
-                port=int(sys.argv[1]), log_level="warning", access_log=False, workers=workers)
+    uvicorn.run(
+        "api.app:from_environment",
+        factory=True,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="warning",
+        access_log=False,
+        workers=workers,
+    )
 
 
 if __name__ == "__main__":

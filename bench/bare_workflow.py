@@ -13,9 +13,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.events import EventType
     from domain.flow import Flow
     from domain.journey import idempotency_key
+    from domain.step_table import CONTACT_EVENT, SEND_EMAIL, SEND_SMS, Call
     from domain.steps.contact_changes import AddTag
     from domain.steps.messaging import SendEmail, SendSms
-    from domain.step_table import CONTACT_EVENT, SEND_EMAIL, SEND_SMS, Call
     from workflows.retries import retry_policy
 
 BARE_KINDS = (SendEmail, AddTag, SendSms)
@@ -43,11 +43,16 @@ class BareWorkflow:
             elif isinstance(step, AddTag):
                 # Always a regular activity here: the baseline is the plain call.
                 await workflow.execute_activity(
-                    CONTACT_EVENT.activity, ContactChangeRequest(
-                        idempotency_key=key, contact_id=input.contact_id,
-                        event_type=EventType.TAG_ADDED, payload={"tag": step.tag}),
+                    CONTACT_EVENT.activity,
+                    ContactChangeRequest(
+                        idempotency_key=key,
+                        contact_id=input.contact_id,
+                        event_type=EventType.TAG_ADDED,
+                        payload={"tag": step.tag},
+                    ),
                     start_to_close_timeout=CONTACT_EVENT.start_to_close,
-                    retry_policy=retry_policy(CONTACT_EVENT.retry))
+                    retry_policy=retry_policy(CONTACT_EVENT.retry),
+                )
                 outcomes.append("tagged")
             else:
                 raise ValueError(f"the bare workflow runs {BARE_KINDS}, not {step.kind}")
@@ -56,7 +61,11 @@ class BareWorkflow:
     async def _send(self, call: Call, request) -> SendOutcome:
         """As the journey calls a send (domain/step_table.py)."""
         return await workflow.execute_activity(
-            call.activity, request, result_type=SendOutcome,
+            call.activity,
+            request,
+            result_type=SendOutcome,
             start_to_close_timeout=call.start_to_close,
-            schedule_to_close_timeout=call.schedule_to_close, heartbeat_timeout=call.heartbeat,
-            retry_policy=retry_policy(call.retry))
+            schedule_to_close_timeout=call.schedule_to_close,
+            heartbeat_timeout=call.heartbeat,
+            retry_policy=retry_policy(call.retry),
+        )

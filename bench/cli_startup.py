@@ -81,8 +81,11 @@ def dripstone_command() -> list[str]:
 
 
 def environment(work: Path, mode: str, extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "DRIPSTONE_DATABASE_URL", "PYTHONPYCACHEPREFIX")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "DRIPSTONE_DATABASE_URL", "PYTHONPYCACHEPREFIX")
+    }
     env.update(extra, DRIPSTONE_DATA_DIR=str(work / "data"))
     if mode == "cached":
         env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -104,17 +107,31 @@ def prepare(work: Path, env: dict[str, str]) -> None:
     """A migrated SQLite database holding two versions of the sample flow."""
     cli = dripstone_command()
     changed = work / "welcome-v2.yaml"
-    changed.write_text(SAMPLE.read_text(encoding="utf-8").replace(
-        "name: Welcome drip", "name: Welcome drip (v2)", 1), encoding="utf-8")
-    for args in (["db", "migrate"], ["flow", "publish", str(SAMPLE)],
-                 ["flow", "publish", str(changed)]):
+    changed.write_text(
+        SAMPLE.read_text(encoding="utf-8").replace(
+            "name: Welcome drip", "name: Welcome drip (v2)", 1
+        ),
+        encoding="utf-8",
+    )
+    for args in (
+        ["db", "migrate"],
+        ["flow", "publish", str(SAMPLE)],
+        ["flow", "publish", str(changed)],
+    ):
         _, error = run_once(cli + args, env, work)
         if error:
             raise SystemExit(f"set-up failed: dripstone {' '.join(args)}: {error}")
 
 
-def measure(cases: dict[str, list[str]], target_of, modes, repeat: int, work: Path,
-            extra_env: dict[str, str], say) -> list[Case]:
+def measure(
+    cases: dict[str, list[str]],
+    target_of,
+    modes,
+    repeat: int,
+    work: Path,
+    extra_env: dict[str, str],
+    say,
+) -> list[Case]:
     results = []
     for mode in modes:
         env = environment(work, mode, extra_env)
@@ -145,8 +162,10 @@ def start_temporal():
 
     loop = asyncio.new_event_loop()
     server = loop.run_until_complete(start_dev_server())  # sets DRIPSTONE_CODEC_KEYS
-    env = {"DRIPSTONE_TEMPORAL_ADDRESS": server.client.service_client.config.target_host,
-           "DRIPSTONE_CODEC_KEYS": os.environ["DRIPSTONE_CODEC_KEYS"]}
+    env = {
+        "DRIPSTONE_TEMPORAL_ADDRESS": server.client.service_client.config.target_host,
+        "DRIPSTONE_CODEC_KEYS": os.environ["DRIPSTONE_CODEC_KEYS"],
+    }
 
     def stop() -> None:
         loop.run_until_complete(server.shutdown())
@@ -160,36 +179,50 @@ def bytecode_note() -> str:
 
     precompiled = (Path(typer.__file__).parent / "__pycache__").is_dir()
     writes = "off (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "on"
-    return (f"site-packages precompiled: {'yes' if precompiled else 'no'}; "
-            f"bytecode writing: {writes}")
+    return (
+        f"site-packages precompiled: {'yes' if precompiled else 'no'}; "
+        f"bytecode writing: {writes}"
+    )
 
 
 def render(results: list[Case], out=print) -> None:
     out("")
-    out(f"{'case':<34} {'mode':<10} {'median s':>9} {'min s':>7} {'max s':>7} "
-        f"{'target':>8}  result")
+    out(
+        f"{'case':<34} {'mode':<10} {'median s':>9} {'min s':>7} {'max s':>7} "
+        f"{'target':>8}  result"
+    )
     for case in results:
         if case.error:
-            out(f"{case.label:<34} {case.mode:<10} {'-':>9} {'-':>7} {'-':>7} "
-                f"{'':>8}  failed: {case.error}")
+            out(
+                f"{case.label:<34} {case.mode:<10} {'-':>9} {'-':>7} {'-':>7} "
+                f"{'':>8}  failed: {case.error}"
+            )
             continue
         target = f"< {case.target:.0f} s" if case.target else ""
-        out(f"{case.label:<34} {case.mode:<10} {case.median:>9.2f} {min(case.seconds):>7.2f} "
-            f"{max(case.seconds):>7.2f} {target:>8}  {case.verdict}")
+        out(
+            f"{case.label:<34} {case.mode:<10} {case.median:>9.2f} {min(case.seconds):>7.2f} "
+            f"{max(case.seconds):>7.2f} {target:>8}  {case.verdict}"
+        )
     for mode in dict.fromkeys(c.mode for c in results):
         judged = [c for c in results if c.mode == mode and c.target is not None]
         met = sum(c.verdict == "met" for c in judged)
-        out(f"targets ({mode}): {met} of {len(judged)} met "
-            f"(--help < {HELP_TARGET:.0f} s, read-only commands < {READ_TARGET:.0f} s)")
+        out(
+            f"targets ({mode}): {met} of {len(judged)} met "
+            f"(--help < {HELP_TARGET:.0f} s, read-only commands < {READ_TARGET:.0f} s)"
+        )
 
 
 def main(argv: list[str] | None = None) -> list[Case]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per case (median)")
-    parser.add_argument("--modes", default=",".join(MODES),
-                        help="comma-separated: configured, cached")
-    parser.add_argument("--no-temporal", action="store_true",
-                        help="skip `dripstone journeys` (needs a Temporal dev server)")
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help="comma-separated: configured, cached"
+    )
+    parser.add_argument(
+        "--no-temporal",
+        action="store_true",
+        help="skip `dripstone journeys` (needs a Temporal dev server)",
+    )
     options = parser.parse_args(argv)
     modes = [m.strip() for m in options.modes.split(",") if m.strip()]
     if not modes or set(modes) - set(MODES):
@@ -209,10 +242,14 @@ def main(argv: list[str] | None = None) -> list[Case]:
             extra, stop = start_temporal()
             cases |= {label: dripstone_command() + a for label, a in JOURNEYS.items()}
         prepare(work, environment(work, "configured", extra))
-        say(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {bytecode_note()}")
-        say(f"{options.repeat} timed runs per case, after one untimed run; data in {work} "
-            "(removed at the end)")
+        say(
+            f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {bytecode_note()}"
+        )
+        say(
+            f"{options.repeat} timed runs per case, after one untimed run; data in {work} "
+            "(removed at the end)"
+        )
         results = measure(cases, target_for, modes, options.repeat, work, extra, say)
     finally:
         if stop is not None:

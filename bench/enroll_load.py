@@ -24,11 +24,16 @@ from projections.flow_catalogue import publish
 from routing.router import Router
 
 THREE_STEP = {
-    "id": "bench-3step", "name": "Bench: three steps",
+    "id": "bench-3step",
+    "name": "Bench: three steps",
     "trigger": {"event": "form.submitted", "where": [{"path": "form_id", "value": "bench-3step"}]},
     "steps": [
-        {"id": "welcome", "kind": "send_email", "subject": "Welcome {{ first_name }}",
-         "body": "Hello {{ first_name }}, thanks for signing up."},
+        {
+            "id": "welcome",
+            "kind": "send_email",
+            "subject": "Welcome {{ first_name }}",
+            "body": "Hello {{ first_name }}, thanks for signing up.",
+        },
         {"id": "tag", "kind": "add_tag", "tag": "bench-welcomed"},
         {"id": "nudge", "kind": "send_sms", "text": "Hi {{ first_name }}, welcome aboard."},
     ],
@@ -106,23 +111,39 @@ def seed_contacts(engine: Engine, contact_ids: list[str], batch: int = 500) -> N
     """Contacts with an address for each channel and a merge field, so every send is
     rendered and delivered (a skipped send would flatter the figures)."""
     now = datetime.now(UTC)
-    created = [ContactEvent(
-        event_id=f"{c}-created", type=EventType.CONTACT_CREATED, contact_id=c, occurred_at=now,
-        source="bench", payload={"email": f"{c}@example.com", "phone": f"+1415555{n % 10**4:04d}",
-                                 "attributes": {"first_name": "Ada"}})
-        for n, c in enumerate(contact_ids)]
+    created = [
+        ContactEvent(
+            event_id=f"{c}-created",
+            type=EventType.CONTACT_CREATED,
+            contact_id=c,
+            occurred_at=now,
+            source="bench",
+            payload={
+                "email": f"{c}@example.com",
+                "phone": f"+1415555{n % 10**4:04d}",
+                "attributes": {"first_name": "Ada"},
+            },
+        )
+        for n, c in enumerate(contact_ids)
+    ]
     for start in range(0, len(created), batch):
-        ingest(engine, created[start:start + batch])
+        ingest(engine, created[start : start + batch])
 
 
 def trigger(contact_id: str, flow_id: str) -> ContactEvent:
-    return ContactEvent(event_id=f"{contact_id}-trigger", type=EventType.FORM_SUBMITTED,
-                        contact_id=contact_id, occurred_at=datetime.now(UTC), source="bench",
-                        payload={"form_id": flow_id})
+    return ContactEvent(
+        event_id=f"{contact_id}-trigger",
+        type=EventType.FORM_SUBMITTED,
+        contact_id=contact_id,
+        occurred_at=datetime.now(UTC),
+        source="bench",
+        payload={"form_id": flow_id},
+    )
 
 
-async def run_journey(router: Router, flow: Flow, contact_id: str,
-                      starts: asyncio.Semaphore) -> str | None:
+async def run_journey(
+    router: Router, flow: Flow, contact_id: str, starts: asyncio.Semaphore
+) -> str | None:
     """Enrolled the way routing enrolls (signal-with-start of the trigger event); awaited
     to its end. A failure description, or None."""
     event = trigger(contact_id, flow.id)
@@ -142,14 +163,17 @@ def bare_workflow_id(flow: Flow, contact_id: str) -> str:
     return f"bench-bare/{flow.id}/{contact_id}"
 
 
-async def run_bare(router: Router, flow: Flow, contact_id: str,
-                   starts: asyncio.Semaphore) -> str | None:
+async def run_bare(
+    router: Router, flow: Flow, contact_id: str, starts: asyncio.Semaphore
+) -> str | None:
     event = trigger(contact_id, flow.id)
     async with starts:
         handle = await router.client.start_workflow(
-            BareWorkflow.run, BareInput(flow=flow, contact_id=contact_id,
-                                        enrollment_id=event.event_id),
-            id=bare_workflow_id(flow, contact_id), task_queue=router.task_queue)
+            BareWorkflow.run,
+            BareInput(flow=flow, contact_id=contact_id, enrollment_id=event.event_id),
+            id=bare_workflow_id(flow, contact_id),
+            task_queue=router.task_queue,
+        )
     outcomes = await handle.result()
     return None if outcomes == BARE_OUTCOMES else f"{contact_id}: {outcomes}"
 
@@ -158,8 +182,14 @@ Runner = Callable[[Router, Flow, str, asyncio.Semaphore], Awaitable[str | None]]
 RUNNERS: dict[str, Runner] = {"journey": run_journey, "bare": run_bare}
 
 
-async def timed_round(router: Router, flow: Flow, variant: str, contact_ids: list[str],
-                      concurrency: int, server_pid: int | None = None) -> Round:
+async def timed_round(
+    router: Router,
+    flow: Flow,
+    variant: str,
+    contact_ids: list[str],
+    concurrency: int,
+    server_pid: int | None = None,
+) -> Round:
     """From the first start request to the last run completed."""
     starts = asyncio.Semaphore(concurrency)
     runner = RUNNERS[variant]
@@ -169,8 +199,14 @@ async def timed_round(router: Router, flow: Flow, variant: str, contact_ids: lis
     results = await asyncio.gather(*(runner(router, flow, c, starts) for c in contact_ids))
     seconds = time.perf_counter() - began
     cpu.stop()
-    return Round(variant, len(contact_ids), seconds, [r for r in results if r is not None],
-                 cpu.here, cpu.server)
+    return Round(
+        variant,
+        len(contact_ids),
+        seconds,
+        [r for r in results if r is not None],
+        cpu.here,
+        cpu.server,
+    )
 
 
 def schedule(total: int, rounds: int) -> list[tuple[str, int]]:
@@ -183,10 +219,19 @@ def schedule(total: int, rounds: int) -> list[tuple[str, int]]:
     return order
 
 
-async def measure(router: Router, engine: Engine, prefix: str, contacts: int, *,
-                  rounds: int = 4, concurrency: int = 50, warmup: int = 10,
-                  server_pid: int | None = None, history_sample: int = 20,
-                  progress: Callable[[Round], None] | None = None) -> EnrollmentFigures:
+async def measure(
+    router: Router,
+    engine: Engine,
+    prefix: str,
+    contacts: int,
+    *,
+    rounds: int = 4,
+    concurrency: int = 50,
+    warmup: int = 10,
+    server_pid: int | None = None,
+    history_sample: int = 20,
+    progress: Callable[[Round], None] | None = None,
+) -> EnrollmentFigures:
     """`contacts` journeys and as many bare runs; a fresh contact for every run so no
     idempotency key, tag or outbox row is shared between them. Then the histories of
     `history_sample` runs of each variant's last round, counted."""
@@ -196,7 +241,7 @@ async def measure(router: Router, engine: Engine, prefix: str, contacts: int, *,
     seed_contacts(engine, [c for batch in batches for c in batch])
     flow = publish_flow(engine, {**THREE_STEP, "id": f"{prefix}-3step"})
     figures = EnrollmentFigures([])
-    for n, ((variant, _), contact_ids) in enumerate(zip(plan, batches)):
+    for n, ((variant, _), contact_ids) in enumerate(zip(plan, batches, strict=False)):
         done = await timed_round(router, flow, variant, contact_ids, concurrency, server_pid)
         if n >= 2:  # the warm-up pair (imports, caches, first connections) is not reported
             figures.rounds.append(done)
@@ -204,11 +249,22 @@ async def measure(router: Router, engine: Engine, prefix: str, contacts: int, *,
                 progress(done)
         elif done.failures:
             figures.rounds.append(Round(variant, 0, 0.0, done.failures))
-    last = {variant: ids for (variant, _), ids in zip(plan, batches)}  # each variant's last
+    last = {
+        variant: ids for (variant, _), ids in zip(plan, batches, strict=False)
+    }  # each variant's last
     steps = len(flow.steps)
     figures.history = {
-        "journey": await sample(router.client, "journey", [
-            journey_workflow_id(flow.id, c) for c in last["journey"][:history_sample]], steps),
-        "bare": await sample(router.client, "bare", [
-            bare_workflow_id(flow, c) for c in last["bare"][:history_sample]], steps)}
+        "journey": await sample(
+            router.client,
+            "journey",
+            [journey_workflow_id(flow.id, c) for c in last["journey"][:history_sample]],
+            steps,
+        ),
+        "bare": await sample(
+            router.client,
+            "bare",
+            [bare_workflow_id(flow, c) for c in last["bare"][:history_sample]],
+            steps,
+        ),
+    }
     return figures

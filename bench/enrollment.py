@@ -19,10 +19,11 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -76,50 +77,85 @@ class EnrollmentBenchResult:
 
 def bench_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     """The production worker, with the bare workflow registered beside the journeys."""
-    return production.build_worker(client, settings,
-                                   production.activities_for(settings, engine, client),
-                                   extra_workflows=(BareWorkflow,))
+    return production.build_worker(
+        client,
+        settings,
+        production.activities_for(settings, engine, client),
+        extra_workflows=(BareWorkflow,),
+    )
 
 
-async def run(client: Client, engine: Engine, database_url: str, options: Options, *,
-              work_dir: Path, say: Callable[[str], None] = lambda _: None) -> EnrollmentBenchResult:
+async def run(
+    client: Client,
+    engine: Engine,
+    database_url: str,
+    options: Options,
+    *,
+    work_dir: Path,
+    say: Callable[[str], None] = lambda _: None,
+) -> EnrollmentBenchResult:
     """Everything on `client`'s server and `engine`'s database (which the API process
     opens by `database_url`); ids are unique per run, so a shared server is fine."""
     prefix = f"b{uuid.uuid4().hex[:8]}"
     # The embedded outbox whatever the environment says: a benchmark must never mail anyone.
-    settings = Settings(_env_file=None, task_queue=f"bench-{prefix}", email_provider="outbox",
-                        sms_provider="outbox", voice_provider="outbox")
+    settings = Settings(
+        _env_file=None,
+        task_queue=f"bench-{prefix}",
+        email_provider="outbox",
+        sms_provider="outbox",
+        voice_provider="outbox",
+    )
     api_key = secrets.token_urlsafe(24)
-    server = ApiServer(database_url=database_url,
-                       temporal_address=client.service_client.config.target_host,
-                       namespace=client.namespace, task_queue=settings.task_queue,
-                       api_key=api_key, log_path=work_dir / "api.log")
+    server = ApiServer(
+        database_url=database_url,
+        temporal_address=client.service_client.config.target_host,
+        namespace=client.namespace,
+        task_queue=settings.task_queue,
+        api_key=api_key,
+        log_path=work_dir / "api.log",
+    )
     async with bench_worker(client, settings, engine):
         router = Router(client, engine, settings.task_queue, local_sends=settings.local_sends)
         say(f"1/3 enrolling {options.contacts:,} journeys and {options.contacts:,} bare runs")
         enrollment = await enroll_load.measure(
-            router, engine, prefix, options.contacts, rounds=options.rounds,
-            concurrency=options.concurrency, warmup=options.warmup,
+            router,
+            engine,
+            prefix,
+            options.contacts,
+            rounds=options.rounds,
+            concurrency=options.concurrency,
+            warmup=options.warmup,
             server_pid=dev_server_pid(client.service_client.config.target_host),
             history_sample=options.history_sample,
-            progress=lambda r: say(f"    {r.variant:7} {r.count:6,} in {r.seconds:7.2f} s = "
-                                   f"{r.rate:7.1f}/s, {1000 * r.cpu_here / r.count:5.1f} ms "
-                                   "CPU per run here"))
+            progress=lambda r: say(
+                f"    {r.variant:7} {r.count:6,} in {r.seconds:7.2f} s = "
+                f"{r.rate:7.1f}/s, {1000 * r.cpu_here / r.count:5.1f} ms "
+                "CPU per run here"
+            ),
+        )
         if not options.api:
-            return EnrollmentBenchResult(engine.dialect.name, options, enrollment, [],
-                                         wakeup.WakeFigures([], [], []))
+            return EnrollmentBenchResult(
+                engine.dialect.name, options, enrollment, [], wakeup.WakeFigures([], [], [])
+            )
         base_url = await asyncio.to_thread(server.start)
         try:
             async with AsyncDripstone(base_url, api_key, timeout=300) as api:
-                say(f"2/3 ingesting ~{options.batch_events:,} + ~{options.single_events:,} "
-                    "events through the API")
+                say(
+                    f"2/3 ingesting ~{options.batch_events:,} + ~{options.single_events:,} "
+                    "events through the API"
+                )
                 ingest = await api_load.measure(
-                    api, prefix, batch_events=options.batch_events,
-                    single_events=options.single_events, batch_size=options.batch_size,
-                    lanes=options.lanes)
+                    api,
+                    prefix,
+                    batch_events=options.batch_events,
+                    single_events=options.single_events,
+                    batch_size=options.batch_size,
+                    lanes=options.lanes,
+                )
                 say(f"3/3 waking {options.wake_journeys} waiting journeys, one event each")
-                wake = await wakeup.measure(api, router, engine, prefix, options.wake_journeys,
-                                            gap=options.wake_gap)
+                wake = await wakeup.measure(
+                    api, router, engine, prefix, options.wake_journeys, gap=options.wake_gap
+                )
         finally:
             await asyncio.to_thread(server.stop)
     return EnrollmentBenchResult(engine.dialect.name, options, enrollment, ingest, wake)
@@ -130,8 +166,12 @@ def temporal_binary() -> str:
     path = os.environ.get("DRIPSTONE_TEMPORAL_BIN")
     if path:
         return path
-    return subprocess.run(["bash", str(ROOT / "toolchain" / "temporal_cli.sh")], check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["bash", str(ROOT / "toolchain" / "temporal_cli.sh")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def share_codec_key() -> None:
@@ -145,13 +185,24 @@ def share_codec_key() -> None:
 async def start_dev_server() -> WorkflowEnvironment:
     share_codec_key()
     return await WorkflowEnvironment.start_local(
-        data_converter=data_converter(Settings()), dev_server_existing_path=temporal_binary(),
-        dev_server_startup_timeout=timedelta(seconds=60), search_attributes=sa.ALL,
-        dev_server_log_level="error")
+        data_converter=data_converter(Settings()),
+        dev_server_existing_path=temporal_binary(),
+        dev_server_startup_timeout=timedelta(seconds=60),
+        search_attributes=sa.ALL,
+        dev_server_log_level="error",
+    )
 
 
-def run_on_dev_server(run, options, database_url: str | None, console: Console, *,
-                      prefix: str, keep: bool, before=lambda: None):
+def run_on_dev_server(
+    run,
+    options,
+    database_url: str | None,
+    console: Console,
+    *,
+    prefix: str,
+    keep: bool,
+    before=lambda: None,
+):
     """A temporary work folder (database unless `database_url`, API log) and a dev
     server of the bench's own; `run(client, engine, database_url, options, work_dir=,
     say=)` measures on them. Shared by the benches in this folder."""
@@ -166,8 +217,9 @@ def run_on_dev_server(run, options, database_url: str | None, console: Console, 
             before()
             env = await start_dev_server()
             try:
-                return await run(env.client, engine, url, options, work_dir=work_dir,
-                                 say=console.print)
+                return await run(
+                    env.client, engine, url, options, work_dir=work_dir, say=console.print
+                )
             finally:
                 await env.shutdown()
         finally:
@@ -194,27 +246,49 @@ def main(
     lanes: Annotated[int, typer.Option(help="Concurrent HTTP senders")] = 4,
     wake_journeys: Annotated[int, typer.Option(help="Waiting journeys woken by an event")] = 100,
     wake_gap: Annotated[float, typer.Option(help="Seconds between wake-up events")] = 0.1,
-    history_sample: Annotated[int, typer.Option(
-        help="Runs of each variant whose history events are counted")] = 20,
-    save_to: Annotated[Optional[Path], typer.Option(
-        "--save", help="Write the enrollment figures to this JSON file")] = None,
-    before: Annotated[Optional[Path], typer.Option(
-        help="Figures saved by an earlier run (--save), shown as 'before'")] = None,
-    api: Annotated[bool, typer.Option(
-        help="Also measure API ingest and wake-up (--no-api: journeys/s only)")] = True,
-    database_url: Annotated[Optional[str], typer.Option(
-        help="Database (default: a temporary SQLite file, deleted after)")] = None,
-    keep: Annotated[bool, typer.Option(help="Keep the temporary directory (database, "
-                                       "API log)")] = False,
+    history_sample: Annotated[
+        int, typer.Option(help="Runs of each variant whose history events are counted")
+    ] = 20,
+    save_to: Annotated[
+        Path | None,
+        typer.Option("--save", help="Write the enrollment figures to this JSON file"),
+    ] = None,
+    before: Annotated[
+        Path | None,
+        typer.Option(help="Figures saved by an earlier run (--save), shown as 'before'"),
+    ] = None,
+    api: Annotated[
+        bool, typer.Option(help="Also measure API ingest and wake-up (--no-api: journeys/s only)")
+    ] = True,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database (default: a temporary SQLite file, deleted after)"),
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option(help="Keep the temporary directory (database, " "API log)")
+    ] = False,
 ) -> None:
     """Enrollment throughput vs a bare workflow, API ingest rate, wake-up latency."""
     quiet_logs()
     console = Console()
-    options = Options(contacts, rounds, concurrency, warmup, batch_events, single_events,
-                      batch_size, lanes, wake_journeys, wake_gap, history_sample, api)
+    options = Options(
+        contacts,
+        rounds,
+        concurrency,
+        warmup,
+        batch_events,
+        single_events,
+        batch_size,
+        lanes,
+        wake_journeys,
+        wake_gap,
+        history_sample,
+        api,
+    )
     earlier = load(before) if before is not None else None  # read first: fail before the run
-    result = run_on_dev_server(run, options, database_url, console,
-                               prefix="dripstone-enroll-bench-", keep=keep)
+    result = run_on_dev_server(
+        run, options, database_url, console, prefix="dripstone-enroll-bench-", keep=keep
+    )
     render(result, console, before=earlier)
     if save_to is not None:
         save(result, save_to)

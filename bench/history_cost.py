@@ -31,8 +31,9 @@ _GROUPS = {
 
 def group_of(event_type: int) -> str:
     name = EventType.Name(event_type).removeprefix("EVENT_TYPE_")
-    return next((label for prefix, label in _GROUPS.items() if name.startswith(prefix)),
-                "start, end, other")
+    return next(
+        (label for prefix, label in _GROUPS.items() if name.startswith(prefix)), "start, end, other"
+    )
 
 
 @dataclass
@@ -58,8 +59,9 @@ class HistoryCost:
 async def sample(client: Client, variant: str, workflow_ids: list[str], steps: int) -> HistoryCost:
     """Every event of each run's history (its latest run: a 3-step journey never
     continues as new)."""
-    histories = await asyncio.gather(*(client.get_workflow_handle(w).fetch_history()
-                                       for w in workflow_ids))
+    histories = await asyncio.gather(
+        *(client.get_workflow_handle(w).fetch_history() for w in workflow_ids)
+    )
     cost = HistoryCost(variant, runs=len(histories), steps=steps)
     for history in histories:
         cost.events += len(history.events)
@@ -69,15 +71,27 @@ async def sample(client: Client, variant: str, workflow_ids: list[str], steps: i
 
 # -- figures kept from one run to show as "before" in another ----------------------------
 
+
 def code_version() -> str:
     """The commit measured (with "+changes" when the work tree differs from it)."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=30).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+
     try:
         commit = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "workflows",
-                    "activities", "routing", "domain")
+        dirty = git(
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            "workflows",
+            "activities",
+            "routing",
+            "domain",
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{commit}+changes" if dirty else commit or "unknown"
@@ -86,19 +100,36 @@ def code_version() -> str:
 def save(result, path: Path) -> None:
     """The enrollment figures of `result` (an EnrollmentBenchResult) as JSON."""
     e = result.enrollment
-    path.write_text(json.dumps({
-        "code": code_version(), "dialect": result.dialect,
-        "runs": {v: e.count(v) for v in ("journey", "bare")},
-        "rate": {v: round(e.rate(v), 2) for v in ("journey", "bare")},
-        "ratio": round(e.ratio, 3), "cpu_ratio": e.cpu_ratio and round(e.cpu_ratio, 3),
-        "history": {v: {"runs": c.runs, "steps": c.steps, "events": c.events,
-                        "groups": dict(c.groups)} for v, c in e.history.items()},
-    }, indent=2) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "code": code_version(),
+                "dialect": result.dialect,
+                "runs": {v: e.count(v) for v in ("journey", "bare")},
+                "rate": {v: round(e.rate(v), 2) for v in ("journey", "bare")},
+                "ratio": round(e.ratio, 3),
+                "cpu_ratio": e.cpu_ratio and round(e.cpu_ratio, 3),
+                "history": {
+                    v: {
+                        "runs": c.runs,
+                        "steps": c.steps,
+                        "events": c.events,
+                        "groups": dict(c.groups),
+                    }
+                    for v, c in e.history.items()
+                },
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def load(path: Path) -> dict:
     """Saved figures; their history part as HistoryCost again."""
     saved = json.loads(path.read_text())
-    saved["history"] = {v: HistoryCost(v, h["runs"], h["steps"], h["events"], Counter(h["groups"]))
-                        for v, h in saved.get("history", {}).items()}
+    saved["history"] = {
+        v: HistoryCost(v, h["runs"], h["steps"], h["events"], Counter(h["groups"]))
+        for v, h in saved.get("history", {}).items()
+    }
     return saved

@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -68,7 +68,9 @@ class Run:
     history_events: int
     runs: int
     peak_rss_bytes: int
-    cpu_seconds: float  # the worker's, as last sampled (every 0.5 s): wall time on a shared machine misleads
+    cpu_seconds: (
+        float  # the worker's, as last sampled (every 0.5 s): wall time on a shared machine misleads
+    )
     outboxed: int  # outbox rows of this mailing
     distinct: int  # distinct recipients among them: outboxed - distinct are duplicates
     uncertain_retries: int  # resends the provider could not rule out (the outbox always can)
@@ -93,11 +95,20 @@ class MailingBenchResult:
 def load_contacts(engine: Engine, count: int) -> None:
     now = datetime.now(UTC)
     for first in range(0, count, CONTACT_BATCH):
-        ingest(engine, [ContactEvent(
-            event_id=f"bench-contact-{i}", type=EventType.CONTACT_CREATED,
-            contact_id=f"r{i:07d}", occurred_at=now, source="bench",
-            payload={"email": f"r{i}@example.com", "attributes": {"first_name": f"R{i}"}})
-            for i in range(first, min(first + CONTACT_BATCH, count))])
+        ingest(
+            engine,
+            [
+                ContactEvent(
+                    event_id=f"bench-contact-{i}",
+                    type=EventType.CONTACT_CREATED,
+                    contact_id=f"r{i:07d}",
+                    occurred_at=now,
+                    source="bench",
+                    payload={"email": f"r{i}@example.com", "attributes": {"first_name": f"R{i}"}},
+                )
+                for i in range(first, min(first + CONTACT_BATCH, count))
+            ],
+        )
 
 
 def baseline(engine: Engine, count: int) -> float:
@@ -108,34 +119,83 @@ def baseline(engine: Engine, count: int) -> float:
         ids = range(first, min(first + BASELINE_BATCH, count))
         keys = {i: f"baseline/{i}" for i in ids}
         with engine.begin() as conn:
-            conn.execute(insert(conn, message_ledger), [
-                {"idempotency_key": keys[i], "channel": "email", "contact_id": f"r{i:07d}",
-                 "status": "sent", "attempts": 1, "uncertain_retries": 0, "created_at": now,
-                 "updated_at": now} for i in ids])
-            conn.execute(insert(conn, outbox_messages), [
-                {"idempotency_key": keys[i], "channel": "email", "contact_id": f"r{i:07d}",
-                 "to_address": f"r{i}@example.com", "subject": f"Hello R{i}",
-                 "body": f"Spring sale for R{i}.", "created_at": now} for i in ids])
-            append(conn, [ContactEvent(
-                event_id=f"sent:{keys[i]}", type=EventType.MESSAGE_SENT, contact_id=f"r{i:07d}",
-                occurred_at=now, source="bench",
-                payload={"channel": "email", "message_key": keys[i], "to": f"r{i}@example.com"})
-                for i in ids])
+            conn.execute(
+                insert(conn, message_ledger),
+                [
+                    {
+                        "idempotency_key": keys[i],
+                        "channel": "email",
+                        "contact_id": f"r{i:07d}",
+                        "status": "sent",
+                        "attempts": 1,
+                        "uncertain_retries": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                insert(conn, outbox_messages),
+                [
+                    {
+                        "idempotency_key": keys[i],
+                        "channel": "email",
+                        "contact_id": f"r{i:07d}",
+                        "to_address": f"r{i}@example.com",
+                        "subject": f"Hello R{i}",
+                        "body": f"Spring sale for R{i}.",
+                        "created_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+            append(
+                conn,
+                [
+                    ContactEvent(
+                        event_id=f"sent:{keys[i]}",
+                        type=EventType.MESSAGE_SENT,
+                        contact_id=f"r{i:07d}",
+                        occurred_at=now,
+                        source="bench",
+                        payload={
+                            "channel": "email",
+                            "message_key": keys[i],
+                            "to": f"r{i}@example.com",
+                        },
+                    )
+                    for i in ids
+                ],
+            )
     return time.perf_counter() - started
 
 
 def mailing_document(mailing_id: str) -> dict:
-    return {"id": mailing_id, "name": "Bench mailing", "steps": [
-        {"id": "main", "channel": "email", "subject": "Hello {{ first_name }}",
-         "body": "Spring sale for {{ first_name }}."}]}
+    return {
+        "id": mailing_id,
+        "name": "Bench mailing",
+        "steps": [
+            {
+                "id": "main",
+                "channel": "email",
+                "subject": "Hello {{ first_name }}",
+                "body": "Spring sale for {{ first_name }}.",
+            }
+        ],
+    }
 
 
-async def run(client: Client, engine: Engine, database_url: str, options: Options, *,
-              work_dir: Path, say) -> MailingBenchResult:
+async def run(
+    client: Client, engine: Engine, database_url: str, options: Options, *, work_dir: Path, say
+) -> MailingBenchResult:
     say(f"ingesting {options.recipients:,} contacts (not timed)")
     load_contacts(engine, options.recipients)
-    baseline_url = (f"sqlite:///{work_dir / 'baseline.db'}" if database_url.startswith("sqlite")
-                    else database_url)
+    baseline_url = (
+        f"sqlite:///{work_dir / 'baseline.db'}"
+        if database_url.startswith("sqlite")
+        else database_url
+    )
     baseline_engine = make_engine(baseline_url)
     try:
         migrate(baseline_engine)
@@ -146,25 +206,33 @@ async def run(client: Client, engine: Engine, database_url: str, options: Option
     clean = await _send_all(client, engine, database_url, work_dir, say, kill_at=None)
     killed = None
     if options.kill:
-        killed = await _send_all(client, engine, database_url, work_dir, say,
-                                 kill_at=options.recipients // 2)
+        killed = await _send_all(
+            client, engine, database_url, work_dir, say, kill_at=options.recipients // 2
+        )
     return MailingBenchResult(options.recipients, baseline_seconds, clean, killed)
 
 
-async def _send_all(client: Client, engine: Engine, database_url: str, work_dir: Path, say, *,
-                    kill_at: int | None) -> Run:
+async def _send_all(
+    client: Client, engine: Engine, database_url: str, work_dir: Path, say, *, kill_at: int | None
+) -> Run:
     """A mailing to every contact, sent by a worker process; with `kill_at`, that worker
     is killed with SIGKILL once so many were sent, and another one finishes the job."""
     mailing_id = f"bench-{uuid.uuid4().hex[:8]}"
     document = mailing_document(mailing_id)
     with engine.begin() as conn:
         catalogue.save(conn, Mailing.model_validate(document), document)
-    worker = WorkerProcess(database_url=database_url,
-                           temporal_address=client.service_client.config.target_host,
-                           namespace=client.namespace, task_queue=f"bench-{mailing_id}",
-                           data_dir=work_dir, log_path=work_dir / f"worker-{mailing_id}.log")
-    say(f"sending mailing {mailing_id} to every contact"
-        + (f", the worker killed (SIGKILL) after {kill_at:,}" if kill_at is not None else ""))
+    worker = WorkerProcess(
+        database_url=database_url,
+        temporal_address=client.service_client.config.target_host,
+        namespace=client.namespace,
+        task_queue=f"bench-{mailing_id}",
+        data_dir=work_dir,
+        log_path=work_dir / f"worker-{mailing_id}.log",
+    )
+    say(
+        f"sending mailing {mailing_id} to every contact"
+        + (f", the worker killed (SIGKILL) after {kill_at:,}" if kill_at is not None else "")
+    )
     worker.start()
     try:
         started = time.perf_counter()
@@ -187,24 +255,47 @@ async def _send_all(client: Client, engine: Engine, database_url: str, work_dir:
     history, runs = 0, 0
     async for execution in client.list_workflows(f"WorkflowId = '{workflow_id(mailing_id)}'"):
         runs += 1
-        history += len((await client.get_workflow_handle(
-            execution.id, run_id=execution.run_id).fetch_history()).events)
+        history += len(
+            (
+                await client.get_workflow_handle(
+                    execution.id, run_id=execution.run_id
+                ).fetch_history()
+            ).events
+        )
     mine = outbox_messages.c.idempotency_key.startswith(f"mailing/{mailing_id}/")
     with engine.connect() as conn:
-        outboxed, distinct = conn.execute(select(
-            func.count(), func.count(func.distinct(outbox_messages.c.contact_id))).where(mine)).one()
-        uncertain = conn.execute(select(func.coalesce(func.sum(
-            message_ledger.c.uncertain_retries), 0)).where(
-            message_ledger.c.idempotency_key.startswith(f"mailing/{mailing_id}/"))).scalar_one()
-    return Run(progress.totals["main"].sent, seconds, history, max(runs, 1),
-               worker.peak_rss_bytes, worker.cpu_seconds, outboxed, distinct, uncertain)
+        outboxed, distinct = conn.execute(
+            select(func.count(), func.count(func.distinct(outbox_messages.c.contact_id))).where(
+                mine
+            )
+        ).one()
+        uncertain = conn.execute(
+            select(func.coalesce(func.sum(message_ledger.c.uncertain_retries), 0)).where(
+                message_ledger.c.idempotency_key.startswith(f"mailing/{mailing_id}/")
+            )
+        ).scalar_one()
+    return Run(
+        progress.totals["main"].sent,
+        seconds,
+        history,
+        max(runs, 1),
+        worker.peak_rss_bytes,
+        worker.cpu_seconds,
+        outboxed,
+        distinct,
+        uncertain,
+    )
 
 
 def _sent(engine: Engine, mailing_id: str) -> int:
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(mailing_recipients).where(
-            mailing_recipients.c.mailing_id == mailing_id,
-            mailing_recipients.c.status == "sent")).scalar_one()
+        return conn.execute(
+            select(func.count())
+            .select_from(mailing_recipients)
+            .where(
+                mailing_recipients.c.mailing_id == mailing_id, mailing_recipients.c.status == "sent"
+            )
+        ).scalar_one()
 
 
 def render(result: MailingBenchResult, console: Console) -> None:
@@ -218,38 +309,57 @@ def render(result: MailingBenchResult, console: Console) -> None:
     table.add_row("baseline (plain writes): recipients/s", f"{result.baseline_rate:,.0f}")
     table.add_row("engine / baseline", f"{result.rate / result.baseline_rate:.2f}")
     table.add_row("worker peak memory (MiB)", f"{clean.peak_rss_bytes / 2**20:,.0f}")
-    table.add_row("worker CPU seconds (recipients per CPU second)",
-                  f"{clean.cpu_seconds:,.1f} ({clean.sent / max(clean.cpu_seconds, 1e-9):,.0f})")
+    table.add_row(
+        "worker CPU seconds (recipients per CPU second)",
+        f"{clean.cpu_seconds:,.1f} ({clean.sent / max(clean.cpu_seconds, 1e-9):,.0f})",
+    )
     table.add_row("Temporal history events (all runs)", f"{clean.history_events:,}")
-    table.add_row("history events per 1,000 recipients",
-                  f"{1000 * clean.history_events / max(result.recipients, 1):.1f}")
+    table.add_row(
+        "history events per 1,000 recipients",
+        f"{1000 * clean.history_events / max(result.recipients, 1):.1f}",
+    )
     table.add_row("workflow runs (continue-as-new)", f"{clean.runs}")
     if result.killed is not None:
         killed = result.killed
         table.add_row("killed run: seconds, with SIGKILL and restart", f"{killed.seconds:,.1f}")
-        table.add_row("killed run: outbox messages / distinct recipients",
-                      f"{killed.outboxed:,} / {killed.distinct:,}")
+        table.add_row(
+            "killed run: outbox messages / distinct recipients",
+            f"{killed.outboxed:,} / {killed.distinct:,}",
+        )
         table.add_row("killed run: duplicates", f"{killed.outboxed - killed.distinct:,}")
-        table.add_row("killed run: resends the provider could not rule out",
-                      f"{killed.uncertain_retries:,}")
+        table.add_row(
+            "killed run: resends the provider could not rule out", f"{killed.uncertain_retries:,}"
+        )
     console.print(table)
 
 
 @app.command()
 def main(
     recipients: Annotated[int, typer.Option(min=1, help="Contacts in the segment")] = 1_000_000,
-    database_url: Annotated[Optional[str], typer.Option(
-        help="Database (default: a temporary SQLite file, deleted after)")] = None,
-    kill: Annotated[bool, typer.Option(help="Also send a second mailing whose worker is "
-                                       "killed with SIGKILL halfway")] = True,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database (default: a temporary SQLite file, deleted after)"),
+    ] = None,
+    kill: Annotated[
+        bool,
+        typer.Option(
+            help="Also send a second mailing whose worker is " "killed with SIGKILL halfway"
+        ),
+    ] = True,
     keep: Annotated[bool, typer.Option(help="Keep the temporary directory")] = False,
 ) -> None:
     """A mailing to every contact: recipients/s against plain writes, memory, history
     size, and exactly-once through a SIGKILL of the worker."""
     quiet_logs()
     console = Console()
-    result = run_on_dev_server(run, Options(recipients, kill), database_url, console,
-                               prefix="dripstone-mailing-bench-", keep=keep)
+    result = run_on_dev_server(
+        run,
+        Options(recipients, kill),
+        database_url,
+        console,
+        prefix="dripstone-mailing-bench-",
+        keep=keep,
+    )
     render(result, console)
 
 

@@ -14,11 +14,23 @@ from sqlalchemy import Engine, func, select
 
 from bench.workload import NOW, Workload
 from domain.conditions import (
-    AllOf, AnyOf, Condition, Not, evaluate, fact_groups, lead_event_names,
+    AllOf,
+    AnyOf,
+    Condition,
+    Not,
+    evaluate,
+    fact_groups,
+    lead_event_names,
 )
 from domain.events import ContactEvent
 from domain.predicates import (
-    AttributeCompare, ClickedLink, DateTest, HasTag, LastActive, OpenedEmail, PurchasedProduct,
+    AttributeCompare,
+    ClickedLink,
+    DateTest,
+    HasTag,
+    LastActive,
+    OpenedEmail,
+    PurchasedProduct,
     Unsubscribed,
 )
 from projections import contacts as contact_reads
@@ -26,14 +38,25 @@ from projections.event_store import ingest
 from projections.schema import events
 
 # A journey's typical gate: a valuable, reachable, engaged and recently active contact.
-CONDITION: Condition = AllOf(conditions=[
-    AnyOf(conditions=[HasTag(tag="vip"),
-                      AttributeCompare(field="plan", op="in", value=["pro", "team"])]),
-    Not(condition=Unsubscribed(channel="email")),
-    AnyOf(conditions=[OpenedEmail(flow_id="welcome"), ClickedLink(),
-                      PurchasedProduct(product="course-pro")]),
-    LastActive(test=DateTest(op="within_last", within="30d")),
-])
+CONDITION: Condition = AllOf(
+    conditions=[
+        AnyOf(
+            conditions=[
+                HasTag(tag="vip"),
+                AttributeCompare(field="plan", op="in", value=["pro", "team"]),
+            ]
+        ),
+        Not(condition=Unsubscribed(channel="email")),
+        AnyOf(
+            conditions=[
+                OpenedEmail(flow_id="welcome"),
+                ClickedLink(),
+                PurchasedProduct(product="course-pro"),
+            ]
+        ),
+        LastActive(test=DateTest(op="within_last", within="30d")),
+    ]
+)
 
 Progress = Callable[[int], None]  # called with the number of events just ingested
 
@@ -63,8 +86,12 @@ class LatencyFigures:
 
     @property
     def summary(self) -> dict[str, float]:
-        return {"p50": self.percentile(50), "p95": self.percentile(95),
-                "p99": self.percentile(99), "max": max(self.samples_ms)}
+        return {
+            "p50": self.percentile(50),
+            "p95": self.percentile(95),
+            "p99": self.percentile(99),
+            "max": max(self.samples_ms),
+        }
 
 
 @dataclass
@@ -84,8 +111,12 @@ def batches(stream: Iterable[ContactEvent], size: int) -> Iterator[list[ContactE
         yield chunk
 
 
-def timed_ingest(engine: Engine, stream: Iterable[ContactEvent], batch_size: int,
-                 progress: Progress | None = None) -> IngestFigures:
+def timed_ingest(
+    engine: Engine,
+    stream: Iterable[ContactEvent],
+    batch_size: int,
+    progress: Progress | None = None,
+) -> IngestFigures:
     """Only the ingest calls are timed: generating the stream is the benchmark's cost."""
     figures = IngestFigures()
     for batch in batches(stream, batch_size):
@@ -98,9 +129,13 @@ def timed_ingest(engine: Engine, stream: Iterable[ContactEvent], batch_size: int
     return figures
 
 
-def compare_batch_sizes(engine: Engine, workload: Workload, sizes: tuple[int, ...],
-                        slice_contacts: int, progress: Progress | None = None,
-                        ) -> dict[int, IngestFigures]:
+def compare_batch_sizes(
+    engine: Engine,
+    workload: Workload,
+    sizes: tuple[int, ...],
+    slice_contacts: int,
+    progress: Progress | None = None,
+) -> dict[int, IngestFigures]:
     """Ingest one fresh slice of contacts per batch size, on the already loaded store, so
     each size pays for the same table sizes and indexes; the slices are disjoint because
     an already stored event would be a free no-op."""
@@ -112,8 +147,14 @@ def compare_batch_sizes(engine: Engine, workload: Workload, sizes: tuple[int, ..
     return results
 
 
-def time_conditions(engine: Engine, contact_ids: list[str], samples: int, seed: int,
-                    condition: Condition = CONDITION, warmup: int = 50) -> LatencyFigures:
+def time_conditions(
+    engine: Engine,
+    contact_ids: list[str],
+    samples: int,
+    seed: int,
+    condition: Condition = CONDITION,
+    warmup: int = 50,
+) -> LatencyFigures:
     """Each sample is one activity's work: read_snapshot with the condition's fact groups
     (a pooled connection, one statement), then evaluate as of the benchmark's fixed now."""
     groups = fact_groups(condition)
@@ -122,8 +163,9 @@ def time_conditions(engine: Engine, contact_ids: list[str], samples: int, seed: 
     latencies, matched = [], 0
     for n, contact_id in enumerate(picks):
         started = time.perf_counter()
-        snapshot = contact_reads.read_snapshot(engine, contact_id, groups,
-                                               lead_events=lead_event_names(condition))
+        snapshot = contact_reads.read_snapshot(
+            engine, contact_id, groups, lead_events=lead_event_names(condition)
+        )
         decided = evaluate(condition, snapshot, NOW)
         elapsed_ms = (time.perf_counter() - started) * 1000
         # The first calls compile statements and fill the pool: not a journey's steady state.

@@ -27,9 +27,10 @@ import secrets
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -139,20 +140,24 @@ class RoutingBenchResult:
 def schedule(flow_counts: tuple[int, ...], rounds: int) -> list[tuple[int, int]]:
     """(round, flow count): up, then down, then up..., so drift falls on every count."""
     ordered = sorted(flow_counts)
-    return [(r, n) for r in range(1, rounds + 1)
-            for n in (ordered if r % 2 else ordered[::-1])]
+    return [(r, n) for r in range(1, rounds + 1) for n in (ordered if r % 2 else ordered[::-1])]
 
 
 def flow_document(prefix: str, n: int) -> dict:
     """A wait then an e-mail, triggered by a custom event no generated event carries
     (the workload's custom events are named trial_extended, invoice_paid...)."""
     return {
-        "id": f"{prefix}-flow-{n}", "name": f"Bench: routing flow {n}",
+        "id": f"{prefix}-flow-{n}",
+        "name": f"Bench: routing flow {n}",
         "trigger": {"event": "custom", "where": [{"path": "name", "value": f"bench-flow-{n}"}]},
         "steps": [
             {"id": "pause", "kind": "wait", "delay": "1d"},
-            {"id": "hello", "kind": "send_email", "subject": f"Bench flow {n}",
-             "body": "An e-mail no bench contact ever reaches."},
+            {
+                "id": "hello",
+                "kind": "send_email",
+                "subject": f"Bench flow {n}",
+                "body": "An e-mail no bench contact ever reaches.",
+            },
         ],
     }
 
@@ -169,8 +174,9 @@ class BenchFlows:
     def set_live(self, count: int) -> None:
         with self.engine.begin() as conn:
             while len(self.ids) < count:
-                flow = publish(conn, Flow.model_validate(flow_document(self.prefix,
-                                                                       len(self.ids) + 1)))
+                flow = publish(
+                    conn, Flow.model_validate(flow_document(self.prefix, len(self.ids) + 1))
+                )
                 self.ids.append(flow.id)
             for n, flow_id in enumerate(self.ids):
                 status = find_flow(conn, flow_id).status
@@ -191,16 +197,24 @@ def relabel(template: list[dict], prefix: str) -> list[dict]:
     return json.loads(json.dumps(template).replace(f"{TEMPLATE}-", f"{prefix}-"))
 
 
-async def ingest(api: AsyncDripstone, events: list[dict], *, batch_size: int,
-                 lanes: int) -> tuple[api_load.IngestRun, int]:
+async def ingest(
+    api: AsyncDripstone, events: list[dict], *, batch_size: int, lanes: int
+) -> tuple[api_load.IngestRun, int]:
     """As api_load.ingest_batches, also counting the journeys the answers say were reached."""
     parts = api_load.lanes_of(events, lanes)
     began = time.perf_counter()
     results = await asyncio.gather(*(api.send_events(p, chunk=batch_size) for p in parts))
     seconds = time.perf_counter() - began
     requests = sum(-(-len(p) // batch_size) for p in parts)
-    run = api_load.IngestRun("batch", len(events), sum(r["appended"] for r in results),
-                             requests, seconds, batch_size, len(parts))
+    run = api_load.IngestRun(
+        "batch",
+        len(events),
+        sum(r["appended"] for r in results),
+        requests,
+        seconds,
+        batch_size,
+        len(parts),
+    )
     return run, sum(len(r["routed"]) for r in results)
 
 
@@ -212,28 +226,45 @@ def _spent(before: float | None, after: float | None) -> float | None:
     return after - before if before is not None and after is not None else None
 
 
-async def run(client: Client, engine: Engine, database_url: str, options: Options, *,
-              work_dir: Path, say: Callable[[str], None] = lambda _: None) -> RoutingBenchResult:
+async def run(
+    client: Client,
+    engine: Engine,
+    database_url: str,
+    options: Options,
+    *,
+    work_dir: Path,
+    say: Callable[[str], None] = lambda _: None,
+) -> RoutingBenchResult:
     """Everything on `client`'s server and `engine`'s database (which the API process
     opens by `database_url`); ids are unique per run."""
     prefix = f"r{uuid.uuid4().hex[:8]}"
     # The embedded outbox whatever the environment says: a benchmark must never mail anyone.
-    settings = Settings(_env_file=None, task_queue=f"bench-{prefix}", email_provider="outbox",
-                        sms_provider="outbox", voice_provider="outbox")
+    settings = Settings(
+        _env_file=None,
+        task_queue=f"bench-{prefix}",
+        email_provider="outbox",
+        sms_provider="outbox",
+        voice_provider="outbox",
+    )
     api_key = secrets.token_urlsafe(24)
-    server = ApiServer(database_url=database_url,
-                       temporal_address=client.service_client.config.target_host,
-                       namespace=client.namespace, task_queue=settings.task_queue,
-                       api_key=api_key, log_path=work_dir / "api.log",
-                       workers=options.api_workers)
+    server = ApiServer(
+        database_url=database_url,
+        temporal_address=client.service_client.config.target_host,
+        namespace=client.namespace,
+        task_queue=settings.task_queue,
+        api_key=api_key,
+        log_path=work_dir / "api.log",
+        workers=options.api_workers,
+    )
     server_pid = dev_server_pid(client.service_client.config.target_host)
     template = api_load.generated_events(TEMPLATE, options.events)
     flows = BenchFlows(engine, prefix)
     live_flows = LiveFlows(engine)
     measurements: list[Measurement] = []
     problems: list[str] = []
-    worker = production.build_worker(client, settings,
-                                     production.activities_for(settings, engine, client))
+    worker = production.build_worker(
+        client, settings, production.activities_for(settings, engine, client)
+    )
     async with worker:
         router = Router(client, engine, settings.task_queue, local_sends=settings.local_sends)
         base_url = await asyncio.to_thread(server.start)
@@ -242,44 +273,66 @@ async def run(client: Client, engine: Engine, database_url: str, options: Option
                 await asyncio.to_thread(flows.set_live, min(options.flow_counts))
                 if options.warmup_events:
                     say(f"warm-up: {options.warmup_events:,} events, untimed")
-                    await ingest(api, api_load.generated_events(f"{prefix}-wu",
-                                                                options.warmup_events),
-                                 batch_size=options.batch_size, lanes=options.lanes)
+                    await ingest(
+                        api,
+                        api_load.generated_events(f"{prefix}-wu", options.warmup_events),
+                        batch_size=options.batch_size,
+                        lanes=options.lanes,
+                    )
                 plan = schedule(options.flow_counts, options.rounds)
-                say(f"1/2 {len(plan)} measurements of {len(template):,} events "
-                    f"({options.batch_size}/request, {options.lanes} senders)")
+                say(
+                    f"1/2 {len(plan)} measurements of {len(template):,} events "
+                    f"({options.batch_size}/request, {options.lanes} senders)"
+                )
                 for round_no, count in plan:
                     await asyncio.to_thread(flows.set_live, count)
                     live = len(await asyncio.to_thread(live_flows.load))
                     events = relabel(template, f"{prefix}-n{count}r{round_no}")
                     api_before, server_before = _cpu(server.process.pid), _cpu(server_pid)
-                    ingest_run, routed = await ingest(api, events, batch_size=options.batch_size,
-                                                      lanes=options.lanes)
-                    m = Measurement(count, live, round_no, ingest_run, routed,
-                                    _spent(api_before, _cpu(server.process.pid)),
-                                    _spent(server_before, _cpu(server_pid)))
+                    ingest_run, routed = await ingest(
+                        api, events, batch_size=options.batch_size, lanes=options.lanes
+                    )
+                    m = Measurement(
+                        count,
+                        live,
+                        round_no,
+                        ingest_run,
+                        routed,
+                        _spent(api_before, _cpu(server.process.pid)),
+                        _spent(server_before, _cpu(server_pid)),
+                    )
                     measurements.append(m)
                     if routed:
-                        problems.append(f"{count} flows, round {round_no}: {routed} journeys "
-                                        "reached or started (expected none)")
+                        problems.append(
+                            f"{count} flows, round {round_no}: {routed} journeys "
+                            "reached or started (expected none)"
+                        )
                     if ingest_run.appended != ingest_run.events:
-                        problems.append(f"{count} flows, round {round_no}: "
-                                        f"{ingest_run.events - ingest_run.appended} of "
-                                        f"{ingest_run.events} events not appended")
-                    say(f"    round {round_no}, {count:3} flows ({live} live): "
+                        problems.append(
+                            f"{count} flows, round {round_no}: "
+                            f"{ingest_run.events - ingest_run.appended} of "
+                            f"{ingest_run.events} events not appended"
+                        )
+                    say(
+                        f"    round {round_no}, {count:3} flows ({live} live): "
                         f"{ingest_run.events:,} events in {ingest_run.seconds:6.2f} s = "
-                        f"{ingest_run.rate:7,.0f} ev/s")
+                        f"{ingest_run.rate:7,.0f} ev/s"
+                    )
                 await asyncio.to_thread(flows.set_live, max(options.flow_counts))
-                say(f"2/2 waking {options.wake_journeys} waiting journeys, one event each, "
-                    f"{max(options.flow_counts)} bench flows live")
-                wake = await wakeup.measure(api, router, engine, prefix, options.wake_journeys,
-                                            gap=options.wake_gap)
+                say(
+                    f"2/2 waking {options.wake_journeys} waiting journeys, one event each, "
+                    f"{max(options.flow_counts)} bench flows live"
+                )
+                wake = await wakeup.measure(
+                    api, router, engine, prefix, options.wake_journeys, gap=options.wake_gap
+                )
                 wake_live = len(await asyncio.to_thread(live_flows.load))
         finally:
             await asyncio.to_thread(server.stop)
             await asyncio.to_thread(flows.archive)
-    return RoutingBenchResult(engine.dialect.name, options, measurements, wake, wake_live,
-                              prefix, problems + wake.missed)
+    return RoutingBenchResult(
+        engine.dialect.name, options, measurements, wake, wake_live, prefix, problems + wake.missed
+    )
 
 
 def _verdict(ok: bool) -> str:
@@ -289,11 +342,18 @@ def _verdict(ok: bool) -> str:
 def render(result: RoutingBenchResult, console: Console) -> None:
     o = result.options
     sqlite = result.dialect == "sqlite"
-    table = Table(title=f"Dripstone routing benchmark on {result.dialect}: POST /v1/events/batch "
-                        f"({o.batch_size}/request, {o.lanes} senders), routing on; "
-                        f"median of {o.rounds} round(s) per flow count")
-    for name, justify in (("Figure", "left"), ("Value", "right"), ("Target", "right"),
-                          ("", "left"), ("Detail", "left")):
+    table = Table(
+        title=f"Dripstone routing benchmark on {result.dialect}: POST /v1/events/batch "
+        f"({o.batch_size}/request, {o.lanes} senders), routing on; "
+        f"median of {o.rounds} round(s) per flow count"
+    )
+    for name, justify in (
+        ("Figure", "left"),
+        ("Value", "right"),
+        ("Target", "right"),
+        ("", "left"),
+        ("Detail", "left"),
+    ):
         table.add_column(name, justify=justify)
     for count in sorted(o.flow_counts):
         rounds = result.of(count)
@@ -302,33 +362,49 @@ def render(result: RoutingBenchResult, console: Console) -> None:
         rate = result.rate(count)
         rates = ", ".join(f"{m.rate:,.0f}" for m in rounds)
         cpu = result.cpu_ms(count)
-        table.add_row(f"Ingest with {count} live flow{'s' if count != 1 else ''}",
-                      f"{rate:,.0f} ev/s",
-                      f">= {SQLITE_RATE_TARGET:,.0f}" if sqlite else "",
-                      _verdict(rate >= SQLITE_RATE_TARGET) if sqlite else "",
-                      f"rounds {rates} ev/s" + (f"; API CPU {cpu:,.0f} ms/1k ev"
-                                                if cpu is not None else ""))
+        table.add_row(
+            f"Ingest with {count} live flow{'s' if count != 1 else ''}",
+            f"{rate:,.0f} ev/s",
+            f">= {SQLITE_RATE_TARGET:,.0f}" if sqlite else "",
+            _verdict(rate >= SQLITE_RATE_TARGET) if sqlite else "",
+            f"rounds {rates} ev/s" + (f"; API CPU {cpu:,.0f} ms/1k ev" if cpu is not None else ""),
+        )
     low, high = min(o.flow_counts), max(o.flow_counts)
-    table.add_row(f"  ratio rate({high}) / rate({low})", f"{result.ratio:.2f}",
-                  f">= {RATIO_TARGET}", _verdict(result.ratio >= RATIO_TARGET),
-                  "of the medians above")
+    table.add_row(
+        f"  ratio rate({high}) / rate({low})",
+        f"{result.ratio:.2f}",
+        f">= {RATIO_TARGET}",
+        _verdict(result.ratio >= RATIO_TARGET),
+        "of the medians above",
+    )
     if result.cpu_ratio is not None:
-        table.add_row(f"  API CPU per event, {low} / {high} flows", f"{result.cpu_ratio:.2f}",
-                      "", "", "1.00 = the flows cost nothing; steadier than wall time")
+        table.add_row(
+            f"  API CPU per event, {low} / {high} flows",
+            f"{result.cpu_ratio:.2f}",
+            "",
+            "",
+            "1.00 = the flows cost nothing; steadier than wall time",
+        )
     wake = result.wake
     summary = wake.summary("wake_ms")
     if summary:
-        table.add_row("Wake-up: event POSTed -> next action, p50 / p99",
-                      f"{summary['p50']:,.0f} / {summary['p99']:,.0f} ms",
-                      f"p99 < {WAKE_P99_TARGET_MS:,.0f} ms",
-                      _verdict(summary["p99"] < WAKE_P99_TARGET_MS),
-                      f"max {summary['max']:,.0f} ms, {len(wake.wake_ms)} journeys, "
-                      f"{result.wake_live} live flows")
+        table.add_row(
+            "Wake-up: event POSTed -> next action, p50 / p99",
+            f"{summary['p50']:,.0f} / {summary['p99']:,.0f} ms",
+            f"p99 < {WAKE_P99_TARGET_MS:,.0f} ms",
+            _verdict(summary["p99"] < WAKE_P99_TARGET_MS),
+            f"max {summary['max']:,.0f} ms, {len(wake.wake_ms)} journeys, "
+            f"{result.wake_live} live flows",
+        )
     accepted = wake.summary("accepted_ms")
     if accepted:
-        table.add_row("  POST /v1/events answered (202), p50 / p99",
-                      f"{accepted['p50']:,.0f} / {accepted['p99']:,.0f} ms", "", "",
-                      f"max {accepted['max']:,.0f} ms")
+        table.add_row(
+            "  POST /v1/events answered (202), p50 / p99",
+            f"{accepted['p50']:,.0f} / {accepted['p99']:,.0f} ms",
+            "",
+            "",
+            f"max {accepted['max']:,.0f} ms",
+        )
     console.print(table)
     console.print(_rounds(result))
     for problem in result.problems[:20]:
@@ -338,21 +414,45 @@ def render(result: RoutingBenchResult, console: Console) -> None:
 
 
 def _rounds(result: RoutingBenchResult) -> Table:
-    table = Table(title="Measurements, in the order run (after an untimed warm-up)",
-                  caption="up: flows published; down: paused. Fresh contacts each time.")
-    for name in ("Round", "Flows", "Live", "Events", "Seconds", "ev/s", "Requests",
-                 "API CPU ms/1k ev", "server", "API busy"):
+    table = Table(
+        title="Measurements, in the order run (after an untimed warm-up)",
+        caption="up: flows published; down: paused. Fresh contacts each time.",
+    )
+    for name in (
+        "Round",
+        "Flows",
+        "Live",
+        "Events",
+        "Seconds",
+        "ev/s",
+        "Requests",
+        "API CPU ms/1k ev",
+        "server",
+        "API busy",
+    ):
         table.add_column(name, justify="right")
 
     def cpu(value: float | None) -> str:
         return f"{value:,.0f}" if value is not None else "-"
 
     for m in result.measurements:
-        busy = (f"{100 * m.cpu_api / m.run.seconds:.0f}% of a core"
-                if m.cpu_api is not None and m.run.seconds else "-")
-        table.add_row(str(m.round), str(m.flows), str(m.live), f"{m.run.events:,}",
-                      f"{m.run.seconds:,.2f}", f"{m.rate:,.0f}", str(m.run.requests),
-                      cpu(m.cpu_ms_per_1k("api")), cpu(m.cpu_ms_per_1k("server")), busy)
+        busy = (
+            f"{100 * m.cpu_api / m.run.seconds:.0f}% of a core"
+            if m.cpu_api is not None and m.run.seconds
+            else "-"
+        )
+        table.add_row(
+            str(m.round),
+            str(m.flows),
+            str(m.live),
+            f"{m.run.events:,}",
+            f"{m.run.seconds:,.2f}",
+            f"{m.rate:,.0f}",
+            str(m.run.requests),
+            cpu(m.cpu_ms_per_1k("api")),
+            cpu(m.cpu_ms_per_1k("server")),
+            busy,
+        )
     return table
 
 
@@ -365,22 +465,39 @@ def main(
     warmup_events: Annotated[int, typer.Option(help="Untimed events sent first")] = 2000,
     wake_journeys: Annotated[int, typer.Option(help="Waiting journeys woken by an event")] = 100,
     wake_gap: Annotated[float, typer.Option(help="Seconds between wake-up events")] = 0.1,
-    database_url: Annotated[Optional[str], typer.Option(
-        help="Database (default: a temporary SQLite file, deleted after)")] = None,
-    keep: Annotated[bool, typer.Option(help="Keep the temporary directory (database, "
-                                       "API log)")] = False,
-    api_workers: Annotated[int, typer.Option(help="API processes (`dripstone api "
-                                             "--workers`)")] = 1,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database (default: a temporary SQLite file, deleted after)"),
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option(help="Keep the temporary directory (database, " "API log)")
+    ] = False,
+    api_workers: Annotated[
+        int, typer.Option(help="API processes (`dripstone api " "--workers`)")
+    ] = 1,
 ) -> None:
     """Batch ingest with 1, 10 and 50 live flows; event-to-journey wake-up latency."""
     quiet_logs()
     console = Console()
-    options = Options(events=events, rounds=rounds, batch_size=batch_size, lanes=lanes,
-                      warmup_events=warmup_events, wake_journeys=wake_journeys,
-                      wake_gap=wake_gap, api_workers=api_workers)
-    result = run_on_dev_server(run, options, database_url, console,
-                               prefix="dripstone-routing-bench-", keep=keep,
-                               before=lambda: console.print(_load("at start")))
+    options = Options(
+        events=events,
+        rounds=rounds,
+        batch_size=batch_size,
+        lanes=lanes,
+        warmup_events=warmup_events,
+        wake_journeys=wake_journeys,
+        wake_gap=wake_gap,
+        api_workers=api_workers,
+    )
+    result = run_on_dev_server(
+        run,
+        options,
+        database_url,
+        console,
+        prefix="dripstone-routing-bench-",
+        keep=keep,
+        before=lambda: console.print(_load("at start")),
+    )
     console.print(_load("at the end"))
     render(result, console)
 
@@ -391,8 +508,9 @@ def _load(when: str) -> str:
         one, five, _ = os.getloadavg()
     except OSError:
         return f"machine load {when}: unknown"
-    return (f"machine load {when}: {one:.1f} (1 min), {five:.1f} (5 min) "
-            f"on {os.cpu_count()} cores")
+    return (
+        f"machine load {when}: {one:.1f} (1 min), {five:.1f} (5 min) " f"on {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

@@ -27,11 +27,30 @@ def _seed(directory: Path):
     engine = make_engine(f"sqlite:///{directory / 'real.db'}")
     migrate(engine)
     from datetime import UTC, datetime
+
     now = datetime.now(UTC)
-    ingest(engine, [ContactEvent(event_id=f"bench-{n}", type=t, contact_id="c-1", occurred_at=now,
-                                 source="bench", payload=p) for n, (t, p) in enumerate([
-        ("contact.created", {"phone": "+4915112345678", "attributes": {"first_name": "Ana"}}),
-        ("contact.tag_added", {"tag": "customer"})])])
+    ingest(
+        engine,
+        [
+            ContactEvent(
+                event_id=f"bench-{n}",
+                type=t,
+                contact_id="c-1",
+                occurred_at=now,
+                source="bench",
+                payload=p,
+            )
+            for n, (t, p) in enumerate(
+                [
+                    (
+                        "contact.created",
+                        {"phone": "+4915112345678", "attributes": {"first_name": "Ana"}},
+                    ),
+                    ("contact.tag_added", {"tag": "customer"}),
+                ]
+            )
+        ],
+    )
     with engine.begin() as conn:
         return engine, publish(conn, load_template("nps-survey"))
 
@@ -53,9 +72,11 @@ async def main() -> None:
         [timeline] = await simulate(settings, engine, Plan(flow, False, ["c-1"], [], 30))
         total = time.monotonic() - started
         engine.dispose()
-    print(f"30-day simulation of nps-survey ({timeline.status}: {timeline.ended_how}): "
-          f"{total:.1f}s wall in all; of it about {sandbox:.1f}s throwaway database, "
-          f"{server:.1f}s test server start")
+    print(
+        f"30-day simulation of nps-survey ({timeline.status}: {timeline.ended_how}): "
+        f"{total:.1f}s wall in all; of it about {sandbox:.1f}s throwaway database, "
+        f"{server:.1f}s test server start"
+    )
 
 
 if __name__ == "__main__":

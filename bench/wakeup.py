@@ -27,13 +27,23 @@ from routing.router import Router
 from workflows import search_attributes as sa
 
 WAIT_FLOW = {
-    "id": "bench-wait", "name": "Bench: wait for a reply",
+    "id": "bench-wait",
+    "name": "Bench: wait for a reply",
     "trigger": {"event": "form.submitted", "where": [{"path": "form_id", "value": "bench-wait"}]},
     "steps": [
-        {"id": "reply", "kind": "wait_for_event", "event": "sms.received", "timeout": "1d",
-         "on_event": "thanks"},
-        {"id": "thanks", "kind": "send_email", "subject": "Thanks for your reply",
-         "body": "We got it."},
+        {
+            "id": "reply",
+            "kind": "wait_for_event",
+            "event": "sms.received",
+            "timeout": "1d",
+            "on_event": "thanks",
+        },
+        {
+            "id": "thanks",
+            "kind": "send_email",
+            "subject": "Thanks for your reply",
+            "body": "We got it.",
+        },
     ],
 }
 
@@ -55,12 +65,12 @@ class WakeFigures:
         samples = getattr(self, which)
         if not samples:
             return {}
-        return {"p50": percentile(samples, 50), "p99": percentile(samples, 99),
-                "max": max(samples)}
+        return {"p50": percentile(samples, 50), "p99": percentile(samples, 99), "max": max(samples)}
 
 
-async def park(router: Router, flow: Flow, contact_ids: list[str], concurrency: int = 50,
-               timeout: float = 120) -> None:
+async def park(
+    router: Router, flow: Flow, contact_ids: list[str], concurrency: int = 50, timeout: float = 120
+) -> None:
     """Enroll, then wait until visibility lists them all at the wait step: one count
     query at a time, rather than a state query per journey (which would load the worker
     and the server while the others are still being parked)."""
@@ -73,8 +83,10 @@ async def park(router: Router, flow: Flow, contact_ids: list[str], concurrency: 
 
     await asyncio.gather(*(one(c) for c in contact_ids))
     step = flow.steps[0].id
-    query = (f"{sa.FLOW_ID.name} = '{flow.id}' AND {sa.CURRENT_STEP.name} = '{step}' AND "
-             f"{sa.STATUS.name} = '{JourneyStatus.WAITING.value}' AND ExecutionStatus = 'Running'")
+    query = (
+        f"{sa.FLOW_ID.name} = '{flow.id}' AND {sa.CURRENT_STEP.name} = '{step}' AND "
+        f"{sa.STATUS.name} = '{JourneyStatus.WAITING.value}' AND ExecutionStatus = 'Running'"
+    )
     deadline = time.monotonic() + timeout
     while (await router.client.count_workflows(query)).count < len(contact_ids):
         if time.monotonic() > deadline:
@@ -83,15 +95,23 @@ async def park(router: Router, flow: Flow, contact_ids: list[str], concurrency: 
 
 
 def _outboxed(engine: Engine, contact_ids: list[str], subject: str) -> dict[str, datetime]:
-    query = (select(outbox_messages.c.contact_id, outbox_messages.c.created_at)
-             .where(outbox_messages.c.contact_id.in_(contact_ids),
-                    outbox_messages.c.subject == subject))
+    query = select(outbox_messages.c.contact_id, outbox_messages.c.created_at).where(
+        outbox_messages.c.contact_id.in_(contact_ids), outbox_messages.c.subject == subject
+    )
     with engine.connect() as conn:
         return {row.contact_id: row.created_at for row in conn.execute(query)}
 
 
-async def measure(api: AsyncDripstone, router: Router, engine: Engine, prefix: str,
-                  count: int, *, gap: float = 0.1, settle: float = 30) -> WakeFigures:
+async def measure(
+    api: AsyncDripstone,
+    router: Router,
+    engine: Engine,
+    prefix: str,
+    count: int,
+    *,
+    gap: float = 0.1,
+    settle: float = 30,
+) -> WakeFigures:
     flow = publish_flow(engine, {**WAIT_FLOW, "id": f"{prefix}-wait"})
     contact_ids = [f"{prefix}-w-{i}" for i in range(count)]
     seed_contacts(engine, contact_ids)
@@ -102,8 +122,9 @@ async def measure(api: AsyncDripstone, router: Router, engine: Engine, prefix: s
         began = time.perf_counter()
         answer = await api.send_event("sms.received", contact_id, {"body": "yes"})
         accepted_ms.append((time.perf_counter() - began) * 1000)
-        if not any(r["flow_id"] == flow.id and r["outcome"] == "signalled"
-                   for r in answer["routed"]):
+        if not any(
+            r["flow_id"] == flow.id and r["outcome"] == "signalled" for r in answer["routed"]
+        ):
             missed.append(f"{contact_id}: routed {answer['routed']}")
         await asyncio.sleep(gap)
     subject = flow.steps[1].subject

@@ -7,7 +7,7 @@ follows its progress query, so Ctrl-C stops the following, never the backfill.
 """
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -39,14 +39,21 @@ def _open(flow_id: str, draft: bool = False) -> tuple:
             if draft:
                 if record.draft is None:
                     fail(f"flow {flow_id!r} has no unpublished draft")
-                flow, problems = parse_flow(record.draft, known_fields(conn),
-                                            allow_private_targets=settings.webhook_allow_private_targets)
+                flow, problems = parse_flow(
+                    record.draft,
+                    known_fields(conn),
+                    allow_private_targets=settings.webhook_allow_private_targets,
+                )
                 if flow is None or errors(problems):
-                    fail(f"the draft of flow {flow_id!r} has errors:\n"
-                         + "\n".join(f"  {p}" for p in errors(problems)))
+                    fail(
+                        f"the draft of flow {flow_id!r} has errors:\n"
+                        + "\n".join(f"  {p}" for p in errors(problems))
+                    )
                 return engine, flow
             if record.current_version == 0:
-                fail(f"flow {flow_id!r} has no published version yet; preview its draft with --draft")
+                fail(
+                    f"flow {flow_id!r} has no published version yet; preview its draft with --draft"
+                )
             if record.status == FlowStatus.ARCHIVED:
                 fail(f"flow {flow_id!r} is archived; it enrolls no one")
             return engine, get_version(conn, flow_id, record.current_version)
@@ -57,7 +64,9 @@ def _open(flow_id: str, draft: bool = False) -> tuple:
 def audience(
     flow_id: FlowIdArg,
     limit: Annotated[int, typer.Option(min=0, help="How many contacts to list")] = 20,
-    draft: Annotated[bool, typer.Option("--draft", help="Preview the saved draft, not the live version")] = False,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Preview the saved draft, not the live version")
+    ] = False,
 ) -> None:
     """Who the flow would enroll among existing contacts: they had an event matching the
     trigger's event and filters, and satisfy its condition now."""
@@ -67,8 +76,9 @@ def audience(
     found = preview(engine, flow, limit)
     engine.dispose()
     which = "its draft" if draft else f"version {flow.version}"
-    console.print(f"{found.count} existing contact(s) match flow {flow_id!r} ({which})",
-                  highlight=False)
+    console.print(
+        f"{found.count} existing contact(s) match flow {flow_id!r} ({which})", highlight=False
+    )
     if found.contacts:
         table = Table()
         for column in ("contact", "email", "phone"):
@@ -82,10 +92,19 @@ def audience(
 
 def backfill(
     flow_id: FlowIdArg,
-    rate: Annotated[Optional[float], typer.Option(min=0.001, help="Enrollments per second at most "
-                                                  "(default: DRIPSTONE_BACKFILL_RATE_PER_SECOND)")] = None,
-    follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Show a progress bar until it is done")] = True,
-    cancel: Annotated[bool, typer.Option("--cancel", help="Stop the running backfill after its current page")] = False,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Enrollments per second at most " "(default: DRIPSTONE_BACKFILL_RATE_PER_SECOND)",
+        ),
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow/--no-follow", help="Show a progress bar until it is done")
+    ] = True,
+    cancel: Annotated[
+        bool, typer.Option("--cancel", help="Stop the running backfill after its current page")
+    ] = False,
 ) -> None:
     """Enroll the existing contacts who match the live version (starting it again resumes
     a stopped backfill; one that completed is not run twice)."""
@@ -95,8 +114,11 @@ def backfill(
         from routing.backfills import cancel_backfill
 
         sent = _run(flow, lambda client: cancel_backfill(client, flow.id, flow.version))
-        console.print(f"cancel sent to the backfill of flow {flow_id!r} version {flow.version}"
-                      if sent else f"flow {flow_id!r} version {flow.version} has no running backfill")
+        console.print(
+            f"cancel sent to the backfill of flow {flow_id!r} version {flow.version}"
+            if sent
+            else f"flow {flow_id!r} version {flow.version} has no running backfill"
+        )
         return
     start_and_follow(flow, rate, follow)
 
@@ -117,8 +139,10 @@ def backfill_after_publish(published: "Flow", enroll_existing: bool | None) -> N
         status = get_status(conn, published.id)
     engine.dispose()
     if status != FlowStatus.PUBLISHED:
-        console.print(f"existing contacts are not enrolled while the flow is {status.value}; once "
-                      f"resumed, run: dripstone flow backfill {published.id}")
+        console.print(
+            f"existing contacts are not enrolled while the flow is {status.value}; once "
+            f"resumed, run: dripstone flow backfill {published.id}"
+        )
         return
     start_and_follow(published, None, follow=True)
 
@@ -131,18 +155,26 @@ def start_and_follow(flow: "Flow", rate: float | None, follow: bool) -> None:
 
     async def go(client) -> "BackfillProgress | None":
         workflow_id = await start_backfill(
-            client, flow, task_queue=settings.task_queue,
+            client,
+            flow,
+            task_queue=settings.task_queue,
             rate_per_second=rate or settings.backfill_rate_per_second,
-            page_size=settings.backfill_page_size)
-        console.print(f"{workflow_id}: enrolling existing contacts in flow {flow.id!r} "
-                      f"version {flow.version}", highlight=False)
+            page_size=settings.backfill_page_size,
+        )
+        console.print(
+            f"{workflow_id}: enrolling existing contacts in flow {flow.id!r} "
+            f"version {flow.version}",
+            highlight=False,
+        )
         return await _follow(client, flow) if follow else None
 
     try:
         progress = _run(flow, go)
     except KeyboardInterrupt:
-        console.print(f"\nstopped following; the backfill goes on in the worker "
-                      f"(follow it again with: dripstone flow backfill {flow.id})")
+        console.print(
+            f"\nstopped following; the backfill goes on in the worker "
+            f"(follow it again with: dripstone flow backfill {flow.id})"
+        )
         return
     if progress is not None:
         _report(progress)
@@ -165,19 +197,30 @@ def _run(flow: "Flow", work):
     except RuntimeError as exc:
         if not is_connect_failure(exc):
             raise
-        fail(f"cannot reach Temporal at {settings.temporal_address}: {exc}. The backfill of flow "
-             f"{flow.id!r} did not start; retry with: dripstone flow backfill {flow.id}")
+        fail(
+            f"cannot reach Temporal at {settings.temporal_address}: {exc}. The backfill of flow "
+            f"{flow.id!r} did not start; retry with: dripstone flow backfill {flow.id}"
+        )
 
 
 async def _follow(client, flow: "Flow") -> "BackfillProgress":
     from rich.progress import (
-        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
     )
 
     from routing.backfills import backfill_progress
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(f"{flow.id} v{flow.version}", total=None, detail="counting...")
         while True:
@@ -185,9 +228,13 @@ async def _follow(client, flow: "Flow") -> "BackfillProgress":
             if progress is None:  # started a moment ago, not visible yet
                 await asyncio.sleep(POLL_SECONDS)
                 continue
-            bar.update(task, total=progress.total, completed=progress.enrolled + progress.skipped,
-                       detail=progress.reason or f"{progress.enrolled} enrolled, "
-                       f"{progress.skipped} already in the flow")
+            bar.update(
+                task,
+                total=progress.total,
+                completed=progress.enrolled + progress.skipped,
+                detail=progress.reason
+                or f"{progress.enrolled} enrolled, " f"{progress.skipped} already in the flow",
+            )
             if progress.status != "running":
                 return progress
             await asyncio.sleep(POLL_SECONDS)
@@ -195,6 +242,8 @@ async def _follow(client, flow: "Flow") -> "BackfillProgress":
 
 def _report(progress: "BackfillProgress") -> None:
     why = f" ({progress.reason})" if progress.reason else ""
-    console.print(f"backfill {progress.status}{why}: {progress.enrolled} enrolled, "
-                  f"{progress.skipped} already in the flow, {progress.scanned} contact(s) examined",
-                  highlight=False)
+    console.print(
+        f"backfill {progress.status}{why}: {progress.enrolled} enrolled, "
+        f"{progress.skipped} already in the flow, {progress.scanned} contact(s) examined",
+        highlight=False,
+    )

@@ -27,9 +27,14 @@ async def send_events(settings: "Settings", raw: list[dict]):
 
     engine = open_checked(settings.resolved_database_url)
     client = await connect(settings, lazy=True)
-    return await ingest_raw(engine, Router(client, engine, settings.task_queue, local_sends=settings.local_sends), raw,
-                            Backoff.from_settings(settings), settings.max_event_payload_bytes,
-                            settings.phone_default_region)
+    return await ingest_raw(
+        engine,
+        Router(client, engine, settings.task_queue, local_sends=settings.local_sends),
+        raw,
+        Backoff.from_settings(settings),
+        settings.max_event_payload_bytes,
+        settings.phone_default_region,
+    )
 
 
 async def enroll_manually(settings: "Settings", flow_id: str, contact_id: str) -> "Routed":
@@ -44,12 +49,14 @@ async def enroll_manually(settings: "Settings", flow_id: str, contact_id: str) -
     with engine.connect() as conn:
         flow = manual_enrollment_flow(conn, flow_id, contact_id)
     client = await connect(settings)
-    return await Router(client, engine, settings.task_queue, local_sends=settings.local_sends).enroll(
-        flow, contact_id, f"manual-{uuid.uuid4()}", None)
+    return await Router(
+        client, engine, settings.task_queue, local_sends=settings.local_sends
+    ).enroll(flow, contact_id, f"manual-{uuid.uuid4()}", None)
 
 
-async def show_journeys(settings: "Settings", console: Console, contact_id: str | None,
-                        flow_id: str | None) -> bool:
+async def show_journeys(
+    settings: "Settings", console: Console, contact_id: str | None, flow_id: str | None
+) -> bool:
     """False when Temporal cannot be reached (the caller exits non-zero)."""
     from temporalio.service import RPCError
 
@@ -63,10 +70,14 @@ async def show_journeys(settings: "Settings", console: Console, contact_id: str 
             client = await asyncio.wait_for(connect(settings), CONNECT_WITHIN)
             rows = await list_journeys(client, contact_id, flow_id)
         except (RuntimeError, TimeoutError, RPCError) as exc:
-            console.print(f"error: Temporal at {settings.temporal_address} did not answer "
-                          f"({exc or 'timed out'}); a contact's journeys are also listed from "
-                          "the journey index, without Temporal, by GET "
-                          "/v1/contacts/{id}/journeys", style="red", highlight=False)
+            console.print(
+                f"error: Temporal at {settings.temporal_address} did not answer "
+                f"({exc or 'timed out'}); a contact's journeys are also listed from "
+                "the journey index, without Temporal, by GET "
+                "/v1/contacts/{id}/journeys",
+                style="red",
+                highlight=False,
+            )
             return False
         if not rows:
             console.print("no journeys found")
@@ -82,9 +93,16 @@ async def _journeys_now(settings: "Settings", engine, client, rows) -> dict:
     from domain.scheduling.zones import Zones
     from routing.journey_now import journeys_now
 
-    return await journeys_now(engine, client, Zones.from_settings(settings), [
-        (r.workflow_id, r.flow_id, r.flow_version, r.contact_id, r.state)
-        for r in rows if r.execution_status == "running"])
+    return await journeys_now(
+        engine,
+        client,
+        Zones.from_settings(settings),
+        [
+            (r.workflow_id, r.flow_id, r.flow_version, r.contact_id, r.state)
+            for r in rows
+            if r.execution_status == "running"
+        ],
+    )
 
 
 # Longer than a healthy connect ever takes; the SDK would otherwise retry for a minute.
@@ -98,9 +116,15 @@ def _print_journeys(console: Console, rows, now: dict) -> None:
     table.add_column("workflow id", no_wrap=True)
     for row in rows:
         wait, retry = now.get(row.workflow_id, (None, None))
-        table.add_row(row.contact_id, f"{row.flow_id} v{row.flow_version or '?'}", row.status,
-                      row.current_step or "-", _now_text(wait, retry),
-                      _last_outcome(row), row.workflow_id)
+        table.add_row(
+            row.contact_id,
+            f"{row.flow_id} v{row.flow_version or '?'}",
+            row.status,
+            row.current_step or "-",
+            _now_text(wait, retry),
+            _last_outcome(row),
+            row.workflow_id,
+        )
     console.print(table)
 
 
@@ -114,8 +138,12 @@ def _last_outcome(row) -> str:
 def _now_text(wait, retry) -> str:
     parts = []
     if wait is not None:
-        until = (f" until {wait.until_local:%Y-%m-%d %H:%M} {wait.zone} "
-                 f"({wait.until:%Y-%m-%d %H:%M} UTC)" if wait.until else "")
+        until = (
+            f" until {wait.until_local:%Y-%m-%d %H:%M} {wait.zone} "
+            f"({wait.until:%Y-%m-%d %H:%M} UTC)"
+            if wait.until
+            else ""
+        )
         held = "paused (moves on only when resumed); " if wait.paused else ""
         parts.append(f"{held}{wait.reason}{until}")
     if retry is not None:
@@ -124,8 +152,9 @@ def _now_text(wait, retry) -> str:
     return "; ".join(parts) or "-"
 
 
-async def run_dev_stack(settings: "Settings", console: Console, temporal_bin: str, port: int,
-                        ui_port: int, once: bool) -> None:
+async def run_dev_stack(
+    settings: "Settings", console: Console, temporal_bin: str, port: int, ui_port: int, once: bool
+) -> None:
     from cli import dev_stack
     from routing.dispatch import Dispatcher
     from routing.router import Router
@@ -133,21 +162,31 @@ async def run_dev_stack(settings: "Settings", console: Console, temporal_bin: st
 
     dev_stack.check_ports_free({"Temporal frontend": port, "Temporal Web UI": ui_port})
     # Its own dev server speaks plain text: TLS settings meant for a cluster do not apply.
-    settings = settings.model_copy(update={
-        "temporal_address": f"127.0.0.1:{port}", "temporal_tls": False,
-        "temporal_tls_ca_path": None, "temporal_tls_cert_path": None,
-        "temporal_tls_key_path": None, "temporal_tls_server_name": None,
-        "temporal_api_key": None})
+    settings = settings.model_copy(
+        update={
+            "temporal_address": f"127.0.0.1:{port}",
+            "temporal_tls": False,
+            "temporal_tls_ca_path": None,
+            "temporal_tls_cert_path": None,
+            "temporal_tls_key_path": None,
+            "temporal_tls_server_name": None,
+            "temporal_api_key": None,
+        }
+    )
     console.print(f"starting Temporal dev server ({temporal_bin}), data in {settings.data_dir}/")
-    server = dev_stack.start_dev_server(temporal_bin, settings.data_dir, port, ui_port,
-                                        settings.temporal_namespace)
+    server = dev_stack.start_dev_server(
+        temporal_bin, settings.data_dir, port, ui_port, settings.temporal_namespace
+    )
     try:
         client = await dev_stack.wait_for_server(lambda: connect(settings), server)
         # The dev stack owns its database: it migrates, as `dripstone db migrate` would.
         engine = open_and_migrate(settings)
         worker = build_worker(client, settings, activities_for(settings, engine, client))
-        dispatcher = Dispatcher.from_settings(settings, engine,
-                                              Router(client, engine, settings.task_queue, local_sends=settings.local_sends))
+        dispatcher = Dispatcher.from_settings(
+            settings,
+            engine,
+            Router(client, engine, settings.task_queue, local_sends=settings.local_sends),
+        )
         stop = asyncio.Event()
         async with worker:
             retries = asyncio.create_task(dispatcher.run(stop))
@@ -185,15 +224,19 @@ async def _seed_and_show(settings, console, client, engine, ui_port) -> None:
     console.print(f"published flow {published.id!r} version {published.version}")
     router = Router(client, engine, settings.task_queue, local_sends=settings.local_sends)
     appended, routed = await ingest_events(engine, router, dev_stack.sample_events())
-    console.print(f"ingested {len(appended)} new events; "
-                  f"{sum(r.outcome == 'enrolled' for r in routed)} journeys enrolled")
+    console.print(
+        f"ingested {len(appended)} new events; "
+        f"{sum(r.outcome == 'enrolled' for r in routed)} journeys enrolled"
+    )
     rows = await _settled_journeys(client, published.id)
     _print_journeys(console, rows, await _journeys_now(settings, engine, client, rows))
     with engine.connect() as conn:
         outboxed = conn.execute(select(func.count()).select_from(outbox_messages)).scalar()
     console.print(f"{outboxed} messages in the local outbox (table outbox_messages)")
-    console.print(f"Temporal Web UI: http://localhost:{ui_port}/namespaces/"
-                  f"{settings.temporal_namespace}/workflows")
+    console.print(
+        f"Temporal Web UI: http://localhost:{ui_port}/namespaces/"
+        f"{settings.temporal_namespace}/workflows"
+    )
 
 
 async def _settled_journeys(client, flow_id: str, timeout: float = 30.0):

@@ -29,8 +29,12 @@ def _counts_line(waiting: int, failing: int, dead: int) -> str:
 @dispatch_app.command("list")
 def list_dead(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many to show.")] = 100,
-    after: Annotated[int, typer.Option(min=0, help="Only after this store position "
-                                       "(the last one of the page before).")] = 0,
+    after: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Only after this store position " "(the last one of the page before)."
+        ),
+    ] = 0,
 ) -> None:
     """Show dead letters, oldest first, and how many events wait to be routed."""
     from projections.dispatches import dead_letters, pending
@@ -50,14 +54,21 @@ def list_dead(
             table.add_column(column)
         for letter in letters:
             # Text, not markup: ids and errors may hold [brackets].
-            table.add_row(Text(letter.event_id), Text(letter.contact_id), Text(letter.type),
-                          str(letter.attempts), Text(letter.reason),
-                          letter.dead_at.strftime("%Y-%m-%d %H:%M:%S UTC"))
+            table.add_row(
+                Text(letter.event_id),
+                Text(letter.contact_id),
+                Text(letter.type),
+                str(letter.attempts),
+                Text(letter.reason),
+                letter.dead_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            )
         console.print(table)
         if more:
-            console.print(f"more after position {letters[-1].position}: "
-                          f"dripstone dispatch list --after {letters[-1].position}",
-                          highlight=False)
+            console.print(
+                f"more after position {letters[-1].position}: "
+                f"dripstone dispatch list --after {letters[-1].position}",
+                highlight=False,
+            )
     else:
         console.print("no dead letters" + (f" after position {after}" if after else ""))
     console.print(_counts_line(*counts), highlight=False)
@@ -74,8 +85,10 @@ def _act(event_ids: list[str], verb: str, action) -> None:
     for event_id in handled.not_dead:
         err.print(f"not a dead letter: {event_id}", markup=False, highlight=False)
     if handled.not_dead:
-        fail(f"{len(handled.not_dead)} of {len(handled.done) + len(handled.not_dead)} "
-             "event id(s) are not dead letters (see `dripstone dispatch list`)")
+        fail(
+            f"{len(handled.not_dead)} of {len(handled.done) + len(handled.not_dead)} "
+            "event id(s) are not dead letters (see `dripstone dispatch list`)"
+        )
 
 
 @dispatch_app.command("retry")

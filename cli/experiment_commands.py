@@ -25,9 +25,11 @@ def _p(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def experiment(flow_id: FlowIdArg,
-               step_id: str = typer.Argument(help="The experiment step's id."),
-               as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+def experiment(
+    flow_id: FlowIdArg,
+    step_id: str = typer.Argument(help="The experiment step's id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
     """An experiment step's result: counts, rates, the difference from the first variant
     with its 95% interval and p-value (Fisher's exact test), the winner once decided; and
     the flow's lift over its holdout, if it keeps one."""
@@ -46,28 +48,61 @@ def experiment(flow_id: FlowIdArg,
             fail(str(exc))
         lift = holdout_lift(conn, flow_id, versions(conn, flow_id))
     if as_json:
-        print(json.dumps({"experiment": result.model_dump(mode="json"),
-                          "lift": lift.model_dump(mode="json") if lift else None}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "experiment": result.model_dump(mode="json"),
+                    "lift": lift.model_dump(mode="json") if lift else None,
+                },
+                indent=2,
+            )
+        )
         return
     window = format_duration(timedelta(seconds=result.window_seconds))
-    table = Table(title=f"Experiment {flow_id}/{step_id}: {result.metric} within {window} "
-                  f"({result.channel}, winner after {result.rule.replace('_', ' ')})")
-    for column in ("variant", "weight", "assigned", "measured", result.metric, "rate",
-                   "95% CI", "vs first", "95% CI of difference", "p-value"):
+    table = Table(
+        title=f"Experiment {flow_id}/{step_id}: {result.metric} within {window} "
+        f"({result.channel}, winner after {result.rule.replace('_', ' ')})"
+    )
+    for column in (
+        "variant",
+        "weight",
+        "assigned",
+        "measured",
+        result.metric,
+        "rate",
+        "95% CI",
+        "vs first",
+        "95% CI of difference",
+        "p-value",
+    ):
         table.add_column(column, justify="left" if column == "variant" else "right")
     for v in result.variants:
-        table.add_row(v.name, f"{v.weight:g}", str(v.assigned), str(v.measured), str(v.successes),
-                      _pct(v.rate), _interval(v.rate_ci),
-                      "-" if v.difference is None else f"{v.difference * 100:+.1f} pts",
-                      _interval(v.difference_ci), _p(v.p_value))
+        table.add_row(
+            v.name,
+            f"{v.weight:g}",
+            str(v.assigned),
+            str(v.measured),
+            str(v.successes),
+            _pct(v.rate),
+            _interval(v.rate_ci),
+            "-" if v.difference is None else f"{v.difference * 100:+.1f} pts",
+            _interval(v.difference_ci),
+            _p(v.p_value),
+        )
     console.print(table)
     if result.overall_p_value is not None and len(result.variants) > 2:
         console.print(f"overall p-value (chi-squared): {_p(result.overall_p_value)}")
     if result.decision is not None:
-        console.print(f"winner: {result.decision.winner} (decided {result.decision.decided_at:%Y-%m-%d %H:%M} "
-                      f"UTC by {result.decision.rule}); {result.winner_sends} contacts got it since")
+        console.print(
+            f"winner: {result.decision.winner} (decided {result.decision.decided_at:%Y-%m-%d %H:%M} "
+            f"UTC by {result.decision.rule}); {result.winner_sends} contacts got it since"
+        )
     else:
-        due = "the rule is met: decided when the next contact arrives" if result.decision_due else "testing"
+        due = (
+            "the rule is met: decided when the next contact arrives"
+            if result.decision_due
+            else "testing"
+        )
         console.print(f"no winner yet ({due}); leading: {result.leader or '-'}")
     if lift is not None:
         console.print(
@@ -76,4 +111,5 @@ def experiment(flow_id: FlowIdArg,
             f"({_pct(lift.holdout_rate)}); difference "
             f"{'-' if lift.difference is None else f'{lift.difference * 100:+.1f} pts'} "
             f"{_interval(lift.difference_ci)}, p {_p(lift.p_value)}; relative lift "
-            f"{_pct(lift.relative_lift)} {_interval(lift.relative_lift_ci)}")
+            f"{_pct(lift.relative_lift)} {_interval(lift.relative_lift_ci)}"
+        )

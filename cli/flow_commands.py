@@ -16,13 +16,22 @@ from rich.table import Table
 from cli.backfill_command import audience, backfill, backfill_after_publish
 from cli.experiment_commands import experiment
 from cli.flow_documents import export, from_template, schema, templates
+from cli.flow_stats_command import stats
 from cli.flow_support import (
-    EnrollExistingOption, FlowIdArg, allow_private_targets, catalogue, has_errors, known_scripts,
-    known_topics, preference_links, print_problems, read_document, report_published,
+    EnrollExistingOption,
+    FlowIdArg,
+    allow_private_targets,
+    catalogue,
+    has_errors,
+    known_scripts,
+    known_topics,
+    preference_links,
+    print_problems,
+    read_document,
+    report_published,
 )
 from cli.migrate_command import migrate
 from cli.output import console, fail
-from cli.flow_stats_command import stats
 from cli.send_test import send_test
 from cli.simulate_command import simulate
 
@@ -36,9 +45,13 @@ def validate(path: Path) -> None:
     from domain.validation import parse_flow
     from domain.validation.sms_steps import sms_steps
 
-    flow, problems = parse_flow(read_document(path), allow_private_targets=allow_private_targets(),
-                                known_scripts=known_scripts(), known_topics=known_topics(),
-                                preference_links=preference_links())
+    flow, problems = parse_flow(
+        read_document(path),
+        allow_private_targets=allow_private_targets(),
+        known_scripts=known_scripts(),
+        known_topics=known_topics(),
+        preference_links=preference_links(),
+    )
     print_problems(problems)
     # What each text costs, errors or not: it is what the author tunes next.
     for step in sms_steps(flow) if flow is not None else []:
@@ -56,14 +69,24 @@ def publish(path: Path, enroll_existing: EnrollExistingOption = None) -> None:
 
     allowed, scripts, topics = allow_private_targets(), known_scripts(), known_topics()
     links = preference_links()
-    flow, problems = parse_flow(read_document(path), allow_private_targets=allowed,
-                                known_scripts=scripts, known_topics=topics,
-                                preference_links=links)
+    flow, problems = parse_flow(
+        read_document(path),
+        allow_private_targets=allowed,
+        known_scripts=scripts,
+        known_topics=topics,
+        preference_links=links,
+    )
     if flow is None:
         fail("the flow cannot be published:\n" + "\n".join(f"  {p}" for p in problems))
     with catalogue(write=True) as conn:
-        published = publish_flow(conn, flow, allow_private_targets=allowed, known_scripts=scripts,
-                                 known_topics=topics, preference_links=links)
+        published = publish_flow(
+            conn,
+            flow,
+            allow_private_targets=allowed,
+            known_scripts=scripts,
+            known_topics=topics,
+            preference_links=links,
+        )
         report_published(conn, published)
     backfill_after_publish(published, enroll_existing)  # after the commit: the worker reads it
 
@@ -75,16 +98,23 @@ def save(path: Path) -> None:
 
     document = read_document(path)
     with catalogue(write=True) as conn:
-        problems = save_draft(conn, document, allow_private_targets=allow_private_targets(),
-                              known_scripts=known_scripts(), known_topics=known_topics(),
-                              preference_links=preference_links())
+        problems = save_draft(
+            conn,
+            document,
+            allow_private_targets=allow_private_targets(),
+            known_scripts=known_scripts(),
+            known_topics=known_topics(),
+            preference_links=preference_links(),
+        )
     console.print(f"saved draft of flow {document['id']!r}")
     print_problems(problems)
     if has_errors(problems):
         console.print("publishing is blocked until the errors above are fixed")
 
 
-flow_app.command("import", help="Import a YAML or JSON flow file as a draft (same as `save`).")(save)
+flow_app.command("import", help="Import a YAML or JSON flow file as a draft (same as `save`).")(
+    save
+)
 
 
 @flow_app.command("publish-draft")
@@ -93,9 +123,14 @@ def publish_draft(flow_id: FlowIdArg, enroll_existing: EnrollExistingOption = No
     from projections.flow_lifecycle import publish_draft as publish
 
     with catalogue(write=True) as conn:
-        published = publish(conn, flow_id, allow_private_targets=allow_private_targets(),
-                            known_scripts=known_scripts(), known_topics=known_topics(),
-                            preference_links=preference_links())
+        published = publish(
+            conn,
+            flow_id,
+            allow_private_targets=allow_private_targets(),
+            known_scripts=known_scripts(),
+            known_topics=known_topics(),
+            preference_links=preference_links(),
+        )
         report_published(conn, published)
     backfill_after_publish(published, enroll_existing)
 
@@ -110,12 +145,21 @@ def _transition(action: str, flow_id: str, signal: str, journeys: bool) -> None:
         # After the catalogue change, so no new journey starts while these are signalled.
         from cli.journey_control import control
 
-        control(flow_id, None, signal, "flow archived" if signal == "stop" else None,
-                while_status=status.value)
+        control(
+            flow_id,
+            None,
+            signal,
+            "flow archived" if signal == "stop" else None,
+            while_status=status.value,
+        )
 
 
-JourneysOption = Annotated[bool, typer.Option(
-    "--journeys/--no-journeys", help="Also signal the flow's running journeys (needs Temporal).")]
+JourneysOption = Annotated[
+    bool,
+    typer.Option(
+        "--journeys/--no-journeys", help="Also signal the flow's running journeys (needs Temporal)."
+    ),
+]
 
 
 @flow_app.command("pause")
@@ -164,15 +208,21 @@ def list_() -> None:
     for column in ("flow", "name", "status", "live version", "draft"):
         table.add_column(column)
     for r in records:
-        table.add_row(r.flow_id, r.name or "", r.status.value, str(r.current_version or "-"),
-                      "pending" if r.draft is not None else "")
+        table.add_row(
+            r.flow_id,
+            r.name or "",
+            r.status.value,
+            str(r.current_version or "-"),
+            "pending" if r.draft is not None else "",
+        )
     console.print(table)
 
 
 @flow_app.command("versions")
 def versions(flow_id: FlowIdArg) -> None:
     """List a flow's published versions."""
-    from projections.flow_catalogue import get_flow, versions as all_versions
+    from projections.flow_catalogue import get_flow
+    from projections.flow_catalogue import versions as all_versions
 
     with catalogue() as conn:
         record = get_flow(conn, flow_id)
@@ -182,8 +232,11 @@ def versions(flow_id: FlowIdArg) -> None:
         table.add_column(column)
     for flow in listed:
         live = " (live)" if flow.version == record.current_version else ""
-        table.add_row(f"{flow.version}{live}", f"{flow.published_at:%Y-%m-%d %H:%M:%S %Z}",
-                      str(len(flow.steps)))
+        table.add_row(
+            f"{flow.version}{live}",
+            f"{flow.published_at:%Y-%m-%d %H:%M:%S %Z}",
+            str(len(flow.steps)),
+        )
     console.print(table if listed else f"flow {flow_id!r} has no published version yet")
 
 
@@ -200,8 +253,12 @@ def diff(flow_id: FlowIdArg, old: int, new: int) -> None:
         console.print(f"versions {old} and {new} of flow {flow_id!r} are the same")
     for change in changes:
         mark = {"added": "+", "removed": "-", "changed": "~"}[change.kind]
-        console.print(f"{mark} {change.path}: {_show(change.old)} -> {_show(change.new)}",
-                      markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"{mark} {change.path}: {_show(change.old)} -> {_show(change.new)}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _show(value) -> str:

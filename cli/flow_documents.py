@@ -3,14 +3,18 @@ out (registered under `flow` by cli/flow_commands.py)."""
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from cli.backfill_command import backfill_after_publish
 from cli.flow_support import (
-    EnrollExistingOption, FlowIdArg, allow_private_targets, catalogue, print_problems,
+    EnrollExistingOption,
+    FlowIdArg,
+    allow_private_targets,
+    catalogue,
+    print_problems,
     report_published,
 )
 from cli.output import console, fail
@@ -18,10 +22,16 @@ from cli.output import console, fail
 
 def export(
     flow_id: FlowIdArg,
-    version: Annotated[Optional[int], typer.Option(help="Version to export (default: the live one)")] = None,
+    version: Annotated[
+        int | None, typer.Option(help="Version to export (default: the live one)")
+    ] = None,
     draft: Annotated[bool, typer.Option("--draft", help="Export the saved draft instead")] = False,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="yaml or json (default: from -o, else yaml)")] = None,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default: stdout)")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="yaml or json (default: from -o, else yaml)")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default: stdout)")
+    ] = None,
 ) -> None:
     """Write a flow version (or the draft) as a YAML or JSON document."""
     from cli.flow_files import dump_document, flow_document, format_for
@@ -39,13 +49,17 @@ def export(
             document = record.draft
         else:
             if version is None and record.current_version == 0:
-                fail(f"flow {flow_id!r} has no published version yet; export its draft with --draft")
+                fail(
+                    f"flow {flow_id!r} has no published version yet; export its draft with --draft"
+                )
             document = flow_document(get_version(conn, flow_id, version or record.current_version))
     _write(dump_document(document, format_for(output, fmt)), output)
 
 
 def schema(
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default: stdout)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default: stdout)")
+    ] = None,
 ) -> None:
     """The JSON Schema of a flow document, for editors and other tools."""
     from domain.flow import Flow
@@ -79,7 +93,9 @@ def templates() -> None:
 
 def from_template(
     name: Annotated[str, typer.Argument(help="Template name, see `dripstone flow templates`")],
-    publish_now: Annotated[bool, typer.Option("--publish", help="Publish instead of saving a draft")] = False,
+    publish_now: Annotated[
+        bool, typer.Option("--publish", help="Publish instead of saving a draft")
+    ] = False,
     enroll_existing: EnrollExistingOption = None,
 ) -> None:
     """Save a ready-made flow as a draft to adapt (or publish it as shipped)."""

@@ -30,14 +30,17 @@ def read_flow_document(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise FlowFileError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from None
+        raise FlowFileError(
+            f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
+        ) from None
     if not isinstance(document, dict):
         raise FlowFileError(f"{path}: a flow document must be a mapping at the top level")
     return document
 
 
-def load_flow_file(path: Path, *,
-                   allow_private_targets: bool = False) -> tuple[Flow | None, list[Problem]]:
+def load_flow_file(
+    path: Path, *, allow_private_targets: bool = False
+) -> tuple[Flow | None, list[Problem]]:
     """The file parsed and validated (see domain.validation.parse_flow)."""
     from domain.validation import parse_flow
 
@@ -60,7 +63,9 @@ def flow_document(flow: Flow) -> dict[str, Any]:
         same = False
     document = compact if same else full
     # Steps read best with what they are first; the models put inherited fields first.
-    document["steps"] = [{k: step[k] for k in _LEADING if k in step} | step for step in document["steps"]]
+    document["steps"] = [
+        {k: step[k] for k in _LEADING if k in step} | step for step in document["steps"]
+    ]
     return document
 
 

@@ -5,7 +5,7 @@ internal webhook targets, and the line a publish prints."""
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,9 +17,14 @@ if TYPE_CHECKING:  # imported by the functions that use them: loading them takes
 
 FlowIdArg = Annotated[str, typer.Argument(help="The flow's id")]
 
-EnrollExistingOption = Annotated[Optional[bool], typer.Option(
-    "--enroll-existing/--no-enroll-existing", help="Also enroll existing contacts who match "
-    "(a backfill; default: as the flow's enrollment.existing_contacts says).")]
+EnrollExistingOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--enroll-existing/--no-enroll-existing",
+        help="Also enroll existing contacts who match "
+        "(a backfill; default: as the flow's enrollment.existing_contacts says).",
+    ),
+]
 
 
 @contextmanager

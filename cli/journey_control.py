@@ -5,9 +5,7 @@ runs. Flow pause/resume/archive use the same signals."""
 
 import asyncio
 from enum import StrEnum
-from typing import Annotated, Optional
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -27,8 +25,14 @@ class Signal(StrEnum):
     STOP = "stop"
 
 
-async def _send(settings: "Settings", flow_id: str, contact_id: str | None, signal: str,
-                reason: str | None, while_status: str | None = None) -> int:
+async def _send(
+    settings: "Settings",
+    flow_id: str,
+    contact_id: str | None,
+    signal: str,
+    reason: str | None,
+    while_status: str | None = None,
+) -> int:
     # Imported here, so `dripstone --help` and other commands do not load Temporal's
     # worker side and the database layer.
     from codec.client import connect
@@ -39,16 +43,23 @@ async def _send(settings: "Settings", flow_id: str, contact_id: str | None, sign
     engine = make_engine(settings.resolved_database_url)
     try:
         if contact_id is None:
-            return await _flow_wide(client, engine, settings, flow_id, signal, reason,
-                                    while_status)
-        return await JourneyControls(client, engine).signal_contact(flow_id, contact_id,
-                                                                    signal, reason)
+            return await _flow_wide(client, engine, settings, flow_id, signal, reason, while_status)
+        return await JourneyControls(client, engine).signal_contact(
+            flow_id, contact_id, signal, reason
+        )
     finally:
         engine.dispose()
 
 
-async def _flow_wide(client, engine, settings: "Settings", flow_id: str, signal: str,
-                     reason: str | None, while_status: str | None = None) -> int:
+async def _flow_wide(
+    client,
+    engine,
+    settings: "Settings",
+    flow_id: str,
+    signal: str,
+    reason: str | None,
+    while_status: str | None = None,
+) -> int:
     """Started as a durable operation: it finishes even if this command is interrupted;
     meanwhile its progress query drives a bar (journeys live when it started, signalled)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,24 +69,39 @@ async def _flow_wide(client, engine, settings: "Settings", flow_id: str, signal:
 
     with engine.connect() as conn:
         live = count_live(conn, flow_id)
-    workflow_id = await start_flow_control(client, flow_id, signal, reason, settings.task_queue,
-                                           while_status=while_status)
+    workflow_id = await start_flow_control(
+        client, flow_id, signal, reason, settings.task_queue, while_status=while_status
+    )
     console.print(f"{signal} of flow {flow_id!r} running as {workflow_id}", highlight=False)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[pages]} page(s)"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[pages]} page(s)"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(f"{signal} {flow_id}", total=live or None, pages=0)
         while True:
             progress = await flow_control_progress(client, workflow_id)
-            bar.update(task, completed=progress.signalled, pages=progress.pages,
-                       total=max(live, progress.signalled) or None)
+            bar.update(
+                task,
+                completed=progress.signalled,
+                pages=progress.pages,
+                total=max(live, progress.signalled) or None,
+            )
             if progress.status != "running":
                 return progress.signalled
             await asyncio.sleep(POLL_SECONDS)
 
 
-def control(flow_id: str, contact_id: str | None, signal: str, reason: str | None = None,
-            while_status: str | None = None) -> int:
+def control(
+    flow_id: str,
+    contact_id: str | None,
+    signal: str,
+    reason: str | None = None,
+    while_status: str | None = None,
+) -> int:
     """Send the signal and say what happened; the number of journeys reached."""
     from codec.client import is_connect_failure
     from settings import Settings
@@ -87,8 +113,10 @@ def control(flow_id: str, contact_id: str | None, signal: str, reason: str | Non
         if not is_connect_failure(exc):
             raise
         retry = f"dripstone journey {signal} {flow_id} " + (contact_id or "--all")
-        fail(f"could not reach Temporal at {settings.temporal_address} to {signal} journeys of "
-             f"flow {flow_id!r}: {exc}. Retry with: {retry}")
+        fail(
+            f"could not reach Temporal at {settings.temporal_address} to {signal} journeys of "
+            f"flow {flow_id!r}: {exc}. Retry with: {retry}"
+        )
     except KeyboardInterrupt:
         if contact_id is None:
             console.print("stopped following; the operation carries on in Temporal")
@@ -98,8 +126,9 @@ def control(flow_id: str, contact_id: str | None, signal: str, reason: str | Non
         console.print(f"contact {contact_id!r} has no running journey in flow {flow_id!r}")
         raise typer.Exit(1)
     if contact_id:
-        console.print(f"{signal} sent to {count} journey(s) of contact {contact_id!r} in flow "
-                      f"{flow_id!r}")
+        console.print(
+            f"{signal} sent to {count} journey(s) of contact {contact_id!r} in flow " f"{flow_id!r}"
+        )
     else:
         console.print(f"{signal} sent to {count} journey(s) of flow {flow_id!r}")
     return count
@@ -108,17 +137,23 @@ def control(flow_id: str, contact_id: str | None, signal: str, reason: str | Non
 def _command(signal: Signal):
     def command(
         flow_id: Annotated[str, typer.Argument(help="The flow.")],
-        contact_id: Annotated[Optional[str], typer.Argument(help="The contact.")] = None,
-        all_: Annotated[bool, typer.Option("--all", help="Every running journey of the flow, "
-                                           "as a durable operation with progress.")] = False,
-        reason: Annotated[Optional[str], typer.Option(help="Why (stop only).")] = None,
+        contact_id: Annotated[str | None, typer.Argument(help="The contact.")] = None,
+        all_: Annotated[
+            bool,
+            typer.Option(
+                "--all",
+                help="Every running journey of the flow, " "as a durable operation with progress.",
+            ),
+        ] = False,
+        reason: Annotated[str | None, typer.Option(help="Why (stop only).")] = None,
     ) -> None:
         if (contact_id is None) == (not all_):
             fail("name one contact, or pass --all for every journey of the flow")
         control(flow_id, contact_id, signal.value, reason)
+
     command.__doc__ = {
         Signal.PAUSE: "Hold contacts where they are (timers keep running; see "
-                      "expired_while_paused).",
+        "expired_while_paused).",
         Signal.RESUME: "Release held contacts.",
         Signal.STOP: "Remove contacts from the flow.",
     }[signal]

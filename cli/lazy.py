@@ -32,8 +32,13 @@ class LazyCommand(TyperCommand):
             self._loaded = command
         return self._loaded
 
-    def make_context(self, info_name: str | None, args: list[str],
-                     parent: typer.Context | None = None, **extra: Any) -> typer.Context:
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: typer.Context | None = None,
+        **extra: Any,
+    ) -> typer.Context:
         return self.load().make_context(info_name, args, parent=parent, **extra)
 
     def get_usage(self, ctx: typer.Context) -> str:

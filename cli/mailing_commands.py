@@ -10,9 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -23,11 +21,13 @@ from cli.output import console, fail
 if TYPE_CHECKING:
     from domain.validation import Problem
 
-mailing_app = typer.Typer(help="Mailings to whole segments: save, preview, send, follow.",
-                          no_args_is_help=True)
+mailing_app = typer.Typer(
+    help="Mailings to whole segments: save, preview, send, follow.", no_args_is_help=True
+)
 MailingIdArg = Annotated[str, typer.Argument(help="The mailing's id")]
-PathArg = Annotated[Path, typer.Argument(help="A mailing document (.yaml or .json)",
-                                         exists=True, dir_okay=False)]
+PathArg = Annotated[
+    Path, typer.Argument(help="A mailing document (.yaml or .json)", exists=True, dir_okay=False)
+]
 
 
 @contextmanager
@@ -57,10 +57,12 @@ def _parse(engine, path: Path):
         fail(str(exc))
     with engine.connect() as conn:
         mailing, problems = parse_mailing(
-            document, known_fields(conn),
+            document,
+            known_fields(conn),
             allow_private_targets=Settings().webhook_allow_private_targets,
             known_topics=Settings().topic_ids,
-            preference_links=Settings().preference_links_enabled)
+            preference_links=Settings().preference_links_enabled,
+        )
         if mailing is not None:
             problems += unknown_contacts_warning(unknown_listed(conn, mailing))
     return document, mailing, problems
@@ -79,7 +81,9 @@ def validate(path: PathArg) -> None:
     _print_problems(problems)
     if mailing is None or any(p.severity == "error" for p in problems):
         raise typer.Exit(1)
-    console.print(f"mailing {mailing.id!r} is valid ({len(mailing.steps)} step(s))", highlight=False)
+    console.print(
+        f"mailing {mailing.id!r} is valid ({len(mailing.steps)} step(s))", highlight=False
+    )
 
 
 @mailing_app.command()
@@ -100,22 +104,26 @@ def save(path: PathArg) -> None:
 
 
 @mailing_app.command()
-def preview(mailing_id: MailingIdArg,
-            limit: Annotated[int, typer.Option(min=0, help="How many contacts to list")] = 20) -> None:
+def preview(
+    mailing_id: MailingIdArg,
+    limit: Annotated[int, typer.Option(min=0, help="How many contacts to list")] = 20,
+) -> None:
     """How many contacts the main step would reach now, and the first of them."""
-    from projections import mailings as catalogue
-    from projections.audience import profiles
     from domain.scheduling.zones import Zones
     from domain.validation.mailing import unknown_contacts_warning
-    from projections.mailing_audience import preview as audience_preview, unknown_listed
+    from projections import mailings as catalogue
+    from projections.audience import profiles
+    from projections.mailing_audience import preview as audience_preview
+    from projections.mailing_audience import unknown_listed
     from settings import Settings
 
     with _engine() as engine:
         with engine.connect() as conn:
             mailing = catalogue.load(conn, mailing_id)
             unknown = unknown_listed(conn, mailing)
-        count, first = audience_preview(engine, mailing, limit,
-                                        zones=Zones.from_settings(Settings()))
+        count, first = audience_preview(
+            engine, mailing, limit, zones=Zones.from_settings(Settings())
+        )
         shown = profiles(engine, first)
     console.print(f"{count} contact(s) in the audience of mailing {mailing_id!r}", highlight=False)
     _print_problems(unknown_contacts_warning(unknown))
@@ -180,15 +188,21 @@ def list_mailings() -> None:
         rows = catalogue.listed(conn)
     table = Table("mailing", "name", "status", "step", "created")
     for row in rows:
-        table.add_row(row["mailing_id"], row["name"] or "", row["status"],
-                      row["current_step"] or "", row["created_at"].isoformat(timespec="seconds"))
+        table.add_row(
+            row["mailing_id"],
+            row["name"] or "",
+            row["status"],
+            row["current_step"] or "",
+            row["created_at"].isoformat(timespec="seconds"),
+        )
     console.print(table)
 
 
 @mailing_app.command()
-def show(mailing_id: MailingIdArg,
-         as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON")] = False,
-         ) -> None:
+def show(
+    mailing_id: MailingIdArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON")] = False,
+) -> None:
     """The mailing's status and its counts per step."""
     from projections import mailings as catalogue
     from projections.mailing_reports import step_counts
@@ -200,15 +214,35 @@ def show(mailing_id: MailingIdArg,
         # The fields GET /v1/mailings/{id} answers with (its document aside), alike.
         from pydantic_core import to_jsonable_python
 
-        summary = {k: row[k] for k in ("mailing_id", "name", "status", "current_step",
-                                        "created_at", "started_at", "finished_at")}
+        summary = {
+            k: row[k]
+            for k in (
+                "mailing_id",
+                "name",
+                "status",
+                "current_step",
+                "created_at",
+                "started_at",
+                "finished_at",
+            )
+        }
         print(json.dumps(to_jsonable_python({**summary, "steps": counts})))
         return
     console.print(f"mailing {mailing_id!r}: {row['status']}", highlight=False)
     # One column per step: a chain has a few steps and many counts.
     table = Table("", *(f"{step['step_id']} ({step['channel']})" for step in counts))
-    for name in ("audience", "pending", "sent", "delivered", "opened", "clicked", "bounced",
-                 "unsubscribed", "converted", "failed"):
+    for name in (
+        "audience",
+        "pending",
+        "sent",
+        "delivered",
+        "opened",
+        "clicked",
+        "bounced",
+        "unsubscribed",
+        "converted",
+        "failed",
+    ):
         table.add_row(name, *(str(step[name]) for step in counts))
     for reason in counts[0]["skipped"]:
         table.add_row(f"skipped: {reason}", *(str(step["skipped"][reason]) for step in counts))

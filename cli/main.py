@@ -10,29 +10,39 @@ import json
 import sys
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from cli.lazy import lazy_commands
-from cli.output import SchemaCheckedGroup, console, fail as _fail
+from cli.output import SchemaCheckedGroup, console
+from cli.output import fail as _fail
 
 # name -> (where the Typer app lives, its line in `dripstone --help`)
 COMMAND_GROUPS = {
     "flow": ("cli.flow_commands:flow_app", "Draft, publish, pause and inspect flows."),
     "journey": ("cli.journey_control:journey_app", "Pause, resume or stop contacts' journeys."),
     "dispatch": ("cli.dispatch_commands:dispatch_app", "Dead letters: events routing set aside."),
-    "mailing": ("cli.mailing_commands:mailing_app",
-                "Mailings to whole segments: save, preview, send, follow."),
-    "contact": ("cli.contact_commands:contact_app",
-                "Look at one contact: profile, events, messages."),
-    "temporal": ("cli.temporal_commands:temporal_app",
-                 "Set up a Temporal namespace: register Dripstone's search attributes."),
+    "mailing": (
+        "cli.mailing_commands:mailing_app",
+        "Mailings to whole segments: save, preview, send, follow.",
+    ),
+    "contact": (
+        "cli.contact_commands:contact_app",
+        "Look at one contact: profile, events, messages.",
+    ),
+    "temporal": (
+        "cli.temporal_commands:temporal_app",
+        "Set up a Temporal namespace: register Dripstone's search attributes.",
+    ),
 }
 
-app = typer.Typer(help="Dripstone: durable drip campaigns and customer journeys on Temporal.",
-                  cls=lazy_commands(SchemaCheckedGroup, COMMAND_GROUPS),
-                  pretty_exceptions_show_locals=False, no_args_is_help=True)
+app = typer.Typer(
+    help="Dripstone: durable drip campaigns and customer journeys on Temporal.",
+    cls=lazy_commands(SchemaCheckedGroup, COMMAND_GROUPS),
+    pretty_exceptions_show_locals=False,
+    no_args_is_help=True,
+)
 event_app = typer.Typer(help="Send events.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(event_app, name="event")
@@ -41,7 +51,9 @@ app.add_typer(db_app, name="db")
 
 @app.command()
 def dev(
-    temporal_bin: Annotated[str, typer.Option(help="Path to the temporal CLI binary.")] = "temporal",
+    temporal_bin: Annotated[
+        str, typer.Option(help="Path to the temporal CLI binary.")
+    ] = "temporal",
     port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
     once: Annotated[bool, typer.Option(help="Stop after showing the journeys.")] = False,
@@ -63,8 +75,12 @@ def dev(
 def api(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="API processes (each with its own "
-                                         "dispatcher); about one per core.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="API processes (each with its own " "dispatcher); about one per core."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (/v1, provider webhooks, /openapi.json); keys in DRIPSTONE_API_KEYS."""
     import uvicorn
@@ -79,8 +95,15 @@ def api(
     # log_config=None: uvicorn's own lines go through the app's logging (JSON in production).
     # access_log=False: its line carries the raw path (contact ids, preference-link tokens)
     # and the client's address; telemetry/http.py writes one by route template instead.
-    uvicorn.run("api.app:from_environment", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        "api.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
@@ -96,7 +119,7 @@ def event_send(
     type: Annotated[str, typer.Option("--type", help="Event type, e.g. form.submitted")],
     contact: Annotated[str, typer.Option("--contact", help="Contact id")],
     payload: Annotated[str, typer.Option(help="JSON object with the event's payload")] = "{}",
-    event_id: Annotated[Optional[str], typer.Option("--id", help="Event id (idempotency)")] = None,
+    event_id: Annotated[str | None, typer.Option("--id", help="Event id (idempotency)")] = None,
     source: Annotated[str, typer.Option(help="Who sent the event")] = "cli",
 ) -> None:
     """Ingest one event and route it to journeys."""
@@ -108,8 +131,14 @@ def event_send(
         data = json.loads(payload)
     except json.JSONDecodeError as exc:
         _fail(f"payload: not valid JSON: {exc}")
-    raw = {"event_id": event_id or f"cli-{uuid.uuid4()}", "type": type, "contact_id": contact,
-           "occurred_at": datetime.now(UTC).isoformat(), "source": source, "payload": data}
+    raw = {
+        "event_id": event_id or f"cli-{uuid.uuid4()}",
+        "type": type,
+        "contact_id": contact,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "source": source,
+        "payload": data,
+    }
     try:
         appended, routed = asyncio.run(commands.send_events(Settings(), [raw]))
     except EventRejected as exc:
@@ -117,8 +146,10 @@ def event_send(
     if not appended:
         console.print(f"event {raw['event_id']} was already ingested; nothing to do")
     elif not routed:
-        console.print(f"event {raw['event_id']} stored; no journey reached yet (no live flow, "
-                      "or Temporal unreachable: the worker's dispatcher retries until it answers)")
+        console.print(
+            f"event {raw['event_id']} stored; no journey reached yet (no live flow, "
+            "or Temporal unreachable: the worker's dispatcher retries until it answers)"
+        )
     for item in routed:
         console.print(f"{item.outcome:>14}  {item.workflow_id}")
 
@@ -148,15 +179,17 @@ def enroll(
     except RuntimeError as exc:  # the SDK's "failed client connect"
         _fail(f"cannot reach Temporal at {settings.temporal_address}: {exc}")
     if routed.outcome != "enrolled":
-        _fail(f"contact {contact_id!r} already has a journey in flow {flow_id!r} "
-              "and the flow's re-entry policy does not start another")
+        _fail(
+            f"contact {contact_id!r} already has a journey in flow {flow_id!r} "
+            "and the flow's re-entry policy does not start another"
+        )
     console.print(f"enrolled contact {contact_id!r} in flow {flow_id!r}: {routed.workflow_id}")
 
 
 @app.command()
 def journeys(
-    contact_id: Annotated[Optional[str], typer.Argument(help="Only this contact")] = None,
-    flow: Annotated[Optional[str], typer.Option(help="Only this flow")] = None,
+    contact_id: Annotated[str | None, typer.Argument(help="Only this contact")] = None,
+    flow: Annotated[str | None, typer.Option(help="Only this flow")] = None,
 ) -> None:
     """Show journeys and where each one is."""
     from cli import commands

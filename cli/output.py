@@ -85,8 +85,11 @@ def _settings_problems(exc: Exception) -> str | None:
     """Bad DRIPSTONE_* settings, named by their variables, instead of pydantic's report
     and a traceback (exit status 2, as for any bad input)."""
     pydantic_core = sys.modules.get("pydantic_core")
-    if (pydantic_core is None or not isinstance(exc, pydantic_core.ValidationError)
-            or exc.title != "Settings"):
+    if (
+        pydantic_core is None
+        or not isinstance(exc, pydantic_core.ValidationError)
+        or exc.title != "Settings"
+    ):
         return None
     from settings import settings_problems  # loaded already: a Settings error was raised
 
@@ -101,6 +104,8 @@ def _stops_with_status_1(exc: Exception) -> bool:
     schema = sys.modules.get("projections.schema_version")
     keys = sys.modules.get("codec.keys")
     client = sys.modules.get("codec.client")
-    return ((schema is not None and isinstance(exc, schema.SchemaError))
-            or (keys is not None and isinstance(exc, keys.KeyConfigError))
-            or (client is not None and isinstance(exc, client.TemporalUnreachable)))
+    return (
+        (schema is not None and isinstance(exc, schema.SchemaError))
+        or (keys is not None and isinstance(exc, keys.KeyConfigError))
+        or (client is not None and isinstance(exc, client.TemporalUnreachable))
+    )

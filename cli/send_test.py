@@ -11,7 +11,7 @@ with or without --contact."""
 import re
 import uuid
 from dataclasses import replace
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,12 +24,23 @@ def send_test(
     flow_id: Annotated[str, typer.Argument(help="The flow's id")],
     step_id: Annotated[str, typer.Argument(help="A send_email or send_sms step of the flow")],
     to: Annotated[str, typer.Option("--to", help="Email address or phone number to send to")],
-    contact: Annotated[Optional[str], typer.Option(
-        "--contact", help="Fill merge tags from this contact (default: only tag defaults)")] = None,
-    draft: Annotated[bool, typer.Option("--draft", help="Use the saved draft, not the live version")] = False,
-    locale: Annotated[Optional[str], typer.Option(
-        "--locale", help="Send the variant this locale gets, e.g. pt-BR (falls back to pt, "
-        "then the default); default: the --contact's locale attribute")] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option(
+            "--contact", help="Fill merge tags from this contact (default: only tag defaults)"
+        ),
+    ] = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Use the saved draft, not the live version")
+    ] = False,
+    locale: Annotated[
+        str | None,
+        typer.Option(
+            "--locale",
+            help="Send the variant this locale gets, e.g. pt-BR (falls back to pt, "
+            "then the default); default: the --contact's locale attribute",
+        ),
+    ] = None,
 ) -> None:
     """Send one step's message to an address you give, to see it as a contact would."""
     from activities.compose import MessagingOptions
@@ -54,8 +65,11 @@ def send_test(
                     fail(f"--contact: no contact {contact!r} is known")
             if locale is not None:
                 # The test send composes exactly as the contact's would, in this locale.
-                snapshot = snapshot.model_copy(update={"attributes": {
-                    **snapshot.attributes, LOCALE_ATTRIBUTE: canonical(locale)}})
+                snapshot = snapshot.model_copy(
+                    update={
+                        "attributes": {**snapshot.attributes, LOCALE_ATTRIBUTE: canonical(locale)}
+                    }
+                )
         options = MessagingOptions.from_settings(settings)
         if options.links is not None:
             # The message goes to an address the user typed, not to the contact: a real
@@ -64,28 +78,37 @@ def send_test(
             options = replace(options, links=options.links.for_test_sends())
         key = f"test-send/{flow_id}/{step_id}/{uuid.uuid4()}"
         if isinstance(step, SendEmail):
-            provider, message_id = _email(settings, engine, options, flow_id, step, snapshot, key, to)
+            provider, message_id = _email(
+                settings, engine, options, flow_id, step, snapshot, key, to
+            )
         elif isinstance(step, SendSms):
             provider, message_id = _sms(settings, engine, options, flow_id, step, snapshot, key, to)
         elif isinstance(step, PhoneCall):
             provider, message_id = _call(settings, engine, step, to, contact, locale)
         else:
             article = "an" if step.kind[0] in "aeiou" else "a"
-            fail(f"step {step_id!r} is {article} {step.kind} step; only send_email, send_sms and "
-                 "phone_call steps can be tested")
+            fail(
+                f"step {step_id!r} is {article} {step.kind} step; only send_email, send_sms and "
+                "phone_call steps can be tested"
+            )
     finally:
         engine.dispose()
     wanted = contact_locale(snapshot.attributes)
     if wanted is not None or getattr(step, "locales", None):
         chosen = choose(getattr(step, "locales", {}), wanted)
-        console.print(f"locale {wanted or '(none)'}: "
-                      + (f"variant {chosen}" if chosen else "the default content"))
-    console.print(f"test {step.kind.removeprefix('send_').replace('phone_', '')} of {flow_id}/{step_id} sent to {to} "
-                  f"via {provider}" + (f" (message id {message_id})" if message_id else ""))
+        console.print(
+            f"locale {wanted or '(none)'}: "
+            + (f"variant {chosen}" if chosen else "the default content")
+        )
+    console.print(
+        f"test {step.kind.removeprefix('send_').replace('phone_', '')} of {flow_id}/{step_id} sent to {to} "
+        f"via {provider}" + (f" (message id {message_id})" if message_id else "")
+    )
 
 
-def _call(settings, engine, step, to: str, contact: str | None,
-          locale: str | None) -> tuple[str, str | None]:
+def _call(
+    settings, engine, step, to: str, contact: str | None, locale: str | None
+) -> tuple[str, str | None]:
     """A test call: the step's TwiML, rung now on the number given [000]."""
     from activities.compose import MessagingOptions
     from activities.delivery import Delivery
@@ -94,8 +117,9 @@ def _call(settings, engine, step, to: str, contact: str | None,
     # The delivery core's address rules, as for the step's real calls (default region).
     delivery = Delivery(engine, MessagingOptions.from_settings(settings))
     try:
-        sid = place_test_call(delivery, voice_caller(settings, engine), step, to, contact,
-                              locale=locale)
+        sid = place_test_call(
+            delivery, voice_caller(settings, engine), step, to, contact, locale=locale
+        )
     except ValueError as exc:
         fail(str(exc))
     return settings.voice_provider, sid
@@ -122,8 +146,10 @@ def _find_step(conn, flow_id: str, step_id: str, draft: bool, allow_private_targ
     for step in flow.steps:
         if step.id == step_id:
             return step
-    fail(f"flow {flow_id!r} has no step {step_id!r}; its steps: "
-         + ", ".join(step.id for step in flow.steps))
+    fail(
+        f"flow {flow_id!r} has no step {step_id!r}; its steps: "
+        + ", ".join(step.id for step in flow.steps)
+    )
 
 
 def _email(settings, engine, options, flow_id, step, contact, key, to):
@@ -141,18 +167,22 @@ def _email(settings, engine, options, flow_id, step, contact, key, to):
         fail(f"not sent: {message.reason}")
     message = replace(message, subject=f"[Test] {message.subject}" if message.subject else "")
     if step.attachments:
-        message = replace(message, attachments=_provider_call(
-            fetch_attachments, step.attachments, options.allow_private_targets))
+        message = replace(
+            message,
+            attachments=_provider_call(
+                fetch_attachments, step.attachments, options.allow_private_targets
+            ),
+        )
     sender = email_sender(settings, engine)
     return sender.name, _provider_call(sender.send, message)
 
 
 def _sms(settings, engine, options, flow_id, step, contact, key, to):
     from activities.messaging import render_templates
-    from domain.contracts.messaging import SendOutcome
     from activities.phones import to_e164
     from activities.ports import SmsMessage
     from domain import sms as sms_text
+    from domain.contracts.messaging import SendOutcome
     from domain.locales import contact_locale, localize
     from domain.merge_tags import max_chars_for
     from worker import sms_sender
@@ -167,8 +197,9 @@ def _sms(settings, engine, options, flow_id, step, contact, key, to):
     [text] = rendered
     console.print(f"{sms_text.segments(text)} segment(s), {sms_text.encoding(text)}")
     sender = sms_sender(settings, engine)
-    message = SmsMessage(idempotency_key=key, contact_id=contact.contact_id, to=number, body=text,
-                         sender=step.sender)
+    message = SmsMessage(
+        idempotency_key=key, contact_id=contact.contact_id, to=number, body=text, sender=step.sender
+    )
     return sender.name, _provider_call(sender.send, message)
 
 

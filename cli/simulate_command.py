@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,13 +19,34 @@ WHEN = "%a %Y-%m-%d %H:%M"
 
 def simulate(
     flow_id: FlowIdArg,
-    contact: Annotated[Optional[str], typer.Option("--contact", help="The contact to play the flow for")] = None,
-    version: Annotated[Optional[int], typer.Option("--version", min=1, help="A published version (default: the live one)")] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", help="The contact to play the flow for")
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", min=1, help="A published version (default: the live one)"),
+    ] = None,
     draft: Annotated[bool, typer.Option("--draft", help="Play the saved draft instead")] = False,
-    events: Annotated[Optional[Path], typer.Option("--events", help="YAML or JSON list of {type, payload, after: 3h}: events injected that long after enrollment")] = None,
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            "--events",
+            help="YAML or JSON list of {type, payload, after: 3h}: events injected that long after enrollment",
+        ),
+    ] = None,
     days: Annotated[int, typer.Option("--days", min=1, max=365, help="Virtual days to play")] = 30,
-    as_json: Annotated[bool, typer.Option("--json", help="The timeline (or sample report) as JSON")] = False,
-    sample: Annotated[Optional[int], typer.Option("--sample", min=1, max=1000, help="Play K contacts drawn from the flow's audience; print per step how many reach it and get its messages")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The timeline (or sample report) as JSON")
+    ] = False,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            max=1000,
+            help="Play K contacts drawn from the flow's audience; print per step how many reach it and get its messages",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a flow for one contact (or a sample of its audience): nothing is sent."""
     import logging
@@ -50,16 +71,29 @@ def simulate(
         scheduled = read_events_file(events, days, settings.phone_default_region) if events else []
     except EventRejected as exc:
         # A problem with the file itself names no field inside it: no second "--events".
-        fail(f"--events {events}: " + "; ".join(r if f == "--events" else f"{f}: {r}"
-                                                 for f, r in exc.problems))
+        fail(
+            f"--events {events}: "
+            + "; ".join(r if f == "--events" else f"{f}: {r}" for f, r in exc.problems)
+        )
     # The journeys' own log lines (messages outboxed...) would bury the timeline.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     engine = open_checked(settings.resolved_database_url)
     started = time.monotonic()
     try:
-        result = asyncio.run(simulate_flow(settings, engine, flow_id, version=version, draft=draft,
-                                           contact_id=contact, sample=sample, events=scheduled,
-                                           days=days, known_scripts=known_scripts()))
+        result = asyncio.run(
+            simulate_flow(
+                settings,
+                engine,
+                flow_id,
+                version=version,
+                draft=draft,
+                contact_id=contact,
+                sample=sample,
+                events=scheduled,
+                days=days,
+                known_scripts=known_scripts(),
+            )
+        )
     except (CatalogueError, SimulationRefused) as exc:
         fail(str(exc))
     finally:
@@ -70,8 +104,11 @@ def simulate(
     show = _show_sample if sample is not None else _show_timeline
     show(result)
     how_far = _sample_reach(result) if sample is not None else _timeline_reach(result, days)
-    console.print(f"{how_far} (in {time.monotonic() - started:.1f}s); nothing was sent",
-                  style="dim", highlight=False)
+    console.print(
+        f"{how_far} (in {time.monotonic() - started:.1f}s); nothing was sent",
+        style="dim",
+        highlight=False,
+    )
 
 
 def _timeline_reach(timeline, days: int) -> str:
@@ -81,19 +118,25 @@ def _timeline_reach(timeline, days: int) -> str:
     from domain.durations import format_duration
 
     if timeline.status.startswith("still"):
-        return (f"simulated the full {_days(days)}; the journey was {timeline.status} at "
-                f"step {timeline.current_step} when they ran out")
+        return (
+            f"simulated the full {_days(days)}; the journey was {timeline.status} at "
+            f"step {timeline.current_step} when they ran out"
+        )
     ended = next(e.at for e in reversed(timeline.entries) if e.kind == "ended")
     played = (ended - timeline.enrolled_at) // timedelta(minutes=1) * timedelta(minutes=1)
-    return (f"simulated {format_duration(played)} of {_days(days)}: the journey "
-            f"{timeline.status} there, so the simulation stopped")
+    return (
+        f"simulated {format_duration(played)} of {_days(days)}: the journey "
+        f"{timeline.status} there, so the simulation stopped"
+    )
 
 
 def _sample_reach(report) -> str:
     still = sum(n for status, n in report.endings.items() if status.startswith("still"))
     if still:
-        return (f"simulated the full {_days(report.days)}; {still} of {report.sampled} "
-                "journey(s) still running when they ran out")
+        return (
+            f"simulated the full {_days(report.days)}; {still} of {report.sampled} "
+            "journey(s) still running when they ran out"
+        )
     return f"simulated until every sampled journey had ended, within {_days(report.days)}"
 
 
@@ -109,11 +152,14 @@ def _show_timeline(timeline) -> None:
     from simulation.timeline import elapsed
 
     label = "draft" if timeline.draft else f"v{timeline.flow_version}"
-    _line(f"flow {timeline.flow_id} {label}, contact {timeline.contact_id}; times in "
-          f"{timeline.zone} (from the contact's {timeline.zone_source})"
-          if timeline.zone_source in ("attribute", "phone") else
-          f"flow {timeline.flow_id} {label}, contact {timeline.contact_id}; times in "
-          f"{timeline.zone} (the {timeline.zone_source} zone)", style="bold")
+    _line(
+        f"flow {timeline.flow_id} {label}, contact {timeline.contact_id}; times in "
+        f"{timeline.zone} (from the contact's {timeline.zone_source})"
+        if timeline.zone_source in ("attribute", "phone")
+        else f"flow {timeline.flow_id} {label}, contact {timeline.contact_id}; times in "
+        f"{timeline.zone} (the {timeline.zone_source} zone)",
+        style="bold",
+    )
     start = timeline.enrolled_at
     for entry in timeline.entries:
         head = f"{elapsed(start, entry.at):>10}  {entry.at.strftime(WHEN)}  {entry.kind:<8} "
@@ -130,8 +176,11 @@ def _describe(entry) -> str:
         return f"{entry.step_id} ({entry.step_kind}): {entry.outcome}" + _counted(entry)
     if entry.kind == "wait":
         until = entry.until.strftime(WHEN) if entry.until else "?"
-        ended = (f"ended {entry.ended_at.strftime(WHEN)} ({entry.ended_by})" if entry.ended_at
-                 else entry.ended_by)
+        ended = (
+            f"ended {entry.ended_at.strftime(WHEN)} ({entry.ended_by})"
+            if entry.ended_at
+            else entry.ended_by
+        )
         return f"{entry.name}: until {until}; {ended}"
     if entry.kind == "event":
         return f"{entry.event_type} {json.dumps(entry.payload)}: {entry.outcome}"
@@ -154,15 +203,20 @@ def _message_head(message) -> str:
         return f"SMS to {message.to} ({message.segments} {parts}, {message.encoding})"
     if message.channel == "email":
         return f"email to {message.to}: {message.subject}"
-    return f"{message.channel} to {message.to}" + (f": {message.subject}" if message.subject else "")
+    return f"{message.channel} to {message.to}" + (
+        f": {message.subject}" if message.subject else ""
+    )
 
 
 def _show_sample(report) -> None:
     from rich.table import Table
 
     label = "draft" if report.draft else f"v{report.flow_version}"
-    _line(f"flow {report.flow_id} {label}: {report.sampled} contacts sampled from an audience "
-          f"of {report.audience}, {report.days} virtual days", style="bold")
+    _line(
+        f"flow {report.flow_id} {label}: {report.sampled} contacts sampled from an audience "
+        f"of {report.audience}, {report.days} virtual days",
+        style="bold",
+    )
     table = Table("step", "kind", "reached", "messages")
     for step in report.steps:
         sent = ", ".join(f"{channel} {count}" for channel, count in sorted(step.messages.items()))
@@ -170,7 +224,11 @@ def _show_sample(report) -> None:
     console.print(table)
     for step in report.steps:
         counted = [f"variant {name} {n}" for name, n in step.variants.items()] + [
-            f"skipped {reason} {n}" for reason, n in step.skipped.items()]
+            f"skipped {reason} {n}" for reason, n in step.skipped.items()
+        ]
         if counted:
             _line(f"  {step.step_id}: " + ", ".join(counted))
-    _line("endings: " + ", ".join(f"{status} {count}" for status, count in sorted(report.endings.items())))
+    _line(
+        "endings: "
+        + ", ".join(f"{status} {count}" for status, count in sorted(report.endings.items()))
+    )

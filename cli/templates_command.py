@@ -32,8 +32,9 @@ class UnknownTemplate(TemplateError):
 class InvalidTemplate(TemplateError):
     def __init__(self, name: str, problems: list[Problem]):
         self.problems = problems
-        super().__init__(f"template {name!r} has problems:\n"
-                         + "\n".join(f"  {p}" for p in problems))
+        super().__init__(
+            f"template {name!r} has problems:\n" + "\n".join(f"  {p}" for p in problems)
+        )
 
 
 def template_names(directory: Path = TEMPLATES_DIR) -> list[str]:
@@ -59,8 +60,9 @@ def list_templates(directory: Path = TEMPLATES_DIR) -> list[tuple[str, str]]:
     return listed
 
 
-def load_template(name: str, directory: Path = TEMPLATES_DIR, *,
-                  allow_private_targets: bool = False) -> Flow:
+def load_template(
+    name: str, directory: Path = TEMPLATES_DIR, *, allow_private_targets: bool = False
+) -> Flow:
     """The template as a draft Flow (version 0), ready to publish or to copy.
     `allow_private_targets`: settings.webhook_allow_private_targets, as validation takes it."""
     known = template_names(directory)
@@ -69,8 +71,9 @@ def load_template(name: str, directory: Path = TEMPLATES_DIR, *,
     if stem not in known:
         raise UnknownTemplate(name, known)
     try:
-        flow, problems = load_flow_file(directory / f"{stem}{SUFFIX}",
-                                        allow_private_targets=allow_private_targets)
+        flow, problems = load_flow_file(
+            directory / f"{stem}{SUFFIX}", allow_private_targets=allow_private_targets
+        )
     except FlowFileError as exc:
         raise TemplateError(str(exc)) from None
     if flow is None or errors(problems):

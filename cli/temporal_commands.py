@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from cli.output import console, fail
 
-temporal_app = typer.Typer(help="Set up a Temporal namespace for Dripstone.",
-                           no_args_is_help=True)
+temporal_app = typer.Typer(help="Set up a Temporal namespace for Dripstone.", no_args_is_help=True)
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,8 @@ async def register_search_attributes(client, namespace: str) -> list[Registratio
     report each. Raises temporalio.service.RPCError when Temporal refuses (unknown
     namespace, no permission)."""
     from temporalio.api.operatorservice.v1 import (
-        AddSearchAttributesRequest, ListSearchAttributesRequest,
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
     )
     from temporalio.service import RPCError, RPCStatusCode
 
@@ -47,7 +47,8 @@ async def register_search_attributes(client, namespace: str) -> list[Registratio
 
     async def registered() -> dict[str, int]:
         listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=namespace))
+            ListSearchAttributesRequest(namespace=namespace)
+        )
         return dict(listed.custom_attributes)
 
     before = await registered()
@@ -55,7 +56,8 @@ async def register_search_attributes(client, namespace: str) -> list[Registratio
     if missing:
         try:
             await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+            )
         except RPCError as exc:
             # Another run (a second replica's deploy hook) registered them first: the
             # listing below tells whether they now match.
@@ -80,10 +82,19 @@ async def register_search_attributes(client, namespace: str) -> list[Registratio
 
 @temporal_app.command("register-search-attributes")
 def register_search_attributes_command(
-    namespace: Annotated[Optional[str], typer.Option(
-        "--namespace", help="Namespace to register them on (default: DRIPSTONE_TEMPORAL_NAMESPACE)")] = None,
-    address: Annotated[Optional[str], typer.Option(
-        "--address", help="Temporal frontend host:port (default: DRIPSTONE_TEMPORAL_ADDRESS)")] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            help="Namespace to register them on (default: DRIPSTONE_TEMPORAL_NAMESPACE)",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="Temporal frontend host:port (default: DRIPSTONE_TEMPORAL_ADDRESS)"
+        ),
+    ] = None,
 ) -> None:
     """Register the search attributes journeys set (DripstoneFlowId, DripstoneStatus...)
     on a namespace; those already there are left alone. Once per namespace, before the
@@ -102,8 +113,11 @@ def register_search_attributes_command(
 
     async def run() -> list[Registration]:
         # The product's one connect, so TLS and the API key apply here as everywhere.
-        client = await connect(settings.model_copy(update={
-            "temporal_address": address, "temporal_namespace": namespace}))
+        client = await connect(
+            settings.model_copy(
+                update={"temporal_address": address, "temporal_namespace": namespace}
+            )
+        )
         return await register_search_attributes(client, namespace)
 
     try:
@@ -114,15 +128,22 @@ def register_search_attributes_command(
         fail(f"cannot reach Temporal: {exc}")
     table = Table("search attribute", "type", "outcome")
     for item in report:
-        outcome = item.outcome if item.found_type is None else \
-            f"conflict: registered as {item.found_type}"
+        outcome = (
+            item.outcome
+            if item.found_type is None
+            else f"conflict: registered as {item.found_type}"
+        )
         table.add_row(item.name, item.type, outcome)
     console.print(table)
     conflicts = [item for item in report if item.outcome == "conflict"]
     if conflicts:
-        fail(f"namespace {namespace!r} has {', '.join(i.name for i in conflicts)} under another "
-             "type; Temporal cannot change a type: remove it (temporal operator "
-             "search-attribute remove) if nothing else uses it, then run this again")
-    console.print(f"namespace {namespace!r} at {address}: "
-                  f"{sum(i.outcome == 'registered' for i in report)} registered, "
-                  f"{sum(i.outcome == 'already registered' for i in report)} already there")
+        fail(
+            f"namespace {namespace!r} has {', '.join(i.name for i in conflicts)} under another "
+            "type; Temporal cannot change a type: remove it (temporal operator "
+            "search-attribute remove) if nothing else uses it, then run this again"
+        )
+    console.print(
+        f"namespace {namespace!r} at {address}: "
+        f"{sum(i.outcome == 'registered' for i in report)} registered, "
+        f"{sum(i.outcome == 'already registered' for i in report)} already there"
+    )

@@ -53,10 +53,10 @@ class EncryptionCodec(PayloadCodec):
         key_id = self._current
         # The key id is bound as associated data: a payload cannot be passed off as
         # encrypted under another key.
-        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(),
-                                               key_id.encode())
-        return Payload(metadata={ENCODING_KEY: ENCODING, KEY_ID_KEY: key_id.encode()},
-                       data=nonce + sealed)
+        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
+        return Payload(
+            metadata={ENCODING_KEY: ENCODING, KEY_ID_KEY: key_id.encode()}, data=nonce + sealed
+        )
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get(ENCODING_KEY) != ENCODING:
@@ -64,8 +64,10 @@ class EncryptionCodec(PayloadCodec):
         key_id = payload.metadata.get(KEY_ID_KEY, b"").decode()
         cipher = self._ciphers.get(key_id)
         if cipher is None:
-            raise UnknownKey(f"payload encrypted with key {key_id!r}, which is not configured "
-                             "(DRIPSTONE_CODEC_KEYS)")
+            raise UnknownKey(
+                f"payload encrypted with key {key_id!r}, which is not configured "
+                "(DRIPSTONE_CODEC_KEYS)"
+            )
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         decoded = Payload()
         try:
@@ -77,5 +79,6 @@ class EncryptionCodec(PayloadCodec):
                 f"payload encrypted with key {key_id!r} does not decrypt with the key "
                 f"configured as {key_id!r}: either the processes hold different keys under "
                 "that id (every worker and API process must share DRIPSTONE_CODEC_KEYS), or "
-                "the payload was altered") from None
+                "the payload was altered"
+            ) from None
         return decoded

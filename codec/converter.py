@@ -23,7 +23,8 @@ def codec_keys(settings) -> CodecKeys:
         raise KeyConfigError(
             "DRIPSTONE_CODEC_KEYS is not set, and DATABASE_URL is: a deployment's worker and "
             "API processes must all hold the same codec keys (the key file in the data folder "
-            f"is only for one machine, without DATABASE_URL); {MAKE_A_KEY}")
+            f"is only for one machine, without DATABASE_URL); {MAKE_A_KEY}"
+        )
     return local_keys(settings.data_dir)
 
 
@@ -34,5 +35,7 @@ def codec_for(settings) -> EncryptionCodec:
 
 def data_converter(settings) -> DataConverter:
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=codec_for(settings),
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+        pydantic_data_converter,
+        payload_codec=codec_for(settings),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )

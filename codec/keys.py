@@ -27,8 +27,10 @@ def parse_keys(encoded: dict[str, str], current: str | None) -> CodecKeys:
     """`encoded`: key id -> base64 of 32 random bytes; `current`: the id new payloads use
     (default: the last listed)."""
     if not encoded:
-        raise KeyConfigError("no codec keys: set DRIPSTONE_CODEC_KEYS to a JSON object of "
-                             "key id -> base64 32-byte key")
+        raise KeyConfigError(
+            "no codec keys: set DRIPSTONE_CODEC_KEYS to a JSON object of "
+            "key id -> base64 32-byte key"
+        )
     keys = {}
     for key_id, value in encoded.items():
         try:
@@ -40,8 +42,9 @@ def parse_keys(encoded: dict[str, str], current: str | None) -> CodecKeys:
         keys[key_id] = key
     current = current or list(keys)[-1]
     if current not in keys:
-        raise KeyConfigError(f"DRIPSTONE_CODEC_CURRENT_KEY {current!r} is not among the keys "
-                             f"({', '.join(keys)})")
+        raise KeyConfigError(
+            f"DRIPSTONE_CODEC_CURRENT_KEY {current!r} is not among the keys " f"({', '.join(keys)})"
+        )
     return CodecKeys(keys, current)
 
 
@@ -49,9 +52,11 @@ def new_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-MAKE_A_KEY = ("make a key with `openssl rand -base64 32` (or `python3 -c \"import base64, os; "
-              "print(base64.b64encode(os.urandom(32)).decode())\"`) and give every worker and "
-              "API process the same DRIPSTONE_CODEC_KEYS='{\"k1\": \"<key>\"}'")
+MAKE_A_KEY = (
+    'make a key with `openssl rand -base64 32` (or `python3 -c "import base64, os; '
+    'print(base64.b64encode(os.urandom(32)).decode())"`) and give every worker and '
+    'API process the same DRIPSTONE_CODEC_KEYS=\'{"k1": "<key>"}\''
+)
 
 
 def local_keys(data_dir: Path) -> CodecKeys:

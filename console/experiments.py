@@ -26,8 +26,11 @@ def interval(bounds: tuple[float | None, float | None] | None, points: bool = Fa
         return ""
     low, high = bounds
     unit = " pts" if points else "%"
-    return f"[{100 * low:+.1f}, {100 * high:+.1f}]{unit}" if points else \
-        f"[{100 * low:.1f}, {100 * high:.1f}]{unit}"
+    return (
+        f"[{100 * low:+.1f}, {100 * high:+.1f}]{unit}"
+        if points
+        else f"[{100 * low:.1f}, {100 * high:.1f}]{unit}"
+    )
 
 
 def p_value(value: float | None) -> str:

@@ -71,7 +71,8 @@ def edges(flow: Flow, step: Step) -> list[Edge]:
     after = None if ends else flow.following(step)
     own = {f: t for f, t in step.references().items() if f not in ("next", "false_next")}
     found: list[tuple[str | None, str | None]] = (
-        [(_label(step, f), t or after) for f, t in own.items()] if own else [(None, after)])
+        [(_label(step, f), t or after) for f, t in own.items()] if own else [(None, after)]
+    )
     if step.run_if is not None and step.on_false == "branch":
         found.append(("if not", step.false_next or flow.following(step)))
     elif step.run_if is not None and step.on_false == "skip":
@@ -100,8 +101,16 @@ def layout(flow: Flow, counts: dict[str, dict[str, int]] | None = None) -> Drawi
     counts = counts or {}
     all_edges = [e for step in flow.steps for e in edges(flow, step)]
     layers = _layers(flow, all_edges)
-    boxes = {step.id: Box(step.id, step.kind, step.name or step.id, layers[step.id],
-                          counts=counts.get(step.id, {})) for step in flow.steps}
+    boxes = {
+        step.id: Box(
+            step.id,
+            step.kind,
+            step.name or step.id,
+            layers[step.id],
+            counts=counts.get(step.id, {}),
+        )
+        for step in flow.steps
+    }
     rows: dict[int, list[Box]] = {}
     for step in flow.steps:  # document order within a layer
         rows.setdefault(boxes[step.id].layer, []).append(boxes[step.id])
@@ -119,8 +128,12 @@ def layout(flow: Flow, counts: dict[str, dict[str, int]] | None = None) -> Drawi
         lanes += not _direct(source, target)
         arrows.append(_arrow(source, target, e.label, lane))
     height = MARGIN * 2 + len(rows) * BOX_H + (len(rows) - 1) * GAP_Y
-    return Drawing(width=MARGIN * 2 + inner + LANE_GAP * lanes + LABEL_ROOM, height=height,
-                   boxes=[boxes[s.id] for s in flow.steps], arrows=arrows)
+    return Drawing(
+        width=MARGIN * 2 + inner + LANE_GAP * lanes + LABEL_ROOM,
+        height=height,
+        boxes=[boxes[s.id] for s in flow.steps],
+        arrows=arrows,
+    )
 
 
 def _layers(flow: Flow, all_edges: list[Edge]) -> dict[str, int]:
@@ -175,13 +188,27 @@ def _arrow(source: Box, target: Box, label: str | None, lane: int) -> Arrow:
         x2, y2 = target.cx, target.y
         mid = (y1 + y2) // 2
         path = f"M{x1},{y1} C{x1},{mid} {x2},{mid} {x2},{y2}"
-        return Arrow(source.step_id, target.step_id, label, path,
-                     (x1 + x2) // 2 + 6, mid - 4, backwards=False)
+        return Arrow(
+            source.step_id,
+            target.step_id,
+            label,
+            path,
+            (x1 + x2) // 2 + 6,
+            mid - 4,
+            backwards=False,
+        )
     # Back up (a loop) or down past other rows: into the gap under the source's row, out
     # to a lane right of every box, along it to the gap over the target's row, then into
     # its top. The gaps between rows hold no boxes, so the arrow crosses none.
     below, above = source.y + BOX_H + GAP_Y // 3, target.y - GAP_Y // 3
     x1, x2 = source.cx + 12, target.cx + 12
     path = f"M{x1},{source.y + BOX_H} V{below} H{lane} V{above} H{x2} V{target.y}"
-    return Arrow(source.step_id, target.step_id, label, path, lane + 4, (below + above) // 2,
-                 backwards=target.layer <= source.layer)
+    return Arrow(
+        source.step_id,
+        target.step_id,
+        label,
+        path,
+        lane + 4,
+        (below + above) // 2,
+        backwards=target.layer <= source.layer,
+    )

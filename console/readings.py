@@ -18,7 +18,8 @@ from projections import journey_index
 from projections import mailings as mailing_catalogue
 from projections.mailing_reports import step_counts
 from projections.preferences import contact_choices
-from projections.schema import channel_status, flow_versions, journey_index as journey_table
+from projections.schema import channel_status, flow_versions
+from projections.schema import journey_index as journey_table
 from projections.topic_schema import topic_preferences
 
 TIMELINE_LIMIT = 100
@@ -36,14 +37,31 @@ class FlowRow:
 
 
 def flows(conn: Connection) -> list[FlowRow]:
-    version_counts = dict(conn.execute(select(flow_versions.c.flow_id, func.count())
-                                       .group_by(flow_versions.c.flow_id)).all())
+    version_counts = dict(
+        conn.execute(
+            select(flow_versions.c.flow_id, func.count()).group_by(flow_versions.c.flow_id)
+        ).all()
+    )
     J = journey_table.c
-    running = dict(conn.execute(select(J.flow_id, func.count()).where(
-        J.status.in_(journey_index.LIVE)).group_by(J.flow_id)).all())
-    return [FlowRow(r.flow_id, r.name, r.status.value, r.current_version,
-                    version_counts.get(r.flow_id, 0), r.draft is not None,
-                    running.get(r.flow_id, 0)) for r in catalogue.list_flows(conn)]
+    running = dict(
+        conn.execute(
+            select(J.flow_id, func.count())
+            .where(J.status.in_(journey_index.LIVE))
+            .group_by(J.flow_id)
+        ).all()
+    )
+    return [
+        FlowRow(
+            r.flow_id,
+            r.name,
+            r.status.value,
+            r.current_version,
+            version_counts.get(r.flow_id, 0),
+            r.draft is not None,
+            running.get(r.flow_id, 0),
+        )
+        for r in catalogue.list_flows(conn)
+    ]
 
 
 @dataclass(frozen=True)
@@ -65,8 +83,9 @@ def flow_page(conn: Connection, flow_id: str, version: int | None) -> FlowPage:
     chosen = version if version is not None else record.current_version
     flow = catalogue.get_version(conn, flow_id, chosen)
     stats = flow_numbers(conn, flow_id, chosen)
-    return FlowPage(record, flow, chosen, stats.versions, per_step(stats),
-                    stats.live_journeys, stats.unplaced)
+    return FlowPage(
+        record, flow, chosen, stats.versions, per_step(stats), stats.live_journeys, stats.unplaced
+    )
 
 
 @dataclass(frozen=True)
@@ -91,9 +110,17 @@ def mailings(conn: Connection) -> list[MailingRow]:
         steps = step_counts(conn, mailing)
         audience = sum(s["audience"] for s in steps)
         pending = sum(s["pending"] for s in steps)
-        rows.append(MailingRow(listed["mailing_id"], listed["name"], listed["status"],
-                               listed["current_step"], audience, audience - pending,
-                               sum(s["sent"] for s in steps)))
+        rows.append(
+            MailingRow(
+                listed["mailing_id"],
+                listed["name"],
+                listed["status"],
+                listed["current_step"],
+                audience,
+                audience - pending,
+                sum(s["sent"] for s in steps),
+            )
+        )
     return rows
 
 
@@ -130,20 +157,29 @@ def contact_page(conn: Connection, contact_id: str) -> dict[str, Any] | None:
     journeys = journey_index.for_contact(conn, contact_id)
     events = history.contact_events(conn, contact_id, TIMELINE_LIMIT).items
     messages = history.contact_messages(conn, contact_id, TIMELINE_LIMIT).items
-    moments = [Moment(e["occurred_at"], "event", e["type"], _payload_line(e["payload"]))
-               for e in events]
-    moments += [Moment(m["created_at"], "message", f"{m['channel']} {m['status']}",
-                       _message_line(m)) for m in messages]
+    moments = [
+        Moment(e["occurred_at"], "event", e["type"], _payload_line(e["payload"])) for e in events
+    ]
+    moments += [
+        Moment(m["created_at"], "message", f"{m['channel']} {m['status']}", _message_line(m))
+        for m in messages
+    ]
     for j in journeys:
-        moments.append(Moment(j.started_at, "journey", f"entered {j.flow_id}",
-                              f"version {j.flow_version}"))
+        moments.append(
+            Moment(j.started_at, "journey", f"entered {j.flow_id}", f"version {j.flow_version}")
+        )
         if j.ended_at is not None:
-            moments.append(Moment(j.ended_at, "journey", f"left {j.flow_id}",
-                                  f"version {j.flow_version}"))
+            moments.append(
+                Moment(j.ended_at, "journey", f"left {j.flow_id}", f"version {j.flow_version}")
+            )
     moments.sort(key=lambda m: m.at, reverse=True)
     choices = contact_choices(conn, contact_id)
-    return {"contact": contact, "journeys": journeys, "timeline": moments,
-            "topics_left": sorted(choices.topics_left)}
+    return {
+        "contact": contact,
+        "journeys": journeys,
+        "timeline": moments,
+        "topics_left": sorted(choices.topics_left),
+    }
 
 
 @dataclass(frozen=True)
@@ -157,17 +193,29 @@ def topic_opt_outs(conn: Connection, topics: dict[str, str]) -> list[TopicRow]:
     """Per subscription topic and channel, the contacts who left it on the preference
     page (or by one-click); contacts who left a whole channel are counted apart."""
     T = topic_preferences.c
-    counts = {(topic, channel): n for topic, channel, n in conn.execute(
-        select(T.topic, T.channel, func.count()).where(T.subscribed.is_(False))
-        .group_by(T.topic, T.channel))}
-    return [TopicRow(topic, label, {c: counts.get((topic, c), 0) for c in ("email", "sms")})
-            for topic, label in topics.items()]
+    counts = {
+        (topic, channel): n
+        for topic, channel, n in conn.execute(
+            select(T.topic, T.channel, func.count())
+            .where(T.subscribed.is_(False))
+            .group_by(T.topic, T.channel)
+        )
+    }
+    return [
+        TopicRow(topic, label, {c: counts.get((topic, c), 0) for c in ("email", "sms")})
+        for topic, label in topics.items()
+    ]
 
 
 def channel_opt_outs(conn: Connection) -> dict[str, int]:
     S = channel_status.c
-    return dict(conn.execute(select(S.channel, func.count()).where(
-        S.list_id == "", S.unsubscribed.is_(True)).group_by(S.channel)).all())
+    return dict(
+        conn.execute(
+            select(S.channel, func.count())
+            .where(S.list_id == "", S.unsubscribed.is_(True))
+            .group_by(S.channel)
+        ).all()
+    )
 
 
 def _payload_line(payload: dict[str, Any]) -> str:

@@ -7,9 +7,9 @@ login form, which brings it back to the page it asked for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -32,8 +32,9 @@ from projections.mailings import MailingNotFound
 
 HERE = FilePath(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals.update(on_the_box=on_the_box, COLUMNS=COLUMNS, percent=percent,
-                             interval=interval, p_value=p_value)
+templates.env.globals.update(
+    on_the_box=on_the_box, COLUMNS=COLUMNS, percent=percent, interval=interval, p_value=p_value
+)
 templates.env.globals["BOX_W"], templates.env.globals["BOX_H"] = graph.BOX_W, graph.BOX_H
 _CONTACT_ID = TypeAdapter(ContactId)
 
@@ -71,12 +72,17 @@ class HtmlRefusals(APIRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 return _unreadable(request, exc)
+
         return answer
 
 
 public = APIRouter(prefix="/console", include_in_schema=False, route_class=HtmlRefusals)
-pages = APIRouter(prefix="/console", include_in_schema=False, route_class=HtmlRefusals,
-                  dependencies=[Depends(require_login)])
+pages = APIRouter(
+    prefix="/console",
+    include_in_schema=False,
+    route_class=HtmlRefusals,
+    dependencies=[Depends(require_login)],
+)
 _SECTIONS = ("flows", "experiments", "mailings", "contacts")
 
 
@@ -91,8 +97,13 @@ def _safe_next(wanted: str | None) -> str:
         return _HOME
     path = unquote(parts.path)
     segments = path.split("/")[1:]
-    if not path.startswith("/console/") or any(s in (".", "..") for s in segments) \
-            or "//" in path or "\\" in path or any(ord(c) < 0x20 or ord(c) == 0x7F for c in wanted):
+    if (
+        not path.startswith("/console/")
+        or any(s in (".", "..") for s in segments)
+        or "//" in path
+        or "\\" in path
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in wanted)
+    ):
         return _HOME
     return wanted
 
@@ -107,22 +118,32 @@ def stylesheet() -> FileResponse:
 
 @public.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: Annotated[str | None, Query(max_length=2000)] = None):
-    return templates.TemplateResponse(request, "login.html",
-                                      {"next": _safe_next(next), "problem": None})
+    return templates.TemplateResponse(
+        request, "login.html", {"next": _safe_next(next), "problem": None}
+    )
 
 
 @public.post("/login", response_class=HTMLResponse)
-def login(request: Request, api_key: Annotated[str, Form(max_length=1000)] = "",
-          next: Annotated[str, Form(max_length=2000)] = ""):
+def login(
+    request: Request,
+    api_key: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+):
     problem = key_problem(api_key.strip(), settings_of(request).api_keys)
     if problem is not None:
-        return templates.TemplateResponse(request, "login.html", {
-            "next": _safe_next(next), "problem": problem}, status_code=401)
+        return templates.TemplateResponse(
+            request, "login.html", {"next": _safe_next(next), "problem": problem}, status_code=401
+        )
     response = RedirectResponse(_safe_next(next), 303)
-    response.set_cookie(session.COOKIE, session.issue(api_key.strip(), datetime.now(UTC)),
-                        max_age=int(session.LIFETIME.total_seconds()), path="/console",
-                        httponly=True, samesite="strict",
-                        secure=_secure(request))
+    response.set_cookie(
+        session.COOKIE,
+        session.issue(api_key.strip(), datetime.now(UTC)),
+        max_age=int(session.LIFETIME.total_seconds()),
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
     return response
 
 
@@ -152,8 +173,11 @@ def flows(request: Request):
 
 
 @pages.get("/flows/{flow_id}", response_class=HTMLResponse)
-def flow(request: Request, flow_id: Annotated[FlowId, Path()],
-         version: Annotated[int | None, Query(ge=1, description="A published version")] = None):
+def flow(
+    request: Request,
+    flow_id: Annotated[FlowId, Path()],
+    version: Annotated[int | None, Query(ge=1, description="A published version")] = None,
+):
     try:
         with engine_of(request).connect() as conn:
             shown = readings.flow_page(conn, flow_id, version)
@@ -188,16 +212,19 @@ def mailing(request: Request, mailing_id: Annotated[MailingId, Path()]):
 
 
 @pages.get("/contacts", response_class=HTMLResponse)
-def find_contact(request: Request,
-                 contact_id: Annotated[str | None, Query(max_length=200)] = None):
+def find_contact(request: Request, contact_id: Annotated[str | None, Query(max_length=200)] = None):
     if not contact_id:
         return _contacts(request, 200, problem=None, asked="")
     try:
         wanted = _CONTACT_ID.validate_python(contact_id)
     except ValidationError:
-        return _contacts(request, 422, asked=contact_id,
-                         problem="contact_id: letters, digits and _ . : - only, at most 128 "
-                                 "(no e-mail addresses or phone numbers)")
+        return _contacts(
+            request,
+            422,
+            asked=contact_id,
+            problem="contact_id: letters, digits and _ . : - only, at most 128 "
+            "(no e-mail addresses or phone numbers)",
+        )
     return RedirectResponse(f"/console/contacts/{quote(wanted, safe='')}", 303)
 
 
@@ -215,8 +242,15 @@ def _contacts(request: Request, status: int, **context) -> HTMLResponse:
     with engine_of(request).connect() as conn:
         topics = readings.topic_opt_outs(conn, settings_of(request).subscription_topics)
         channels = readings.channel_opt_outs(conn)
-    return _page(request, "contact_search.html", status, section="contacts", topics=topics,
-                 channels_left=channels, **context)
+    return _page(
+        request,
+        "contact_search.html",
+        status,
+        section="contacts",
+        topics=topics,
+        channels_left=channels,
+        **context,
+    )
 
 
 def _page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
@@ -231,12 +265,18 @@ def _unreadable(request: Request, exc: RequestValidationError) -> HTMLResponse:
     problems = "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors())
     part = request.url.path.removeprefix("/console/").split("/")[0]
     where = {"section": part} if part in _SECTIONS else {}
-    return _page(request, "missing.html", 422, heading="Cannot show this page",
-                 problem=problems, **where)
+    return _page(
+        request, "missing.html", 422, heading="Cannot show this page", problem=problems, **where
+    )
 
 
 # Last, after every page: any other path under /console is an HTML 404 too.
 @pages.get("/{unknown:path}", response_class=HTMLResponse)
 def no_such_page(request: Request, unknown: str) -> HTMLResponse:
-    return _page(request, "missing.html", 404, section="flows",
-                 problem=f"the console has no page /console/{unknown}")
+    return _page(
+        request,
+        "missing.html",
+        404,
+        section="flows",
+        problem=f"the console has no page /console/{unknown}",
+    )

@@ -11,8 +11,21 @@ from sqlalchemy import Connection
 from projections.step_stats import FlowStepStats, flow_step_stats
 
 # The table's columns, in order; `skipped` is a count per reason.
-COLUMNS = ("entered", "waiting", "completed", "skipped", "exited", "failed", "sent",
-           "delivered", "opened", "clicked", "bounced", "unsubscribed", "converted")
+COLUMNS = (
+    "entered",
+    "waiting",
+    "completed",
+    "skipped",
+    "exited",
+    "failed",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "bounced",
+    "unsubscribed",
+    "converted",
+)
 # Inside a step's box there is room for two short lines: where contacts are, and what
 # the step did to them (a send's messages; any other step's outcomes).
 _FLOW_LINE = ("entered", "waiting")
@@ -26,12 +39,16 @@ def flow_numbers(conn: Connection, flow_id: str, version: int) -> FlowStepStats:
 
 
 def per_step(stats: FlowStepStats) -> dict[str, dict[str, Any]]:
-    return {row.step_id: row.model_dump(include=set(COLUMNS) | {"skipped_total", "channel"})
-            for row in stats.steps}
+    return {
+        row.step_id: row.model_dump(include=set(COLUMNS) | {"skipped_total", "channel"})
+        for row in stats.steps
+    }
 
 
 def on_the_box(counts: dict[str, Any]) -> list[list[tuple[str, str, Any]]]:
     """Lines of (count name, short label, value) for a step's box."""
     second = _SEND_LINE if counts.get("channel") else _STEP_LINE
-    return [[(name, _SHORT.get(name, name), counts[name]) for name in line if name in counts]
-            for line in (_FLOW_LINE, second)]
+    return [
+        [(name, _SHORT.get(name, name), counts[name]) for name in line if name in counts]
+        for line in (_FLOW_LINE, second)
+    ]

@@ -53,13 +53,22 @@ def render() -> str:
     lines += ["", "## Event types", "", "| type | meaning | sent by |", "| --- | --- | --- |"]
     for event_type in PAYLOAD_SCHEMAS:
         kind = EVENT_KINDS[event_type]
-        lines.append(f"| [`{event_type}`](#{_anchor(event_type)}) | {_cell(kind.meaning)} "
-                     f"| {', '.join(kind.senders)} |")
+        lines.append(
+            f"| [`{event_type}`](#{_anchor(event_type)}) | {_cell(kind.meaning)} "
+            f"| {', '.join(kind.senders)} |"
+        )
     lines += ["", "## Payloads"]
     for event_type, payload in PAYLOAD_SCHEMAS.items():
         kind = EVENT_KINDS[event_type]
-        lines += ["", f"### `{event_type}`", "", kind.meaning, "",
-                  f"Sent by: {', '.join(kind.senders)}. Payload: `{payload.__name__}`.", ""]
+        lines += [
+            "",
+            f"### `{event_type}`",
+            "",
+            kind.meaning,
+            "",
+            f"Sent by: {', '.join(kind.senders)}. Payload: `{payload.__name__}`.",
+            "",
+        ]
         if payload.__doc__:
             lines += [" ".join(payload.__doc__.split()), ""]
         lines += _fields_table(payload) if payload.model_fields else ["No fields."]
@@ -74,8 +83,10 @@ def _fields_table(model: type[BaseModel]) -> list[str]:
         kind, limits = _describe(field)
         if "default" in field and field["default"] not in (None, {}, []):
             limits.append(f"default `{_literal(field['default'])}`")
-        rows.append(f"| `{name}` | {kind} | {'yes' if name in required else 'no'} | "
-                    f"{'; '.join(limits)} | {_cell(field.get('description', ''))} |")
+        rows.append(
+            f"| `{name}` | {kind} | {'yes' if name in required else 'no'} | "
+            f"{'; '.join(limits)} | {_cell(field.get('description', ''))} |"
+        )
     return rows
 
 
@@ -108,8 +119,12 @@ def _one(schema: dict[str, Any]) -> tuple[str, list[str]]:
         limits.append(f"{low}–{high} characters" if low else f"at most {high} characters")
     elif low:
         limits.append(f"at least {low} character{'s' if low != 1 else ''}")
-    for key, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"),
-                      ("exclusiveMaximum", "<")):
+    for key, sign in (
+        ("minimum", "≥"),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "≤"),
+        ("exclusiveMaximum", "<"),
+    ):
         if key in schema:
             limits.append(f"{sign} {_literal(schema[key])}")
     if "pattern" in schema:

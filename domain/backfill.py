@@ -32,8 +32,10 @@ class BackfillInput(BaseModel):
     scanned: int = 0
     enrolled: int = 0
     skipped: int = 0
-    total: int | None = Field(default=None, description="The audience's size when counted at "
-                              "the start; None until counted.")
+    total: int | None = Field(
+        default=None,
+        description="The audience's size when counted at " "the start; None until counted.",
+    )
 
 
 class BackfillProgress(BaseModel):
@@ -62,8 +64,10 @@ class PageRequest(BaseModel):
 
 
 class PageResult(BaseModel):
-    flow_state: FlowState = Field(description="live: the page was enrolled; paused: nothing "
-                                  "was done, try later; gone: archived or superseded, stop.")
+    flow_state: FlowState = Field(
+        description="live: the page was enrolled; paused: nothing "
+        "was done, try later; gone: archived or superseded, stop."
+    )
     reason: str | None = None
     next_after: str | None = None
     scanned: int = 0

@@ -16,8 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.contact_facts import FACT_GROUPS, ContactSnapshot  # noqa: F401  (re-exported)
 from domain.evaluation import compare, evaluate_leaf, uncomparable  # noqa: F401  (re-exported)
 from domain.predicates import (  # noqa: F401  (re-exported: the tree's leaves)
-    CONTACT_ZONE, DATA_FREE, OPERATORS_WITHOUT_VALUE, PREDICATES, AttributeCompare,
-    AttributeOperator, HasTag, LeadEvent, NotChosen,
+    CONTACT_ZONE,
+    DATA_FREE,
+    OPERATORS_WITHOUT_VALUE,
+    PREDICATES,
+    AttributeCompare,
+    AttributeOperator,
+    HasTag,
+    LeadEvent,
+    NotChosen,
 )
 
 
@@ -45,9 +52,11 @@ class Not(_Node):
 if TYPE_CHECKING:
     # A union built from a tuple at run time is opaque to a type checker.
     from domain.predicates import _Leaf
-    Condition = Union[AllOf, AnyOf, Not, _Leaf]
+
+    Condition = AllOf | AnyOf | Not | _Leaf
 else:
-    Condition = Annotated[Union[(*PREDICATES, AllOf, AnyOf, Not)], Field(discriminator="kind")]
+    # Union[...] of a tuple built at run time: the `|` spelling cannot take a tuple.
+    Condition = Annotated[Union[(*PREDICATES, AllOf, AnyOf, Not)], Field(discriminator="kind")]  # noqa: UP007
 for _model in (AllOf, AnyOf, Not):
     _model.model_rebuild()
 
@@ -66,17 +75,21 @@ def evaluate(condition: Condition, contact: ContactSnapshot, now: datetime) -> b
 def uncomparable_attributes(condition: Condition, contact: ContactSnapshot) -> list[str]:
     """The attribute leaves that could not be compared for this contact, described
     without the contact's value (logs are no place for personal data)."""
-    return [f"{node.field} {node.op} {node.value!r}: one side is a number, the other "
-            "text that is not one"
-            for node in walk(condition) if isinstance(node, AttributeCompare)
-            for actual in [contact.field(node.field)]
-            if uncomparable(actual, node.op, node.value)]
+    return [
+        f"{node.field} {node.op} {node.value!r}: one side is a number, the other "
+        "text that is not one"
+        for node in walk(condition)
+        if isinstance(node, AttributeCompare)
+        for actual in [contact.field(node.field)]
+        if uncomparable(actual, node.op, node.value)
+    ]
 
 
 def is_data_free(condition: Condition) -> bool:
     """True when the tree needs only the clock, so a workflow can decide it itself."""
-    return all(isinstance(node, (AllOf, AnyOf, Not, *DATA_FREE)) for node in walk(condition)) \
-        and not uses_contact_zone(condition)
+    return all(
+        isinstance(node, (AllOf, AnyOf, Not, *DATA_FREE)) for node in walk(condition)
+    ) and not uses_contact_zone(condition)
 
 
 def uses_contact_zone(condition: Condition) -> bool:

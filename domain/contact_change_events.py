@@ -8,10 +8,10 @@ it is the activity's job."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import ValidationError
@@ -98,8 +98,9 @@ def _product(step: cc.AddProduct | cc.RemoveProduct, _ctx: ChangeContext) -> lis
 
 def _purchase(step: cc.AddPurchase, _ctx: ChangeContext) -> list[Change]:
     payload = {"product": step.product, "quantity": step.quantity}
-    payload.update({k: v for k, v in (("amount", step.amount), ("currency", step.currency))
-                    if v is not None})
+    payload.update(
+        {k: v for k, v in (("amount", step.amount), ("currency", step.currency)) if v is not None}
+    )
     return [(T.PRODUCT_PURCHASED, payload)]
 
 
@@ -108,11 +109,17 @@ def _offer(step: cc.SetSpecialOffer, ctx: ChangeContext) -> list[Change]:
         raise InvalidChange("set_offer needs exactly one of discount_percent or discount_amount")
     # The step states the whole offer: an existing one gets exactly these terms (a percent
     # offer updated to an amount loses its percent), and a new validity runs from now.
-    return [(C.OFFER_SET, {
-        "product": step.product, "discount_percent": step.discount_percent,
-        "discount_amount": step.discount_amount,
-        "expires_at": ctx.now + step.valid_for if step.valid_for is not None else None,
-    })]
+    return [
+        (
+            C.OFFER_SET,
+            {
+                "product": step.product,
+                "discount_percent": step.discount_percent,
+                "discount_amount": step.discount_amount,
+                "expires_at": ctx.now + step.valid_for if step.valid_for is not None else None,
+            },
+        )
+    ]
 
 
 def _remove_offer(step: cc.RemoveSpecialOffer, _ctx: ChangeContext) -> list[Change]:
@@ -143,14 +150,25 @@ def _note(step: cc.MakeNote, ctx: ChangeContext) -> list[Change]:
 
 
 def _activity(step: cc.CreateActivity, ctx: ChangeContext) -> list[Change]:
-    return [(C.CRM_ACTIVITY_CREATED, {
-        "activity": step.activity, "title": step.title.strip() or _ACTIVITY_TITLES[step.activity],
-        "type": step.type, "due_at": _due(step, ctx.now), "assignee": _assignee(step, ctx),
-        "status": step.status or "open", "priority": step.priority or "normal",
-        "category": step.category, "message": step.message,
-        "amount": step.amount if step.activity == "sale" else None,
-        "flow_id": ctx.flow_id, "step_id": ctx.step_id,
-    })]
+    return [
+        (
+            C.CRM_ACTIVITY_CREATED,
+            {
+                "activity": step.activity,
+                "title": step.title.strip() or _ACTIVITY_TITLES[step.activity],
+                "type": step.type,
+                "due_at": _due(step, ctx.now),
+                "assignee": _assignee(step, ctx),
+                "status": step.status or "open",
+                "priority": step.priority or "normal",
+                "category": step.category,
+                "message": step.message,
+                "amount": step.amount if step.activity == "sale" else None,
+                "flow_id": ctx.flow_id,
+                "step_id": ctx.step_id,
+            },
+        )
+    ]
 
 
 def _due(step: cc.CreateActivity, now: datetime) -> datetime | None:
@@ -172,15 +190,20 @@ def _assignee(step: cc.CreateActivity, ctx: ChangeContext) -> str | None:
 
 
 def _cancel_orders(step: cc.CancelOpenOrders, ctx: ChangeContext) -> list[Change]:
-    return [(C.ORDER_CANCELLED, {"order_id": o.order_id, "product": o.product,
-                                 "reason": "cancelled by flow"})
-            for o in sorted(ctx.open_orders, key=lambda o: o.order_id)
-            if step.product is None or o.product == step.product]
+    return [
+        (
+            C.ORDER_CANCELLED,
+            {"order_id": o.order_id, "product": o.product, "reason": "cancelled by flow"},
+        )
+        for o in sorted(ctx.open_orders, key=lambda o: o.order_id)
+        if step.product is None or o.product == step.product
+    ]
 
 
 def _recharge(_step: StepBase, ctx: ChangeContext) -> list[Change]:
-    return [(C.TRANSACTION_RECHARGE_REQUESTED, {"transaction_id": t})
-            for t in sorted(ctx.collections)]
+    return [
+        (C.TRANSACTION_RECHARGE_REQUESTED, {"transaction_id": t}) for t in sorted(ctx.collections)
+    ]
 
 
 def _lead_router(step: cc.AddToLeadRouter, ctx: ChangeContext) -> list[Change]:
@@ -200,7 +223,9 @@ def _update_contact(step: cc.UpdateContact, ctx: ChangeContext) -> list[Change]:
         if not name:
             raise InvalidChange("update_contact: a change has no field name")
         if len(name) > MAX_FIELD_NAME:
-            raise InvalidChange(f"update_contact: field names are at most {MAX_FIELD_NAME} characters")
+            raise InvalidChange(
+                f"update_contact: field names are at most {MAX_FIELD_NAME} characters"
+            )
         value = _changed_value(change, current.get(name), ctx.now)
         current[name] = changed[name] = value
     payload: dict[str, Any] = {k: changed.pop(k) for k in _CONTACT_FIELDS if k in changed}
@@ -260,12 +285,23 @@ def _shift(change: cc.FieldChange, current: Any, now: datetime) -> str:
 
 # Each builder takes its own step class; the table is keyed by that class.
 _BUILDERS: dict[type, Callable[[Any, ChangeContext], list[Change]]] = {
-    cc.AddTag: _tags, cc.RemoveTag: _tags, cc.ChangeTags: _tags,
-    cc.AddProduct: _product, cc.RemoveProduct: _product, cc.AddPurchase: _purchase,
-    cc.SetSpecialOffer: _offer, cc.RemoveSpecialOffer: _remove_offer,
-    cc.AddSubscription: _subscription, cc.SetMembershipAccess: _membership,
-    cc.AddToList: _list, cc.RemoveFromList: _list, cc.UpdateContact: _update_contact,
-    cc.MakeNote: _note, cc.CreateActivity: _activity, cc.Fulfillment: _fulfillment,
-    cc.CancelOpenOrders: _cancel_orders, cc.RechargeTransactions: _recharge,
+    cc.AddTag: _tags,
+    cc.RemoveTag: _tags,
+    cc.ChangeTags: _tags,
+    cc.AddProduct: _product,
+    cc.RemoveProduct: _product,
+    cc.AddPurchase: _purchase,
+    cc.SetSpecialOffer: _offer,
+    cc.RemoveSpecialOffer: _remove_offer,
+    cc.AddSubscription: _subscription,
+    cc.SetMembershipAccess: _membership,
+    cc.AddToList: _list,
+    cc.RemoveFromList: _list,
+    cc.UpdateContact: _update_contact,
+    cc.MakeNote: _note,
+    cc.CreateActivity: _activity,
+    cc.Fulfillment: _fulfillment,
+    cc.CancelOpenOrders: _cancel_orders,
+    cc.RechargeTransactions: _recharge,
     cc.AddToLeadRouter: _lead_router,
 }

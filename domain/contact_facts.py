@@ -52,7 +52,8 @@ class ContactSnapshot(BaseModel):
     clicks: tuple[EmailTouch, ...] = ()
     unsubscribed: frozenset[str] = frozenset()
     topics_left: frozenset[tuple[str, str]] = Field(
-        default_factory=frozenset, description="(topic, channel) the contact opted out of")
+        default_factory=frozenset, description="(topic, channel) the contact opted out of"
+    )
     last_reply: str | None = None
     # The contact's IANA zone, resolved with the deployment's defaults by a loader that
     # knows them (clock conditions with timezone "contact"); None: resolved from the
@@ -60,8 +61,9 @@ class ContactSnapshot(BaseModel):
     zone: str | None = None
     # web
     funnels: frozenset[str] = frozenset()
-    pages: frozenset[tuple[str, str]] = Field(default_factory=frozenset,
-                                              description="(page, funnel or '')")
+    pages: frozenset[tuple[str, str]] = Field(
+        default_factory=frozenset, description="(page, funnel or '')"
+    )
     form_submits: dict[str, datetime] = Field(default_factory=dict, description="form -> last")
     lead_events: tuple[LeadEventFact, ...] = ()
 
@@ -73,13 +75,23 @@ class ContactSnapshot(BaseModel):
 
 # Which loader group each predicate kind reads; kinds not listed need no stored data.
 FACT_GROUPS: dict[str, str] = {
-    "has_tag": "tags", "attribute": "attributes", "date_added": "contact",
-    "has_product": "products", "purchased_product": "purchases",
-    "has_subscription": "subscriptions", "has_account": "courses",
-    "course_started": "courses", "course_completed": "courses",
-    "course_step_completed": "courses", "last_active": "contact",
-    "opened_email": "engagement", "clicked_link": "engagement",
-    "unsubscribed": "channels", "reply_contains": "contact",
-    "inside_funnel": "web", "visited_page": "web", "last_form_submit": "web",
+    "has_tag": "tags",
+    "attribute": "attributes",
+    "date_added": "contact",
+    "has_product": "products",
+    "purchased_product": "purchases",
+    "has_subscription": "subscriptions",
+    "has_account": "courses",
+    "course_started": "courses",
+    "course_completed": "courses",
+    "course_step_completed": "courses",
+    "last_active": "contact",
+    "opened_email": "engagement",
+    "clicked_link": "engagement",
+    "unsubscribed": "channels",
+    "reply_contains": "contact",
+    "inside_funnel": "web",
+    "visited_page": "web",
+    "last_form_submit": "web",
     "lead_event": "lead_events",
 }

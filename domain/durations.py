@@ -4,8 +4,14 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BeforeValidator, PlainSerializer, ValidationError,
-                      ValidatorFunctionWrapHandler, WrapValidator)
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic_core import PydanticCustomError
 
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -54,8 +60,11 @@ def _in_our_words(value: Any, handler: ValidatorFunctionWrapHandler) -> timedelt
         if not any(e["type"].startswith("time_delta") for e in exc.errors()):
             raise
         raise PydanticCustomError(
-            "time_delta_parsing", "{value} is not a duration: give a number and a unit, "
-            "e.g. 3h, 2d, 30m, 1h30m (or ISO-8601, e.g. PT3H)", {"value": repr(value)}) from None
+            "time_delta_parsing",
+            "{value} is not a duration: give a number and a unit, "
+            "e.g. 3h, 2d, 30m, 1h30m (or ISO-8601, e.g. PT3H)",
+            {"value": repr(value)},
+        ) from None
     return parsed
 
 

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from domain import predicates as p
 from domain.contact_facts import ContactSnapshot, EmailTouch
 
-
 _INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
 _NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
@@ -65,8 +64,14 @@ def compare(actual: Any, op: str, expected: Any) -> bool:
             return bool(actual in (expected or []))
     actual, expected = _as_numbers(actual, expected)
     try:
-        return bool({"gt": actual > expected, "gte": actual >= expected,
-                     "lt": actual < expected, "lte": actual <= expected}[op])
+        return bool(
+            {
+                "gt": actual > expected,
+                "gte": actual >= expected,
+                "lt": actual < expected,
+                "lte": actual <= expected,
+            }[op]
+        )
     except TypeError:
         # Ordering a number against text has no sensible answer; treat it as not matching.
         return False
@@ -80,8 +85,9 @@ def uncomparable(actual: Any, op: str, expected: Any) -> bool:
     if isinstance(actual, bool) or isinstance(expected, bool):
         return False  # ordered as 0/1 by compare, not refused
     numbers = [_number(v) is not None for v in (actual, expected)]
-    either_is_number = any(isinstance(v, int | float) and not isinstance(v, bool)
-                           for v in (actual, expected))
+    either_is_number = any(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in (actual, expected)
+    )
     return either_is_number and numbers.count(True) == 1
 
 
@@ -135,10 +141,12 @@ def date_test(test: p.DateTest, value: datetime | date | None, now: datetime) ->
 
 def _touched(touches: tuple[EmailTouch, ...], node: p.OpenedEmail | p.ClickedLink) -> bool:
     url = getattr(node, "url", None)  # only clicks name a link
-    return any((node.flow_id is None or t.flow_id == node.flow_id)
-               and (node.step_id is None or t.step_id == node.step_id)
-               and (url is None or t.url == url)
-               for t in touches)
+    return any(
+        (node.flow_id is None or t.flow_id == node.flow_id)
+        and (node.step_id is None or t.step_id == node.step_id)
+        and (url is None or t.url == url)
+        for t in touches
+    )
 
 
 def _words(text: str) -> str:
@@ -182,15 +190,18 @@ def evaluate_leaf(node: Any, contact: ContactSnapshot, now: datetime) -> bool:
         case p.CurrentDate():
             return date_test(node.test, _local_now(now, node.timezone, contact).date(), now)
         case p.CurrentTime():
-            return _time_between(_local_now(now, node.timezone, contact).time(), node.after,
-                                 node.before)
+            return _time_between(
+                _local_now(now, node.timezone, contact).time(), node.after, node.before
+            )
         case p.DateAdded():
             return date_test(node.test, contact.created_at, now)
         case p.LastActive():
             return date_test(node.test, contact.last_active_at, now)
         case p.LastFormSubmit():
             submits = contact.form_submits
-            last = submits.get(node.form_id) if node.form_id else max(submits.values(), default=None)
+            last = (
+                submits.get(node.form_id) if node.form_id else max(submits.values(), default=None)
+            )
             return date_test(node.test, last, now)
         case p.HasProduct():
             return node.product in contact.products
@@ -215,17 +226,24 @@ def evaluate_leaf(node: Any, contact: ContactSnapshot, now: datetime) -> bool:
             return _touched(contact.clicks, node)
         case p.Unsubscribed():
             return node.channel in contact.unsubscribed or (
-                node.topic is not None and (node.topic, node.channel) in contact.topics_left)
+                node.topic is not None and (node.topic, node.channel) in contact.topics_left
+            )
         case p.ReplyContains():
             return reply_contains(contact.last_reply, node.keywords, node.match)
         case p.InsideFunnel():
             return node.funnel in contact.funnels
         case p.VisitedPage():
-            return any(page == node.page and (node.funnel is None or funnel == node.funnel)
-                       for page, funnel in contact.pages)
+            return any(
+                page == node.page and (node.funnel is None or funnel == node.funnel)
+                for page, funnel in contact.pages
+            )
         case p.LeadEvent():
-            return any(e.name == node.event and (
-                node.property is None or compare(at_path(e.properties, node.property), node.op,
-                                                 node.value))
-                for e in contact.lead_events)
+            return any(
+                e.name == node.event
+                and (
+                    node.property is None
+                    or compare(at_path(e.properties, node.property), node.op, node.value)
+                )
+                for e in contact.lead_events
+            )
     raise TypeError(f"unknown predicate {node!r}")

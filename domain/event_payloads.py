@@ -58,8 +58,12 @@ class ContactUpdated(Payload):
 
     email: str | None = None
     phone: str | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict, description=(
-        "Attributes to set, by name; one set to null is cleared, one left out is left alone."))
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Attributes to set, by name; one set to null is cleared, one left out is left alone."
+        ),
+    )
 
 
 MAX_TAG_LENGTH = 100
@@ -76,21 +80,31 @@ class SubscriptionChanged(Payload):
     """Unsubscribed from / resubscribed to a channel (optionally one list of it)."""
 
     channel: Channel
-    list_id: OptionalName = Field(default=None, description=(
-        "One list of the channel (e.g. a SendGrid unsubscribe group); without it, the "
-        "whole channel."))
+    list_id: OptionalName = Field(
+        default=None,
+        description=(
+            "One list of the channel (e.g. a SendGrid unsubscribe group); without it, the "
+            "whole channel."
+        ),
+    )
 
 
 class PreferencesChanged(Payload):
     """The contact opted out of, or back into, one subscription topic on one channel."""
 
-    topic: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
-                       description="A topic of DRIPSTONE_SUBSCRIPTION_TOPICS, e.g. newsletter.")
+    topic: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="A topic of DRIPSTONE_SUBSCRIPTION_TOPICS, e.g. newsletter.",
+    )
     channel: Channel
     subscribed: bool = Field(description="false: opted out; true: opted back in.")
     via: Literal["preference_page", "one_click", "api"] = Field(
-        default="api", description="Where the contact said so: the preference page, an "
-        "email client's one-click unsubscribe (RFC 8058), or your service.")
+        default="api",
+        description="Where the contact said so: the preference page, an "
+        "email client's one-click unsubscribe (RFC 8058), or your service.",
+    )
 
 
 class Active(Payload):
@@ -99,11 +113,17 @@ class Active(Payload):
 
 class FormSubmitted(Payload):
     form_id: Name
-    funnel: OptionalName = Field(default=None, description=(
-        "The funnel the form is in; the contact then counts as inside that funnel."))
-    page: OptionalName = Field(default=None, description=(
-        "The page the form is on; the contact then counts as having visited it."))
-    fields: dict[str, Any] = Field(default_factory=dict, description="The submitted fields, by name.")
+    funnel: OptionalName = Field(
+        default=None,
+        description=("The funnel the form is in; the contact then counts as inside that funnel."),
+    )
+    page: OptionalName = Field(
+        default=None,
+        description=("The page the form is on; the contact then counts as having visited it."),
+    )
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="The submitted fields, by name."
+    )
 
 
 class PageVisited(Payload):
@@ -120,21 +140,38 @@ class MessageSent(Payload):
     step_id: str | None = None
     to: str
     provider_message_id: str | None = None
-    transactional: bool = Field(default=False, description=(
-        "A receipt or notice: frequency caps leave it out."))
+    transactional: bool = Field(
+        default=False, description=("A receipt or notice: frequency caps leave it out.")
+    )
     segments: int | None = Field(default=None, description="SMS only: the parts the carrier bills.")
-    encoding: str | None = Field(default=None, description=(
-        "SMS only: the encoding that decided the segments."))
+    encoding: str | None = Field(
+        default=None, description=("SMS only: the encoding that decided the segments.")
+    )
     # Added with topics, locales and experiments: absent from older events, which
     # still validate (each defaults to None: unknown).
-    topic: str | None = Field(default=None, max_length=64, description=(
-        "The subscription topic the message was sent under (none for a transactional one)."))
-    locale: str | None = Field(default=None, max_length=64, description=(
-        "The locale variant sent (its key in the step's `locales`); none: the default content."))
-    variant: str | None = Field(default=None, max_length=100, description=(
-        "An experiment step's variant that was sent."))
-    variant_phase: Literal["test", "winner"] | None = Field(default=None, description=(
-        "An experiment step's: test (assigned by hash) or winner (after the decision)."))
+    topic: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "The subscription topic the message was sent under (none for a transactional one)."
+        ),
+    )
+    locale: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "The locale variant sent (its key in the step's `locales`); none: the default content."
+        ),
+    )
+    variant: str | None = Field(
+        default=None, max_length=100, description=("An experiment step's variant that was sent.")
+    )
+    variant_phase: Literal["test", "winner"] | None = Field(
+        default=None,
+        description=(
+            "An experiment step's: test (assigned by hash) or winner (after the decision)."
+        ),
+    )
 
 
 class EmailEngagement(Payload):
@@ -155,11 +192,14 @@ class EmailBounced(Payload):
     message_key: str | None = Field(default=None, max_length=400)
     flow_id: str | None = Field(default=None, max_length=64)
     step_id: str | None = Field(default=None, max_length=64)
-    email: str | None = Field(default=None, max_length=320,
-                              description="The address that bounced.")
-    bounce_type: Literal["bounce", "blocked"] = Field(default="bounce", description=(
-        "bounce: permanent (the address is dead); blocked: the receiving server refusing "
-        "for now."))
+    email: str | None = Field(default=None, max_length=320, description="The address that bounced.")
+    bounce_type: Literal["bounce", "blocked"] = Field(
+        default="bounce",
+        description=(
+            "bounce: permanent (the address is dead); blocked: the receiving server refusing "
+            "for now."
+        ),
+    )
     reason: str | None = None
     status: str | None = None
 
@@ -176,12 +216,20 @@ class SmsStatusChanged(Payload):
 
 
 class SmsReceived(Payload):
-    body: str = Field(description=(
-        "The text received; a keyword alone (STOP, START...) unsubscribes or resubscribes "
-        "the contact from SMS."))
+    body: str = Field(
+        description=(
+            "The text received; a keyword alone (STOP, START...) unsubscribes or resubscribes "
+            "the contact from SMS."
+        )
+    )
     from_number: str | None = None
-    opt_out_type: str | None = Field(default=None, max_length=20, description=(
-        "Twilio's Advanced Opt-Out classification (STOP, START, HELP) of a custom keyword."))
+    opt_out_type: str | None = Field(
+        default=None,
+        max_length=20,
+        description=(
+            "Twilio's Advanced Opt-Out classification (STOP, START, HELP) of a custom keyword."
+        ),
+    )
 
 
 class ProductPurchased(Payload):
@@ -213,10 +261,14 @@ class CourseStepCompleted(Payload):
 
 
 class CustomEvent(Payload):
-    name: str = Field(min_length=1, description=(
-        "What happened; triggers, waits and lead_event conditions match it."))
-    properties: dict[str, Any] = Field(default_factory=dict, description=(
-        "Anything else about it, by name; lead_event conditions read these."))
+    name: str = Field(
+        min_length=1,
+        description=("What happened; triggers, waits and lead_event conditions match it."),
+    )
+    properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description=("Anything else about it, by name; lead_event conditions read these."),
+    )
 
 
 class WebhookResponded(Payload):
@@ -229,9 +281,13 @@ class WebhookResponded(Payload):
     status: int = Field(description="The HTTP status of the final answer.")
     body: str = ""
     truncated: bool = False
-    json_body: Any = Field(default=None, alias="json", description="The body parsed, when it "
-                           "is JSON and was not cut short: a lead_event condition reads its "
-                           "fields as `json.<field>`, e.g. property json.plan.")
+    json_body: Any = Field(
+        default=None,
+        alias="json",
+        description="The body parsed, when it "
+        "is JSON and was not cut short: a lead_event condition reads its "
+        "fields as `json.<field>`, e.g. property json.plan.",
+    )
 
 
 class ScriptRun(Payload):
@@ -240,8 +296,9 @@ class ScriptRun(Payload):
     script: str
     flow_id: str | None = None
     step_id: str | None = None
-    result: dict[str, Any] = Field(default_factory=dict,
-                                   description="script.completed: what the script returned.")
+    result: dict[str, Any] = Field(
+        default_factory=dict, description="script.completed: what the script returned."
+    )
     reason: str | None = Field(default=None, description="script.failed: why.")
 
 
@@ -251,8 +308,9 @@ class JourneyConverted(Payload):
     flow_id: str
     flow_version: int
     goal_step: str
-    step_id: str | None = Field(default=None, description=(
-        "The last step reached, which the conversion is attributed to."))
+    step_id: str | None = Field(
+        default=None, description=("The last step reached, which the conversion is attributed to.")
+    )
     journey_id: str
     enrollment_id: str
 

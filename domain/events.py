@@ -2,18 +2,17 @@
 Type strings and payload schemas are in domain.event_payloads."""
 
 from datetime import datetime, timedelta
-from typing import Any
 from hashlib import sha1
+from typing import Any
 from uuid import NAMESPACE_URL
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 
 from domain.event_payloads import EventType, Payload  # noqa: F401  (re-exported)
-from domain.payload_schemas import PAYLOAD_SCHEMAS
 from domain.identifiers import ContactId, EventId
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from domain.phone_check import phone_problem
-
 
 # Clock skew between services is normal; a timestamp further ahead than this is a bug
 # in the sender and would make "as of" conditions lie, so it is refused at the edge.
@@ -72,9 +71,13 @@ def payload_size(payload: dict[str, Any]) -> int:
     return len(to_json(payload, fallback=str))
 
 
-def parse_event(raw: dict[str, Any], *, now: datetime,
-                max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
-                phone_region: str | None = None) -> ContactEvent:
+def parse_event(
+    raw: dict[str, Any],
+    *,
+    now: datetime,
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    phone_region: str | None = None,
+) -> ContactEvent:
     """Validate an incoming event completely, or raise EventRejected naming each field.
     A contact's phone must be a valid number (`phone_region`: the deployment's
     DRIPSTONE_PHONE_DEFAULT_REGION, for national numbers)."""
@@ -94,17 +97,27 @@ def parse_event(raw: dict[str, Any], *, now: datetime,
         ) from None
     size = payload_size(event.payload)
     if size > max_payload_bytes:
-        raise EventRejected([("payload", f"is {size} bytes; at most {max_payload_bytes} "
-                              "are accepted (DRIPSTONE_MAX_EVENT_PAYLOAD_BYTES)")])
+        raise EventRejected(
+            [
+                (
+                    "payload",
+                    f"is {size} bytes; at most {max_payload_bytes} "
+                    "are accepted (DRIPSTONE_MAX_EVENT_PAYLOAD_BYTES)",
+                )
+            ]
+        )
     if event.type in (EventType.CONTACT_CREATED, EventType.CONTACT_UPDATED):
         if (reason := phone_problem(event.payload.get("phone"), phone_region)) is not None:
             raise EventRejected([("payload.phone", reason)])
     if event.occurred_at > now + MAX_FUTURE_SKEW:
-        raise EventRejected(
-            [("occurred_at", f"{event.occurred_at.isoformat()} is in the future")]
-        )
+        raise EventRejected([("occurred_at", f"{event.occurred_at.isoformat()} is in the future")])
     # model_construct: every field was validated just above; only the payload changes.
     return ContactEvent.model_construct(
-        event_id=event.event_id, type=event.type, schema_version=event.schema_version,
-        contact_id=event.contact_id, occurred_at=event.occurred_at, source=event.source,
-        payload=payload.model_dump(exclude_unset=True))
+        event_id=event.event_id,
+        type=event.type,
+        schema_version=event.schema_version,
+        contact_id=event.contact_id,
+        occurred_at=event.occurred_at,
+        source=event.source,
+        payload=payload.model_dump(exclude_unset=True),
+    )

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.conditions import Condition, compare
 from domain.evaluation import at_path
-from domain.predicates import AttributeOperator
 from domain.identifiers import FlowId
+from domain.predicates import AttributeOperator
 from domain.scheduling import FlowSchedule
 from domain.steps import Step
 from domain.steps.flow_control import Exit, Goal
@@ -63,10 +63,16 @@ class ReEntry(StrEnum):
 
 
 class Enrollment(_Model):
-    existing_contacts: bool = Field(default=False, description="On publish, also enroll contacts "
-                                    "who already match the trigger's filters (a backfill).")
-    allow_manual: bool = Field(default=True, description="Allow manual enrollment, which "
-                               "bypasses the trigger's filters (for testing) [004].")
+    existing_contacts: bool = Field(
+        default=False,
+        description="On publish, also enroll contacts "
+        "who already match the trigger's filters (a backfill).",
+    )
+    allow_manual: bool = Field(
+        default=True,
+        description="Allow manual enrollment, which "
+        "bypasses the trigger's filters (for testing) [004].",
+    )
 
 
 class FlowStatus(StrEnum):
@@ -85,18 +91,28 @@ class Flow(_Model):
     re_entry: ReEntry = ReEntry.NEVER
     enrollment: Enrollment = Field(default_factory=Enrollment)
     steps: list[Step] = Field(min_length=1)
-    schedule: FlowSchedule | None = Field(default=None, description="Time zone default and "
-                                          "send window (quiet hours, weekdays) [003].")
+    schedule: FlowSchedule | None = Field(
+        default=None,
+        description="Time zone default and " "send window (quiet hours, weekdays) [003].",
+    )
     transactional: bool = Field(
-        default=False, description="Receipts, password resets, notices: its messages are "
-        "exempt from frequency caps (DRIPSTONE_FREQUENCY_CAPS).")
+        default=False,
+        description="Receipts, password resets, notices: its messages are "
+        "exempt from frequency caps (DRIPSTONE_FREQUENCY_CAPS).",
+    )
     holdout_percent: float = Field(
-        default=0, ge=0, lt=100, description="Share of enrolled contacts kept as a control "
+        default=0,
+        ge=0,
+        lt=100,
+        description="Share of enrolled contacts kept as a control "
         "group (chosen by a hash of flow and contact): their journeys run but send them no "
-        "email, SMS or call; their conversions still count, so the flow's lift is reported.")
+        "email, SMS or call; their conversions still count, so the flow's lift is reported.",
+    )
     expired_while_paused: Literal["fire", "skip"] = Field(
-        default="fire", description="A contact paused while a timer ran out: on resume, run "
-        "the step the timer held (fire) or skip that step (skip).")
+        default="fire",
+        description="A contact paused while a timer ran out: on resume, run "
+        "the step the timer held (fire) or skip that step (skip).",
+    )
     published_at: datetime | None = None
 
     def goals(self) -> list[Goal]:

@@ -19,10 +19,13 @@ class FlowControlInput(BaseModel):
     flow_id: str
     signal: FlowSignal
     reason: str | None = None
-    while_status: str | None = Field(default=None, description="Started by a flow status "
-                                     "change (paused, published, archived): the operation "
-                                     "stops once the flow has another status, so a pause "
-                                     "and a resume started close together cannot both win.")
+    while_status: str | None = Field(
+        default=None,
+        description="Started by a flow status "
+        "change (paused, published, archived): the operation "
+        "stops once the flow has another status, so a pause "
+        "and a resume started close together cannot both win.",
+    )
     page_size: int = Field(default=200, ge=1, le=1000)
     cursor: str = Field(default="", description="The last workflow id handled.")
     signalled: int = 0

@@ -38,7 +38,9 @@ def diff_flows(old: Flow, new: Flow) -> list[FlowChange]:
     return _diff_fields("", before, after) + _diff_steps(old_steps, new_steps)
 
 
-def _diff_steps(old_steps: list[dict[str, Any]], new_steps: list[dict[str, Any]]) -> list[FlowChange]:
+def _diff_steps(
+    old_steps: list[dict[str, Any]], new_steps: list[dict[str, Any]]
+) -> list[FlowChange]:
     old_by_id = {s["id"]: s for s in old_steps}
     new_ids = {s["id"] for s in new_steps}
     changes: list[FlowChange] = []
@@ -51,7 +53,9 @@ def _diff_steps(old_steps: list[dict[str, Any]], new_steps: list[dict[str, Any]]
             changes.append(FlowChange(f"steps[{step['id']}]", previous, step))
         else:
             changes += _diff_fields(f"steps[{step['id']}]", previous, step)
-    changes += [FlowChange(f"steps[-{s['id']}]", s, None) for s in old_steps if s["id"] not in new_ids]
+    changes += [
+        FlowChange(f"steps[-{s['id']}]", s, None) for s in old_steps if s["id"] not in new_ids
+    ]
     # Order is behaviour: a step without `next` falls through to the one after it.
     old_order = [s["id"] for s in old_steps if s["id"] in new_ids]
     new_order = [s["id"] for s in new_steps if s["id"] in old_by_id]

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from domain.flow import FlowStatus
 
-DRAFT, PUBLISHED, PAUSED, ARCHIVED = (FlowStatus.DRAFT, FlowStatus.PUBLISHED,
-                                      FlowStatus.PAUSED, FlowStatus.ARCHIVED)
+DRAFT, PUBLISHED, PAUSED, ARCHIVED = (
+    FlowStatus.DRAFT,
+    FlowStatus.PUBLISHED,
+    FlowStatus.PAUSED,
+    FlowStatus.ARCHIVED,
+)
 
 # action -> {status before: status after}; a status missing from the map refuses it.
 # `None` before is a flow the catalogue has never seen.
@@ -24,8 +28,13 @@ TRANSITIONS: dict[str, dict[FlowStatus | None, FlowStatus]] = {
 }
 
 # What each action asks the flow to become, for error messages.
-_REQUESTED = {"save a draft of": DRAFT, "publish": PUBLISHED, "pause": PAUSED,
-              "resume": PUBLISHED, "archive": ARCHIVED}
+_REQUESTED = {
+    "save a draft of": DRAFT,
+    "publish": PUBLISHED,
+    "pause": PAUSED,
+    "resume": PUBLISHED,
+    "archive": ARCHIVED,
+}
 
 
 class IllegalTransition(ValueError):
@@ -39,11 +48,17 @@ class IllegalTransition(ValueError):
         state = f"it is {current.value}" if current else "it does not exist"
         super().__init__(
             f"cannot {action} flow {flow_id!r}: {state}, and only a {allowed} flow can be "
-            f"{_PAST[action]} ({current.value if current else 'nothing'} -> {self.requested.value})")
+            f"{_PAST[action]} ({current.value if current else 'nothing'} -> {self.requested.value})"
+        )
 
 
-_PAST = {"save a draft of": "edited", "publish": "published", "pause": "paused",
-         "resume": "resumed", "archive": "archived"}
+_PAST = {
+    "save a draft of": "edited",
+    "publish": "published",
+    "pause": "paused",
+    "resume": "resumed",
+    "archive": "archived",
+}
 
 
 def next_status(flow_id: str, current: FlowStatus | None, action: str) -> FlowStatus:

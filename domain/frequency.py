@@ -18,8 +18,10 @@ class FrequencyCap(BaseModel):
     within: Duration = Field(description="The window, counted back from the send, e.g. 7d.")
 
     def describe(self, channel: str) -> str:
-        return (f"frequency cap: {self.messages} {channel} message(s) within "
-                f"{format_duration(self.within)}")
+        return (
+            f"frequency cap: {self.messages} {channel} message(s) within "
+            f"{format_duration(self.within)}"
+        )
 
 
 FrequencyCaps = dict[CappedChannel, FrequencyCap]

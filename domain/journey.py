@@ -16,7 +16,6 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from domain.events import ContactEvent
 from domain.flow import Flow, ReEntry
 
-
 # Started by name, so the router needs no import of the workflow code.
 JOURNEY_WORKFLOW = "JourneyWorkflow"
 
@@ -38,10 +37,13 @@ class StepVisit(BaseModel):
     visit: int
     outcome: str
     at: datetime | None = Field(default=None, description="workflow time the step ended")
-    code: str | None = Field(default=None, description="The outcome, machine-readable: sent, "
-                             "done, skipped:<reason>, failed:<reason>, exited[:<reason>], "
-                             "waited, received, timed_out, branched, goal_met, converted, "
-                             "migrated... None on visits recorded before codes existed.")
+    code: str | None = Field(
+        default=None,
+        description="The outcome, machine-readable: sent, "
+        "done, skipped:<reason>, failed:<reason>, exited[:<reason>], "
+        "waited, received, timed_out, branched, goal_met, converted, "
+        "migrated... None on visits recorded before codes existed.",
+    )
 
 
 class WaitMark(BaseModel):
@@ -79,19 +81,29 @@ class JourneyState(BaseModel):
     events_seen: int = 0
     exit_reason: str | None = None
     timers_fired: int = 0
-    timer_marks: dict[str, int] = Field(default_factory=dict, description="step -> timers_fired "
-                                        "at its last visit (guards against waitless loops)")
+    timer_marks: dict[str, int] = Field(
+        default_factory=dict,
+        description="step -> timers_fired " "at its last visit (guards against waitless loops)",
+    )
     # Below: carried across continue-as-new (engine v2 journeys).
-    current_visit: int | None = Field(default=None, description="Set while a step runs, so a "
-                                      "new run resumes it without counting a new visit.")
+    current_visit: int | None = Field(
+        default=None,
+        description="Set while a step runs, so a "
+        "new run resumes it without counting a new visit.",
+    )
     wait: WaitMark | None = None
     seen_event_ids: list[str] = Field(default_factory=list)
-    inbox: list[ContactEvent] = Field(default_factory=list, description="Received, not yet "
-                                      "looked at by goals and wait-for-event steps.")
+    inbox: list[ContactEvent] = Field(
+        default_factory=list,
+        description="Received, not yet " "looked at by goals and wait-for-event steps.",
+    )
     recent_events: list[EventMark] = Field(default_factory=list)
     paused: bool = False
-    skip_next: bool = Field(default=False, description="A wait ran out while paused and the "
-                            "flow skips what it held: the next step is skipped.")
+    skip_next: bool = Field(
+        default=False,
+        description="A wait ran out while paused and the "
+        "flow skips what it held: the next step is skipped.",
+    )
     stop_reason: str | None = None
     conversion: Conversion | None = None
     runs: int = Field(default=1, description="Workflow runs so far (1 + continue-as-news).")
@@ -107,10 +119,12 @@ class JourneyInput(BaseModel):
     trigger_event: ContactEvent | None = None
     state: JourneyState | None = None
     local_sends: list[Literal["email", "sms"]] = Field(
-        default_factory=list, description="Channels whose sends the embedded outbox delivers "
+        default_factory=list,
+        description="Channels whose sends the embedded outbox delivers "
         "(no provider, no pace): a retry is exact, so the journey runs them as local "
         "activities. Set by whoever starts the journey, from its settings; carried to "
-        "children and continued runs. Empty (every older journey): regular activities.")
+        "children and continued runs. Empty (every older journey): regular activities.",
+    )
 
 
 class JourneyIndexRequest(BaseModel):
@@ -123,12 +137,20 @@ class JourneyIndexRequest(BaseModel):
     flow_version: int
     enrollment_id: str
     ended: bool = False
-    migrated_from: int | None = Field(default=None, description="Set when the journey moves "
-                                      "from this version to `flow_version` (a migration).")
-    current_step: str | None = Field(default=None, description="With `migrated_from`: the "
-                                     "step of `flow_version` the journey continues at.")
-    status: str | None = Field(default=None, description="With `ended`: how the journey "
-                               "ended (completed, exited, converted, failed...).")
+    migrated_from: int | None = Field(
+        default=None,
+        description="Set when the journey moves "
+        "from this version to `flow_version` (a migration).",
+    )
+    current_step: str | None = Field(
+        default=None,
+        description="With `migrated_from`: the " "step of `flow_version` the journey continues at.",
+    )
+    status: str | None = Field(
+        default=None,
+        description="With `ended`: how the journey "
+        "ended (completed, exited, converted, failed...).",
+    )
 
 
 # Re-entry as Temporal's id reuse policy (may a closed journey's id start again?):
@@ -150,8 +172,12 @@ def conflict_policy(with_event: bool) -> WorkflowIDConflictPolicy:
     return WorkflowIDConflictPolicy.USE_EXISTING if with_event else WorkflowIDConflictPolicy.FAIL
 
 
-def journey_workflow_id(flow_id: str, contact_id: str, re_entry: ReEntry = ReEntry.NEVER,
-                        enrollment_id: str | None = None) -> str:
+def journey_workflow_id(
+    flow_id: str,
+    contact_id: str,
+    re_entry: ReEntry = ReEntry.NEVER,
+    enrollment_id: str | None = None,
+) -> str:
     """Readable and deterministic; only 'always' re-entry needs a per-enrollment suffix,
     because it lets one contact run the same flow several times at once."""
     base = f"journey/{flow_id}/{contact_id}"

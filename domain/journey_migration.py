@@ -40,8 +40,10 @@ class MigrationOrder(BaseModel):
     migration_id: str
     flow: Flow = Field(description="The target version, as published.")
     from_version: int = Field(description="Only journeys of this version take the order.")
-    steps: dict[str, str] = Field(description="Source step id -> target step id, for every "
-                                  "source step that has a place in the target.")
+    steps: dict[str, str] = Field(
+        description="Source step id -> target step id, for every "
+        "source step that has a place in the target."
+    )
 
 
 def resolve_steps(source: Flow, target: Flow, mapping: dict[str, str]) -> dict[str, str]:
@@ -50,8 +52,9 @@ def resolve_steps(source: Flow, target: Flow, mapping: dict[str, str]) -> dict[s
     target_ids = {step.id for step in target.steps}
     resolved = {step.id: step.id for step in source.steps if step.id in target_ids}
     source_ids = {step.id for step in source.steps}
-    resolved.update({old: new for old, new in mapping.items()
-                     if old in source_ids and new in target_ids})
+    resolved.update(
+        {old: new for old, new in mapping.items() if old in source_ids and new in target_ids}
+    )
     return resolved
 
 
@@ -70,8 +73,9 @@ def mapping_problems(sources: list[Flow], target: Flow, mapping: dict[str, str])
     return problems
 
 
-def migrated_state(state: JourneyState, source: Flow, order: MigrationOrder,
-                   now: datetime) -> JourneyState | None:
+def migrated_state(
+    state: JourneyState, source: Flow, order: MigrationOrder, now: datetime
+) -> JourneyState | None:
     """The state the journey continues with on the target version, taken at a safe
     point (between steps, or inside a wait); None when its step has no place there.
     Visits, trail, seen events and keys carry over, so no step already run runs again."""
@@ -91,22 +95,38 @@ def migrated_state(state: JourneyState, source: Flow, order: MigrationOrder,
         visit = mark.visit if target_id == step_id else new.visits.get(target_id, 0) + 1
         new.visits[target_id] = max(new.visits.get(target_id, 0), visit)
         new.current_visit = visit
-        new.wait = carried_wait(source.step(step_id), source, order.flow.step(target_id),
-                                order.flow, mark.model_copy(update={"visit": visit,
-                                                                    "step_id": target_id}))
-    new.trail = (new.trail + [StepVisit(
-        step_id=step_id, visit=mark.visit if mark else state.visits.get(step_id, 0), at=now,
-        outcome=f"migrated to version {order.flow.version} at step {target_id} "
-        f"({order.migration_id})", code="migrated")])[-TRAIL_LIMIT:]
+        new.wait = carried_wait(
+            source.step(step_id),
+            source,
+            order.flow.step(target_id),
+            order.flow,
+            mark.model_copy(update={"visit": visit, "step_id": target_id}),
+        )
+    new.trail = (
+        new.trail
+        + [
+            StepVisit(
+                step_id=step_id,
+                visit=mark.visit if mark else state.visits.get(step_id, 0),
+                at=now,
+                outcome=f"migrated to version {order.flow.version} at step {target_id} "
+                f"({order.migration_id})",
+                code="migrated",
+            )
+        ]
+    )[-TRAIL_LIMIT:]
     return new
 
 
-def carried_wait(source_step: Step, source: Flow, target_step: Step, target: Flow,
-                 mark: WaitMark) -> WaitMark | None:
+def carried_wait(
+    source_step: Step, source: Flow, target_step: Step, target: Flow, mark: WaitMark
+) -> WaitMark | None:
     """The wait the target step resumes (see the module's rule); None: the target step
     starts afresh (no wait of that kind, or one planned in the contact's local time)."""
-    before, after = (_wait_spec(source_step, source, mark.phase),
-                     _wait_spec(target_step, target, mark.phase))
+    before, after = (
+        _wait_spec(source_step, source, mark.phase),
+        _wait_spec(target_step, target, mark.phase),
+    )
     if after is None:
         return None
     if before == after:
@@ -152,8 +172,9 @@ def _wait_spec(step: Step, flow: Flow, phase: str) -> object:
     return None
 
 
-def deadline_rule(source_step: Step | None, source: Flow, target_step: Step, target: Flow,
-                  phase: str) -> str:
+def deadline_rule(
+    source_step: Step | None, source: Flow, target_step: Step, target: Flow, phase: str
+) -> str:
     """The rule in words, for the dry run."""
     if source_step is None:
         return "starts the step"
@@ -162,8 +183,11 @@ def deadline_rule(source_step: Step | None, source: Flow, target_step: Step, tar
         return "wait ends; the target step starts afresh"
     if before == after:
         return "deadline kept"
-    if _recomputed(target_step, WaitMark(step_id="", visit=0, phase=phase,
-                                         started_at=datetime(2000, 1, 1))) is _AFRESH:
+    if (
+        _recomputed(
+            target_step, WaitMark(step_id="", visit=0, phase=phase, started_at=datetime(2000, 1, 1))
+        )
+        is _AFRESH
+    ):
         return "target's wait planned afresh (local time)"
     return "target's own wait, counted from when the wait began"
-

@@ -12,23 +12,29 @@ from pydantic import BaseModel, Field
 from domain.durations import format_duration
 from domain.flow import Flow
 from domain.journey import JourneyState, JourneyStatus, WaitMark
-from domain.steps.flow_control import Wait, WaitForEvent
 from domain.steps import Step
+from domain.steps.flow_control import Wait, WaitForEvent
 
 WAITING = (JourneyStatus.WAITING, JourneyStatus.PAUSED)
 
 
 class WaitView(BaseModel):
     step_id: str
-    reason: str = Field(description="What it waits for: a delay, a date, a local time, the "
-                        "send window, an event.")
-    until: datetime | None = Field(description="When it wakes (UTC); null: only an event or "
-                                   "a control ends the wait.")
+    reason: str = Field(
+        description="What it waits for: a delay, a date, a local time, the "
+        "send window, an event."
+    )
+    until: datetime | None = Field(
+        description="When it wakes (UTC); null: only an event or " "a control ends the wait."
+    )
     until_local: datetime | None = Field(description="The same moment in the contact's zone.")
     zone: str = Field(description="The contact's zone, as the journey's timing resolves it.")
-    paused: bool = Field(default=False, description="Held by a pause: it does not move on at "
-                         "`until`, only once resumed (then as the flow's "
-                         "expired_while_paused says).")
+    paused: bool = Field(
+        default=False,
+        description="Held by a pause: it does not move on at "
+        "`until`, only once resumed (then as the flow's "
+        "expired_while_paused says).",
+    )
 
 
 def waiting_view(flow: Flow, state: JourneyState, zone: ZoneInfo) -> WaitView | None:
@@ -38,9 +44,14 @@ def waiting_view(flow: Flow, state: JourneyState, zone: ZoneInfo) -> WaitView | 
         return None
     step = next((s for s in flow.steps if s.id == mark.step_id), None)
     until = mark.until
-    return WaitView(step_id=mark.step_id, reason=_reason(flow, step, mark), until=until,
-                    until_local=until.astimezone(zone) if until else None, zone=zone.key,
-                    paused=state.status == JourneyStatus.PAUSED)
+    return WaitView(
+        step_id=mark.step_id,
+        reason=_reason(flow, step, mark),
+        until=until,
+        until_local=until.astimezone(zone) if until else None,
+        zone=zone.key,
+        paused=state.status == JourneyStatus.PAUSED,
+    )
 
 
 def _reason(flow: Flow, step: Step | None, mark: WaitMark) -> str:

@@ -59,8 +59,10 @@ def tag_problem(tag: str) -> str | None:
     """Why `tag` cannot name a locale variant, or None when it can."""
     if canonical(tag) is not None:
         return None
-    return (f"{tag!r} is not a language tag: write a BCP 47 tag such as 'pt', 'pt-BR', "
-            "'zh-Hant-TW' (language, then optional script, region and variants)")
+    return (
+        f"{tag!r} is not a language tag: write a BCP 47 tag such as 'pt', 'pt-BR', "
+        "'zh-Hant-TW' (language, then optional script, region and variants)"
+    )
 
 
 def lookup_chain(tag: str) -> list[str]:
@@ -107,8 +109,13 @@ def localize(content: M, variants: Mapping[str, BaseModel], locale: Any) -> tupl
     update: dict[str, Any] = {}
     for key in reversed(found):  # least specific first, so the most specific wins
         variant = variants[key]
-        update.update({name: getattr(variant, name) for name in type(variant).model_fields
-                       if getattr(variant, name) is not None})
+        update.update(
+            {
+                name: getattr(variant, name)
+                for name in type(variant).model_fields
+                if getattr(variant, name) is not None
+            }
+        )
     return found[0], content.model_copy(update=update)
 
 

@@ -16,8 +16,8 @@ from pydantic import Field, StringConstraints
 from domain.conditions import Condition
 from domain.durations import Duration
 from domain.identifiers import ContactId, StepId
-from domain.steps.base import Model, When
 from domain.locales import MAX_LOCALES
+from domain.steps.base import Model, When
 from domain.steps.messaging import EmailVariant, SendEmail, SendSms, SmsVariant
 
 MailingId = Annotated[
@@ -31,8 +31,9 @@ MAX_LISTED_CONTACTS = 10_000
 # What a later step may ask of the contacts the previous step reached [003]. Opens and
 # clicks are those of the previous step's own email; unsubscribed_email is the email
 # channel as a whole, as the `unsubscribed` condition reads it.
-Term = Literal["opened", "clicked", "not_opened", "not_clicked", "unsubscribed_email",
-               "subscribed_email"]
+Term = Literal[
+    "opened", "clicked", "not_opened", "not_clicked", "unsubscribed_email", "subscribed_email"
+]
 ENGAGEMENT_TERMS = {"opened", "clicked", "not_opened", "not_clicked"}
 
 Channel = Literal["email", "sms"]
@@ -83,46 +84,72 @@ class MailingStep(Model):
     text: str = ""
     sender: str | None = None
     locales: dict[str, MailingVariant] = Field(
-        default_factory=dict, max_length=MAX_LOCALES, description=(
+        default_factory=dict,
+        max_length=MAX_LOCALES,
+        description=(
             "Content per language tag (`pt-BR`, `pt`); each recipient's `locale` attribute "
-            "chooses, falling back from `pt-BR` to `pt` to the step's own content."))
-    when: When | None = Field(default=None, description="Main step: now (unset), `at` or "
-                              "`local_at`. Later steps may also wait a `delay` after the "
-                              "previous step finished sending.")
+            "chooses, falling back from `pt-BR` to `pt` to the step's own content."
+        ),
+    )
+    when: When | None = Field(
+        default=None,
+        description="Main step: now (unset), `at` or "
+        "`local_at`. Later steps may also wait a `delay` after the "
+        "previous step finished sending.",
+    )
     to: Literal["previous", "terms"] = Field(
-        default="previous", description="Later steps: everyone the previous step reached, "
-        "or only those of them matching `terms` (all must hold).")
+        default="previous",
+        description="Later steps: everyone the previous step reached, "
+        "or only those of them matching `terms` (all must hold).",
+    )
     terms: list[Term] = Field(default_factory=list)
     condition: Condition | None = Field(
-        default=None, description="A further condition over the read models, checked "
-        "when the step sends.")
+        default=None,
+        description="A further condition over the read models, checked " "when the step sends.",
+    )
     conversion: Conversion | None = None
 
     def as_message_step(self, topic: str | None = None) -> SendEmail | SendSms:
         """The journey step with the same content (and the mailing's topic), so mailings
         render, validate and deliver exactly as journeys do."""
         if self.channel == "email":
-            return SendEmail(id=self.id, subject=self.subject, body=self.body,
-                             template_id=self.template_id, from_email=self.from_email,
-                             reply_to=self.reply_to, topic=topic, locales={
-                                 tag: EmailVariant(subject=v.subject, body=v.body,
-                                                   template_id=v.template_id)
-                                 for tag, v in self.locales.items()})
-        return SendSms(id=self.id, text=self.text, sender=self.sender, topic=topic,
-                       locales={tag: SmsVariant(text=v.text) for tag, v in self.locales.items()})
+            return SendEmail(
+                id=self.id,
+                subject=self.subject,
+                body=self.body,
+                template_id=self.template_id,
+                from_email=self.from_email,
+                reply_to=self.reply_to,
+                topic=topic,
+                locales={
+                    tag: EmailVariant(subject=v.subject, body=v.body, template_id=v.template_id)
+                    for tag, v in self.locales.items()
+                },
+            )
+        return SendSms(
+            id=self.id,
+            text=self.text,
+            sender=self.sender,
+            topic=topic,
+            locales={tag: SmsVariant(text=v.text) for tag, v in self.locales.items()},
+        )
 
 
 class Mailing(Model):
     id: MailingId
     name: str | None = Field(default=None, max_length=200)
     transactional: bool = Field(
-        default=False, description="Receipts and notices: sent to contacts who unsubscribed "
+        default=False,
+        description="Receipts and notices: sent to contacts who unsubscribed "
         "from marketing email too, and exempt from frequency caps. Bounced addresses and "
-        "SMS opt-outs (STOP) still hold.")
+        "SMS opt-outs (STOP) still hold.",
+    )
     topic: str | None = Field(
-        default=None, description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) of "
+        default=None,
+        description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) of "
         "every step; recipients who opted out of it on a step's channel are skipped (unless "
-        "transactional). None: the default topic, `general`.")
+        "transactional). None: the default topic, `general`.",
+    )
     audience: MailingAudience = Field(default_factory=MailingAudience)
     steps: list[MailingStep] = Field(min_length=1)
 

@@ -31,13 +31,13 @@ class StepTotals(BaseModel):
     skipped: dict[str, int] = Field(default_factory=dict)
     failed: int = 0
 
-    def add(self, result: "SendBatchResult") -> None:
+    def add(self, result: SendBatchResult) -> None:
         self.sent += result.sent
         self.failed += result.failed
         for reason, count in result.skipped.items():
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
-    def settle(self, counted: "StepOutcomes") -> None:
+    def settle(self, counted: StepOutcomes) -> None:
         """The database's count replaces the running sum (see SendBatchResult.counted)."""
         self.sent, self.failed, self.skipped = counted.sent, counted.failed, dict(counted.skipped)
 
@@ -54,9 +54,11 @@ class MailingPlan(BaseModel):
     steps: list[StepTiming]
 
     @classmethod
-    def of(cls, mailing: Mailing) -> "MailingPlan":
-        return cls(mailing_id=mailing.id,
-                   steps=[StepTiming(id=step.id, when=step.when) for step in mailing.steps])
+    def of(cls, mailing: Mailing) -> MailingPlan:
+        return cls(
+            mailing_id=mailing.id,
+            steps=[StepTiming(id=step.id, when=step.when) for step in mailing.steps],
+        )
 
 
 class MailingRunInput(BaseModel):

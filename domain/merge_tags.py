@@ -62,10 +62,13 @@ MAX_FORMAT_WIDTH = 100
 RENDER_SECONDS = 2.0
 
 _FIELD_LIMITS = {
-    ("send_email", "subject"): SUBJECT_MAX_CHARS, ("send_email", "body"): BODY_MAX_CHARS,
+    ("send_email", "subject"): SUBJECT_MAX_CHARS,
+    ("send_email", "body"): BODY_MAX_CHARS,
     ("send_sms", "text"): SMS_TEXT_MAX_CHARS,
-    ("notify_team", "subject"): SUBJECT_MAX_CHARS, ("notify_team", "message"): BODY_MAX_CHARS,
-    ("webhook", "url"): URL_MAX_CHARS, ("webhook", "body"): WEBHOOK_BODY_MAX_CHARS,
+    ("notify_team", "subject"): SUBJECT_MAX_CHARS,
+    ("notify_team", "message"): BODY_MAX_CHARS,
+    ("webhook", "url"): URL_MAX_CHARS,
+    ("webhook", "body"): WEBHOOK_BODY_MAX_CHARS,
 }
 
 
@@ -80,35 +83,127 @@ def max_chars_for(kind: str, field: str, channel: str | None = None) -> int:
 
 # --- what a template may use --------------------------------------------------------
 
-SAFE_FILTERS = frozenset({
-    "abs", "attr", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first",
-    "float", "format", "int", "items", "join", "last", "length", "list", "lower", "map", "max",
-    "min", "reject", "rejectattr", "replace", "reverse", "round", "select", "selectattr",
-    "sort", "string", "sum", "title", "tojson", "trim", "truncate", "unique", "upper",
-    "urlencode", "wordcount",
-})
+SAFE_FILTERS = frozenset(
+    {
+        "abs",
+        "attr",
+        "capitalize",
+        "count",
+        "d",
+        "default",
+        "dictsort",
+        "e",
+        "escape",
+        "first",
+        "float",
+        "format",
+        "int",
+        "items",
+        "join",
+        "last",
+        "length",
+        "list",
+        "lower",
+        "map",
+        "max",
+        "min",
+        "reject",
+        "rejectattr",
+        "replace",
+        "reverse",
+        "round",
+        "select",
+        "selectattr",
+        "sort",
+        "string",
+        "sum",
+        "title",
+        "tojson",
+        "trim",
+        "truncate",
+        "unique",
+        "upper",
+        "urlencode",
+        "wordcount",
+    }
+)
 SAFE_TESTS = frozenset(TESTS) - {"callable", "filter", "test"}
 SAFE_GLOBALS = ("range", "dict")
-_STR_METHODS = frozenset({
-    "upper", "lower", "title", "capitalize", "swapcase", "casefold", "strip", "lstrip",
-    "rstrip", "split", "rsplit", "splitlines", "partition", "rpartition", "startswith",
-    "endswith", "find", "rfind", "count", "replace", "join", "removeprefix", "removesuffix",
-    "isdigit", "isalpha", "isalnum", "isnumeric", "isdecimal", "isspace", "islower",
-    "isupper", "istitle",
-})
+_STR_METHODS = frozenset(
+    {
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "swapcase",
+        "casefold",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "split",
+        "rsplit",
+        "splitlines",
+        "partition",
+        "rpartition",
+        "startswith",
+        "endswith",
+        "find",
+        "rfind",
+        "count",
+        "replace",
+        "join",
+        "removeprefix",
+        "removesuffix",
+        "isdigit",
+        "isalpha",
+        "isalnum",
+        "isnumeric",
+        "isdecimal",
+        "isspace",
+        "islower",
+        "isupper",
+        "istitle",
+    }
+)
 _DICT_METHODS = frozenset({"get", "items", "keys", "values"})
 _LIST_METHODS = frozenset({"index", "count"})
 _LOOP_METHODS = frozenset({"cycle", "changed"})
 SAFE_METHODS = _STR_METHODS | _DICT_METHODS | _LIST_METHODS | _LOOP_METHODS
 # Attributes the sandbox refuses whatever the object (besides any starting with "_").
-_INTERNAL_ATTRIBUTES = frozenset({"mro", "format", "format_map", "gi_frame", "gi_code",
-                                  "cr_frame", "cr_code", "ag_code", "ag_frame"})
+_INTERNAL_ATTRIBUTES = frozenset(
+    {
+        "mro",
+        "format",
+        "format_map",
+        "gi_frame",
+        "gi_code",
+        "cr_frame",
+        "cr_code",
+        "ag_code",
+        "ag_frame",
+    }
+)
 # Filters taking an attribute name, and its position among their arguments.
-_ATTRIBUTE_ARGUMENT = {"attr": 0, "selectattr": 0, "rejectattr": 0, "sum": 0, "join": 1,
-                       "min": 1, "max": 1, "unique": 1, "sort": 2}
-_STATEMENTS: dict[type[nodes.Node], str] = {nodes.Macro: "macro", nodes.CallBlock: "call", nodes.Import: "import",
-               nodes.FromImport: "from ... import", nodes.Include: "include",
-               nodes.Extends: "extends", nodes.Block: "block"}
+_ATTRIBUTE_ARGUMENT = {
+    "attr": 0,
+    "selectattr": 0,
+    "rejectattr": 0,
+    "sum": 0,
+    "join": 1,
+    "min": 1,
+    "max": 1,
+    "unique": 1,
+    "sort": 2,
+}
+_STATEMENTS: dict[type[nodes.Node], str] = {
+    nodes.Macro: "macro",
+    nodes.CallBlock: "call",
+    nodes.Import: "import",
+    nodes.FromImport: "from ... import",
+    nodes.Include: "include",
+    nodes.Extends: "extends",
+    nodes.Block: "block",
+}
 
 
 def _is_safe_method(owner: Any, name: str) -> bool:
@@ -125,6 +220,7 @@ def _is_safe_method(owner: Any, name: str) -> bool:
 
 # --- limits while rendering ---------------------------------------------------------
 
+
 class _Budget:
     """One render's allowance: a deadline, and how much it may build in all."""
 
@@ -140,14 +236,18 @@ _budget: ContextVar[_Budget | None] = ContextVar("merge_tag_budget", default=Non
 def _tick() -> None:
     budget = _budget.get()
     if budget is not None and time.monotonic() > budget.deadline:
-        raise MergeTagError(f"merge tags took longer than {budget.seconds:g} s to render; "
-                            "simplify the loops in this field")
+        raise MergeTagError(
+            f"merge tags took longer than {budget.seconds:g} s to render; "
+            "simplify the loops in this field"
+        )
 
 
 def _too_big(size: int, what: str = "a value") -> MergeTagError:
     unit = "characters" if what == "text" else "characters or items"
-    return MergeTagError(f"a merge tag would build {what} of {size} {unit}; merge tags may "
-                         f"build at most {MAX_BUILD_CHARS}")
+    return MergeTagError(
+        f"a merge tag would build {what} of {size} {unit}; merge tags may "
+        f"build at most {MAX_BUILD_CHARS}"
+    )
 
 
 def _check_size(value: Any) -> Any:
@@ -160,8 +260,10 @@ def _check_size(value: Any) -> Any:
         if budget is not None:
             budget.built += len(value)
             if budget.built > MAX_TOTAL_BUILD_CHARS:
-                raise MergeTagError(f"merge tags built more than {MAX_TOTAL_BUILD_CHARS} "
-                                    "characters in all while rendering; simplify this field")
+                raise MergeTagError(
+                    f"merge tags built more than {MAX_TOTAL_BUILD_CHARS} "
+                    "characters in all while rendering; simplify this field"
+                )
     return value
 
 
@@ -174,8 +276,10 @@ def _printed_size(value: Any, depth: int = 0) -> int:
     """About how many characters str(value) makes, computed without making it (and
     stopping once over MAX_BUILD_CHARS); refuses a function anywhere inside."""
     if _is_function(value):
-        raise MergeTagError(f"a merge tag rendered a function ({_describe(value)}), not a value; "
-                            "call it, e.g. {{ first_name.upper() }}, or use a filter")
+        raise MergeTagError(
+            f"a merge tag rendered a function ({_describe(value)}), not a value; "
+            "call it, e.g. {{ first_name.upper() }}, or use a filter"
+        )
     if isinstance(value, str):
         return len(value) + 2
     if isinstance(value, (list, tuple, set, frozenset, Mapping)):
@@ -247,7 +351,9 @@ def _ticking(items: Iterator[Any]) -> Iterator[Any]:
 def _range(*args: int) -> range:
     numbers = range(*args)
     if len(numbers) > MAX_RANGE:
-        raise MergeTagError(f"range() of {len(numbers)} numbers; merge tags allow at most {MAX_RANGE}")
+        raise MergeTagError(
+            f"range() of {len(numbers)} numbers; merge tags allow at most {MAX_RANGE}"
+        )
     return numbers
 
 
@@ -283,8 +389,10 @@ def _percent_issue(template: str) -> str | None:
     for _, width, precision, _ in _PERCENT_SPEC.findall(template):
         for number in (width, precision):
             if number == "*" or (number and int(number) > MAX_FORMAT_WIDTH):
-                return (f"the format {template!r} pads to {number} characters; at most "
-                        f"{MAX_FORMAT_WIDTH} are allowed")
+                return (
+                    f"the format {template!r} pads to {number} characters; at most "
+                    f"{MAX_FORMAT_WIDTH} are allowed"
+                )
     return None
 
 
@@ -324,7 +432,9 @@ def _guard_filter(function: Any) -> Any:
 
 
 @pass_environment
-def _join_filter(environment: Any, value: Any, d: str = "", attribute: str | int | None = None) -> str:
+def _join_filter(
+    environment: Any, value: Any, d: str = "", attribute: str | int | None = None
+) -> str:
     if attribute is not None:
         value = map(make_attrgetter(environment, attribute), value)
     return _joined(value, d)
@@ -344,9 +454,12 @@ def _format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
     return _percent(value, kwargs or args)
 
 
-_FILTER_IMPLEMENTATIONS = {**{name: FILTERS[name] for name in SAFE_FILTERS},
-                           "join": _join_filter, "replace": _replace_filter,
-                           "format": _format_filter}
+_FILTER_IMPLEMENTATIONS = {
+    **{name: FILTERS[name] for name in SAFE_FILTERS},
+    "join": _join_filter,
+    "replace": _replace_filter,
+    "format": _format_filter,
+}
 
 
 class _MergeTagEnvironment(ImmutableSandboxedEnvironment):
@@ -355,8 +468,12 @@ class _MergeTagEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "+", "**", "%"})
 
     def __init__(self) -> None:
-        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
-                         finalize=_finalize)
+        super().__init__(
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            finalize=_finalize,
+        )
         self.globals = {"range": _range, "dict": dict}
         self.filters = {name: _guard_filter(f) for name, f in _FILTER_IMPLEMENTATIONS.items()}
         self.tests = {name: TESTS[name] for name in SAFE_TESTS}
@@ -401,8 +518,11 @@ class _MergeTagEnvironment(ImmutableSandboxedEnvironment):
                 if isinstance(sequence, (str, list, tuple)) and isinstance(times, int):
                     if len(sequence) * times > MAX_BUILD_CHARS:
                         raise _too_big(len(sequence) * times)
-            if isinstance(left, int) and isinstance(right, int) and (
-                    left.bit_length() + right.bit_length() > MAX_INT_BITS):
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and (left.bit_length() + right.bit_length() > MAX_INT_BITS)
+            ):
                 raise MergeTagError(f"a merge tag would build a number over {MAX_INT_BITS} bits")
         elif operator == "+":
             if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
@@ -426,6 +546,7 @@ _env = _MergeTagEnvironment()
 
 # --- the same rules, without rendering ----------------------------------------------
 
+
 class TemplateIssue(NamedTuple):
     code: str  # unsafe_merge_tag, too_long
     message: str
@@ -438,9 +559,15 @@ def check_template(template: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Te
     issues = [TemplateIssue("unsafe_merge_tag", message) for message in _unsafe(ast)]
     literal = sum(len(node.data) for node in ast.find_all(nodes.TemplateData))
     if literal > max_chars:
-        issues.append(TemplateIssue("too_long", (
-            f"the text is {literal} characters before its merge tags are filled in; "
-            f"this field sends at most {max_chars}")))
+        issues.append(
+            TemplateIssue(
+                "too_long",
+                (
+                    f"the text is {literal} characters before its merge tags are filled in; "
+                    f"this field sends at most {max_chars}"
+                ),
+            )
+        )
     if not issues:
         _compile(template)  # what only the compiler finds (raises MergeTagError)
     return issues
@@ -460,13 +587,22 @@ def _unsafe(ast: nodes.Template) -> list[str]:
         elif isinstance(node, nodes.Getattr):
             if reason := _attribute_issue(node.attr):
                 refuse(node, reason)
-            elif id(node) not in callees and (kind := _static_type(node.node)) is not None \
-                    and callable(getattr(kind, node.attr, None)):
-                refuse(node, f"{_source(node)} is a function of {kind.__name__}; a merge tag "
-                       f"must not print a function (call it: {_source(node)}(...))")
+            elif (
+                id(node) not in callees
+                and (kind := _static_type(node.node)) is not None
+                and callable(getattr(kind, node.attr, None))
+            ):
+                refuse(
+                    node,
+                    f"{_source(node)} is a function of {kind.__name__}; a merge tag "
+                    f"must not print a function (call it: {_source(node)}(...))",
+                )
         elif isinstance(node, nodes.Getitem):
-            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str) and (
-                    reason := _attribute_issue(node.arg.value, only_private=True)):
+            if (
+                isinstance(node.arg, nodes.Const)
+                and isinstance(node.arg.value, str)
+                and (reason := _attribute_issue(node.arg.value, only_private=True))
+            ):
                 refuse(node, reason)
         elif isinstance(node, nodes.Call):
             if reason := _call_issue(node.node):
@@ -489,8 +625,10 @@ def _attribute_issue(name: str, only_private: bool = False) -> str | None:
     if only_private:
         return None
     if name in ("format", "format_map"):
-        return (f"{name!r} is not allowed in merge tags; join text with ~, or use the format "
-                "filter: {{ '%.2f' | format(price) }}")
+        return (
+            f"{name!r} is not allowed in merge tags; join text with ~, or use the format "
+            "filter: {{ '%.2f' | format(price) }}"
+        )
     if name in _INTERNAL_ATTRIBUTES:
         return f"{name!r} is internal and not allowed in merge tags"
     return None
@@ -503,14 +641,18 @@ def _call_issue(callee: nodes.Node) -> str | None:
         return None
     if isinstance(callee, nodes.Getattr) and _attribute_issue(callee.attr):
         return None  # reported once, as the attribute
-    return (f"calling {_source(callee)}(...) is not allowed in merge tags; use a filter, "
-            "range(), dict(), a string method such as upper() or split(), or get() on a dict")
+    return (
+        f"calling {_source(callee)}(...) is not allowed in merge tags; use a filter, "
+        "range(), dict(), a string method such as upper() or split(), or get() on a dict"
+    )
 
 
 def _filter_issues(node: nodes.Filter) -> list[str]:
     name = node.name
     if name not in SAFE_FILTERS:
-        return [f"filter {name!r} is not allowed in merge tags; allowed: {', '.join(sorted(SAFE_FILTERS))}"]
+        return [
+            f"filter {name!r} is not allowed in merge tags; allowed: {', '.join(sorted(SAFE_FILTERS))}"
+        ]
     issues = []
     attribute_args = [kw.value for kw in node.kwargs if kw.key == "attribute"]
     if name in _ATTRIBUTE_ARGUMENT and len(node.args) > _ATTRIBUTE_ARGUMENT[name]:
@@ -527,8 +669,12 @@ def _filter_issues(node: nodes.Filter) -> list[str]:
         issues.append(f"filter {named.value!r} (in map) is not allowed in merge tags")
     if name in ("select", "reject") and named is not None and named.value not in SAFE_TESTS:
         issues.append(f"test {named.value!r} (in {name}) is not allowed in merge tags")
-    if name in ("selectattr", "rejectattr") and len(node.args) > 1 and isinstance(
-            node.args[1], nodes.Const) and node.args[1].value not in SAFE_TESTS:
+    if (
+        name in ("selectattr", "rejectattr")
+        and len(node.args) > 1
+        and isinstance(node.args[1], nodes.Const)
+        and node.args[1].value not in SAFE_TESTS
+    ):
         issues.append(f"test {node.args[1].value!r} (in {name}) is not allowed in merge tags")
     return issues
 
@@ -539,13 +685,19 @@ def _operator_issue(node: nodes.BinExpr) -> str | None:
         for sequence, times in ((left, right), (right, left)):
             size, count = _literal_length(sequence), _literal_int(times)
             if size is not None and count is not None and size * count > MAX_BUILD_CHARS:
-                return (f"{_source(node)} would build {size * count} characters; "
-                        f"merge tags may build at most {MAX_BUILD_CHARS}")
+                return (
+                    f"{_source(node)} would build {size * count} characters; "
+                    f"merge tags may build at most {MAX_BUILD_CHARS}"
+                )
     if isinstance(node, nodes.Pow):
         base, exponent = _literal_int(left), _literal_int(right)
         if base is not None and exponent is not None and _power_too_big(base, exponent):
             return f"{_source(node)} is a number over {MAX_INT_BITS} bits"
-    if isinstance(node, nodes.Mod) and isinstance(left, nodes.Const) and isinstance(left.value, str):
+    if (
+        isinstance(node, nodes.Mod)
+        and isinstance(left, nodes.Const)
+        and isinstance(left.value, str)
+    ):
         return _percent_issue(left.value)
     return None
 
@@ -596,6 +748,7 @@ def _source(node: nodes.Node) -> str:
 
 # --- compiling and rendering --------------------------------------------------------
 
+
 def _parse(template: str) -> nodes.Template:
     try:
         return _env.parse(template)
@@ -608,13 +761,20 @@ class _Guards(NodeTransformer):
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         parts = [self.visit(part) for part in node.nodes]
-        return nodes.Call(nodes.ImportedName(f"{__name__}._concat"), parts, [], None, None,
-                          lineno=node.lineno)
+        return nodes.Call(
+            nodes.ImportedName(f"{__name__}._concat"), parts, [], None, None, lineno=node.lineno
+        )
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
-        node.iter = nodes.Call(nodes.ImportedName(f"{__name__}._loop_items"), [node.iter], [],
-                               None, None, lineno=node.lineno)
+        node.iter = nodes.Call(
+            nodes.ImportedName(f"{__name__}._loop_items"),
+            [node.iter],
+            [],
+            None,
+            None,
+            lineno=node.lineno,
+        )
         return node
 
 
@@ -638,8 +798,13 @@ def _compile(template: str) -> _Compiled:
         raise MergeTagError(f"bad merge tag on line {exc.lineno}: {exc.message}") from None
 
 
-def render(template: str, context: dict[str, Any], *, max_chars: int = DEFAULT_MAX_CHARS,
-           max_seconds: float = RENDER_SECONDS) -> str:
+def render(
+    template: str,
+    context: dict[str, Any],
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    max_seconds: float = RENDER_SECONDS,
+) -> str:
     """The template filled in from `context`. `max_chars`: the most this field may send
     (see max_chars_for); going over, or rendering for longer than `max_seconds`, raises
     MergeTagError instead of returning the text."""
@@ -653,8 +818,10 @@ def render(template: str, context: dict[str, Any], *, max_chars: int = DEFAULT_M
         for chunk in chunks:
             size += len(chunk)
             if size > max_chars:
-                raise MergeTagError(f"merge tags rendered more than {max_chars} characters, "
-                                    "the most this field sends")
+                raise MergeTagError(
+                    f"merge tags rendered more than {max_chars} characters, "
+                    "the most this field sends"
+                )
             _tick()
             out.append(chunk)
         return "".join(out)
@@ -666,7 +833,14 @@ def render(template: str, context: dict[str, Any], *, max_chars: int = DEFAULT_M
         raise MergeTagError(f"bad merge tag syntax on line {exc.lineno}: {exc.message}") from None
     except SecurityError as exc:
         raise MergeTagError(f"merge tag not allowed: {exc}") from None
-    except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError, MemoryError) as exc:
+    except (
+        TypeError,
+        ValueError,
+        ArithmeticError,
+        LookupError,
+        RecursionError,
+        MemoryError,
+    ) as exc:
         # e.g. {{ first_name + 1 }}: the contact's data does not fit the template.
         raise MergeTagError(f"merge tag failed: {type(exc).__name__}: {exc}") from None
     finally:
@@ -692,8 +866,11 @@ def _plain_parts(ast: nodes.Template) -> tuple[str, ...] | None:
         for part in node.nodes:
             if isinstance(part, nodes.TemplateData):
                 parts[-1] += part.data
-            elif (isinstance(part, nodes.Name) and part.ctx == "load"
-                  and part.name not in _JINJA_BINDS):
+            elif (
+                isinstance(part, nodes.Name)
+                and part.ctx == "load"
+                and part.name not in _JINJA_BINDS
+            ):
                 parts += [part.name, ""]
             else:
                 return None
@@ -706,8 +883,10 @@ def _render_plain(parts: tuple[str, ...], context: dict[str, Any], max_chars: in
         chunk = _text(context[part]) if index % 2 else part
         size += len(chunk)
         if size > max_chars:
-            raise MergeTagError(f"merge tags rendered more than {max_chars} characters, "
-                                "the most this field sends")
+            raise MergeTagError(
+                f"merge tags rendered more than {max_chars} characters, "
+                "the most this field sends"
+            )
         out.append(chunk)
     return "".join(out)
 
@@ -732,8 +911,11 @@ def referenced_fields(template: str) -> set[str]:
     """Contact fields a template reads, whether written {{ city }} or {{ contact.city }}."""
     ast = _parse(template)
     names = _undeclared(ast) - set(_env.globals)
-    via_contact = {node.attr for node in ast.find_all(nodes.Getattr)
-                   if isinstance(node.node, nodes.Name) and node.node.name == "contact"}
+    via_contact = {
+        node.attr
+        for node in ast.find_all(nodes.Getattr)
+        if isinstance(node.node, nodes.Name) and node.node.name == "contact"
+    }
     return (names - {"contact"}) | via_contact
 
 
@@ -758,13 +940,18 @@ def _field_of(node: nodes.Node | None) -> str | None:
     """The contact field a node reads: `city` or `contact.city` (not `contact` itself)."""
     if isinstance(node, nodes.Name) and node.name != "contact":
         return node.name
-    if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "contact":
+    if (
+        isinstance(node, nodes.Getattr)
+        and isinstance(node.node, nodes.Name)
+        and node.node.name == "contact"
+    ):
         return node.attr
     return None
 
 
-def contact_context(contact_id: str, email: str | None, phone: str | None,
-                    attributes: dict[str, Any]) -> dict[str, Any]:
+def contact_context(
+    contact_id: str, email: str | None, phone: str | None, attributes: dict[str, Any]
+) -> dict[str, Any]:
     """Attributes are reachable both bare ({{ first_name }}) and as {{ contact.first_name }}."""
     fields = {**attributes, "contact_id": contact_id, "email": email, "phone": phone}
     fields = {k: v for k, v in fields.items() if v is not None}

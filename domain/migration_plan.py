@@ -41,8 +41,10 @@ class PlanRow(BaseModel):
     waiting_for: str | None = Field(default=None, description="What the wait is for.")
     journeys: int
     to_step: str | None = Field(description="The target step; null: no place in the target.")
-    deadline: str | None = Field(default=None, description="What becomes of the wait's "
-                                 "deadline (docs/journey-migration.md).")
+    deadline: str | None = Field(
+        default=None,
+        description="What becomes of the wait's " "deadline (docs/journey-migration.md).",
+    )
 
 
 class MigrationPlan(BaseModel):
@@ -50,8 +52,10 @@ class MigrationPlan(BaseModel):
     to_version: int
     from_versions: list[int]
     rows: list[PlanRow]
-    unmapped: list[str] = Field(description="Steps where journeys wait now that have no "
-                                "place in the target: map them with OLD=NEW.")
+    unmapped: list[str] = Field(
+        description="Steps where journeys wait now that have no "
+        "place in the target: map them with OLD=NEW."
+    )
 
     @computed_field(description="True while a waiting step has no place: nothing moves.")  # type: ignore[prop-decorator]
     @property
@@ -64,28 +68,51 @@ class MigrationPlan(BaseModel):
         return sum(r.journeys for r in self.rows if r.to_step is not None)
 
 
-def plan_migration(flow_id: str, sources: dict[int, Flow], target: Flow,
-                   mapping: dict[str, str], placements: list[Placement]) -> MigrationPlan:
+def plan_migration(
+    flow_id: str,
+    sources: dict[int, Flow],
+    target: Flow,
+    mapping: dict[str, str],
+    placements: list[Placement],
+) -> MigrationPlan:
     counts: dict[tuple[int, str | None, str, str | None, str | None], int] = {}
     for p in placements:
         key = (p.version, p.step_id, p.status, p.phase, p.reason)
         counts[key] = counts.get(key, 0) + 1
     rows, unmapped = [], []
     for (version, step_id, status, phase, reason), n in sorted(
-            counts.items(), key=lambda item: tuple(str(v) for v in item[0])):
+        counts.items(), key=lambda item: tuple(str(v) for v in item[0])
+    ):
         source = sources[version]
         to_step = resolve_steps(source, target, mapping).get(step_id) if step_id else None
         rule = None
         if to_step is not None:
             source_step = next((s for s in source.steps if s.id == step_id), None)
-            rule = (deadline_rule(source_step, source, target.step(to_step), target, phase)
-                    if phase else "starts the step")
+            rule = (
+                deadline_rule(source_step, source, target.step(to_step), target, phase)
+                if phase
+                else "starts the step"
+            )
         elif status in SETTLED:
             unmapped.append(f"version {version} step {step_id!r} ({n} journey(s) {status})")
-        rows.append(PlanRow(from_version=version, step_id=step_id, status=status,
-                            waiting_for=reason, journeys=n, to_step=to_step, deadline=rule))
-    return MigrationPlan(flow_id=flow_id, to_version=target.version,
-                         from_versions=sorted(sources), rows=rows, unmapped=unmapped)
+        rows.append(
+            PlanRow(
+                from_version=version,
+                step_id=step_id,
+                status=status,
+                waiting_for=reason,
+                journeys=n,
+                to_step=to_step,
+                deadline=rule,
+            )
+        )
+    return MigrationPlan(
+        flow_id=flow_id,
+        to_version=target.version,
+        from_versions=sorted(sources),
+        rows=rows,
+        unmapped=unmapped,
+    )
 
 
 class MigrationInput(BaseModel):
@@ -108,14 +135,20 @@ class MigrationProgress(BaseModel):
     to_version: int
     from_versions: list[int]
     status: Literal["running", "completed"]
-    signalled: int = Field(description="Journeys that got the migration order so far; each "
-                           "takes it at its next safe point.")
-    not_running: int = Field(description="Journeys the index listed that Temporal no longer "
-                             "runs (marked ended in the index).")
+    signalled: int = Field(
+        description="Journeys that got the migration order so far; each "
+        "takes it at its next safe point."
+    )
+    not_running: int = Field(
+        description="Journeys the index listed that Temporal no longer "
+        "runs (marked ended in the index)."
+    )
     pages: int
     still_on_old_versions: int | None = Field(
-        default=None, description="Live journeys of the source versions now, from the "
-        "journey index: those still to take the order, or whose step has no place.")
+        default=None,
+        description="Live journeys of the source versions now, from the "
+        "journey index: those still to take the order, or whose step has no place.",
+    )
 
 
 class MigrationPageRequest(BaseModel):

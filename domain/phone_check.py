@@ -15,6 +15,9 @@ def phone_problem(phone: str | None, region: str | None = None) -> str | None:
         valid = False
     if valid:
         return None
-    how = ("in E.164 (+14155550100) or national for region " + region if region else
-           "in E.164 (+14155550100), or set DRIPSTONE_PHONE_DEFAULT_REGION for national numbers")
+    how = (
+        "in E.164 (+14155550100) or national for region " + region
+        if region
+        else "in E.164 (+14155550100), or set DRIPSTONE_PHONE_DEFAULT_REGION for national numbers"
+    )
     return f"{phone!r} is not a valid phone number; write it {how}"

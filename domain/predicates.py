@@ -23,8 +23,9 @@ class _Leaf(BaseModel):
 class DateTest(_Leaf):
     """A date compared with a fixed date, a range, or a rolling window ending now."""
 
-    op: Literal["before", "after", "on", "between", "within_last", "not_within_last",
-                "is_set", "is_not_set"] = "after"
+    op: Literal[
+        "before", "after", "on", "between", "within_last", "not_within_last", "is_set", "is_not_set"
+    ] = "after"
     date: dt.date | None = None
     date_to: dt.date | None = None
     within: Duration | None = None
@@ -189,10 +190,28 @@ class Unsubscribed(_Leaf):
 
 
 PREDICATES = (
-    HasTag, AttributeCompare, ClickedLink, OpenedEmail, CourseStarted, CourseCompleted,
-    CourseStepCompleted, HasAccount, HasSubscription, LastActive, CurrentDate, CurrentTime,
-    DateAdded, LastFormSubmit, HasProduct, PurchasedProduct, InsideFunnel, VisitedPage,
-    LeadEvent, NotChosen, ReplyContains, Unsubscribed,
+    HasTag,
+    AttributeCompare,
+    ClickedLink,
+    OpenedEmail,
+    CourseStarted,
+    CourseCompleted,
+    CourseStepCompleted,
+    HasAccount,
+    HasSubscription,
+    LastActive,
+    CurrentDate,
+    CurrentTime,
+    DateAdded,
+    LastFormSubmit,
+    HasProduct,
+    PurchasedProduct,
+    InsideFunnel,
+    VisitedPage,
+    LeadEvent,
+    NotChosen,
+    ReplyContains,
+    Unsubscribed,
 )
 # Decided from the workflow's own clock, with no read model: evaluated in the workflow.
 DATA_FREE = (CurrentDate, CurrentTime, NotChosen)

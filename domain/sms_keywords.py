@@ -11,7 +11,9 @@ from domain.events import ContactEvent
 
 # Twilio's (and the CTIA's / FCC's) keywords, matched on the whole message,
 # case-insensitively, as carriers do: "stop" opts out, "please stop" does not.
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
+STOP_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+)
 START_WORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 _KEYWORDS = (("STOP", STOP_WORDS), ("START", START_WORDS), ("HELP", HELP_WORDS))
@@ -36,8 +38,9 @@ def opting_in(replies: list[ContactEvent]) -> set[str]:
     return {e.contact_id for e in replies if _said(e) == "START"}
 
 
-def consequences(replies: list[ContactEvent],
-                 sms_opted_out: Collection[str] = ()) -> list[ContactEvent]:
+def consequences(
+    replies: list[ContactEvent], sms_opted_out: Collection[str] = ()
+) -> list[ContactEvent]:
     """The subscription changes newly stored replies mean, in their order: a STOP
     unsubscribes the contact from SMS; a START (or YES) resubscribes one who is opted
     out (`sms_opted_out` before these replies, then as they go); from anyone else a
@@ -54,9 +57,15 @@ def consequences(replies: list[ContactEvent],
             suffix, event_type = "resubscribed", EventType.RESUBSCRIBED
         else:
             continue
-        derived.append(event.model_copy(update={
-            "event_id": derived_id(event.event_id, suffix), "type": event_type,
-            "payload": {"channel": "sms"}}))
+        derived.append(
+            event.model_copy(
+                update={
+                    "event_id": derived_id(event.event_id, suffix),
+                    "type": event_type,
+                    "payload": {"channel": "sms"},
+                }
+            )
+        )
     return derived
 
 

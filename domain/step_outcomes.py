@@ -19,8 +19,17 @@ STEP_RESULTS: tuple[str, ...] = StepResult.__args__  # type: ignore[attr-defined
 # (workflows/journey.py, workflows/journey_experiments.py); the rest are a send's or
 # action's reason_code (unsubscribed_topic: the contact left the message's topic on
 # that channel, activities/messaging.py).
-SKIP_REASONS = ("expired_while_paused", "not_in_audience", "condition_not_met", "holdout",
-                "no_address", "suppressed", "unsubscribed_topic", "frequency_cap", "merge_value")
+SKIP_REASONS = (
+    "expired_while_paused",
+    "not_in_audience",
+    "condition_not_met",
+    "holdout",
+    "no_address",
+    "suppressed",
+    "unsubscribed_topic",
+    "frequency_cap",
+    "merge_value",
+)
 # The trail's outcome of a message step a holdout contact does not get.
 HELD_OUT = "held out: no message (holdout)"
 
@@ -31,9 +40,12 @@ class StepOutcome(BaseModel):
 
     status: Literal["sent", "done", "skipped", "failed"]
     reason: str | None = None
-    reason_code: str | None = Field(default=None, description="Machine-readable; the "
-                                    "journey branches on it (no_address, merge_value), "
-                                    "never on the text.")
+    reason_code: str | None = Field(
+        default=None,
+        description="Machine-readable; the "
+        "journey branches on it (no_address, merge_value), "
+        "never on the text.",
+    )
 
     def code(self) -> str:
         """The trail's outcome code: sent, done, skipped:<reason>, failed:<reason>."""
@@ -54,18 +66,24 @@ class StepReport(BaseModel):
     step_id: str
     kind: str
     visit: int
-    message_key: str = Field(description="The step's idempotency key: a send's ledger and "
-                             "provider key, so its delivery, opens and clicks find it.")
+    message_key: str = Field(
+        description="The step's idempotency key: a send's ledger and "
+        "provider key, so its delivery, opens and clicks find it."
+    )
     outcome: str = Field(description="The trail's outcome text.")
-    action_status: str | None = Field(default=None, description="A send's or action's own "
-                                      "status (sent, done, skipped, failed), when it ran one.")
+    action_status: str | None = Field(
+        default=None,
+        description="A send's or action's own "
+        "status (sent, done, skipped, failed), when it ran one.",
+    )
     reason_code: str | None = None
     next_step: str | None = Field(description="Where the journey goes next (None: it ends).")
     at: datetime = Field(description="Workflow time the step ended.")
 
 
-def classify(kind: str, outcome: str, action_status: str | None,
-             reason_code: str | None) -> tuple[StepResult, str | None]:
+def classify(
+    kind: str, outcome: str, action_status: str | None, reason_code: str | None
+) -> tuple[StepResult, str | None]:
     """(result, reason) of one visit. Reason is set for skipped, exited and failed."""
     if outcome == "interrupted":
         return "interrupted", None

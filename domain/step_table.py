@@ -24,6 +24,7 @@ from domain.contracts.actions import CONTACT_CHANGE_ACTIVITY
 from domain.steps import STEP_KINDS
 from domain.steps.contact_changes import CONTACT_CHANGE_STEPS
 
+
 @dataclass(frozen=True)
 class Retry:
     """A retry policy as plain data (domain imports no SDK); workflows/retries.py makes
@@ -38,16 +39,22 @@ class Retry:
 # Sends retry for a day with capped backoff: a provider outage delays mail rather than
 # dropping it; after a day the step records the failure and the journey goes on.
 # Rejections (4xx) are non-retryable and are recorded on the step at once.
-SEND_RETRY = Retry(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                   maximum_interval=timedelta(minutes=5),
-                   non_retryable_error_types=("ProviderRejected", "UnknownContact", "TargetRefused"))
+SEND_RETRY = Retry(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=("ProviderRejected", "UnknownContact", "TargetRefused"),
+)
 # Contact changes only touch our own database: retry until it answers, except a change
 # that can never be valid.
-CHANGE_RETRY = Retry(maximum_interval=timedelta(minutes=1),
-                     non_retryable_error_types=("InvalidChange", "UnknownContact"))
+CHANGE_RETRY = Retry(
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=("InvalidChange", "UnknownContact"),
+)
 # Errors a step's call reports as final: recorded on the step, and the journey goes on.
-FINAL_ERRORS = frozenset({"ProviderRejected", "InvalidChange", "UnknownContact",
-                          "TargetRefused", "UnknownFlow"})
+FINAL_ERRORS = frozenset(
+    {"ProviderRejected", "InvalidChange", "UnknownContact", "TargetRefused", "UnknownFlow"}
+)
 # Their reason_code on the step (the rest: the error type as is).
 ERROR_CODES = {"ProviderRejected": "rejected"}
 DAY = timedelta(days=1)
@@ -93,10 +100,22 @@ class StepKind:
 
 
 # A refused message is recorded; an unknown contact fails the journey (as it always has).
-SEND_EMAIL = Call("send_email", SEND_RETRY, SEND_ATTEMPT, DAY, SEND_HEARTBEAT,
-                  recorded=frozenset({"ProviderRejected"}))
-SEND_SMS = Call("send_sms", SEND_RETRY, SEND_ATTEMPT, DAY, SEND_HEARTBEAT,
-                recorded=frozenset({"ProviderRejected"}))
+SEND_EMAIL = Call(
+    "send_email",
+    SEND_RETRY,
+    SEND_ATTEMPT,
+    DAY,
+    SEND_HEARTBEAT,
+    recorded=frozenset({"ProviderRejected"}),
+)
+SEND_SMS = Call(
+    "send_sms",
+    SEND_RETRY,
+    SEND_ATTEMPT,
+    DAY,
+    SEND_HEARTBEAT,
+    recorded=frozenset({"ProviderRejected"}),
+)
 
 
 def local_send(send: Call) -> Call:
@@ -106,8 +125,9 @@ def local_send(send: Call) -> Call:
     return replace(send, local=True, heartbeat=None)
 
 
-SEND_EMAIL_ATTACHING = Call("send_email", SEND_RETRY, ATTACHING_ATTEMPT, DAY,
-                            recorded=frozenset({"ProviderRejected"}))
+SEND_EMAIL_ATTACHING = Call(
+    "send_email", SEND_RETRY, ATTACHING_ATTEMPT, DAY, recorded=frozenset({"ProviderRejected"})
+)
 # One contact event (a tag step's change, a conversion); its id derives from the key, so
 # a retry appends nothing twice. A tag step's invalid change is recorded like any contact
 # change behind "tag-invalid-change-recorded" (older runs failed the journey).
@@ -126,8 +146,9 @@ def _callout(activity: str) -> Call:
 
 
 _TAGS = {"add_tag", "remove_tag", "change_tags"}
-_CONTACT_CHANGES = {cls.model_fields["kind"].default for cls in CONTACT_CHANGE_STEPS} - _TAGS - {
-    "run_script"}
+_CONTACT_CHANGES = (
+    {cls.model_fields["kind"].default for cls in CONTACT_CHANGE_STEPS} - _TAGS - {"run_script"}
+)
 
 STEP_TABLE: dict[str, StepKind] = {
     "send_email": StepKind("message", SEND_EMAIL, quiet_hours=True),  # attachments: see above
@@ -136,8 +157,9 @@ STEP_TABLE: dict[str, StepKind] = {
     "webhook": StepKind("message", _callout("call_webhook")),
     "notify_team": StepKind("message", _callout("notify_team")),
     # The variant is chosen by an activity, then sent as send_email/send_sms above.
-    "experiment": StepKind("message", Call("choose_variant", CHANGE_RETRY, SHORT_ATTEMPT),
-                           quiet_hours=True),
+    "experiment": StepKind(
+        "message", Call("choose_variant", CHANGE_RETRY, SHORT_ATTEMPT), quiet_hours=True
+    ),
     **{kind: StepKind("action", CONTACT_EVENT) for kind in sorted(_TAGS)},
     **{kind: StepKind("action", CONTACT_CHANGE) for kind in sorted(_CONTACT_CHANGES)},
     "run_script": StepKind("action", None),  # a child workflow with its own retries

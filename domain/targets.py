@@ -23,10 +23,15 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 SCHEMES = ("http", "https")
 
 # Names that always mean this machine (RFC 6761) or a cloud's metadata service.
-INTERNAL_NAMES = frozenset({
-    "localhost", "metadata", "metadata.google.internal", "instance-data",
-    "instance-data.ec2.internal",
-})
+INTERNAL_NAMES = frozenset(
+    {
+        "localhost",
+        "metadata",
+        "metadata.google.internal",
+        "instance-data",
+        "instance-data.ec2.internal",
+    }
+)
 
 # Metadata services outside the loopback, link-local and private ranges (Oracle Cloud's
 # 192.0.0.192 counts as global to Python's ipaddress), and the rest of the IETF
@@ -35,8 +40,10 @@ _METADATA = {ipaddress.ip_address("192.0.0.192"), ipaddress.ip_address("100.100.
 _NON_PUBLIC_V4 = (ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("100.64.0.0/10"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
-ALLOW_PRIVATE_HINT = ("requests to internal networks are refused unless "
-                      "DRIPSTONE_WEBHOOK_ALLOW_PRIVATE_TARGETS is set")
+ALLOW_PRIVATE_HINT = (
+    "requests to internal networks are refused unless "
+    "DRIPSTONE_WEBHOOK_ALLOW_PRIVATE_TARGETS is set"
+)
 
 
 def refusal(address: Address) -> str | None:
@@ -66,7 +73,12 @@ def _own_refusal(address: Address) -> str | None:
         return "private"
     if isinstance(address, ipaddress.IPv4Address) and any(address in n for n in _NON_PUBLIC_V4):
         return "non-public"
-    if address.is_unspecified or address.is_multicast or address.is_reserved or not address.is_global:
+    if (
+        address.is_unspecified
+        or address.is_multicast
+        or address.is_reserved
+        or not address.is_global
+    ):
         return "non-public"
     return None
 
@@ -94,8 +106,10 @@ def _inet_aton(host: str) -> ipaddress.IPv4Address | None:
     parts = host.split(".")
     if not 1 <= len(parts) <= 4 or not all(_PART.fullmatch(p) for p in parts):
         return None
-    numbers = [int(p[2:] or "0", 16) if p.startswith("0x") else int(p, 8) if p.startswith("0")
-               else int(p) for p in parts]
+    numbers = [
+        int(p[2:] or "0", 16) if p.startswith("0x") else int(p, 8) if p.startswith("0") else int(p)
+        for p in parts
+    ]
     *leading, last = numbers
     if any(n > 255 for n in leading) or last >= 256 ** (5 - len(parts)):
         return None
@@ -129,11 +143,14 @@ def url_problem(url: str, what: str, *, allow_private: bool = False) -> tuple[st
         return None
     name = unicodedata.normalize("NFKC", host).lower().removesuffix(".")
     if name in INTERNAL_NAMES or name.endswith(".localhost"):
-        return "private_target", (f"{what} host {host!r} always means this machine or the "
-                                  f"cloud metadata service; {ALLOW_PRIVATE_HINT}")
+        return "private_target", (
+            f"{what} host {host!r} always means this machine or the "
+            f"cloud metadata service; {ALLOW_PRIVATE_HINT}"
+        )
     address = literal_address(host)
     if address is not None and (reason := refusal(address)) is not None:
         spelled = "" if str(address) == host else f" ({address})"
-        return "private_target", (f"{what} host {host}{spelled} is a {reason} address; "
-                                  f"{ALLOW_PRIVATE_HINT}")
+        return "private_target", (
+            f"{what} host {host}{spelled} is a {reason} address; " f"{ALLOW_PRIVATE_HINT}"
+        )
     return None

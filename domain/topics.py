@@ -8,12 +8,17 @@ about it. Pure: safe in workflow code."""
 from __future__ import annotations
 
 import re
+
 # Every catalogue has it: the topic of a message step or mailing that names none, so
 # documents written before topics existed keep their meaning (a marketing message a
 # contact can still opt out of).
 DEFAULT_TOPIC = "general"
-DEFAULT_TOPICS = {DEFAULT_TOPIC: "General updates", "newsletter": "Newsletter",
-                  "product-updates": "Product updates", "reminders": "Reminders"}
+DEFAULT_TOPICS = {
+    DEFAULT_TOPIC: "General updates",
+    "newsletter": "Newsletter",
+    "product-updates": "Product updates",
+    "reminders": "Reminders",
+}
 TOPIC_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # The channels a contact chooses per topic (voice and webhooks are not marketing).
 TOPIC_CHANNELS = ("email", "sms")

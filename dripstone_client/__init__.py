@@ -9,10 +9,25 @@ AsyncDripstone has the same methods, awaited."""
 from dripstone_client.calls import BATCH_LIMIT, RetryPolicy
 from dripstone_client.client import AsyncDripstone, Dripstone
 from dripstone_client.errors import (
-    AuthenticationError, Conflict, ConnectionFailed, DripstoneError, NotFound, ServerError,
+    AuthenticationError,
+    Conflict,
+    ConnectionFailed,
+    DripstoneError,
+    NotFound,
+    ServerError,
     ValidationFailed,
 )
 
-__all__ = ["AsyncDripstone", "AuthenticationError", "BATCH_LIMIT", "Conflict",
-           "ConnectionFailed", "Dripstone", "DripstoneError", "NotFound", "RetryPolicy",
-           "ServerError", "ValidationFailed"]
+__all__ = [
+    "AsyncDripstone",
+    "AuthenticationError",
+    "BATCH_LIMIT",
+    "Conflict",
+    "ConnectionFailed",
+    "Dripstone",
+    "DripstoneError",
+    "NotFound",
+    "RetryPolicy",
+    "ServerError",
+    "ValidationFailed",
+]

@@ -62,11 +62,20 @@ def new_event_id() -> str:
     return f"client-{uuid.uuid4()}"
 
 
-def event_body(type: str, contact_id: str, payload: Mapping[str, Any] | None,
-               event_id: str | None, occurred_at: datetime | str | None,
-               source: str | None) -> dict[str, Any]:
-    body = {"event_id": event_id or new_event_id(), "type": type, "contact_id": contact_id,
-            "payload": dict(payload or {})}
+def event_body(
+    type: str,
+    contact_id: str,
+    payload: Mapping[str, Any] | None,
+    event_id: str | None,
+    occurred_at: datetime | str | None,
+    source: str | None,
+) -> dict[str, Any]:
+    body = {
+        "event_id": event_id or new_event_id(),
+        "type": type,
+        "contact_id": contact_id,
+        "payload": dict(payload or {}),
+    }
     if occurred_at is not None:
         body["occurred_at"] = occurred_at
     if source is not None:
@@ -84,10 +93,12 @@ def send_event(**fields: Any) -> Plan:
 
 
 def _merge_batches(results: list[dict]) -> dict:
-    return {"received": sum(r.get("received", 0) for r in results),
-            "appended": sum(r.get("appended", 0) for r in results),
-            "duplicates": [d for r in results for d in r.get("duplicates", [])],
-            "routed": [x for r in results for x in r.get("routed", [])]}
+    return {
+        "received": sum(r.get("received", 0) for r in results),
+        "appended": sum(r.get("appended", 0) for r in results),
+        "duplicates": [d for r in results for d in r.get("duplicates", [])],
+        "routed": [x for r in results for x in r.get("routed", [])],
+    }
 
 
 def send_events(events: Iterable[Any], chunk: int = BATCH_LIMIT) -> Plan:
@@ -95,8 +106,10 @@ def send_events(events: Iterable[Any], chunk: int = BATCH_LIMIT) -> Plan:
     if not 1 <= chunk <= BATCH_LIMIT:
         raise ValueError(f"chunk must be 1..{BATCH_LIMIT}")
     raw = [with_event_id(e) for e in events]
-    calls = [Call("POST", "/v1/events/batch", {"events": raw[i:i + chunk]}, retry=True,
-                  loc_offset=i) for i in range(0, len(raw), chunk)]
+    calls = [
+        Call("POST", "/v1/events/batch", {"events": raw[i : i + chunk]}, retry=True, loc_offset=i)
+        for i in range(0, len(raw), chunk)
+    ]
     return Plan(calls, _merge_batches)
 
 
@@ -114,8 +127,9 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-def upsert_contact(contact_id: str, email: Any, phone: Any, attributes: Any,
-                   event_id: str | None) -> Plan:
+def upsert_contact(
+    contact_id: str, email: Any, phone: Any, attributes: Any, event_id: str | None
+) -> Plan:
     body: dict[str, Any] = {"event_id": event_id or new_event_id()}
     for key, value in (("email", email), ("phone", phone), ("attributes", attributes)):
         if value is not UNSET:
@@ -148,8 +162,9 @@ def segment(value: str) -> str:
     return _seg(value)
 
 
-def control_journey(contact_id: str, flow_id: str | None, action: str,
-                    reason: str | None = None) -> Plan:
+def control_journey(
+    contact_id: str, flow_id: str | None, action: str, reason: str | None = None
+) -> Plan:
     """Pausing, resuming or stopping twice does no harm, so these are retried."""
     tail = f"/journeys/{_seg(flow_id)}/{action}" if flow_id else f"/journeys/{action}"
     body = {"reason": reason} if reason is not None else {}
@@ -176,4 +191,4 @@ class RetryPolicy:
     def delays(self, call: Call, jitter: Callable[[], float]) -> Iterable[float]:
         yield 0.0
         for attempt in range(self.retries if call.retry else 0):
-            yield min(self.max_backoff, self.backoff * 2 ** attempt) * (0.5 + jitter() / 2)
+            yield min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + jitter() / 2)

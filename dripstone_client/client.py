@@ -20,8 +20,12 @@ USER_AGENT = "dripstone-client/0.1"
 
 
 def _headers(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT,
-            "Accept": "application/json", "Content-Type": "application/json"}
+    return {
+        "Authorization": f"Bearer {api_key}",
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+    }
 
 
 def _read(call: Call, response: httpx.Response) -> Any:
@@ -39,8 +43,10 @@ def _again(policy: RetryPolicy, call: Call, response: httpx.Response) -> bool:
 
 
 def _unreachable(call: Call, exc: httpx.TransportError, tries: int) -> ConnectionFailed:
-    return ConnectionFailed(f"{call.method} {call.path}: no answer after {tries} "
-                            f"attempt(s): {type(exc).__name__}: {exc}")
+    return ConnectionFailed(
+        f"{call.method} {call.path}: no answer after {tries} "
+        f"attempt(s): {type(exc).__name__}: {exc}"
+    )
 
 
 class _Endpoints:
@@ -50,25 +56,45 @@ class _Endpoints:
         raise NotImplementedError
 
     # Events and contacts
-    def send_event(self, type: str, contact_id: str, payload: Mapping[str, Any] | None = None, *,
-                   event_id: str | None = None, occurred_at: datetime | str | None = None,
-                   source: str | None = None) -> Any:
+    def send_event(
+        self,
+        type: str,
+        contact_id: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        event_id: str | None = None,
+        occurred_at: datetime | str | None = None,
+        source: str | None = None,
+    ) -> Any:
         """POST /v1/events. Without `event_id` one is made here, so retries stay exact."""
-        return self._execute(calls.send_event(type=type, contact_id=contact_id, payload=payload,
-                                              event_id=event_id, occurred_at=occurred_at,
-                                              source=source))
+        return self._execute(
+            calls.send_event(
+                type=type,
+                contact_id=contact_id,
+                payload=payload,
+                event_id=event_id,
+                occurred_at=occurred_at,
+                source=source,
+            )
+        )
 
-    def send_events(self, events: Iterable[Mapping[str, Any]], *,
-                    chunk: int = calls.BATCH_LIMIT) -> Any:
+    def send_events(
+        self, events: Iterable[Mapping[str, Any]], *, chunk: int = calls.BATCH_LIMIT
+    ) -> Any:
         """POST /v1/events/batch in order, 1000 events per request at most; the answers
         merged. A rejected chunk raises (its paths indexed in the whole list) with
         `exc.accepted` holding what the chunks before it stored."""
         return self._execute(calls.send_events(events, chunk))
 
-    def upsert_contact(self, contact_id: str, *, email: str | None = calls.UNSET,
-                       phone: str | None = calls.UNSET,
-                       attributes: Mapping[str, Any] | None = calls.UNSET,
-                       event_id: str | None = None) -> Any:
+    def upsert_contact(
+        self,
+        contact_id: str,
+        *,
+        email: str | None = calls.UNSET,
+        phone: str | None = calls.UNSET,
+        attributes: Mapping[str, Any] | None = calls.UNSET,
+        event_id: str | None = None,
+    ) -> Any:
         """PUT /v1/contacts/{id}: fields left out are left alone; None clears one (an
         attribute set to None in `attributes` too). Retried safely, like events."""
         return self._execute(calls.upsert_contact(contact_id, email, phone, attributes, event_id))
@@ -82,19 +108,23 @@ class _Endpoints:
         details=False leaves those out."""
         return self._execute(calls.get(contact_path(contact_id, "/journeys"), details=details))
 
-    def contact_events(self, contact_id: str, *, limit: int | None = None,
-                       cursor: str | None = None) -> Any:
+    def contact_events(
+        self, contact_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Any:
         """GET /v1/contacts/{id}/events: {"events", "next"}, newest first; pass `next`
         as `cursor` for the older page (None on the last)."""
-        return self._execute(calls.get(contact_path(contact_id, "/events"), limit=limit,
-                                       cursor=cursor))
+        return self._execute(
+            calls.get(contact_path(contact_id, "/events"), limit=limit, cursor=cursor)
+        )
 
-    def contact_messages(self, contact_id: str, *, limit: int | None = None,
-                         cursor: str | None = None) -> Any:
+    def contact_messages(
+        self, contact_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Any:
         """GET /v1/contacts/{id}/messages: {"messages", "next"}, newest first: channel,
         step, status, subject or text (when stored), SMS segments and encoding."""
-        return self._execute(calls.get(contact_path(contact_id, "/messages"), limit=limit,
-                                       cursor=cursor))
+        return self._execute(
+            calls.get(contact_path(contact_id, "/messages"), limit=limit, cursor=cursor)
+        )
 
     # One contact's journeys: in one flow, or (flow_id None) in every flow
     def pause_journey(self, contact_id: str, flow_id: str | None = None) -> Any:
@@ -104,8 +134,9 @@ class _Endpoints:
     def resume_journey(self, contact_id: str, flow_id: str | None = None) -> Any:
         return self._execute(calls.control_journey(contact_id, flow_id, "resume"))
 
-    def stop_journey(self, contact_id: str, flow_id: str | None = None, *,
-                     reason: str | None = None) -> Any:
+    def stop_journey(
+        self, contact_id: str, flow_id: str | None = None, *, reason: str | None = None
+    ) -> Any:
         """End the contact's live journeys in the flow; `reason` becomes their exit reason."""
         return self._execute(calls.control_journey(contact_id, flow_id, "stop", reason))
 
@@ -128,11 +159,19 @@ class _Endpoints:
         """Save (create or replace) the flow's draft."""
         return self._execute(calls.post("/v1/flows", document))
 
-    def publish_flow(self, flow_id: str, *, enroll_existing: bool | None = None,
-                     rate_per_second: float | None = None) -> Any:
+    def publish_flow(
+        self,
+        flow_id: str,
+        *,
+        enroll_existing: bool | None = None,
+        rate_per_second: float | None = None,
+    ) -> Any:
         """Publish the draft; enroll_existing=None follows the flow's own setting."""
-        return self._execute(calls.post(flow_path(flow_id, "/publish"),
-                                        calls.publish_body(enroll_existing, rate_per_second)))
+        return self._execute(
+            calls.post(
+                flow_path(flow_id, "/publish"), calls.publish_body(enroll_existing, rate_per_second)
+            )
+        )
 
     def pause_flow(self, flow_id: str) -> Any:
         return self._execute(calls.post(flow_path(flow_id, "/pause")))
@@ -152,14 +191,17 @@ class _Endpoints:
     # Enrollment and audiences
     def enroll(self, flow_id: str, contact_id: str) -> Any:
         """Manual enrollment, bypassing the trigger's filters."""
-        return self._execute(calls.post(flow_path(flow_id, "/enrollments"),
-                                        {"contact_id": contact_id}))
+        return self._execute(
+            calls.post(flow_path(flow_id, "/enrollments"), {"contact_id": contact_id})
+        )
 
-    def audience(self, flow_id: str, *, limit: int | None = None,
-                 version: str | None = None) -> Any:
+    def audience(
+        self, flow_id: str, *, limit: int | None = None, version: str | None = None
+    ) -> Any:
         """Count and first contacts of the flow's audience (version "draft" or "live")."""
-        return self._execute(calls.get(flow_path(flow_id, "/audience"), limit=limit,
-                                       version=version))
+        return self._execute(
+            calls.get(flow_path(flow_id, "/audience"), limit=limit, version=version)
+        )
 
     def start_backfill(self, flow_id: str, *, rate_per_second: float | None = None) -> Any:
         body = {} if rate_per_second is None else {"rate_per_second": rate_per_second}
@@ -216,12 +258,19 @@ class _Endpoints:
 
 
 class Dripstone(_Endpoints):
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = 10,
-                 transport: httpx.BaseTransport | None = None,
-                 retry: RetryPolicy | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ):
         self._retry = retry or RetryPolicy()
-        self._http = httpx.Client(base_url=base_url, headers=_headers(api_key),
-                                  timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=base_url, headers=_headers(api_key), timeout=timeout, transport=transport
+        )
 
     def _execute(self, plan: Plan) -> Any:
         results: list[Any] = []
@@ -238,8 +287,9 @@ class Dripstone(_Endpoints):
         for tries, delay in enumerate(delays, start=1):
             time.sleep(delay)
             try:
-                response = self._http.request(call.method, call.path, content=call.content(),
-                                              params=call.query())
+                response = self._http.request(
+                    call.method, call.path, content=call.content(), params=call.query()
+                )
             except httpx.TransportError as exc:
                 if tries == len(delays):
                     raise _unreachable(call, exc, tries) from exc
@@ -259,12 +309,19 @@ class Dripstone(_Endpoints):
 
 
 class AsyncDripstone(_Endpoints):
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = 10,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 retry: RetryPolicy | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ):
         self._retry = retry or RetryPolicy()
-        self._http = httpx.AsyncClient(base_url=base_url, headers=_headers(api_key),
-                                       timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=base_url, headers=_headers(api_key), timeout=timeout, transport=transport
+        )
 
     async def _execute(self, plan: Plan) -> Any:
         results: list[Any] = []
@@ -281,8 +338,9 @@ class AsyncDripstone(_Endpoints):
         for tries, delay in enumerate(delays, start=1):
             await asyncio.sleep(delay)
             try:
-                response = await self._http.request(call.method, call.path,
-                                                    content=call.content(), params=call.query())
+                response = await self._http.request(
+                    call.method, call.path, content=call.content(), params=call.query()
+                )
             except httpx.TransportError as exc:
                 if tries == len(delays):
                     raise _unreachable(call, exc, tries) from exc

@@ -12,8 +12,14 @@ _EVENT_INDEX = re.compile(r"^events\[(\d+)\]")
 class DripstoneError(Exception):
     """Any failed call. `status` is the HTTP status (None when no answer came back)."""
 
-    def __init__(self, message: str, *, status: int | None = None, detail: Any = None,
-                 problems: list | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        detail: Any = None,
+        problems: list | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.detail = detail
@@ -53,7 +59,11 @@ class ServerError(DripstoneError):
 
 
 _BY_STATUS: dict[int, type[DripstoneError]] = {
-    401: AuthenticationError, 403: AuthenticationError, 404: NotFound, 409: Conflict}
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: NotFound,
+    409: Conflict,
+}
 
 
 def _shift(loc: str, offset: int) -> str:
@@ -77,18 +87,29 @@ def error_from(status: int, body: Any, *, loc_offset: int = 0) -> DripstoneError
     detail = body.get("detail") if isinstance(body, dict) else body
     problems = body.get("problems") if isinstance(body, dict) else None
     if isinstance(detail, list):
-        errors = [{**e, "loc": _shift(_loc(e.get("loc", "")), loc_offset)}
-                  if isinstance(e, dict) else {"loc": "", "msg": str(e)} for e in detail]
-        text = "; ".join(f"{e['loc']}: {e.get('msg', '')}" if e["loc"] else str(e.get("msg", ""))
-                         for e in errors)
-        return ValidationFailed(f"{status}: {text}", errors=errors, status=status,
-                                detail=detail, problems=problems)
+        errors = [
+            {**e, "loc": _shift(_loc(e.get("loc", "")), loc_offset)}
+            if isinstance(e, dict)
+            else {"loc": "", "msg": str(e)}
+            for e in detail
+        ]
+        text = "; ".join(
+            f"{e['loc']}: {e.get('msg', '')}" if e["loc"] else str(e.get("msg", "")) for e in errors
+        )
+        return ValidationFailed(
+            f"{status}: {text}", errors=errors, status=status, detail=detail, problems=problems
+        )
     text = str(detail) if detail not in (None, "") else "no detail"
     if problems:
         text += " (" + "; ".join(_problem_text(p) for p in problems) + ")"
     if status == 422:
-        return ValidationFailed(f"{status}: {text}", errors=[{"loc": "", "msg": str(detail)}],
-                                status=status, detail=detail, problems=problems)
+        return ValidationFailed(
+            f"{status}: {text}",
+            errors=[{"loc": "", "msg": str(detail)}],
+            status=status,
+            detail=detail,
+            problems=problems,
+        )
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else DripstoneError)
     return cls(f"{status}: {text}", status=status, detail=detail, problems=problems)
 

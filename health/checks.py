@@ -39,7 +39,8 @@ async def temporal(client: Client) -> str | None:
         await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=WITHIN)
     except Exception as exc:  # noqa: BLE001 - unreachable, refused, timed out...
         structlog.get_logger("dripstone.health").warning(
-            "readiness.temporal_failed", temporal=address, error=f"{type(exc).__name__}: {exc}")
+            "readiness.temporal_failed", temporal=address, error=f"{type(exc).__name__}: {exc}"
+        )
         return _temporal_reason(address, exc)
     return None
 

@@ -19,12 +19,21 @@ from telemetry.sdk_metrics import forward_core_logs
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m patches", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--released", action="append", default=[], metavar="NAME=ISO-TIME",
-                        help="When a deployment first ran the patch (default: its first commit).")
-    parser.add_argument("--no-temporal", action="store_true",
-                        help="Do not ask Temporal (readiness then stays unknown).")
-    parser.add_argument("--no-replay", action="store_true",
-                        help="Do not replay the stored histories.")
+    parser.add_argument(
+        "--released",
+        action="append",
+        default=[],
+        metavar="NAME=ISO-TIME",
+        help="When a deployment first ran the patch (default: its first commit).",
+    )
+    parser.add_argument(
+        "--no-temporal",
+        action="store_true",
+        help="Do not ask Temporal (readiness then stays unknown).",
+    )
+    parser.add_argument(
+        "--no-replay", action="store_true", help="Do not replay the stored histories."
+    )
     args = parser.parse_args()
     # The replays fail on purpose; the SDK core would log each failure as a warning.
     # Its runtime is released at exit (telemetry/sdk_metrics.py), before Python finalizes.
@@ -35,7 +44,9 @@ def main() -> None:
         try:
             released[name] = datetime.fromisoformat(when)
         except ValueError:
-            parser.error(f"--released {item!r}: expected NAME=ISO-TIME (e.g. 2026-11-24T00:00:00+00:00)")
+            parser.error(
+                f"--released {item!r}: expected NAME=ISO-TIME (e.g. 2026-11-24T00:00:00+00:00)"
+            )
         if not sep or released[name].tzinfo is None:
             parser.error(f"--released {item!r}: expected NAME=ISO-TIME with a UTC offset")
     known = sorted(patch.name for patch in find_patches())
@@ -67,8 +78,10 @@ async def report(released: dict, ask_temporal: bool, replay: bool) -> None:
             verdict = readiness_verdict(patch, count, patch.name in released)
         if replay:
             failing = await failing_without(patch.name)
-            print(f"  stored histories that replay only with the old branch: "
-                  f"{', '.join(failing) or 'none'}")
+            print(
+                f"  stored histories that replay only with the old branch: "
+                f"{', '.join(failing) or 'none'}"
+            )
         print(f"  {verdict}")
 
 
@@ -81,10 +94,12 @@ def readiness_verdict(patch, count: int, released_given: bool) -> str:
         # A commit's date is earlier than its deploy: runs started in between ran the old
         # code and are not counted, so "ready" would be a guess.
         event = "deployed" if patch.stage == "patched" else "deprecated it"
-        return (f"unknown: no running execution predates its first commit here, but without "
-                f"--released its deploy date is not known (runs started between that commit "
-                f"and the deploy ran the old code); give "
-                f"--released {patch.name}=<when the release with it {event}>")
+        return (
+            f"unknown: no running execution predates its first commit here, but without "
+            f"--released its deploy date is not known (runs started between that commit "
+            f"and the deploy ran the old code); give "
+            f"--released {patch.name}=<when the release with it {event}>"
+        )
     return f"READY ({'deprecate_patch' if patch.stage == 'patched' else 'remove'})"
 
 

@@ -34,18 +34,33 @@ def find_patches() -> list[Patch]:
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
             previous = found.get(name)
             types = (previous[2] if previous else set()) | set(owners.get(path, ()))
-            kept_stage = "patched" if stage == "patched" or (previous and previous[0] == "patched") \
+            kept_stage = (
+                "patched"
+                if stage == "patched" or (previous and previous[0] == "patched")
                 else "deprecated"
+            )
             found[name] = (kept_stage, previous[1] if previous else where, types)
-    return [Patch(name=name, stage=stage, where=where, workflow_types=tuple(sorted(types)),
-                  introduced=introduced(name))
-            for name, (stage, where, types) in sorted(found.items())]
+    return [
+        Patch(
+            name=name,
+            stage=stage,
+            where=where,
+            workflow_types=tuple(sorted(types)),
+            introduced=introduced(name),
+        )
+        for name, (stage, where, types) in sorted(found.items())
+    ]
 
 
 def _patch_call(node) -> tuple[str | None, str]:
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("patched", "deprecate_patch") and node.args
-            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("patched", "deprecate_patch")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
         return None, ""
     return node.args[0].value, "patched" if node.func.attr == "patched" else "deprecated"
 
@@ -61,8 +76,14 @@ def workflow_types_by_file() -> dict[Path, list[str]]:
     from workflows.script_run import ScriptRunWorkflow
 
     owners: dict[Path, list[str]] = {}
-    for cls in (JourneyWorkflow, BackfillWorkflow, FlowControlWorkflow, MailingWorkflow,
-                MigrationWorkflow, ScriptRunWorkflow):
+    for cls in (
+        JourneyWorkflow,
+        BackfillWorkflow,
+        FlowControlWorkflow,
+        MailingWorkflow,
+        MigrationWorkflow,
+        ScriptRunWorkflow,
+    ):
         name = cls.__temporal_workflow_definition.name
         for base in inspect.getmro(cls):
             try:
@@ -84,9 +105,24 @@ def introduced(name: str, root: Path = ROOT) -> datetime | None:
     literal = "".join(c if c.isalnum() else f"[{c}]" for c in name)
     quoted = f"[\"']{literal}[\"']"
     try:
-        out = subprocess.run(["git", "log", "--diff-merges=first-parent", "--reverse",
-                              "--format=%cI", "-G", quoted, "--", "workflows"], cwd=root,
-                             capture_output=True, text=True, check=True, timeout=60).stdout.split()
+        out = subprocess.run(
+            [
+                "git",
+                "log",
+                "--diff-merges=first-parent",
+                "--reverse",
+                "--format=%cI",
+                "-G",
+                quoted,
+                "--",
+                "workflows",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.split()
     except (OSError, subprocess.SubprocessError):
         return None
     return datetime.fromisoformat(out[0]) if out else None

@@ -9,9 +9,11 @@ from datetime import datetime
 from temporalio.client import Client
 
 
-async def running_before(client: Client, workflow_types: tuple[str, ...],
-                         released: datetime) -> int:
+async def running_before(
+    client: Client, workflow_types: tuple[str, ...], released: datetime
+) -> int:
     types = " OR ".join(f"WorkflowType = '{t}'" for t in workflow_types)
-    query = (f"({types}) AND ExecutionStatus = 'Running' AND "
-             f"StartTime < '{released.isoformat()}'")
+    query = (
+        f"({types}) AND ExecutionStatus = 'Running' AND " f"StartTime < '{released.isoformat()}'"
+    )
     return (await client.count_workflows(query)).count

@@ -26,10 +26,18 @@ async def failing_without(name: str, histories: list[Path] | None = None) -> lis
     from workflows.script_run import ScriptRunWorkflow
 
     # Unsandboxed so the stand-in below is what the workflow code calls.
-    replayer = Replayer(workflows=[JourneyWorkflow, BackfillWorkflow, ScriptRunWorkflow,
-                                   FlowControlWorkflow, MailingWorkflow, MigrationWorkflow],
-                        data_converter=data_converter(Settings()),
-                        workflow_runner=UnsandboxedWorkflowRunner())
+    replayer = Replayer(
+        workflows=[
+            JourneyWorkflow,
+            BackfillWorkflow,
+            ScriptRunWorkflow,
+            FlowControlWorkflow,
+            MailingWorkflow,
+            MigrationWorkflow,
+        ],
+        data_converter=data_converter(Settings()),
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
     original = workflow.patched
 
     def as_deprecated(patch_id: str) -> bool:

@@ -20,7 +20,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, select
 
 from domain.conditions import (
-    Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names, uses_contact_zone,
+    Condition,
+    ContactSnapshot,
+    evaluate,
+    fact_groups,
+    lead_event_names,
+    uses_contact_zone,
 )
 from domain.flow import Flow, Trigger
 from domain.scheduling.zones import Zones, with_zone
@@ -63,8 +68,9 @@ def audience_page(engine: Engine, flow: Flow, after: str | None, limit: int) -> 
     return AudiencePage(members, next_after, len(candidates))
 
 
-def audience_pages(engine: Engine, flow: Flow, page_size: int = PREVIEW_PAGE_SIZE,
-                   after: str | None = None) -> Iterator[AudiencePage]:
+def audience_pages(
+    engine: Engine, flow: Flow, page_size: int = PREVIEW_PAGE_SIZE, after: str | None = None
+) -> Iterator[AudiencePage]:
     """Every page from `after` to the end, read one at a time."""
     while True:
         page = audience_page(engine, flow, after, page_size)
@@ -74,15 +80,16 @@ def audience_pages(engine: Engine, flow: Flow, page_size: int = PREVIEW_PAGE_SIZ
         after = page.next_after
 
 
-def preview(engine: Engine, flow: Flow, limit: int = 20,
-            page_size: int = PREVIEW_PAGE_SIZE) -> AudiencePreview:
+def preview(
+    engine: Engine, flow: Flow, limit: int = 20, page_size: int = PREVIEW_PAGE_SIZE
+) -> AudiencePreview:
     """The audience's size and its first `limit` members with their addresses. Counting
     streams every page: the audience is defined by the condition *now*, which no index
     can answer, so there is no cheaper exact count."""
     count, shown = 0, []
     for page in audience_pages(engine, flow, page_size):
         count += len(page.contact_ids)
-        shown += page.contact_ids[:max(0, limit - len(shown))]
+        shown += page.contact_ids[: max(0, limit - len(shown))]
     return AudiencePreview(count, profiles(engine, shown))
 
 
@@ -90,13 +97,16 @@ def _candidates(conn: Connection, event_type: str, after: str | None, limit: int
     where = [EV.type == event_type]
     if after is not None:
         where.append(EV.contact_id > after)
-    return list(conn.execute(
-        select(EV.contact_id).where(*where).distinct().order_by(EV.contact_id).limit(limit)
-    ).scalars())
+    return list(
+        conn.execute(
+            select(EV.contact_id).where(*where).distinct().order_by(EV.contact_id).limit(limit)
+        ).scalars()
+    )
 
 
-def _matching_trigger(conn: Connection, trigger: Trigger, after: str | None,
-                      candidates: list[str]) -> list[str]:
+def _matching_trigger(
+    conn: Connection, trigger: Trigger, after: str | None, candidates: list[str]
+) -> list[str]:
     """The known candidates with at least one event passing the trigger's filters. Every
     contact with an event of that type in (after, last candidate] is a candidate, so
     that range selects exactly the candidates' trigger events."""
@@ -104,20 +114,26 @@ def _matching_trigger(conn: Connection, trigger: Trigger, after: str | None,
     if after is not None:
         in_range.append(EV.contact_id > after)
     if not trigger.where:
-        known = set(conn.execute(select(C.contact_id).where(C.contact_id.in_(candidates)))
-                    .scalars())
+        known = set(
+            conn.execute(select(C.contact_id).where(C.contact_id.in_(candidates))).scalars()
+        )
         return [c for c in candidates if c in known]
     rows = conn.execute(
-        select(EV.contact_id, EV.payload).join(contacts, C.contact_id == EV.contact_id)
+        select(EV.contact_id, EV.payload)
+        .join(contacts, C.contact_id == EV.contact_id)
         .where(EV.type == trigger.event, *in_range)
     )
-    hits = {contact_id for contact_id, payload in rows
-            if trigger.matches_event(trigger.event, payload or {})}
+    hits = {
+        contact_id
+        for contact_id, payload in rows
+        if trigger.matches_event(trigger.event, payload or {})
+    }
     return [c for c in candidates if c in hits]
 
 
-def satisfying(conn: Connection, condition: Condition | None, contact_ids: list[str],
-               zones: Zones = Zones()) -> list[str]:
+def satisfying(
+    conn: Connection, condition: Condition | None, contact_ids: list[str], zones: Zones = Zones()
+) -> list[str]:
     """The contacts, in their order, that satisfy `condition` now (all of them for None).
     `zones`: the deployment's defaults, for clock conditions in the contact's own zone."""
     if condition is None or not contact_ids:
@@ -128,8 +144,11 @@ def satisfying(conn: Connection, condition: Condition | None, contact_ids: list[
     members = []
     for contact_id in contact_ids:
         # Clock-only conditions need no data, as in the router.
-        snapshot = (load_snapshot(conn, contact_id, groups, lead_events=names) if groups
-                    else ContactSnapshot(contact_id=contact_id))
+        snapshot = (
+            load_snapshot(conn, contact_id, groups, lead_events=names)
+            if groups
+            else ContactSnapshot(contact_id=contact_id)
+        )
         if snapshot is not None and in_contact_zone:
             snapshot = with_zone(snapshot, zones)
         if snapshot is not None and evaluate(condition, snapshot, now):
@@ -141,7 +160,14 @@ def profiles(engine: Engine, contact_ids: list[str]) -> list[dict[str, str | Non
     if not contact_ids:
         return []
     with engine.connect() as conn:
-        rows = {row.contact_id: row for row in conn.execute(
-            select(C.contact_id, C.email, C.phone).where(C.contact_id.in_(contact_ids)))}
-    return [{"contact_id": c, "email": rows[c].email, "phone": rows[c].phone}
-            for c in contact_ids if c in rows]
+        rows = {
+            row.contact_id: row
+            for row in conn.execute(
+                select(C.contact_id, C.email, C.phone).where(C.contact_id.in_(contact_ids))
+            )
+        }
+    return [
+        {"contact_id": c, "email": rows[c].email, "phone": rows[c].phone}
+        for c in contact_ids
+        if c in rows
+    ]

@@ -41,8 +41,13 @@ def insert_returning(conn: Connection, statement: Executable, rows: Sequence[Row
     compiled = _compile(conn, statement, rows[0]) if conn.dialect.name == "sqlite" else None
     many = getattr(compiled, "_insertmanyvalues", None) if compiled is not None else None
     group = f"({many.single_values_expr})" if many is not None else ""
-    if (compiled is None or many is None or many.is_default_expr
-            or many.has_upsert_bound_parameters or compiled.string.count(group) != 1):
+    if (
+        compiled is None
+        or many is None
+        or many.is_default_expr
+        or many.has_upsert_bound_parameters
+        or compiled.string.count(group) != 1
+    ):
         return [tuple(row) for row in conn.execute(statement, list(rows)).all()]
     params = _parameters(conn, compiled, rows)
     width = len(params[0])
@@ -50,7 +55,7 @@ def insert_returning(conn: Connection, statement: Executable, rows: Sequence[Row
     before, after = compiled.string.split(group)
     found: list[tuple] = []
     for start in range(0, len(params), page):
-        part = params[start:start + page]
+        part = params[start : start + page]
         sql = before + ", ".join([group] * len(part)) + after
         flat = [value for row in part for value in row]
         found.extend(tuple(row) for row in conn.exec_driver_sql(sql, tuple(flat)).all())
@@ -60,10 +65,15 @@ def insert_returning(conn: Connection, statement: Executable, rows: Sequence[Row
 def _compile(conn: Connection, statement: Executable, first: Row):
     """The statement compiled as conn.execute would for an executemany with these keys,
     or None when rows need more than their own values (defaults, expanding binds)."""
-    compiled = statement.compile(dialect=conn.dialect, column_keys=sorted(first),
-                                 for_executemany=True)
-    if (compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params
-            or compiled.post_compile_params):
+    compiled = statement.compile(
+        dialect=conn.dialect, column_keys=sorted(first), for_executemany=True
+    )
+    if (
+        compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+    ):
         return None
     if any(bind.required and name not in first for bind, name in compiled.bind_names.items()):
         return None  # conn.execute names the missing parameter
@@ -89,15 +99,34 @@ def _parameters(conn: Connection, compiled, rows: Sequence[Row]) -> list:
     fixed = compiled.construct_params(_check=False)
     keys = set(rows[0])
     names = compiled.positiontup if compiled.positional else list(fixed)
-    constant = {name: (processors[name](value) if name in processors else value)
-                for name, value in fixed.items() if name not in keys}
+    constant = {
+        name: (processors[name](value) if name in processors else value)
+        for name, value in fixed.items()
+        if name not in keys
+    }
     plan = [(name, processors.get(name)) for name in names]
     if compiled.positional:
         if all(name in keys and process is None for name, process in plan):
             return [tuple([row[name] for name in names]) for row in rows]
-        return [tuple([constant[name] if name not in keys
-                       else (process(row[name]) if process is not None else row[name])
-                       for name, process in plan]) for row in rows]
+        return [
+            tuple(
+                [
+                    constant[name]
+                    if name not in keys
+                    else (process(row[name]) if process is not None else row[name])
+                    for name, process in plan
+                ]
+            )
+            for row in rows
+        ]
     own = [(name, process) for name, process in plan if name in keys]
-    return [{**constant, **{name: (process(row[name]) if process is not None else row[name])
-                            for name, process in own}} for row in rows]
+    return [
+        {
+            **constant,
+            **{
+                name: (process(row[name]) if process is not None else row[name])
+                for name, process in own
+            },
+        }
+        for row in rows
+    ]

@@ -13,7 +13,8 @@ from projections.types import UtcDateTime
 # matters: `active` (changed_at, set and removal) and the terms (terms_changed_at, set
 # only), so a removal projected before an older set still ends with that set's terms.
 contact_offers = Table(
-    "contact_offers", metadata,
+    "contact_offers",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("product", String(NAME), primary_key=True),
     Column("active", Boolean, nullable=False),
@@ -25,7 +26,8 @@ contact_offers = Table(
 )
 
 memberships = Table(
-    "memberships", metadata,
+    "memberships",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("site", String(NAME), primary_key=True),
     Column("access", String(20), nullable=False),  # enabled | suspended | disabled
@@ -34,7 +36,8 @@ memberships = Table(
 
 # Broadcast lists, static selections, projects and fulfillment lists alike.
 list_memberships = Table(
-    "list_memberships", metadata,
+    "list_memberships",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("list_type", String(20), primary_key=True),
     Column("list_id", String(NAME), primary_key=True),
@@ -44,7 +47,8 @@ list_memberships = Table(
 
 # One row per event: the event id keeps a replayed note or activity from appearing twice.
 contact_notes = Table(
-    "contact_notes", metadata,
+    "contact_notes",
+    metadata,
     Column("event_id", String(200), primary_key=True),
     Column("contact_id", String(128), nullable=False),
     Column("text", Text, nullable=False),
@@ -55,7 +59,8 @@ contact_notes = Table(
 )
 
 crm_activities = Table(
-    "crm_activities", metadata,
+    "crm_activities",
+    metadata,
     Column("activity_id", String(200), primary_key=True),  # the creating event's id
     Column("contact_id", String(128), nullable=False),
     Column("activity", String(20), nullable=False),  # task | follow_up | request | sale
@@ -77,7 +82,8 @@ crm_activities = Table(
 # Status is last writer by occurred_at; the order's details are written by whichever of
 # its events carries them, so a cancellation projected before its order keeps both.
 orders = Table(
-    "orders", metadata,
+    "orders",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("order_id", String(NAME), primary_key=True),
     Column("product", String(NAME)),
@@ -89,7 +95,8 @@ orders = Table(
 )
 
 transactions = Table(
-    "transactions", metadata,
+    "transactions",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("transaction_id", String(NAME), primary_key=True),
     Column("order_id", String(NAME)),
@@ -101,7 +108,8 @@ transactions = Table(
 
 # Which owner each lead router gave the contact (the owner attribute follows too).
 lead_assignments = Table(
-    "lead_assignments", metadata,
+    "lead_assignments",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("router", String(NAME), primary_key=True),
     Column("owner", String(128), nullable=False),
@@ -109,8 +117,14 @@ lead_assignments = Table(
 )
 
 CHANGE_READ_MODELS = (
-    contact_offers, memberships, list_memberships, contact_notes, crm_activities, orders,
-    transactions, lead_assignments,
+    contact_offers,
+    memberships,
+    list_memberships,
+    contact_notes,
+    crm_activities,
+    orders,
+    transactions,
+    lead_assignments,
 )
 
 # --- bookkeeping (not rebuilt from events) -----------------------------------------
@@ -118,7 +132,8 @@ CHANGE_READ_MODELS = (
 # Round-robin state per router: how many contacts it has assigned. Bumped in the same
 # transaction as the assignment's append, so a rolled-back or retried step takes no turn.
 lead_router_turns = Table(
-    "lead_router_turns", metadata,
+    "lead_router_turns",
+    metadata,
     Column("router", String(NAME), primary_key=True),
     Column("turns", Integer, nullable=False),
 )

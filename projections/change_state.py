@@ -16,10 +16,16 @@ from projections.schema import events
 def stored_run(conn: Connection, contact_id: str, prefix: str) -> list[ContactEvent]:
     """The events an earlier attempt of the same step run appended (ids share `prefix`),
     in store order. Scoped to the contact, so the LIKE scans only that contact's rows."""
-    ids = conn.execute(
-        select(events.c.event_id)
-        .where(events.c.contact_id == contact_id, events.c.event_id.startswith(prefix, autoescape=True))
-    ).scalars().all()
+    ids = (
+        conn.execute(
+            select(events.c.event_id).where(
+                events.c.contact_id == contact_id,
+                events.c.event_id.startswith(prefix, autoescape=True),
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not ids:
         return []
     wanted = set(ids)
@@ -27,17 +33,22 @@ def stored_run(conn: Connection, contact_id: str, prefix: str) -> list[ContactEv
 
 
 def open_orders(conn: Connection, contact_id: str) -> tuple[OpenOrder, ...]:
-    rows = conn.execute(select(orders.c.order_id, orders.c.product)
-                        .where(orders.c.contact_id == contact_id, orders.c.status == "open")
-                        .order_by(orders.c.order_id))
+    rows = conn.execute(
+        select(orders.c.order_id, orders.c.product)
+        .where(orders.c.contact_id == contact_id, orders.c.status == "open")
+        .order_by(orders.c.order_id)
+    )
     return tuple(OpenOrder(order_id=r.order_id, product=r.product) for r in rows)
 
 
 def in_collections(conn: Connection, contact_id: str) -> tuple[str, ...]:
-    return tuple(conn.execute(
-        select(transactions.c.transaction_id)
-        .where(transactions.c.contact_id == contact_id, transactions.c.status == "collections")
-        .order_by(transactions.c.transaction_id)).scalars())
+    return tuple(
+        conn.execute(
+            select(transactions.c.transaction_id)
+            .where(transactions.c.contact_id == contact_id, transactions.c.status == "collections")
+            .order_by(transactions.c.transaction_id)
+        ).scalars()
+    )
 
 
 def take_turn(conn: Connection, router: str) -> int:
@@ -47,6 +58,7 @@ def take_turn(conn: Connection, router: str) -> int:
     transaction back gives the turn back."""
     statement = insert(conn, lead_router_turns).values(router=router, turns=1)
     statement = statement.on_conflict_do_update(
-        index_elements=["router"], set_={"turns": lead_router_turns.c.turns + 1},
+        index_elements=["router"],
+        set_={"turns": lead_router_turns.c.turns + 1},
     ).returning(lead_router_turns.c.turns)
     return conn.execute(statement).scalar_one()

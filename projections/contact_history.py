@@ -37,12 +37,18 @@ def contact_view(conn: Connection, contact_id: str) -> dict[str, Any] | None:
     if snapshot is None:
         return None
     return {
-        "contact_id": contact_id, "email": snapshot.email, "phone": snapshot.phone,
+        "contact_id": contact_id,
+        "email": snapshot.email,
+        "phone": snapshot.phone,
         "attributes": {k: v for k, v in snapshot.attributes.items() if k not in _PROFILE},
-        "tags": sorted(snapshot.tags), "unsubscribed": sorted(snapshot.unsubscribed),
-        "products": sorted(snapshot.products), "subscriptions": snapshot.subscriptions,
+        "tags": sorted(snapshot.tags),
+        "unsubscribed": sorted(snapshot.unsubscribed),
+        "products": sorted(snapshot.products),
+        "subscriptions": snapshot.subscriptions,
         "unsubscribed_topics": _topics_left(conn, contact_id),
-        "created_at": snapshot.created_at, "last_active_at": snapshot.last_active_at}
+        "created_at": snapshot.created_at,
+        "last_active_at": snapshot.last_active_at,
+    }
 
 
 def _topics_left(conn: Connection, contact_id: str) -> dict[str, list[str]]:
@@ -55,8 +61,12 @@ def _topics_left(conn: Connection, contact_id: str) -> dict[str, list[str]]:
 
 
 def known(conn: Connection, contact_id: str) -> bool:
-    return conn.execute(select(contacts.c.contact_id)
-                        .where(contacts.c.contact_id == contact_id)).first() is not None
+    return (
+        conn.execute(
+            select(contacts.c.contact_id).where(contacts.c.contact_id == contact_id)
+        ).first()
+        is not None
+    )
 
 
 class BadCursor(ValueError):
@@ -87,8 +97,9 @@ class Page:
     next: str | None  # the cursor of the page after this one; None on the last page
 
 
-def contact_events(conn: Connection, contact_id: str, limit: int = DEFAULT_LIMIT,
-                   cursor: str | None = None) -> Page:
+def contact_events(
+    conn: Connection, contact_id: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page:
     """Newest first in the store's order (position), which is the order they were
     recorded; occurred_at may run otherwise for events that arrived late."""
     E = events.c
@@ -100,22 +111,33 @@ def contact_events(conn: Connection, contact_id: str, limit: int = DEFAULT_LIMIT
         query = query.where(E.position < before)
     rows = conn.execute(query.order_by(E.position.desc()).limit(limit + 1)).all()
     shown = rows[:limit]
-    items = [{"event_id": r.event_id, "type": r.type, "occurred_at": r.occurred_at,
-              "recorded_at": r.recorded_at, "source": r.source, "payload": r.payload}
-             for r in shown]
+    items = [
+        {
+            "event_id": r.event_id,
+            "type": r.type,
+            "occurred_at": r.occurred_at,
+            "recorded_at": r.recorded_at,
+            "source": r.source,
+            "payload": r.payload,
+        }
+        for r in shown
+    ]
     more = len(rows) > limit
     return Page(items, _encode("events", [shown[-1].position]) if more else None)
 
 
-def contact_messages(conn: Connection, contact_id: str, limit: int = DEFAULT_LIMIT,
-                     cursor: str | None = None) -> Page:
+def contact_messages(
+    conn: Connection, contact_id: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page:
     """Newest first by when the message was first attempted (for a message.sent with no
     ledger row, when it was sent)."""
     ML, SM = message_ledger.c, sent_messages.c
-    attempted = select(ML.idempotency_key.label("key"), ML.created_at.label("at")) \
-        .where(ML.contact_id == contact_id)
+    attempted = select(ML.idempotency_key.label("key"), ML.created_at.label("at")).where(
+        ML.contact_id == contact_id
+    )
     unledgered = select(SM.message_key.label("key"), SM.sent_at.label("at")).where(
-        SM.contact_id == contact_id, ~exists().where(ML.idempotency_key == SM.message_key))
+        SM.contact_id == contact_id, ~exists().where(ML.idempotency_key == SM.message_key)
+    )
     every = union_all(attempted, unledgered).subquery()
     query = select(every.c.key, every.c.at)
     if cursor is not None:
@@ -123,10 +145,13 @@ def contact_messages(conn: Connection, contact_id: str, limit: int = DEFAULT_LIM
         try:
             at = datetime.fromisoformat(at)
         except (TypeError, ValueError):
-            raise BadCursor("not a cursor of the messages list (pass its `next` unchanged)") from None
+            raise BadCursor(
+                "not a cursor of the messages list (pass its `next` unchanged)"
+            ) from None
         query = query.where(or_(every.c.at < at, and_(every.c.at == at, every.c.key < key)))
-    rows = conn.execute(query.order_by(every.c.at.desc(), every.c.key.desc())
-                        .limit(limit + 1)).all()
+    rows = conn.execute(
+        query.order_by(every.c.at.desc(), every.c.key.desc()).limit(limit + 1)
+    ).all()
     shown = rows[:limit]
     items = _describe(conn, [r.key for r in shown])
     more = len(rows) > limit
@@ -139,26 +164,47 @@ def _describe(conn: Connection, keys: list[str]) -> list[dict[str, Any]]:
     if not keys:
         return []
     ML, SM, OM, E = message_ledger.c, sent_messages.c, outbox_messages.c, events.c
-    ledger = {r.idempotency_key: r for r in conn.execute(
-        select(message_ledger).where(ML.idempotency_key.in_(keys)))}
-    sent = {r.message_key: r for r in conn.execute(
-        select(sent_messages).where(SM.message_key.in_(keys)))}
-    outboxed = {r.idempotency_key: r for r in conn.execute(
-        select(OM.idempotency_key, OM.subject, OM.body).where(OM.idempotency_key.in_(keys)))}
+    ledger = {
+        r.idempotency_key: r
+        for r in conn.execute(select(message_ledger).where(ML.idempotency_key.in_(keys)))
+    }
+    sent = {
+        r.message_key: r
+        for r in conn.execute(select(sent_messages).where(SM.message_key.in_(keys)))
+    }
+    outboxed = {
+        r.idempotency_key: r
+        for r in conn.execute(
+            select(OM.idempotency_key, OM.subject, OM.body).where(OM.idempotency_key.in_(keys))
+        )
+    }
     event_ids = {sent_event_id(key): key for key in keys}
-    told = {event_ids[r.event_id]: r.payload for r in conn.execute(
-        select(E.event_id, E.payload).where(E.event_id.in_(list(event_ids)),
-                                            E.type == EventType.MESSAGE_SENT))}
+    told = {
+        event_ids[r.event_id]: r.payload
+        for r in conn.execute(
+            select(E.event_id, E.payload).where(
+                E.event_id.in_(list(event_ids)), E.type == EventType.MESSAGE_SENT
+            )
+        )
+    }
     # A message.sent posted from outside has an id of its own: found by its payload's
     # key among the contact's message.sent events (rare, so this read is too).
     strays = [key for key in keys if key in sent and key not in told]
     if strays:
-        told |= {r.payload["message_key"]: r.payload for r in conn.execute(
-            select(E.payload).where(
-                E.contact_id == sent[strays[0]].contact_id, E.type == EventType.MESSAGE_SENT,
-                E.payload["message_key"].as_string().in_(strays)))}
-    return [_message(key, ledger.get(key), sent.get(key), outboxed.get(key), told.get(key, {}))
-            for key in keys]
+        told |= {
+            r.payload["message_key"]: r.payload
+            for r in conn.execute(
+                select(E.payload).where(
+                    E.contact_id == sent[strays[0]].contact_id,
+                    E.type == EventType.MESSAGE_SENT,
+                    E.payload["message_key"].as_string().in_(strays),
+                )
+            )
+        }
+    return [
+        _message(key, ledger.get(key), sent.get(key), outboxed.get(key), told.get(key, {}))
+        for key in keys
+    ]
 
 
 def _message(key: str, ledger, sent, outboxed, told: dict) -> dict[str, Any]:
@@ -169,7 +215,8 @@ def _message(key: str, ledger, sent, outboxed, told: dict) -> dict[str, Any]:
     if texted and segments is None and text is not None:
         segments, encoding = sms.segments(text), sms.encoding(text)
     return {
-        "message_key": key, "channel": channel,
+        "message_key": key,
+        "channel": channel,
         "status": ledger.status if ledger is not None else "sent",
         "flow_id": sent.flow_id if sent is not None else told.get("flow_id"),
         "mailing_id": told.get("mailing_id"),

@@ -17,9 +17,21 @@ from domain.contact_facts import EmailTouch, LeadEventFact
 from domain.events import EventType
 from projections.dialect import json_rows, json_value
 from projections.schema import (
-    channel_status, contact_attributes, contact_products, contact_tags, contacts, course_progress,
-    course_steps, email_engagement, events, form_submissions, funnel_members, page_visits,
-    purchases, sent_messages, subscriptions,
+    channel_status,
+    contact_attributes,
+    contact_products,
+    contact_tags,
+    contacts,
+    course_progress,
+    course_steps,
+    email_engagement,
+    events,
+    form_submissions,
+    funnel_members,
+    page_visits,
+    purchases,
+    sent_messages,
+    subscriptions,
 )
 from projections.topic_schema import topic_preferences
 
@@ -27,8 +39,13 @@ ALL_GROUPS = frozenset(FACT_GROUPS.values())
 C = contacts.c
 
 
-def load_snapshot(conn: Connection, contact_id: str, groups: Collection[str] | None = None,
-                  *, lead_events: Collection[str] | None = None) -> ContactSnapshot | None:
+def load_snapshot(
+    conn: Connection,
+    contact_id: str,
+    groups: Collection[str] | None = None,
+    *,
+    lead_events: Collection[str] | None = None,
+) -> ContactSnapshot | None:
     """The contact with the given fact groups filled (None: all of them); None for a
     contact no event has mentioned. `lead_events` narrows the lead_events group to those
     event names (domain.conditions.lead_event_names); None reads every event."""
@@ -37,13 +54,21 @@ def load_snapshot(conn: Connection, contact_id: str, groups: Collection[str] | N
     if unknown:
         raise ValueError(f"unknown fact groups {sorted(unknown)}; known: {sorted(ALL_GROUPS)}")
     names = None if lead_events is None else sorted(lead_events)
-    parts = {name: query for group in sorted(wanted)
-             for name, query in _QUERIES[group](conn, names).items()}
+    parts = {
+        name: query
+        for group in sorted(wanted)
+        for name, query in _QUERIES[group](conn, names).items()
+    }
     row = conn.execute(
-        select(contacts, *(type_coerce(select(json_rows(conn, *columns)).where(*where)
-                                       .scalar_subquery(), JSON).label(name)
-                           for name, (columns, where) in parts.items()))
-        .where(C.contact_id == contact_id)
+        select(
+            contacts,
+            *(
+                type_coerce(
+                    select(json_rows(conn, *columns)).where(*where).scalar_subquery(), JSON
+                ).label(name)
+                for name, (columns, where) in parts.items()
+            ),
+        ).where(C.contact_id == contact_id)
     ).first()
     if row is None:
         return None
@@ -63,17 +88,28 @@ def load_profiles(conn: Connection, contact_ids: Collection[str]) -> dict[str, C
     rows = conn.execute(select(C.contact_id, C.email, C.phone).where(C.contact_id.in_(ids))).all()
     attributes: dict[str, dict[str, Any]] = {}
     a = contact_attributes.c
-    for contact_id, name, value in conn.execute(select(a.contact_id, a.name, a.value)
-                                                .where(a.contact_id.in_(ids))):
+    for contact_id, name, value in conn.execute(
+        select(a.contact_id, a.name, a.value).where(a.contact_id.in_(ids))
+    ):
         attributes.setdefault(contact_id, {})[name] = value
-    return {row.contact_id: ContactSnapshot(contact_id=row.contact_id, email=row.email,
-                                            phone=row.phone,
-                                            attributes=attributes.get(row.contact_id, {}))
-            for row in rows}
+    return {
+        row.contact_id: ContactSnapshot(
+            contact_id=row.contact_id,
+            email=row.email,
+            phone=row.phone,
+            attributes=attributes.get(row.contact_id, {}),
+        )
+        for row in rows
+    }
 
 
-def read_snapshot(engine: Engine, contact_id: str, groups: Collection[str] | None = None,
-                  *, lead_events: Collection[str] | None = None) -> ContactSnapshot:
+def read_snapshot(
+    engine: Engine,
+    contact_id: str,
+    groups: Collection[str] | None = None,
+    *,
+    lead_events: Collection[str] | None = None,
+) -> ContactSnapshot:
     """load_snapshot on a connection of its own, outside any transaction: the load is a
     single statement, consistent by itself, and on PostgreSQL skipping BEGIN/ROLLBACK
     saves two of its three round trips. A contact no event has mentioned is empty."""
@@ -130,36 +166,63 @@ def _q_subscriptions(conn, _names) -> Query:
 
 def _q_courses(conn, _names) -> Query:
     p, s = course_progress.c, course_steps.c
-    return {"course_progress": ((p.course, p.completed_at), (_of(course_progress),)),
-            "course_steps": ((s.course, s.step), (_of(course_steps),))}
+    return {
+        "course_progress": ((p.course, p.completed_at), (_of(course_progress),)),
+        "course_steps": ((s.course, s.step), (_of(course_steps),)),
+    }
 
 
 def _q_engagement(conn, _names) -> Query:
     # Providers often report a touch by message only; the message that was sent knows
     # its flow and step, so attribution is completed here, whatever arrived first.
     e, s = email_engagement.c, sent_messages.c
-    sent_flow = (select(s.flow_id).where(s.message_key == e.message_key, s.contact_id == e.contact_id)
-                 .scalar_subquery())
-    sent_step = (select(s.step_id).where(s.message_key == e.message_key, s.contact_id == e.contact_id)
-                 .scalar_subquery())
-    return {"touches": ((e.kind, e.message_key, e.url, e.flow_id, e.step_id, sent_flow, sent_step,
-                         e.first_at, e.touch_key), (_of(email_engagement),))}
+    sent_flow = (
+        select(s.flow_id)
+        .where(s.message_key == e.message_key, s.contact_id == e.contact_id)
+        .scalar_subquery()
+    )
+    sent_step = (
+        select(s.step_id)
+        .where(s.message_key == e.message_key, s.contact_id == e.contact_id)
+        .scalar_subquery()
+    )
+    return {
+        "touches": (
+            (
+                e.kind,
+                e.message_key,
+                e.url,
+                e.flow_id,
+                e.step_id,
+                sent_flow,
+                sent_step,
+                e.first_at,
+                e.touch_key,
+            ),
+            (_of(email_engagement),),
+        )
+    }
 
 
 def _q_channels(conn, _names) -> Query:
     ch = channel_status.c
     tp = topic_preferences.c
-    return {"unsubscribed": ((ch.channel,), (_of(channel_status), ch.list_id == "",
-                                             ch.unsubscribed.is_(True))),
-            "topics_left": ((tp.topic, tp.channel), (_of(topic_preferences),
-                                                     tp.subscribed.is_(False)))}
+    return {
+        "unsubscribed": (
+            (ch.channel,),
+            (_of(channel_status), ch.list_id == "", ch.unsubscribed.is_(True)),
+        ),
+        "topics_left": ((tp.topic, tp.channel), (_of(topic_preferences), tp.subscribed.is_(False))),
+    }
 
 
 def _q_web(conn, _names) -> Query:
     f, p, s = funnel_members.c, page_visits.c, form_submissions.c
-    return {"funnels": ((f.funnel,), (_of(funnel_members),)),
-            "pages": ((p.page, p.funnel), (_of(page_visits),)),
-            "forms": ((s.form_id, s.last_at), (_of(form_submissions),))}
+    return {
+        "funnels": ((f.funnel,), (_of(funnel_members),)),
+        "pages": ((p.page, p.funnel), (_of(page_visits),)),
+        "forms": ((s.form_id, s.last_at), (_of(form_submissions),)),
+    }
 
 
 def _q_lead_events(conn, names) -> Query:
@@ -167,10 +230,18 @@ def _q_lead_events(conn, names) -> Query:
     ev = events.c
     where = [_of(events)]
     if names is not None:
-        where.append(or_(ev.type.in_(names), and_(
-            ev.type == EventType.CUSTOM, ev.payload["name"].as_string().in_(names))))
-    return {"lead_events": ((ev.type, json_value(conn, ev.payload), ev.occurred_at, ev.position),
-                            tuple(where))}
+        where.append(
+            or_(
+                ev.type.in_(names),
+                and_(ev.type == EventType.CUSTOM, ev.payload["name"].as_string().in_(names)),
+            )
+        )
+    return {
+        "lead_events": (
+            (ev.type, json_value(conn, ev.payload), ev.occurred_at, ev.position),
+            tuple(where),
+        )
+    }
 
 
 def _engagement(_row: Row, r: dict[str, list]) -> dict[str, Any]:
@@ -178,8 +249,12 @@ def _engagement(_row: Row, r: dict[str, list]) -> dict[str, Any]:
     ordered = sorted(r["touches"], key=lambda t: (_at(t[7]), t[0], t[8]))
     opens, clicks = [], []
     for kind, message_key, url, own_flow, own_step, sent_flow, sent_step, *_ in ordered:
-        touch = EmailTouch(message_key=message_key, flow_id=own_flow or sent_flow,
-                           step_id=own_step or sent_step, url=url)
+        touch = EmailTouch(
+            message_key=message_key,
+            flow_id=own_flow or sent_flow,
+            step_id=own_step or sent_step,
+            url=url,
+        )
         (clicks if kind == "click" else opens).append(touch)
     # A click proves the email was opened even when its tracking pixel was blocked.
     opens += [touch.model_copy(update={"url": None}) for touch in clicks]
@@ -188,11 +263,13 @@ def _engagement(_row: Row, r: dict[str, list]) -> dict[str, Any]:
 
 def _lead_events(_row: Row, r: dict[str, list]) -> dict[str, Any]:
     facts = []
-    for kind, payload, _occurred, _position in sorted(r["lead_events"],
-                                                      key=lambda e: (_at(e[2]), e[3])):
+    for kind, payload, _occurred, _position in sorted(
+        r["lead_events"], key=lambda e: (_at(e[2]), e[3])
+    ):
         if kind == EventType.CUSTOM:
-            facts.append(LeadEventFact(name=payload["name"],
-                                       properties=payload.get("properties") or {}))
+            facts.append(
+                LeadEventFact(name=payload["name"], properties=payload.get("properties") or {})
+            )
         else:
             facts.append(LeadEventFact(name=kind, properties=payload))
     return {"lead_events": tuple(facts)}
@@ -200,36 +277,55 @@ def _lead_events(_row: Row, r: dict[str, list]) -> dict[str, Any]:
 
 def _courses(row: Row, r: dict[str, list]) -> dict[str, Any]:
     progress = r["course_progress"]
-    return {"has_course_account": row.course_account_at is not None,
-            "courses_started": frozenset(course for course, _ in progress),
-            "courses_completed": frozenset(course for course, done in progress if done),
-            "course_steps": frozenset((course, step) for course, step in r["course_steps"])}
+    return {
+        "has_course_account": row.course_account_at is not None,
+        "courses_started": frozenset(course for course, _ in progress),
+        "courses_completed": frozenset(course for course, done in progress if done),
+        "course_steps": frozenset((course, step) for course, step in r["course_steps"]),
+    }
 
 
 Decoder = Callable[[Row, dict[str, list]], dict[str, Any]]
 
 _QUERIES: dict[str, Callable[[Connection, list[str] | None], Query]] = {
-    "contact": lambda conn, names: {}, "tags": _q_tags, "attributes": _q_attributes,
-    "products": _q_products, "purchases": _q_purchases, "subscriptions": _q_subscriptions,
-    "courses": _q_courses, "engagement": _q_engagement, "channels": _q_channels, "web": _q_web,
+    "contact": lambda conn, names: {},
+    "tags": _q_tags,
+    "attributes": _q_attributes,
+    "products": _q_products,
+    "purchases": _q_purchases,
+    "subscriptions": _q_subscriptions,
+    "courses": _q_courses,
+    "engagement": _q_engagement,
+    "channels": _q_channels,
+    "web": _q_web,
     "lead_events": _q_lead_events,
 }
 _DECODERS: dict[str, Decoder] = {
-    "contact": lambda row, r: {"created_at": row.created_at, "last_active_at": row.last_active_at,
-                               "last_reply": row.last_reply},
+    "contact": lambda row, r: {
+        "created_at": row.created_at,
+        "last_active_at": row.last_active_at,
+        "last_reply": row.last_reply,
+    },
     "tags": lambda row, r: {"tags": frozenset(tag for (tag,) in r["tags"])},
-    "attributes": lambda row, r: {"attributes": {name: value for name, value in r["attributes"]
-                                                 if value is not None}},
+    "attributes": lambda row, r: {
+        "attributes": {name: value for name, value in r["attributes"] if value is not None}
+    },
     "products": lambda row, r: {"products": frozenset(p for (p,) in r["products"])},
     "purchases": lambda row, r: {"purchased": frozenset(p for (p,) in r["purchased"])},
-    "subscriptions": lambda row, r: {"subscriptions": {plan: bool(active)
-                                                       for plan, active in r["subscriptions"]}},
-    "courses": _courses, "engagement": _engagement,
-    "channels": lambda row, r: {"unsubscribed": frozenset(c for (c,) in r["unsubscribed"]),
-                                "topics_left": frozenset((t, c) for t, c in r["topics_left"])},
-    "web": lambda row, r: {"funnels": frozenset(f for (f,) in r["funnels"]),
-                           "pages": frozenset((page, funnel) for page, funnel in r["pages"]),
-                           "form_submits": {form: _at(last) for form, last in r["forms"]}},
+    "subscriptions": lambda row, r: {
+        "subscriptions": {plan: bool(active) for plan, active in r["subscriptions"]}
+    },
+    "courses": _courses,
+    "engagement": _engagement,
+    "channels": lambda row, r: {
+        "unsubscribed": frozenset(c for (c,) in r["unsubscribed"]),
+        "topics_left": frozenset((t, c) for t, c in r["topics_left"]),
+    },
+    "web": lambda row, r: {
+        "funnels": frozenset(f for (f,) in r["funnels"]),
+        "pages": frozenset((page, funnel) for page, funnel in r["pages"]),
+        "form_submits": {form: _at(last) for form, last in r["forms"]},
+    },
     "lead_events": _lead_events,
 }
 # A new fact group in domain.contact_facts needs a query and a decoder here; fail at

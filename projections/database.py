@@ -9,8 +9,15 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 
 from projections.schema_version import (
-    MIGRATIONS as _MIGRATIONS, check_schema, current_revision, is_known, migration_lock,
-    problem, script,
+    MIGRATIONS as _MIGRATIONS,
+)
+from projections.schema_version import (
+    check_schema,
+    current_revision,
+    is_known,
+    migration_lock,
+    problem,
+    script,
 )
 
 # Revisions that add or reshape read models. Upgrading across one replays the store, so
@@ -24,7 +31,7 @@ def _normalise(url: str) -> str:
     # psycopg 3 is the only PostgreSQL driver we ship; accept the plain scheme too.
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

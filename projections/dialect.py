@@ -15,9 +15,13 @@ def lock_contacts(conn: Connection, contact_ids) -> None:
     transactions never wait on each other in a circle. SQLite has one writer at a time."""
     if conn.dialect.name != "postgresql" or not contact_ids:
         return
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(c)) FROM "
-                      "(SELECT unnest(CAST(:ids AS text[])) AS c ORDER BY 1) AS ordered"),
-                 {"ids": sorted(contact_ids)})
+    conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtext(c)) FROM "
+            "(SELECT unnest(CAST(:ids AS text[])) AS c ORDER BY 1) AS ordered"
+        ),
+        {"ids": sorted(contact_ids)},
+    )
 
 
 def least(conn: Connection, a, b):

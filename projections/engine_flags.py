@@ -12,13 +12,18 @@ JOURNEY_INDEX_INCOMPLETE = "journey_index_incomplete"
 
 
 def is_set(conn: Connection, name: str) -> bool:
-    return conn.execute(select(engine_flags.c.name).where(engine_flags.c.name == name)).first() \
+    return (
+        conn.execute(select(engine_flags.c.name).where(engine_flags.c.name == name)).first()
         is not None
+    )
 
 
 def set_flag(conn: Connection, name: str) -> None:
-    conn.execute(insert(conn, engine_flags).values(name=name, set_at=datetime.now(UTC))
-                 .on_conflict_do_nothing(index_elements=["name"]))
+    conn.execute(
+        insert(conn, engine_flags)
+        .values(name=name, set_at=datetime.now(UTC))
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
 
 
 def clear(conn: Connection, name: str) -> None:

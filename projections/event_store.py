@@ -10,9 +10,9 @@ from sqlalchemy import Connection, Engine, select
 from domain.events import ContactEvent
 from domain.sms_keywords import consequences, opting_in
 from projections import dispatches, projector
-from projections.dispatch_bell import BELL
 from projections.bulk import insert_returning
 from projections.dialect import insert
+from projections.dispatch_bell import BELL
 from projections.event_rows import row_to_event
 from projections.schema import channel_status, events
 
@@ -20,9 +20,14 @@ from projections.schema import channel_status, events
 Routable = Callable[[Connection, list[ContactEvent]], list[ContactEvent]]
 
 
-def append(conn: Connection, batch: Iterable[ContactEvent], *,
-           dispatch: bool = False, fast_path: bool = True,
-           routable: Routable | None = None) -> list[ContactEvent]:
+def append(
+    conn: Connection,
+    batch: Iterable[ContactEvent],
+    *,
+    dispatch: bool = False,
+    fast_path: bool = True,
+    routable: Routable | None = None,
+) -> list[ContactEvent]:
     """Append and project; returns only the events that were new (duplicates are no-ops).
     With `dispatch`, each new event also gets a dispatch record (projections/dispatches.py)
     in this same transaction: events from outside must reach journeys, even if routing
@@ -49,8 +54,10 @@ def append(conn: Connection, batch: Iterable[ContactEvent], *,
     derived = consequences(appended, _sms_opted_out(conn, opting_in(appended)))
     if derived:
         position_of |= _insert(conn, derived, recorded_at)
-    stored = sorted(appended + [e for e in derived if e.event_id in position_of],
-                    key=lambda e: position_of[e.event_id])
+    stored = sorted(
+        appended + [e for e in derived if e.event_id in position_of],
+        key=lambda e: position_of[e.event_id],
+    )
     # Position order is the store's order, so read models see what a rebuild would see.
     projector.apply(conn, stored)
     if dispatch:
@@ -62,9 +69,16 @@ def append(conn: Connection, batch: Iterable[ContactEvent], *,
 def _insert(conn: Connection, batch: list[ContactEvent], recorded_at: datetime) -> dict[str, int]:
     """event_id -> position of the events this call inserted (not those stored before)."""
     rows = [
-        {"event_id": e.event_id, "type": e.type, "schema_version": e.schema_version,
-         "contact_id": e.contact_id, "occurred_at": e.occurred_at, "recorded_at": recorded_at,
-         "source": e.source, "payload": e.payload}
+        {
+            "event_id": e.event_id,
+            "type": e.type,
+            "schema_version": e.schema_version,
+            "contact_id": e.contact_id,
+            "occurred_at": e.occurred_at,
+            "recorded_at": recorded_at,
+            "source": e.source,
+            "payload": e.payload,
+        }
         for e in batch
     ]
     statement = (
@@ -80,9 +94,16 @@ def _sms_opted_out(conn: Connection, contact_ids: set[str]) -> set[str]:
     if not contact_ids:
         return set()
     S = channel_status.c
-    return set(conn.execute(select(S.contact_id).where(
-        S.contact_id.in_(sorted(contact_ids)), S.channel == "sms", S.list_id == "",
-        S.unsubscribed.is_(True))).scalars())
+    return set(
+        conn.execute(
+            select(S.contact_id).where(
+                S.contact_id.in_(sorted(contact_ids)),
+                S.channel == "sms",
+                S.list_id == "",
+                S.unsubscribed.is_(True),
+            )
+        ).scalars()
+    )
 
 
 def _first_of_each_id(batch: Iterable[ContactEvent]) -> list[ContactEvent]:
@@ -94,8 +115,9 @@ def _first_of_each_id(batch: Iterable[ContactEvent]) -> list[ContactEvent]:
     return list(seen.values())
 
 
-def ingest(engine: Engine, batch: Iterable[ContactEvent], *,
-           dispatch: bool = False, fast_path: bool = True) -> list[ContactEvent]:
+def ingest(
+    engine: Engine, batch: Iterable[ContactEvent], *, dispatch: bool = False, fast_path: bool = True
+) -> list[ContactEvent]:
     with engine.begin() as conn:
         appended = append(conn, batch, dispatch=dispatch, fast_path=fast_path)
     if appended and dispatch and not fast_path:
@@ -103,8 +125,9 @@ def ingest(engine: Engine, batch: Iterable[ContactEvent], *,
     return appended
 
 
-def ingest_routable(engine: Engine, batch: Iterable[ContactEvent],
-                    routable: Routable) -> tuple[list[ContactEvent], list[ContactEvent]]:
+def ingest_routable(
+    engine: Engine, batch: Iterable[ContactEvent], routable: Routable
+) -> tuple[list[ContactEvent], list[ContactEvent]]:
     """(the events appended, those of them given a dispatch record)."""
     chosen: list[ContactEvent] = []
 
@@ -124,12 +147,16 @@ def ingest_for_dispatch(engine: Engine, batch: Iterable[ContactEvent]) -> list[C
     return ingest(engine, batch, dispatch=True, fast_path=False)
 
 
-def read_all(conn: Connection, after_position: int = 0, page_size: int = 1000) -> Iterator[ContactEvent]:
+def read_all(
+    conn: Connection, after_position: int = 0, page_size: int = 1000
+) -> Iterator[ContactEvent]:
     """Every event in global order, paged so a rebuild never loads the whole store."""
     while True:
         rows = conn.execute(
-            select(events).where(events.c.position > after_position)
-            .order_by(events.c.position).limit(page_size)
+            select(events)
+            .where(events.c.position > after_position)
+            .order_by(events.c.position)
+            .limit(page_size)
         ).all()
         if not rows:
             return

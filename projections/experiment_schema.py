@@ -12,7 +12,8 @@ from projections.metadata import metadata
 from projections.types import Json, UtcDateTime
 
 experiment_assignments = Table(
-    "experiment_assignments", metadata,
+    "experiment_assignments",
+    metadata,
     Column("message_key", String(400), primary_key=True),
     Column("flow_id", String(64), nullable=False),
     Column("flow_version", Integer, nullable=False),
@@ -26,7 +27,8 @@ experiment_assignments = Table(
 )
 
 experiment_decisions = Table(
-    "experiment_decisions", metadata,
+    "experiment_decisions",
+    metadata,
     Column("flow_id", String(64), primary_key=True),
     Column("step_id", String(64), primary_key=True),
     Column("winner", String(100), nullable=False),

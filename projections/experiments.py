@@ -20,7 +20,12 @@ from sqlalchemy import Connection, case, func, select, tuple_
 
 from domain.experiments.assignment import in_holdout
 from domain.experiments.results import (
-    Decision, ExperimentResult, LiftResult, VariantCounts, experiment_result, lift_result,
+    Decision,
+    ExperimentResult,
+    LiftResult,
+    VariantCounts,
+    experiment_result,
+    lift_result,
 )
 from domain.flow import Flow
 from domain.steps.experiments import Experiment
@@ -41,19 +46,32 @@ class FlowExperiments(BaseModel):
 
 
 def decision(conn: Connection, flow_id: str, step_id: str) -> Decision | None:
-    row = conn.execute(select(D.winner, D.decided_at, D.rule)
-                       .where(D.flow_id == flow_id, D.step_id == step_id)).first()
-    return None if row is None else Decision(winner=row.winner, decided_at=row.decided_at,
-                                             rule=row.rule)
+    row = conn.execute(
+        select(D.winner, D.decided_at, D.rule).where(D.flow_id == flow_id, D.step_id == step_id)
+    ).first()
+    return (
+        None
+        if row is None
+        else Decision(winner=row.winner, decided_at=row.decided_at, rule=row.rule)
+    )
 
 
-def store_decision(conn: Connection, flow_id: str, step_id: str, result: ExperimentResult,
-                   decided_at: datetime) -> Decision:
+def store_decision(
+    conn: Connection, flow_id: str, step_id: str, result: ExperimentResult, decided_at: datetime
+) -> Decision:
     """The first decision stored stands: two workers deciding at once both read it back."""
-    conn.execute(insert(conn, experiment_decisions).values(
-        flow_id=flow_id, step_id=step_id, winner=result.leader, rule=result.rule,
-        decided_at=decided_at, result=result.model_dump(mode="json"),
-    ).on_conflict_do_nothing(index_elements=["flow_id", "step_id"]))
+    conn.execute(
+        insert(conn, experiment_decisions)
+        .values(
+            flow_id=flow_id,
+            step_id=step_id,
+            winner=result.leader,
+            rule=result.rule,
+            decided_at=decided_at,
+            result=result.model_dump(mode="json"),
+        )
+        .on_conflict_do_nothing(index_elements=["flow_id", "step_id"])
+    )
     return decision(conn, flow_id, step_id)
 
 
@@ -63,8 +81,11 @@ def recorded(conn: Connection, message_key: str) -> tuple[str, str] | None:
 
 
 def record_assignment(conn: Connection, **row: Any) -> None:
-    conn.execute(insert(conn, experiment_assignments).values(**row)
-                 .on_conflict_do_nothing(index_elements=["message_key"]))
+    conn.execute(
+        insert(conn, experiment_assignments)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["message_key"])
+    )
 
 
 def _hits(step: Experiment):
@@ -72,25 +93,40 @@ def _hits(step: Experiment):
     metric = step.metric
     if metric.kind == "converted":
         J = journey_conversions.c
-        query = select(func.min(J.converted_at)).where(J.journey_id == A.journey_id,
-                                                       J.converted_at >= A.assigned_at)
+        query = select(func.min(J.converted_at)).where(
+            J.journey_id == A.journey_id, J.converted_at >= A.assigned_at
+        )
         if metric.goal:
             query = query.where(J.goal_step == metric.goal)
         return query.scalar_subquery()
     E = email_engagement.c
-    return (select(func.min(E.first_at))
-            .where(E.contact_id == A.contact_id, E.message_key == A.message_key,
-                   E.kind.in_(TOUCHES[metric.kind])).scalar_subquery())
+    return (
+        select(func.min(E.first_at))
+        .where(
+            E.contact_id == A.contact_id,
+            E.message_key == A.message_key,
+            E.kind.in_(TOUCHES[metric.kind]),
+        )
+        .scalar_subquery()
+    )
 
 
-def step_result(conn: Connection, flow_id: str, step: Experiment, now: datetime) -> ExperimentResult:
+def step_result(
+    conn: Connection, flow_id: str, step: Experiment, now: datetime
+) -> ExperimentResult:
     """Counts over the test-phase contacts of every version that has this step id (the
     batched path of every_flow_experiments, for one step)."""
     return _results(conn, {(flow_id, step.id): step}, now)[(flow_id, step.id)]
 
 
-def _counted(flow_id: str, step: Experiment, rows: Iterable[Any], now: datetime,
-             decided: Decision | None, winner_sends: int) -> ExperimentResult:
+def _counted(
+    flow_id: str,
+    step: Experiment,
+    rows: Iterable[Any],
+    now: datetime,
+    decided: Decision | None,
+    winner_sends: int,
+) -> ExperimentResult:
     """The result from the test-phase rows (variant, assigned_at, hit_at)."""
     window = step.metric.window
     counts = {v.name: VariantCounts(name=v.name) for v in step.variants}
@@ -116,15 +152,19 @@ def _holdout_percents(history: list[Flow]) -> dict[int, float]:
     return {f.version: f.holdout_percent for f in history if f.holdout_percent > 0}
 
 
-def _lift(flow_id: str, percents: dict[int, float], converted: set[str],
-          journeys: Iterable[Any]) -> LiftResult:
+def _lift(
+    flow_id: str, percents: dict[int, float], converted: set[str], journeys: Iterable[Any]
+) -> LiftResult:
     groups = {"treated": [0, 0], "holdout": [0, 0]}
     for workflow_id, contact_id, version in journeys:
-        group = groups["holdout" if in_holdout(flow_id, contact_id, percents[version]) else "treated"]
+        group = groups[
+            "holdout" if in_holdout(flow_id, contact_id, percents[version]) else "treated"
+        ]
         group[0] += 1
         group[1] += workflow_id in converted
-    return lift_result(flow_id, percents[max(percents)], tuple(groups["treated"]),
-                       tuple(groups["holdout"]))
+    return lift_result(
+        flow_id, percents[max(percents)], tuple(groups["treated"]), tuple(groups["holdout"])
+    )
 
 
 def every_flow_experiments(conn: Connection, now: datetime) -> list[FlowExperiments]:
@@ -133,34 +173,53 @@ def every_flow_experiments(conn: Connection, now: datetime) -> list[FlowExperime
     list): versions, test-phase assignments with their hits, winner sends, decisions,
     and the journeys and conversions of holdout versions."""
     histories: dict[str, list[Flow]] = defaultdict(list)
-    for (document,) in conn.execute(select(flow_versions.c.document)
-                                    .order_by(flow_versions.c.flow_id, flow_versions.c.version)):
+    for (document,) in conn.execute(
+        select(flow_versions.c.document).order_by(flow_versions.c.flow_id, flow_versions.c.version)
+    ):
         flow = Flow.model_validate(document)
         histories[flow.id].append(flow)
-    return [found for found in _reports(conn, histories, now)
-            if found.experiments or found.lift is not None]
+    return [
+        found
+        for found in _reports(conn, histories, now)
+        if found.experiments or found.lift is not None
+    ]
 
 
-def _reports(conn: Connection, histories: dict[str, list[Flow]], now: datetime) -> list[FlowExperiments]:
+def _reports(
+    conn: Connection, histories: dict[str, list[Flow]], now: datetime
+) -> list[FlowExperiments]:
     """FlowExperiments of each flow (by id) from its versions, oldest first: the one
     implementation behind every_flow_experiments and flow_experiments."""
-    steps = {(flow_id, s.id): s for flow_id, history in histories.items()
-             for s in history[-1].steps if isinstance(s, Experiment)}
+    steps = {
+        (flow_id, s.id): s
+        for flow_id, history in histories.items()
+        for s in history[-1].steps
+        if isinstance(s, Experiment)
+    }
     results = _results(conn, steps, now)
     lifts = _every_lift(conn, {f: p for f, h in histories.items() if (p := _holdout_percents(h))})
     by_flow: dict[str, list[ExperimentResult]] = defaultdict(list)
     for (flow_id, _), result in results.items():
         by_flow[flow_id].append(result)
-    return [FlowExperiments(flow_id=flow_id, version=history[-1].version,
-                            experiments=by_flow[flow_id], lift=lifts.get(flow_id))
-            for flow_id, history in sorted(histories.items())]
+    return [
+        FlowExperiments(
+            flow_id=flow_id,
+            version=history[-1].version,
+            experiments=by_flow[flow_id],
+            lift=lifts.get(flow_id),
+        )
+        for flow_id, history in sorted(histories.items())
+    ]
 
 
-def _results(conn: Connection, steps: dict[tuple[str, str], Experiment],
-             now: datetime) -> dict[tuple[str, str], ExperimentResult]:
+def _results(
+    conn: Connection, steps: dict[tuple[str, str], Experiment], now: datetime
+) -> dict[tuple[str, str], ExperimentResult]:
     rows, winners, decided = _experiment_rows(conn, steps)
-    return {key: _counted(key[0], step, rows[key], now, decided.get(key), winners[key])
-            for key, step in steps.items()}
+    return {
+        key: _counted(key[0], step, rows[key], now, decided.get(key), winners[key])
+        for key, step in steps.items()
+    }
 
 
 def _experiment_rows(conn: Connection, steps: dict[tuple[str, str], Experiment]):
@@ -171,20 +230,29 @@ def _experiment_rows(conn: Connection, steps: dict[tuple[str, str], Experiment])
         return rows, winners, decided
     mine = tuple_(A.flow_id, A.step_id).in_(list(steps))
     # Each step's own metric, chosen per row: one query for every experiment.
-    hit_at = case(*(((A.flow_id == f) & (A.step_id == s), _hits(step))
-                    for (f, s), step in steps.items()))
+    hit_at = case(
+        *(((A.flow_id == f) & (A.step_id == s), _hits(step)) for (f, s), step in steps.items())
+    )
     for flow_id, step_id, variant, assigned_at, hit in conn.execute(
-            select(A.flow_id, A.step_id, A.variant, A.assigned_at, hit_at)
-            .where(mine, A.phase == "test")):
+        select(A.flow_id, A.step_id, A.variant, A.assigned_at, hit_at).where(
+            mine, A.phase == "test"
+        )
+    ):
         rows[(flow_id, step_id)].append((variant, assigned_at, hit))
     for flow_id, step_id, count in conn.execute(
-            select(A.flow_id, A.step_id, func.count()).where(mine, A.phase == "winner")
-            .group_by(A.flow_id, A.step_id)):
+        select(A.flow_id, A.step_id, func.count())
+        .where(mine, A.phase == "winner")
+        .group_by(A.flow_id, A.step_id)
+    ):
         winners[(flow_id, step_id)] = count
-    for row in conn.execute(select(D.flow_id, D.step_id, D.winner, D.decided_at, D.rule)
-                            .where(tuple_(D.flow_id, D.step_id).in_(list(steps)))):
-        decided[(row.flow_id, row.step_id)] = Decision(winner=row.winner,
-                                                       decided_at=row.decided_at, rule=row.rule)
+    for row in conn.execute(
+        select(D.flow_id, D.step_id, D.winner, D.decided_at, D.rule).where(
+            tuple_(D.flow_id, D.step_id).in_(list(steps))
+        )
+    ):
+        decided[(row.flow_id, row.step_id)] = Decision(
+            winner=row.winner, decided_at=row.decided_at, rule=row.rule
+        )
     return rows, winners, decided
 
 
@@ -192,18 +260,25 @@ def _every_lift(conn: Connection, percents: dict[str, dict[int, float]]) -> dict
     if not percents:
         return {}
     J, C = journey_index.c, journey_conversions.c
-    pairs = [(flow_id, version) for flow_id, by_version in percents.items() for version in by_version]
+    pairs = [
+        (flow_id, version) for flow_id, by_version in percents.items() for version in by_version
+    ]
     converted: dict[str, set[str]] = defaultdict(set)
-    for flow_id, journey_id in conn.execute(select(C.flow_id, C.journey_id)
-                                            .where(tuple_(C.flow_id, C.flow_version).in_(pairs))):
+    for flow_id, journey_id in conn.execute(
+        select(C.flow_id, C.journey_id).where(tuple_(C.flow_id, C.flow_version).in_(pairs))
+    ):
         converted[flow_id].add(journey_id)
     journeys: dict[str, list[tuple]] = defaultdict(list)
     for flow_id, workflow_id, contact_id, version in conn.execute(
-            select(J.flow_id, J.workflow_id, J.contact_id, J.flow_version)
-            .where(tuple_(J.flow_id, J.flow_version).in_(pairs))):
+        select(J.flow_id, J.workflow_id, J.contact_id, J.flow_version).where(
+            tuple_(J.flow_id, J.flow_version).in_(pairs)
+        )
+    ):
         journeys[flow_id].append((workflow_id, contact_id, version))
-    return {flow_id: _lift(flow_id, by_version, converted[flow_id], journeys[flow_id])
-            for flow_id, by_version in percents.items()}
+    return {
+        flow_id: _lift(flow_id, by_version, converted[flow_id], journeys[flow_id])
+        for flow_id, by_version in percents.items()
+    }
 
 
 class NotAnExperiment(LookupError):
@@ -226,6 +301,8 @@ def experiment_at(conn: Connection, flow_id: str, step_id: str, now: datetime) -
     step = next((s for s in history[-1].steps if s.id == step_id), None) if history else None
     if not isinstance(step, Experiment):
         found = "no such step" if step is None else f"a {step.kind} step"
-        raise NotAnExperiment(f"flow {flow_id!r} has {found} at {step_id!r} in its newest "
-                              "published version, not an experiment")
+        raise NotAnExperiment(
+            f"flow {flow_id!r} has {found} at {step_id!r} in its newest "
+            "published version, not an experiment"
+        )
     return step_result(conn, flow_id, step, now)

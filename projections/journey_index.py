@@ -37,15 +37,19 @@ def _rows(result) -> list[IndexedJourney]:
     return [IndexedJourney(**row._mapping) for row in result]
 
 
-def live_by_contact(conn: Connection, contact_ids: Iterable[str]) -> dict[str, list[IndexedJourney]]:
+def live_by_contact(
+    conn: Connection, contact_ids: Iterable[str]
+) -> dict[str, list[IndexedJourney]]:
     """Every running or paused journey of these contacts, in one query."""
     ids = sorted(set(contact_ids))
     found: dict[str, list[IndexedJourney]] = {}
     if not ids:
         return found
-    rows = conn.execute(select(journey_index).where(
-        journey_index.c.contact_id.in_(ids), journey_index.c.status.in_(LIVE))
-        .order_by(journey_index.c.started_at, journey_index.c.workflow_id))
+    rows = conn.execute(
+        select(journey_index)
+        .where(journey_index.c.contact_id.in_(ids), journey_index.c.status.in_(LIVE))
+        .order_by(journey_index.c.started_at, journey_index.c.workflow_id)
+    )
     for journey in _rows(rows):
         found.setdefault(journey.contact_id, []).append(journey)
     return found
@@ -55,67 +59,115 @@ def contacts_in_journeys(conn: Connection, contact_ids: Iterable[str]) -> set[st
     ids = sorted(set(contact_ids))
     if not ids:
         return set()
-    return set(conn.execute(select(journey_index.c.contact_id).distinct().where(
-        journey_index.c.contact_id.in_(ids), journey_index.c.status.in_(LIVE))).scalars())
+    return set(
+        conn.execute(
+            select(journey_index.c.contact_id)
+            .distinct()
+            .where(journey_index.c.contact_id.in_(ids), journey_index.c.status.in_(LIVE))
+        ).scalars()
+    )
 
 
 def get(conn: Connection, workflow_id: str) -> IndexedJourney | None:
-    rows = _rows(conn.execute(select(journey_index).where(
-        journey_index.c.workflow_id == workflow_id)))
+    rows = _rows(
+        conn.execute(select(journey_index).where(journey_index.c.workflow_id == workflow_id))
+    )
     return rows[0] if rows else None
 
 
-def for_contact(conn: Connection, contact_id: str, flow_id: str | None = None,
-                live_only: bool = False) -> list[IndexedJourney]:
+def for_contact(
+    conn: Connection, contact_id: str, flow_id: str | None = None, live_only: bool = False
+) -> list[IndexedJourney]:
     query = select(journey_index).where(journey_index.c.contact_id == contact_id)
     if flow_id is not None:
         query = query.where(journey_index.c.flow_id == flow_id)
     if live_only:
         query = query.where(journey_index.c.status.in_(LIVE))
-    return _rows(conn.execute(query.order_by(journey_index.c.started_at.desc(),
-                                             journey_index.c.workflow_id)))
+    return _rows(
+        conn.execute(query.order_by(journey_index.c.started_at.desc(), journey_index.c.workflow_id))
+    )
 
 
-def live_page(conn: Connection, flow_id: str, after_workflow_id: str,
-              limit: int) -> list[IndexedJourney]:
+def live_page(
+    conn: Connection, flow_id: str, after_workflow_id: str, limit: int
+) -> list[IndexedJourney]:
     """A flow's live journeys by workflow id, for flow-wide operations that page."""
-    return _rows(conn.execute(select(journey_index).where(
-        journey_index.c.flow_id == flow_id, journey_index.c.status.in_(LIVE),
-        journey_index.c.workflow_id > after_workflow_id)
-        .order_by(journey_index.c.workflow_id).limit(limit)))
+    return _rows(
+        conn.execute(
+            select(journey_index)
+            .where(
+                journey_index.c.flow_id == flow_id,
+                journey_index.c.status.in_(LIVE),
+                journey_index.c.workflow_id > after_workflow_id,
+            )
+            .order_by(journey_index.c.workflow_id)
+            .limit(limit)
+        )
+    )
 
 
 def count_live(conn: Connection, flow_id: str) -> int:
-    return conn.execute(select(func.count()).select_from(journey_index).where(
-        journey_index.c.flow_id == flow_id, journey_index.c.status.in_(LIVE))).scalar_one()
+    return conn.execute(
+        select(func.count())
+        .select_from(journey_index)
+        .where(journey_index.c.flow_id == flow_id, journey_index.c.status.in_(LIVE))
+    ).scalar_one()
 
 
-def claim_start(conn: Connection, *, workflow_id: str, contact_id: str, flow_id: str,
-                flow_version: int, enrollment_id: str, now: datetime,
-                current_step: str | None = None) -> str:
+def claim_start(
+    conn: Connection,
+    *,
+    workflow_id: str,
+    contact_id: str,
+    flow_id: str,
+    flow_version: int,
+    enrollment_id: str,
+    now: datetime,
+    current_step: str | None = None,
+) -> str:
     """Record a journey about to start: a new row, or a closed one revived for a new
     enrollment. Returns the enrollment the live row belongs to: this one (start it; a
     retried start of the same enrollment finds its own row) or another (that journey
     runs: leave its row alone, so its own end still finds it)."""
-    _insert_or_revive(conn, {
-        "workflow_id": workflow_id, "contact_id": contact_id, "flow_id": flow_id,
-        "flow_version": flow_version, "enrollment_id": enrollment_id, "status": RUNNING,
-        "started_at": now, "updated_at": now, "ended_at": None, "current_step": current_step})
-    return conn.execute(select(journey_index.c.enrollment_id).where(
-        journey_index.c.workflow_id == workflow_id)).scalar_one()
+    _insert_or_revive(
+        conn,
+        {
+            "workflow_id": workflow_id,
+            "contact_id": contact_id,
+            "flow_id": flow_id,
+            "flow_version": flow_version,
+            "enrollment_id": enrollment_id,
+            "status": RUNNING,
+            "started_at": now,
+            "updated_at": now,
+            "ended_at": None,
+            "current_step": current_step,
+        },
+    )
+    return conn.execute(
+        select(journey_index.c.enrollment_id).where(journey_index.c.workflow_id == workflow_id)
+    ).scalar_one()
 
 
 def _insert_or_revive(conn: Connection, values: dict) -> None:
     """A new row, or an ended one taken over; a live row is left as it is."""
     statement = insert(conn, journey_index).values(values)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=["workflow_id"],
-        set_={k: statement.excluded[k] for k in values if k != "workflow_id"},
-        where=journey_index.c.status == ENDED))
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["workflow_id"],
+            set_={k: statement.excluded[k] for k in values if k != "workflow_id"},
+            where=journey_index.c.status == ENDED,
+        )
+    )
 
 
-def set_status(conn: Connection, workflow_ids: Iterable[str], status: str, now: datetime,
-               enrollment_id: str | None = None) -> int:
+def set_status(
+    conn: Connection,
+    workflow_ids: Iterable[str],
+    status: str,
+    now: datetime,
+    enrollment_id: str | None = None,
+) -> int:
     """Move live rows to `status`; ended rows stay ended. With `enrollment_id`, only the
     row of that enrollment (a journey ending must not end the next one under its id)."""
     ids = list(workflow_ids)
@@ -132,8 +184,12 @@ def set_status(conn: Connection, workflow_ids: Iterable[str], status: str, now: 
 
 def forget(conn: Connection, workflow_id: str, enrollment_id: str) -> None:
     """Drop a claim whose start did not happen."""
-    conn.execute(delete(journey_index).where(journey_index.c.workflow_id == workflow_id,
-                                             journey_index.c.enrollment_id == enrollment_id))
+    conn.execute(
+        delete(journey_index).where(
+            journey_index.c.workflow_id == workflow_id,
+            journey_index.c.enrollment_id == enrollment_id,
+        )
+    )
 
 
 def upsert_live(conn: Connection, journey: IndexedJourney) -> None:
@@ -141,25 +197,43 @@ def upsert_live(conn: Connection, journey: IndexedJourney) -> None:
     _insert_or_revive(conn, {k: getattr(journey, k) for k in IndexedJourney.__dataclass_fields__})
 
 
-def live_page_of_versions(conn: Connection, flow_id: str, versions: Iterable[int],
-                          after_workflow_id: str, limit: int) -> list[IndexedJourney]:
+def live_page_of_versions(
+    conn: Connection, flow_id: str, versions: Iterable[int], after_workflow_id: str, limit: int
+) -> list[IndexedJourney]:
     """A page of a flow's live journeys on these versions, by workflow id (migrations)."""
-    return _rows(conn.execute(select(journey_index).where(
-        journey_index.c.flow_id == flow_id, journey_index.c.status.in_(LIVE),
-        journey_index.c.flow_version.in_(sorted(set(versions))),
-        journey_index.c.workflow_id > after_workflow_id)
-        .order_by(journey_index.c.workflow_id).limit(limit)))
+    return _rows(
+        conn.execute(
+            select(journey_index)
+            .where(
+                journey_index.c.flow_id == flow_id,
+                journey_index.c.status.in_(LIVE),
+                journey_index.c.flow_version.in_(sorted(set(versions))),
+                journey_index.c.workflow_id > after_workflow_id,
+            )
+            .order_by(journey_index.c.workflow_id)
+            .limit(limit)
+        )
+    )
 
 
 def count_live_by_version(conn: Connection, flow_id: str) -> dict[int, int]:
-    rows = conn.execute(select(journey_index.c.flow_version, func.count()).where(
-        journey_index.c.flow_id == flow_id, journey_index.c.status.in_(LIVE))
-        .group_by(journey_index.c.flow_version))
+    rows = conn.execute(
+        select(journey_index.c.flow_version, func.count())
+        .where(journey_index.c.flow_id == flow_id, journey_index.c.status.in_(LIVE))
+        .group_by(journey_index.c.flow_version)
+    )
     return {version: count for version, count in rows}
 
 
-def move_version(conn: Connection, workflow_id: str, enrollment_id: str, from_version: int,
-                 to_version: int, now: datetime, current_step: str | None = None) -> int:
+def move_version(
+    conn: Connection,
+    workflow_id: str,
+    enrollment_id: str,
+    from_version: int,
+    to_version: int,
+    now: datetime,
+    current_step: str | None = None,
+) -> int:
     """A live journey that continued on another version of its flow (a migration), at
     `current_step` of that version when given (older journeys do not say; their row keeps
     its step until their next step report). Only from the version it left: a retried
@@ -167,8 +241,13 @@ def move_version(conn: Connection, workflow_id: str, enrollment_id: str, from_ve
     moved = {"flow_version": to_version, "updated_at": now}
     if current_step is not None:
         moved["current_step"] = current_step
-    return conn.execute(update(journey_index).where(
-        journey_index.c.workflow_id == workflow_id,
-        journey_index.c.enrollment_id == enrollment_id,
-        journey_index.c.status.in_(LIVE), journey_index.c.flow_version == from_version)
-        .values(**moved)).rowcount
+    return conn.execute(
+        update(journey_index)
+        .where(
+            journey_index.c.workflow_id == workflow_id,
+            journey_index.c.enrollment_id == enrollment_id,
+            journey_index.c.status.in_(LIVE),
+            journey_index.c.flow_version == from_version,
+        )
+        .values(**moved)
+    ).rowcount

@@ -33,6 +33,7 @@ from projections.schema import flow_versions, flows
 @dataclass(frozen=True)
 class _Loaded:
     """One read of the catalogue, swapped in whole, so a reader never mixes two reads."""
+
     ticket: int
     live: tuple[Flow, ...] = ()
     by_type: Mapping[str, tuple[Flow, ...]] = field(default_factory=lambda: MappingProxyType({}))
@@ -95,7 +96,9 @@ class LiveFlows:
         with self.engine.connect() as conn:
             current = conn.execute(
                 select(flows.c.flow_id, flows.c.current_version)
-                .where(flows.c.status == FlowStatus.PUBLISHED).order_by(flows.c.flow_id)).all()
+                .where(flows.c.status == FlowStatus.PUBLISHED)
+                .order_by(flows.c.flow_id)
+            ).all()
             # What this load uses is held here, not looked up in the cache again: another
             # load may evict a version between this one's parse and its use.
             found: dict[tuple[str, int], Flow] = {}
@@ -104,9 +107,11 @@ class LiveFlows:
                     found[(flow_id, version)] = flow
             missing = {(f, v) for f, v in current if (f, v) not in found}
             if missing:
-                rows = conn.execute(select(flow_versions.c.flow_id, flow_versions.c.version,
-                                           flow_versions.c.document).where(
-                    flow_versions.c.flow_id.in_([f for f, _ in missing]))).all()
+                rows = conn.execute(
+                    select(
+                        flow_versions.c.flow_id, flow_versions.c.version, flow_versions.c.document
+                    ).where(flow_versions.c.flow_id.in_([f for f, _ in missing]))
+                ).all()
                 for row in rows:
                     key = (row.flow_id, row.version)
                     if key in missing:
@@ -117,8 +122,7 @@ class LiveFlows:
         by_type: dict[str, list[Flow]] = defaultdict(list)
         for flow in live:
             by_type[flow.trigger.event].append(flow)
-        return _Loaded(ticket, live,
-                       MappingProxyType({t: tuple(fs) for t, fs in by_type.items()}))
+        return _Loaded(ticket, live, MappingProxyType({t: tuple(fs) for t, fs in by_type.items()}))
 
     def trigger_types(self) -> set[str]:
         return set(self._loaded.by_type)

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, String, and_, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
-from domain.mailing import Mailing, MailingStep, SKIP_REASONS, message_key
 from domain.events import EventType
+from domain.mailing import SKIP_REASONS, Mailing, MailingStep, message_key
 from projections.dialect import json_field
 from projections.mailing_schema import mailing_recipients
 from projections.schema import channel_status, email_engagement, events
@@ -30,15 +30,19 @@ def _counts(conn: Connection, mailing: Mailing, step: MailingStep) -> dict[str, 
     by_status: dict[str, int] = {}
     skipped = {reason: 0 for reason in SKIP_REASONS}
     for status, reason, count in conn.execute(
-            select(R.status, R.reason, func.count()).where(*mine).group_by(R.status, R.reason)):
+        select(R.status, R.reason, func.count()).where(*mine).group_by(R.status, R.reason)
+    ):
         by_status[status] = by_status.get(status, 0) + count
         if status == "skipped":
             skipped[reason] = skipped.get(reason, 0) + count
     prefix = message_key(mailing.id, step.id, "")
     counts = {
-        "step_id": step.id, "channel": step.channel,
-        "audience": sum(by_status.values()), "pending": by_status.get("pending", 0),
-        "sent": by_status.get("sent", 0), "failed": by_status.get("failed", 0),
+        "step_id": step.id,
+        "channel": step.channel,
+        "audience": sum(by_status.values()),
+        "pending": by_status.get("pending", 0),
+        "sent": by_status.get("sent", 0),
+        "failed": by_status.get("failed", 0),
         "skipped": skipped,
         "delivered": _reported(conn, EventType.EMAIL_DELIVERED, prefix),
         "bounced": _reported(conn, EventType.EMAIL_BOUNCED, prefix),
@@ -48,19 +52,29 @@ def _counts(conn: Connection, mailing: Mailing, step: MailingStep) -> dict[str, 
         "converted": _converted(conn, mailing.id, step),
     }
     if step.channel == "sms":
-        counts["delivered"] = _reported(conn, EventType.SMS_STATUS_CHANGED, prefix,
-                                        status="delivered")
+        counts["delivered"] = _reported(
+            conn, EventType.SMS_STATUS_CHANGED, prefix, status="delivered"
+        )
     return counts
 
 
 def _engaged(conn: Connection, mailing_id: str, step_id: str, kind: str) -> int:
     """Recipients the step sent to who opened (clicked) that very message."""
     E = email_engagement.c
-    return conn.execute(select(func.count(func.distinct(E.contact_id))).select_from(
-        mailing_recipients).join(email_engagement, and_(
-            E.contact_id == R.contact_id, E.kind == kind,
-            E.message_key == literal(message_key(mailing_id, step_id, ""), String) + R.contact_id))
-        .where(R.mailing_id == mailing_id, R.step_id == step_id, R.status == "sent")).scalar_one()
+    return conn.execute(
+        select(func.count(func.distinct(E.contact_id)))
+        .select_from(mailing_recipients)
+        .join(
+            email_engagement,
+            and_(
+                E.contact_id == R.contact_id,
+                E.kind == kind,
+                E.message_key
+                == literal(message_key(mailing_id, step_id, ""), String) + R.contact_id,
+            ),
+        )
+        .where(R.mailing_id == mailing_id, R.step_id == step_id, R.status == "sent")
+    ).scalar_one()
 
 
 def _reported(conn: Connection, event_type: str, prefix: str, status: str | None = None) -> int:
@@ -75,10 +89,21 @@ def _reported(conn: Connection, event_type: str, prefix: str, status: str | None
 def _unsubscribed(conn: Connection, mailing_id: str, step: MailingStep) -> int:
     """Recipients of the step who opted out of its channel since it reached them."""
     S = channel_status.c
-    return conn.execute(select(func.count()).select_from(mailing_recipients).join(
-        channel_status, and_(S.contact_id == R.contact_id, S.channel == step.channel,
-                             S.list_id == "", S.unsubscribed.is_(True), S.changed_at >= R.sent_at))
-        .where(R.mailing_id == mailing_id, R.step_id == step.id, R.status == "sent")).scalar_one()
+    return conn.execute(
+        select(func.count())
+        .select_from(mailing_recipients)
+        .join(
+            channel_status,
+            and_(
+                S.contact_id == R.contact_id,
+                S.channel == step.channel,
+                S.list_id == "",
+                S.unsubscribed.is_(True),
+                S.changed_at >= R.sent_at,
+            ),
+        )
+        .where(R.mailing_id == mailing_id, R.step_id == step.id, R.status == "sent")
+    ).scalar_one()
 
 
 def _converted(conn: Connection, mailing_id: str, step: MailingStep) -> int:
@@ -89,11 +114,22 @@ def _converted(conn: Connection, mailing_id: str, step: MailingStep) -> int:
         return 0
     later = aliased(mailing_recipients)
     E = events.c
-    goal = and_(E.contact_id == R.contact_id, E.type == step.conversion.event,
-                E.occurred_at >= R.sent_at, E.occurred_at <= R.converts_until,
-                ~exists().where(later.c.mailing_id == R.mailing_id,
-                                later.c.contact_id == R.contact_id, later.c.status == "sent",
-                                later.c.sent_at > R.sent_at, later.c.sent_at <= E.occurred_at))
-    return conn.execute(select(func.count(func.distinct(R.contact_id))).select_from(
-        mailing_recipients).join(events, goal)
-        .where(R.mailing_id == mailing_id, R.step_id == step.id, R.status == "sent")).scalar_one()
+    goal = and_(
+        E.contact_id == R.contact_id,
+        E.type == step.conversion.event,
+        E.occurred_at >= R.sent_at,
+        E.occurred_at <= R.converts_until,
+        ~exists().where(
+            later.c.mailing_id == R.mailing_id,
+            later.c.contact_id == R.contact_id,
+            later.c.status == "sent",
+            later.c.sent_at > R.sent_at,
+            later.c.sent_at <= E.occurred_at,
+        ),
+    )
+    return conn.execute(
+        select(func.count(func.distinct(R.contact_id)))
+        .select_from(mailing_recipients)
+        .join(events, goal)
+        .where(R.mailing_id == mailing_id, R.step_id == step.id, R.status == "sent")
+    ).scalar_one()

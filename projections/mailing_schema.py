@@ -11,7 +11,8 @@ from projections.metadata import metadata
 from projections.types import Json, UtcDateTime
 
 mailings = Table(
-    "mailings", metadata,
+    "mailings",
+    metadata,
     Column("mailing_id", String(64), primary_key=True),
     Column("name", String(200)),
     # The document as accepted (it parsed and validated); edits are refused once sent.
@@ -30,7 +31,8 @@ mailings = Table(
 # in batches. `converts_until` is sent_at plus the step's conversion window, written at
 # send time so counting conversions needs no date arithmetic in SQL.
 mailing_recipients = Table(
-    "mailing_recipients", metadata,
+    "mailing_recipients",
+    metadata,
     Column("mailing_id", String(64), primary_key=True),
     Column("step_id", String(64), primary_key=True),
     Column("contact_id", String(128), primary_key=True),
@@ -47,7 +49,8 @@ mailing_recipients = Table(
 # One row per provider with a rate limit: when its next message may go. Every worker
 # reserves its sends here, so the limit holds across processes (see activities/pace.py).
 provider_pace = Table(
-    "provider_pace", metadata,
+    "provider_pace",
+    metadata,
     Column("provider", String(40), primary_key=True),
     Column("next_free_at", UtcDateTime, nullable=False),
 )

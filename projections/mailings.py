@@ -47,14 +47,23 @@ def save(conn: Connection, mailing: Mailing, document: dict[str, Any]) -> str:
     now = datetime.now(UTC)
     stored = mailing.model_dump(mode="json", exclude_none=True)
     inserted = conn.execute(
-        insert(conn, mailings).values(mailing_id=mailing.id, name=mailing.name, document=stored,
-                                      status="draft", created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["mailing_id"]).returning(M.mailing_id)
+        insert(conn, mailings)
+        .values(
+            mailing_id=mailing.id,
+            name=mailing.name,
+            document=stored,
+            status="draft",
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["mailing_id"])
+        .returning(M.mailing_id)
     ).first()
     if inserted is not None:
         return "created"
     updated = conn.execute(
-        mailings.update().where(M.mailing_id == mailing.id, M.status == "draft")
+        mailings.update()
+        .where(M.mailing_id == mailing.id, M.status == "draft")
         .values(name=mailing.name, document=stored, updated_at=now)
     ).rowcount
     if not updated:
@@ -82,13 +91,25 @@ def status_of(conn: Connection, mailing_id: str) -> MailingStatus:
 
 def listed(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(M.mailing_id, M.name, M.status, M.current_step, M.created_at, M.updated_at,
-               M.started_at, M.finished_at).order_by(M.created_at.desc()).limit(limit))
+        select(
+            M.mailing_id,
+            M.name,
+            M.status,
+            M.current_step,
+            M.created_at,
+            M.updated_at,
+            M.started_at,
+            M.finished_at,
+        )
+        .order_by(M.created_at.desc())
+        .limit(limit)
+    )
     return [dict(row) for row in rows.mappings()]
 
 
-def transition(conn: Connection, mailing_id: str, action: str, *,
-               current_step: str | None = None) -> MailingStatus:
+def transition(
+    conn: Connection, mailing_id: str, action: str, *, current_step: str | None = None
+) -> MailingStatus:
     """Move the mailing along TRANSITIONS, or raise MailingConflict naming its status.
     Repeating an action that already took effect (resuming a mailing that is sending)
     is a conflict too, so callers can tell "done now" from "was already"."""
@@ -101,19 +122,28 @@ def transition(conn: Connection, mailing_id: str, action: str, *,
         values["finished_at"] = now
     if current_step is not None:
         values["current_step"] = current_step
-    moved = conn.execute(mailings.update().where(M.mailing_id == mailing_id,
-                                                 M.status.in_(sorted(sources))).values(**values))
+    moved = conn.execute(
+        mailings.update()
+        .where(M.mailing_id == mailing_id, M.status.in_(sorted(sources)))
+        .values(**values)
+    )
     if not moved.rowcount:
         raise MailingConflict(mailing_id, action, status_of(conn, mailing_id))
     return target
 
 
 def note_step(conn: Connection, mailing_id: str, step_id: str) -> None:
-    conn.execute(mailings.update().where(M.mailing_id == mailing_id)
-                 .values(current_step=step_id, updated_at=datetime.now(UTC)))
+    conn.execute(
+        mailings.update()
+        .where(M.mailing_id == mailing_id)
+        .values(current_step=step_id, updated_at=datetime.now(UTC))
+    )
 
 
 def set_status(conn: Connection, mailing_id: str, status: MailingStatus) -> MailingStatus:
-    conn.execute(mailings.update().where(M.mailing_id == mailing_id)
-                 .values(status=status, updated_at=datetime.now(UTC)))
+    conn.execute(
+        mailings.update()
+        .where(M.mailing_id == mailing_id)
+        .values(status=status, updated_at=datetime.now(UTC))
+    )
     return status

@@ -20,8 +20,12 @@ class Choices:
 
 def contact_choices(conn: Connection, contact_id: str) -> Choices:
     T, S = topic_preferences.c, channel_status.c
-    left = conn.execute(select(T.topic, T.channel).where(
-        T.contact_id == contact_id, T.subscribed.is_(False))).all()
-    channels = conn.execute(select(S.channel).where(
-        S.contact_id == contact_id, S.list_id == "", S.unsubscribed.is_(True))).scalars()
+    left = conn.execute(
+        select(T.topic, T.channel).where(T.contact_id == contact_id, T.subscribed.is_(False))
+    ).all()
+    channels = conn.execute(
+        select(S.channel).where(
+            S.contact_id == contact_id, S.list_id == "", S.unsubscribed.is_(True)
+        )
+    ).scalars()
     return Choices(frozenset((topic, channel) for topic, channel in left), frozenset(channels))

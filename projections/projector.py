@@ -7,10 +7,18 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection
 
-from domain.events import ContactEvent, EventType as T
-from projections.projectors import commerce, courses, engagement, journeys, profile, web
+from domain.events import ContactEvent
+from domain.events import EventType as T
+from projections.projectors import (
+    commerce,
+    contact_changes,
+    courses,
+    engagement,
+    journeys,
+    profile,
+    web,
+)
 from projections.projectors.writes import Writes
-from projections.projectors import contact_changes
 
 Handler = Callable[[Writes, ContactEvent], None]
 

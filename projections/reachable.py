@@ -14,6 +14,7 @@ def routable(trigger_types: set[str]) -> Routable:
     still to be routed (which may be starting one now: its record is removed only once
     it has been routed, so this check inside the append's transaction cannot miss it).
     Most events reach nobody; they cost no record and no routing."""
+
     def pick(conn, appended: list[ContactEvent]) -> list[ContactEvent]:
         contacts = {e.contact_id for e in appended}
         # Concurrent appends for one contact take turns (PostgreSQL; SQLite's writer
@@ -31,4 +32,5 @@ def routable(trigger_types: set[str]) -> Routable:
                 reachable.add(event.contact_id)
                 chosen.append(event)
         return chosen
+
     return pick

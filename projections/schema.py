@@ -4,12 +4,13 @@ outbox and flow catalogue is a read model that `rebuild` can regenerate from eve
 from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, Text, func, text
 
 from projections.change_schema import CHANGE_READ_MODELS
-from projections.topic_schema import topic_preferences
 from projections.metadata import NAME, metadata
+from projections.topic_schema import topic_preferences
 from projections.types import Json, Position, UtcDateTime
 
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("position", Position, primary_key=True, autoincrement=True),
     Column("event_id", String(200), nullable=False, unique=True),
     Column("type", String(100), nullable=False),
@@ -28,7 +29,8 @@ events = Table(
 # the append's transaction and deleted once the event has reached Temporal, so an event
 # whose routing failed (Temporal down, process killed) is retried rather than lost.
 event_dispatches = Table(
-    "event_dispatches", metadata,
+    "event_dispatches",
+    metadata,
     Column("event_id", String(200), primary_key=True),
     Column("position", Position, nullable=False),
     Column("contact_id", String(128), nullable=False),
@@ -49,7 +51,8 @@ event_dispatches = Table(
 # reindex-journeys` (or a worker at start) has listed them, every event gets a dispatch
 # record and reaches the contact's journeys through the router's full path.
 engine_flags = Table(
-    "engine_flags", metadata,
+    "engine_flags",
+    metadata,
     Column("name", String(100), primary_key=True),
     Column("set_at", UtcDateTime, nullable=False),
 )
@@ -60,7 +63,8 @@ engine_flags = Table(
 # journey costs no Temporal call. Not rebuilt from events: it mirrors Temporal, not the
 # store (0007).
 journey_index = Table(
-    "journey_index", metadata,
+    "journey_index",
+    metadata,
     Column("workflow_id", String(1000), primary_key=True),
     Column("contact_id", String(128), nullable=False),
     Column("flow_id", String(64), nullable=False),
@@ -80,7 +84,8 @@ journey_index = Table(
 # --- read models -----------------------------------------------------------------
 
 contacts = Table(
-    "contacts", metadata,
+    "contacts",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("email", String(320)),
     Column("phone", String(32)),
@@ -100,7 +105,8 @@ contacts = Table(
 # Last writer by occurred_at wins, so events that arrive out of order still leave the
 # value the contact really had last; `changed_at` is that event's occurred_at.
 contact_attributes = Table(
-    "contact_attributes", metadata,
+    "contact_attributes",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("name", String(100), primary_key=True),
     Column("value", Json),
@@ -108,7 +114,8 @@ contact_attributes = Table(
 )
 
 contact_tags = Table(
-    "contact_tags", metadata,
+    "contact_tags",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("tag", String(100), primary_key=True),
     Column("present", Boolean, nullable=False),
@@ -116,7 +123,8 @@ contact_tags = Table(
 )
 
 sent_messages = Table(
-    "sent_messages", metadata,
+    "sent_messages",
+    metadata,
     Column("message_key", String(400), primary_key=True),
     Column("contact_id", String(128), nullable=False, index=True),
     Column("channel", String(20), nullable=False),
@@ -133,7 +141,8 @@ sent_messages = Table(
 # One row per enrollment that met a goal (the event id derives from the enrollment, so a
 # conversion is counted once), attributed to the last step reached before it [003].
 journey_conversions = Table(
-    "journey_conversions", metadata,
+    "journey_conversions",
+    metadata,
     Column("journey_id", String(400), primary_key=True),
     Column("enrollment_id", String(400), primary_key=True),
     Column("flow_id", String(64), nullable=False),
@@ -149,7 +158,8 @@ journey_conversions = Table(
 # leads with it (NAME: see projections.metadata).
 
 contact_products = Table(
-    "contact_products", metadata,
+    "contact_products",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("product", String(NAME), primary_key=True),
     Column("present", Boolean, nullable=False),  # added or purchased, until removed
@@ -158,7 +168,8 @@ contact_products = Table(
 
 # One row per purchase event (the event id keeps a replayed purchase from counting twice).
 purchases = Table(
-    "purchases", metadata,
+    "purchases",
+    metadata,
     Column("event_id", String(200), primary_key=True),
     Column("contact_id", String(128), nullable=False),
     Column("product", String(NAME), nullable=False),
@@ -170,7 +181,8 @@ purchases = Table(
 )
 
 subscriptions = Table(
-    "subscriptions", metadata,
+    "subscriptions",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("plan", String(NAME), primary_key=True),
     Column("active", Boolean, nullable=False),
@@ -180,7 +192,8 @@ subscriptions = Table(
 # Progress only moves forward, so these keep the first time each milestone was reached;
 # a step or completion also counts as having started the course.
 course_progress = Table(
-    "course_progress", metadata,
+    "course_progress",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("course", String(NAME), primary_key=True),
     Column("started_at", UtcDateTime, nullable=False),
@@ -188,7 +201,8 @@ course_progress = Table(
 )
 
 course_steps = Table(
-    "course_steps", metadata,
+    "course_steps",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("course", String(NAME), primary_key=True),
     Column("step", String(NAME), primary_key=True),
@@ -200,7 +214,8 @@ course_steps = Table(
 # PostgreSQL caps a b-tree entry near 2.7 kB, and a touch without a message key must not
 # collapse into another one.
 email_engagement = Table(
-    "email_engagement", metadata,
+    "email_engagement",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("kind", String(10), primary_key=True),  # open | click
     Column("touch_key", String(64), primary_key=True),
@@ -214,7 +229,8 @@ email_engagement = Table(
 # Per channel, and per list of a channel: list_id '' is the channel as a whole, which is
 # what the `unsubscribed` condition asks about.
 channel_status = Table(
-    "channel_status", metadata,
+    "channel_status",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("channel", String(20), primary_key=True),
     Column("list_id", String(NAME), primary_key=True),
@@ -223,14 +239,16 @@ channel_status = Table(
 )
 
 funnel_members = Table(
-    "funnel_members", metadata,
+    "funnel_members",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("funnel", String(NAME), primary_key=True),
     Column("first_at", UtcDateTime, nullable=False),
 )
 
 page_visits = Table(
-    "page_visits", metadata,
+    "page_visits",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("page", String(NAME), primary_key=True),
     Column("funnel", String(NAME), primary_key=True),  # '' when the page is in no funnel
@@ -239,7 +257,8 @@ page_visits = Table(
 )
 
 form_submissions = Table(
-    "form_submissions", metadata,
+    "form_submissions",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("form_id", String(NAME), primary_key=True),
     Column("first_at", UtcDateTime, nullable=False),
@@ -247,9 +266,21 @@ form_submissions = Table(
 )
 
 READ_MODELS = (
-    contacts, contact_attributes, contact_tags, sent_messages, contact_products, purchases,
-    subscriptions, course_progress, course_steps, email_engagement, channel_status,
-    funnel_members, page_visits, form_submissions, journey_conversions,
+    contacts,
+    contact_attributes,
+    contact_tags,
+    sent_messages,
+    contact_products,
+    purchases,
+    subscriptions,
+    course_progress,
+    course_steps,
+    email_engagement,
+    channel_status,
+    funnel_members,
+    page_visits,
+    form_submissions,
+    journey_conversions,
     # Journeys' contact changes (offers, lists, notes, orders...), declared in their own module.
     *CHANGE_READ_MODELS,
     topic_preferences,  # subscription topics (projections/topic_schema.py)
@@ -258,7 +289,8 @@ READ_MODELS = (
 # --- side-effect bookkeeping (not rebuilt from events) ----------------------------
 
 message_ledger = Table(
-    "message_ledger", metadata,
+    "message_ledger",
+    metadata,
     Column("idempotency_key", String(400), primary_key=True),
     Column("channel", String(20), nullable=False),
     Column("contact_id", String(128), nullable=False),
@@ -274,7 +306,8 @@ message_ledger = Table(
 )
 
 outbox_messages = Table(
-    "outbox_messages", metadata,
+    "outbox_messages",
+    metadata,
     Column("id", Position, primary_key=True, autoincrement=True),
     Column("idempotency_key", String(400), nullable=False, unique=True),
     Column("channel", String(20), nullable=False),
@@ -289,7 +322,8 @@ outbox_messages = Table(
 # and the working draft. The draft is the raw document as saved, kept even when it does
 # not parse, so nothing a user typed is lost to a validation error.
 flows = Table(
-    "flows", metadata,
+    "flows",
+    metadata,
     Column("flow_id", String(64), primary_key=True),
     Column("status", String(20), nullable=False),
     Column("current_version", Integer, nullable=False),
@@ -300,7 +334,8 @@ flows = Table(
 )
 
 flow_versions = Table(
-    "flow_versions", metadata,
+    "flow_versions",
+    metadata,
     Column("flow_id", String(64), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("document", Json, nullable=False),

@@ -10,8 +10,8 @@ checks the revision at start and refuses a database it cannot work with:
   it is listed in COMPATIBLE_NEWER.
 """
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
@@ -72,15 +72,18 @@ def problem(current: str | None) -> SchemaError | None:
     if current == needed or current in COMPATIBLE_NEWER:
         return None
     if current is None:
-        return SchemaBehind(f"database has no schema yet, this release needs revision "
-                            f"{needed}: {MIGRATE_HINT}")
+        return SchemaBehind(
+            f"database has no schema yet, this release needs revision " f"{needed}: {MIGRATE_HINT}"
+        )
     if is_known(current):
-        return SchemaBehind(f"database is at revision {current}, this release needs "
-                            f"{needed}: {MIGRATE_HINT}")
+        return SchemaBehind(
+            f"database is at revision {current}, this release needs " f"{needed}: {MIGRATE_HINT}"
+        )
     return SchemaUnknown(
         f"database is at revision {current}, which this release does not know (its newest "
         f"is {needed}): a newer release has migrated it; run that release, or one that "
-        f"lists {current} in COMPATIBLE_NEWER")
+        f"lists {current} in COMPATIBLE_NEWER"
+    )
 
 
 def check_schema(engine: Engine) -> str:
@@ -114,6 +117,7 @@ def migration_lock(engine: Engine) -> Iterator[Connection]:
         else:
             with conn.begin():
                 if conn.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                 {"key": MIGRATION_LOCK_KEY})
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
                 yield conn

@@ -38,36 +38,54 @@ COUNTS = ("sent", "delivered", "opened", "clicked", "bounced", "unsubscribed")
 Counts = Counter[tuple[str, str | None]]
 
 
-def message_counts(conn: Connection, flow: Flow, topics: dict[str, str | None]) -> dict[str, Counts]:
+def message_counts(
+    conn: Connection, flow: Flow, topics: dict[str, str | None]
+) -> dict[str, Counts]:
     """Every count of COUNTS for the messages of the steps in `topics` (step id -> the
     topic its messages went under, None for transactional ones)."""
     S, A = sent_messages.c, experiment_assignments.c
-    sent = select(V.step_id, V.message_key, V.contact_id, S.channel, S.sent_at,
-                  A.variant).select_from(
-        journey_step_visits.join(sent_messages, S.message_key == V.message_key)
-        .outerjoin(experiment_assignments, A.message_key == V.message_key)).where(
-        V.flow_id == flow.id, V.flow_version == flow.version,
-        V.step_id.in_(list(topics))).subquery()
+    sent = (
+        select(V.step_id, V.message_key, V.contact_id, S.channel, S.sent_at, A.variant)
+        .select_from(
+            journey_step_visits.join(sent_messages, S.message_key == V.message_key).outerjoin(
+                experiment_assignments, A.message_key == V.message_key
+            )
+        )
+        .where(V.flow_id == flow.id, V.flow_version == flow.version, V.step_id.in_(list(topics)))
+        .subquery()
+    )
     return {
         "sent": _distinct(conn, [_keys(sent)]),
         "opened": _distinct(conn, [_engaged(sent, "open")]),
         "clicked": _distinct(conn, [_engaged(sent, "click")]),
-        "delivered": _distinct(conn, [
-            _reported(conn, sent, EventType.EMAIL_DELIVERED, "email"),
-            _reported(conn, sent, EventType.SMS_STATUS_CHANGED, "sms", SMS_DELIVERED)]),
-        "bounced": _distinct(conn, [
-            _reported(conn, sent, EventType.EMAIL_BOUNCED, "email"),
-            _reported(conn, sent, EventType.SMS_STATUS_CHANGED, "sms", SMS_UNDELIVERED)]),
-        "unsubscribed": _distinct(conn, [_channel_opt_outs(sent),
-                                         _topic_opt_outs(conn, sent, topics)]),
+        "delivered": _distinct(
+            conn,
+            [
+                _reported(conn, sent, EventType.EMAIL_DELIVERED, "email"),
+                _reported(conn, sent, EventType.SMS_STATUS_CHANGED, "sms", SMS_DELIVERED),
+            ],
+        ),
+        "bounced": _distinct(
+            conn,
+            [
+                _reported(conn, sent, EventType.EMAIL_BOUNCED, "email"),
+                _reported(conn, sent, EventType.SMS_STATUS_CHANGED, "sms", SMS_UNDELIVERED),
+            ],
+        ),
+        "unsubscribed": _distinct(
+            conn, [_channel_opt_outs(sent), _topic_opt_outs(conn, sent, topics)]
+        ),
     }
 
 
 def step_topics(flow: Flow, step_ids: Iterable[str]) -> dict[str, str | None]:
     """The topic each step's messages went under (None: transactional, no topic)."""
-    return {step_id: None if flow.transactional
-            else topic_or_default(getattr(flow.step(step_id), "topic", None))
-            for step_id in step_ids}
+    return {
+        step_id: None
+        if flow.transactional
+        else topic_or_default(getattr(flow.step(step_id), "topic", None))
+        for step_id in step_ids
+    }
 
 
 def _keys(sent, *where):
@@ -77,23 +95,34 @@ def _keys(sent, *where):
 def _distinct(conn: Connection, queries: list) -> Counts:
     """Distinct messages per (step, variant) found by any of the queries."""
     inner = union(*queries).subquery() if len(queries) > 1 else queries[0].distinct().subquery()
-    rows = conn.execute(select(inner.c[0], inner.c[1], func.count(inner.c[2].distinct()))
-                        .group_by(inner.c[0], inner.c[1])).all()
+    rows = conn.execute(
+        select(inner.c[0], inner.c[1], func.count(inner.c[2].distinct())).group_by(
+            inner.c[0], inner.c[1]
+        )
+    ).all()
     return Counter({(step_id, variant): count for step_id, variant, count in rows})
 
 
 def _engaged(sent, kind: str):
     E = email_engagement.c
-    return _keys(sent).join(email_engagement, and_(
-        E.contact_id == sent.c.contact_id, E.kind == kind, E.message_key == sent.c.message_key))
+    return _keys(sent).join(
+        email_engagement,
+        and_(
+            E.contact_id == sent.c.contact_id, E.kind == kind, E.message_key == sent.c.message_key
+        ),
+    )
 
 
-def _reported(conn: Connection, sent, event_type: str, channel: str,
-              statuses: Iterable[str] | None = None):
+def _reported(
+    conn: Connection, sent, event_type: str, channel: str, statuses: Iterable[str] | None = None
+):
     """Messages a provider reported on, found by their key among the contact's events."""
     key = json_field(conn, events.c.payload, "message_key")
-    on = [events.c.contact_id == sent.c.contact_id, events.c.type == event_type,
-          key == sent.c.message_key]
+    on = [
+        events.c.contact_id == sent.c.contact_id,
+        events.c.type == event_type,
+        key == sent.c.message_key,
+    ]
     if statuses is not None:
         on.append(json_field(conn, events.c.payload, "status").in_(list(statuses)))
     return _keys(sent, sent.c.channel == channel).join(events, and_(*on))
@@ -102,11 +131,19 @@ def _reported(conn: Connection, sent, event_type: str, channel: str,
 def _channel_opt_outs(sent):
     """An opt-out counts for the last message on its channel before it, never for two."""
     C, later = channel_status.c, aliased(sent_messages)
-    opted_out = and_(C.contact_id == sent.c.contact_id, C.channel == sent.c.channel,
-                     C.list_id == "", C.unsubscribed.is_(True), C.changed_at >= sent.c.sent_at)
-    newer = exists().where(later.c.contact_id == sent.c.contact_id,
-                           later.c.channel == sent.c.channel, later.c.sent_at > sent.c.sent_at,
-                           later.c.sent_at <= C.changed_at)
+    opted_out = and_(
+        C.contact_id == sent.c.contact_id,
+        C.channel == sent.c.channel,
+        C.list_id == "",
+        C.unsubscribed.is_(True),
+        C.changed_at >= sent.c.sent_at,
+    )
+    newer = exists().where(
+        later.c.contact_id == sent.c.contact_id,
+        later.c.channel == sent.c.channel,
+        later.c.sent_at > sent.c.sent_at,
+        later.c.sent_at <= C.changed_at,
+    )
     return _keys(sent, ~newer).join(channel_status, opted_out)
 
 
@@ -119,12 +156,20 @@ def _topic_opt_outs(conn: Connection, sent, topics: dict[str, str | None]):
     if not named:
         return _keys(sent, literal(False))
     topic = case(named, value=sent.c.step_id, else_=null())
-    left = and_(T.contact_id == sent.c.contact_id, T.channel == sent.c.channel, T.topic == topic,
-                T.subscribed.is_(False), T.changed_at >= sent.c.sent_at)
+    left = and_(
+        T.contact_id == sent.c.contact_id,
+        T.channel == sent.c.channel,
+        T.topic == topic,
+        T.subscribed.is_(False),
+        T.changed_at >= sent.c.sent_at,
+    )
     payload = events.c.payload
     newer = exists().where(
-        events.c.contact_id == sent.c.contact_id, events.c.type == EventType.MESSAGE_SENT,
+        events.c.contact_id == sent.c.contact_id,
+        events.c.type == EventType.MESSAGE_SENT,
         json_field(conn, payload, "channel") == sent.c.channel,
         json_field(conn, payload, "topic") == T.topic,
-        events.c.occurred_at > sent.c.sent_at, events.c.occurred_at <= T.changed_at)
+        events.c.occurred_at > sent.c.sent_at,
+        events.c.occurred_at <= T.changed_at,
+    )
     return _keys(sent, ~newer).join(topic_preferences, left)

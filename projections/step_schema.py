@@ -12,7 +12,8 @@ from projections.metadata import metadata
 from projections.types import UtcDateTime
 
 journey_step_visits = Table(
-    "journey_step_visits", metadata,
+    "journey_step_visits",
+    metadata,
     Column("workflow_id", String(1000), primary_key=True),
     Column("enrollment_id", String(400), primary_key=True),
     Column("step_id", String(64), primary_key=True),

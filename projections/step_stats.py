@@ -35,7 +35,8 @@ SEND_CHANNELS = {"send_email": "email", "send_sms": "sms"}
 class NothingPublished(UnknownVersion):
     def __init__(self, flow_id: str):
         super(UnknownVersion, self).__init__(
-            f"flow {flow_id!r} has no published version yet, so no step has counts")
+            f"flow {flow_id!r} has no published version yet, so no step has counts"
+        )
 
 
 class VariantStats(BaseModel):
@@ -58,11 +59,16 @@ class StepStats(BaseModel):
     kind: str
     label: str = Field(description="The step's name, or its kind and id.")
     channel: str | None = Field(default=None, description="email or sms for send steps.")
-    entered: int = Field(0, description="Visits that reached the step: those that left it "
-                         "plus the journeys waiting there now.")
+    entered: int = Field(
+        0,
+        description="Visits that reached the step: those that left it "
+        "plus the journeys waiting there now.",
+    )
     completed: int = 0
-    skipped: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(SKIP_REASONS, 0),
-                                    description="Visits that skipped the step, by reason.")
+    skipped: dict[str, int] = Field(
+        default_factory=lambda: dict.fromkeys(SKIP_REASONS, 0),
+        description="Visits that skipped the step, by reason.",
+    )
     exited: int = Field(0, description="Journeys that ended at this step (not an exit step).")
     failed: int = Field(0, description="Sends or actions that failed for good.")
     interrupted: int = Field(0, description="Waits cut short by a stop.")
@@ -72,13 +78,18 @@ class StepStats(BaseModel):
     opened: int = 0
     clicked: int = 0
     bounced: int = 0
-    unsubscribed: int = Field(0, description="Contacts who opted out of the channel, or of "
-                              "the message's topic on it, after this message and before "
-                              "any later message on that channel (of that topic).")
+    unsubscribed: int = Field(
+        0,
+        description="Contacts who opted out of the channel, or of "
+        "the message's topic on it, after this message and before "
+        "any later message on that channel (of that topic).",
+    )
     converted: int = Field(0, description="Goal conversions attributed to this step.")
     variants: list[VariantStats] | None = Field(
-        default=None, description="Experiment steps: the message counts per variant, in "
-        "the step's order (a holdout contact's visit is skipped with reason holdout).")
+        default=None,
+        description="Experiment steps: the message counts per variant, in "
+        "the step's order (a holdout contact's visit is skipped with reason holdout).",
+    )
 
     @computed_field
     @property
@@ -92,8 +103,10 @@ class FlowStepStats(BaseModel):
     live_version: int = Field(description="The flow's live version (0: never published).")
     versions: list[int] = Field(description="Every published version, oldest first.")
     live_journeys: int = Field(description="Running or paused journeys of this version.")
-    unplaced: int = Field(description="Live journeys that have not reported a step yet "
-                          "(started before step analytics existed).")
+    unplaced: int = Field(
+        description="Live journeys that have not reported a step yet "
+        "(started before step analytics existed)."
+    )
     converted_unattributed: int = Field(description="Conversions with no step before the goal.")
     steps: list[StepStats] = Field(description="Every step of the version, in document order.")
 
@@ -129,10 +142,15 @@ def flow_step_stats(conn: Connection, flow_id: str, version: int | None = None) 
         if step_id in rows:
             rows[step_id].converted = count
     return FlowStepStats(
-        flow_id=flow_id, version=version, live_version=record.current_version,
+        flow_id=flow_id,
+        version=version,
+        live_version=record.current_version,
         versions=[f.version for f in versions(conn, flow_id)],
-        live_journeys=sum(live_by_step.values()), unplaced=live_by_step.get(None, 0),
-        converted_unattributed=conversions.get(None, 0), steps=list(rows.values()))
+        live_journeys=sum(live_by_step.values()),
+        unplaced=live_by_step.get(None, 0),
+        converted_unattributed=conversions.get(None, 0),
+        steps=list(rows.values()),
+    )
 
 
 def _row(step) -> StepStats:
@@ -147,8 +165,10 @@ def _mine(flow: Flow) -> list:
 
 def _visits(conn: Connection, flow: Flow, rows: dict[str, StepStats]) -> None:
     for step_id, result, reason, count in conn.execute(
-            select(V.step_id, V.result, V.reason, func.count()).where(*_mine(flow))
-            .group_by(V.step_id, V.result, V.reason)):
+        select(V.step_id, V.result, V.reason, func.count())
+        .where(*_mine(flow))
+        .group_by(V.step_id, V.result, V.reason)
+    ):
         row = rows.get(step_id)
         if row is None:
             continue
@@ -161,15 +181,24 @@ def _visits(conn: Connection, flow: Flow, rows: dict[str, StepStats]) -> None:
 
 def _positions(conn: Connection, flow: Flow) -> dict[str | None, int]:
     J = journey_index.c
-    return dict(conn.execute(select(J.current_step, func.count()).where(
-        J.flow_id == flow.id, J.flow_version == flow.version, J.status.in_(LIVE))
-        .group_by(J.current_step)).all())
+    return dict(
+        conn.execute(
+            select(J.current_step, func.count())
+            .where(J.flow_id == flow.id, J.flow_version == flow.version, J.status.in_(LIVE))
+            .group_by(J.current_step)
+        ).all()
+    )
 
 
 def _conversions(conn: Connection, flow: Flow) -> dict[str | None, int]:
     C = journey_conversions.c
-    return dict(conn.execute(select(C.step_id, func.count()).where(
-        C.flow_id == flow.id, C.flow_version == flow.version).group_by(C.step_id)).all())
+    return dict(
+        conn.execute(
+            select(C.step_id, func.count())
+            .where(C.flow_id == flow.id, C.flow_version == flow.version)
+            .group_by(C.step_id)
+        ).all()
+    )
 
 
 def _messages(conn: Connection, flow: Flow, rows: dict[str, StepStats]) -> None:
@@ -180,19 +209,32 @@ def _messages(conn: Connection, flow: Flow, rows: dict[str, StepStats]) -> None:
     assigned = _assigned(conn, flow)
     for row in sends:
         for name in COUNTS:
-            setattr(row, name, sum(n for (step_id, _), n in counts[name].items()
-                                   if step_id == row.step_id))
+            setattr(
+                row,
+                name,
+                sum(n for (step_id, _), n in counts[name].items() if step_id == row.step_id),
+            )
         if row.kind == "experiment":
-            row.variants = [VariantStats(
-                name=variant.name, assigned=assigned[(row.step_id, variant.name)],
-                **{name: counts[name][(row.step_id, variant.name)] for name in COUNTS})
-                for variant in flow.step(row.step_id).variants]
+            row.variants = [
+                VariantStats(
+                    name=variant.name,
+                    assigned=assigned[(row.step_id, variant.name)],
+                    **{name: counts[name][(row.step_id, variant.name)] for name in COUNTS},
+                )
+                for variant in flow.step(row.step_id).variants
+            ]
 
 
 def _assigned(conn: Connection, flow: Flow) -> Counter:
     """Visits of each experiment step given each variant (sent or not)."""
     A = experiment_assignments.c
-    return Counter({(step_id, variant): n for step_id, variant, n in conn.execute(
-        select(A.step_id, A.variant, func.count()).where(
-            A.flow_id == flow.id, A.flow_version == flow.version)
-        .group_by(A.step_id, A.variant))})
+    return Counter(
+        {
+            (step_id, variant): n
+            for step_id, variant, n in conn.execute(
+                select(A.step_id, A.variant, func.count())
+                .where(A.flow_id == flow.id, A.flow_version == flow.version)
+                .group_by(A.step_id, A.variant)
+            )
+        }
+    )

@@ -12,27 +12,46 @@ OUTCOME_LIMIT = 1000
 
 
 def record_visit(conn: Connection, report: StepReport) -> None:
-    result, reason = classify(report.kind, report.outcome, report.action_status,
-                              report.reason_code)
-    conn.execute(insert(conn, journey_step_visits).values(
-        workflow_id=report.workflow_id, enrollment_id=report.enrollment_id,
-        step_id=report.step_id, visit=report.visit, flow_id=report.flow_id,
-        flow_version=report.flow_version, contact_id=report.contact_id, kind=report.kind,
-        result=result, reason=reason, outcome=report.outcome[:OUTCOME_LIMIT],
-        message_key=report.message_key, ended_at=report.at,
-    ).on_conflict_do_nothing())
+    result, reason = classify(report.kind, report.outcome, report.action_status, report.reason_code)
+    conn.execute(
+        insert(conn, journey_step_visits)
+        .values(
+            workflow_id=report.workflow_id,
+            enrollment_id=report.enrollment_id,
+            step_id=report.step_id,
+            visit=report.visit,
+            flow_id=report.flow_id,
+            flow_version=report.flow_version,
+            contact_id=report.contact_id,
+            kind=report.kind,
+            result=result,
+            reason=reason,
+            outcome=report.outcome[:OUTCOME_LIMIT],
+            message_key=report.message_key,
+            ended_at=report.at,
+        )
+        .on_conflict_do_nothing()
+    )
     # Only this enrollment's row: the journey that reports owns it. An ended row is left
     # as it is (the journey's end may already be recorded when a retry lands).
-    conn.execute(update(journey_index).where(
-        journey_index.c.workflow_id == report.workflow_id,
-        journey_index.c.enrollment_id == report.enrollment_id,
-        journey_index.c.status != "ended").values(current_step=report.next_step))
+    conn.execute(
+        update(journey_index)
+        .where(
+            journey_index.c.workflow_id == report.workflow_id,
+            journey_index.c.enrollment_id == report.enrollment_id,
+            journey_index.c.status != "ended",
+        )
+        .values(current_step=report.next_step)
+    )
 
 
 def first_step(conn: Connection, flow_id: str, version: int) -> str | None:
     """The first step of a published version, read from its stored document without
     parsing the whole flow (a sub-flow's journey recording its own start)."""
-    document = conn.execute(select(flow_versions.c.document).where(
-        flow_versions.c.flow_id == flow_id, flow_versions.c.version == version)).scalar()
+    document = conn.execute(
+        select(flow_versions.c.document).where(
+            flow_versions.c.flow_id == flow_id, flow_versions.c.version == version
+        )
+    ).scalar()
     steps = (document or {}).get("steps") or []
     return steps[0].get("id") if steps and isinstance(steps[0], dict) else None

@@ -4,7 +4,12 @@ here means a caller of `metadata` never depends on which of them it imported fir
 
 # noqa: F401 below: imported to declare their tables.
 from projections import (  # noqa: F401
-    change_schema, experiment_schema, mailing_schema, schema, step_schema, topic_schema,
+    change_schema,
+    experiment_schema,
+    mailing_schema,
+    schema,
+    step_schema,
+    topic_schema,
 )
 from projections.metadata import metadata
 

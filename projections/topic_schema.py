@@ -11,7 +11,8 @@ from projections.types import UtcDateTime
 # A last-writer register by changed_at (the event's occurred_at), so arrival order
 # never matters and a rebuild gives the same rows.
 topic_preferences = Table(
-    "topic_preferences", metadata,
+    "topic_preferences",
+    metadata,
     Column("contact_id", String(128), primary_key=True),
     Column("topic", String(64), primary_key=True),
     Column("channel", String(20), primary_key=True),

@@ -9,7 +9,10 @@ its last run reached, so "start it again" is also how a stopped backfill resumes
 from datetime import timedelta
 
 from temporalio.client import (
-    Client, WorkflowExecutionDescription, WorkflowExecutionStatus, WorkflowHandle,
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
     WorkflowQueryFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -24,8 +27,9 @@ from workflows.backfill import BackfillWorkflow
 QUERY_TIMEOUT = timedelta(seconds=5)
 
 
-async def start_backfill(client: Client, flow: Flow, *, task_queue: str, rate_per_second: float,
-                         page_size: int) -> str:
+async def start_backfill(
+    client: Client, flow: Flow, *, task_queue: str, rate_per_second: float, page_size: int
+) -> str:
     """Start (or find) the backfill of this published version; its workflow id."""
     workflow_id = backfill_workflow_id(flow.id, flow.version)
     handle = client.get_workflow_handle_for(BackfillWorkflow.run, workflow_id)
@@ -39,24 +43,35 @@ async def start_backfill(client: Client, flow: Flow, *, task_queue: str, rate_pe
         last = await _progress(client, handle, description)
         if last.status == "completed":
             return workflow_id
-        start = start.model_copy(update={
-            "cursor": last.cursor, "scanned": last.scanned, "enrolled": last.enrolled,
-            "skipped": last.skipped, "total": last.total})
+        start = start.model_copy(
+            update={
+                "cursor": last.cursor,
+                "scanned": last.scanned,
+                "enrolled": last.enrolled,
+                "skipped": last.skipped,
+                "total": last.total,
+            }
+        )
         reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE
     try:
         await client.start_workflow(
-            BackfillWorkflow.run, start, id=workflow_id, task_queue=task_queue,
+            BackfillWorkflow.run,
+            start,
+            id=workflow_id,
+            task_queue=task_queue,
             id_reuse_policy=reuse,
             # Two callers racing: the second finds the first's run instead of failing.
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=f"enroll existing contacts in {flow.name or flow.id} v{flow.version}")
+            static_summary=f"enroll existing contacts in {flow.name or flow.id} v{flow.version}",
+        )
     except WorkflowAlreadyStartedError:
         pass  # a run that closed meanwhile: it did (or stopped) the work
     return workflow_id
 
 
-async def backfill_progress(client: Client, flow_id: str,
-                            version: int | None = None) -> BackfillProgress | None:
+async def backfill_progress(
+    client: Client, flow_id: str, version: int | None = None
+) -> BackfillProgress | None:
     """A backfill's progress (None: that version has none). Without a version, the newest
     version's backfill, found through visibility (eventually consistent: a backfill
     started a moment ago may not be listed yet; pass the version when it is known)."""
@@ -64,8 +79,9 @@ async def backfill_progress(client: Client, flow_id: str,
         version = await _latest_version(client, flow_id)
         if version is None:
             return None
-    handle = client.get_workflow_handle_for(BackfillWorkflow.run,
-                                            backfill_workflow_id(flow_id, version))
+    handle = client.get_workflow_handle_for(
+        BackfillWorkflow.run, backfill_workflow_id(flow_id, version)
+    )
     description = await _describe(handle)
     return None if description is None else await _progress(client, handle, description)
 
@@ -91,8 +107,9 @@ async def _describe(handle: WorkflowHandle) -> WorkflowExecutionDescription | No
         return None
 
 
-async def _progress(client: Client, handle: WorkflowHandle,
-                    description: WorkflowExecutionDescription) -> BackfillProgress:
+async def _progress(
+    client: Client, handle: WorkflowHandle, description: WorkflowExecutionDescription
+) -> BackfillProgress:
     if description.status == WorkflowExecutionStatus.COMPLETED:
         return await handle.result()
     try:
@@ -102,12 +119,15 @@ async def _progress(client: Client, handle: WorkflowHandle,
     if description.status != WorkflowExecutionStatus.RUNNING and progress.status == "running":
         # Terminated, failed or timed out: it stopped where its state says.
         status = description.status.name.lower() if description.status else "closed"
-        progress = progress.model_copy(update={"status": "cancelled",
-                                               "reason": f"workflow {status}"})
+        progress = progress.model_copy(
+            update={"status": "cancelled", "reason": f"workflow {status}"}
+        )
     return progress
 
 
-async def _as_started(client: Client, description: WorkflowExecutionDescription) -> BackfillProgress:
+async def _as_started(
+    client: Client, description: WorkflowExecutionDescription
+) -> BackfillProgress:
     """The progress the latest run started from (continue-as-new carries it in the input):
     at most one run's pages behind, and readable with no worker around."""
     handle = client.get_workflow_handle(description.id, run_id=description.run_id)
@@ -115,19 +135,28 @@ async def _as_started(client: Client, description: WorkflowExecutionDescription)
         attributes = event.workflow_execution_started_event_attributes
         [start] = await client.data_converter.decode(attributes.input.payloads, [BackfillInput])
         return BackfillProgress(
-            workflow_id=description.id, flow_id=start.flow.id, version=start.flow.version,
-            status="running", scanned=start.scanned, enrolled=start.enrolled,
-            skipped=start.skipped, total=start.total, cursor=start.cursor)
+            workflow_id=description.id,
+            flow_id=start.flow.id,
+            version=start.flow.version,
+            status="running",
+            scanned=start.scanned,
+            enrolled=start.enrolled,
+            skipped=start.skipped,
+            total=start.total,
+            cursor=start.cursor,
+        )
     raise LookupError(f"workflow {description.id} has no history")
 
 
 async def _latest_version(client: Client, flow_id: str) -> int | None:
     prefix = backfill_workflow_id(flow_id, 0)[:-1]  # "backfill/<flow_id>/v"
-    query = (f"WorkflowType = 'BackfillWorkflow' AND WorkflowId STARTS_WITH "
-             f"'{_quote(prefix)}'")
+    query = f"WorkflowType = 'BackfillWorkflow' AND WorkflowId STARTS_WITH " f"'{_quote(prefix)}'"
     try:
-        versions = [int(execution.id[len(prefix):]) async for execution in client.list_workflows(query)
-                    if execution.id[len(prefix):].isdigit()]
+        versions = [
+            int(execution.id[len(prefix) :])
+            async for execution in client.list_workflows(query)
+            if execution.id[len(prefix) :].isdigit()
+        ]
     except RPCError as exc:
         if exc.status != RPCStatusCode.UNIMPLEMENTED:
             raise

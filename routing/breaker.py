@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from temporalio.service import RPCError, RPCStatusCode
 
 # Statuses that say "Temporal is not there right now", not "this event is wrong".
-UNREACHABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
-                         RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN})
+UNREACHABLE = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.UNKNOWN,
+    }
+)
 
 
 def unreachable(exc: BaseException) -> bool:

@@ -22,9 +22,13 @@ class Handled:
 def _dead_among(conn: Connection, event_ids: list[str]) -> set[str]:
     if not event_ids:
         return set()
-    return set(conn.execute(select(event_dispatches.c.event_id).where(
-        event_dispatches.c.event_id.in_(event_ids),
-        event_dispatches.c.dead_at.is_not(None))).scalars())
+    return set(
+        conn.execute(
+            select(event_dispatches.c.event_id).where(
+                event_dispatches.c.event_id.in_(event_ids), event_dispatches.c.dead_at.is_not(None)
+            )
+        ).scalars()
+    )
 
 
 def _split(event_ids: Iterable[str], dead: set[str]) -> Handled:

@@ -13,19 +13,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import Engine
-
 from pydantic_core import PydanticSerializationError
+from sqlalchemy import Engine
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.events import ContactEvent
 from projections import dispatches
-from projections.dispatch_bell import BELL
 from projections import journey_index as index
+from projections.dispatch_bell import BELL
 from routing.breaker import unreachable
 from routing.router import Routed, Router, Undeliverable
 from telemetry.metrics import (
-    DEAD_LETTERS, EVENTS_ROUTED, ROUTED_OUTCOMES, ROUTING_DEFERRED, ROUTING_SECONDS, bounded,
+    DEAD_LETTERS,
+    EVENTS_ROUTED,
+    ROUTED_OUTCOMES,
+    ROUTING_DEFERRED,
+    ROUTING_SECONDS,
+    bounded,
 )
 
 log = structlog.get_logger("dripstone.dispatch")
@@ -38,8 +42,10 @@ class Backoff:
 
     @classmethod
     def from_settings(cls, settings) -> "Backoff":
-        return cls(timedelta(seconds=settings.dispatch_retry_initial_seconds),
-                   timedelta(seconds=settings.dispatch_retry_max_seconds))
+        return cls(
+            timedelta(seconds=settings.dispatch_retry_initial_seconds),
+            timedelta(seconds=settings.dispatch_retry_max_seconds),
+        )
 
 
 # Contacts routed at once. Each contact's events still go one after another, in store
@@ -47,9 +53,14 @@ class Backoff:
 CONCURRENT_CONTACTS = 32
 
 
-async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
-                  backoff: Backoff = Backoff(), redelivery: bool = False,
-                  flows_loaded: bool = False) -> list[Routed]:
+async def deliver(
+    engine: Engine,
+    router: Router,
+    events: list[ContactEvent],
+    backoff: Backoff = Backoff(),
+    redelivery: bool = False,
+    flows_loaded: bool = False,
+) -> list[Routed]:
     """Route `events` (in store order) and settle their dispatch records: delivered ones
     are deleted; when an event fails, it and its contact's later events are left to the
     dispatcher, with backoff; an event that can never be delivered becomes a dead letter.
@@ -63,8 +74,9 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
         return []
     ids = [e.event_id for e in events]
     try:
-        held, journeys = await asyncio.to_thread(_prepare, engine, router, events, ids,
-                                                 flows_loaded)
+        held, journeys = await asyncio.to_thread(
+            _prepare, engine, router, events, ids, flows_loaded
+        )
     except Exception as exc:  # noqa: BLE001 - e.g. the catalogue could not be read
         log.warning("dispatch.deferred", events=len(events), error=_describe(exc))
         return []
@@ -73,15 +85,19 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
         if event.contact_id not in held:
             queues.setdefault(event.contact_id, []).append(event)
     gate = asyncio.Semaphore(CONCURRENT_CONTACTS)
-    outcomes = await asyncio.gather(*(
-        _route_in_order(router, queue, journeys.get(contact, []), redelivery, gate)
-        for contact, queue in queues.items()))
+    outcomes = await asyncio.gather(
+        *(
+            _route_in_order(router, queue, journeys.get(contact, []), redelivery, gate)
+            for contact, queue in queues.items()
+        )
+    )
     done = [i for o in outcomes for i, _ in o.routed]
     failed = [i for o in outcomes if o.error and not o.dead for i in o.left]
     dead = [(o.left[0], o.error) for o in outcomes if o.dead]
     # A dead letter stops holding its contact back: the events behind it go at once.
-    waiting = ([e.event_id for e in events if e.contact_id in held]
-               + [i for o in outcomes if o.dead for i in o.left[1:]])
+    waiting = [e.event_id for e in events if e.contact_id in held] + [
+        i for o in outcomes if o.dead for i in o.left[1:]
+    ]
     error = next((o.error for o in outcomes if o.error and not o.dead), None)
     await asyncio.to_thread(_settle, engine, done, failed, waiting, dead, error, backoff)
     if any(o.unreachable for o in outcomes):
@@ -97,8 +113,9 @@ async def deliver(engine: Engine, router: Router, events: list[ContactEvent],
         DEAD_LETTERS.inc()
     for _, routes in (r for o in outcomes for r in o.routed):
         for route in routes or [None]:
-            EVENTS_ROUTED.labels(bounded(route.outcome if route else "no_journey",
-                                         ROUTED_OUTCOMES), path).inc()
+            EVENTS_ROUTED.labels(
+                bounded(route.outcome if route else "no_journey", ROUTED_OUTCOMES), path
+            ).inc()
     routed = {i: r for o in outcomes for i, r in o.routed}
     return [r for i in ids for r in routed.get(i, [])]
 
@@ -108,8 +125,9 @@ def _due_now(engine: Engine, event_ids: list[str]) -> None:
         dispatches.due_now(conn, event_ids, datetime.now(UTC))
 
 
-def _prepare(engine: Engine, router: Router, events: list[ContactEvent], ids: list[str],
-             flows_loaded: bool):
+def _prepare(
+    engine: Engine, router: Router, events: list[ContactEvent], ids: list[str], flows_loaded: bool
+):
     """One read of the catalogue (unless the caller just made it) and one of the journey
     index for the whole batch."""
     if not flows_loaded:
@@ -124,6 +142,7 @@ def _prepare(engine: Engine, router: Router, events: list[ContactEvent], ids: li
 class _Outcome:
     """One contact's queue: what was routed (event id, routes), and from the failure on,
     what is left to the dispatcher (`dead`: its first event can never be delivered)."""
+
     routed: list[tuple[str, list[Routed]]] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     error: str | None = None
@@ -131,9 +150,13 @@ class _Outcome:
     unreachable: bool = False
 
 
-async def _route_in_order(router: Router, queue: list[ContactEvent],
-                          journeys: list[index.IndexedJourney], redelivery: bool,
-                          gate: asyncio.Semaphore) -> _Outcome:
+async def _route_in_order(
+    router: Router,
+    queue: list[ContactEvent],
+    journeys: list[index.IndexedJourney],
+    redelivery: bool,
+    gate: asyncio.Semaphore,
+) -> _Outcome:
     outcome = _Outcome()
     async with gate:
         for position, event in enumerate(queue):
@@ -147,12 +170,14 @@ async def _route_in_order(router: Router, queue: list[ContactEvent],
                 outcome.unreachable = unreachable(exc)
                 break
             ROUTING_SECONDS.labels("dispatcher" if redelivery else "fast").observe(
-                time.perf_counter() - began)
+                time.perf_counter() - began
+            )
             outcome.routed.append((event.event_id, routed))
             if any(r.outcome == "enrolled" for r in routed):
                 # Later events of this contact must reach the journey this one started.
-                journeys = (await asyncio.to_thread(router.journeys_of, [event.contact_id])
-                            ).get(event.contact_id, [])
+                journeys = (await asyncio.to_thread(router.journeys_of, [event.contact_id])).get(
+                    event.contact_id, []
+                )
     return outcome
 
 
@@ -163,16 +188,26 @@ def undeliverable(exc: BaseException) -> bool:
     else (a bug, a database error) is retried, and logged, until fixed."""
     if isinstance(exc, Undeliverable | PydanticSerializationError):
         return True
-    return (isinstance(exc, RPCError) and exc.status == RPCStatusCode.INVALID_ARGUMENT
-            and "search attribute" not in exc.message.lower())
+    return (
+        isinstance(exc, RPCError)
+        and exc.status == RPCStatusCode.INVALID_ARGUMENT
+        and "search attribute" not in exc.message.lower()
+    )
 
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _settle(engine: Engine, done: list[str], failed: list[str], waiting: list[str],
-            dead: list[tuple[str, str]], error: str | None, backoff: Backoff) -> None:
+def _settle(
+    engine: Engine,
+    done: list[str],
+    failed: list[str],
+    waiting: list[str],
+    dead: list[tuple[str, str]],
+    error: str | None,
+    backoff: Backoff,
+) -> None:
     """`waiting`: held behind an earlier failed event of their contact (or released by
     a dead letter); due at once, so they go as soon as it has (claim_due keeps order)."""
     if not (done or failed or waiting or dead):
@@ -191,8 +226,14 @@ class Dispatcher:
     """Retries pending dispatch records until each is delivered; one per process that
     routes (worker, API, dev stack). Several may run: a claimed row is leased."""
 
-    def __init__(self, engine: Engine, router: Router, backoff: Backoff = Backoff(),
-                 poll: timedelta = timedelta(seconds=1), batch: int = 100):
+    def __init__(
+        self,
+        engine: Engine,
+        router: Router,
+        backoff: Backoff = Backoff(),
+        poll: timedelta = timedelta(seconds=1),
+        batch: int = 100,
+    ):
         self.engine = engine
         self.router = router
         self.backoff = backoff
@@ -201,8 +242,12 @@ class Dispatcher:
 
     @classmethod
     def from_settings(cls, settings, engine: Engine, router: Router) -> "Dispatcher":
-        return cls(engine, router, Backoff.from_settings(settings),
-                   timedelta(seconds=settings.dispatch_poll_seconds))
+        return cls(
+            engine,
+            router,
+            Backoff.from_settings(settings),
+            timedelta(seconds=settings.dispatch_poll_seconds),
+        )
 
     async def deliver_due(self) -> int:
         """One pass: route what is due now; returns how many events were taken up."""
@@ -236,8 +281,9 @@ class Dispatcher:
         """Until the poll interval passes, the bell rings or a stop, whichever is first."""
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(bell.wait())]
         try:
-            await asyncio.wait(waits, timeout=self.poll.total_seconds(),
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                waits, timeout=self.poll.total_seconds(), return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for waiter in waits:
                 waiter.cancel()

@@ -14,19 +14,30 @@ class IndexKeeper:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def claim(self, flow: Flow, contact_id: str, enrollment_id: str,
-              workflow_id: str) -> str | None:
+    def claim(
+        self, flow: Flow, contact_id: str, enrollment_id: str, workflow_id: str
+    ) -> str | None:
         """The enrollment that owns the live row after claiming it; None when the id is
         closed for good (re_entry never, ended already)."""
         with self.engine.begin() as conn:
             row = index.get(conn, workflow_id)
-            if (row is not None and row.status == index.ENDED and flow.re_entry == ReEntry.NEVER
-                    and row.enrollment_id != enrollment_id):
+            if (
+                row is not None
+                and row.status == index.ENDED
+                and flow.re_entry == ReEntry.NEVER
+                and row.enrollment_id != enrollment_id
+            ):
                 return None
-            return index.claim_start(conn, workflow_id=workflow_id, contact_id=contact_id,
-                                     flow_id=flow.id, flow_version=flow.version,
-                                     enrollment_id=enrollment_id, now=datetime.now(UTC),
-                                     current_step=flow.steps[0].id)
+            return index.claim_start(
+                conn,
+                workflow_id=workflow_id,
+                contact_id=contact_id,
+                flow_id=flow.id,
+                flow_version=flow.version,
+                enrollment_id=enrollment_id,
+                now=datetime.now(UTC),
+                current_step=flow.steps[0].id,
+            )
 
     def ended(self, workflow_id: str, enrollment_id: str | None) -> None:
         with self.engine.begin() as conn:

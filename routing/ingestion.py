@@ -18,8 +18,9 @@ from telemetry.metrics import EVENTS_INGESTED, bounded
 EVENT_TYPES = frozenset(PAYLOAD_SCHEMAS)
 
 
-async def ingest_events(engine: Engine, router: Router | None, events: list[ContactEvent],
-                        backoff: Backoff = Backoff()) -> tuple[list[ContactEvent], list[Routed]]:
+async def ingest_events(
+    engine: Engine, router: Router | None, events: list[ContactEvent], backoff: Backoff = Backoff()
+) -> tuple[list[ContactEvent], list[Routed]]:
     """Without a router (no Temporal client in this process) the events wait for the
     dispatcher of a process that has one."""
     if router is None:
@@ -27,8 +28,9 @@ async def ingest_events(engine: Engine, router: Router | None, events: list[Cont
         _count(events, appended)
         return appended, []
     await asyncio.to_thread(router.flows.load)
-    appended, to_route = await asyncio.to_thread(ingest_routable, engine, events,
-                                                 routable(router.flows.trigger_types()))
+    appended, to_route = await asyncio.to_thread(
+        ingest_routable, engine, events, routable(router.flows.trigger_types())
+    )
     _count(events, appended)
     return appended, await deliver(engine, router, to_route, backoff, flows_loaded=True)
 
@@ -42,13 +44,19 @@ def _count(received: list[ContactEvent], appended: list[ContactEvent]) -> None:
         EVENTS_INGESTED.labels(bounded(event.type, EVENT_TYPES), result).inc()
 
 
-async def ingest_raw(engine: Engine, router: Router | None, raw: list[dict[str, Any]],
-                     backoff: Backoff = Backoff(),
-                     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
-                     phone_region: str | None = None):
+async def ingest_raw(
+    engine: Engine,
+    router: Router | None,
+    raw: list[dict[str, Any]],
+    backoff: Backoff = Backoff(),
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    phone_region: str | None = None,
+):
     """Validate every event before appending any, so one bad event in a batch cannot
     leave half of it accepted."""
     now = datetime.now(UTC)
-    events = [parse_event(item, now=now, max_payload_bytes=max_payload_bytes,
-                          phone_region=phone_region) for item in raw]
+    events = [
+        parse_event(item, now=now, max_payload_bytes=max_payload_bytes, phone_region=phone_region)
+        for item in raw
+    ]
     return await ingest_events(engine, router, events, backoff)

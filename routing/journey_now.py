@@ -30,8 +30,14 @@ class RetryView(BaseModel):
     next_attempt_at: datetime | None
 
 
-def waiting(engine: Engine, zones: Zones, flow_id: str, version: int | None, contact_id: str,
-            state: JourneyState | None) -> WaitView | None:
+def waiting(
+    engine: Engine,
+    zones: Zones,
+    flow_id: str,
+    version: int | None,
+    contact_id: str,
+    state: JourneyState | None,
+) -> WaitView | None:
     if state is None or state.wait is None or not version:
         return None
     with engine.connect() as conn:
@@ -46,14 +52,19 @@ def waiting(engine: Engine, zones: Zones, flow_id: str, version: int | None, con
     return waiting_view(flow, state, ZoneInfo(with_zone(snapshot, zones, flow_zone).zone))
 
 
-async def journeys_now(engine: Engine, client: Client, zones: Zones,
-                       journeys: list[tuple[str, str, int | None, str, JourneyState | None]]
-                       ) -> dict[str, tuple[WaitView | None, RetryView | None]]:
+async def journeys_now(
+    engine: Engine,
+    client: Client,
+    zones: Zones,
+    journeys: list[tuple[str, str, int | None, str, JourneyState | None]],
+) -> dict[str, tuple[WaitView | None, RetryView | None]]:
     """(workflow id, flow, version, contact, state) -> (wait, retry), for the journeys
     views: the waits read the database one after another, the retries are asked of
     Temporal all at once."""
-    waits = [await asyncio.to_thread(waiting, engine, zones, flow_id, version, contact_id, state)
-             for _, flow_id, version, contact_id, state in journeys]
+    waits = [
+        await asyncio.to_thread(waiting, engine, zones, flow_id, version, contact_id, state)
+        for _, flow_id, version, contact_id, state in journeys
+    ]
     retries = await asyncio.gather(*(retrying(client, j[0]) for j in journeys))
     return {j[0]: (w, r) for j, w, r in zip(journeys, waits, retries, strict=True)}
 
@@ -62,7 +73,8 @@ async def retrying(client: Client, workflow_id: str, run_id: str | None = None) 
     """The first activity past its first attempt, or None (none, or Temporal silent)."""
     try:
         described = await client.get_workflow_handle(workflow_id, run_id=run_id).describe(
-            rpc_timeout=DESCRIBE_TIMEOUT)
+            rpc_timeout=DESCRIBE_TIMEOUT
+        )
     except RPCError:
         return None
     for pending in described.raw_description.pending_activities:
@@ -75,8 +87,15 @@ async def retrying(client: Client, workflow_id: str, run_id: str | None = None) 
                 error = str(await client.data_converter.decode_failure(pending.last_failure))[:500]
             except Exception:  # noqa: BLE001 - e.g. a key rotated away: say so, not a 500
                 error = "(the last error could not be decoded with this process's codec keys)"
-        next_at = (pending.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
-                   if pending.HasField("next_attempt_schedule_time") else None)
-        return RetryView(activity=pending.activity_type.name, attempt=pending.attempt,
-                         last_error=error, next_attempt_at=next_at)
+        next_at = (
+            pending.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
+            if pending.HasField("next_attempt_schedule_time")
+            else None
+        )
+        return RetryView(
+            activity=pending.activity_type.name,
+            attempt=pending.attempt,
+            last_error=error,
+            next_attempt_at=next_at,
+        )
     return None

@@ -28,8 +28,9 @@ class JourneyRow:
     state: JourneyState | None = None  # None: the journey did not answer its query
 
 
-async def list_journeys(client: Client, contact_id: str | None = None,
-                        flow_id: str | None = None) -> list[JourneyRow]:
+async def list_journeys(
+    client: Client, contact_id: str | None = None, flow_id: str | None = None
+) -> list[JourneyRow]:
     clauses = ["WorkflowType = 'JourneyWorkflow'"]
     if contact_id:
         clauses.append(f"{sa.CONTACT_ID.name} = '{_quote(contact_id)}'")
@@ -41,17 +42,19 @@ async def list_journeys(client: Client, contact_id: str | None = None,
             continue  # an earlier run of a journey listed by its latest run (same id)
         attrs = execution.typed_search_attributes
         state = await journey_state(client, execution.id, execution.run_id)
-        rows.append(JourneyRow(
-            workflow_id=execution.id,
-            flow_id=attrs.get(sa.FLOW_ID) or "",
-            flow_version=attrs.get(sa.FLOW_VERSION),
-            contact_id=attrs.get(sa.CONTACT_ID) or "",
-            execution_status=_status_name(execution.status),
-            status=state.status.value if state else (attrs.get(sa.STATUS) or ""),
-            current_step=(state.current_step if state else attrs.get(sa.CURRENT_STEP)) or "",
-            trail=trail_of(state) if state else [],
-            state=state,
-        ))
+        rows.append(
+            JourneyRow(
+                workflow_id=execution.id,
+                flow_id=attrs.get(sa.FLOW_ID) or "",
+                flow_version=attrs.get(sa.FLOW_VERSION),
+                contact_id=attrs.get(sa.CONTACT_ID) or "",
+                execution_status=_status_name(execution.status),
+                status=state.status.value if state else (attrs.get(sa.STATUS) or ""),
+                current_step=(state.current_step if state else attrs.get(sa.CURRENT_STEP)) or "",
+                trail=trail_of(state) if state else [],
+                state=state,
+            )
+        )
     return sorted(rows, key=lambda r: (r.contact_id, r.flow_id))
 
 
@@ -68,19 +71,25 @@ def _status_name(status: WorkflowExecutionStatus | None) -> str:
     return status.name.lower() if status else "unknown"
 
 
-async def journey_state(client: Client, workflow_id: str, run_id: str | None = None,
-                        rpc_timeout: timedelta = STATE_TIMEOUT) -> JourneyState | None:
+async def journey_state(
+    client: Client,
+    workflow_id: str,
+    run_id: str | None = None,
+    rpc_timeout: timedelta = STATE_TIMEOUT,
+) -> JourneyState | None:
     """The journey's own state, or None when it does not answer (no such run, no worker
     to answer within the timeout)."""
     try:
         return await client.get_workflow_handle(workflow_id, run_id=run_id).query(
-            "state", result_type=JourneyState, rpc_timeout=rpc_timeout)
+            "state", result_type=JourneyState, rpc_timeout=rpc_timeout
+        )
     except RPCError:
         return None
 
 
-async def journey_states(client: Client, workflow_ids: list[str], within: timedelta,
-                         at_once: int = 10) -> dict[str, JourneyState | None]:
+async def journey_states(
+    client: Client, workflow_ids: list[str], within: timedelta, at_once: int = 10
+) -> dict[str, JourneyState | None]:
     """Several journeys' states, at most `at_once` queries in flight, all given up
     after `within`: an answer that does not come (Temporal unreachable, no worker, a
     lazily connected client failing to connect) is None, never an error."""
@@ -89,8 +98,9 @@ async def journey_states(client: Client, workflow_ids: list[str], within: timede
     async def one(workflow_id: str) -> JourneyState | None:
         async with gate:
             try:
-                return await journey_state(client, workflow_id,
-                                           rpc_timeout=min(within, STATE_TIMEOUT))
+                return await journey_state(
+                    client, workflow_id, rpc_timeout=min(within, STATE_TIMEOUT)
+                )
             except Exception:  # noqa: BLE001 - details are optional; a failure is "unknown"
                 return None
 
@@ -101,5 +111,7 @@ async def journey_states(client: Client, workflow_ids: list[str], within: timede
     for task in late:
         task.cancel()
     await asyncio.gather(*late, return_exceptions=True)
-    return {workflow_id: (None if task in late or task.cancelled() else task.result())
-            for workflow_id, task in tasks.items()}
+    return {
+        workflow_id: (None if task in late or task.cancelled() else task.result())
+        for workflow_id, task in tasks.items()
+    }

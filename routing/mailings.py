@@ -39,12 +39,15 @@ async def send(client: Client, engine: Engine, mailing_id: str, *, task_queue: s
         mailing = store.load(conn, mailing_id)
     try:
         await client.start_workflow(
-            WORKFLOW, MailingRunInput(plan=MailingPlan.of(mailing)), id=workflow_id(mailing_id),
+            WORKFLOW,
+            MailingRunInput(plan=MailingPlan.of(mailing)),
+            id=workflow_id(mailing_id),
             task_queue=task_queue,
             # One run per mailing, ever: a second send finds the first.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=f"mailing {mailing.name or mailing.id}")
+            static_summary=f"mailing {mailing.name or mailing.id}",
+        )
     except WorkflowAlreadyStartedError:
         pass  # it ran to its end before: nothing to start again
     return status

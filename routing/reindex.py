@@ -30,16 +30,28 @@ async def reindex_journeys(client: Client, engine: Engine) -> int:
         enrollment = await execution.memo_value(ENROLLMENT_MEMO, None)
         if enrollment is None:
             base = f"journey/{flow_id}/{contact_id}"
-            enrollment = execution.id[len(base) + 1:] if execution.id.startswith(base + "/") else ""
+            enrollment = (
+                execution.id[len(base) + 1 :] if execution.id.startswith(base + "/") else ""
+            )
         now = datetime.now(UTC)
         started = execution.start_time or now
         with engine.begin() as conn:
-            index.upsert_live(conn, index.IndexedJourney(
-                workflow_id=execution.id, contact_id=contact_id, flow_id=flow_id,
-                flow_version=attrs.get(sa.FLOW_VERSION) or 0, enrollment_id=enrollment,
-                status=index.RUNNING, started_at=started, updated_at=now, ended_at=None,
-                # The step the journey last said it was at: placed for per-step counts.
-                current_step=attrs.get(sa.CURRENT_STEP) or None))
+            index.upsert_live(
+                conn,
+                index.IndexedJourney(
+                    workflow_id=execution.id,
+                    contact_id=contact_id,
+                    flow_id=flow_id,
+                    flow_version=attrs.get(sa.FLOW_VERSION) or 0,
+                    enrollment_id=enrollment,
+                    status=index.RUNNING,
+                    started_at=started,
+                    updated_at=now,
+                    ended_at=None,
+                    # The step the journey last said it was at: placed for per-step counts.
+                    current_step=attrs.get(sa.CURRENT_STEP) or None,
+                ),
+            )
         count += 1
     with engine.begin() as conn:
         engine_flags.clear(conn, engine_flags.JOURNEY_INDEX_INCOMPLETE)

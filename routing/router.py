@@ -23,7 +23,11 @@ from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups,
 from domain.events import ContactEvent, payload_size
 from domain.flow import Flow
 from domain.journey import (
-    JOURNEY_WORKFLOW, REUSE_POLICIES, JourneyInput, conflict_policy, journey_workflow_id,
+    JOURNEY_WORKFLOW,
+    REUSE_POLICIES,
+    JourneyInput,
+    conflict_policy,
+    journey_workflow_id,
 )
 from projections import journey_index as index
 from projections.contacts import read_snapshot
@@ -53,7 +57,11 @@ def for_journey(event: ContactEvent) -> ContactEvent:
     (wait-for-event matches on it); never the rest of the payload. Form fields, addresses
     and message bodies stay in the event store, where activities read them by id, so
     Temporal's history holds as little personal data as possible (and that encrypted)."""
-    payload = {"name": event.payload["name"]} if event.type == "custom" and "name" in event.payload else {}
+    payload = (
+        {"name": event.payload["name"]}
+        if event.type == "custom" and "name" in event.payload
+        else {}
+    )
     return event.model_copy(update={"payload": payload})
 
 
@@ -70,10 +78,16 @@ class Routed:
 
 
 class Router:
-    def __init__(self, client: Client, engine: Engine, task_queue: str,
-                 rpc_timeout: timedelta = RPC_TIMEOUT, breaker: Breaker | None = None,
-                 flow_cache_size: int = DEFAULT_CACHE_SIZE,
-                 local_sends: Sequence[Literal["email", "sms"]] = ()):
+    def __init__(
+        self,
+        client: Client,
+        engine: Engine,
+        task_queue: str,
+        rpc_timeout: timedelta = RPC_TIMEOUT,
+        breaker: Breaker | None = None,
+        flow_cache_size: int = DEFAULT_CACHE_SIZE,
+        local_sends: Sequence[Literal["email", "sms"]] = (),
+    ):
         """`local_sends`: the deployment's Settings.local_sends, given to every journey
         started here (JourneyInput.local_sends; none: sends are regular activities)."""
         self.client = client
@@ -97,38 +111,51 @@ class Router:
         await asyncio.to_thread(self.flows.load)
         for event in events:
             journeys = await asyncio.to_thread(self.journeys_of, [event.contact_id])
-            routed.extend(await self.route_event(event, journeys.get(event.contact_id, []),
-                                                 redelivery))
+            routed.extend(
+                await self.route_event(event, journeys.get(event.contact_id, []), redelivery)
+            )
         return routed
 
-    async def route_event(self, event: ContactEvent, journeys: list[index.IndexedJourney],
-                          redelivery: bool = False) -> list[Routed]:
+    async def route_event(
+        self, event: ContactEvent, journeys: list[index.IndexedJourney], redelivery: bool = False
+    ) -> list[Routed]:
         """Enroll where a trigger matches; signal the contact's live journeys. `journeys`
         is what the index said before this event; a journey this event starts is not
         signalled again (signal-with-start delivered it)."""
-        flows = [flow for flow in self.flows.triggered_by(event.type)
-                 if flow.trigger.matches_event(event.type, event.payload)]
+        flows = [
+            flow
+            for flow in self.flows.triggered_by(event.type)
+            if flow.trigger.matches_event(event.type, event.payload)
+        ]
         if flows or journeys:
             size = payload_size(for_journey(event).payload)
             if size > MAX_SIGNAL_PAYLOAD_BYTES:
-                raise Undeliverable(f"what a journey would be sent is {size} bytes, over "
-                                    f"what Temporal takes ({MAX_SIGNAL_PAYLOAD_BYTES})")
+                raise Undeliverable(
+                    f"what a journey would be sent is {size} bytes, over "
+                    f"what Temporal takes ({MAX_SIGNAL_PAYLOAD_BYTES})"
+                )
         conditions = [f.trigger.condition for f in flows if f.trigger.condition is not None]
         if conditions:
             contact = await asyncio.to_thread(self._snapshot, event.contact_id, conditions)
             now = datetime.now(UTC)
-            flows = [f for f in flows if f.trigger.condition is None
-                     or evaluate(f.trigger.condition, contact, now)]
+            flows = [
+                f
+                for f in flows
+                if f.trigger.condition is None or evaluate(f.trigger.condition, contact, now)
+            ]
         calls, reached = [], set()
         for flow in flows:
             # enroll() also covers a contact already in the flow: its journey hears the
             # event (not_reentered), and a stale index row is healed and re-entered.
-            reached.add(journey_workflow_id(flow.id, event.contact_id, flow.re_entry,
-                                            event.event_id))
-            calls.append(self.enroll(flow, event.contact_id, event.event_id, event,
-                                     redelivery=redelivery))
-        calls += [self._signal(j, event, "signalled") for j in journeys
-                  if j.workflow_id not in reached]
+            reached.add(
+                journey_workflow_id(flow.id, event.contact_id, flow.re_entry, event.event_id)
+            )
+            calls.append(
+                self.enroll(flow, event.contact_id, event.event_id, event, redelivery=redelivery)
+            )
+        calls += [
+            self._signal(j, event, "signalled") for j in journeys if j.workflow_id not in reached
+        ]
         # Journeys are independent, so their calls go out together.
         results = await asyncio.gather(*calls, return_exceptions=True)
         failure = next((r for r in results if isinstance(r, BaseException)), None)
@@ -145,15 +172,22 @@ class Router:
         names = set().union(*map(lead_event_names, conditions))
         return read_snapshot(self.engine, contact_id, groups, lead_events=names)
 
-    async def enroll(self, flow: Flow, contact_id: str, enrollment_id: str,
-                     event: ContactEvent | None, redelivery: bool = False) -> Routed:
+    async def enroll(
+        self,
+        flow: Flow,
+        contact_id: str,
+        enrollment_id: str,
+        event: ContactEvent | None,
+        redelivery: bool = False,
+    ) -> Routed:
         """Start the contact's journey, under the flow's re-entry rule (domain/journey.py).
         The index row is claimed first, so the journey's own end always lands after it.
         `redelivery`: this enrollment may already have happened (a dispatch or backfill
         page being retried), so a finished journey from it must not start again."""
         workflow_id = journey_workflow_id(flow.id, contact_id, flow.re_entry, enrollment_id)
-        owner = await asyncio.to_thread(self.index.claim, flow, contact_id, enrollment_id,
-                                        workflow_id)
+        owner = await asyncio.to_thread(
+            self.index.claim, flow, contact_id, enrollment_id, workflow_id
+        )
         if owner is None:  # closed for good under re_entry never: no call needed
             return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
         if owner != enrollment_id:
@@ -176,15 +210,22 @@ class Router:
         try:
             await self.client.start_workflow(
                 JOURNEY_WORKFLOW,
-                JourneyInput(flow=flow, contact_id=contact_id, enrollment_id=enrollment_id,
-                             trigger_event=sent, local_sends=self.local_sends),
-                id=workflow_id, task_queue=self.task_queue,
+                JourneyInput(
+                    flow=flow,
+                    contact_id=contact_id,
+                    enrollment_id=enrollment_id,
+                    trigger_event=sent,
+                    local_sends=self.local_sends,
+                ),
+                id=workflow_id,
+                task_queue=self.task_queue,
                 id_reuse_policy=REUSE_POLICIES[flow.re_entry],
                 id_conflict_policy=conflict_policy(with_event=event is not None),
                 **start_signal,
                 memo={ENROLLMENT_MEMO: enrollment_id},
                 search_attributes=search_attributes.initial(
-                    flow.id, flow.version, contact_id, flow.steps[0].id),
+                    flow.id, flow.version, contact_id, flow.steps[0].id
+                ),
                 static_summary=f"{flow.name or flow.id} v{flow.version} for contact {contact_id}",
                 rpc_timeout=self.rpc_timeout,
             )
@@ -198,13 +239,19 @@ class Router:
             # Otherwise (a timeout, say) the start may have landed: the row stays, and
             # is healed if a later signal finds no such journey.
             raise
-        log.info("journey.enrolled", flow_id=flow.id, version=flow.version,
-                 contact_id=contact_id, workflow_id=workflow_id)
+        log.info(
+            "journey.enrolled",
+            flow_id=flow.id,
+            version=flow.version,
+            contact_id=contact_id,
+            workflow_id=workflow_id,
+        )
         JOURNEYS_STARTED.labels("event" if event is not None else "manual").inc()
         return Routed(enrollment_id, flow.id, workflow_id, "enrolled")
 
-    async def _not_started(self, flow: Flow, workflow_id: str, enrollment_id: str,
-                           redelivery: bool) -> Routed:
+    async def _not_started(
+        self, flow: Flow, workflow_id: str, enrollment_id: str, redelivery: bool
+    ) -> Routed:
         """Closed under re_entry never, or (a start without an event) running already."""
         running = is_running(await describe_if_any(self.client, workflow_id, self.rpc_timeout))
         if not running:
@@ -216,8 +263,10 @@ class Router:
     async def _already_enrolled(self, workflow_id: str, enrollment_id: str) -> bool:
         """The latest run under this id came from this very enrollment (its memo says so)."""
         described = await describe_if_any(self.client, workflow_id, self.rpc_timeout)
-        return (described is not None
-                and (await described.memo_value(ENROLLMENT_MEMO, None)) == enrollment_id)
+        return (
+            described is not None
+            and (await described.memo_value(ENROLLMENT_MEMO, None)) == enrollment_id
+        )
 
     async def _heal(self, workflow_id: str, enrollment_id: str) -> None:
         """The index said live, Temporal has no such run. Never started at all: the row
@@ -229,11 +278,13 @@ class Router:
             await asyncio.to_thread(self.index.ended, workflow_id, enrollment_id)
 
     async def _signal_id(self, workflow_id: str, event: ContactEvent) -> bool:
-        return await signal_if_running(self.client, workflow_id, "event", for_journey(event),
-                                       rpc_timeout=self.rpc_timeout)
+        return await signal_if_running(
+            self.client, workflow_id, "event", for_journey(event), rpc_timeout=self.rpc_timeout
+        )
 
-    async def _signal(self, journey: index.IndexedJourney, event: ContactEvent,
-                      outcome: str) -> Routed:
+    async def _signal(
+        self, journey: index.IndexedJourney, event: ContactEvent, outcome: str
+    ) -> Routed:
         if await self._signal_id(journey.workflow_id, event):
             return Routed(event.event_id, journey.flow_id, journey.workflow_id, outcome)
         # The index said live, Temporal has no such run (ended unrecorded, terminated):

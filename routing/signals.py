@@ -17,13 +17,13 @@ def _gone(exc: RPCError) -> bool:
     return not any(d.type_url.endswith("NamespaceNotFoundFailure") for d in details)
 
 
-async def signal_if_running(client: Client, workflow_id: str, signal: str, *args: Any,
-                            rpc_timeout: timedelta | None = None) -> bool:
+async def signal_if_running(
+    client: Client, workflow_id: str, signal: str, *args: Any, rpc_timeout: timedelta | None = None
+) -> bool:
     """Signal the latest run of `workflow_id` (by id alone, so a journey that continued
     as new still gets it); False if it has no running journey."""
     try:
-        await client.get_workflow_handle(workflow_id).signal(signal, *args,
-                                                             rpc_timeout=rpc_timeout)
+        await client.get_workflow_handle(workflow_id).signal(signal, *args, rpc_timeout=rpc_timeout)
     except RPCError as exc:
         if not _gone(exc):
             raise
@@ -31,9 +31,9 @@ async def signal_if_running(client: Client, workflow_id: str, signal: str, *args
     return True
 
 
-async def describe_if_any(client: Client, workflow_id: str,
-                          rpc_timeout: timedelta | None = None
-                          ) -> WorkflowExecutionDescription | None:
+async def describe_if_any(
+    client: Client, workflow_id: str, rpc_timeout: timedelta | None = None
+) -> WorkflowExecutionDescription | None:
     """The latest run under `workflow_id`, open or closed; None if there never was one
     (or Temporal has forgotten it, past its retention)."""
     try:
@@ -45,5 +45,8 @@ async def describe_if_any(client: Client, workflow_id: str,
 
 
 def is_running(description: WorkflowExecutionDescription | None) -> bool:
-    return (description is not None and description.status is not None
-            and description.status.name == "RUNNING")
+    return (
+        description is not None
+        and description.status is not None
+        and description.status.name == "RUNNING"
+    )

@@ -12,9 +12,15 @@ from projections.flow_catalogue import find_flow, get_flow, get_version
 from simulation.scenario import SimulationRefused
 
 
-def flow_to_simulate(conn: Connection, flow_id: str, version: int | None = None,
-                     draft: bool = False, *, allow_private_targets: bool = False,
-                     known_scripts: frozenset[str] | None = None) -> Flow:
+def flow_to_simulate(
+    conn: Connection,
+    flow_id: str,
+    version: int | None = None,
+    draft: bool = False,
+    *,
+    allow_private_targets: bool = False,
+    known_scripts: frozenset[str] | None = None,
+) -> Flow:
     """UnknownFlow / UnknownVersion from the catalogue; SimulationRefused otherwise."""
     if draft and version is not None:
         raise SimulationRefused("version", "give a version or the draft, not both")
@@ -22,9 +28,12 @@ def flow_to_simulate(conn: Connection, flow_id: str, version: int | None = None,
     if draft:
         if record.draft is None:
             raise SimulationRefused("draft", f"flow {flow_id!r} has no unpublished draft")
-        flow, problems = parse_flow(record.draft, known_fields(conn),
-                                    allow_private_targets=allow_private_targets,
-                                    known_scripts=known_scripts)
+        flow, problems = parse_flow(
+            record.draft,
+            known_fields(conn),
+            allow_private_targets=allow_private_targets,
+            known_scripts=known_scripts,
+        )
         errors = [p for p in problems if p.severity == "error"]
         if flow is None or errors:
             listed = "; ".join(str(p) for p in errors)
@@ -32,8 +41,9 @@ def flow_to_simulate(conn: Connection, flow_id: str, version: int | None = None,
         return flow
     if version is None:
         if record.current_version == 0:
-            raise SimulationRefused("version", f"flow {flow_id!r} has no published version "
-                                    "yet; simulate its draft")
+            raise SimulationRefused(
+                "version", f"flow {flow_id!r} has no published version " "yet; simulate its draft"
+            )
         version = record.current_version
     return get_version(conn, flow_id, version)
 

@@ -47,20 +47,28 @@ class SimulatedWebhooks(WebhookActivities):
         self._outbox = Outbox(engine, "webhook")
 
     def _headers(self, request, step_headers: dict[str, str], body: str) -> dict:
-        return {**super()._headers(request, step_headers, body),
-                _CONTACT_HEADER: request.contact_id}
+        return {
+            **super()._headers(request, step_headers, body),
+            _CONTACT_HEADER: request.contact_id,
+        }
 
     def _send(self, step: Webhook, url: str, headers: dict, body: bytes) -> tuple[int, str, bool]:
         contact_id = headers.pop(_CONTACT_HEADER)
-        self._outbox.send(RecordedCall(idempotency_key=headers[IDEMPOTENCY_HEADER],
-                                       contact_id=contact_id, to=url,
-                                       subject=f"{step.method} {url}",
-                                       body=body.decode("utf-8", "replace")))
+        self._outbox.send(
+            RecordedCall(
+                idempotency_key=headers[IDEMPOTENCY_HEADER],
+                contact_id=contact_id,
+                to=url,
+                subject=f"{step.method} {url}",
+                body=body.decode("utf-8", "replace"),
+            )
+        )
         return 200, "", False
 
 
-def described_attachments(attachments: list[Attachment],
-                          _allow_private: bool) -> tuple[EmailAttachment, ...]:
+def described_attachments(
+    attachments: list[Attachment], _allow_private: bool
+) -> tuple[EmailAttachment, ...]:
     """A simulated send's attachments, named but never downloaded: a simulation touches
     no network, and the file's bytes change nothing in what the journey does."""
     return tuple(EmailAttachment(item.filename, item.content_type, b"") for item in attachments)
@@ -74,8 +82,11 @@ class SimulatedEmail(Outbox):
         super().__init__(engine, "email")
 
     def send(self, message: EmailMessage) -> str | None:  # type: ignore[override]
-        notes = [f"[attachment {a.filename} ({a.content_type}): described, not fetched in "
-                 "a simulation]" for a in message.attachments]
+        notes = [
+            f"[attachment {a.filename} ({a.content_type}): described, not fetched in "
+            "a simulation]"
+            for a in message.attachments
+        ]
         if notes:
             message = replace(message, body="\n".join([message.body, *notes]))
         return super().send(message)
@@ -88,26 +99,41 @@ def recorded_scripts(engine: Engine, flows: list[Flow]) -> dict[str, Any]:
     def recorder(name: str):
         def record(contact_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
             shown = {k: v for k, v in arguments.items() if not k.startswith("_")}
-            outbox.send(RecordedCall(idempotency_key=arguments["_idempotency_key"],
-                                     contact_id=contact_id, to=name, subject=f"script {name}",
-                                     body=json.dumps(shown, default=str)))
+            outbox.send(
+                RecordedCall(
+                    idempotency_key=arguments["_idempotency_key"],
+                    contact_id=contact_id,
+                    to=name,
+                    subject=f"script {name}",
+                    body=json.dumps(shown, default=str),
+                )
+            )
             return {"simulated": True}
+
         return record
 
     names = {step.script for flow in flows for step in flow.steps if isinstance(step, RunScript)}
     return {name: recorder(name) for name in names}
 
 
-def simulation_activities(settings: Settings, engine: Engine, client: Client,
-                          flows: list[Flow]) -> list:
+def simulation_activities(
+    settings: Settings, engine: Engine, client: Client, flows: list[Flow]
+) -> list:
     """worker.py's activity list with every outward port swapped for a recorder. The
     preference links are the test sends' inert ones: a simulated email is read by whoever
     runs the simulation, and a real link would hand them the contact's preferences."""
     options = MessagingOptions.from_settings(settings)
     if options.links is not None:
         options = replace(options, links=options.links.for_test_sends())
-    return activities_for(settings, engine, client, options=options, email=SimulatedEmail(engine),
-                          sms=Outbox(engine, "sms"), voice=OutboxVoice(engine),
-                          webhooks=SimulatedWebhooks(engine),
-                          scripts=recorded_scripts(engine, flows),
-                          attachments=described_attachments)
+    return activities_for(
+        settings,
+        engine,
+        client,
+        options=options,
+        email=SimulatedEmail(engine),
+        sms=Outbox(engine, "sms"),
+        voice=OutboxVoice(engine),
+        webhooks=SimulatedWebhooks(engine),
+        scripts=recorded_scripts(engine, flows),
+        attachments=described_attachments,
+    )

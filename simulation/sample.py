@@ -20,12 +20,16 @@ class StepReach(BaseModel):
     kind: str
     name: str
     reached: int = Field(description="Contacts of the sample who reached the step.")
-    messages: dict[str, int] = Field(default_factory=dict,
-                                     description="Per channel: contacts it sent to.")
-    variants: dict[str, int] = Field(default_factory=dict, description="An experiment step: "
-                                     "visits given each variant.")
-    skipped: dict[str, int] = Field(default_factory=dict, description="Visits that skipped "
-                                    "the step, by reason (holdout, unsubscribed_topic...).")
+    messages: dict[str, int] = Field(
+        default_factory=dict, description="Per channel: contacts it sent to."
+    )
+    variants: dict[str, int] = Field(
+        default_factory=dict, description="An experiment step: " "visits given each variant."
+    )
+    skipped: dict[str, int] = Field(
+        default_factory=dict,
+        description="Visits that skipped " "the step, by reason (holdout, unsubscribed_topic...).",
+    )
 
 
 class SampleReport(BaseModel):
@@ -33,8 +37,10 @@ class SampleReport(BaseModel):
     flow_version: int
     draft: bool
     days: int
-    audience: int = Field(description="Members the sample was drawn from (the flow's "
-                          f"audience now, read up to {MAX_DRAWN_FROM}).")
+    audience: int = Field(
+        description="Members the sample was drawn from (the flow's "
+        f"audience now, read up to {MAX_DRAWN_FROM})."
+    )
     sampled: int
     steps: list[StepReach]
     endings: dict[str, int] = Field(description="How the sampled journeys ended, by status.")
@@ -51,8 +57,9 @@ def draw(engine: Engine, flow: Flow, size: int, seed: int | None = None) -> tupl
     return sorted(chosen), len(members)
 
 
-def summarise(flow: Flow, draft: bool, days: int, audience: int,
-              timelines: list[JourneyTimeline]) -> SampleReport:
+def summarise(
+    flow: Flow, draft: bool, days: int, audience: int, timelines: list[JourneyTimeline]
+) -> SampleReport:
     reached: dict[str, set[str]] = {step.id: set() for step in flow.steps}
     sent: dict[str, Counter] = {step.id: Counter() for step in flow.steps}
     variants: dict[str, Counter] = {step.id: Counter() for step in flow.steps}
@@ -69,10 +76,23 @@ def summarise(flow: Flow, draft: bool, days: int, audience: int,
             if entry.result == "skipped":
                 skipped[entry.step_id][entry.reason or "other"] += 1
     return SampleReport(
-        flow_id=flow.id, flow_version=flow.version, draft=draft, days=days, audience=audience,
+        flow_id=flow.id,
+        flow_version=flow.version,
+        draft=draft,
+        days=days,
+        audience=audience,
         sampled=len(timelines),
-        steps=[StepReach(step_id=step.id, kind=step.kind, name=step.describe(),
-                         reached=len(reached[step.id]), messages=dict(sent[step.id]),
-                         variants=dict(variants[step.id]), skipped=dict(skipped[step.id]))
-               for step in flow.steps],
-        endings=dict(Counter(t.status for t in timelines)))
+        steps=[
+            StepReach(
+                step_id=step.id,
+                kind=step.kind,
+                name=step.describe(),
+                reached=len(reached[step.id]),
+                messages=dict(sent[step.id]),
+                variants=dict(variants[step.id]),
+                skipped=dict(skipped[step.id]),
+            )
+            for step in flow.steps
+        ],
+        endings=dict(Counter(t.status for t in timelines)),
+    )

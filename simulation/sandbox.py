@@ -15,20 +15,31 @@ from projections.tables import metadata
 # Routing state and what was sent, not read models: a copied dispatch record would be
 # routed again, a copied index row would make the router signal journeys that do not
 # exist here, and outbox rows would show up as if the simulation had sent them.
-NOT_COPIED = frozenset({"event_dispatches", "journey_index", "journey_step_visits",
-                        "outbox_messages", "mailing_recipients"})
+NOT_COPIED = frozenset(
+    {
+        "event_dispatches",
+        "journey_index",
+        "journey_step_visits",
+        "outbox_messages",
+        "mailing_recipients",
+    }
+)
 CHUNK = 500  # contact ids per IN (...), well under every dialect's parameter limit
 
 
 def contact_tables() -> list[Table]:
     """Every table keyed by contact (read models, the contact's events, the ledger that
     frequency caps read), in dependency order."""
-    return [table for table in metadata.sorted_tables
-            if "contact_id" in table.c and table.name not in NOT_COPIED]
+    return [
+        table
+        for table in metadata.sorted_tables
+        if "contact_id" in table.c and table.name not in NOT_COPIED
+    ]
 
 
-def sandbox_in(directory: Path, source: Engine, contact_ids: list[str],
-               flows: list[Flow] = ()) -> Engine:
+def sandbox_in(
+    directory: Path, source: Engine, contact_ids: list[str], flows: list[Flow] = ()
+) -> Engine:
     """A migrated SQLite file in `directory` (the caller's temporary folder, removed with
     it) filled with the contacts' rows from `source`, and with `flows` as its catalogue."""
     engine = make_engine(f"sqlite:///{directory / 'simulation.db'}")
@@ -48,9 +59,11 @@ def copy_contacts(source: Engine, target: Engine, contact_ids: list[str]) -> int
     with source.connect() as reading, target.begin() as writing:
         for table in contact_tables():
             for start in range(0, len(contact_ids), CHUNK):
-                chunk = contact_ids[start:start + CHUNK]
-                rows = [dict(row._mapping) for row in reading.execute(
-                    select(table).where(table.c.contact_id.in_(chunk)))]
+                chunk = contact_ids[start : start + CHUNK]
+                rows = [
+                    dict(row._mapping)
+                    for row in reading.execute(select(table).where(table.c.contact_id.in_(chunk)))
+                ]
                 if rows:
                     writing.execute(table.insert(), rows)
                     copied += len(rows)
@@ -63,11 +76,20 @@ def copy_flows(source: Engine, target: Engine, flows: list[Flow]) -> None:
     catalogue, documents = metadata.tables["flows"], metadata.tables["flow_versions"]
     with source.connect() as reading, target.begin() as writing:
         for flow in flows:
-            [record] = reading.execute(select(catalogue).where(
-                catalogue.c.flow_id == flow.id)).mappings().all()
-            [version] = reading.execute(select(documents).where(
-                documents.c.flow_id == flow.id, documents.c.version == flow.version)
-            ).mappings().all()
+            [record] = (
+                reading.execute(select(catalogue).where(catalogue.c.flow_id == flow.id))
+                .mappings()
+                .all()
+            )
+            [version] = (
+                reading.execute(
+                    select(documents).where(
+                        documents.c.flow_id == flow.id, documents.c.version == flow.version
+                    )
+                )
+                .mappings()
+                .all()
+            )
             writing.execute(catalogue.insert(), [{**record, "draft": None}])
             writing.execute(documents.insert(), [dict(version)])
 
@@ -78,8 +100,13 @@ def known_contacts(engine: Engine, contact_ids: list[str]) -> set[str]:
     found: set[str] = set()
     with engine.connect() as conn:
         for start in range(0, len(contact_ids), CHUNK):
-            found.update(conn.execute(select(contacts.c.contact_id).where(
-                contacts.c.contact_id.in_(contact_ids[start:start + CHUNK]))).scalars())
+            found.update(
+                conn.execute(
+                    select(contacts.c.contact_id).where(
+                        contacts.c.contact_id.in_(contact_ids[start : start + CHUNK])
+                    )
+                ).scalars()
+            )
     return found
 
 
@@ -88,8 +115,10 @@ def copy_decisions(source: Engine, target: Engine, flow_id: str) -> None:
     step gets the winner, as a real one would (undecided ones assign by the same hash)."""
     decisions = metadata.tables["experiment_decisions"]
     with source.connect() as reading:
-        rows = [dict(row._mapping) for row in reading.execute(
-            select(decisions).where(decisions.c.flow_id == flow_id))]
+        rows = [
+            dict(row._mapping)
+            for row in reading.execute(select(decisions).where(decisions.c.flow_id == flow_id))
+        ]
     if rows:
         with target.begin() as writing:
             writing.execute(decisions.insert(), rows)

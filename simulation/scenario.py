@@ -46,8 +46,9 @@ def _path(prefix: str, loc: tuple) -> str:
     return path
 
 
-def check_events(raw: Any, days: int = 30, field: str = "events",
-                 phone_region: str | None = None) -> list[ScheduledEvent]:
+def check_events(
+    raw: Any, days: int = 30, field: str = "events", phone_region: str | None = None
+) -> list[ScheduledEvent]:
     """The events in the order they happen, or EventRejected naming every bad field: a
     bad type or payload is refused as POST /v1/events would refuse it."""
     if not isinstance(raw, list):
@@ -64,9 +65,17 @@ def check_events(raw: Any, days: int = 30, field: str = "events",
             problems += [(_path(where, tuple(e["loc"])), e["msg"]) for e in exc.errors()]
             continue
         try:
-            parse_event({"event_id": f"simulation-check-{i}", "type": event.type,
-                         "contact_id": "simulation-check", "occurred_at": now,
-                         "payload": event.payload}, now=now, phone_region=phone_region)
+            parse_event(
+                {
+                    "event_id": f"simulation-check-{i}",
+                    "type": event.type,
+                    "contact_id": "simulation-check",
+                    "occurred_at": now,
+                    "payload": event.payload,
+                },
+                now=now,
+                phone_region=phone_region,
+            )
         except EventRejected as exc:
             problems += [(f"{where}.{name}", reason) for name, reason in exc.problems]
             continue
@@ -80,14 +89,17 @@ def check_events(raw: Any, days: int = 30, field: str = "events",
     return sorted(checked, key=lambda e: e.after)
 
 
-def read_events_file(path: Path, days: int = 30,
-                     phone_region: str | None = None) -> list[ScheduledEvent]:
+def read_events_file(
+    path: Path, days: int = 30, phone_region: str | None = None
+) -> list[ScheduledEvent]:
     """A YAML or JSON list of events (JSON is YAML). EventRejected for any problem,
     a missing or unreadable file included, so the CLI says which and why."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise EventRejected([("--events", f"cannot read it: {getattr(exc, 'strerror', None) or exc}")]) from None
+        raise EventRejected(
+            [("--events", f"cannot read it: {getattr(exc, 'strerror', None) or exc}")]
+        ) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -46,11 +46,15 @@ class RequestTelemetry:
                 self._done(scope, status["code"], started)
             return
         method = method_of(scope)
-        parent = extract({k.decode("latin-1"): v.decode("latin-1")
-                          for k, v in scope.get("headers", [])})
+        parent = extract(
+            {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        )
         with self.tracer.start_as_current_span(
-                f"{method} request", context=parent, kind=SpanKind.SERVER,
-                attributes={"http.request.method": method}) as span:
+            f"{method} request",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method},
+        ) as span:
             try:
                 await self.app(scope, receive, sending)
             finally:
@@ -66,8 +70,13 @@ class RequestTelemetry:
     def _done(scope, code: int, started: float) -> None:
         route, method = route_of(scope), method_of(scope)
         HTTP_REQUESTS.labels(route, method, str(code)).inc()
-        log.info("http.request", method=method, route=route, status=code,
-                 ms=round((time.perf_counter() - started) * 1000, 1))
+        log.info(
+            "http.request",
+            method=method,
+            route=route,
+            status=code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
 
 
 def route_of(scope) -> str:

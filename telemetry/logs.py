@@ -73,20 +73,25 @@ def configure_logging(settings, stream=None, to: Literal["stdout", "stderr"] = "
     with the default runtime."""
     level = logging.getLevelName(settings.log_level.upper())
     render = renderer(settings.log_format)
-    exceptions = ([structlog.processors.dict_tracebacks] if settings.log_format == "json"
-                  else [])
+    exceptions = [structlog.processors.dict_tracebacks] if settings.log_format == "json" else []
     structlog.configure(
         processors=[*shared_processors(), *exceptions, render],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # Without a stream of its own, each logger takes sys.stdout (or stderr) as it is then.
-        logger_factory=(structlog.PrintLoggerFactory(stream) if stream is not None
-                        else lambda *_args: structlog.PrintLogger(getattr(sys, to))),
+        logger_factory=(
+            structlog.PrintLoggerFactory(stream)
+            if stream is not None
+            else lambda *_args: structlog.PrintLogger(getattr(sys, to))
+        ),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream) if stream is not None else _StreamNow(to)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared_processors(), *exceptions],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, render]))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared_processors(), *exceptions],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, render],
+        )
+    )
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)

@@ -22,7 +22,11 @@ import logging
 
 import temporalio.runtime
 from temporalio.runtime import (
-    LogForwardingConfig, LoggingConfig, PrometheusConfig, Runtime, TelemetryConfig,
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
     TelemetryFilter,
 )
 
@@ -64,17 +68,20 @@ def forget_default_runtime(holder: object) -> None:
         return
     if not _unforgettable:
         _unforgettable.append("warned")
-        _log.warning("the Temporal SDK keeps its default runtime elsewhere than "
-                     "temporalio.runtime._runtime_ref._default_runtime; it is not released "
-                     "at exit (see telemetry/sdk_metrics.py)")
+        _log.warning(
+            "the Temporal SDK keeps its default runtime elsewhere than "
+            "temporalio.runtime._runtime_ref._default_runtime; it is not released "
+            "at exit (see telemetry/sdk_metrics.py)"
+        )
 
 
 def core_logging(core_level: str = "WARN") -> LoggingConfig:
     """The core's warnings and errors (its info lines are per task), to CORE_LOGGER; the
     core's target (which part of it spoke) stays at the start of the message."""
-    return LoggingConfig(filter=TelemetryFilter(core_level=core_level, other_level="ERROR"),
-                         forwarding=LogForwardingConfig(logging.getLogger(CORE_LOGGER),
-                                                        append_target_to_name=False))
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level=core_level, other_level="ERROR"),
+        forwarding=LogForwardingConfig(logging.getLogger(CORE_LOGGER), append_target_to_name=False),
+    )
 
 
 def forward_core_logs(core_level: str = "WARN") -> None:
@@ -104,9 +111,14 @@ def simulation_runtime() -> Runtime:
     if "simulation" not in _forwarding:
         logger = logging.getLogger(SIMULATION_CORE_LOGGER)
         logger.addFilter(_KnownHarmless())
-        _forwarding["simulation"] = _made(TelemetryConfig(logging=LoggingConfig(
-            filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-            forwarding=LogForwardingConfig(logger, append_target_to_name=False))))
+        _forwarding["simulation"] = _made(
+            TelemetryConfig(
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                    forwarding=LogForwardingConfig(logger, append_target_to_name=False),
+                )
+            )
+        )
     return _forwarding["simulation"]
 
 
@@ -116,6 +128,9 @@ def runtime_for(settings) -> Runtime | None:
     if port is None:
         return None
     if port not in _runtimes:
-        _runtimes[port] = _made(TelemetryConfig(
-            logging=core_logging(), metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))
+        _runtimes[port] = _made(
+            TelemetryConfig(
+                logging=core_logging(), metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")
+            )
+        )
     return _runtimes[port]

@@ -22,30 +22,43 @@ class DatabaseState:
     def collect(self):
         try:
             with self.engine.connect() as conn:
-                pending, oldest, dead = conn.execute(select(
-                    func.count().filter(event_dispatches.c.dead_at.is_(None)),
-                    func.min(event_dispatches.c.created_at).filter(
-                        event_dispatches.c.dead_at.is_(None)),
-                    func.count().filter(event_dispatches.c.dead_at.is_not(None)),
-                )).one()
-                journeys = conn.execute(select(journey_index.c.status, func.count())
-                                        .group_by(journey_index.c.status)).all()
-                campaigns = conn.execute(select(mailings.c.status, func.count())
-                                         .group_by(mailings.c.status)).all()
+                pending, oldest, dead = conn.execute(
+                    select(
+                        func.count().filter(event_dispatches.c.dead_at.is_(None)),
+                        func.min(event_dispatches.c.created_at).filter(
+                            event_dispatches.c.dead_at.is_(None)
+                        ),
+                        func.count().filter(event_dispatches.c.dead_at.is_not(None)),
+                    )
+                ).one()
+                journeys = conn.execute(
+                    select(journey_index.c.status, func.count()).group_by(journey_index.c.status)
+                ).all()
+                campaigns = conn.execute(
+                    select(mailings.c.status, func.count()).group_by(mailings.c.status)
+                ).all()
         except Exception as exc:  # noqa: BLE001 - a scrape must answer even so
             log.warning("metrics.database_unreadable", error=f"{type(exc).__name__}: {exc}")
             return
-        yield GaugeMetricFamily("dripstone_dispatch_backlog",
-                                "Stored events not yet routed to Temporal.", value=pending)
+        yield GaugeMetricFamily(
+            "dripstone_dispatch_backlog", "Stored events not yet routed to Temporal.", value=pending
+        )
         age = (datetime.now(UTC) - _aware(oldest)).total_seconds() if oldest else 0.0
-        yield GaugeMetricFamily("dripstone_dispatch_oldest_age_seconds",
-                                "Age of the oldest event waiting to be routed (0: none).",
-                                value=max(age, 0.0))
-        yield GaugeMetricFamily("dripstone_dead_letters_waiting",
-                                "Events set aside until `dripstone dispatch retry` or "
-                                "`skip`.", value=dead)
-        yield _by_status("dripstone_journeys", "Journeys in the journey index, by status "
-                         "(running, paused, ended).", journeys)
+        yield GaugeMetricFamily(
+            "dripstone_dispatch_oldest_age_seconds",
+            "Age of the oldest event waiting to be routed (0: none).",
+            value=max(age, 0.0),
+        )
+        yield GaugeMetricFamily(
+            "dripstone_dead_letters_waiting",
+            "Events set aside until `dripstone dispatch retry` or " "`skip`.",
+            value=dead,
+        )
+        yield _by_status(
+            "dripstone_journeys",
+            "Journeys in the journey index, by status " "(running, paused, ended).",
+            journeys,
+        )
         yield _by_status("dripstone_mailings", "Mailings by status.", campaigns)
 
 

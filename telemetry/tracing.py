@@ -19,7 +19,10 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter,
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.contrib.opentelemetry import TracingInterceptor
@@ -62,12 +65,16 @@ def client_interceptors(settings) -> list:
 
 def _make(settings) -> Tracing:
     exporter = _exporter(settings)
-    provider = TracerProvider(resource=Resource.create(
-        {"service.name": settings.trace_service_name}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": settings.trace_service_name})
+    )
     # Spans kept in memory are read by whoever asked for them (tests): at once. The
     # others leave in batches, off the request's and the activity's path.
-    processor = (SimpleSpanProcessor(exporter) if isinstance(exporter, InMemorySpanExporter)
-                 else BatchSpanProcessor(exporter))
+    processor = (
+        SimpleSpanProcessor(exporter)
+        if isinstance(exporter, InMemorySpanExporter)
+        else BatchSpanProcessor(exporter)
+    )
     provider.add_span_processor(processor)
     return Tracing(provider, exporter)
 

@@ -14,16 +14,31 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from telemetry.metrics import (
-    END_STATUSES, JOURNEYS_ENDED, MAILING_BATCHES, MAILING_RECIPIENTS, PROVIDER_ERRORS, SENDS,
-    SKIP_REASONS, bounded,
+    END_STATUSES,
+    JOURNEYS_ENDED,
+    MAILING_BATCHES,
+    MAILING_RECIPIENTS,
+    PROVIDER_ERRORS,
+    SENDS,
+    SKIP_REASONS,
+    bounded,
 )
 
 # Activity name -> the channel its sends are counted under.
-CHANNELS = {"send_email": "email", "send_sms": "sms", "place_call": "voice",
-            "notify_team": "team", "call_webhook": "webhook"}
+CHANNELS = {
+    "send_email": "email",
+    "send_sms": "sms",
+    "place_call": "voice",
+    "notify_team": "team",
+    "call_webhook": "webhook",
+}
 # Failure types that mean a provider (or webhook target) answered no or not now.
-PROVIDER_FAILURES = {"ProviderRejected": "rejected", "TargetRefused": "rejected",
-                     "ProviderUnavailable": "unavailable", "WebhookUnavailable": "unavailable"}
+PROVIDER_FAILURES = {
+    "ProviderRejected": "rejected",
+    "TargetRefused": "rejected",
+    "ProviderUnavailable": "unavailable",
+    "WebhookUnavailable": "unavailable",
+}
 
 
 class MetricsInterceptor(Interceptor):

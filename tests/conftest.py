@@ -45,8 +45,11 @@ os.environ.setdefault("DRIPSTONE_CODEC_KEYS", f'{{"test-1": "{new_key()}"}}')
 def _tool(variable: str) -> str:
     path = os.environ.get(variable)
     if not path or not os.access(path, os.X_OK):
-        pytest.fail(f"{variable} is not set to an executable; run the tests with `make test`, "
-                    "which installs the Temporal tools and exports their paths", pytrace=False)
+        pytest.fail(
+            f"{variable} is not set to an executable; run the tests with `make test`, "
+            "which installs the Temporal tools and exports their paths",
+            pytrace=False,
+        )
     return path
 
 
@@ -118,10 +121,12 @@ async def _start_time_skipping(converter=None) -> WorkflowEnvironment:
     )
     # The dev server registers these from the command line; the test server needs the
     # operator API, as a real cluster would.
-    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=env.client.namespace,
-        search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
-    ))
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
+        )
+    )
     return env
 
 

@@ -23,15 +23,30 @@ from routing.router import Routed, Router
 from worker import activities_for, build_worker
 
 
-def event(contact_id: str, type: str, payload: dict[str, Any] | None = None,
-          event_id: str | None = None, occurred_at: datetime | None = None) -> ContactEvent:
-    return ContactEvent(event_id=event_id or f"test-{uuid.uuid4()}", type=type, contact_id=contact_id,
-                        occurred_at=occurred_at or datetime.now(UTC), source="test",
-                        payload=payload or {})
+def event(
+    contact_id: str,
+    type: str,
+    payload: dict[str, Any] | None = None,
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> ContactEvent:
+    return ContactEvent(
+        event_id=event_id or f"test-{uuid.uuid4()}",
+        type=type,
+        contact_id=contact_id,
+        occurred_at=occurred_at or datetime.now(UTC),
+        source="test",
+        payload=payload or {},
+    )
 
 
-def contact(contact_id: str, email: str | None = None, phone: str | None = None,
-            tags: tuple[str, ...] = (), **attributes: Any) -> list[ContactEvent]:
+def contact(
+    contact_id: str,
+    email: str | None = None,
+    phone: str | None = None,
+    tags: tuple[str, ...] = (),
+    **attributes: Any,
+) -> list[ContactEvent]:
     profile = {k: v for k, v in {"email": email, "phone": phone}.items() if v}
     events = [event(contact_id, EventType.CONTACT_CREATED, {**profile, "attributes": attributes})]
     return events + [event(contact_id, EventType.TAG_ADDED, {"tag": t}) for t in tags]
@@ -65,11 +80,13 @@ async def journey_worker(client: Client, engine, settings, **adapters):
 
 async def terminate_open_journeys(client: Client, task_queue: str) -> None:
     listed = await client.workflow_service.list_open_workflow_executions(
-        ListOpenWorkflowExecutionsRequest(namespace=client.namespace, maximum_page_size=1000))
+        ListOpenWorkflowExecutionsRequest(namespace=client.namespace, maximum_page_size=1000)
+    )
     for info in listed.executions:
         if info.task_queue in ("", task_queue):
-            handle = client.get_workflow_handle(info.execution.workflow_id,
-                                                run_id=info.execution.run_id)
+            handle = client.get_workflow_handle(
+                info.execution.workflow_id, run_id=info.execution.run_id
+            )
             try:
                 await handle.terminate("the test using it failed")
             except RPCError as exc:
@@ -83,8 +100,9 @@ async def send(router: Router, engine, *events: ContactEvent) -> list[Routed]:
     return routed
 
 
-async def enroll_and_finish(env, router: Router, engine, flow: Flow, contact_id: str, *,
-                            allow_private_targets: bool = False) -> JourneyState:
+async def enroll_and_finish(
+    env, router: Router, engine, flow: Flow, contact_id: str, *, allow_private_targets: bool = False
+) -> JourneyState:
     """Publish the flow (`allow_private_targets`: the deployment's
     webhook_allow_private_targets, as publishing takes it) and run one contact through it."""
     with engine.begin() as conn:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: set up tools, lint, then run pytest twice —
-#   0. lint (ruff, the import-linter contracts in pyproject.toml, mypy strict on domain/)
+#   0. lint (ruff check and ruff format --check, the import-linter contracts in pyproject.toml, mypy strict on domain/)
 #   1. SQLite lane   (no DATABASE_URL; tests make their own temp sqlite files)
 #   2. PostgreSQL lane (throwaway cluster from postgres.sh; skips devserver tests)
 # Extra arguments go to both pytest runs. Exits non-zero if lint or either lane fails.
@@ -21,6 +21,7 @@ log "===== lint: ruff, import contracts, types (strict on domain/) ====="
 t=$SECONDS
 lint_rc=0
 "$UV" run --frozen ruff check . || lint_rc=$?
+"$UV" run --frozen ruff format --check . || lint_rc=$?
 "$UV" run --frozen lint-imports --no-cache || lint_rc=$?
 "$UV" run --frozen mypy domain || lint_rc=$?
 lint_s=$((SECONDS - t))

@@ -7,7 +7,6 @@ continue-as-new carries to the next run. A `cancel` signal stops it after the cu
 page; started again (routing.backfills), it resumes at the cursor.
 """
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -15,7 +14,12 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.backfill import (
-        BackfillInput, BackfillProgress, BackfillStatus, PageRequest, PageResult, TotalRequest,
+        BackfillInput,
+        BackfillProgress,
+        BackfillStatus,
+        PageRequest,
+        PageResult,
+        TotalRequest,
     )
 
 # Pages per run before continuing as new: a page costs about ten history events.
@@ -46,21 +50,33 @@ class BackfillWorkflow:
     def progress(self) -> BackfillProgress:
         state = self._input
         return BackfillProgress(
-            workflow_id=workflow.info().workflow_id, flow_id=state.flow.id,
-            version=state.flow.version, status=self._status, scanned=state.scanned,
-            enrolled=state.enrolled, skipped=state.skipped, total=state.total,
-            cursor=state.cursor, reason=self._reason)
+            workflow_id=workflow.info().workflow_id,
+            flow_id=state.flow.id,
+            version=state.flow.version,
+            status=self._status,
+            scanned=state.scanned,
+            enrolled=state.enrolled,
+            skipped=state.skipped,
+            total=state.total,
+            cursor=state.cursor,
+            reason=self._reason,
+        )
 
     @workflow.run
     async def run(self, input: BackfillInput) -> BackfillProgress:
         state = self._input
         if state.total is None and not self._cancelled:
             state.total = await workflow.execute_activity(
-                "backfill_total", TotalRequest(flow_id=state.flow.id, version=state.flow.version,
-                                               page_size=state.page_size),
-                result_type=int, start_to_close_timeout=TOTAL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=RETRY,
-                summary=f"count the audience of {state.flow.id} v{state.flow.version}")
+                "backfill_total",
+                TotalRequest(
+                    flow_id=state.flow.id, version=state.flow.version, page_size=state.page_size
+                ),
+                result_type=int,
+                start_to_close_timeout=TOTAL_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                retry_policy=RETRY,
+                summary=f"count the audience of {state.flow.id} v{state.flow.version}",
+            )
         pages = 0
         while not self._cancelled:
             if pages >= PAGES_PER_RUN or workflow.info().is_continue_as_new_suggested():
@@ -91,18 +107,27 @@ class BackfillWorkflow:
     async def _page(self) -> PageResult:
         state = self._input
         return await workflow.execute_activity(
-            "backfill_page", PageRequest(flow_id=state.flow.id, version=state.flow.version,
-                                         after=state.cursor, limit=state.page_size),
-            result_type=PageResult, start_to_close_timeout=PAGE_TIMEOUT,
-            heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=RETRY,
-            summary=f"enroll contacts after {state.cursor or 'the start'}")
+            "backfill_page",
+            PageRequest(
+                flow_id=state.flow.id,
+                version=state.flow.version,
+                after=state.cursor,
+                limit=state.page_size,
+            ),
+            result_type=PageResult,
+            start_to_close_timeout=PAGE_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=RETRY,
+            summary=f"enroll contacts after {state.cursor or 'the start'}",
+        )
 
     async def _pause_for(self, delay: timedelta) -> None:
         """A timer that a cancel cuts short."""
         try:
-            await workflow.wait_condition(lambda: self._cancelled, timeout=delay,
-                                          timeout_summary="backfill pacing")
-        except asyncio.TimeoutError:
+            await workflow.wait_condition(
+                lambda: self._cancelled, timeout=delay, timeout_summary="backfill pacing"
+            )
+        except TimeoutError:
             pass
 
     def _finish(self, status: BackfillStatus, reason: str | None = None) -> BackfillProgress:

@@ -6,7 +6,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.flow_control import (
-        FlowControlInput, FlowControlProgress, FlowPageRequest, FlowPageResult,
+        FlowControlInput,
+        FlowControlProgress,
+        FlowPageRequest,
+        FlowPageResult,
     )
     from workflows.paged_operation import page_through
 
@@ -22,9 +25,13 @@ class FlowControlWorkflow:
     def progress(self) -> FlowControlProgress:
         state = self._input
         return FlowControlProgress(
-            workflow_id=workflow.info().workflow_id, flow_id=state.flow_id, signal=state.signal,
-            status="completed" if self._done else "running", signalled=state.signalled,
-            pages=state.pages)
+            workflow_id=workflow.info().workflow_id,
+            flow_id=state.flow_id,
+            signal=state.signal,
+            status="completed" if self._done else "running",
+            signalled=state.signalled,
+            pages=state.pages,
+        )
 
     @workflow.run
     async def run(self, input: FlowControlInput) -> FlowControlProgress:
@@ -34,9 +41,19 @@ class FlowControlWorkflow:
             state.signalled += page.signalled
 
         await page_through(
-            state, "signal_flow_page", lambda: FlowPageRequest(
-                flow_id=state.flow_id, signal=state.signal, reason=state.reason,
-                while_status=state.while_status, after=state.cursor, limit=state.page_size),
-            FlowPageResult, lambda: f"{state.signal} journeys after {state.cursor!r}", counted)
+            state,
+            "signal_flow_page",
+            lambda: FlowPageRequest(
+                flow_id=state.flow_id,
+                signal=state.signal,
+                reason=state.reason,
+                while_status=state.while_status,
+                after=state.cursor,
+                limit=state.page_size,
+            ),
+            FlowPageResult,
+            lambda: f"{state.signal} journeys after {state.cursor!r}",
+            counted,
+        )
         self._done = True
         return self.progress()

@@ -17,16 +17,22 @@ with workflow.unsafe.imports_passed_through():
     from domain.contracts.scheduling import PlanRequest
     from domain.events import ContactEvent, EventType
     from domain.journey import (
-        ENDED, Conversion, JourneyIndexRequest, JourneyInput, JourneyState, JourneyStatus,
-        StepVisit, idempotency_key,
+        ENDED,
+        Conversion,
+        JourneyIndexRequest,
+        JourneyInput,
+        JourneyState,
+        JourneyStatus,
+        StepVisit,
+        idempotency_key,
     )
-    from domain.step_table import PLAN_WAKE, CONTACT_EVENT, holds_back, spec
     from domain.step_outcomes import StepReport
+    from domain.step_table import CONTACT_EVENT, PLAN_WAKE, holds_back, spec
     from domain.steps import Step
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
     from workflows import search_attributes as sa
-    from workflows.journey_migration import JourneyMigrations
     from workflows.journey_experiments import JourneyExperiments
+    from workflows.journey_migration import JourneyMigrations
     from workflows.journey_steps import JourneySteps, Next
     from workflows.journey_waits import JourneyWaits
 
@@ -66,7 +72,9 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         # journeys must react to it once.
         if event.event_id in self._state.seen_event_ids or self._state.status in ENDED:
             return
-        self._state.seen_event_ids = (self._state.seen_event_ids + [event.event_id])[-SEEN_EVENTS_LIMIT:]
+        self._state.seen_event_ids = (self._state.seen_event_ids + [event.event_id])[
+            -SEEN_EVENTS_LIMIT:
+        ]
         self._state.events_seen += 1
         self._events_this_run += 1
         self._state.inbox.append(event)
@@ -123,9 +131,18 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
                 state.skip_next = False
                 outcome, step_id = await self._run_step(step, visit)
             state.current_visit = None
-            state.trail = (state.trail + [StepVisit(step_id=step.id, visit=visit, outcome=outcome,
-                                                    at=workflow.now(), code=self._trail_code(step))
-                                          ])[-TRAIL_LIMIT:]
+            state.trail = (
+                state.trail
+                + [
+                    StepVisit(
+                        step_id=step.id,
+                        visit=visit,
+                        outcome=outcome,
+                        at=workflow.now(),
+                        code=self._trail_code(step),
+                    )
+                ]
+            )[-TRAIL_LIMIT:]
             # Reported before _after_step, which may hold (pause) or continue as new: the
             # visit is counted when it ends. Journeys from before this replay without it.
             if self.patched("journey-step-report"):
@@ -134,8 +151,10 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         if state.status not in ENDED:
             state.status = JourneyStatus.COMPLETED
         state.current_step = None
-        self._show(SearchAttributePair(sa.STATUS, state.status.value),
-                   SearchAttributePair(sa.CURRENT_STEP, ""))
+        self._show(
+            SearchAttributePair(sa.STATUS, state.status.value),
+            SearchAttributePair(sa.CURRENT_STEP, ""),
+        )
         # The journey index learns of the end from the journey itself, so the router stops
         # signalling it; journeys from before the index replay without this.
         if self.patched("journey-index-end"):
@@ -147,24 +166,44 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
 
     async def _record_in_index(self, ended: bool, **child) -> None:
         """Ours (or, with `child`, a sub-flow journey about to start) in the index."""
-        own = {"workflow_id": workflow.info().workflow_id, "contact_id": self._input.contact_id,
-               "flow_id": self._input.flow.id, "flow_version": self._input.flow.version,
-               "enrollment_id": self._input.enrollment_id}
+        own = {
+            "workflow_id": workflow.info().workflow_id,
+            "contact_id": self._input.contact_id,
+            "flow_id": self._input.flow.id,
+            "flow_version": self._input.flow.version,
+            "enrollment_id": self._input.enrollment_id,
+        }
         await workflow.execute_local_activity(
-            "record_journey", JourneyIndexRequest(**{**own, **child}, ended=ended),
-            start_to_close_timeout=INDEX_TIMEOUT, summary="journey index")
+            "record_journey",
+            JourneyIndexRequest(**{**own, **child}, ended=ended),
+            start_to_close_timeout=INDEX_TIMEOUT,
+            summary="journey index",
+        )
 
     async def _report_step(self, step: Step, visit: int, outcome: str, next_id: str | None) -> None:
         """Per-step analytics: this visit and where the journey goes next."""
         status, reason_code = self._action_result
         await workflow.execute_local_activity(
-            "record_step", StepReport(
-                workflow_id=workflow.info().workflow_id, enrollment_id=self._input.enrollment_id,
-                flow_id=self._input.flow.id, flow_version=self._input.flow.version,
-                contact_id=self._input.contact_id, step_id=step.id, kind=step.kind, visit=visit,
-                message_key=self._key(step, visit), outcome=outcome, action_status=status,
-                reason_code=reason_code, next_step=next_id, at=workflow.now()),
-            start_to_close_timeout=INDEX_TIMEOUT, summary="step report")
+            "record_step",
+            StepReport(
+                workflow_id=workflow.info().workflow_id,
+                enrollment_id=self._input.enrollment_id,
+                flow_id=self._input.flow.id,
+                flow_version=self._input.flow.version,
+                contact_id=self._input.contact_id,
+                step_id=step.id,
+                kind=step.kind,
+                visit=visit,
+                message_key=self._key(step, visit),
+                outcome=outcome,
+                action_status=status,
+                reason_code=reason_code,
+                next_step=next_id,
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=INDEX_TIMEOUT,
+            summary="step report",
+        )
 
     async def _after_step(self, next_id: str | None) -> str | None:
         """Between steps: look at signalled events, honour stop, goals and pause, and
@@ -189,48 +228,69 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
             await self._hold_while_paused()
 
     async def _run_step(self, step: Step, visit: int) -> Next:
-        """"When to run" first, then the step's own condition, then the step itself.
+        """ "When to run" first, then the step's own condition, then the step itself.
         A step resumed inside its own wait after continue-as-new skips straight to it."""
         flow = self._input.flow
         following = flow.following(step)
         mark = self._state.wait
-        resumed = mark if mark is not None and (mark.step_id, mark.visit) == (step.id, visit) else None
+        resumed = (
+            mark if mark is not None and (mark.step_id, mark.visit) == (step.id, visit) else None
+        )
         if resumed is not None and resumed.phase == "step":
             self._enter(step, JourneyStatus.WAITING)
             return await self._execute(step, visit)
-        if step.when is not None and step.when.given() and (resumed is None or resumed.phase == "when"):
+        if (
+            step.when is not None
+            and step.when.given()
+            and (resumed is None or resumed.phase == "when")
+        ):
             self._enter(step, JourneyStatus.WAITING)
             when = step.when
-            deadline = (workflow.now() + when.delay if when.delay is not None else
-                        when.at if when.at is not None else
-                        await self._plan(step, {"local_at": when.local_at}))
+            deadline = (
+                workflow.now() + when.delay
+                if when.delay is not None
+                else when.at
+                if when.at is not None
+                else await self._plan(step, {"local_at": when.local_at})
+            )
             ending = await self._wait_until(step, visit, "when", deadline, step.describe())
             if ending == "interrupted":
                 return self._coded("interrupted", "interrupted"), following
             if ending == "late" and flow.expired_while_paused == "skip":
-                return self._coded("skipped:expired_while_paused",
-                                   "skipped: its time passed while paused"), following
+                return self._coded(
+                    "skipped:expired_while_paused", "skipped: its time passed while paused"
+                ), following
         if spec(step.kind).quiet_hours and flow.schedule is not None and flow.schedule.send_window:
             # Quiet hours: a message due outside the flow's send window waits for it.
             self._enter(step, JourneyStatus.WAITING)
             deadline = await self._plan(step, {"window": True})
-            if await self._wait_until(step, visit, "window", deadline,
-                                      f"send window for {step.describe()}") == "interrupted":
+            if (
+                await self._wait_until(
+                    step, visit, "window", deadline, f"send window for {step.describe()}"
+                )
+                == "interrupted"
+            ):
                 return self._coded("interrupted", "interrupted"), following
-        self._enter(step, JourneyStatus.WAITING if isinstance(step, (Wait, WaitForEvent))
-                    else JourneyStatus.RUNNING)
+        self._enter(
+            step,
+            JourneyStatus.WAITING
+            if isinstance(step, (Wait, WaitForEvent))
+            else JourneyStatus.RUNNING,
+        )
         audience = step.audience
         if audience is not None and audience.who == "matching" and audience.terms is not None:
             if not await self._holds(step, audience.terms):
-                return self._coded("skipped:not_in_audience",
-                                   "not in the step's audience: skipped"), following
+                return self._coded(
+                    "skipped:not_in_audience", "not in the step's audience: skipped"
+                ), following
         if step.run_if is not None and not await self._holds(step, step.run_if):
             if step.on_false == "exit":
                 self._code = "exited:condition_not_met"
                 return self._exit(f"condition of step {step.id} not met"), None
             if step.on_false == "branch":
-                return self._coded("branched:condition_not_met",
-                                   "condition not met: branched"), step.false_next or following
+                return self._coded(
+                    "branched:condition_not_met", "condition not met: branched"
+                ), step.false_next or following
             return self._coded("skipped:condition_not_met", "condition not met: skipped"), following
         return await self._execute(step, visit)
 
@@ -238,7 +298,9 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         """Reached by the flow itself: a met (or condition-less) goal converts here.
         A contact converts once per enrollment, whatever goals come after."""
         if self._state.conversion is not None:
-            return self._coded("goal_already_met", "goal already met"), self._input.flow.following(goal)
+            return self._coded("goal_already_met", "goal already met"), self._input.flow.following(
+                goal
+            )
         if goal.goal is None or await self._holds(goal, goal.goal):
             self._goal_hit = goal
             return self._coded("goal_met", "goal met"), None
@@ -251,21 +313,40 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         state = self._state
         self._goal_hit = None
         attributed = next((v.step_id for v in reversed(state.trail) if v.step_id != goal.id), None)
-        state.conversion = Conversion(goal_step=goal.id, attributed_step=attributed,
-                                      at=workflow.now())
+        state.conversion = Conversion(
+            goal_step=goal.id, attributed_step=attributed, at=workflow.now()
+        )
         # One event per enrollment (its id derives from this key), so a retry or a replay
         # never counts a conversion twice.
-        await self._call(CONTACT_EVENT, ContactChangeRequest(
-            idempotency_key=f"{self._key(goal, 0)}/converted",
-            contact_id=self._input.contact_id, event_type=EventType.JOURNEY_CONVERTED,
-            payload={"flow_id": self._input.flow.id, "flow_version": self._input.flow.version,
-                     "goal_step": goal.id, "step_id": attributed,
-                     "journey_id": workflow.info().workflow_id,
-                     "enrollment_id": self._input.enrollment_id}),
-            f"conversion at {goal.describe()}")
-        state.trail = (state.trail + [StepVisit(
-            step_id=goal.id, visit=state.visits.get(goal.id, 0), at=workflow.now(),
-            outcome=f"converted (attributed to {attributed})", code="converted")])[-TRAIL_LIMIT:]
+        await self._call(
+            CONTACT_EVENT,
+            ContactChangeRequest(
+                idempotency_key=f"{self._key(goal, 0)}/converted",
+                contact_id=self._input.contact_id,
+                event_type=EventType.JOURNEY_CONVERTED,
+                payload={
+                    "flow_id": self._input.flow.id,
+                    "flow_version": self._input.flow.version,
+                    "goal_step": goal.id,
+                    "step_id": attributed,
+                    "journey_id": workflow.info().workflow_id,
+                    "enrollment_id": self._input.enrollment_id,
+                },
+            ),
+            f"conversion at {goal.describe()}",
+        )
+        state.trail = (
+            state.trail
+            + [
+                StepVisit(
+                    step_id=goal.id,
+                    visit=state.visits.get(goal.id, 0),
+                    at=workflow.now(),
+                    outcome=f"converted (attributed to {attributed})",
+                    code="converted",
+                )
+            ]
+        )[-TRAIL_LIMIT:]
         if goal.exit_on_reach:
             state.status = JourneyStatus.CONVERTED
             state.exit_reason = f"converted: goal {goal.id}"
@@ -278,22 +359,36 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         """A moment in the contact's own time zone (or the flow's send window), decided by
         an activity (it reads the contact's zone) as of workflow time, so replay agrees."""
         return await self._call(
-            PLAN_WAKE, PlanRequest(contact_id=self._input.contact_id, now=workflow.now(),
-                                   schedule=self._input.flow.schedule, **when),
-            f"local time for {step.describe()}", datetime)
+            PLAN_WAKE,
+            PlanRequest(
+                contact_id=self._input.contact_id,
+                now=workflow.now(),
+                schedule=self._input.flow.schedule,
+                **when,
+            ),
+            f"local time for {step.describe()}",
+            datetime,
+        )
 
     async def _continue_as_new_if_due(self) -> None:
         await self._take_migration()  # every safe point; a migration continues as new
-        if not self._may_continue_as_new or not (workflow.info().is_continue_as_new_suggested()
-                or self._events_this_run >= EVENTS_PER_RUN):
+        if not self._may_continue_as_new or not (
+            workflow.info().is_continue_as_new_suggested()
+            or self._events_this_run >= EVENTS_PER_RUN
+        ):
             return
         # Let signal handlers finish so every received event is in the carried state.
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._state.runs += 1
-        workflow.continue_as_new(JourneyInput(
-            flow=self._input.flow, contact_id=self._input.contact_id,
-            enrollment_id=self._input.enrollment_id, state=self._state.model_copy(deep=True),
-            local_sends=self._input.local_sends))
+        workflow.continue_as_new(
+            JourneyInput(
+                flow=self._input.flow,
+                contact_id=self._input.contact_id,
+                enrollment_id=self._input.enrollment_id,
+                state=self._state.model_copy(deep=True),
+                local_sends=self._input.local_sends,
+            )
+        )
 
     def _guard_against_spinning(self, step: Step) -> None:
         """Validation refuses loops without a wait, but a wait can still be skipped at run
@@ -301,9 +396,12 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         timer fired since the last visit would send again and again: stop the journey."""
         last = self._state.timer_marks.get(step.id)
         if last is not None and last == self._state.timers_fired:
-            raise ApplicationError(f"step {step.id!r} came round again without any wait in "
-                                   "between; stopping this journey so it cannot spin",
-                                   type="LoopWithoutWait", non_retryable=True)
+            raise ApplicationError(
+                f"step {step.id!r} came round again without any wait in "
+                "between; stopping this journey so it cannot spin",
+                type="LoopWithoutWait",
+                non_retryable=True,
+            )
         self._state.timer_marks[step.id] = self._state.timers_fired
 
     def _enter(self, step: Step, status: JourneyStatus) -> None:
@@ -331,10 +429,11 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
             workflow.upsert_search_attributes(updates)
 
     def _key(self, step: Step, visit: int) -> str:
-        return idempotency_key(workflow.info().workflow_id, self._input.enrollment_id, step.id, visit)
+        return idempotency_key(
+            workflow.info().workflow_id, self._input.enrollment_id, step.id, visit
+        )
 
     def _exit(self, reason: str) -> str:
         self._state.status = JourneyStatus.EXITED
         self._state.exit_reason = reason
         return f"exited: {reason}"
-

@@ -13,13 +13,25 @@ from temporalio import workflow
 BUNDLE = "journey-patches-v8"
 # Every patch a journey asked before BUNDLE. A patch added later is asked on its own
 # (or goes into the next bundle, under a new name).
-BUNDLED = frozenset({
-    "journey-continue-as-new", "journey-index-start", "journey-step-report",
-    "journey-index-end", "journey-end-status", "journey-sa-on-change", "journey-local-steps",
-    "journey-migration", "journey-index-sub-flow", "tag-invalid-change-recorded",
-    "experiment-step", "flow-holdout", "goal-checks-on-events", "clock-conditions-in-workflow",
-    "journey-migration-index-step",
-})
+BUNDLED = frozenset(
+    {
+        "journey-continue-as-new",
+        "journey-index-start",
+        "journey-step-report",
+        "journey-index-end",
+        "journey-end-status",
+        "journey-sa-on-change",
+        "journey-local-steps",
+        "journey-migration",
+        "journey-index-sub-flow",
+        "tag-invalid-change-recorded",
+        "experiment-step",
+        "flow-holdout",
+        "goal-checks-on-events",
+        "clock-conditions-in-workflow",
+        "journey-migration-index-step",
+    }
+)
 
 
 class JourneyPatches:

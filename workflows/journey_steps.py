@@ -2,39 +2,66 @@
 changes, call-outs, scripts, branching and steps that act on other flows. Every side
 effect is an activity or a child workflow; choices use only workflow time and randomness."""
 
-
 from temporalio import workflow
 from temporalio.exceptions import (
-    ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError,
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
 )
 from temporalio.exceptions import TimeoutError as ActivityTimedOut
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.journey_patches import JourneyPatches
-    from domain.contracts.actions import ActionOutcome, ActionRequest, ControlOutcome, ControlRequest, FlowRequest
+    from domain.contracts.actions import (
+        ActionOutcome,
+        ActionRequest,
+        ControlOutcome,
+        ControlRequest,
+        FlowRequest,
+    )
     from domain.contracts.contact_changes import ContactChangeOutcome, ContactChangeRequest
     from domain.contracts.messaging import SendEmailRequest, SendOutcome, SendSmsRequest
-    from domain.step_table import (
-        ERROR_CODES, LOAD_FLOW, SEND_EMAIL, SEND_EMAIL_ATTACHING, SEND_SMS, CONTACT_EVENT, Call,
-        local_send, spec,
-    )
-    from domain.step_outcomes import StepOutcome
     from domain.events import EventType
     from domain.flow import Flow
     from domain.journey import (
-        REUSE_POLICIES, JourneyInput, JourneyState, JourneyStatus, journey_workflow_id,
+        REUSE_POLICIES,
+        JourneyInput,
+        JourneyState,
+        JourneyStatus,
+        journey_workflow_id,
     )
-    from workflows import search_attributes as sa
-    from workflows.retries import retry_policy
+    from domain.step_outcomes import StepOutcome
+    from domain.step_table import (
+        CONTACT_EVENT,
+        ERROR_CODES,
+        LOAD_FLOW,
+        SEND_EMAIL,
+        SEND_EMAIL_ATTACHING,
+        SEND_SMS,
+        Call,
+        local_send,
+        spec,
+    )
     from domain.steps import Step
-    from domain.steps.experiments import Experiment
     from domain.steps.contact_changes import AddTag, ChangeTags, RemoveTag, RunScript
+    from domain.steps.experiments import Experiment
     from domain.steps.flow_control import (
-        Branch, Exit, Goal, MultiBranch, PauseFlow, RandomSplit, StartFlow, StopFlow, Wait,
+        Branch,
+        Exit,
+        Goal,
+        MultiBranch,
+        PauseFlow,
+        RandomSplit,
+        StartFlow,
+        StopFlow,
+        Wait,
         WaitForEvent,
     )
     from domain.steps.messaging import SendEmail, SendSms
+    from workflows import search_attributes as sa
+    from workflows.journey_patches import JourneyPatches
+    from workflows.retries import retry_policy
 
 Next = tuple[str, str | None]  # (outcome text, id of the step to go to next)
 # A visit's trail code when the step set none itself, by the role of its kind.
@@ -56,41 +83,71 @@ class JourneySteps(JourneyPatches):
             case Experiment() if self.patched("experiment-step"):
                 return await self._experiment(step, visit)
             case SendEmail():
-                outcome = await self._act(step, SendEmailRequest.for_step(
-                    step, self._key(step, visit), flow.id, self._input.contact_id,
-                    transactional=flow.transactional), SendOutcome,
-                    SEND_EMAIL_ATTACHING if step.attachments else self._send_call(SEND_EMAIL))
+                outcome = await self._act(
+                    step,
+                    SendEmailRequest.for_step(
+                        step,
+                        self._key(step, visit),
+                        flow.id,
+                        self._input.contact_id,
+                        transactional=flow.transactional,
+                    ),
+                    SendOutcome,
+                    SEND_EMAIL_ATTACHING if step.attachments else self._send_call(SEND_EMAIL),
+                )
                 return self._settle(step, outcome, "email")
             case SendSms():
-                outcome = await self._act(step, SendSmsRequest.for_step(
-                    step, self._key(step, visit), flow.id, self._input.contact_id,
-                    transactional=flow.transactional), SendOutcome, self._send_call(SEND_SMS))
+                outcome = await self._act(
+                    step,
+                    SendSmsRequest.for_step(
+                        step,
+                        self._key(step, visit),
+                        flow.id,
+                        self._input.contact_id,
+                        transactional=flow.transactional,
+                    ),
+                    SendOutcome,
+                    self._send_call(SEND_SMS),
+                )
                 return self._settle(step, outcome, "sms")
             case AddTag() | RemoveTag():
-                event_type = EventType.TAG_ADDED if isinstance(step, AddTag) else EventType.TAG_REMOVED
-                outcome = await self._act(step, self._tag_request(step, visit, event_type, step.tag),
-                                          ContactChangeOutcome)
+                event_type = (
+                    EventType.TAG_ADDED if isinstance(step, AddTag) else EventType.TAG_REMOVED
+                )
+                outcome = await self._act(
+                    step, self._tag_request(step, visit, event_type, step.tag), ContactChangeOutcome
+                )
                 return self._settle(step, outcome, step.kind, done=f"{event_type.value} {step.tag}")
             case ChangeTags():
                 changes = [(EventType.TAG_ADDED, t) for t in step.add] + [
-                    (EventType.TAG_REMOVED, t) for t in step.remove]
+                    (EventType.TAG_REMOVED, t) for t in step.remove
+                ]
                 outcome = StepOutcome(status="done")
                 for index, (event_type, tag) in enumerate(changes):
-                    outcome = await self._act(step, self._tag_request(
-                        step, visit, event_type, tag, index), ContactChangeOutcome)
+                    outcome = await self._act(
+                        step,
+                        self._tag_request(step, visit, event_type, tag, index),
+                        ContactChangeOutcome,
+                    )
                     if outcome.status == "failed":
                         break  # the tags after an invalid one are not changed
-                return self._settle(step, outcome, step.kind,
-                                    done=f"tags +{','.join(step.add)} -{','.join(step.remove)}")
+                return self._settle(
+                    step,
+                    outcome,
+                    step.kind,
+                    done=f"tags +{','.join(step.add)} -{','.join(step.remove)}",
+                )
             case RunScript():
                 # Fire and forget [001]: a child that outlives this journey runs the
                 # script with its own retries; the journey moves on once it has started.
                 try:
                     await workflow.start_child_workflow(
-                        "ScriptRunWorkflow", self._action_request(step, visit),
+                        "ScriptRunWorkflow",
+                        self._action_request(step, visit),
                         id=f"script/{self._key(step, visit)}",
                         parent_close_policy=ParentClosePolicy.ABANDON,
-                        static_summary=f"script {step.script} for {self._input.contact_id}")
+                        static_summary=f"script {step.script} for {self._input.contact_id}",
+                    )
                 except WorkflowAlreadyStartedError:
                     # Same key, same run (e.g. a journey reset): triggered once already.
                     return self._coded("done", f"script {step.script} already started"), following
@@ -109,8 +166,11 @@ class JourneySteps(JourneyPatches):
             case StartFlow():
                 return await self._start_flow(step, visit), following
             case StopFlow() | PauseFlow():
-                signal = "stop" if isinstance(step, StopFlow) else (
-                    "pause" if step.action == "pause" else "resume")
+                signal = (
+                    "stop"
+                    if isinstance(step, StopFlow)
+                    else ("pause" if step.action == "pause" else "resume")
+                )
                 return await self._control_other_flow(step, signal), following
             case Branch():
                 matched = await self._holds(step, step.condition)
@@ -133,8 +193,11 @@ class JourneySteps(JourneyPatches):
                 return self._exit(step.reason or f"exit step {step.id}"), None
         # Flows may be published with steps a newer engine runs; this one fails the journey
         # loudly rather than skipping an action silently.
-        raise ApplicationError(f"step {step.id!r}: kind {step.kind!r} is not supported by this "
-                               "engine version", type="UnsupportedStep", non_retryable=True)
+        raise ApplicationError(
+            f"step {step.id!r}: kind {step.kind!r} is not supported by this " "engine version",
+            type="UnsupportedStep",
+            non_retryable=True,
+        )
 
     def _send_call(self, call: Call) -> Call:
         """A send through the embedded outbox (JourneyInput.local_sends) runs as a local
@@ -153,18 +216,28 @@ class JourneySteps(JourneyPatches):
         their regular activities (their histories hold ActivityTaskScheduled events)."""
         if call.local and self.patched("journey-local-steps"):
             return await workflow.execute_local_activity(
-                call.activity, request, result_type=result_type,
+                call.activity,
+                request,
+                result_type=result_type,
                 start_to_close_timeout=call.start_to_close,
-                schedule_to_close_timeout=call.schedule_to_close, retry_policy=retry_policy(call.retry),
-                summary=summary)
+                schedule_to_close_timeout=call.schedule_to_close,
+                retry_policy=retry_policy(call.retry),
+                summary=summary,
+            )
         return await workflow.execute_activity(
-            call.activity, request, result_type=result_type,
+            call.activity,
+            request,
+            result_type=result_type,
             start_to_close_timeout=call.start_to_close,
-            schedule_to_close_timeout=call.schedule_to_close, heartbeat_timeout=call.heartbeat,
-            retry_policy=retry_policy(call.retry), summary=summary)
+            schedule_to_close_timeout=call.schedule_to_close,
+            heartbeat_timeout=call.heartbeat,
+            retry_policy=retry_policy(call.retry),
+            summary=summary,
+        )
 
-    async def _act(self, step: Step, request, result_type: type,
-                   call: Call | None = None) -> StepOutcome:
+    async def _act(
+        self, step: Step, request, result_type: type, call: Call | None = None
+    ) -> StepOutcome:
         """Run a step's own activity (its table entry, unless `call`) and say what it
         came to; errors the entry records become a failed outcome, the others fail the
         journey."""
@@ -176,13 +249,15 @@ class JourneySteps(JourneyPatches):
             # A regular activity's error arrives wrapped in ActivityError; a local
             # activity's as the error itself.
             outcome = self._recorded_failure(
-                call, exc.cause if isinstance(exc, ActivityError) else exc)
+                call, exc.cause if isinstance(exc, ActivityError) else exc
+            )
             if outcome is None:
                 raise
             return outcome
         if isinstance(result, (SendOutcome, ActionOutcome)):
-            return StepOutcome(status=result.status, reason=result.reason,
-                               reason_code=result.reason_code)
+            return StepOutcome(
+                status=result.status, reason=result.reason, reason_code=result.reason_code
+            )
         if isinstance(result, ControlOutcome):
             return StepOutcome(status="done", reason=result.result)
         return StepOutcome(status="done")
@@ -194,23 +269,29 @@ class JourneySteps(JourneyPatches):
             # A message the provider refuses for good (bad address, blocked sender), a
             # change that can never be valid: recorded on the step; the contact carries
             # on rather than the whole journey failing over it.
-            return StepOutcome(status="failed", reason=cause.message,
-                               reason_code=ERROR_CODES.get(cause.type or "", cause.type))
+            return StepOutcome(
+                status="failed",
+                reason=cause.message,
+                reason_code=ERROR_CODES.get(cause.type or "", cause.type),
+            )
         if isinstance(cause, ActivityTimedOut) and call.schedule_to_close is not None:
             # A day of outage: record it on the step rather than fail the journey.
-            return StepOutcome(status="failed", reason="gave up after a day of retries",
-                               reason_code="gave_up")
+            return StepOutcome(
+                status="failed", reason="gave up after a day of retries", reason_code="gave_up"
+            )
         return None
 
-    def _settle(self, step: Step, outcome: StepOutcome, label: str,
-                done: str | None = None) -> Next:
+    def _settle(
+        self, step: Step, outcome: StepOutcome, label: str, done: str | None = None
+    ) -> Next:
         """The one place a step's own settings (if_no_phone, on_missing_value) turn what
         its call came to into an exit; otherwise the journey goes on. `done`: the text
         when it went through (default: "<label> <status>: <reason>")."""
         self._note(outcome)
         code = outcome.reason_code
-        if ((code == "no_address" and getattr(step, "if_no_phone", None) == "exit")
-                or (code == "merge_value" and getattr(step, "on_missing_value", None) == "fail")):
+        if (code == "no_address" and getattr(step, "if_no_phone", None) == "exit") or (
+            code == "merge_value" and getattr(step, "on_missing_value", None) == "fail"
+        ):
             # The activity's reason tells a missing number from an invalid one.
             self._code = f"exited:{code}"
             return self._exit(f"step {step.id}: {outcome.reason}"), None
@@ -241,33 +322,55 @@ class JourneySteps(JourneyPatches):
         through the router like any enrollment (fire and forget)."""
         target = step.flow_id or ""
         if not step.wait_for_completion:
-            outcome = await self._act(step, ControlRequest(
-                flow_id=target, contact_id=self._input.contact_id, signal="enroll",
-                enrollment_id=self._key(step, visit)), ControlOutcome)
+            outcome = await self._act(
+                step,
+                ControlRequest(
+                    flow_id=target,
+                    contact_id=self._input.contact_id,
+                    signal="enroll",
+                    enrollment_id=self._key(step, visit),
+                ),
+                ControlOutcome,
+            )
             return self._controlled(f"start {target}", outcome)
-        other = await self._call(LOAD_FLOW, FlowRequest(flow_id=target), f"load flow {target}",
-                                 Flow)
-        child_id = journey_workflow_id(other.id, self._input.contact_id, other.re_entry,
-                                       self._key(step, visit))
+        other = await self._call(
+            LOAD_FLOW, FlowRequest(flow_id=target), f"load flow {target}", Flow
+        )
+        child_id = journey_workflow_id(
+            other.id, self._input.contact_id, other.re_entry, self._key(step, visit)
+        )
         if self.patched("journey-index-sub-flow"):
             # Indexed before it starts, so events reach it and its own end lands after.
-            await self._record_in_index(False, workflow_id=child_id, flow_id=other.id,
-                                        flow_version=other.version,
-                                        enrollment_id=self._key(step, visit))
+            await self._record_in_index(
+                False,
+                workflow_id=child_id,
+                flow_id=other.id,
+                flow_version=other.version,
+                enrollment_id=self._key(step, visit),
+            )
         try:
             # Found and controlled like any journey of that flow: same search attributes,
             # same re-entry rule.
             result = await workflow.execute_child_workflow(
-                "JourneyWorkflow", JourneyInput(flow=other, contact_id=self._input.contact_id,
-                                                enrollment_id=self._key(step, visit),
-                                                local_sends=self._input.local_sends),
-                id=child_id, result_type=JourneyState,
+                "JourneyWorkflow",
+                JourneyInput(
+                    flow=other,
+                    contact_id=self._input.contact_id,
+                    enrollment_id=self._key(step, visit),
+                    local_sends=self._input.local_sends,
+                ),
+                id=child_id,
+                result_type=JourneyState,
                 id_reuse_policy=REUSE_POLICIES[other.re_entry],
-                search_attributes=sa.initial(other.id, other.version, self._input.contact_id,
-                                             other.steps[0].id),
-                static_summary=f"{other.id} for {self._input.contact_id}")
+                search_attributes=sa.initial(
+                    other.id, other.version, self._input.contact_id, other.steps[0].id
+                ),
+                static_summary=f"{other.id} for {self._input.contact_id}",
+            )
         except ChildWorkflowError as exc:
-            return self._coded("failed:sub_flow", f"start {target}: the sub-flow failed ({exc.cause})")
+            return self._coded(
+                "failed:sub_flow", f"start {target}: the sub-flow failed ({exc.cause})"
+            )
         except WorkflowAlreadyStartedError:
             # Already running under that id: the contact is in that flow; this journey
             # cannot wait on a journey it did not start, so it goes on.
@@ -276,24 +379,41 @@ class JourneySteps(JourneyPatches):
 
     async def _control_other_flow(self, step: Step, signal: str) -> str:
         target = step.flow_id or self._input.flow.id
-        outcome = await self._act(step, ControlRequest(
-            flow_id=target, contact_id=self._input.contact_id, signal=signal,
-            reason=f"{self._input.flow.id}/{step.id}"), ControlOutcome)
+        outcome = await self._act(
+            step,
+            ControlRequest(
+                flow_id=target,
+                contact_id=self._input.contact_id,
+                signal=signal,
+                reason=f"{self._input.flow.id}/{step.id}",
+            ),
+            ControlOutcome,
+        )
         return self._controlled(f"{signal} {target}", outcome)
 
     def _controlled(self, what: str, outcome: StepOutcome) -> str:
         self._note(outcome)
-        return f"{what}: " + (f"failed: {outcome.reason}" if outcome.status == "failed"
-                              else outcome.reason or "done")
+        return f"{what}: " + (
+            f"failed: {outcome.reason}" if outcome.status == "failed" else outcome.reason or "done"
+        )
 
-    def _tag_request(self, step: Step, visit: int, event_type: EventType, tag: str,
-                     index: int | None = None) -> ContactChangeRequest:
+    def _tag_request(
+        self, step: Step, visit: int, event_type: EventType, tag: str, index: int | None = None
+    ) -> ContactChangeRequest:
         key = self._key(step, visit) + (f"/{index}" if index is not None else "")
-        return ContactChangeRequest(idempotency_key=key, contact_id=self._input.contact_id,
-                                    event_type=event_type, payload={"tag": tag})
+        return ContactChangeRequest(
+            idempotency_key=key,
+            contact_id=self._input.contact_id,
+            event_type=event_type,
+            payload={"tag": tag},
+        )
 
     def _action_request(self, step: Step, visit: int) -> ActionRequest:
         return ActionRequest(
-            idempotency_key=self._key(step, visit), journey_id=workflow.info().workflow_id,
-            flow_id=self._input.flow.id, step_id=step.id, contact_id=self._input.contact_id,
-            step=step.model_dump(mode="json"))
+            idempotency_key=self._key(step, visit),
+            journey_id=workflow.info().workflow_id,
+            flow_id=self._input.flow.id,
+            step_id=step.id,
+            contact_id=self._input.contact_id,
+            step=step.model_dump(mode="json"),
+        )

@@ -10,16 +10,20 @@ from typing import Literal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.journey_patches import JourneyPatches
     from domain.conditions import Condition, ContactSnapshot, evaluate, is_data_free
+    from domain.contracts.conditions import EvaluateRequest
     from domain.durations import format_duration
     from domain.journey import (
-        EventMark, JourneyInput, JourneyState, JourneyStatus, WaitMark,
+        EventMark,
+        JourneyInput,
+        JourneyState,
+        JourneyStatus,
+        WaitMark,
     )
     from domain.step_table import CONDITION
     from domain.steps import Step
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
-    from domain.contracts.conditions import EvaluateRequest
+    from workflows.journey_patches import JourneyPatches
 
 RECENT_EVENTS_LIMIT = 200
 Ending = Literal["time", "late", "ready", "interrupted", "forever"]
@@ -41,21 +45,30 @@ class JourneyWaits(JourneyPatches):
     # by JourneySteps: _call() (the one call path).
 
     # -- the one wait primitive ------------------------------------------------------
-    async def _wait_until(self, step: Step, visit: int, phase: str, deadline: datetime | None,
-                          summary: str, ready: Callable[[], bool] | None = None) -> Ending:
+    async def _wait_until(
+        self,
+        step: Step,
+        visit: int,
+        phase: str,
+        deadline: datetime | None,
+        summary: str,
+        ready: Callable[[], bool] | None = None,
+    ) -> Ending:
         """Until `deadline` (None: no timer), `ready()`, or a stop or goal interrupts.
         'late' is a deadline that passed while the contact was paused."""
         mark = self._state.wait
         if mark is not None and (mark.step_id, mark.visit, mark.phase) == (step.id, visit, phase):
             deadline = mark.until  # resumed after continue-as-new: the same wait, not a new one
         else:
-            self._state.wait = WaitMark(step_id=step.id, visit=visit, phase=phase,
-                                        until=deadline, started_at=workflow.now())
+            self._state.wait = WaitMark(
+                step_id=step.id, visit=visit, phase=phase, until=deadline, started_at=workflow.now()
+            )
         timer = None
         if deadline is not None and deadline > workflow.now():
             duration = deadline - workflow.now()
-            timer = asyncio.ensure_future(workflow.sleep(
-                duration, summary=f"{summary} ({format_duration(duration)})"))
+            timer = asyncio.ensure_future(
+                workflow.sleep(duration, summary=f"{summary} ({format_duration(duration)})")
+            )
         late = False
         shown_paused = self._state.status == JourneyStatus.PAUSED
         try:
@@ -66,8 +79,9 @@ class JourneyWaits(JourneyPatches):
                     # was last shown, not with the flag before the wait: a pause that
                     # lands while an event is being handled must still show.
                     shown_paused = self._state.paused
-                    self._set_status(JourneyStatus.PAUSED if shown_paused
-                                     else JourneyStatus.WAITING)
+                    self._set_status(
+                        JourneyStatus.PAUSED if shown_paused else JourneyStatus.WAITING
+                    )
                 if self._interrupted():
                     return "interrupted"
                 if ready is not None and ready():
@@ -81,9 +95,15 @@ class JourneyWaits(JourneyPatches):
                 await self._continue_as_new_if_due()
                 seen = (due, self._state.paused)
                 await workflow.wait_condition(
-                    lambda: bool(self._state.inbox) or self._interrupted() or self._migrating()
-                    or (deadline is not None and (timer is None or timer.done()),
-                        self._state.paused) != seen)
+                    lambda: bool(self._state.inbox)
+                    or self._interrupted()
+                    or self._migrating()
+                    or (
+                        deadline is not None and (timer is None or timer.done()),
+                        self._state.paused,
+                    )
+                    != seen  # noqa: B023 (awaited within this iteration)
+                )
         finally:
             if timer is not None and not timer.done():
                 timer.cancel()
@@ -107,7 +127,7 @@ class JourneyWaits(JourneyPatches):
         return self._code
 
     async def _wait_for_event(self, step: WaitForEvent, visit: int) -> tuple[str, str | None]:
-        """"Wait 1 day or until a reply is received" [004]: wakes as soon as the event is
+        """ "Wait 1 day or until a reply is received" [004]: wakes as soon as the event is
         signalled; earlier events count only if the step says so."""
         flow = self._input.flow
         following = flow.following(step)
@@ -119,15 +139,22 @@ class JourneyWaits(JourneyPatches):
                         self._matched = mark
                         break
             deadline = workflow.now() + step.timeout if step.timeout is not None else None
-            ending = await self._wait_until(step, visit, "step", deadline, step.describe(),
-                                            ready=lambda: self._matched is not None)
+            ending = await self._wait_until(
+                step,
+                visit,
+                "step",
+                deadline,
+                step.describe(),
+                ready=lambda: self._matched is not None,
+            )
         finally:
             self._awaiting = None
         if ending == "ready":
             # The event is used up, so a loop back to this wait needs a new one; and being
             # woken counts as a wait for the loop guard, as a fired timer does.
-            self._state.recent_events = [m for m in self._state.recent_events
-                                         if m.event_id != self._matched.event_id]
+            self._state.recent_events = [
+                m for m in self._state.recent_events if m.event_id != self._matched.event_id
+            ]
             self._state.timers_fired += 1
             self._code = "received"
             return f"{step.event} received", step.on_event or following
@@ -146,16 +173,21 @@ class JourneyWaits(JourneyPatches):
         self._set_status(JourneyStatus.PAUSED)
         while self._state.paused and not self._interrupted():
             await self._continue_as_new_if_due()
-            await workflow.wait_condition(lambda: bool(self._state.inbox) or self._migrating()
-                                          or not self._state.paused or self._interrupted())
+            await workflow.wait_condition(
+                lambda: bool(self._state.inbox)
+                or self._migrating()
+                or not self._state.paused
+                or self._interrupted()
+            )
             await self._drain_inbox()
 
     # -- events, goals and conditions ------------------------------------------------
     async def _drain_inbox(self) -> None:
         while self._state.inbox:
             event = self._state.inbox.pop(0)
-            mark = EventMark(event_id=event.event_id, name=event_name(event),
-                             received_at=workflow.now())
+            mark = EventMark(
+                event_id=event.event_id, name=event_name(event), received_at=workflow.now()
+            )
             self._state.recent_events = (self._state.recent_events + [mark])[-RECENT_EVENTS_LIMIT:]
             waiting = self._awaiting
             if waiting is not None and self._matched is None and mark.name == waiting.event:
@@ -187,10 +219,17 @@ class JourneyWaits(JourneyPatches):
         if is_data_free(condition) and self.patched("clock-conditions-in-workflow"):
             # Only the clock matters: decide here on workflow.now(), which replays exactly.
             # Journeys started before this change asked the activity; the patch keeps them.
-            return evaluate(condition, ContactSnapshot(contact_id=self._input.contact_id),
-                            workflow.now())
+            return evaluate(
+                condition, ContactSnapshot(contact_id=self._input.contact_id), workflow.now()
+            )
         return await self._call(  # type: ignore[attr-defined]
-            CONDITION, EvaluateRequest(
-                contact_id=self._input.contact_id, condition=condition, as_of=workflow.now(),
-                flow_zone=schedule.time_zone if (schedule := self._input.flow.schedule) else None),
-            f"check {step.describe()}", bool)
+            CONDITION,
+            EvaluateRequest(
+                contact_id=self._input.contact_id,
+                condition=condition,
+                as_of=workflow.now(),
+                flow_zone=schedule.time_zone if (schedule := self._input.flow.schedule) else None,
+            ),
+            f"check {step.describe()}",
+            bool,
+        )

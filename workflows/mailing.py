@@ -14,7 +14,6 @@ cancel whose signal was lost (the workflow not started yet, Temporal unreachable
 the API) still takes effect. State, cursors and counts continue as new.
 """
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
@@ -22,8 +21,15 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.mailing_runs import (
-        MailingProgress, MailingRunInput, MailingTransition, SelectRequest, SelectResult,
-        SendBatchRequest, SendBatchResult, StepTiming, StepTotals,
+        MailingProgress,
+        MailingRunInput,
+        MailingTransition,
+        SelectRequest,
+        SelectResult,
+        SendBatchRequest,
+        SendBatchResult,
+        StepTiming,
+        StepTotals,
     )
 
 # Zones run from UTC-12 to UTC+14: a local time is due somewhere at most 14 h before the
@@ -64,8 +70,13 @@ class MailingWorkflow:
         state = self._state
         steps = state.plan.steps
         current = steps[state.step_index].id if state.step_index < len(steps) else None
-        return MailingProgress(mailing_id=state.plan.mailing_id, step_id=current,
-                               phase=state.phase, paused=state.paused, totals=state.totals)
+        return MailingProgress(
+            mailing_id=state.plan.mailing_id,
+            step_id=current,
+            phase=state.phase,
+            paused=state.paused,
+            totals=state.totals,
+        )
 
     @workflow.run
     async def run(self, input: MailingRunInput) -> MailingProgress:
@@ -82,8 +93,7 @@ class MailingWorkflow:
                         break
                     # Again after a pause that reached only the catalogue: the status
                     # moves to sending once the pause is over.
-                    await self._transition("start" if state.step_index == 0 else "step",
-                                           step.id)
+                    await self._transition("start" if state.step_index == 0 else "step", step.id)
                     if not state.paused:
                         break
                 if state.cancelled:
@@ -118,10 +128,16 @@ class MailingWorkflow:
         while await self._ready():
             page: SelectResult = await self._call(
                 "select_mailing_recipients",
-                SelectRequest(mailing_id=state.plan.mailing_id, step_id=step.id,
-                              after=state.cursor, now=workflow.now()),
-                SelectResult, f"select {step.id} after {state.cursor or 'the start'}",
-                start_to_close_timeout=SELECT_TIMEOUT)
+                SelectRequest(
+                    mailing_id=state.plan.mailing_id,
+                    step_id=step.id,
+                    after=state.cursor,
+                    now=workflow.now(),
+                ),
+                SelectResult,
+                f"select {step.id} after {state.cursor or 'the start'}",
+                start_to_close_timeout=SELECT_TIMEOUT,
+            )
             totals.selected += page.selected
             state.cursor = page.next_after
             self._obey(page.status)
@@ -134,10 +150,14 @@ class MailingWorkflow:
         while await self._ready():
             batch: SendBatchResult = await self._call(
                 "send_mailing_batch",
-                SendBatchRequest(mailing_id=state.plan.mailing_id, step_id=step.id,
-                                 now=workflow.now()),
-                SendBatchResult, f"send {step.id}", start_to_close_timeout=BATCH_TIMEOUT,
-                heartbeat_timeout=BATCH_HEARTBEAT)
+                SendBatchRequest(
+                    mailing_id=state.plan.mailing_id, step_id=step.id, now=workflow.now()
+                ),
+                SendBatchResult,
+                f"send {step.id}",
+                start_to_close_timeout=BATCH_TIMEOUT,
+                heartbeat_timeout=BATCH_HEARTBEAT,
+            )
             totals.add(batch)
             if batch.counted is not None and workflow.patched("mailing-counted-totals"):
                 totals.settle(batch.counted)
@@ -163,16 +183,20 @@ class MailingWorkflow:
     async def _call(self, name: str, request, result_type, summary: str, **timeouts):
         self._calls += 1
         return await workflow.execute_activity(
-            name, request, result_type=result_type, retry_policy=RETRY, summary=summary,
-            **timeouts)
+            name, request, result_type=result_type, retry_policy=RETRY, summary=summary, **timeouts
+        )
 
     async def _transition(self, action: str, step_id: str | None) -> None:
         self._calls += 1
         status = await workflow.execute_activity(
             "mailing_transition",
-            MailingTransition(mailing_id=self._state.plan.mailing_id, action=action,
-                              step_id=step_id),
-            result_type=str, start_to_close_timeout=timedelta(minutes=1), retry_policy=RETRY)
+            MailingTransition(
+                mailing_id=self._state.plan.mailing_id, action=action, step_id=step_id
+            ),
+            result_type=str,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=RETRY,
+        )
         self._obey(status, may_resume=action == "check")
 
     async def _sleep_until(self, moment: datetime) -> None:
@@ -181,19 +205,24 @@ class MailingWorkflow:
         if delay <= timedelta(0):
             return
         try:
-            await workflow.wait_condition(lambda: self._state.cancelled, timeout=delay,
-                                          timeout_summary="mailing: waiting for send time")
-        except asyncio.TimeoutError:
+            await workflow.wait_condition(
+                lambda: self._state.cancelled,
+                timeout=delay,
+                timeout_summary="mailing: waiting for send time",
+            )
+        except TimeoutError:
             pass
 
     async def _while_paused(self) -> None:
         state = self._state
         while state.paused and not state.cancelled:
             try:
-                await workflow.wait_condition(lambda: not state.paused or state.cancelled,
-                                              timeout=PAUSED_RECHECK,
-                                              timeout_summary="mailing: paused")
-            except asyncio.TimeoutError:
+                await workflow.wait_condition(
+                    lambda: not state.paused or state.cancelled,
+                    timeout=PAUSED_RECHECK,
+                    timeout_summary="mailing: paused",
+                )
+            except TimeoutError:
                 await self._transition("check", None)
 
     async def _ready(self) -> bool:

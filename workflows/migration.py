@@ -8,7 +8,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.migration_plan import (
-        MigrationInput, MigrationPageRequest, MigrationPageResult, MigrationProgress,
+        MigrationInput,
+        MigrationPageRequest,
+        MigrationPageResult,
+        MigrationProgress,
     )
     from workflows.paged_operation import page_through
 
@@ -24,10 +27,16 @@ class MigrationWorkflow:
     def progress(self) -> MigrationProgress:
         state = self._input
         return MigrationProgress(
-            migration_id=state.migration_id, workflow_id=workflow.info().workflow_id,
-            flow_id=state.flow_id, to_version=state.to_version,
-            from_versions=state.from_versions, status="completed" if self._done else "running",
-            signalled=state.signalled, not_running=state.not_running, pages=state.pages)
+            migration_id=state.migration_id,
+            workflow_id=workflow.info().workflow_id,
+            flow_id=state.flow_id,
+            to_version=state.to_version,
+            from_versions=state.from_versions,
+            status="completed" if self._done else "running",
+            signalled=state.signalled,
+            not_running=state.not_running,
+            pages=state.pages,
+        )
 
     @workflow.run
     async def run(self, input: MigrationInput) -> MigrationProgress:
@@ -38,11 +47,20 @@ class MigrationWorkflow:
             state.not_running += page.not_running
 
         await page_through(
-            state, "migrate_journey_page", lambda: MigrationPageRequest(
-                migration_id=state.migration_id, flow_id=state.flow_id,
-                to_version=state.to_version, from_versions=state.from_versions,
-                mapping=state.mapping, after=state.cursor, limit=state.page_size),
-            MigrationPageResult, lambda: f"migrate journeys after {state.cursor!r} "
-            f"to v{state.to_version}", counted)
+            state,
+            "migrate_journey_page",
+            lambda: MigrationPageRequest(
+                migration_id=state.migration_id,
+                flow_id=state.flow_id,
+                to_version=state.to_version,
+                from_versions=state.from_versions,
+                mapping=state.mapping,
+                after=state.cursor,
+                limit=state.page_size,
+            ),
+            MigrationPageResult,
+            lambda: f"migrate journeys after {state.cursor!r} " f"to v{state.to_version}",
+            counted,
+        )
         self._done = True
         return self.progress()

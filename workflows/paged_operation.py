@@ -31,17 +31,27 @@ class Page(Protocol):
 P = TypeVar("P", bound=Page)
 
 
-async def page_through(state: PagedState, activity: str, request: Callable[[], Any],
-                       result_type: type[P], summary: Callable[[], str],
-                       count: Callable[[P], None]) -> None:
+async def page_through(
+    state: PagedState,
+    activity: str,
+    request: Callable[[], Any],
+    result_type: type[P],
+    summary: Callable[[], str],
+    count: Callable[[P], None],
+) -> None:
     """Run `activity` on `request()` page after page, from `state.cursor`, adding each
     page to the counts with `count`. Returns when the index has no more; after
     PAGES_PER_RUN pages of this run it continues as new with `state` (never returns), so
     the history stays bounded however many journeys there are."""
     for _ in range(PAGES_PER_RUN):
         page = await workflow.execute_activity(
-            activity, request(), result_type=result_type, start_to_close_timeout=PAGE_TIMEOUT,
-            retry_policy=RETRY, summary=summary())
+            activity,
+            request(),
+            result_type=result_type,
+            start_to_close_timeout=PAGE_TIMEOUT,
+            retry_policy=RETRY,
+            summary=summary(),
+        )
         count(page)
         state.pages += 1
         if page.next_after is None:

@@ -3,7 +3,10 @@
 Values are ids and states only, never personal data (names, e-mails, phones)."""
 
 from temporalio.common import (
-    SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes,
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
 )
 
 FLOW_ID = SearchAttributeKey.for_keyword("DripstoneFlowId")
@@ -16,16 +19,20 @@ ALL = (FLOW_ID, FLOW_VERSION, CONTACT_ID, CURRENT_STEP, STATUS)
 
 
 def initial(flow_id: str, version: int, contact_id: str, first_step: str) -> TypedSearchAttributes:
-    return TypedSearchAttributes([
-        SearchAttributePair(FLOW_ID, flow_id),
-        SearchAttributePair(FLOW_VERSION, version),
-        SearchAttributePair(CONTACT_ID, contact_id),
-        SearchAttributePair(CURRENT_STEP, first_step),
-        SearchAttributePair(STATUS, "running"),
-    ])
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(FLOW_ID, flow_id),
+            SearchAttributePair(FLOW_VERSION, version),
+            SearchAttributePair(CONTACT_ID, contact_id),
+            SearchAttributePair(CURRENT_STEP, first_step),
+            SearchAttributePair(STATUS, "running"),
+        ]
+    )
 
 
-def changes(current: TypedSearchAttributes, *pairs: SearchAttributePair) -> list[SearchAttributeUpdate]:
+def changes(
+    current: TypedSearchAttributes, *pairs: SearchAttributePair
+) -> list[SearchAttributeUpdate]:
     """Updates for the pairs whose value differs from `current` (a workflow's attributes:
     those it started with plus every upsert since, so the same on replay). An upsert that
     changes nothing would still cost a command and a history event."""

@@ -26,10 +26,15 @@ class ActionRequest(BaseModel):
 class ActionOutcome(BaseModel):
     status: Literal["done", "skipped", "failed"]
     reason: str | None = None
-    reason_code: str | None = Field(default=None, description="Machine-readable; the workflow "
-                                    "branches on it (e.g. no_address), never on the text.")
-    data: dict[str, Any] = Field(default_factory=dict, description="What the step produced "
-                                 "(event ids, provider ids, response status).")
+    reason_code: str | None = Field(
+        default=None,
+        description="Machine-readable; the workflow "
+        "branches on it (e.g. no_address), never on the text.",
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the step produced " "(event ids, provider ids, response status).",
+    )
 
     def describe(self, kind: str) -> str:
         return f"{kind} {self.status}" + (f": {self.reason}" if self.reason else "")

@@ -27,14 +27,31 @@ class SendEmailRequest(BaseModel):
     locales: dict[str, EmailVariant] = Field(default_factory=dict)
 
     @classmethod
-    def for_step(cls, step: SendEmail, key: str, flow_id: str, contact_id: str, *,
-                 transactional: bool = False) -> "SendEmailRequest":
+    def for_step(
+        cls,
+        step: SendEmail,
+        key: str,
+        flow_id: str,
+        contact_id: str,
+        *,
+        transactional: bool = False,
+    ) -> "SendEmailRequest":
         """Everything the step says about its email (pure: safe in workflow code)."""
-        return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
-                   subject=step.subject, body=step.body, from_email=step.from_email,
-                   template_id=step.template_id, reply_to=step.reply_to,
-                   attachments=step.attachments, transactional=transactional, topic=step.topic,
-                   locales=step.locales)
+        return cls(
+            idempotency_key=key,
+            flow_id=flow_id,
+            step_id=step.id,
+            contact_id=contact_id,
+            subject=step.subject,
+            body=step.body,
+            from_email=step.from_email,
+            template_id=step.template_id,
+            reply_to=step.reply_to,
+            attachments=step.attachments,
+            transactional=transactional,
+            topic=step.topic,
+            locales=step.locales,
+        )
 
 
 class SendSmsRequest(BaseModel):
@@ -49,11 +66,20 @@ class SendSmsRequest(BaseModel):
     locales: dict[str, SmsVariant] = Field(default_factory=dict)  # as SendEmailRequest's
 
     @classmethod
-    def for_step(cls, step: SendSms, key: str, flow_id: str, contact_id: str, *,
-                 transactional: bool = False) -> "SendSmsRequest":
-        return cls(idempotency_key=key, flow_id=flow_id, step_id=step.id, contact_id=contact_id,
-                   text=step.text, sender=step.sender, transactional=transactional,
-                   topic=step.topic, locales=step.locales)
+    def for_step(
+        cls, step: SendSms, key: str, flow_id: str, contact_id: str, *, transactional: bool = False
+    ) -> "SendSmsRequest":
+        return cls(
+            idempotency_key=key,
+            flow_id=flow_id,
+            step_id=step.id,
+            contact_id=contact_id,
+            text=step.text,
+            sender=step.sender,
+            transactional=transactional,
+            topic=step.topic,
+            locales=step.locales,
+        )
 
 
 class SendOutcome(BaseModel):
@@ -61,11 +87,24 @@ class SendOutcome(BaseModel):
     reason: str | None = None
     # Machine-readable reason, so the workflow never has to parse the text. Only
     # no_address may end a journey (if_no_phone=exit); any other skip goes on.
-    reason_code: Literal["no_address", "merge_value", "suppressed", "unsubscribed_topic",
-                         "frequency_cap", "rejected", "gave_up"] | None = None
-    to: str | None = Field(default=None, description="Always None now: an address in a "
-                           "result would sit in the journey's history. Kept so results "
-                           "recorded with it still decode.")
+    reason_code: (
+        Literal[
+            "no_address",
+            "merge_value",
+            "suppressed",
+            "unsubscribed_topic",
+            "frequency_cap",
+            "rejected",
+            "gave_up",
+        ]
+        | None
+    ) = None
+    to: str | None = Field(
+        default=None,
+        description="Always None now: an address in a "
+        "result would sit in the journey's history. Kept so results "
+        "recorded with it still decode.",
+    )
     provider_message_id: str | None = None
     duplicate: bool = False
     segments: int | None = Field(default=None, description="SMS parts billed (GSM-7 or UCS-2).")

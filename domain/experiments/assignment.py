@@ -8,7 +8,7 @@ import hashlib
 
 from domain.steps.experiments import Experiment
 
-_SCALE = float(2 ** 64)
+_SCALE = float(2**64)
 
 
 def unit_draw(*parts: str) -> float:

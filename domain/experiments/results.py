@@ -89,55 +89,99 @@ def leader(step: Experiment, counts: dict[str, VariantCounts]) -> str | None:
     return best
 
 
-def decision_due(step: Experiment, counts: dict[str, VariantCounts],
-                 first_assigned_at: datetime | None, now: datetime) -> bool:
+def decision_due(
+    step: Experiment,
+    counts: dict[str, VariantCounts],
+    first_assigned_at: datetime | None,
+    now: datetime,
+) -> bool:
     """The winner rule is met: every variant has measured contacts (`sample_size` of
     them, or at least one once the test period since the first test contact is over)."""
     measured = [counts.get(v.name, VariantCounts(name=v.name)).measured for v in step.variants]
     rule = step.winner
     if rule.after == "sample_size":
         return rule.sample_size is not None and min(measured) >= rule.sample_size
-    return (rule.test_period is not None and first_assigned_at is not None
-            and now >= first_assigned_at + rule.test_period and min(measured) >= 1)
+    return (
+        rule.test_period is not None
+        and first_assigned_at is not None
+        and now >= first_assigned_at + rule.test_period
+        and min(measured) >= 1
+    )
 
 
-def experiment_result(flow_id: str, step: Experiment, counts: dict[str, VariantCounts],
-                      first_assigned_at: datetime | None, now: datetime,
-                      decision: Decision | None, winner_sends: int = 0) -> ExperimentResult:
-    rates = {v.name: stats.rate(counts.get(v.name, VariantCounts(name=v.name)).successes,
-                                counts.get(v.name, VariantCounts(name=v.name)).measured)
-             for v in step.variants}
+def experiment_result(
+    flow_id: str,
+    step: Experiment,
+    counts: dict[str, VariantCounts],
+    first_assigned_at: datetime | None,
+    now: datetime,
+    decision: Decision | None,
+    winner_sends: int = 0,
+) -> ExperimentResult:
+    rates = {
+        v.name: stats.rate(
+            counts.get(v.name, VariantCounts(name=v.name)).successes,
+            counts.get(v.name, VariantCounts(name=v.name)).measured,
+        )
+        for v in step.variants
+    }
     control = rates[step.variants[0].name] if step.variants else None
     variants = []
     for index, v in enumerate(step.variants):
         c, r = counts.get(v.name, VariantCounts(name=v.name)), rates[v.name]
         result = VariantResult(
-            name=v.name, weight=v.weight, assigned=c.assigned, measured=c.measured,
-            successes=c.successes, rate=r.rate,
-            rate_ci=None if r.rate is None else (r.ci_low, r.ci_high))
+            name=v.name,
+            weight=v.weight,
+            assigned=c.assigned,
+            measured=c.measured,
+            successes=c.successes,
+            rate=r.rate,
+            rate_ci=None if r.rate is None else (r.ci_low, r.ci_high),
+        )
         if index > 0 and control is not None:
             d = stats.difference(control, r)
-            result = result.model_copy(update={
-                "difference": d.difference, "p_value": d.p_value,
-                "difference_ci": None if d.difference is None else (d.ci_low, d.ci_high)})
+            result = result.model_copy(
+                update={
+                    "difference": d.difference,
+                    "p_value": d.p_value,
+                    "difference_ci": None if d.difference is None else (d.ci_low, d.ci_high),
+                }
+            )
         variants.append(result)
     return ExperimentResult(
-        flow_id=flow_id, step_id=step.id, channel=step.channel, metric=step.metric.kind,
-        window_seconds=int(step.metric.window.total_seconds()), rule=step.winner.after,
-        variants=variants, overall_p_value=stats.overall_p_value(list(rates.values())),
-        leader=leader(step, counts), decision=decision, winner_sends=winner_sends,
-        decision_due=decision is None and decision_due(step, counts, first_assigned_at, now))
+        flow_id=flow_id,
+        step_id=step.id,
+        channel=step.channel,
+        metric=step.metric.kind,
+        window_seconds=int(step.metric.window.total_seconds()),
+        rule=step.winner.after,
+        variants=variants,
+        overall_p_value=stats.overall_p_value(list(rates.values())),
+        leader=leader(step, counts),
+        decision=decision,
+        winner_sends=winner_sends,
+        decision_due=decision is None and decision_due(step, counts, first_assigned_at, now),
+    )
 
 
-def lift_result(flow_id: str, percent: float, treated: tuple[int, int],
-                holdout: tuple[int, int]) -> LiftResult:
+def lift_result(
+    flow_id: str, percent: float, treated: tuple[int, int], holdout: tuple[int, int]
+) -> LiftResult:
     """`treated` and `holdout`: (enrolled journeys, converted journeys)."""
     t, h = stats.rate(treated[1], treated[0]), stats.rate(holdout[1], holdout[0])
     d, lift = stats.difference(h, t), stats.relative_lift(t, h)
     return LiftResult(
-        flow_id=flow_id, holdout_percent=percent, treated=t.trials,
-        treated_conversions=t.successes, treated_rate=t.rate, holdout=h.trials,
-        holdout_conversions=h.successes, holdout_rate=h.rate, difference=d.difference,
-        difference_ci=None if d.difference is None else (d.ci_low, d.ci_high), p_value=d.p_value,
+        flow_id=flow_id,
+        holdout_percent=percent,
+        treated=t.trials,
+        treated_conversions=t.successes,
+        treated_rate=t.rate,
+        holdout=h.trials,
+        holdout_conversions=h.successes,
+        holdout_rate=h.rate,
+        difference=d.difference,
+        difference_ci=None if d.difference is None else (d.ci_low, d.ci_high),
+        p_value=d.p_value,
         relative_lift=lift.relative_lift,
-        relative_lift_ci=None if lift.relative_lift is None else (lift.ci_low, lift.ci_high))
+        relative_lift_ci=None if lift.relative_lift is None else (lift.ci_low, lift.ci_high),
+    )

@@ -10,10 +10,28 @@ from domain.scheduling.clock import ALL_WEEKDAYS, local_moment, next_time_of_day
 from domain.scheduling.timing import FlowSchedule, wake_at
 from domain.scheduling.windows import SendWindow, is_allowed, next_allowed
 from domain.scheduling.zones import (
-    ResolvedZone, ZoneSource, resolve_zone, zone_attribute, zone_for_phone, zone_named)
+    ResolvedZone,
+    ZoneSource,
+    resolve_zone,
+    zone_attribute,
+    zone_for_phone,
+    zone_named,
+)
 
 __all__ = [
-    "ALL_WEEKDAYS", "FlowSchedule", "ResolvedZone", "SendWindow", "ZoneSource", "is_allowed",
-    "local_moment", "next_allowed", "next_time_of_day", "resolve_zone", "wake_at", "zone_attribute",
-    "wall_clock", "zone_for_phone", "zone_named",
+    "ALL_WEEKDAYS",
+    "FlowSchedule",
+    "ResolvedZone",
+    "SendWindow",
+    "ZoneSource",
+    "is_allowed",
+    "local_moment",
+    "next_allowed",
+    "next_time_of_day",
+    "resolve_zone",
+    "wake_at",
+    "zone_attribute",
+    "wall_clock",
+    "zone_for_phone",
+    "zone_named",
 ]

@@ -75,8 +75,12 @@ def _end_of_gap(local: datetime, zone: ZoneInfo) -> datetime:
     return _EPOCH + high * _SECOND
 
 
-def next_time_of_day(now: datetime, zone: ZoneInfo, time_of_day: time | TimeOfDay,
-                     weekdays: Collection[Weekday] | None = None) -> datetime:
+def next_time_of_day(
+    now: datetime,
+    zone: ZoneInfo,
+    time_of_day: time | TimeOfDay,
+    weekdays: Collection[Weekday] | None = None,
+) -> datetime:
     """The earliest instant at or after `now` when clocks in `zone` read `time_of_day` on
     an allowed weekday (aware, UTC). `now` itself when it is exactly that moment.
 
@@ -93,8 +97,10 @@ def next_time_of_day(now: datetime, zone: ZoneInfo, time_of_day: time | TimeOfDa
     if not allowed:
         raise ValueError("next_time_of_day needs at least one allowed weekday")
     if time_of_day.tzinfo is not None:
-        raise ValueError("time_of_day is a wall-clock time in the contact's zone; "
-                         "it must not carry its own offset")
+        raise ValueError(
+            "time_of_day is a wall-clock time in the contact's zone; "
+            "it must not carry its own offset"
+        )
     today = wall_clock(now, zone).date()
     # Today plus seven days meets every weekday again after today's chance has passed;
     # one more day covers a calendar day a zone skipped altogether.

@@ -23,12 +23,16 @@ class FlowSchedule(Model):
     """
 
     time_zone: str | None = Field(
-        default=None, description="IANA zone for contacts with no zone of their own, "
-        "instead of the system default, e.g. 'Europe/Berlin'.")
+        default=None,
+        description="IANA zone for contacts with no zone of their own, "
+        "instead of the system default, e.g. 'Europe/Berlin'.",
+    )
     send_window: SendWindow | None = Field(
-        default=None, description="Local hours and weekdays when messages to the contact "
+        default=None,
+        description="Local hours and weekdays when messages to the contact "
         "(send_email, send_sms, phone_call) may go out; one due outside it waits for its "
-        "next opening. Other steps run when due.")
+        "next opening. Other steps run when due.",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -43,8 +47,9 @@ class FlowSchedule(Model):
         return zone.key
 
 
-def wake_at(now: datetime, zone: ZoneInfo, when: When | None,
-            window: SendWindow | None = None) -> datetime:
+def wake_at(
+    now: datetime, zone: ZoneInfo, when: When | None, window: SendWindow | None = None
+) -> datetime:
     """The instant (aware, UTC) a step with `when` may run, given the flow's window.
 
     - nothing set: now;

@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
-from domain.scheduling.clock import ALL_WEEKDAYS, local_moment, require_aware, wall_clock, weekday_of
+from domain.scheduling.clock import (
+    ALL_WEEKDAYS,
+    local_moment,
+    require_aware,
+    wall_clock,
+    weekday_of,
+)
 from domain.steps.base import Model, Weekday
 
 
@@ -36,16 +42,22 @@ class SendWindow(Model):
     def _wall_clock_times(self) -> Self:
         for name in ("start", "end"):
             if getattr(self, name).tzinfo is not None:
-                raise ValueError(f"{name} is a wall-clock time in the contact's zone; "
-                                 "give it without an offset")
+                raise ValueError(
+                    f"{name} is a wall-clock time in the contact's zone; "
+                    "give it without an offset"
+                )
         return self
 
     @classmethod
-    def outside_quiet_hours(cls, quiet_from: time, quiet_until: time,
-                            weekdays: list[Weekday] | None = None) -> SendWindow:
+    def outside_quiet_hours(
+        cls, quiet_from: time, quiet_until: time, weekdays: list[Weekday] | None = None
+    ) -> SendWindow:
         """The window that keeps quiet between `quiet_from` and `quiet_until`."""
-        return cls(start=quiet_until, end=quiet_from,
-                   weekdays=list(ALL_WEEKDAYS) if weekdays is None else weekdays)
+        return cls(
+            start=quiet_until,
+            end=quiet_from,
+            weekdays=list(ALL_WEEKDAYS) if weekdays is None else weekdays,
+        )
 
     @property
     def length(self) -> timedelta:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib.resources
 from dataclasses import dataclass
-from enum import StrEnum
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -40,7 +40,7 @@ class Zones:
     default_region: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "Zones":
+    def from_settings(cls, settings: Any) -> Zones:
         """From the deployment's Settings (not imported: domain stays free of config)."""
         return cls(settings.default_time_zone, settings.phone_default_region)
 
@@ -93,8 +93,12 @@ def zone_for_phone(phone: str | None, default_region: str | None = None) -> Zone
 
 
 # Fixed instants (twice a month, 2000-2059), so the answer never depends on when it is asked.
-_SAMPLES = tuple(datetime(year, month, day, 12, tzinfo=UTC)
-                 for year in range(2000, 2060) for month in range(1, 13) for day in (1, 15))
+_SAMPLES = tuple(
+    datetime(year, month, day, 12, tzinfo=UTC)
+    for year in range(2000, 2060)
+    for month in range(1, 13)
+    for day in (1, 15)
+)
 
 
 @lru_cache(maxsize=512)
@@ -118,13 +122,20 @@ ZONE_ATTRIBUTES = ("time_zone", "timezone", "tz")
 
 def zone_attribute(attributes: dict[str, Any]) -> str | None:
     """The contact's own zone name from its attributes, if it keeps one."""
-    return next((attributes[name] for name in ZONE_ATTRIBUTES
-                 if isinstance(attributes.get(name), str)), None)
+    return next(
+        (attributes[name] for name in ZONE_ATTRIBUTES if isinstance(attributes.get(name), str)),
+        None,
+    )
 
 
-def resolve_zone(attribute_zone: str | None, phone: str | None, default_zone: str, *,
-                 flow_zone: str | None = None,
-                 default_region: str | None = None) -> ResolvedZone:
+def resolve_zone(
+    attribute_zone: str | None,
+    phone: str | None,
+    default_zone: str,
+    *,
+    flow_zone: str | None = None,
+    default_region: str | None = None,
+) -> ResolvedZone:
     """The contact's zone and where it came from, first that applies:
 
     1. `attribute_zone`, the contact's time zone attribute, if it is an IANA name;
@@ -150,11 +161,16 @@ def resolve_zone(attribute_zone: str | None, phone: str | None, default_zone: st
     return ResolvedZone(default, ZoneSource.DEFAULT)
 
 
-def with_zone(contact: ContactSnapshot, zones: Zones,
-              flow_zone: str | None = None) -> ContactSnapshot:
+def with_zone(
+    contact: ContactSnapshot, zones: Zones, flow_zone: str | None = None
+) -> ContactSnapshot:
     """The snapshot with its zone resolved as journeys' timing resolves it, for clock
     conditions in the contact's own zone (timezone: contact)."""
-    zone, _ = resolve_zone(zone_attribute(contact.attributes), contact.phone,
-                           zones.default_zone, flow_zone=flow_zone,
-                           default_region=zones.default_region)
+    zone, _ = resolve_zone(
+        zone_attribute(contact.attributes),
+        contact.phone,
+        zones.default_zone,
+        flow_zone=flow_zone,
+        default_region=zones.default_region,
+    )
     return contact.model_copy(update={"zone": zone.key})

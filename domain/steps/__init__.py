@@ -19,5 +19,5 @@ if TYPE_CHECKING:
     # kind shares is StepBase, and code that needs one kind narrows with isinstance.
     from domain.steps.base import StepBase as Step
 else:
-    Step = Annotated[Union[ALL_STEP_TYPES], Field(discriminator="kind")]
-
+    # Union[...] of a tuple built at run time: the `|` spelling cannot take a tuple.
+    Step = Annotated[Union[ALL_STEP_TYPES], Field(discriminator="kind")]  # noqa: UP007

@@ -56,10 +56,13 @@ class StepBase(Model):
     next: StepId | None = None
     when: When | None = None
     run_if: Condition | None = Field(
-        default=None, description="Run the step only if this holds for the contact.")
+        default=None, description="Run the step only if this holds for the contact."
+    )
     on_false: Literal["skip", "exit", "branch"] = Field(
-        default="skip", description="What a contact who fails `run_if` does: skip this "
-        "step, exit the flow, or go to `false_next`.")
+        default="skip",
+        description="What a contact who fails `run_if` does: skip this "
+        "step, exit the flow, or go to `false_next`.",
+    )
     false_next: StepId | None = None
     audience: Audience | None = None
 

@@ -117,8 +117,9 @@ class CreateActivity(StepBase):
     type: str | None = None
     due_in: Duration | None = None
     due_at: datetime | None = None
-    assignee: str = Field(default="contact_owner",
-                          description="'contact_owner', 'auto', 'unassigned' or a user id")
+    assignee: str = Field(
+        default="contact_owner", description="'contact_owner', 'auto', 'unassigned' or a user id"
+    )
     status: str | None = None
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     category: str | None = None
@@ -134,7 +135,9 @@ class Fulfillment(StepBase):
 
 class CancelOpenOrders(StepBase):
     kind: Literal["cancel_open_orders"] = "cancel_open_orders"
-    product: str | None = Field(default=None, description="Only orders for this product; all if unset.")
+    product: str | None = Field(
+        default=None, description="Only orders for this product; all if unset."
+    )
 
 
 class RechargeTransactions(StepBase):
@@ -155,8 +158,24 @@ class RunScript(StepBase):
 
 
 CONTACT_CHANGE_STEPS = (
-    AddTag, RemoveTag, ChangeTags, AddProduct, RemoveProduct, AddPurchase, SetSpecialOffer,
-    RemoveSpecialOffer, AddSubscription, SetMembershipAccess, AddToList, RemoveFromList,
-    UpdateContact, MakeNote, CreateActivity, Fulfillment, CancelOpenOrders, RechargeTransactions,
-    AddToLeadRouter, RunScript,
+    AddTag,
+    RemoveTag,
+    ChangeTags,
+    AddProduct,
+    RemoveProduct,
+    AddPurchase,
+    SetSpecialOffer,
+    RemoveSpecialOffer,
+    AddSubscription,
+    SetMembershipAccess,
+    AddToList,
+    RemoveFromList,
+    UpdateContact,
+    MakeNote,
+    CreateActivity,
+    Fulfillment,
+    CancelOpenOrders,
+    RechargeTransactions,
+    AddToLeadRouter,
+    RunScript,
 )

@@ -11,8 +11,8 @@ from pydantic import Field
 
 from domain.durations import Duration
 from domain.identifiers import StepId
-from domain.steps.base import Model
 from domain.locales import MAX_LOCALES
+from domain.steps.base import Model
 from domain.steps.messaging import EmailVariant, MessageStep, SendEmail, SendSms, SmsVariant
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 5
@@ -34,17 +34,22 @@ class Variant(Model):
     variants use text; everything else about the send is the step's own."""
 
     name: str = ""
-    weight: float = Field(default=1, description="Relative share of test contacts (> 0), "
-                          "e.g. 50/50 or 1/1/2.")
+    weight: float = Field(
+        default=1, description="Relative share of test contacts (> 0), " "e.g. 50/50 or 1/1/2."
+    )
     subject: str = ""
     body: str = ""
     template_id: str | None = None
     text: str = ""
     locales: dict[str, VariantLocale] = Field(
-        default_factory=dict, max_length=MAX_LOCALES, description=(
+        default_factory=dict,
+        max_length=MAX_LOCALES,
+        description=(
             "This variant's content per language tag (`pt-BR`, `pt`), as a message step's "
             "`locales`: the contact's `locale` attribute chooses, falling back from `pt-BR` "
-            "to `pt` to the variant's own content."))
+            "to `pt` to the variant's own content."
+        ),
+    )
 
 
 class Metric(Model):
@@ -53,8 +58,10 @@ class Metric(Model):
     the contact reaching the step. A contact is measured once its window has closed."""
 
     kind: str = Field(default="opened", description="opened, clicked or converted.")
-    goal: StepId | None = Field(default=None, description="converted only: this goal step; "
-                                "any goal of the flow when unset.")
+    goal: StepId | None = Field(
+        default=None,
+        description="converted only: this goal step; " "any goal of the flow when unset.",
+    )
     window: Duration = Field(default=timedelta(days=1))
 
 
@@ -79,8 +86,10 @@ class Experiment(MessageStep):
     sender: str | None = None
     if_no_phone: Literal["skip", "exit"] = "skip"
     topic: str | None = Field(
-        default=None, description="The subscription topic every variant is sent under "
-        "(DRIPSTONE_SUBSCRIPTION_TOPICS). None: the default topic, `general`.")
+        default=None,
+        description="The subscription topic every variant is sent under "
+        "(DRIPSTONE_SUBSCRIPTION_TOPICS). None: the default topic, `general`.",
+    )
 
     def variant(self, name: str) -> Variant | None:
         return next((v for v in self.variants if v.name == name), None)
@@ -88,19 +97,33 @@ class Experiment(MessageStep):
     def message(self, variant: Variant) -> SendEmail | SendSms:
         """The variant as the plain message step it sends as (under this step's id, so
         the ledger, sent messages and opens name the experiment step)."""
-        common = {"id": self.id, "name": self.name, "next": self.next,
-                  "on_missing_value": self.on_missing_value, "topic": self.topic}
+        common = {
+            "id": self.id,
+            "name": self.name,
+            "next": self.next,
+            "on_missing_value": self.on_missing_value,
+            "topic": self.topic,
+        }
         if self.channel == "sms":
-            return SendSms(**common, text=variant.text, sender=self.sender,
-                           if_no_phone=self.if_no_phone,
-                           locales={tag: SmsVariant(text=v.text)
-                                    for tag, v in variant.locales.items()})
-        return SendEmail(**common, subject=variant.subject, body=variant.body,
-                         template_id=variant.template_id, from_email=self.from_email,
-                         reply_to=self.reply_to,
-                         locales={tag: EmailVariant(subject=v.subject, body=v.body,
-                                                    template_id=v.template_id)
-                                  for tag, v in variant.locales.items()})
+            return SendSms(
+                **common,
+                text=variant.text,
+                sender=self.sender,
+                if_no_phone=self.if_no_phone,
+                locales={tag: SmsVariant(text=v.text) for tag, v in variant.locales.items()},
+            )
+        return SendEmail(
+            **common,
+            subject=variant.subject,
+            body=variant.body,
+            template_id=variant.template_id,
+            from_email=self.from_email,
+            reply_to=self.reply_to,
+            locales={
+                tag: EmailVariant(subject=v.subject, body=v.body, template_id=v.template_id)
+                for tag, v in variant.locales.items()
+            },
+        )
 
 
 EXPERIMENT_STEPS = (Experiment,)

@@ -23,17 +23,21 @@ class Wait(StepBase):
 
 
 class WaitForEvent(StepBase):
-    """"Wait 1 day or until a reply is received": two exits, event or timeout [004]."""
+    """ "Wait 1 day or until a reply is received": two exits, event or timeout [004]."""
 
     kind: Literal["wait_for_event"] = "wait_for_event"
     event: str = ""
-    matching: Condition | None = Field(default=None, description="Only events for which the "
-                                       "contact then matches this condition count.")
+    matching: Condition | None = Field(
+        default=None,
+        description="Only events for which the " "contact then matches this condition count.",
+    )
     timeout: Duration | None = None
     on_event: StepId | None = None
     on_timeout: StepId | None = None
-    count_earlier_events: bool = Field(default=False, description="Whether an event that "
-                                       "arrived before the wait started satisfies it.")
+    count_earlier_events: bool = Field(
+        default=False,
+        description="Whether an event that " "arrived before the wait started satisfies it.",
+    )
 
     def references(self) -> dict[str, str | None]:
         return {**super().references(), "on_event": self.on_event, "on_timeout": self.on_timeout}
@@ -83,7 +87,10 @@ class RandomSplit(StepBase):
     paths: list[SplitPath] = Field(default_factory=list)
 
     def references(self) -> dict[str, str | None]:
-        return {**super().references(), **{f"paths.{i}.goto": p.goto for i, p in enumerate(self.paths)}}
+        return {
+            **super().references(),
+            **{f"paths.{i}.goto": p.goto for i, p in enumerate(self.paths)},
+        }
 
 
 class Goal(StepBase):
@@ -123,5 +130,15 @@ class Exit(StepBase):
     reason: str | None = None
 
 
-FLOW_CONTROL_STEPS = (Wait, WaitForEvent, Branch, MultiBranch, RandomSplit, Goal, StartFlow,
-                      StopFlow, PauseFlow, Exit)
+FLOW_CONTROL_STEPS = (
+    Wait,
+    WaitForEvent,
+    Branch,
+    MultiBranch,
+    RandomSplit,
+    Goal,
+    StartFlow,
+    StopFlow,
+    PauseFlow,
+    Exit,
+)

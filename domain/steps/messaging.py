@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Annotated, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -18,8 +18,10 @@ class MessageStep(StepBase):
     journey stops with the reason."""
 
     on_missing_value: Literal["skip", "fail"] = Field(
-        default="skip", description="A merge tag with no value and no default: skip this "
-        "step (the journey goes on) or fail (the journey exits, naming the missing value).")
+        default="skip",
+        description="A merge tag with no value and no default: skip this "
+        "step (the journey goes on) or fail (the journey exits, naming the missing value).",
+    )
 
 
 class Attachment(Model):
@@ -42,9 +44,14 @@ class SmsVariant(Model):
 
 
 def _locales_field(what: str) -> Any:
-    return Field(default_factory=dict, max_length=MAX_LOCALES, description=(
-        f"{what} per language tag (`pt-BR`, `pt`); the contact's `locale` attribute "
-        "chooses, falling back from `pt-BR` to `pt` to the step's own content."))
+    return Field(
+        default_factory=dict,
+        max_length=MAX_LOCALES,
+        description=(
+            f"{what} per language tag (`pt-BR`, `pt`); the contact's `locale` attribute "
+            "chooses, falling back from `pt-BR` to `pt` to the step's own content."
+        ),
+    )
 
 
 class SendEmail(MessageStep):
@@ -55,13 +62,17 @@ class SendEmail(MessageStep):
     subject: str = ""
     body: str = ""
     from_email: str | None = None
-    connection: str | None = Field(default=None, description="Sender connection (SMTP/API account).")
+    connection: str | None = Field(
+        default=None, description="Sender connection (SMTP/API account)."
+    )
     reply_to: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
     topic: str | None = Field(
-        default=None, description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) "
+        default=None,
+        description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) "
         "this message belongs to; a contact who opted out of it on this channel is skipped "
-        "(unless the flow is transactional). None: the default topic, `general`.")
+        "(unless the flow is transactional). None: the default topic, `general`.",
+    )
     locales: dict[str, EmailVariant] = _locales_field("Subject, body or template")
 
 
@@ -70,11 +81,15 @@ class SendSms(MessageStep):
     text: str = ""
     sender: str | None = None
     if_no_phone: Literal["skip", "exit"] = "skip"
-    max_segments: int = Field(default=3, ge=1, description="More segments than this is warned about.")
+    max_segments: int = Field(
+        default=3, ge=1, description="More segments than this is warned about."
+    )
     topic: str | None = Field(
-        default=None, description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) "
+        default=None,
+        description="The subscription topic (DRIPSTONE_SUBSCRIPTION_TOPICS) "
         "this message belongs to; a contact who opted out of it on this channel is skipped "
-        "(unless the flow is transactional). None: the default topic, `general`.")
+        "(unless the flow is transactional). None: the default topic, `general`.",
+    )
     locales: dict[str, SmsVariant] = _locales_field("The text")
 
 
@@ -103,7 +118,7 @@ class Record(Model):
     max_seconds: int = Field(default=120, ge=1, le=3600)
 
 
-CallAction = Annotated[Union[Say, Dial, Pause, Hangup, Record], Field(discriminator="action")]
+CallAction = Annotated[Say | Dial | Pause | Hangup | Record, Field(discriminator="action")]
 
 
 class CallVariant(Model):

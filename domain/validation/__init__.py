@@ -9,16 +9,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain.payload_schemas import PAYLOAD_SCHEMAS
+from domain.conditions import uses_contact_zone
 from domain.flow import Flow
 from domain.merge_tags import CONTACT_FIELDS
+from domain.payload_schemas import PAYLOAD_SCHEMAS
 from domain.predicates import OPERATORS_WITHOUT_VALUE, PREDICATES
-from domain.steps import STEP_KINDS
+from domain.steps import STEP_KINDS, Step
 from domain.steps.contact_changes import RunScript
-from domain.steps.messaging import Dial, Hangup, Pause, Record, Say, SendEmail, SendSms
 from domain.steps.experiments import Experiment
+from domain.steps.messaging import Dial, Hangup, Pause, Record, Say, SendEmail, SendSms
 from domain.topics import LINK_FIELDS
-from domain.conditions import uses_contact_zone
 from domain.validation.capabilities import check_capabilities
 from domain.validation.conditions import check_condition
 from domain.validation.content import check_content
@@ -27,36 +27,51 @@ from domain.validation.graph import check_graph
 from domain.validation.links import check_links
 from domain.validation.problems import Problem, Severity, missing, step_id_at
 from domain.validation.step_settings import check_step_settings
-from domain.steps import Step
 from domain.validation.topics import check_topic
 
 # Discriminator values of unions nested inside steps (conditions and call actions).
-_NESTED_TAGS = {cls.model_fields["kind"].default for cls in PREDICATES} | {"all", "any", "not"} | {
-    cls.model_fields["action"].default for cls in (Say, Dial, Pause, Hangup, Record)}
+_NESTED_TAGS = (
+    {cls.model_fields["kind"].default for cls in PREDICATES}
+    | {"all", "any", "not"}
+    | {cls.model_fields["action"].default for cls in (Say, Dial, Pause, Hangup, Record)}
+)
 
 __all__ = ["Problem", "Severity", "parse_flow", "validate_flow", "errors"]
 
 
-def parse_flow(document: dict[str, Any], known_fields: set[str] | None = None, *,
-               allow_private_targets: bool = False,
-               known_scripts: frozenset[str] | None = None,
-               known_topics: frozenset[str] | None = None,
-               preference_links: bool | None = None) -> tuple[Flow | None, list[Problem]]:
+def parse_flow(
+    document: dict[str, Any],
+    known_fields: set[str] | None = None,
+    *,
+    allow_private_targets: bool = False,
+    known_scripts: frozenset[str] | None = None,
+    known_topics: frozenset[str] | None = None,
+    preference_links: bool | None = None,
+) -> tuple[Flow | None, list[Problem]]:
     """Turn a raw document into a Flow, or into problems that name the offending field."""
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
         return None, [_problem_from_pydantic(document, e) for e in exc.errors()]
-    return flow, validate_flow(flow, known_fields, allow_private_targets=allow_private_targets,
-                               known_scripts=known_scripts, known_topics=known_topics,
-                               preference_links=preference_links)
+    return flow, validate_flow(
+        flow,
+        known_fields,
+        allow_private_targets=allow_private_targets,
+        known_scripts=known_scripts,
+        known_topics=known_topics,
+        preference_links=preference_links,
+    )
 
 
-def validate_flow(flow: Flow, known_fields: set[str] | None = None, *,
-                  allow_private_targets: bool = False,
-                  known_scripts: frozenset[str] | None = None,
-                  known_topics: frozenset[str] | None = None,
-                  preference_links: bool | None = None) -> list[Problem]:
+def validate_flow(
+    flow: Flow,
+    known_fields: set[str] | None = None,
+    *,
+    allow_private_targets: bool = False,
+    known_scripts: frozenset[str] | None = None,
+    known_topics: frozenset[str] | None = None,
+    preference_links: bool | None = None,
+) -> list[Problem]:
     """`known_fields`: attribute names contacts have; when given, merge tags naming any
     other field are reported (the standard contact fields are always known).
     `allow_private_targets`: the worker's settings.webhook_allow_private_targets; unless
@@ -88,10 +103,18 @@ def _check_script(step: Step, known_scripts: frozenset[str] | None) -> list[Prob
         return []
     if step.script in known_scripts:
         return []
-    return [Problem(step_id=step.id, field="script", code="unknown_script", message=(
-        f"no script {step.script!r} is registered (registered: "
-        f"{', '.join(sorted(known_scripts))}); add it to SCRIPTS in the module "
-        "DRIPSTONE_SCRIPTS_MODULE names, see docs/scripts.md"))]
+    return [
+        Problem(
+            step_id=step.id,
+            field="script",
+            code="unknown_script",
+            message=(
+                f"no script {step.script!r} is registered (registered: "
+                f"{', '.join(sorted(known_scripts))}); add it to SCRIPTS in the module "
+                "DRIPSTONE_SCRIPTS_MODULE names, see docs/scripts.md"
+            ),
+        )
+    ]
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
@@ -101,21 +124,34 @@ def errors(problems: list[Problem]) -> list[Problem]:
 def _check_trigger(flow: Flow, known_events: set[str]) -> list[Problem]:
     problems = []
     if flow.trigger.event not in known_events:
-        problems.append(Problem(step_id=None, field="trigger.event", code="unknown_event",
-                                message=f"unknown event type {flow.trigger.event!r}"))
+        problems.append(
+            Problem(
+                step_id=None,
+                field="trigger.event",
+                code="unknown_event",
+                message=f"unknown event type {flow.trigger.event!r}",
+            )
+        )
     for i, where in enumerate(flow.trigger.where):
         if not where.path.strip():
             problems.append(missing(None, f"trigger.where.{i}.path", "a payload property"))
         if where.op not in OPERATORS_WITHOUT_VALUE and where.value is None:
-            problems.append(missing(None, f"trigger.where.{i}.value", f"operator {where.op!r} needs a value"))
+            problems.append(
+                missing(None, f"trigger.where.{i}.value", f"operator {where.op!r} needs a value")
+            )
     if flow.trigger.condition is not None:
         problems += check_condition(None, "trigger.condition", flow.trigger.condition)
         if uses_contact_zone(flow.trigger.condition):
             # The router and backfill decide triggers without the deployment's zones.
-            problems.append(Problem(
-                step_id=None, field="trigger.condition", code="contact_zone_in_trigger",
-                message='timezone "contact" is decided by a step (branch, run_if), not by '
-                "the trigger; give the trigger an IANA zone or move the test into the flow"))
+            problems.append(
+                Problem(
+                    step_id=None,
+                    field="trigger.condition",
+                    code="contact_zone_in_trigger",
+                    message='timezone "contact" is decided by a step (branch, run_if), not by '
+                    "the trigger; give the trigger an IANA zone or move the test into the flow",
+                )
+            )
     return problems + _check_self_trigger(flow)
 
 
@@ -136,10 +172,18 @@ def _check_self_trigger(flow: Flow) -> list[Problem]:
     own = sorted({step.kind for step in flow.steps} & writers)
     if not own or flow.re_entry != "always" or flow.trigger.where:
         return []
-    return [Problem(step_id=None, field="trigger.event", code="self_trigger", message=(
-        f"{flow.trigger.event!r} is written by this flow's own {', '.join(own)} step(s), and "
-        "re_entry 'always' would enroll the contact again from each of them, without end; "
-        "filter the trigger (trigger.where, e.g. on flow_id) or use re_entry never/after_exit"))]
+    return [
+        Problem(
+            step_id=None,
+            field="trigger.event",
+            code="self_trigger",
+            message=(
+                f"{flow.trigger.event!r} is written by this flow's own {', '.join(own)} step(s), and "
+                "re_entry 'always' would enroll the contact again from each of them, without end; "
+                "filter the trigger (trigger.where, e.g. on flow_id) or use re_entry never/after_exit"
+            ),
+        )
+    ]
 
 
 def _problem_from_pydantic(document: dict[str, Any], error: Any) -> Problem:
@@ -151,8 +195,9 @@ def _problem_from_pydantic(document: dict[str, Any], error: Any) -> Problem:
         # path; validation names fields without them, so drop them to match.
         if rest and rest[0] in STEP_KINDS:
             rest = rest[1:]
-        rest = [part for i, part in enumerate(rest)
-                if not (part in _NESTED_TAGS and i + 1 < len(rest))]
+        rest = [
+            part for i, part in enumerate(rest) if not (part in _NESTED_TAGS and i + 1 < len(rest))
+        ]
         if not rest and error["type"] in ("union_tag_invalid", "union_tag_not_found"):
             rest = ["kind"]
         loc = rest if step_id else loc[:2] + rest

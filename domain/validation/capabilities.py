@@ -14,7 +14,13 @@ def check_capabilities(flow: Flow) -> list[Problem]:
     problems: list[Problem] = []
     for step in flow.steps:
         if isinstance(step, msg.SendEmail) and step.connection:
-            problems.append(_warn(step.id, "connection", "not_executable_yet",
-                                  "this engine sends every email through its one configured "
-                                  "provider; the sender connection is not used yet"))
+            problems.append(
+                _warn(
+                    step.id,
+                    "connection",
+                    "not_executable_yet",
+                    "this engine sends every email through its one configured "
+                    "provider; the sender connection is not used yet",
+                )
+            )
     return problems

@@ -7,16 +7,20 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 
-from domain.merge_tags import (
-    MergeTagError, check_template, defaulted_fields, max_chars_for, referenced_fields,
-)
 from domain.locales import canonical, tag_problem
+from domain.merge_tags import (
+    MergeTagError,
+    check_template,
+    defaulted_fields,
+    max_chars_for,
+    referenced_fields,
+)
 from domain.sms import segments
+from domain.steps import Step
 from domain.steps import contact_changes as cc
 from domain.steps import messaging as msg
 from domain.targets import url_problem
 from domain.validation.problems import Problem
-from domain.steps import Step
 
 
 def templated_fields(step: Step) -> dict[str, str]:
@@ -29,10 +33,15 @@ def templated_fields(step: Step) -> dict[str, str]:
         # `to` is rendered too (activities/team_notify.py), so it is held to the same rules.
         return {"to": step.to, "subject": step.subject, "message": step.message}
     if isinstance(step, msg.Webhook):
-        return {"url": step.url, "body": step.body or "",
-                **{f"headers.{k}": v for k, v in step.headers.items()}}
+        return {
+            "url": step.url,
+            "body": step.body or "",
+            **{f"headers.{k}": v for k, v in step.headers.items()},
+        }
     if isinstance(step, msg.PhoneCall):
-        return {f"script.{i}.text": a.text for i, a in enumerate(step.script) if isinstance(a, msg.Say)}
+        return {
+            f"script.{i}.text": a.text for i, a in enumerate(step.script) if isinstance(a, msg.Say)
+        }
     if isinstance(step, cc.MakeNote):
         return {"text": step.text}
     if isinstance(step, cc.CreateActivity):
@@ -51,8 +60,11 @@ def localized_fields(step: Step) -> dict[str, tuple[str, str]]:
 
 
 def _variant_fields(variant: BaseModel) -> dict[str, str]:
-    fields = {name: value for name in ("subject", "body", "text")
-              if isinstance(value := getattr(variant, name, None), str)}
+    fields = {
+        name: value
+        for name in ("subject", "body", "text")
+        if isinstance(value := getattr(variant, name, None), str)
+    }
     for i, action in enumerate(getattr(variant, "script", None) or []):
         if isinstance(action, msg.Say):
             fields[f"script.{i}.text"] = action.text
@@ -67,26 +79,47 @@ def check_locales(step_id: str, locales: Mapping[str, BaseModel], where: str = "
     for tag, variant in locales.items():
         field = f"{where}locales.{tag}"
         if (why := tag_problem(tag)) is not None:
-            problems.append(Problem(step_id=step_id, field=field, code="invalid_locale", message=why))
+            problems.append(
+                Problem(step_id=step_id, field=field, code="invalid_locale", message=why)
+            )
             continue
         spelled = (canonical(tag) or tag).lower()  # tag_problem said it is a tag
         if spelled in seen:
-            problems.append(Problem(step_id=step_id, field=field, code="duplicate_locale", message=(
-                f"{tag!r} and {seen[spelled]!r} name the same locale; keep one")))
+            problems.append(
+                Problem(
+                    step_id=step_id,
+                    field=field,
+                    code="duplicate_locale",
+                    message=(f"{tag!r} and {seen[spelled]!r} name the same locale; keep one"),
+                )
+            )
         seen.setdefault(spelled, tag)
         if all(getattr(variant, name) is None for name in type(variant).model_fields):
-            problems.append(Problem(step_id=step_id, field=field, code="empty_locale",
-                                    severity="warning", message=(
-                                        "the variant gives no content: the default is sent")))
+            problems.append(
+                Problem(
+                    step_id=step_id,
+                    field=field,
+                    code="empty_locale",
+                    severity="warning",
+                    message=("the variant gives no content: the default is sent"),
+                )
+            )
         for i, action in enumerate(getattr(variant, "script", None) or []):
             if isinstance(action, msg.Say) and not action.text.strip():
-                problems.append(Problem(step_id=step_id, field=f"{field}.script.{i}.text",
-                                        code="missing_setting", message="the text to say is required"))
+                problems.append(
+                    Problem(
+                        step_id=step_id,
+                        field=f"{field}.script.{i}.text",
+                        code="missing_setting",
+                        message="the text to say is required",
+                    )
+                )
     return problems
 
 
-def check_content(step: Step, known_fields: set[str] | None,
-                  allow_private_targets: bool = False) -> list[Problem]:
+def check_content(
+    step: Step, known_fields: set[str] | None, allow_private_targets: bool = False
+) -> list[Problem]:
     problems = check_locales(step.id, getattr(step, "locales", None) or {})
     # A variant's text stands for the default's field and is held to its rules.
     checked = {field: (field, template) for field, template in templated_fields(step).items()}
@@ -98,35 +131,57 @@ def check_content(step: Step, known_fields: set[str] | None,
             issues = check_template(template, _max_chars(step, base))
             used = referenced_fields(template) if not issues else set()
         except MergeTagError as exc:
-            problems.append(Problem(step_id=step.id, field=field, code="bad_merge_tag", message=str(exc)))
+            problems.append(
+                Problem(step_id=step.id, field=field, code="bad_merge_tag", message=str(exc))
+            )
             continue
-        problems += [Problem(step_id=step.id, field=field, code=issue.code, message=issue.message)
-                     for issue in issues]
+        problems += [
+            Problem(step_id=step.id, field=field, code=issue.code, message=issue.message)
+            for issue in issues
+        ]
         if known_fields is not None:
             # With a default the message still reads well, so an unknown field only warns.
             defaulted = defaulted_fields(template)
             for name in sorted(used - known_fields):
-                problems.append(Problem(
-                    step_id=step.id, field=field, code="unknown_merge_field",
-                    severity="warning" if name in defaulted else "error",
-                    message=f"merge tag {{{{ {name} }}}} names a field no contact has"
-                    + (" (its default will be used)" if name in defaulted else "")))
+                problems.append(
+                    Problem(
+                        step_id=step.id,
+                        field=field,
+                        code="unknown_merge_field",
+                        severity="warning" if name in defaulted else "error",
+                        message=f"merge tag {{{{ {name} }}}} names a field no contact has"
+                        + (" (its default will be used)" if name in defaulted else ""),
+                    )
+                )
     if isinstance(step, msg.SendSms):
-        texts = {"text": step.text, **{f: t for f, (base, t) in localized_fields(step).items()
-                                       if base == "text"}}
+        texts = {
+            "text": step.text,
+            **{f: t for f, (base, t) in localized_fields(step).items() if base == "text"},
+        }
         for field, text in texts.items():
             count = segments(text) if text else 0
             if count > step.max_segments:
-                problems.append(Problem(
-                    step_id=step.id, field=field, code="sms_too_long", severity="warning",
-                    message=f"the text is {count} SMS segments (more than {step.max_segments}); "
-                    "each segment is billed"))
+                problems.append(
+                    Problem(
+                        step_id=step.id,
+                        field=field,
+                        code="sms_too_long",
+                        severity="warning",
+                        message=f"the text is {count} SMS segments (more than {step.max_segments}); "
+                        "each segment is billed",
+                    )
+                )
     if isinstance(step, msg.Webhook) and step.url.strip():
         problems += _check_url(step.id, "url", step.url, "webhook URL", allow_private_targets)
     if isinstance(step, msg.SendEmail):
         for i, attachment in enumerate(step.attachments):
-            problems += _check_url(step.id, f"attachments.{i}.url", attachment.url,
-                                   f"attachment {attachment.filename!r} URL", allow_private_targets)
+            problems += _check_url(
+                step.id,
+                f"attachments.{i}.url",
+                attachment.url,
+                f"attachment {attachment.filename!r} URL",
+                allow_private_targets,
+            )
     return problems
 
 

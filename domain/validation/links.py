@@ -18,11 +18,17 @@ def check_links(step: Step, preference_links: bool | None, where: str = "") -> l
     only the step kind is checked). `where`: prefix of the field names (a mailing's
     `steps.N.`)."""
     if isinstance(step, Experiment):
-        return [problem for i, variant in enumerate(step.variants)
-                for problem in check_links(step.message(variant), preference_links,
-                                           f"{where}variants.{i}.")]
-    templates = {**templated_fields(step),
-                 **{field: template for field, (_, template) in localized_fields(step).items()}}
+        return [
+            problem
+            for i, variant in enumerate(step.variants)
+            for problem in check_links(
+                step.message(variant), preference_links, f"{where}variants.{i}."
+            )
+        ]
+    templates = {
+        **templated_fields(step),
+        **{field: template for field, (_, template) in localized_fields(step).items()},
+    }
     problems = []
     for field, template in templates.items():
         try:
@@ -32,15 +38,25 @@ def check_links(step: Step, preference_links: bool | None, where: str = "") -> l
             continue  # reported by check_content
         for name in sorted(named):
             if not isinstance(step, SendEmail):
-                problems.append(Problem(
-                    step_id=step.id, field=f"{where}{field}", code="preference_link_not_email",
-                    message=f"{{{{ {name} }}}} is filled only in emails (send_email subject "
-                    f"and body), not in a {step.kind} step; give it a default or remove it"))
+                problems.append(
+                    Problem(
+                        step_id=step.id,
+                        field=f"{where}{field}",
+                        code="preference_link_not_email",
+                        message=f"{{{{ {name} }}}} is filled only in emails (send_email subject "
+                        f"and body), not in a {step.kind} step; give it a default or remove it",
+                    )
+                )
             elif preference_links is False:
-                problems.append(Problem(
-                    step_id=step.id, field=f"{where}{field}", code="preference_links_off",
-                    message=f"{{{{ {name} }}}} needs preference links, which this deployment "
-                    f"does not configure: set {LINK_SETTINGS} (docs/preferences.md), or "
-                    "remove the tag (a marketing email gets the link in its footer once they "
-                    "are set)"))
+                problems.append(
+                    Problem(
+                        step_id=step.id,
+                        field=f"{where}{field}",
+                        code="preference_links_off",
+                        message=f"{{{{ {name} }}}} needs preference links, which this deployment "
+                        f"does not configure: set {LINK_SETTINGS} (docs/preferences.md), or "
+                        "remove the tag (a marketing email gets the link in its footer once they "
+                        "are set)",
+                    )
+                )
     return problems

@@ -20,7 +20,9 @@ class Problem(BaseModel):
 
 
 def missing(step_id: str | None, field: str, what: str) -> Problem:
-    return Problem(step_id=step_id, field=field, code="missing_setting", message=f"{what} is required")
+    return Problem(
+        step_id=step_id, field=field, code="missing_setting", message=f"{what} is required"
+    )
 
 
 def step_id_at(document: dict[str, Any], loc: list[Any]) -> str | None:

@@ -21,8 +21,10 @@ class SmsStep(BaseModel):
 
     def __str__(self) -> str:
         parts = "segment" if self.segments == 1 else "segments"
-        return (f"info: step {self.step_id}, {self.field}: {self.segments} {parts}, "
-                f"{self.encoding} ({self.characters} characters as written)")
+        return (
+            f"info: step {self.step_id}, {self.field}: {self.segments} {parts}, "
+            f"{self.encoding} ({self.characters} characters as written)"
+        )
 
 
 def sms_steps(document: Flow | Mailing) -> list[SmsStep]:
@@ -35,6 +37,13 @@ def sms_steps(document: Flow | Mailing) -> list[SmsStep]:
             field, text = "message", step.message
         else:
             continue
-        found.append(SmsStep(step_id=step.id, field=field, characters=len(text),
-                             segments=sms.segments(text), encoding=sms.encoding(text)))
+        found.append(
+            SmsStep(
+                step_id=step.id,
+                field=field,
+                characters=len(text),
+                segments=sms.segments(text),
+                encoding=sms.encoding(text),
+            )
+        )
     return found

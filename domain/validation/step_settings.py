@@ -7,26 +7,35 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.event_payloads import MAX_TAG_LENGTH
+from domain.steps import Step
 from domain.steps import contact_changes as cc
 from domain.steps import flow_control as fc
 from domain.steps import messaging as msg
 from domain.validation.conditions import check_condition
 from domain.validation.problems import Problem, missing
-from domain.steps import Step
 
 # Kinds whose only required setting is one text field: kind -> (field, what it is).
 _REQUIRED_TEXT = {
-    cc.AddTag: ("tag", "a tag name"), cc.RemoveTag: ("tag", "a tag name"),
-    cc.AddProduct: ("product", "a product"), cc.RemoveProduct: ("product", "a product"),
-    cc.AddPurchase: ("product", "a product"), cc.RemoveSpecialOffer: ("product", "a product"),
+    cc.AddTag: ("tag", "a tag name"),
+    cc.RemoveTag: ("tag", "a tag name"),
+    cc.AddProduct: ("product", "a product"),
+    cc.RemoveProduct: ("product", "a product"),
+    cc.AddPurchase: ("product", "a product"),
+    cc.RemoveSpecialOffer: ("product", "a product"),
     cc.AddSubscription: ("plan", "a subscription plan"),
     cc.SetMembershipAccess: ("site", "a membership site"),
-    cc.AddToList: ("list_id", "a list"), cc.RemoveFromList: ("list_id", "a list"),
-    cc.Fulfillment: ("list_id", "a fulfillment list"), cc.MakeNote: ("text", "the note text"),
-    cc.AddToLeadRouter: ("router", "a lead router"), cc.RunScript: ("script", "a script"),
-    cc.CreateActivity: ("title", "a title"), msg.SendSms: ("text", "the SMS text"),
-    msg.Webhook: ("url", "a URL"), fc.WaitForEvent: ("event", "an event type"),
-    fc.StartFlow: ("flow_id", "a flow"), fc.StopFlow: ("flow_id", "a flow"),
+    cc.AddToList: ("list_id", "a list"),
+    cc.RemoveFromList: ("list_id", "a list"),
+    cc.Fulfillment: ("list_id", "a fulfillment list"),
+    cc.MakeNote: ("text", "the note text"),
+    cc.AddToLeadRouter: ("router", "a lead router"),
+    cc.RunScript: ("script", "a script"),
+    cc.CreateActivity: ("title", "a title"),
+    msg.SendSms: ("text", "the SMS text"),
+    msg.Webhook: ("url", "a URL"),
+    fc.WaitForEvent: ("event", "an event type"),
+    fc.StartFlow: ("flow_id", "a flow"),
+    fc.StopFlow: ("flow_id", "a flow"),
     fc.PauseFlow: ("flow_id", "a flow"),
 }
 
@@ -43,29 +52,65 @@ def check_step_settings(step: Step, flow_id: str, known_events: set[str]) -> lis
     if isinstance(step, msg.NotifyTeam) and not step.to.strip():
         # Validation cannot see the deployment's settings: the send falls back to them.
         setting = "DRIPSTONE_TEAM_EMAIL" if step.channel == "email" else "DRIPSTONE_TEAM_PHONE"
-        problems.append(Problem(step_id=step.id, field="to", code="team_default",
-                                severity="warning",
-                                message=f"no recipient: the team's default ({setting}) is "
-                                f"used; without it the step is skipped"))
+        problems.append(
+            Problem(
+                step_id=step.id,
+                field="to",
+                code="team_default",
+                severity="warning",
+                message=f"no recipient: the team's default ({setting}) is "
+                f"used; without it the step is skipped",
+            )
+        )
     if isinstance(step, fc.WaitForEvent) and step.event.strip() and step.event not in known_events:
-        problems.append(Problem(step_id=step.id, field="event", code="unknown_event",
-                                message=f"unknown event type {step.event!r}"))
+        problems.append(
+            Problem(
+                step_id=step.id,
+                field="event",
+                code="unknown_event",
+                message=f"unknown event type {step.event!r}",
+            )
+        )
     if isinstance(step, fc.StartFlow) and step.flow_id == flow_id:
-        problems.append(Problem(step_id=step.id, field="flow_id", code="starts_itself",
-                                message="a flow cannot add the contact to itself"))
+        problems.append(
+            Problem(
+                step_id=step.id,
+                field="flow_id",
+                code="starts_itself",
+                message="a flow cannot add the contact to itself",
+            )
+        )
     return problems
 
 
 def _check_common(step: Step) -> list[Problem]:
     problems = []
     if step.when is not None and len(step.when.given()) > 1:
-        problems.append(Problem(step_id=step.id, field="when", code="conflicting_settings",
-                                message="give only one of delay, at and local_at"))
-    if step.when is not None and step.when.delay is not None and step.when.delay.total_seconds() <= 0:
-        problems.append(Problem(step_id=step.id, field="when.delay", code="not_positive",
-                                message="the delay must be longer than zero (omit `when` to run at once)"))
+        problems.append(
+            Problem(
+                step_id=step.id,
+                field="when",
+                code="conflicting_settings",
+                message="give only one of delay, at and local_at",
+            )
+        )
+    if (
+        step.when is not None
+        and step.when.delay is not None
+        and step.when.delay.total_seconds() <= 0
+    ):
+        problems.append(
+            Problem(
+                step_id=step.id,
+                field="when.delay",
+                code="not_positive",
+                message="the delay must be longer than zero (omit `when` to run at once)",
+            )
+        )
     if step.on_false == "branch" and step.false_next is None:
-        problems.append(missing(step.id, "false_next", "the step to go to when the condition is false"))
+        problems.append(
+            missing(step.id, "false_next", "the step to go to when the condition is false")
+        )
     if step.run_if is not None:
         problems += check_condition(step.id, "run_if", step.run_if)
     if step.audience is not None and step.audience.who == "matching":
@@ -84,8 +129,14 @@ def _send_email(step: msg.SendEmail) -> list[Problem]:
     for field in ("from_email", "reply_to"):
         value = getattr(step, field)
         if value and not _EMAIL.match(value):
-            problems.append(Problem(step_id=step.id, field=field, code="bad_email",
-                                    message=f"{value!r} is not an email address"))
+            problems.append(
+                Problem(
+                    step_id=step.id,
+                    field=field,
+                    code="bad_email",
+                    message=f"{value!r} is not an email address",
+                )
+            )
     if not step.template_id:
         if not step.subject.strip():
             problems.append(missing(step.id, "subject", "an email subject"))
@@ -93,8 +144,14 @@ def _send_email(step: msg.SendEmail) -> list[Problem]:
             problems.append(missing(step.id, "body", "an email body (or a template_id)"))
     total = sum(a.size_bytes for a in step.attachments)
     if total > msg.MAX_ATTACHMENTS_BYTES:
-        problems.append(Problem(step_id=step.id, field="attachments", code="attachments_too_large",
-                                message=f"attachments total {total / 2**20:.1f} MB; the limit is 25 MB"))
+        problems.append(
+            Problem(
+                step_id=step.id,
+                field="attachments",
+                code="attachments_too_large",
+                message=f"attachments total {total / 2**20:.1f} MB; the limit is 25 MB",
+            )
+        )
     return problems
 
 
@@ -122,8 +179,14 @@ def _tag_problems(step_id: str, field: str, tag: str) -> list[Problem]:
     if not tag.strip():
         return [missing(step_id, field, "a tag name")]
     if len(tag) > MAX_TAG_LENGTH:
-        return [Problem(step_id=step_id, field=field, code="too_long",
-                        message=f"tags are at most {MAX_TAG_LENGTH} characters")]
+        return [
+            Problem(
+                step_id=step_id,
+                field=field,
+                code="too_long",
+                message=f"tags are at most {MAX_TAG_LENGTH} characters",
+            )
+        ]
     return []
 
 
@@ -134,18 +197,34 @@ def _single_tag(step: cc.AddTag | cc.RemoveTag) -> list[Problem]:
 def _change_tags(step: cc.ChangeTags) -> list[Problem]:
     if not step.add and not step.remove:
         return [missing(step.id, "add", "at least one tag to add or remove")]
-    problems = [p for field in ("add", "remove") for i, tag in enumerate(getattr(step, field))
-                for p in _tag_problems(step.id, f"{field}.{i}", tag)]
-    return problems + [Problem(step_id=step.id, field="remove", code="conflicting_actions",
-                               message=f"tag {tag!r} is both added and removed")
-                       for tag in sorted(set(step.add) & set(step.remove))]
+    problems = [
+        p
+        for field in ("add", "remove")
+        for i, tag in enumerate(getattr(step, field))
+        for p in _tag_problems(step.id, f"{field}.{i}", tag)
+    ]
+    return problems + [
+        Problem(
+            step_id=step.id,
+            field="remove",
+            code="conflicting_actions",
+            message=f"tag {tag!r} is both added and removed",
+        )
+        for tag in sorted(set(step.add) & set(step.remove))
+    ]
 
 
 def _set_offer(step: cc.SetSpecialOffer) -> list[Problem]:
     problems = [] if step.product.strip() else [missing(step.id, "product", "a product")]
     if (step.discount_percent is None) == (step.discount_amount is None):
-        problems.append(Problem(step_id=step.id, field="discount_percent", code="offer_needs_one",
-                                message="give exactly one of discount_percent or discount_amount"))
+        problems.append(
+            Problem(
+                step_id=step.id,
+                field="discount_percent",
+                code="offer_needs_one",
+                message="give exactly one of discount_percent or discount_amount",
+            )
+        )
     return problems
 
 
@@ -165,26 +244,50 @@ def _update_contact(step: cc.UpdateContact) -> list[Problem]:
             problems.append(missing(step.id, f"{where}.by", "a duration such as '7d'"))
     for field, count in Counter(c.field for c in step.changes if c.field).items():
         if count > 1:
-            problems.append(Problem(step_id=step.id, field="changes", code="conflicting_actions",
-                                    message=f"field {field!r} is changed {count} times in one step"))
+            problems.append(
+                Problem(
+                    step_id=step.id,
+                    field="changes",
+                    code="conflicting_actions",
+                    message=f"field {field!r} is changed {count} times in one step",
+                )
+            )
     return problems
 
 
 def _create_activity(step: cc.CreateActivity) -> list[Problem]:
     if step.due_in is not None and step.due_at is not None:
-        return [Problem(step_id=step.id, field="due_in", code="conflicting_settings",
-                        message="give either due_in or due_at, not both")]
+        return [
+            Problem(
+                step_id=step.id,
+                field="due_in",
+                code="conflicting_settings",
+                message="give either due_in or due_at, not both",
+            )
+        ]
     return []
 
 
 def _wait(step: fc.Wait) -> list[Problem]:
     given = [f for f in ("delay", "until", "time_of_day") if getattr(step, f) is not None]
     if len(given) != 1:
-        return [Problem(step_id=step.id, field="delay", code="wait_needs_one",
-                        message="give exactly one of 'delay', 'until' or 'time_of_day'")]
+        return [
+            Problem(
+                step_id=step.id,
+                field="delay",
+                code="wait_needs_one",
+                message="give exactly one of 'delay', 'until' or 'time_of_day'",
+            )
+        ]
     if step.delay is not None and step.delay.total_seconds() <= 0:
-        return [Problem(step_id=step.id, field="delay", code="not_positive",
-                        message="the delay must be longer than zero")]
+        return [
+            Problem(
+                step_id=step.id,
+                field="delay",
+                code="not_positive",
+                message="the delay must be longer than zero",
+            )
+        ]
     if step.time_of_day is not None and not step.time_of_day.weekdays:
         return [missing(step.id, "time_of_day.weekdays", "at least one allowed weekday")]
     return []
@@ -220,8 +323,14 @@ def _split(step: fc.RandomSplit) -> list[Problem]:
         return [missing(step.id, "paths", "at least two paths")]
     total = sum(p.percent for p in step.paths)
     if abs(total - 100) > 1e-6:
-        return [Problem(step_id=step.id, field="paths", code="split_not_100",
-                        message=f"percentages add up to {total:g}, not 100")]
+        return [
+            Problem(
+                step_id=step.id,
+                field="paths",
+                code="split_not_100",
+                message=f"percentages add up to {total:g}, not 100",
+            )
+        ]
     return []
 
 
@@ -233,8 +342,19 @@ def _goal(step: fc.Goal) -> list[Problem]:
 
 # Each rule takes its own step class; the table is keyed by that class.
 _RULES: dict[type, Callable[[Any], list[Problem]]] = {
-    cc.AddTag: _single_tag, cc.RemoveTag: _single_tag, msg.SendEmail: _send_email, msg.PhoneCall: _phone_call, msg.NotifyTeam: _notify_team,
-    cc.ChangeTags: _change_tags, cc.SetSpecialOffer: _set_offer, cc.UpdateContact: _update_contact,
-    cc.CreateActivity: _create_activity, fc.Wait: _wait, fc.WaitForEvent: _wait_for_event,
-    fc.Branch: _branch, fc.MultiBranch: _multi_branch, fc.RandomSplit: _split, fc.Goal: _goal,
+    cc.AddTag: _single_tag,
+    cc.RemoveTag: _single_tag,
+    msg.SendEmail: _send_email,
+    msg.PhoneCall: _phone_call,
+    msg.NotifyTeam: _notify_team,
+    cc.ChangeTags: _change_tags,
+    cc.SetSpecialOffer: _set_offer,
+    cc.UpdateContact: _update_contact,
+    cc.CreateActivity: _create_activity,
+    fc.Wait: _wait,
+    fc.WaitForEvent: _wait_for_event,
+    fc.Branch: _branch,
+    fc.MultiBranch: _multi_branch,
+    fc.RandomSplit: _split,
+    fc.Goal: _goal,
 }

@@ -8,25 +8,35 @@ from projections.schema import contact_products, purchases, subscriptions
 
 def product_purchased(w: Writes, event: ContactEvent) -> None:
     payload = event.payload
-    insert_once(w, purchases, {
-        "event_id": event.event_id, "contact_id": event.contact_id,
-        "product": payload["product"], "quantity": payload.get("quantity", 1),
-        "amount": payload.get("amount"), "currency": payload.get("currency"),
-        "occurred_at": event.occurred_at,
-    }, unique="event_id")
+    insert_once(
+        w,
+        purchases,
+        {
+            "event_id": event.event_id,
+            "contact_id": event.contact_id,
+            "product": payload["product"],
+            "quantity": payload.get("quantity", 1),
+            "amount": payload.get("amount"),
+            "currency": payload.get("currency"),
+            "occurred_at": event.occurred_at,
+        },
+        unique="event_id",
+    )
     # Buying a product is having it ("Has Product" lists the customers who bought it),
     # until a later product.removed takes it away.
     product_added(w, event)
 
 
 def product_added(w: Writes, event: ContactEvent) -> None:
-    upsert_latest(w, contact_products, event, {"product": event.payload["product"]},
-                  {"present": True})
+    upsert_latest(
+        w, contact_products, event, {"product": event.payload["product"]}, {"present": True}
+    )
 
 
 def product_removed(w: Writes, event: ContactEvent) -> None:
-    upsert_latest(w, contact_products, event, {"product": event.payload["product"]},
-                  {"present": False})
+    upsert_latest(
+        w, contact_products, event, {"product": event.payload["product"]}, {"present": False}
+    )
 
 
 def subscription_started(w: Writes, event: ContactEvent) -> None:

@@ -23,12 +23,15 @@ def _progress_statement(completed: bool):
     # be folded in by an event that carries one.
     def build(conn: Connection):
         statement = insert(conn, course_progress)
-        set_ = {"started_at": least(conn, course_progress.c.started_at,
-                                    statement.excluded.started_at)}
+        set_ = {
+            "started_at": least(conn, course_progress.c.started_at, statement.excluded.started_at)
+        }
         if completed:
-            set_["completed_at"] = earliest(conn, course_progress.c.completed_at,
-                                            statement.excluded.completed_at)
+            set_["completed_at"] = earliest(
+                conn, course_progress.c.completed_at, statement.excluded.completed_at
+            )
         return statement.on_conflict_do_update(index_elements=["contact_id", "course"], set_=set_)
+
     return build
 
 
@@ -38,10 +41,21 @@ def course_progressed(w: Writes, event: ContactEvent) -> None:
     account_created(w, event)
     at = event.occurred_at
     completed = event.type == EventType.COURSE_COMPLETED
-    w.add(("course-progress", completed), _progress_statement(completed),
-          {"contact_id": event.contact_id, "course": event.payload["course"], "started_at": at,
-           "completed_at": at if completed else None})
+    w.add(
+        ("course-progress", completed),
+        _progress_statement(completed),
+        {
+            "contact_id": event.contact_id,
+            "course": event.payload["course"],
+            "started_at": at,
+            "completed_at": at if completed else None,
+        },
+    )
     if event.type == EventType.COURSE_STEP_COMPLETED:
-        upsert_seen(w, course_steps, event,
-                    {"course": event.payload["course"], "step": event.payload["step"]},
-                    first="completed_at")
+        upsert_seen(
+            w,
+            course_steps,
+            event,
+            {"course": event.payload["course"], "step": event.payload["step"]},
+            first="completed_at",
+        )

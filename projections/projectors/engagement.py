@@ -12,13 +12,22 @@ from projections.topic_schema import topic_preferences
 
 def message_sent(w: Writes, event: ContactEvent) -> None:
     payload = event.payload
-    insert_once(w, sent_messages, {
-        "message_key": payload["message_key"], "contact_id": event.contact_id,
-        "channel": payload["channel"], "flow_id": payload.get("flow_id"),
-        "step_id": payload.get("step_id"), "to_address": payload["to"],
-        "provider_message_id": payload.get("provider_message_id"),
-        "sent_at": event.occurred_at, "transactional": bool(payload.get("transactional")),
-    }, unique="message_key")
+    insert_once(
+        w,
+        sent_messages,
+        {
+            "message_key": payload["message_key"],
+            "contact_id": event.contact_id,
+            "channel": payload["channel"],
+            "flow_id": payload.get("flow_id"),
+            "step_id": payload.get("step_id"),
+            "to_address": payload["to"],
+            "provider_message_id": payload.get("provider_message_id"),
+            "sent_at": event.occurred_at,
+            "transactional": bool(payload.get("transactional")),
+        },
+        unique="message_key",
+    )
 
 
 def email_touched(w: Writes, event: ContactEvent) -> None:
@@ -26,9 +35,12 @@ def email_touched(w: Writes, event: ContactEvent) -> None:
     per message; a click is per message and link."""
     kind = "click" if event.type == EventType.EMAIL_CLICKED else "open"
     payload = event.payload
-    touch = {"message_key": payload.get("message_key"), "flow_id": payload.get("flow_id"),
-             "step_id": payload.get("step_id"),
-             "url": payload.get("url") if kind == "click" else None}
+    touch = {
+        "message_key": payload.get("message_key"),
+        "flow_id": payload.get("flow_id"),
+        "step_id": payload.get("step_id"),
+        "url": payload.get("url") if kind == "click" else None,
+    }
     digest = hashlib.sha256(json.dumps(touch, sort_keys=True).encode()).hexdigest()
     upsert_seen(w, email_engagement, event, {"kind": kind, "touch_key": digest}, touch)
 

@@ -35,14 +35,17 @@ def resolver_of(table: dict[str, list[str]]):
     return lambda host, port: table[host]
 
 
-@pytest.mark.parametrize(("url", "says"), [
-    ("http://127.0.0.1:{port}/menu.pdf", "loopback"),
-    ("http://127.1:{port}/menu.pdf", "loopback"),
-    ("http://[::ffff:127.0.0.1]:{port}/menu.pdf", "loopback"),
-    ("http://localhost:{port}/menu.pdf", "this machine"),
-    ("http://169.254.169.254/latest/meta-data/iam", "link-local"),
-    ("http://10.1.2.3/menu.pdf", "private"),
-])
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://127.0.0.1:{port}/menu.pdf", "loopback"),
+        ("http://127.1:{port}/menu.pdf", "loopback"),
+        ("http://[::ffff:127.0.0.1]:{port}/menu.pdf", "loopback"),
+        ("http://localhost:{port}/menu.pdf", "this machine"),
+        ("http://169.254.169.254/latest/meta-data/iam", "link-local"),
+        ("http://10.1.2.3/menu.pdf", "private"),
+    ],
+)
 def test_attachment_at_an_internal_address_is_refused_before_any_request(url, says):
     with FakeProvider(Reply(200, "%PDF")) as files:
         port = files.url.rsplit(":", 1)[1]
@@ -58,9 +61,11 @@ def test_attachment_at_an_internal_address_is_refused_before_any_request(url, sa
 def test_a_name_that_resolves_to_a_private_address_is_refused():
     inner = Recorder()
     with pytest.raises(ApplicationError) as raised:
-        fetch_attachments([attachment("https://files.example.com/menu.pdf")],
-                          resolver=resolver_of({"files.example.com": ["93.184.216.34", "10.0.0.7"]}),
-                          inner=inner.transport())
+        fetch_attachments(
+            [attachment("https://files.example.com/menu.pdf")],
+            resolver=resolver_of({"files.example.com": ["93.184.216.34", "10.0.0.7"]}),
+            inner=inner.transport(),
+        )
     assert inner.requests == []
     assert raised.value.type == "ProviderRejected" and raised.value.non_retryable
     assert "resolves to 10.0.0.7, a private address" in raised.value.message
@@ -69,26 +74,36 @@ def test_a_name_that_resolves_to_a_private_address_is_refused():
 def test_a_redirect_to_an_internal_address_is_refused():
     inner = Recorder(httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/"}))
     with pytest.raises(ApplicationError) as raised:
-        fetch_attachments([attachment("https://files.example.com/menu.pdf")],
-                          resolver=resolver_of({"files.example.com": ["93.184.216.34"]}),
-                          inner=inner.transport())
+        fetch_attachments(
+            [attachment("https://files.example.com/menu.pdf")],
+            resolver=resolver_of({"files.example.com": ["93.184.216.34"]}),
+            inner=inner.transport(),
+        )
     assert [str(r.url) for r in inner.requests] == ["https://93.184.216.34/menu.pdf"]
     assert raised.value.type == "ProviderRejected" and raised.value.non_retryable
     assert "169.254.169.254, a link-local address" in raised.value.message
 
 
 def test_a_public_attachment_is_fetched_from_the_checked_address():
-    inner = Recorder(httpx.Response(302, headers={"Location": "https://cdn.example.net/m.pdf"}),
-                     httpx.Response(200, content=b"%PDF-1.4"))
+    inner = Recorder(
+        httpx.Response(302, headers={"Location": "https://cdn.example.net/m.pdf"}),
+        httpx.Response(200, content=b"%PDF-1.4"),
+    )
     [fetched] = fetch_attachments(
         [attachment("https://files.example.com/menu.pdf")],
-        resolver=resolver_of({"files.example.com": ["93.184.216.34"], "cdn.example.net": ["151.101.1.1"]}),
-        inner=inner.transport())
+        resolver=resolver_of(
+            {"files.example.com": ["93.184.216.34"], "cdn.example.net": ["151.101.1.1"]}
+        ),
+        inner=inner.transport(),
+    )
     assert fetched.content == b"%PDF-1.4" and fetched.filename == "menu.pdf"
     # Each hop connects to the address the guard checked, with the name kept for Host/TLS.
-    assert [(str(r.url), r.headers["Host"], r.extensions["sni_hostname"]) for r in inner.requests] == [
+    assert [
+        (str(r.url), r.headers["Host"], r.extensions["sni_hostname"]) for r in inner.requests
+    ] == [
         ("https://93.184.216.34/menu.pdf", "files.example.com", "files.example.com"),
-        ("https://151.101.1.1/m.pdf", "cdn.example.net", "cdn.example.net")]
+        ("https://151.101.1.1/m.pdf", "cdn.example.net", "cdn.example.net"),
+    ]
 
 
 def test_private_targets_can_be_allowed():

@@ -8,8 +8,14 @@ from activities.ports import EmailMessage
 
 
 def test_the_outboxed_line_carries_no_address_and_no_subject(engine):
-    message = EmailMessage(idempotency_key="k-1", contact_id="c-1", to="ana@example.com",
-                           from_email="hello@example.com", subject="Hi Ana Souza", body=".")
+    message = EmailMessage(
+        idempotency_key="k-1",
+        contact_id="c-1",
+        to="ana@example.com",
+        from_email="hello@example.com",
+        subject="Hi Ana Souza",
+        body=".",
+    )
     with capture_logs() as lines:
         sent = Outbox(engine, "email").send(message)
     assert sent is not None and sent.startswith("outbox-")

@@ -28,8 +28,14 @@ from tests.journey_harness import contact, event, outbox
 from workflows.retries import retry_policy
 
 KEY = "journey/f/c1/e1/hello/1"
-REQUEST = SendEmailRequest(idempotency_key=KEY, flow_id="f", step_id="hello", contact_id="c1",
-                           subject="Hi", body="Hello {{ first_name }}")
+REQUEST = SendEmailRequest(
+    idempotency_key=KEY,
+    flow_id="f",
+    step_id="hello",
+    contact_id="c1",
+    subject="Hi",
+    body="Hello {{ first_name }}",
+)
 
 
 class CountingOutbox(Outbox):
@@ -51,8 +57,12 @@ class CountingOutbox(Outbox):
 
 def activity_env(attempt: int = 1) -> ActivityEnvironment:
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, workflow_id="journey/f/c1", attempt=attempt,
-                                   start_to_close_timeout=SEND_EMAIL.start_to_close)
+    env.info = dataclasses.replace(
+        env.info,
+        workflow_id="journey/f/c1",
+        attempt=attempt,
+        start_to_close_timeout=SEND_EMAIL.start_to_close,
+    )
     return env
 
 
@@ -68,14 +78,19 @@ class OneSend:
         # The send as the journey calls it, with a heartbeat timeout short enough for
         # the test: the provider call below lasts longer than it.
         return await workflow.execute_activity(
-            "send_email", request, result_type=SendOutcome,
+            "send_email",
+            request,
+            result_type=SendOutcome,
             start_to_close_timeout=SEND_EMAIL.start_to_close,
-            heartbeat_timeout=timedelta(seconds=2), retry_policy=retry_policy(SEND_EMAIL.retry))
+            heartbeat_timeout=timedelta(seconds=2),
+            retry_policy=retry_policy(SEND_EMAIL.retry),
+        )
 
 
 @pytest.mark.devserver
 async def test_a_provider_call_longer_than_the_heartbeat_timeout_is_one_attempt(
-        dev_server_env, engine):
+    dev_server_env, engine
+):
     """Was: heartbeats only while waiting for the provider's pace, so a slow call was
     cut off by the heartbeat timeout and retried while the first was still sending."""
     ingest(engine, contact("c1", email="c1@example.com", first_name="Ann"))
@@ -83,11 +98,17 @@ async def test_a_provider_call_longer_than_the_heartbeat_timeout_is_one_attempt(
     messaging = MessagingActivities(engine, slow, Outbox(engine, "sms"), "hello@example.com")
     queue = f"tq-{uuid.uuid4()}"
     with ThreadPoolExecutor(4) as pool:
-        async with Worker(dev_server_env.client, task_queue=queue, workflows=[OneSend],
-                          activities=[messaging.send_email], activity_executor=pool,
-                          workflow_runner=UnsandboxedWorkflowRunner()):
+        async with Worker(
+            dev_server_env.client,
+            task_queue=queue,
+            workflows=[OneSend],
+            activities=[messaging.send_email],
+            activity_executor=pool,
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):
             outcome = await dev_server_env.client.execute_workflow(
-                OneSend.run, REQUEST, id=f"one-send-{uuid.uuid4()}", task_queue=queue)
+                OneSend.run, REQUEST, id=f"one-send-{uuid.uuid4()}", task_queue=queue
+            )
     assert (outcome.status, outcome.duplicate) == ("sent", False)
     assert slow.calls == 1
     row = ledger_row(engine)
@@ -104,7 +125,10 @@ def test_a_retry_waits_for_an_attempt_that_may_still_be_sending(engine):
     with pytest.raises(ApplicationError) as raised:
         activity_env(attempt=2).run(messaging.send_email, REQUEST)
     assert raised.value.type == "SendInFlight" and not raised.value.non_retryable
-    assert raised.value.next_retry_delay and raised.value.next_retry_delay <= SEND_EMAIL.start_to_close + timedelta(seconds=1)
+    assert (
+        raised.value.next_retry_delay
+        and raised.value.next_retry_delay <= SEND_EMAIL.start_to_close + timedelta(seconds=1)
+    )
     assert provider.calls == 0
     row = ledger_row(engine)
     assert (row.status, row.attempts) == ("pending", 1)  # waiting counts no attempt
@@ -117,6 +141,7 @@ def test_an_attempt_that_ended_without_an_outcome_is_retried_at_once(engine):
 
     def lost():
         raise ConnectionResetError("lost after the provider accepted it")
+
     crashing = CountingOutbox(engine, then=lost)
     messaging = MessagingActivities(engine, crashing, Outbox(engine, "sms"), "hello@example.com")
     with pytest.raises(ConnectionResetError):
@@ -146,16 +171,31 @@ def test_a_retry_of_a_sent_message_is_sent_even_if_the_contact_opted_out_since(e
     """Was: screening ran before the ledger, so the retry said "skipped: suppressed"
     for a message that had gone out."""
     ingest(engine, contact("c1", email="c1@example.com", phone="+14155550101", first_name="Ann"))
-    messaging = MessagingActivities(engine, Outbox(engine, "email"), Outbox(engine, "sms"),
-                                    "hello@example.com")
-    sms = SendSmsRequest(idempotency_key="journey/f/c1/e1/text/1", flow_id="f", step_id="text",
-                         contact_id="c1", text="Hi")
-    first = (activity_env().run(messaging.send_email, REQUEST),
-             activity_env().run(messaging.send_sms, sms))
-    ingest(engine, [event("c1", EventType.UNSUBSCRIBED, {"channel": "email"}),
-                    event("c1", EventType.UNSUBSCRIBED, {"channel": "sms"})])
-    again = (activity_env(attempt=2).run(messaging.send_email, REQUEST),
-             activity_env(attempt=2).run(messaging.send_sms, sms))
+    messaging = MessagingActivities(
+        engine, Outbox(engine, "email"), Outbox(engine, "sms"), "hello@example.com"
+    )
+    sms = SendSmsRequest(
+        idempotency_key="journey/f/c1/e1/text/1",
+        flow_id="f",
+        step_id="text",
+        contact_id="c1",
+        text="Hi",
+    )
+    first = (
+        activity_env().run(messaging.send_email, REQUEST),
+        activity_env().run(messaging.send_sms, sms),
+    )
+    ingest(
+        engine,
+        [
+            event("c1", EventType.UNSUBSCRIBED, {"channel": "email"}),
+            event("c1", EventType.UNSUBSCRIBED, {"channel": "sms"}),
+        ],
+    )
+    again = (
+        activity_env(attempt=2).run(messaging.send_email, REQUEST),
+        activity_env(attempt=2).run(messaging.send_sms, sms),
+    )
     assert [o.status for o in first] == ["sent", "sent"]
     assert [(o.status, o.duplicate) for o in again] == [("sent", True), ("sent", True)]
     assert [o.provider_message_id for o in again] == [o.provider_message_id for o in first]
@@ -163,12 +203,20 @@ def test_a_retry_of_a_sent_message_is_sent_even_if_the_contact_opted_out_since(e
 
 def test_an_invalid_address_or_number_stays_out_of_the_reason(engine):
     ingest(engine, contact("c1", email="ann.example.com", phone="12345", first_name="Ann"))
-    messaging = MessagingActivities(engine, Outbox(engine, "email"), Outbox(engine, "sms"),
-                                    "hello@example.com")
+    messaging = MessagingActivities(
+        engine, Outbox(engine, "email"), Outbox(engine, "sms"), "hello@example.com"
+    )
     mail = activity_env().run(messaging.send_email, REQUEST)
-    text = activity_env().run(messaging.send_sms, SendSmsRequest(
-        idempotency_key="journey/f/c1/e1/text/1", flow_id="f", step_id="text", contact_id="c1",
-        text="Hi"))
+    text = activity_env().run(
+        messaging.send_sms,
+        SendSmsRequest(
+            idempotency_key="journey/f/c1/e1/text/1",
+            flow_id="f",
+            step_id="text",
+            contact_id="c1",
+            text="Hi",
+        ),
+    )
     assert [(o.status, o.reason_code) for o in (mail, text)] == [("skipped", "no_address")] * 2
     assert "ann.example.com" not in mail.reason and "12345" not in text.reason
     assert outbox(engine) == []

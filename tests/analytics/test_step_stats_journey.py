@@ -18,28 +18,48 @@ from tests.fakes.provider_http import FakeProvider, Reply
 from tests.journey_harness import contact, event, journey_result, journey_worker, send
 from tests.workflows.live_journeys import at_step
 
-CONTACTS = {"s-open": "open@example.com", "s-bounce": "bounce@example.com",
-            "s-vip": "vip@example.com", "s-nomail": None}
+CONTACTS = {
+    "s-open": "open@example.com",
+    "s-bounce": "bounce@example.com",
+    "s-vip": "vip@example.com",
+    "s-nomail": None,
+}
 
 
-async def test_counts_per_step_from_ingest_to_provider_reports(time_skipping_env, engine, settings,
-                                                               cli_database):
+async def test_counts_per_step_from_ingest_to_provider_reports(
+    time_skipping_env, engine, settings, cli_database
+):
     signer = SendGridSigner()
     for contact_id, email in CONTACTS.items():
-        ingest(engine, contact(contact_id, email=email, phone="+14155550123",
-                               tags=("vip",) if contact_id == "s-vip" else ()))
+        ingest(
+            engine,
+            contact(
+                contact_id,
+                email=email,
+                phone="+14155550123",
+                tags=("vip",) if contact_id == "s-vip" else (),
+            ),
+        )
     with engine.begin() as conn:
         publish(conn, STATS_FLOW)
     with FakeProvider(Reply(202, "", {"X-Message-Id": "sg-1"})) as sendgrid:
-        configured = settings.model_copy(update={
-            "email_provider": "sendgrid", "sendgrid_api_key": "SG.key",
-            "sendgrid_base_url": sendgrid.url, "sendgrid_webhook_public_key": signer.public_key})
-        async with journey_worker(time_skipping_env.client, engine, configured) as router, \
-                async_client(configured, engine, time_skipping_env.client) as api:
+        configured = settings.model_copy(
+            update={
+                "email_provider": "sendgrid",
+                "sendgrid_api_key": "SG.key",
+                "sendgrid_base_url": sendgrid.url,
+                "sendgrid_webhook_public_key": signer.public_key,
+            }
+        )
+        async with (
+            journey_worker(time_skipping_env.client, engine, configured) as router,
+            async_client(configured, engine, time_skipping_env.client) as api,
+        ):
             journeys = []
             for contact_id in CONTACTS:
-                routed = await send(router, engine, event(contact_id, "form.submitted",
-                                                          {"form_id": "stats"}))
+                routed = await send(
+                    router, engine, event(contact_id, "form.submitted", {"form_id": "stats"})
+                )
                 journeys += [r.workflow_id for r in routed if r.outcome == "enrolled"]
             assert len(journeys) == len(CONTACTS)
             for workflow_id in journeys:
@@ -51,24 +71,50 @@ async def test_counts_per_step_from_ingest_to_provider_reports(time_skipping_env
             assert waiting["steps"][0]["skipped"]["no_address"] == 1
             assert counts(waiting, "wait", "entered", "waiting", "completed") == (4, 4, 0)
 
-            sent_args = {r.json()["personalizations"][0]["to"][0]["email"]: r.json()["custom_args"]
-                         for r in sendgrid.requests}
+            sent_args = {
+                r.json()["personalizations"][0]["to"][0]["email"]: r.json()["custom_args"]
+                for r in sendgrid.requests
+            }
             assert set(sent_args) == {"open@example.com", "bounce@example.com", "vip@example.com"}
-            body = json.dumps([
-                sendgrid_event("delivered", "sg-d1", "open@example.com", **sent_args["open@example.com"]),
-                sendgrid_event("delivered", "sg-d2", "vip@example.com", **sent_args["vip@example.com"]),
-                sendgrid_event("open", "sg-o1", "open@example.com", **sent_args["open@example.com"]),
-                sendgrid_event("open", "sg-o2", "open@example.com", **sent_args["open@example.com"]),
-                sendgrid_event("click", "sg-c1", "open@example.com", url="https://example.com/a",
-                               **sent_args["open@example.com"]),
-                sendgrid_event("bounce", "sg-b1", "bounce@example.com", type="bounce",
-                               reason="550 no such user", **sent_args["bounce@example.com"]),
-                # After the message went out (a float: not rounded down to before it).
-                {**sendgrid_event("unsubscribe", "sg-u1", "open@example.com"),
-                 "timestamp": time.time()},
-            ]).encode()
-            posted = await api.post("/webhooks/sendgrid/events", content=body,
-                                    headers=signer.headers(body))
+            body = json.dumps(
+                [
+                    sendgrid_event(
+                        "delivered", "sg-d1", "open@example.com", **sent_args["open@example.com"]
+                    ),
+                    sendgrid_event(
+                        "delivered", "sg-d2", "vip@example.com", **sent_args["vip@example.com"]
+                    ),
+                    sendgrid_event(
+                        "open", "sg-o1", "open@example.com", **sent_args["open@example.com"]
+                    ),
+                    sendgrid_event(
+                        "open", "sg-o2", "open@example.com", **sent_args["open@example.com"]
+                    ),
+                    sendgrid_event(
+                        "click",
+                        "sg-c1",
+                        "open@example.com",
+                        url="https://example.com/a",
+                        **sent_args["open@example.com"],
+                    ),
+                    sendgrid_event(
+                        "bounce",
+                        "sg-b1",
+                        "bounce@example.com",
+                        type="bounce",
+                        reason="550 no such user",
+                        **sent_args["bounce@example.com"],
+                    ),
+                    # After the message went out (a float: not rounded down to before it).
+                    {
+                        **sendgrid_event("unsubscribe", "sg-u1", "open@example.com"),
+                        "timestamp": time.time(),
+                    },
+                ]
+            ).encode()
+            posted = await api.post(
+                "/webhooks/sendgrid/events", content=body, headers=signer.headers(body)
+            )
             assert ok(posted) == {"stored": 7, "duplicates": 0, "ignored": 0}
 
             states = [await journey_result(time_skipping_env, w) for w in journeys]
@@ -79,8 +125,17 @@ async def test_counts_per_step_from_ingest_to_provider_reports(time_skipping_env
             unknown = await api.get("/v1/flows/no-such-flow/stats")
             zero = await api.get("/v1/flows/stats-flow/stats", params={"version": 0})
 
-    names = ("entered", "completed", "sent", "delivered", "opened", "clicked", "bounced",
-             "unsubscribed", "waiting")
+    names = (
+        "entered",
+        "completed",
+        "sent",
+        "delivered",
+        "opened",
+        "clicked",
+        "bounced",
+        "unsubscribed",
+        "waiting",
+    )
     assert counts(done, "mail", *names) == (4, 3, 3, 2, 1, 1, 1, 1, 0)
     assert counts(done, "wait", "entered", "completed", "waiting") == (4, 4, 0)
     assert counts(done, "check", "entered", "completed") == (4, 4)
@@ -98,10 +153,24 @@ async def test_counts_per_step_from_ingest_to_provider_reports(time_skipping_env
     # entered completed skipped exited failed waiting sent delivered opened clicked
     # bounced unsubscribed converted
     assert [cell.strip() for cell in mail_row.split("│")[3:16]] == [
-        "4", "3", "1", "0", "0", "0", "3", "2", "1", "1", "1", "1", "0"]
+        "4",
+        "3",
+        "1",
+        "0",
+        "0",
+        "0",
+        "3",
+        "2",
+        "1",
+        "1",
+        "1",
+        "1",
+        "0",
+    ]
     assert "skipped mail: no_address 1" in table
-    as_json = json.loads(dripstone_run("flow", "stats", "stats-flow", "--version", "1",
-                                       "--json").stdout)
+    as_json = json.loads(
+        dripstone_run("flow", "stats", "stats-flow", "--version", "1", "--json").stdout
+    )
     assert as_json == done
     refused = dripstone_run("flow", "stats", "stats-flow", "--version", "3", code=2)
     assert "flow 'stats-flow' has no version 3" in refused.stderr

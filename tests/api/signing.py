@@ -20,14 +20,18 @@ class SendGridSigner:
     def __init__(self):
         self._private = ec.generate_private_key(ec.SECP256R1())
         der = self._private.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         self.public_key = base64.b64encode(der).decode()
 
     def headers(self, body: bytes, timestamp: str | None = None) -> dict[str, str]:
         timestamp = timestamp or str(int(time.time()))
         signature = self._private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-        return {SENDGRID_SIGNATURE: base64.b64encode(signature).decode(),
-                SENDGRID_TIMESTAMP: timestamp, "Content-Type": "application/json"}
+        return {
+            SENDGRID_SIGNATURE: base64.b64encode(signature).decode(),
+            SENDGRID_TIMESTAMP: timestamp,
+            "Content-Type": "application/json",
+        }
 
     def post(self, client, events: list[dict]):
         body = json.dumps(events).encode()
@@ -41,5 +45,11 @@ def twilio_post(client, path: str, form: dict[str, str], token: str = TWILIO_TOK
 
 
 def sendgrid_event(kind: str, sg_event_id: str, email: str, **fields) -> dict:
-    return {"event": kind, "sg_event_id": sg_event_id, "email": email,
-            "timestamp": int(time.time()) - 5, "sg_message_id": "msg.filter0001", **fields}
+    return {
+        "event": kind,
+        "sg_event_id": sg_event_id,
+        "email": email,
+        "timestamp": int(time.time()) - 5,
+        "sg_message_id": "msg.filter0001",
+        **fields,
+    }

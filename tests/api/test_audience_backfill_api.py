@@ -12,8 +12,13 @@ from tests.journey_harness import contact, event, journey_worker
 
 def signed_up(engine, *contact_ids: str, form_id: str = "newsletter") -> None:
     for contact_id in contact_ids:
-        ingest(engine, [*contact(contact_id, email=f"{contact_id}@example.com"),
-                        event(contact_id, "form.submitted", {"form_id": form_id})])
+        ingest(
+            engine,
+            [
+                *contact(contact_id, email=f"{contact_id}@example.com"),
+                event(contact_id, "form.submitted", {"form_id": form_id}),
+            ],
+        )
 
 
 def test_the_draft_and_the_live_version_are_previewed(engine, settings):
@@ -24,11 +29,19 @@ def test_the_draft_and_the_live_version_are_previewed(engine, settings):
     client = sync_client(settings, engine)
     refused = client.get("/v1/flows/aud-api/audience")
     assert (refused.status_code, refused.json()["detail"]) == (
-        409, "flow 'aud-api' has no published version yet; preview its draft with version=draft")
+        409,
+        "flow 'aud-api' has no published version yet; preview its draft with version=draft",
+    )
     draft = ok(client.get("/v1/flows/aud-api/audience", params={"version": "draft", "limit": 2}))
-    assert draft == {"flow_id": "aud-api", "version": None, "count": 3, "contacts": [
-        {"contact_id": "au-1", "email": "au-1@example.com", "phone": None},
-        {"contact_id": "au-2", "email": "au-2@example.com", "phone": None}]}
+    assert draft == {
+        "flow_id": "aud-api",
+        "version": None,
+        "count": 3,
+        "contacts": [
+            {"contact_id": "au-1", "email": "au-1@example.com", "phone": None},
+            {"contact_id": "au-2", "email": "au-2@example.com", "phone": None},
+        ],
+    }
     with engine.begin() as conn:
         publish_draft(conn, "aud-api")
     live = ok(client.get("/v1/flows/aud-api/audience"))
@@ -43,7 +56,9 @@ def test_a_draft_with_errors_unknown_flows_and_bad_limits_are_refused(engine, se
     client = sync_client(settings, engine)
     refused = client.get("/v1/flows/aud-broken/audience", params={"version": "draft"})
     assert refused.status_code == 409
-    assert [(p["step_id"], p["field"]) for p in refused.json()["problems"]] == [("hello", "subject")]
+    assert [(p["step_id"], p["field"]) for p in refused.json()["problems"]] == [
+        ("hello", "subject")
+    ]
     assert client.get("/v1/flows/nope/audience").status_code == 404
     assert client.get("/v1/flows/nope/backfill").status_code == 404
     bad = client.get("/v1/flows/aud-broken/audience", params={"limit": -1})
@@ -61,12 +76,16 @@ async def test_a_backfill_is_started_followed_and_not_repeated(time_skipping_env
     with engine.begin() as conn:
         save_draft(conn, form_flow("api-bf"))
         publish_draft(conn, "api-bf")
-    async with journey_worker(env.client, engine, settings), \
-            async_client(settings, engine, env.client) as api:
+    async with (
+        journey_worker(env.client, engine, settings),
+        async_client(settings, engine, env.client) as api,
+    ):
         assert (await api.get("/v1/flows/api-bf/backfill")).status_code == 404
         started = ok(await api.post("/v1/flows/api-bf/backfill", json={"rate_per_second": 5}), 202)
         assert (started["workflow_id"], started["version"]) == ("backfill/api-bf/v1", 1)
-        handle = env.client.get_workflow_handle(started["workflow_id"], result_type=BackfillProgress)
+        handle = env.client.get_workflow_handle(
+            started["workflow_id"], result_type=BackfillProgress
+        )
         async with env.time_skipping_unlocked() if env.supports_time_skipping else nullcontext():
             await handle.result()
         done = ok(await api.get("/v1/flows/api-bf/backfill"))

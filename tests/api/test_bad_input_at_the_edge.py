@@ -26,49 +26,156 @@ def email(**fields) -> dict[str, Any]:
 
 # (name, method, path, body, status, field named in the answer, text in the reason)
 API_CASES = [
-    ("oversized event", "post", "/v1/events",
-     {"type": "custom", "contact_id": "edge-1", "payload": BIG}, 422, "payload", "bytes"),
-    ("unknown event type", "post", "/v1/events",
-     {"type": "form.sent", "contact_id": "edge-1"}, 422, "type", "unknown event type"),
-    ("bad event in a batch", "post", "/v1/events/batch",
-     {"events": [{"type": "form.submitted", "contact_id": "edge-1", "payload": {"form_id": "a"}},
-                 {"type": "form.submitted", "contact_id": "edge-1", "payload": {}}]},
-     422, "events[1].payload.form_id", "required"),
-    ("contact upsert with a phone that is no number", "put", "/v1/contacts/edge-1",
-     {"phone": "12"}, 422, "phone", "not a valid phone number"),
-    ("contact event with a phone that is no number", "post", "/v1/events",
-     {"type": "contact.created", "contact_id": "edge-1", "payload": {"phone": "12"}},
-     422, "payload.phone", "not a valid phone number"),
-    ("oversized contact upsert", "put", "/v1/contacts/edge-1",
-     {"attributes": {"notes": "x" * 300_000}}, 422, "payload", "bytes"),
-    ("template reaching for internals", "post", "/v1/flows/validate",
-     flow_with(email(subject="{{ ''.__class__.__mro__ }}")), 200, "subject", "not allowed"),
-    ("template printing a function", "post", "/v1/flows/validate",
-     flow_with(email(subject="{{ ''.format }}")), 200, "subject", "not allowed"),
-    ("template building 3 MB", "post", "/v1/flows/validate",
-     flow_with(email(body="{{ 'x' * 3000000 }}")), 200, "body", "would build"),
-    ("webhook to cloud metadata", "post", "/v1/flows/validate",
-     flow_with({"id": "hook", "kind": "webhook", "url": "http://169.254.169.254/latest"}),
-     200, "url", "link-local"),
-    ("webhook to loopback spelled 127.1", "post", "/v1/flows/validate",
-     flow_with({"id": "hook", "kind": "webhook", "url": "http://127.1:8080/admin"}),
-     200, "url", "loopback"),
-    ("webhook to [::1]", "post", "/v1/flows/validate",
-     flow_with({"id": "hook", "kind": "webhook", "url": "http://[::1]/"}), 200, "url",
-     "loopback"),
-    ("attachment on a private address", "post", "/v1/flows/validate",
-     flow_with(email(attachments=[{"url": "http://10.0.0.5/report.pdf",
-                                   "filename": "report.pdf", "size_bytes": 1000}])),
-     200, "attachments.0.url", "private"),
-    ("codec payloads that are not payloads", "post", "/codec/decode",
-     {"payloads": [{"data": 42}]}, 422, "payloads", "parse"),
+    (
+        "oversized event",
+        "post",
+        "/v1/events",
+        {"type": "custom", "contact_id": "edge-1", "payload": BIG},
+        422,
+        "payload",
+        "bytes",
+    ),
+    (
+        "unknown event type",
+        "post",
+        "/v1/events",
+        {"type": "form.sent", "contact_id": "edge-1"},
+        422,
+        "type",
+        "unknown event type",
+    ),
+    (
+        "bad event in a batch",
+        "post",
+        "/v1/events/batch",
+        {
+            "events": [
+                {"type": "form.submitted", "contact_id": "edge-1", "payload": {"form_id": "a"}},
+                {"type": "form.submitted", "contact_id": "edge-1", "payload": {}},
+            ]
+        },
+        422,
+        "events[1].payload.form_id",
+        "required",
+    ),
+    (
+        "contact upsert with a phone that is no number",
+        "put",
+        "/v1/contacts/edge-1",
+        {"phone": "12"},
+        422,
+        "phone",
+        "not a valid phone number",
+    ),
+    (
+        "contact event with a phone that is no number",
+        "post",
+        "/v1/events",
+        {"type": "contact.created", "contact_id": "edge-1", "payload": {"phone": "12"}},
+        422,
+        "payload.phone",
+        "not a valid phone number",
+    ),
+    (
+        "oversized contact upsert",
+        "put",
+        "/v1/contacts/edge-1",
+        {"attributes": {"notes": "x" * 300_000}},
+        422,
+        "payload",
+        "bytes",
+    ),
+    (
+        "template reaching for internals",
+        "post",
+        "/v1/flows/validate",
+        flow_with(email(subject="{{ ''.__class__.__mro__ }}")),
+        200,
+        "subject",
+        "not allowed",
+    ),
+    (
+        "template printing a function",
+        "post",
+        "/v1/flows/validate",
+        flow_with(email(subject="{{ ''.format }}")),
+        200,
+        "subject",
+        "not allowed",
+    ),
+    (
+        "template building 3 MB",
+        "post",
+        "/v1/flows/validate",
+        flow_with(email(body="{{ 'x' * 3000000 }}")),
+        200,
+        "body",
+        "would build",
+    ),
+    (
+        "webhook to cloud metadata",
+        "post",
+        "/v1/flows/validate",
+        flow_with({"id": "hook", "kind": "webhook", "url": "http://169.254.169.254/latest"}),
+        200,
+        "url",
+        "link-local",
+    ),
+    (
+        "webhook to loopback spelled 127.1",
+        "post",
+        "/v1/flows/validate",
+        flow_with({"id": "hook", "kind": "webhook", "url": "http://127.1:8080/admin"}),
+        200,
+        "url",
+        "loopback",
+    ),
+    (
+        "webhook to [::1]",
+        "post",
+        "/v1/flows/validate",
+        flow_with({"id": "hook", "kind": "webhook", "url": "http://[::1]/"}),
+        200,
+        "url",
+        "loopback",
+    ),
+    (
+        "attachment on a private address",
+        "post",
+        "/v1/flows/validate",
+        flow_with(
+            email(
+                attachments=[
+                    {
+                        "url": "http://10.0.0.5/report.pdf",
+                        "filename": "report.pdf",
+                        "size_bytes": 1000,
+                    }
+                ]
+            )
+        ),
+        200,
+        "attachments.0.url",
+        "private",
+    ),
+    (
+        "codec payloads that are not payloads",
+        "post",
+        "/codec/decode",
+        {"payloads": [{"data": 42}]},
+        422,
+        "payloads",
+        "parse",
+    ),
 ]
 
 
 def counts(engine) -> tuple[int, int]:
     with engine.connect() as conn:
-        return (conn.execute(select(func.count()).select_from(events)).scalar_one(),
-                conn.execute(select(func.count()).select_from(flow_versions)).scalar_one())
+        return (
+            conn.execute(select(func.count()).select_from(events)).scalar_one(),
+            conn.execute(select(func.count()).select_from(flow_versions)).scalar_one(),
+        )
 
 
 def named(answer: dict, field: str, reason: str) -> bool:
@@ -93,8 +200,17 @@ async def test_bad_input_through_the_api_is_refused_naming_the_field(case, setti
         # Accepted before: one flow published, one event stored.
         ok(await api.post("/v1/flows", json=form_flow("kept-flow")), 201)
         ok(await api.post("/v1/flows/kept-flow/publish"))
-        ok(await api.post("/v1/events", json={"type": "form.submitted", "contact_id": "kept",
-                                              "payload": {"form_id": "newsletter"}}), 202)
+        ok(
+            await api.post(
+                "/v1/events",
+                json={
+                    "type": "form.submitted",
+                    "contact_id": "kept",
+                    "payload": {"form_id": "newsletter"},
+                },
+            ),
+            202,
+        )
         before = counts(engine)
         answer = await getattr(api, method)(path, json=body)
         after = counts(engine)
@@ -107,13 +223,26 @@ async def test_bad_input_through_the_api_is_refused_naming_the_field(case, setti
 
 
 CLI_CASES = [
-    ("oversized event", ["event", "send", "--type", "custom", "--contact", "edge-1",
-                         "--payload", json.dumps(BIG)], "payload"),
-    ("unknown event type", ["event", "send", "--type", "form.sent", "--contact", "edge-1"],
-     "type"),
-    ("contact with a phone that is no number", ["event", "send", "--type", "contact.created",
-                                                "--contact", "edge-1", "--payload",
-                                                '{"phone": "12"}'], "payload.phone"),
+    (
+        "oversized event",
+        ["event", "send", "--type", "custom", "--contact", "edge-1", "--payload", json.dumps(BIG)],
+        "payload",
+    ),
+    ("unknown event type", ["event", "send", "--type", "form.sent", "--contact", "edge-1"], "type"),
+    (
+        "contact with a phone that is no number",
+        [
+            "event",
+            "send",
+            "--type",
+            "contact.created",
+            "--contact",
+            "edge-1",
+            "--payload",
+            '{"phone": "12"}',
+        ],
+        "payload.phone",
+    ),
 ]
 
 

@@ -5,12 +5,15 @@ import base64
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import select
 
 from activities.preference_links import LinkClaims, LinkRefused, PreferenceLinks
 from activities.suppression import topic_opt_outs
+from api.app import create_app
 from domain.conditions import evaluate
 from domain.predicates import Unsubscribed
 from projections.contacts import load_snapshot
@@ -19,9 +22,6 @@ from projections.schema import events
 from tests.api.http import TestClient
 from tests.api.v1_harness import AUTH, keyed, ok
 from tests.journey_harness import contact
-from api.app import create_app
-from sqlalchemy import select
-from datetime import UTC, datetime, timedelta
 
 KEY = Fernet.generate_key().decode()
 PUBLIC = "https://mail.example.com"
@@ -29,8 +29,9 @@ PUBLIC = "https://mail.example.com"
 
 @pytest.fixture
 def configured(settings):
-    return keyed(settings).model_copy(update={"preference_link_key": KEY,
-                                              "preference_base_url": PUBLIC})
+    return keyed(settings).model_copy(
+        update={"preference_link_key": KEY, "preference_base_url": PUBLIC}
+    )
 
 
 @pytest.fixture
@@ -72,8 +73,11 @@ def test_the_page_stores_each_change_as_an_event_conditions_see(browser, links, 
     assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
     assert shown.text.count('type="checkbox"') == 4 * 2  # the default topics x email, sms
     assert "<script" not in shown.text
-    everything = {f"{c}:{t}": "on" for c in ("email", "sms")
-                  for t in ("general", "newsletter", "product-updates", "reminders")}
+    everything = {
+        f"{c}:{t}": "on"
+        for c in ("email", "sms")
+        for t in ("general", "newsletter", "product-updates", "reminders")
+    }
     del everything["email:newsletter"], everything["sms:reminders"]
     shown_boxes = _shown(shown.text)
     assert len(shown_boxes) == 4 * 2
@@ -82,12 +86,19 @@ def test_the_page_stores_each_change_as_an_event_conditions_see(browser, links, 
     assert _state(engine, "newsletter") and _state(engine, "reminders", "sms")
     assert not _state(engine, "general")
     with engine.connect() as conn:
-        stored = conn.execute(select(events.c.type, events.c.source, events.c.payload).where(
-            events.c.type == "contact.preferences_changed")).all()
+        stored = conn.execute(
+            select(events.c.type, events.c.source, events.c.payload).where(
+                events.c.type == "contact.preferences_changed"
+            )
+        ).all()
         snapshot = load_snapshot(conn, "ann")
-    assert sorted((s.payload["topic"], s.payload["channel"], s.payload["subscribed"], s.source)
-                  for s in stored) == [("newsletter", "email", False, "preference_page"),
-                                       ("reminders", "sms", False, "preference_page")]
+    assert sorted(
+        (s.payload["topic"], s.payload["channel"], s.payload["subscribed"], s.source)
+        for s in stored
+    ) == [
+        ("newsletter", "email", False, "preference_page"),
+        ("reminders", "sms", False, "preference_page"),
+    ]
     now = datetime.now(UTC)
     assert evaluate(Unsubscribed(channel="email", topic="newsletter"), snapshot, now)
     assert not evaluate(Unsubscribed(channel="sms", topic="newsletter"), snapshot, now)
@@ -97,8 +108,9 @@ def test_the_page_stores_each_change_as_an_event_conditions_see(browser, links, 
     again = browser.post(page, data={**everything, "shown": shown_boxes, "action": "save"})
     assert "Nothing changed." in again.text
     # Ticking the newsletter again opts back in.
-    browser.post(page, data={**everything, "email:newsletter": "on", "shown": shown_boxes,
-                             "action": "save"})
+    browser.post(
+        page, data={**everything, "email:newsletter": "on", "shown": shown_boxes, "action": "save"}
+    )
     assert not _state(engine, "newsletter")
     # The button that unsubscribes from everything.
     browser.post(page, data={"action": "none"})
@@ -107,8 +119,9 @@ def test_the_page_stores_each_change_as_an_event_conditions_see(browser, links, 
 
 def _preference_events(engine) -> list:
     with engine.connect() as conn:
-        return conn.execute(select(events.c.payload).where(
-            events.c.type == "contact.preferences_changed")).all()
+        return conn.execute(
+            select(events.c.payload).where(events.c.type == "contact.preferences_changed")
+        ).all()
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -121,8 +134,10 @@ def test_a_form_post_changes_only_what_it_names(browser, links, engine):
         refused = browser.post(page, content=body, headers=FORM)
         assert refused.status_code == 400 and "action=save" in refused.text, body
     # A field the page never shows is refused too, before anything is stored.
-    odd = browser.post(page, data={"action": "save", "email:gossip": "on",
-                                   "shown": ["email:gossip", "email:general"]})
+    odd = browser.post(
+        page,
+        data={"action": "save", "email:gossip": "on", "shown": ["email:gossip", "email:general"]},
+    )
     assert odd.status_code == 400 and "email:gossip" in odd.text
     # Saving with no box named is refused rather than read as "everything off".
     assert browser.post(page, data={"action": "save"}).status_code == 400
@@ -136,8 +151,9 @@ def test_a_form_post_changes_only_what_it_names(browser, links, engine):
 
 def test_one_click_posted_to_the_page_link_is_one_click(browser, links, engine):
     # The page link names no topic: one-click there leaves every topic by email, no more.
-    answer = browser.post(_path(links.page_url("ann")), content=b"List-Unsubscribe=One-Click",
-                          headers=FORM)
+    answer = browser.post(
+        _path(links.page_url("ann")), content=b"List-Unsubscribe=One-Click", headers=FORM
+    )
     assert answer.status_code == 200 and "unsubscribed from" in answer.text
     assert all(_state(engine, t) for t in ("general", "newsletter", "reminders"))
     assert not any(_state(engine, t, "sms") for t in ("general", "newsletter"))
@@ -158,16 +174,25 @@ def test_one_click_needs_the_rfc_8058_body(browser, links, engine):
 def test_one_click_leaves_the_message_topic_only(browser, links, engine):
     url = _path(links.unsubscribe_url("ann", "newsletter"))
     # RFC 8058: the mail provider posts this exact body, without cookies or a key.
-    answer = browser.post(url, content=b"List-Unsubscribe=One-Click",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = browser.post(
+        url,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status_code == 200 and "unsubscribed from Newsletter emails" in answer.text
     assert _state(engine, "newsletter") and not _state(engine, "general")
     assert not _state(engine, "newsletter", "sms")
     # Posted twice (providers retry): still one change.
     browser.post(url, content=b"List-Unsubscribe=One-Click")
     with engine.connect() as conn:
-        assert len(conn.execute(select(events.c.event_id).where(
-            events.c.type == "contact.preferences_changed")).all()) == 1
+        assert (
+            len(
+                conn.execute(
+                    select(events.c.event_id).where(events.c.type == "contact.preferences_changed")
+                ).all()
+            )
+            == 1
+        )
     # A GET (a link scanner, a client without one-click) only shows the page.
     shown = browser.get(url, follow_redirects=False)
     assert shown.status_code == 303 and shown.headers["location"].startswith("/preferences/")
@@ -177,19 +202,35 @@ def test_tampered_expired_and_foreign_links_are_refused(browser, links, engine):
     token = links.token("ann", "newsletter")
     tampered = token[:20] + ("A" if token[20] != "A" else "B") + token[21:]
     expired = links.token("ann", "newsletter", issued_at=int(time.time()) - 61 * 86400)
-    foreign = PreferenceLinks(Fernet.generate_key().decode(), PUBLIC,
-                              timedelta(days=60)).token("ann", "newsletter")
+    foreign = PreferenceLinks(Fernet.generate_key().decode(), PUBLIC, timedelta(days=60)).token(
+        "ann", "newsletter"
+    )
     padded = links.token("ann", "newsletter")
-    longer = [padded + "A", padded + "!", padded + "%20", padded + "==", padded + "=A",
-              padded[:10] + "!" + padded[10:]]
+    longer = [
+        padded + "A",
+        padded + "!",
+        padded + "%20",
+        padded + "==",
+        padded + "=A",
+        padded[:10] + "!" + padded[10:],
+    ]
     assert browser.get(f"/preferences/{padded}").status_code == 200
-    bad_ones = [(tampered, 403), (expired, 410), (foreign, 403), ("nonsense", 403),
-                *((extra, 403) for extra in longer)]
+    bad_ones = [
+        (tampered, 403),
+        (expired, 410),
+        (foreign, 403),
+        ("nonsense", 403),
+        *((extra, 403) for extra in longer),
+    ]
     for bad, status in bad_ones:
         assert browser.get(f"/preferences/{bad}").status_code == status
-        assert browser.post(f"/preferences/{bad}", data={"action": "none"}).status_code == status, bad
-        assert browser.post(f"/unsubscribe/{bad}",
-                            content=b"List-Unsubscribe=One-Click").status_code == status
+        assert (
+            browser.post(f"/preferences/{bad}", data={"action": "none"}).status_code == status
+        ), bad
+        assert (
+            browser.post(f"/unsubscribe/{bad}", content=b"List-Unsubscribe=One-Click").status_code
+            == status
+        )
     assert "expired" in browser.get(f"/preferences/{expired}").text
     assert not _state(engine, "newsletter")
 
@@ -212,8 +253,9 @@ def _legacy_token(claims: dict, issued_at: int | None = None) -> str:
     dd4a26c): the bare claims, compact JSON, under the link key."""
     data = json.dumps(claims, separators=(",", ":")).encode()
     fernet = Fernet(KEY.encode())
-    return (fernet.encrypt(data) if issued_at is None
-            else fernet.encrypt_at_time(data, issued_at)).decode()
+    return (
+        fernet.encrypt(data) if issued_at is None else fernet.encrypt_at_time(data, issued_at)
+    ).decode()
 
 
 def test_links_sent_before_purposes_still_work_until_they_expire(browser, links, engine):
@@ -221,8 +263,9 @@ def test_links_sent_before_purposes_still_work_until_they_expire(browser, links,
     one_click = _legacy_token({"c": "ann", "t": "newsletter"})
     assert links.read(one_click) == LinkClaims(contact_id="ann", topic="newsletter")
     assert browser.get(f"/preferences/{page}").status_code == 200
-    answer = browser.post(f"/unsubscribe/{one_click}", content=b"List-Unsubscribe=One-Click",
-                          headers=FORM)
+    answer = browser.post(
+        f"/unsubscribe/{one_click}", content=b"List-Unsubscribe=One-Click", headers=FORM
+    )
     assert answer.status_code == 200 and _state(engine, "newsletter")
     # Their lifetime is the links' own: the window closes by itself.
     old = _legacy_token({"c": "ann"}, issued_at=int(time.time()) - 61 * 86400)
@@ -243,18 +286,20 @@ def test_keys_rotate_newest_first(configured, browser, engine):
     client = TestClient(create_app(rotated, engine), base_url=PUBLIC)
     assert client.get(old_link).status_code == 200 and client.get(new_link).status_code == 200
     # Once the old key is removed, its links stop working; the new ones go on.
-    retired = TestClient(create_app(rotated.model_copy(update={"preference_link_key": newest}),
-                                    engine), base_url=PUBLIC)
+    retired = TestClient(
+        create_app(rotated.model_copy(update={"preference_link_key": newest}), engine),
+        base_url=PUBLIC,
+    )
     assert retired.get(old_link).status_code == 403 and retired.get(new_link).status_code == 200
 
 
 def test_a_malformed_key_list_is_refused_naming_the_setting(settings):
     from pydantic import ValidationError
+
     from settings import Settings
 
     with pytest.raises(ValidationError, match="DRIPSTONE_PREFERENCE_LINK_KEY: key 2"):
-        Settings(_env_file=None, data_dir=settings.data_dir,
-                 preference_link_key=f"{KEY},not-a-key")
+        Settings(_env_file=None, data_dir=settings.data_dir, preference_link_key=f"{KEY},not-a-key")
 
 
 def test_without_a_link_key_the_page_is_off(settings, engine):
@@ -264,30 +309,52 @@ def test_without_a_link_key_the_page_is_off(settings, engine):
 
 def test_unknown_topics_are_refused_naming_the_field(configured, engine):
     client = TestClient(create_app(configured, engine), headers=AUTH)
-    flow = {"id": "news", "trigger": {"event": "form.submitted"},
-            "steps": [{"id": "mail", "kind": "send_email", "subject": "Hi", "body": "Hi",
-                       "topic": "gossip"}, {"id": "text", "kind": "send_sms", "text": "Hi",
-                                            "topic": "Bad Topic"}]}
+    flow = {
+        "id": "news",
+        "trigger": {"event": "form.submitted"},
+        "steps": [
+            {"id": "mail", "kind": "send_email", "subject": "Hi", "body": "Hi", "topic": "gossip"},
+            {"id": "text", "kind": "send_sms", "text": "Hi", "topic": "Bad Topic"},
+        ],
+    }
     problems = ok(client.post("/v1/flows/validate", json=flow))["problems"]
     found = {(p["step_id"], p["field"], p["code"]) for p in problems}
     assert {("mail", "topic", "unknown_topic"), ("text", "topic", "invalid")} <= found
-    mailing = {"id": "digest", "topic": "gossip",
-               "steps": [{"id": "main", "channel": "email", "subject": "Hi", "body": "Hi"}]}
+    mailing = {
+        "id": "digest",
+        "topic": "gossip",
+        "steps": [{"id": "main", "channel": "email", "subject": "Hi", "body": "Hi"}],
+    }
     answer = client.post("/v1/mailings/validate", json=mailing)
     assert "gossip" in answer.text and '"topic"' in answer.text
 
 
 def test_preferences_url_is_refused_where_it_could_not_be_filled(settings, configured, engine):
-    flow = {"id": "news", "trigger": {"event": "form.submitted"},
-            "steps": [{"id": "mail", "kind": "send_email", "subject": "Hi",
-                       "body": "Choose: {{ preferences_url }}"}]}
-    mailing = {"id": "digest", "steps": [{"id": "main", "channel": "email", "subject": "Hi",
-                                          "body": "{{ preferences_url }}"}]}
+    flow = {
+        "id": "news",
+        "trigger": {"event": "form.submitted"},
+        "steps": [
+            {
+                "id": "mail",
+                "kind": "send_email",
+                "subject": "Hi",
+                "body": "Choose: {{ preferences_url }}",
+            }
+        ],
+    }
+    mailing = {
+        "id": "digest",
+        "steps": [
+            {"id": "main", "channel": "email", "subject": "Hi", "body": "{{ preferences_url }}"}
+        ],
+    }
     off = TestClient(create_app(keyed(settings), engine), headers=AUTH)
     answer = ok(off.post("/v1/flows/validate", json=flow))
     [problem] = answer["problems"]
     assert not answer["valid"] and (problem["field"], problem["code"]) == (
-        "body", "preference_links_off")
+        "body",
+        "preference_links_off",
+    )
     assert "DRIPSTONE_PREFERENCE_LINK_KEY" in problem["message"]
     # Saved as a draft it cannot be published either (the user never sees it pass).
     ok(off.post("/v1/flows", json=flow), 201)
@@ -295,7 +362,8 @@ def test_preferences_url_is_refused_where_it_could_not_be_filled(settings, confi
     assert refused.status_code in (409, 422) and "preference_links_off" in refused.text
     mailed = off.post("/v1/mailings/validate", json=mailing).json()
     assert [(p["field"], p["code"]) for p in mailed["problems"]] == [
-        ("steps.0.body", "preference_links_off")]
+        ("steps.0.body", "preference_links_off")
+    ]
     # With links configured it is valid in an email, and still refused in an SMS.
     on = TestClient(create_app(configured, engine), headers=AUTH)
     assert ok(on.post("/v1/flows/validate", json=flow))["valid"]

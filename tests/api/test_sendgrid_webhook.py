@@ -19,8 +19,13 @@ from tests.api.signing import SendGridSigner, sendgrid_event
 from tests.journey_harness import contact, event
 
 KEY = "journey/welcome/c1/e1/hello/1"
-OURS = {"contact_id": "c1", "idempotency_key": KEY, "flow_id": "welcome", "step_id": "hello",
-        "journey_id": "journey/welcome/c1"}
+OURS = {
+    "contact_id": "c1",
+    "idempotency_key": KEY,
+    "flow_id": "welcome",
+    "step_id": "hello",
+    "journey_id": "journey/welcome/c1",
+}
 
 
 @pytest.fixture
@@ -37,8 +42,11 @@ def client(engine, settings, signer):
 
 def stored(engine, contact_id: str) -> list[tuple[str, str, dict]]:
     with engine.connect() as conn:
-        return [(e.event_id, e.type, e.payload) for e in read_contact(conn, contact_id)
-                if e.source == "sendgrid"]
+        return [
+            (e.event_id, e.type, e.payload)
+            for e in read_contact(conn, contact_id)
+            if e.source == "sendgrid"
+        ]
 
 
 def snapshot(engine, contact_id: str):
@@ -48,18 +56,27 @@ def snapshot(engine, contact_id: str):
 
 def test_delivered_open_and_click_come_back_attributed_by_our_custom_args(client, signer, engine):
     ingest(engine, contact("c1", email="ann@example.com"))
-    response = signer.post(client, [
-        sendgrid_event("delivered", "sg-d1", "ann@example.com", **OURS),
-        sendgrid_event("open", "sg-o1", "ann@example.com", **OURS),
-        sendgrid_event("click", "sg-c1", "ann@example.com", url="https://example.com/a", **OURS),
-    ])
+    response = signer.post(
+        client,
+        [
+            sendgrid_event("delivered", "sg-d1", "ann@example.com", **OURS),
+            sendgrid_event("open", "sg-o1", "ann@example.com", **OURS),
+            sendgrid_event(
+                "click", "sg-c1", "ann@example.com", url="https://example.com/a", **OURS
+            ),
+        ],
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"stored": 3, "duplicates": 0, "ignored": 0}
     attribution = {"message_key": KEY, "flow_id": "welcome", "step_id": "hello"}
     assert stored(engine, "c1") == [
         ("sendgrid:sg-d1", EventType.EMAIL_DELIVERED, attribution),
         ("sendgrid:sg-o1", EventType.EMAIL_OPENED, attribution),
-        ("sendgrid:sg-c1", EventType.EMAIL_CLICKED, {**attribution, "url": "https://example.com/a"}),
+        (
+            "sendgrid:sg-c1",
+            EventType.EMAIL_CLICKED,
+            {**attribution, "url": "https://example.com/a"},
+        ),
     ]
     contact_now = snapshot(engine, "c1")
     now = contact_now.created_at
@@ -69,25 +86,47 @@ def test_delivered_open_and_click_come_back_attributed_by_our_custom_args(client
 
 
 def test_bounce_spam_report_and_unsubscribes_update_channel_status(client, signer, engine):
-    ingest(engine, contact("bo", email="bo@example.com") + contact("sp", email="SP@example.com")
-           + contact("un", email="un@example.com") + contact("gr", email="gr@example.com"))
+    ingest(
+        engine,
+        contact("bo", email="bo@example.com")
+        + contact("sp", email="SP@example.com")
+        + contact("un", email="un@example.com")
+        + contact("gr", email="gr@example.com"),
+    )
     # No custom_args: messages sent by another system reach our contacts by address.
-    response = signer.post(client, [
-        sendgrid_event("bounce", "sg-b1", "bo@example.com", type="bounce",
-                       reason="550 5.1.1 no such user", status="5.1.1"),
-        sendgrid_event("spamreport", "sg-s1", "sp@example.com"),
-        sendgrid_event("unsubscribe", "sg-u1", "un@example.com"),
-        sendgrid_event("group_unsubscribe", "sg-g1", "gr@example.com", asm_group_id=42),
-    ])
+    response = signer.post(
+        client,
+        [
+            sendgrid_event(
+                "bounce",
+                "sg-b1",
+                "bo@example.com",
+                type="bounce",
+                reason="550 5.1.1 no such user",
+                status="5.1.1",
+            ),
+            sendgrid_event("spamreport", "sg-s1", "sp@example.com"),
+            sendgrid_event("unsubscribe", "sg-u1", "un@example.com"),
+            sendgrid_event("group_unsubscribe", "sg-g1", "gr@example.com", asm_group_id=42),
+        ],
+    )
     assert response.status_code == 200, response.text
     assert response.json()["stored"] == 5  # the spam report is also an unsubscribe
-    assert [t for _, t, _ in stored(engine, "sp")] == [EventType.EMAIL_SPAM_REPORTED,
-                                                        EventType.UNSUBSCRIBED]
+    assert [t for _, t, _ in stored(engine, "sp")] == [
+        EventType.EMAIL_SPAM_REPORTED,
+        EventType.UNSUBSCRIBED,
+    ]
     with engine.connect() as conn:
-        rows = {(r.contact_id, r.channel, r.list_id[:8], r.unsubscribed)
-                for r in conn.execute(select(channel_status))}
-        assert rows == {("bo", "email", "bounced:", True), ("sp", "email", "", True),
-                        ("un", "email", "", True), ("gr", "email", "sendgrid", True)}
+        rows = {
+            (r.contact_id, r.channel, r.list_id[:8], r.unsubscribed)
+            for r in conn.execute(select(channel_status))
+        }
+        assert rows == {
+            ("bo", "email", "bounced:", True),
+            ("sp", "email", "", True),
+            ("un", "email", "", True),
+            ("gr", "email", "sendgrid", True),
+        }
         # A bounce suppresses that address, but is not an opt-out...
         assert email_suppression(conn, "bo", "bo@example.com") == "the address bounced permanently"
         assert email_suppression(conn, "bo", "new-address@example.com") is None
@@ -96,13 +135,19 @@ def test_bounce_spam_report_and_unsubscribes_update_channel_status(client, signe
         assert email_suppression(conn, "gr", "gr@example.com") is None
     is_out = Unsubscribed(channel="email")
     assert [evaluate(is_out, snapshot(engine, c), None) for c in ("bo", "sp", "un", "gr")] == [
-        False, True, True, False]
+        False,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_a_redelivered_batch_appends_nothing_twice(client, signer, engine):
     ingest(engine, contact("c1", email="ann@example.com"))
-    batch = [sendgrid_event("open", "sg-o1", "ann@example.com", **OURS),
-             sendgrid_event("spamreport", "sg-s1", "ann@example.com", **OURS)]
+    batch = [
+        sendgrid_event("open", "sg-o1", "ann@example.com", **OURS),
+        sendgrid_event("spamreport", "sg-s1", "ann@example.com", **OURS),
+    ]
     first, again = signer.post(client, batch), signer.post(client, batch)
     assert first.json() == {"stored": 3, "duplicates": 0, "ignored": 0}
     assert again.json() == {"stored": 0, "duplicates": 3, "ignored": 0}
@@ -111,12 +156,15 @@ def test_a_redelivered_batch_appends_nothing_twice(client, signer, engine):
 
 def test_events_we_do_not_use_or_cannot_place_are_acknowledged_and_ignored(client, signer, engine):
     ingest(engine, contact("c1", email="ann@example.com"))
-    response = signer.post(client, [
-        sendgrid_event("processed", "sg-p1", "ann@example.com", **OURS),
-        sendgrid_event("open", "sg-o2", "stranger@example.com"),
-        sendgrid_event("open", "sg-o3", "ann@example.com", test_send="true", **OURS),
-        sendgrid_event("some_future_event", "sg-x1", "ann@example.com"),
-    ])
+    response = signer.post(
+        client,
+        [
+            sendgrid_event("processed", "sg-p1", "ann@example.com", **OURS),
+            sendgrid_event("open", "sg-o2", "stranger@example.com"),
+            sendgrid_event("open", "sg-o3", "ann@example.com", test_send="true", **OURS),
+            sendgrid_event("some_future_event", "sg-x1", "ann@example.com"),
+        ],
+    )
     assert response.json() == {"stored": 0, "duplicates": 0, "ignored": 4}
 
 
@@ -131,7 +179,11 @@ def test_a_bad_signature_is_refused_with_403_and_nothing_is_stored(client, signe
         del headers["X-Twilio-Email-Event-Webhook-Signature"]
     response = client.post("/webhooks/sendgrid/events", content=body, headers=headers)
     assert response.status_code == 403
-    expected = "missing X-Twilio" if tamper == "missing" else "invalid X-Twilio-Email-Event-Webhook-Signature"
+    expected = (
+        "missing X-Twilio"
+        if tamper == "missing"
+        else "invalid X-Twilio-Email-Event-Webhook-Signature"
+    )
     assert expected in response.json()["detail"]
     assert stored(engine, "c1") == []
 
@@ -150,19 +202,25 @@ def test_a_malformed_body_is_400_naming_the_field(client, signer):
     assert response.json()["detail"]["field"] == "body"
     body = b'{"event": "open"}'
     response = client.post("/webhooks/sendgrid/events", content=body, headers=signer.headers(body))
-    assert response.json()["detail"] == {"message": "body: must be a JSON array of events",
-                                         "field": "body", "reason": "must be a JSON array of events"}
+    assert response.json()["detail"] == {
+        "message": "body: must be a JSON array of events",
+        "field": "body",
+        "reason": "must be a JSON array of events",
+    }
 
 
 def test_valid_events_of_a_batch_are_kept_when_one_is_malformed(client, signer, engine):
     ingest(engine, contact("c1", email="ann@example.com"))
     bad_id = sendgrid_event("open", "x", "ann@example.com", **OURS)
     del bad_id["sg_event_id"]
-    response = signer.post(client, [
-        sendgrid_event("open", "sg-o1", "ann@example.com", **OURS),
-        bad_id,
-        sendgrid_event("click", "sg-c1", "ann@example.com", **OURS),  # no url
-    ])
+    response = signer.post(
+        client,
+        [
+            sendgrid_event("open", "sg-o1", "ann@example.com", **OURS),
+            bad_id,
+            sendgrid_event("click", "sg-c1", "ann@example.com", **OURS),  # no url
+        ],
+    )
     assert response.status_code == 400
     detail = response.json()["detail"]
     assert detail["stored"] == 1
@@ -172,18 +230,37 @@ def test_valid_events_of_a_batch_are_kept_when_one_is_malformed(client, signer, 
     ]
     assert [event_id for event_id, _, _ in stored(engine, "c1")] == ["sendgrid:sg-o1"]
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(events)
-                            .where(events.c.source == "sendgrid")).scalar() == 1
+        assert (
+            conn.execute(
+                select(func.count()).select_from(events).where(events.c.source == "sendgrid")
+            ).scalar()
+            == 1
+        )
 
 
 def test_an_open_arriving_before_our_sent_record_is_still_attributed(client, signer, engine):
     # Only the message key came back (no flow/step): the sent message completes it.
     ingest(engine, contact("c1", email="ann@example.com"))
-    signer.post(client, [sendgrid_event("open", "sg-o1", "ann@example.com", contact_id="c1",
-                                        idempotency_key=KEY)])
-    ingest(engine, [event("c1", EventType.MESSAGE_SENT, {
-        "channel": "email", "message_key": KEY, "flow_id": "welcome", "step_id": "hello",
-        "to": "ann@example.com"})])
+    signer.post(
+        client,
+        [sendgrid_event("open", "sg-o1", "ann@example.com", contact_id="c1", idempotency_key=KEY)],
+    )
+    ingest(
+        engine,
+        [
+            event(
+                "c1",
+                EventType.MESSAGE_SENT,
+                {
+                    "channel": "email",
+                    "message_key": KEY,
+                    "flow_id": "welcome",
+                    "step_id": "hello",
+                    "to": "ann@example.com",
+                },
+            )
+        ],
+    )
     assert evaluate(OpenedEmail(flow_id="welcome", step_id="hello"), snapshot(engine, "c1"), None)
 
 

@@ -12,8 +12,11 @@ from tests.api.v1_harness import AUTH, KEY, OTHER_KEY, keyed, ok
 # One request per route; the bodies are valid so that only the key decides.
 ROUTES = [
     ("POST", "/v1/events", {"type": "custom", "contact_id": "c1", "payload": {"name": "x"}}),
-    ("POST", "/v1/events/batch", {"events": [{"type": "custom", "contact_id": "c1",
-                                              "payload": {"name": "x"}}]}),
+    (
+        "POST",
+        "/v1/events/batch",
+        {"events": [{"type": "custom", "contact_id": "c1", "payload": {"name": "x"}}]},
+    ),
     ("PUT", "/v1/contacts/c1", {"email": "c1@example.com"}),
     ("GET", "/v1/contacts/c1", None),
     ("GET", "/v1/contacts/c1/journeys", None),
@@ -55,21 +58,30 @@ def _all_routes(app):
 
 
 def _template(path: str) -> str:
-    names = {"f": "{flow_id}", "c1": "{contact_id}", "1": "{version}", "stop": "{action}",
-             "op": "{workflow_id}", "e1": "{event_id}"}
+    names = {
+        "f": "{flow_id}",
+        "c1": "{contact_id}",
+        "1": "{version}",
+        "stop": "{action}",
+        "op": "{workflow_id}",
+        "e1": "{event_id}",
+    }
     return "/".join(names.get(part, part) for part in path.split("/"))
 
 
-@pytest.mark.parametrize("headers, refusal", [
-    ({}, "missing API key"),
-    ({"Authorization": "Bearer wrong-key"}, "invalid API key"),
-    ({"X-API-Key": "wrong-key"}, "invalid API key"),
-    ({"Authorization": f"Basic {KEY}"}, "missing API key"),  # the right key, wrong scheme
-    ({"Authorization": "Bearer "}, "missing API key"),
-    ({"X-API-Key": KEY[:-1]}, "invalid API key"),
-], ids=["none", "wrong-bearer", "wrong-header", "basic-scheme", "empty-bearer", "prefix"])
-def test_every_v1_route_and_the_schema_refuse_a_missing_or_wrong_key(app, engine, headers,
-                                                                      refusal):
+@pytest.mark.parametrize(
+    "headers, refusal",
+    [
+        ({}, "missing API key"),
+        ({"Authorization": "Bearer wrong-key"}, "invalid API key"),
+        ({"X-API-Key": "wrong-key"}, "invalid API key"),
+        ({"Authorization": f"Basic {KEY}"}, "missing API key"),  # the right key, wrong scheme
+        ({"Authorization": "Bearer "}, "missing API key"),
+        ({"X-API-Key": KEY[:-1]}, "invalid API key"),
+    ],
+    ids=["none", "wrong-bearer", "wrong-header", "basic-scheme", "empty-bearer", "prefix"],
+)
+def test_every_v1_route_and_the_schema_refuse_a_missing_or_wrong_key(app, engine, headers, refusal):
     with TestClient(app) as client:
         for method, path, body in _all_routes(app):
             response = client.request(method, path, json=body, headers=headers)
@@ -92,10 +104,12 @@ def test_missing_and_wrong_keys_are_told_apart(app):
 
 def test_an_unparseable_body_without_a_key_is_refused_as_unauthorized(app):
     with TestClient(app) as client:
-        response = client.post("/v1/events", content=b"{not json",
-                               headers={"Content-Type": "application/json"})
-        keyed_response = client.post("/v1/events", content=b"{not json",
-                                     headers={**AUTH, "Content-Type": "application/json"})
+        response = client.post(
+            "/v1/events", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        keyed_response = client.post(
+            "/v1/events", content=b"{not json", headers={**AUTH, "Content-Type": "application/json"}
+        )
     assert response.status_code == 401
     assert keyed_response.status_code == 422
     assert keyed_response.json()["detail"][0]["loc"] == "body"
@@ -103,8 +117,12 @@ def test_an_unparseable_body_without_a_key_is_refused_as_unauthorized(app):
 
 def test_either_header_and_every_configured_key_is_accepted(app):
     with TestClient(app) as client:
-        for headers in ({"Authorization": f"Bearer {KEY}"}, {"authorization": f"bearer {KEY}"},
-                        {"X-API-Key": KEY}, {"X-API-Key": OTHER_KEY}):
+        for headers in (
+            {"Authorization": f"Bearer {KEY}"},
+            {"authorization": f"bearer {KEY}"},
+            {"X-API-Key": KEY},
+            {"X-API-Key": OTHER_KEY},
+        ):
             assert client.get("/v1/flows", headers=headers).status_code == 200, headers
 
 
@@ -133,8 +151,9 @@ def test_the_openapi_schema_lists_every_route_with_its_security(app):
     with TestClient(app, headers=AUTH) as client:
         schema = ok(client.get("/openapi.json"))
     listed = {(method.upper(), path) for path, item in schema["paths"].items() for method in item}
-    expected = {(method, _template(path)) for method, path, _ in _all_routes(app)
-                if path != "/openapi.json"}
+    expected = {
+        (method, _template(path)) for method, path, _ in _all_routes(app) if path != "/openapi.json"
+    }
     assert expected <= listed, expected - listed
     for method, path in expected:
         operation = schema["paths"][path][method.lower()]
@@ -145,6 +164,13 @@ def test_the_openapi_schema_lists_every_route_with_its_security(app):
     assert "security" not in schema["paths"]["/webhooks/sendgrid/events"]["post"]
     # Request and response models are described.
     event = schema["components"]["schemas"]["EventIn"]["properties"]
-    assert "idempotent" in event["event_id"]["description"] or "no-op" in event["event_id"]["description"]
-    assert schema["paths"]["/v1/flows"]["post"]["requestBody"]["content"]["application/json"][
-        "schema"]["$ref"] == "#/components/schemas/Flow"
+    assert (
+        "idempotent" in event["event_id"]["description"]
+        or "no-op" in event["event_id"]["description"]
+    )
+    assert (
+        schema["paths"]["/v1/flows"]["post"]["requestBody"]["content"]["application/json"][
+            "schema"
+        ]["$ref"]
+        == "#/components/schemas/Flow"
+    )

@@ -6,10 +6,10 @@ encoding are what send_sms counted."""
 import pytest
 
 from activities import ledger
+from projections.event_store import ingest
 from tests.api.v1_harness import ok, sync_client
 from tests.contact_sends import FAILED_KEY, GSM_SENT, seed_ann
 from tests.journey_harness import contact
-from projections.event_store import ingest
 
 
 @pytest.fixture
@@ -22,7 +22,9 @@ def walk(client, path: str, field: str, limit: int) -> list[dict]:
     """Every item, page after page; each page no longer than `limit`."""
     items, cursor = [], None
     while True:
-        page = ok(client.get(path, params={"limit": limit, **({"cursor": cursor} if cursor else {})}))
+        page = ok(
+            client.get(path, params={"limit": limit, **({"cursor": cursor} if cursor else {})})
+        )
         assert len(page[field]) <= limit
         items += page[field]
         cursor = page["next"]
@@ -36,18 +38,33 @@ def test_messages_are_listed_newest_first_with_what_was_recorded(client, engine)
     assert page["next"] is None
     failed, ucs2, gsm, email = page["messages"]
     assert [m["message_key"] for m in page["messages"]] == [
-        FAILED_KEY, "journey/welcome/ann/e1/ucs2/1", "journey/welcome/ann/e1/gsm/1",
-        "journey/welcome/ann/e1/hello/1"]
+        FAILED_KEY,
+        "journey/welcome/ann/e1/ucs2/1",
+        "journey/welcome/ann/e1/gsm/1",
+        "journey/welcome/ann/e1/hello/1",
+    ]
     assert (gsm["channel"], gsm["status"], gsm["flow_id"], gsm["step_id"]) == (
-        "sms", "sent", "welcome", "gsm")
+        "sms",
+        "sent",
+        "welcome",
+        "gsm",
+    )
     assert (gsm["text"], gsm["segments"], gsm["encoding"]) == (GSM_SENT, 1, "GSM-7")
     assert (ucs2["segments"], ucs2["encoding"]) == (2, "UCS-2")
     assert ucs2["text"].startswith("Hi Ann 👋 ") and ucs2["to"] == "+14155550101"
     assert ucs2["provider_message_id"].startswith("outbox-") and ucs2["sent_at"]
     assert (email["subject"], email["text"], email["segments"], email["encoding"]) == (
-        "Welcome, Ann", "Glad you are here.", None, None)
+        "Welcome, Ann",
+        "Glad you are here.",
+        None,
+        None,
+    )
     assert (failed["status"], failed["detail"], failed["to"], failed["sent_at"]) == (
-        "failed", "550 mailbox unavailable", None, None)
+        "failed",
+        "550 mailbox unavailable",
+        None,
+        None,
+    )
 
 
 def test_message_pages_follow_each_other_even_when_times_tie(client, engine):
@@ -65,14 +82,35 @@ def test_message_pages_follow_each_other_even_when_times_tie(client, engine):
 
 def test_a_message_sent_posted_from_outside_is_listed_from_the_read_model(client, engine):
     ingest(engine, contact("cy", phone="+14155550102"))
-    ok(client.post("/v1/events", json={
-        "type": "message.sent", "contact_id": "cy", "payload": {
-            "channel": "sms", "message_key": "crm-42", "to": "+14155550102",
-            "provider_message_id": "SM42", "segments": 3, "encoding": "UCS-2"}}), 202)
+    ok(
+        client.post(
+            "/v1/events",
+            json={
+                "type": "message.sent",
+                "contact_id": "cy",
+                "payload": {
+                    "channel": "sms",
+                    "message_key": "crm-42",
+                    "to": "+14155550102",
+                    "provider_message_id": "SM42",
+                    "segments": 3,
+                    "encoding": "UCS-2",
+                },
+            },
+        ),
+        202,
+    )
     [message] = ok(client.get("/v1/contacts/cy/messages"))["messages"]
-    assert (message["message_key"], message["status"], message["attempts"]) == ("crm-42", "sent", None)
+    assert (message["message_key"], message["status"], message["attempts"]) == (
+        "crm-42",
+        "sent",
+        None,
+    )
     assert (message["segments"], message["encoding"], message["provider_message_id"]) == (
-        3, "UCS-2", "SM42")
+        3,
+        "UCS-2",
+        "SM42",
+    )
 
 
 def test_events_are_listed_newest_first_with_payloads(client, engine):
@@ -81,9 +119,16 @@ def test_events_are_listed_newest_first_with_payloads(client, engine):
     whole = ok(client.get("/v1/contacts/ann/events", params={"limit": 500}))
     assert whole["next"] is None
     types = [e["type"] for e in whole["events"]]
-    assert types == ["contact.updated", "message.sent", "message.sent", "message.sent",
-                     "form.submitted", "subscription.started", "contact.tag_added",
-                     "contact.created"]
+    assert types == [
+        "contact.updated",
+        "message.sent",
+        "message.sent",
+        "message.sent",
+        "form.submitted",
+        "subscription.started",
+        "contact.tag_added",
+        "contact.created",
+    ]
     assert whole["events"][0]["payload"] == {"attributes": {"plan": "team"}}
     assert whole["events"][0]["source"] == "api"
     sms = whole["events"][1]["payload"]

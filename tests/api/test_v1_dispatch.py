@@ -21,8 +21,9 @@ def client(settings, engine):
 
 def dead_letter(engine, event_id: str, contact_id: str, reason: str | None = None) -> None:
     """An event stored for dispatch, then set aside as routing would."""
-    ingest(engine, [event(contact_id, "custom", {"name": "clicked"}, event_id=event_id)],
-           dispatch=True)
+    ingest(
+        engine, [event(contact_id, "custom", {"name": "clicked"}, event_id=event_id)], dispatch=True
+    )
     if reason is not None:
         with engine.begin() as conn:
             set_aside(conn, event_id, reason, datetime.now(UTC))
@@ -31,8 +32,10 @@ def dead_letter(engine, event_id: str, contact_id: str, reason: str | None = Non
 def dispatch_rows(engine) -> dict[str, bool]:
     """event id -> dead?"""
     with engine.connect() as conn:
-        return {r.event_id: r.dead_at is not None for r in conn.execute(
-            select(event_dispatches.c.event_id, event_dispatches.c.dead_at))}
+        return {
+            r.event_id: r.dead_at is not None
+            for r in conn.execute(select(event_dispatches.c.event_id, event_dispatches.c.dead_at))
+        }
 
 
 def test_dead_letters_are_listed_retried_and_skipped(client, engine):
@@ -43,29 +46,42 @@ def test_dead_letters_are_listed_retried_and_skipped(client, engine):
 
     first = ok(client.get("/v1/dispatch/dead-letters", params={"limit": 1}))
     [letter] = first["dead_letters"]
-    assert (letter["event_id"], letter["contact_id"], letter["type"], letter["attempts"],
-            letter["reason"]) == ("dl-1", "dl-ann", "custom", 1, "flow 'x' version 3 is gone")
+    assert (
+        letter["event_id"],
+        letter["contact_id"],
+        letter["type"],
+        letter["attempts"],
+        letter["reason"],
+    ) == ("dl-1", "dl-ann", "custom", 1, "flow 'x' version 3 is gone")
     assert letter["dead_at"] and letter["created_at"]
     assert first["next_after"] == letter["position"]
-    second = ok(client.get("/v1/dispatch/dead-letters",
-                           params={"limit": 1, "after": first["next_after"]}))
+    second = ok(
+        client.get("/v1/dispatch/dead-letters", params={"limit": 1, "after": first["next_after"]})
+    )
     assert [d["event_id"] for d in second["dead_letters"]] == ["shop:order/42"]
     assert second["next_after"] is None  # the last page
     every = ok(client.get("/v1/dispatch/dead-letters"))
     assert ([d["event_id"] for d in every["dead_letters"]], every["next_after"]) == (
-        ["dl-1", "shop:order/42"], None)
+        ["dl-1", "shop:order/42"],
+        None,
+    )
 
     assert ok(client.post("/v1/dispatch/dead-letters/dl-1/retry")) == {
-        "event_id": "dl-1", "action": "retried"}
+        "event_id": "dl-1",
+        "action": "retried",
+    }
     assert ok(client.post("/v1/dispatch/dead-letters/shop%3Aorder%2F42/skip")) == {
-        "event_id": "shop:order/42", "action": "skipped"}
+        "event_id": "shop:order/42",
+        "action": "skipped",
+    }
     # dl-1 is back in line (due at once), shop:order/42 will never be routed.
     assert dispatch_rows(engine) == {"dl-1": False, "dl-3": False}
     assert ok(client.get("/v1/dispatch")) == {"waiting": 2, "failing": 1, "dead": 0}
     assert ok(client.get("/v1/dispatch/dead-letters")) == {"dead_letters": [], "next_after": None}
     with engine.connect() as conn:  # skipped, yet still stored (and projected)
-        assert conn.execute(select(events.c.event_id)
-                            .where(events.c.event_id == "shop:order/42")).scalar_one()
+        assert conn.execute(
+            select(events.c.event_id).where(events.c.event_id == "shop:order/42")
+        ).scalar_one()
 
 
 def test_only_dead_letters_can_be_retried_or_skipped(client, engine):

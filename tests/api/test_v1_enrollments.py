@@ -19,25 +19,42 @@ def vip_only(flow_id: str, **extra) -> dict:
 
 async def test_manual_enrollment_bypasses_the_trigger_filter(time_skipping_env, engine, settings):
     env = time_skipping_env
-    async with journey_worker(env.client, engine, settings), \
-            async_client(settings, engine, env.client) as api:
+    async with (
+        journey_worker(env.client, engine, settings),
+        async_client(settings, engine, env.client) as api,
+    ):
         ok(await api.post("/v1/flows", json=vip_only("api-vip-welcome")), 201)
         ok(await api.post("/v1/flows/api-vip-welcome/publish"))
         ok(await api.put("/v1/contacts/api-plain-1", json={"email": "plain@example.com"}))
         # The filter turns the contact away: no tag `vip`, so the event enrolls nobody.
-        turned_away = ok(await api.post("/v1/events", json={
-            "type": "form.submitted", "contact_id": "api-plain-1",
-            "payload": {"form_id": "newsletter"}}), 202)
+        turned_away = ok(
+            await api.post(
+                "/v1/events",
+                json={
+                    "type": "form.submitted",
+                    "contact_id": "api-plain-1",
+                    "payload": {"form_id": "newsletter"},
+                },
+            ),
+            202,
+        )
         assert turned_away["appended"] and turned_away["routed"] == []
 
-        enrolled = ok(await api.post("/v1/flows/api-vip-welcome/enrollments",
-                                     json={"contact_id": "api-plain-1"}), 201)
-        assert enrolled == {"workflow_id": "journey/api-vip-welcome/api-plain-1",
-                            "outcome": "enrolled"}
+        enrolled = ok(
+            await api.post(
+                "/v1/flows/api-vip-welcome/enrollments", json={"contact_id": "api-plain-1"}
+            ),
+            201,
+        )
+        assert enrolled == {
+            "workflow_id": "journey/api-vip-welcome/api-plain-1",
+            "outcome": "enrolled",
+        }
         state = await journey_result(env, enrolled["workflow_id"])
         # re_entry is `never`: a second enrollment is refused, not a second journey.
-        again = await api.post("/v1/flows/api-vip-welcome/enrollments",
-                               json={"contact_id": "api-plain-1"})
+        again = await api.post(
+            "/v1/flows/api-vip-welcome/enrollments", json={"contact_id": "api-plain-1"}
+        )
         contact = ok(await api.get("/v1/contacts/api-plain-1"))
     assert state.status == JourneyStatus.COMPLETED
     assert [v.step_id for v in state.trail] == ["mark", "hello"]
@@ -51,22 +68,30 @@ async def test_refused_enrollments(time_skipping_env, engine, settings):
     env = time_skipping_env
     # With a worker: pausing the flow starts a flow-wide operation, and one left without
     # a worker would hold the shared time-skipping server's clock for every later test.
-    async with journey_worker(env.client, engine, settings), \
-            async_client(settings, engine, env.client) as api:
+    async with (
+        journey_worker(env.client, engine, settings),
+        async_client(settings, engine, env.client) as api,
+    ):
         ok(await api.put("/v1/contacts/api-known", json={}))
         body = {"contact_id": "api-known"}
         unknown_flow = await api.post("/v1/flows/api-ghost/enrollments", json=body)
         ok(await api.post("/v1/flows", json=vip_only("api-refusing")), 201)
         draft_only = await api.post("/v1/flows/api-refusing/enrollments", json=body)
-        ok(await api.post("/v1/flows", json=vip_only("api-no-manual",
-                                                     enrollment={"allow_manual": False})), 201)
+        ok(
+            await api.post(
+                "/v1/flows", json=vip_only("api-no-manual", enrollment={"allow_manual": False})
+            ),
+            201,
+        )
         ok(await api.post("/v1/flows/api-no-manual/publish"))
         not_allowed = await api.post("/v1/flows/api-no-manual/enrollments", json=body)
         ok(await api.post("/v1/flows/api-refusing/publish"))
-        unknown_contact = await api.post("/v1/flows/api-refusing/enrollments",
-                                         json={"contact_id": "api-stranger"})
-        bad_contact = await api.post("/v1/flows/api-refusing/enrollments",
-                                     json={"contact_id": "a@b.example"})
+        unknown_contact = await api.post(
+            "/v1/flows/api-refusing/enrollments", json={"contact_id": "api-stranger"}
+        )
+        bad_contact = await api.post(
+            "/v1/flows/api-refusing/enrollments", json={"contact_id": "a@b.example"}
+        )
         operation = ok(await api.post("/v1/flows/api-refusing/pause"))["operation_id"]
         paused = await api.post("/v1/flows/api-refusing/enrollments", json=body)
         assert (await wait_for_flow_control(env.client, operation)).signalled == 0

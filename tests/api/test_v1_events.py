@@ -20,11 +20,19 @@ def client(settings, engine):
 
 def stored(engine) -> list[tuple[str, str, str]]:
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(
-            select(events.c.event_id, events.c.type, events.c.contact_id).order_by(events.c.position))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(events.c.event_id, events.c.type, events.c.contact_id).order_by(
+                    events.c.position
+                )
+            )
+        ]
 
 
-def signup(event_id: str | None = "e1", contact_id: str = "c1", form_id: str = "newsletter") -> dict:
+def signup(
+    event_id: str | None = "e1", contact_id: str = "c1", form_id: str = "newsletter"
+) -> dict:
     event = {"type": "form.submitted", "contact_id": contact_id, "payload": {"form_id": form_id}}
     return {"event_id": event_id, **event} if event_id else event
 
@@ -48,21 +56,53 @@ def test_an_event_without_an_id_gets_one_and_defaults_to_now(client, engine):
     assert source == "api"
 
 
-@pytest.mark.parametrize("body, loc, fragment", [
-    ({"type": "form.submitted", "contact_id": "c1", "payload": {}}, "payload.form_id", "required"),
-    ({"type": "form.submitted", "contact_id": "c1", "payload": {"form_id": "x", "extra": 1}},
-     "payload.extra", "not permitted"),
-    ({"type": "form.sent", "contact_id": "c1"}, "type", "unknown event type 'form.sent'"),
-    ({"type": "custom", "payload": {"name": "x"}}, "contact_id", "required"),
-    ({"type": "custom", "contact_id": "ann@example.com", "payload": {"name": "x"}},
-     "contact_id", "pattern"),
-    ({"type": "custom", "contact_id": "c1", "payload": {"name": "x"},
-      "occurred_at": "2024-01-01T10:00:00"}, "occurred_at", "timezone"),
-    ({"type": "custom", "contact_id": "c1", "payload": {"name": "x"},
-      "occurred_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}, "occurred_at", "future"),
-    ({"type": "custom", "contact_id": "c1", "payload": {"name": "x"}, "contactId": "c2"},
-     "contactId", "not permitted"),
-])
+@pytest.mark.parametrize(
+    "body, loc, fragment",
+    [
+        (
+            {"type": "form.submitted", "contact_id": "c1", "payload": {}},
+            "payload.form_id",
+            "required",
+        ),
+        (
+            {"type": "form.submitted", "contact_id": "c1", "payload": {"form_id": "x", "extra": 1}},
+            "payload.extra",
+            "not permitted",
+        ),
+        ({"type": "form.sent", "contact_id": "c1"}, "type", "unknown event type 'form.sent'"),
+        ({"type": "custom", "payload": {"name": "x"}}, "contact_id", "required"),
+        (
+            {"type": "custom", "contact_id": "ann@example.com", "payload": {"name": "x"}},
+            "contact_id",
+            "pattern",
+        ),
+        (
+            {
+                "type": "custom",
+                "contact_id": "c1",
+                "payload": {"name": "x"},
+                "occurred_at": "2024-01-01T10:00:00",
+            },
+            "occurred_at",
+            "timezone",
+        ),
+        (
+            {
+                "type": "custom",
+                "contact_id": "c1",
+                "payload": {"name": "x"},
+                "occurred_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            },
+            "occurred_at",
+            "future",
+        ),
+        (
+            {"type": "custom", "contact_id": "c1", "payload": {"name": "x"}, "contactId": "c2"},
+            "contactId",
+            "not permitted",
+        ),
+    ],
+)
 def test_a_bad_event_is_refused_naming_its_field(client, engine, body, loc, fragment):
     response = client.post("/v1/events", json=body)
     assert response.status_code == 422, response.text
@@ -73,7 +113,9 @@ def test_a_bad_event_is_refused_naming_its_field(client, engine, body, loc, frag
 
 
 def test_a_body_that_is_not_an_event_is_refused_readably(client):
-    not_json = client.post("/v1/events", content=b'{"type": ', headers={"Content-Type": "application/json"})
+    not_json = client.post(
+        "/v1/events", content=b'{"type": ', headers={"Content-Type": "application/json"}
+    )
     a_list = client.post("/v1/events", json=[signup()])
     assert not_json.status_code == a_list.status_code == 422
     assert not_json.json()["detail"][0]["loc"] == "body"
@@ -90,26 +132,49 @@ def test_a_batch_is_stored_and_reports_its_duplicates(client, engine):
 
 
 def test_one_bad_event_rejects_the_whole_batch_naming_each_path(client, engine):
-    batch = [signup("ok0"), signup("ok1"), {"event_id": "bad2", "type": "form.submitted",
-                                             "contact_id": "c1", "payload": {"from": "x"}},
-             signup("ok3"), {"event_id": "bad4", "type": "page.visited", "contact_id": "c1",
-                             "payload": {"page": ""}}]
+    batch = [
+        signup("ok0"),
+        signup("ok1"),
+        {
+            "event_id": "bad2",
+            "type": "form.submitted",
+            "contact_id": "c1",
+            "payload": {"from": "x"},
+        },
+        signup("ok3"),
+        {"event_id": "bad4", "type": "page.visited", "contact_id": "c1", "payload": {"page": ""}},
+    ]
     response = client.post("/v1/events/batch", json={"events": batch})
     assert response.status_code == 422, response.text
     assert [d["loc"] for d in response.json()["detail"]] == [
-        "events[2].payload.form_id", "events[2].payload.from", "events[4].payload.page"]
+        "events[2].payload.form_id",
+        "events[2].payload.from",
+        "events[4].payload.page",
+    ]
     assert stored(engine) == []
 
 
 def test_batch_shape_errors_name_the_event_too(client, engine):
-    response = client.post("/v1/events/batch", json={"events": [
-        signup("s0"), {"event_id": "s1", "type": "custom", "contact_id": "has space",
-                       "payload": {"name": "x"}}]})
+    response = client.post(
+        "/v1/events/batch",
+        json={
+            "events": [
+                signup("s0"),
+                {
+                    "event_id": "s1",
+                    "type": "custom",
+                    "contact_id": "has space",
+                    "payload": {"name": "x"},
+                },
+            ]
+        },
+    )
     assert response.status_code == 422
     assert [d["loc"] for d in response.json()["detail"]] == ["events[1].contact_id"]
     empty = client.post("/v1/events/batch", json={"events": []})
-    too_many = client.post("/v1/events/batch",
-                           json={"events": [signup(f"m{i}") for i in range(1001)]})
+    too_many = client.post(
+        "/v1/events/batch", json={"events": [signup(f"m{i}") for i in range(1001)]}
+    )
     assert [d["loc"] for d in empty.json()["detail"]] == ["events"]
     assert [d["loc"] for d in too_many.json()["detail"]] == ["events"]
     assert stored(engine) == []
@@ -117,18 +182,32 @@ def test_batch_shape_errors_name_the_event_too(client, engine):
 
 async def test_an_event_starts_the_journeys_its_flow_triggers(time_skipping_env, engine, settings):
     env = time_skipping_env
-    async with journey_worker(env.client, engine, settings), \
-            async_client(settings, engine, env.client) as api:
+    async with (
+        journey_worker(env.client, engine, settings),
+        async_client(settings, engine, env.client) as api,
+    ):
         ok(await api.put("/v1/contacts/api-ev-1", json={"email": "ev1@example.com"}))
         ok(await api.post("/v1/flows", json=form_flow("api-events-welcome")), 201)
-        ok(await api.post("/v1/flows", json=form_flow("api-events-other", form_id="contact-us")), 201)
+        ok(
+            await api.post("/v1/flows", json=form_flow("api-events-other", form_id="contact-us")),
+            201,
+        )
         for flow_id in ("api-events-welcome", "api-events-other"):
             ok(await api.post(f"/v1/flows/{flow_id}/publish"))
 
         accepted = ok(await api.post("/v1/events", json=signup("ev-1", "api-ev-1")), 202)
-        assert accepted == {"event_id": "ev-1", "appended": True, "routed": [{
-            "event_id": "ev-1", "flow_id": "api-events-welcome",
-            "workflow_id": "journey/api-events-welcome/api-ev-1", "outcome": "enrolled"}]}
+        assert accepted == {
+            "event_id": "ev-1",
+            "appended": True,
+            "routed": [
+                {
+                    "event_id": "ev-1",
+                    "flow_id": "api-events-welcome",
+                    "workflow_id": "journey/api-events-welcome/api-ev-1",
+                    "outcome": "enrolled",
+                }
+            ],
+        }
         state = await journey_result(env, "journey/api-events-welcome/api-ev-1")
         # Sent again (a client's retry): stored once, so not routed again.
         again = ok(await api.post("/v1/events", json=signup("ev-1", "api-ev-1")), 202)

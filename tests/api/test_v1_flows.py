@@ -23,25 +23,45 @@ def client(settings, engine):
 def test_a_flow_goes_from_draft_to_archived(client):
     document = form_flow("onboarding")
     assert ok(client.post("/v1/flows/validate", json=document)) == {
-        "valid": True, "problems": [], "sms": []}
+        "valid": True,
+        "problems": [],
+        "sms": [],
+    }
     assert ok(client.post("/v1/flows", json=document), 201) == {
-        "flow_id": "onboarding", "status": "draft", "problems": []}
-    assert ok(client.get("/v1/flows")) == {"flows": [{
-        "flow_id": "onboarding", "name": "Flow onboarding", "status": "draft",
-        "current_version": 0, "has_draft": True}]}
+        "flow_id": "onboarding",
+        "status": "draft",
+        "problems": [],
+    }
+    assert ok(client.get("/v1/flows")) == {
+        "flows": [
+            {
+                "flow_id": "onboarding",
+                "name": "Flow onboarding",
+                "status": "draft",
+                "current_version": 0,
+                "has_draft": True,
+            }
+        ]
+    }
     detail = ok(client.get("/v1/flows/onboarding"))
     assert (detail["live"], detail["draft"]) == (None, document)
 
     published = ok(client.post("/v1/flows/onboarding/publish"))
-    assert published == {"flow_id": "onboarding", "version": 1, "status": "published",
-                         "backfill": None}
+    assert published == {
+        "flow_id": "onboarding",
+        "version": 1,
+        "status": "published",
+        "backfill": None,
+    }
     # A second version from an edited draft; the first stays readable as it was.
     ok(client.post("/v1/flows", json={**document, "name": "Onboarding v2"}), 201)
     assert ok(client.get("/v1/flows/onboarding"))["status"] == "published"  # draft saved beside it
     assert ok(client.post("/v1/flows/onboarding/publish", json={}))["version"] == 2
     versions = ok(client.get("/v1/flows/onboarding/versions"))
     assert [(v["version"], v["name"]) for v in versions["versions"]] == [
-        (1, "Flow onboarding"), (2, "Onboarding v2")]
+        (1, "Flow onboarding"),
+        (2, "Onboarding v2"),
+    ]
     assert all(v["published_at"] for v in versions["versions"])
     first = ok(client.get("/v1/flows/onboarding/versions/1"))
     assert (first["id"], first["version"], first["name"]) == ("onboarding", 1, "Flow onboarding")
@@ -52,7 +72,10 @@ def test_a_flow_goes_from_draft_to_archived(client):
 
     # Without Temporal the status changes all the same; no journey was signalled.
     assert ok(client.post("/v1/flows/onboarding/pause")) == {
-        "flow_id": "onboarding", "status": "paused", "operation_id": None}
+        "flow_id": "onboarding",
+        "status": "paused",
+        "operation_id": None,
+    }
     assert ok(client.post("/v1/flows/onboarding/resume"))["status"] == "published"
     assert ok(client.post("/v1/flows/onboarding/archive"))["status"] == "archived"
     assert ok(client.get("/v1/flows/onboarding/versions/2"))["version"] == 2  # still readable
@@ -63,15 +86,17 @@ def test_problems_are_reported_and_block_publishing(client):
     broken["steps"].append({"id": "later", "kind": "wait"})  # a wait needs a delay or date
     validation = ok(client.post("/v1/flows/validate", json=broken))
     assert validation["valid"] is False
-    assert any(p["step_id"] == "later" and p["severity"] == "error"
-               for p in validation["problems"]), validation
+    assert any(
+        p["step_id"] == "later" and p["severity"] == "error" for p in validation["problems"]
+    ), validation
     saved = ok(client.post("/v1/flows", json=broken), 201)
     assert saved["status"] == "draft" and saved["problems"] == validation["problems"]
 
     refused = client.post("/v1/flows/broken/publish")
     assert refused.status_code == 409
-    assert refused.json()["problems"] == [p for p in validation["problems"]
-                                          if p["severity"] == "error"]
+    assert refused.json()["problems"] == [
+        p for p in validation["problems"] if p["severity"] == "error"
+    ]
     assert "broken" in refused.json()["detail"]
     assert ok(client.get("/v1/flows/broken"))["current_version"] == 0
 
@@ -102,9 +127,11 @@ def test_lifecycle_conflicts_are_409(client):
     assert nothing.json() == {"detail": "flow 'lifecycle' has no unpublished draft"}
     assert client.post("/v1/flows/lifecycle/resume").status_code == 409  # not paused
     ok(client.post("/v1/flows/lifecycle/archive"))
-    for method, path, body in [("POST", "/v1/flows", form_flow("lifecycle")),
-                               ("POST", "/v1/flows/lifecycle/pause", None),
-                               ("POST", "/v1/flows/lifecycle/archive", None)]:
+    for method, path, body in [
+        ("POST", "/v1/flows", form_flow("lifecycle")),
+        ("POST", "/v1/flows/lifecycle/pause", None),
+        ("POST", "/v1/flows/lifecycle/archive", None),
+    ]:
         response = client.request(method, path, json=body)
         assert response.status_code == 409, (path, response.text)
         assert "archived" in response.json()["detail"]
@@ -116,7 +143,11 @@ def test_a_paused_flow_takes_a_new_version_but_stays_paused(client):
     ok(client.post("/v1/flows/held/pause"))
     ok(client.post("/v1/flows", json={**form_flow("held"), "name": "Fixed"}), 201)
     assert ok(client.post("/v1/flows/held/publish", json={"enroll_existing": False})) == {
-        "flow_id": "held", "version": 2, "status": "paused", "backfill": None}
+        "flow_id": "held",
+        "version": 2,
+        "status": "paused",
+        "backfill": None,
+    }
 
 
 def test_documents_that_cannot_be_filed_are_422(client):
@@ -152,7 +183,11 @@ def test_internal_webhook_urls_follow_the_servers_setting(settings, engine, allo
         assert published.status_code == 200 and published.json()["version"] == 1
     else:
         [problem] = validation["problems"]
-        assert (problem["step_id"], problem["field"], problem["code"]) == ("hook", "url", "private_target")
+        assert (problem["step_id"], problem["field"], problem["code"]) == (
+            "hook",
+            "url",
+            "private_target",
+        )
         assert validation["valid"] is False
         assert published.status_code == 409 and published.json()["problems"] == [problem]
 
@@ -162,52 +197,111 @@ def test_enrolling_existing_contacts_needs_temporal_and_nothing_is_published_wit
     refused = client.post("/v1/flows/backfilled/publish", json={"enroll_existing": True})
     assert refused.status_code == 503
     # The flow's own enrollment.existing_contacts asks for it too.
-    ok(client.post("/v1/flows", json={**form_flow("backfilled"),
-                                      "enrollment": {"existing_contacts": True}}), 201)
+    ok(
+        client.post(
+            "/v1/flows", json={**form_flow("backfilled"), "enrollment": {"existing_contacts": True}}
+        ),
+        201,
+    )
     assert client.post("/v1/flows/backfilled/publish").status_code == 503
     assert ok(client.get("/v1/flows/backfilled"))["current_version"] == 0
 
 
-async def test_publish_can_enroll_the_contacts_who_already_match(time_skipping_env, engine, settings):
+async def test_publish_can_enroll_the_contacts_who_already_match(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
-    async with journey_worker(env.client, engine, settings), \
-            async_client(settings, engine, env.client) as api:
+    async with (
+        journey_worker(env.client, engine, settings),
+        async_client(settings, engine, env.client) as api,
+    ):
         for contact_id in ("api-bf-1", "api-bf-2", "api-bf-3"):
-            ok(await api.put(f"/v1/contacts/{contact_id}", json={"email": f"{contact_id}@example.com"}))
-        ok(await api.post("/v1/events/batch", json={"events": [
-            {"type": "form.submitted", "contact_id": "api-bf-1", "payload": {"form_id": "newsletter"}},
-            {"type": "form.submitted", "contact_id": "api-bf-2", "payload": {"form_id": "newsletter"}},
-            {"type": "form.submitted", "contact_id": "api-bf-3", "payload": {"form_id": "other"}},
-        ]}), 202)
+            ok(
+                await api.put(
+                    f"/v1/contacts/{contact_id}", json={"email": f"{contact_id}@example.com"}
+                )
+            )
+        ok(
+            await api.post(
+                "/v1/events/batch",
+                json={
+                    "events": [
+                        {
+                            "type": "form.submitted",
+                            "contact_id": "api-bf-1",
+                            "payload": {"form_id": "newsletter"},
+                        },
+                        {
+                            "type": "form.submitted",
+                            "contact_id": "api-bf-2",
+                            "payload": {"form_id": "newsletter"},
+                        },
+                        {
+                            "type": "form.submitted",
+                            "contact_id": "api-bf-3",
+                            "payload": {"form_id": "other"},
+                        },
+                    ]
+                },
+            ),
+            202,
+        )
         ok(await api.post("/v1/flows", json=form_flow("api-backfill")), 201)
-        published = ok(await api.post("/v1/flows/api-backfill/publish",
-                                      json={"enroll_existing": True, "rate_per_second": 100}))
+        published = ok(
+            await api.post(
+                "/v1/flows/api-backfill/publish",
+                json={"enroll_existing": True, "rate_per_second": 100},
+            )
+        )
         backfill = published["backfill"]
         assert (backfill["workflow_id"], backfill["flow_id"], backfill["version"]) == (
-            "backfill/api-backfill/v1", "api-backfill", 1)
-        handle = env.client.get_workflow_handle(backfill["workflow_id"], result_type=BackfillProgress)
+            "backfill/api-backfill/v1",
+            "api-backfill",
+            1,
+        )
+        handle = env.client.get_workflow_handle(
+            backfill["workflow_id"], result_type=BackfillProgress
+        )
         async with env.time_skipping_unlocked():
             done = await handle.result()
-        states = [await journey_result(env, f"journey/api-backfill/{c}") for c in ("api-bf-1", "api-bf-2")]
+        states = [
+            await journey_result(env, f"journey/api-backfill/{c}") for c in ("api-bf-1", "api-bf-2")
+        ]
     assert (done.status, done.enrolled) == ("completed", 2)
     assert [s.status for s in states] == [JourneyStatus.COMPLETED] * 2
     assert outbox(engine, "api-bf-3") == []
 
 
 @pytest.mark.devserver
-async def test_pause_resume_and_archive_reach_the_flows_running_journeys(dev_server_env, engine,
-                                                                         settings):
+async def test_pause_resume_and_archive_reach_the_flows_running_journeys(
+    dev_server_env, engine, settings
+):
     env = dev_server_env
     flow = form_flow("api-flow-control")
     flow["steps"] = [{"id": "hold", "kind": "wait", "delay": "30d"}, *flow["steps"]]
-    async with journey_worker(env.client, engine, settings), \
-            async_client(settings, engine, env.client) as api:
+    async with (
+        journey_worker(env.client, engine, settings),
+        async_client(settings, engine, env.client) as api,
+    ):
         ok(await api.post("/v1/flows", json=flow), 201)
         ok(await api.post("/v1/flows/api-flow-control/publish"))
         for contact_id in ("api-fc-1", "api-fc-2"):
-            ok(await api.put(f"/v1/contacts/{contact_id}", json={"email": f"{contact_id}@example.com"}))
-            ok(await api.post("/v1/events", json={"type": "form.submitted", "contact_id": contact_id,
-                                                  "payload": {"form_id": "newsletter"}}), 202)
+            ok(
+                await api.put(
+                    f"/v1/contacts/{contact_id}", json={"email": f"{contact_id}@example.com"}
+                )
+            )
+            ok(
+                await api.post(
+                    "/v1/events",
+                    json={
+                        "type": "form.submitted",
+                        "contact_id": contact_id,
+                        "payload": {"form_id": "newsletter"},
+                    },
+                ),
+                202,
+            )
         journeys = [f"journey/api-flow-control/api-fc-{n}" for n in (1, 2)]
         for journey in journeys:
             await at_step(env, journey, "hold")
@@ -229,7 +323,8 @@ async def test_pause_resume_and_archive_reach_the_flows_running_journeys(dev_ser
         unknown = await api.get("/v1/operations/flow-control/api-flow-control/pause/nope")
         not_an_operation = await api.get(f"/v1/operations/{journeys[0]}")
     assert [(s.status, s.exit_reason) for s in states] == [
-        (JourneyStatus.EXITED, "stopped: flow archived")] * 2
+        (JourneyStatus.EXITED, "stopped: flow archived")
+    ] * 2
     assert outbox(engine) == []
     assert unknown.status_code == not_an_operation.status_code == 404
 
@@ -246,10 +341,16 @@ async def _finished(api, operation_id: str) -> int:
     raise AssertionError(f"{operation_id} never completed: {progress}")
 
 
-@pytest.mark.parametrize("module, script, valid", [
-    (None, "sync_crm", True), ("tests.fakes.scripts", "echo", True),
-    ("tests.fakes.scripts", "greet", True), ("tests.fakes.scripts", "sync_crm", False),
-    ("no.such.module", "anything", True)])
+@pytest.mark.parametrize(
+    "module, script, valid",
+    [
+        (None, "sync_crm", True),
+        ("tests.fakes.scripts", "echo", True),
+        ("tests.fakes.scripts", "greet", True),
+        ("tests.fakes.scripts", "sync_crm", False),
+        ("no.such.module", "anything", True),
+    ],
+)
 def test_run_script_names_are_checked_against_the_registry(settings, engine, module, script, valid):
     """Built-ins and DRIPSTONE_SCRIPTS_MODULE's SCRIPTS; without a module here, or with one
     the API cannot load, names go unchecked (its workers may know more; the worker is
@@ -264,8 +365,11 @@ def test_run_script_names_are_checked_against_the_registry(settings, engine, mod
     assert validation["valid"] is valid, validation
     if not valid:
         [problem] = validation["problems"]
-        assert (problem["step_id"], problem["field"], problem["code"]) == ("run", "script",
-                                                                          "unknown_script")
+        assert (problem["step_id"], problem["field"], problem["code"]) == (
+            "run",
+            "script",
+            "unknown_script",
+        )
         assert "registered: echo, greet, hold, log" in problem["message"]
         assert published.status_code == 409
     else:

@@ -10,19 +10,28 @@ from tests.api.v1_harness import async_client, ok
 from tests.journey_harness import contact, event, flow_from, journey_result, journey_worker, outbox
 from tests.workflows.live_journeys import at_step
 
-V1 = {"id": "api-mig", "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
-    {"id": "pause", "kind": "wait", "delay": "2d"},
-    {"id": "bye", "kind": "send_email", "subject": "Bye v1", "body": "."}]}
-V2 = {"id": "api-mig", "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
-    {"id": "rest", "kind": "wait", "delay": "2d"},
-    {"id": "bye", "kind": "send_email", "subject": "Bye v2", "body": "."}]}
+V1 = {
+    "id": "api-mig",
+    "steps": [
+        {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
+        {"id": "pause", "kind": "wait", "delay": "2d"},
+        {"id": "bye", "kind": "send_email", "subject": "Bye v1", "body": "."},
+    ],
+}
+V2 = {
+    "id": "api-mig",
+    "steps": [
+        {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
+        {"id": "rest", "kind": "wait", "delay": "2d"},
+        {"id": "bye", "kind": "send_email", "subject": "Bye v2", "body": "."},
+    ],
+}
 ROUTE = "/v1/flows/api-mig/migrations"
 
 
-async def test_dry_run_refusal_and_a_mapped_migration_over_http(time_skipping_env, engine,
-                                                                settings):
+async def test_dry_run_refusal_and_a_mapped_migration_over_http(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     with engine.begin() as conn:
         v1 = publish(conn, flow_from(V1))
@@ -37,7 +46,9 @@ async def test_dry_run_refusal_and_a_mapped_migration_over_http(time_skipping_en
         async with async_client(settings, engine, env.client) as http:
             unkeyed = await http.post(ROUTE, json={"to_version": 2}, headers={"Authorization": ""})
             assert unkeyed.status_code == 401
-            bad = ok(await http.post(ROUTE, json={"to_version": 2, "map": {"pause": "nowhere"}}), 422)
+            bad = ok(
+                await http.post(ROUTE, json={"to_version": 2, "map": {"pause": "nowhere"}}), 422
+            )
             assert bad["detail"][0]["loc"] == "map" and "'nowhere'" in bad["detail"][0]["msg"]
             typo = ok(await http.post(ROUTE, json={"to_version": 2, "dryrun": True}), 422)
             assert [d["loc"] for d in typo["detail"]] == ["dryrun"], typo
@@ -50,9 +61,12 @@ async def test_dry_run_refusal_and_a_mapped_migration_over_http(time_skipping_en
             refused = ok(await http.post(ROUTE, json={"to_version": 2}), 409)
             assert "version 1 step 'pause' (1 journey(s) waiting)" in refused["detail"]
 
-            started = ok(await http.post(ROUTE, json={"to_version": 2, "map": {"pause": "rest"}}),
-                         202)
-            assert started["plan"]["moving"] == 1 and started["plan"]["rows"][0]["to_step"] == "rest"
+            started = ok(
+                await http.post(ROUTE, json={"to_version": 2, "map": {"pause": "rest"}}), 202
+            )
+            assert (
+                started["plan"]["moving"] == 1 and started["plan"]["rows"][0]["to_step"] == "rest"
+            )
             mid = started["migration_id"]
             for _ in range(400):
                 progress = ok(await http.get(f"{ROUTE}/{mid}"))

@@ -42,17 +42,22 @@ def test_single_and_batch_bodies_are_discriminated_on_type(schema):
     assert single["discriminator"]["propertyName"] == "type"
     assert set(single["discriminator"]["mapping"]) == set(PAYLOAD_SCHEMAS)
     assert sorted(v["$ref"] for v in single["oneOf"]) == sorted(
-        single["discriminator"]["mapping"].values())
+        single["discriminator"]["mapping"].values()
+    )
 
 
-@pytest.mark.parametrize("event_type, required, payload_required", [
-    ("form.submitted", ["form_id"], True),
-    ("contact.created", [], False),
-    ("sms.received", ["body"], True),
-    ("custom", ["name"], True),
-])
-def test_each_type_shows_its_payload_and_required_fields(schema, event_type, required,
-                                                         payload_required):
+@pytest.mark.parametrize(
+    "event_type, required, payload_required",
+    [
+        ("form.submitted", ["form_id"], True),
+        ("contact.created", [], False),
+        ("sms.received", ["body"], True),
+        ("custom", ["name"], True),
+    ],
+)
+def test_each_type_shows_its_payload_and_required_fields(
+    schema, event_type, required, payload_required
+):
     own, payload = payload_of(schema, body_schema(schema, "/v1/events"), event_type)
     assert payload.get("required", []) == required
     assert payload["additionalProperties"] is False  # unknown fields are refused

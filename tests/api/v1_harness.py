@@ -29,18 +29,23 @@ async def async_client(settings, engine, temporal=None):
     """On the test's own event loop, which the Temporal client is bound to."""
     app = create_app(keyed(settings), engine, temporal)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://dripstone.test",
-                                 headers=AUTH) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://dripstone.test", headers=AUTH
+    ) as client:
         yield client
 
 
 def form_flow(flow_id: str, form_id: str = "newsletter", **extra: Any) -> dict[str, Any]:
     """A flow document as a service would send it: triggered by one form, one email."""
-    return {"id": flow_id, "name": f"Flow {flow_id}",
-            "trigger": {"event": "form.submitted", "where": [{"path": "form_id", "value": form_id}]},
-            "steps": [{"id": "hello", "kind": "send_email", "subject": f"Hello from {flow_id}",
-                       "body": "Hi."}],
-            **extra}
+    return {
+        "id": flow_id,
+        "name": f"Flow {flow_id}",
+        "trigger": {"event": "form.submitted", "where": [{"path": "form_id", "value": form_id}]},
+        "steps": [
+            {"id": "hello", "kind": "send_email", "subject": f"Hello from {flow_id}", "body": "Hi."}
+        ],
+        **extra,
+    }
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:

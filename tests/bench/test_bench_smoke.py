@@ -37,7 +37,9 @@ def test_benchmark_produces_well_formed_figures(engine):
     slices = TINY.total_events(50, 56)
     assert result.load.events == result.load.new_events == TINY.total_events()
     assert {size: f.events for size, f in result.batch_sizes.items()} == {
-        1: TINY.total_events(50, 53), 20: TINY.total_events(53, 56)}
+        1: TINY.total_events(50, 53),
+        20: TINY.total_events(53, 56),
+    }
     assert all(f.new_events == f.events for f in result.batch_sizes.values())
     assert count_events(engine) == TINY.total_events() + slices
     with engine.connect() as conn:
@@ -65,6 +67,7 @@ def test_rerun_on_a_loaded_store_is_refused(engine):
 
 
 def test_percentiles_are_nearest_rank():
-    figures = LatencyFigures(samples_ms=[float(n) for n in range(100, 0, -1)], matched=0,
-                             groups=set())
+    figures = LatencyFigures(
+        samples_ms=[float(n) for n in range(100, 0, -1)], matched=0, groups=set()
+    )
     assert figures.summary == {"p50": 50.0, "p95": 95.0, "p99": 99.0, "max": 100.0}

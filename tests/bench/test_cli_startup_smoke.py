@@ -10,8 +10,20 @@ from bench.cli_startup import BASELINES, COMMANDS
 
 def test_the_cli_startup_benchmark_prints_its_figures():
     done = subprocess.run(
-        [sys.executable, "-m", "bench.cli_startup", "--repeat", "1", "--no-temporal",
-         "--modes", "configured"], capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "bench.cli_startup",
+            "--repeat",
+            "1",
+            "--no-temporal",
+            "--modes",
+            "configured",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     table = done.stdout.split("median s", 1)[1]
     for label in (*BASELINES, *COMMANDS):

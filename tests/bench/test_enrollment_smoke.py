@@ -16,13 +16,31 @@ from bench.history_cost import HistoryCost, load, save
 
 pytestmark = pytest.mark.devserver
 
-TINY = Options(contacts=20, rounds=2, concurrency=10, warmup=2, batch_events=60,
-               single_events=12, batch_size=10, lanes=2, wake_journeys=5, wake_gap=0.01)
+TINY = Options(
+    contacts=20,
+    rounds=2,
+    concurrency=10,
+    warmup=2,
+    batch_events=60,
+    single_events=12,
+    batch_size=10,
+    lanes=2,
+    wake_journeys=5,
+    wake_gap=0.01,
+)
 
 
 def test_rounds_alternate_so_drift_falls_on_both_variants():
-    assert schedule(10, 4) == [("journey", 3), ("bare", 3), ("bare", 3), ("journey", 3),
-                               ("journey", 2), ("bare", 2), ("bare", 2), ("journey", 2)]
+    assert schedule(10, 4) == [
+        ("journey", 3),
+        ("bare", 3),
+        ("bare", 3),
+        ("journey", 3),
+        ("journey", 2),
+        ("bare", 2),
+        ("bare", 2),
+        ("journey", 2),
+    ]
     assert schedule(1, 2) == [("journey", 1), ("bare", 1)]
 
 
@@ -33,7 +51,11 @@ async def test_the_enrollment_benchmark_reports_every_figure(dev_server_env, eng
     e = result.enrollment
     assert e.failures == [] and result.wake.missed == []
     assert [(r.variant, r.count) for r in e.rounds] == [
-        ("journey", 10), ("bare", 10), ("bare", 10), ("journey", 10)]
+        ("journey", 10),
+        ("bare", 10),
+        ("bare", 10),
+        ("journey", 10),
+    ]
     assert e.rate("journey") > 0 and e.rate("bare") > 0 and e.ratio > 0
     # Counted from the histories of the last round's runs: every one has its start and
     # its three steps' work (activities or local-activity markers) at least.
@@ -52,15 +74,24 @@ async def test_the_enrollment_benchmark_reports_every_figure(dev_server_env, eng
     out = io.StringIO()
     render(result, Console(file=out, width=140))
     printed = out.getvalue()
-    for figure in ("ratio journeys / bare", "1M contacts", "ev/s", "p50 / p99",
-                   "History events per step"):
+    for figure in (
+        "ratio journeys / bare",
+        "1M contacts",
+        "ev/s",
+        "p50 / p99",
+        "History events per step",
+    ):
         assert figure in printed
 
 
 def test_saved_figures_come_back_as_the_before_of_a_later_run(tmp_path):
-    figures = EnrollmentFigures([Round("journey", 30, 3.0), Round("bare", 30, 6.0)], {
-        "journey": HistoryCost("journey", 2, 3, 60, Counter({"marker": 10, "other": 50})),
-        "bare": HistoryCost("bare", 2, 3, 48, Counter({"other": 48}))})
+    figures = EnrollmentFigures(
+        [Round("journey", 30, 3.0), Round("bare", 30, 6.0)],
+        {
+            "journey": HistoryCost("journey", 2, 3, 60, Counter({"marker": 10, "other": 50})),
+            "bare": HistoryCost("bare", 2, 3, 48, Counter({"other": 48})),
+        },
+    )
     save(SimpleNamespace(dialect="sqlite", enrollment=figures), tmp_path / "before.json")
     before = load(tmp_path / "before.json")
     assert before["ratio"] == 2.0 and before["rate"] == {"journey": 10.0, "bare": 5.0}

@@ -13,8 +13,16 @@ from domain.events import EventType
 from domain.flow import Flow
 from projections.live_flows import LiveFlows
 
-TINY = Options(events=60, flow_counts=(1, 3), rounds=2, batch_size=10, lanes=2,
-               warmup_events=20, wake_journeys=3, wake_gap=0.01)
+TINY = Options(
+    events=60,
+    flow_counts=(1, 3),
+    rounds=2,
+    batch_size=10,
+    lanes=2,
+    warmup_events=20,
+    wake_journeys=3,
+    wake_gap=0.01,
+)
 
 
 def test_flow_counts_go_up_then_down_so_drift_falls_on_each():
@@ -26,16 +34,18 @@ def test_no_generated_event_matches_a_bench_flow_trigger():
     flows = [Flow.model_validate(flow_document("rx", n)) for n in range(1, 51)]
     events = generated_events(TEMPLATE, 3000)
     assert any(e["type"] == EventType.CUSTOM for e in events)
-    assert not [e for e in events for f in flows
-                if f.trigger.matches_event(e["type"], e["payload"])]
+    assert not [
+        e for e in events for f in flows if f.trigger.matches_event(e["type"], e["payload"])
+    ]
 
 
 def test_relabelled_histories_are_the_same_under_fresh_ids():
     template = generated_events(TEMPLATE, 100)
     fresh = relabel(template, "rnew")
     assert [e["type"] for e in fresh] == [e["type"] for e in template]
-    assert all(e["contact_id"].startswith("rnew-") and e["event_id"].startswith("rnew-")
-               for e in fresh)
+    assert all(
+        e["contact_id"].startswith("rnew-") and e["event_id"].startswith("rnew-") for e in fresh
+    )
 
 
 @pytest.mark.devserver
@@ -45,7 +55,11 @@ async def test_the_routing_benchmark_reports_every_figure(dev_server_env, engine
 
     assert result.problems == []
     assert [(m.round, m.flows, m.live) for m in result.measurements] == [
-        (1, 1, 1), (1, 3, 3), (2, 3, 3), (2, 1, 1)]
+        (1, 1, 1),
+        (1, 3, 3),
+        (2, 3, 3),
+        (2, 1, 1),
+    ]
     for m in result.measurements:
         assert m.run.appended == m.run.events > 0 and m.routed == 0
         # Chunked by batch_size (each sender's share of the ~60 events in several requests).
@@ -60,6 +74,12 @@ async def test_the_routing_benchmark_reports_every_figure(dev_server_env, engine
     out = io.StringIO()
     render(result, Console(file=out, width=160))
     printed = out.getvalue()
-    for figure in ("Ingest with 1 live flow", "Ingest with 3 live flows",
-                   "ratio rate(3) / rate(1)", "ev/s", "p50 / p99", "p99 < 250 ms"):
+    for figure in (
+        "Ingest with 1 live flow",
+        "Ingest with 3 live flows",
+        "ratio rate(3) / rate(1)",
+        "ev/s",
+        "p50 / p99",
+        "p99 < 250 ms",
+    ):
         assert figure in printed

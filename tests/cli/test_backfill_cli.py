@@ -12,16 +12,27 @@ from tests.journey_harness import contact, event, journey_worker
 
 
 def backfilled_flow(flow_id: str, existing: bool = True) -> dict:
-    return {"id": flow_id, "name": "Backfilled",
-            "trigger": {"event": "form.submitted", "where": [{"path": "form_id", "value": "newsletter"}]},
-            "enrollment": {"existing_contacts": existing},
-            "steps": [{"id": "tag", "kind": "add_tag", "tag": "backfilled"}]}
+    return {
+        "id": flow_id,
+        "name": "Backfilled",
+        "trigger": {
+            "event": "form.submitted",
+            "where": [{"path": "form_id", "value": "newsletter"}],
+        },
+        "enrollment": {"existing_contacts": existing},
+        "steps": [{"id": "tag", "kind": "add_tag", "tag": "backfilled"}],
+    }
 
 
 def sign_up(engine, *contact_ids: str, form_id: str = "newsletter") -> None:
     for contact_id in contact_ids:
-        ingest(engine, [*contact(contact_id, email=f"{contact_id}@example.com"),
-                        event(contact_id, "form.submitted", {"form_id": form_id})])
+        ingest(
+            engine,
+            [
+                *contact(contact_id, email=f"{contact_id}@example.com"),
+                event(contact_id, "form.submitted", {"form_id": form_id}),
+            ],
+        )
 
 
 def test_audience_of_the_draft_and_the_live_version(dripstone, tmp_path, engine):  # noqa: F811
@@ -37,19 +48,24 @@ def test_audience_of_the_draft_and_the_live_version(dripstone, tmp_path, engine)
     # Publishing it without Temporal: --no-enroll-existing skips the backfill entirely.
     dripstone("flow", "publish-draft", "cli-aud", "--no-enroll-existing")
     assert "(version 1)" in dripstone("flow", "audience", "cli-aud").stdout
-    assert "no unpublished draft" in dripstone("flow", "audience", "cli-aud", "--draft", code=2).stderr
+    assert (
+        "no unpublished draft" in dripstone("flow", "audience", "cli-aud", "--draft", code=2).stderr
+    )
 
 
 def test_publish_says_how_to_backfill_when_temporal_is_down(dripstone, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("DRIPSTONE_TEMPORAL_ADDRESS", "127.0.0.1:1")  # nothing listens there
-    failed = dripstone("flow", "publish", write(tmp_path, "f.yaml", backfilled_flow("cli-down")), code=2)
+    failed = dripstone(
+        "flow", "publish", write(tmp_path, "f.yaml", backfilled_flow("cli-down")), code=2
+    )
     assert "published flow 'cli-down' version 1" in failed.stdout
     assert "retry with: dripstone flow backfill cli-down" in failed.stderr
 
 
 @pytest.mark.devserver
 async def test_publish_backfills_with_a_progress_bar_and_not_twice(
-        dev_server_env, engine, settings, dripstone, tmp_path, monkeypatch):  # noqa: F811
+    dev_server_env, engine, settings, dripstone, tmp_path, monkeypatch
+):  # noqa: F811
     env = dev_server_env
     monkeypatch.setenv("DRIPSTONE_TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
     monkeypatch.setenv("DRIPSTONE_TASK_QUEUE", settings.task_queue)
@@ -66,8 +82,10 @@ async def test_publish_backfills_with_a_progress_bar_and_not_twice(
     assert "published flow 'cli-bf' version 1" in published.stdout
     assert "backfill/cli-bf/v1: enrolling existing contacts" in published.stdout
     assert "3/3" in published.stdout  # the bar, as last drawn
-    assert ("backfill completed: 3 enrolled, 0 already in the flow, 4 contact(s) examined"
-            in published.stdout)
+    assert (
+        "backfill completed: 3 enrolled, 0 already in the flow, 4 contact(s) examined"
+        in published.stdout
+    )
     assert "follow it with: dripstone flow backfill cli-bf" in again.stdout
     # Started again after it completed: the same backfill, nobody enrolled twice.
     assert "backfill completed: 3 enrolled, 0 already in the flow" in followed.stdout

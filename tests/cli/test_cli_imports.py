@@ -5,8 +5,22 @@ themselves. (Start-up times are measured by bench/cli_startup.py, never asserted
 import subprocess
 import sys
 
-HEAVY = ("sqlalchemy", "alembic", "temporalio", "worker", "workflows", "activities", "api",
-         "fastapi", "jinja2", "phonenumbers", "domain", "projections", "routing", "settings")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "temporalio",
+    "worker",
+    "workflows",
+    "activities",
+    "api",
+    "fastapi",
+    "jinja2",
+    "phonenumbers",
+    "domain",
+    "projections",
+    "routing",
+    "settings",
+)
 
 PROBE = """
 import sys
@@ -22,8 +36,7 @@ print("loaded:", *sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r
 
 def _loaded(args: list[str], imports: str = "") -> str:
     code = PROBE.format(args=args, imports=imports, heavy=HEAVY)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return done.stdout.rsplit("loaded:", 1)[1].strip()
 
 
@@ -32,7 +45,11 @@ def test_help_loads_no_heavy_module():
 
 
 def test_command_group_modules_load_no_heavy_module():
-    modules = ("cli.flow_commands", "cli.dispatch_commands", "cli.journey_control",
-               "cli.mailing_commands")
+    modules = (
+        "cli.flow_commands",
+        "cli.dispatch_commands",
+        "cli.journey_control",
+        "cli.mailing_commands",
+    )
     imports = "\n".join(f"import {m}" for m in modules)
     assert _loaded(["--help"], imports) == ""

@@ -36,7 +36,10 @@ def test_show_prints_the_contact_as_the_api_does(dripstone):
     assert '"Ann"' not in shown and "Ann" in row_of(shown, "attribute first_name")
     data = json.loads(dripstone("contact", "show", "ann", "--json").stdout)
     assert (data["email"], data["tags"], data["subscriptions"]) == (
-        "ann@example.com", ["vip"], {"gold": True})
+        "ann@example.com",
+        ["vip"],
+        {"gold": True},
+    )
     assert data["attributes"] == {"first_name": "Ann", "plan": "pro"}
 
 
@@ -51,15 +54,21 @@ def test_messages_show_status_text_and_sms_segments_in_whole_rows(dripstone):
     assert "Welcome, Ann" in row_of(output, "welcome/hello")
     assert "failed: 550 mailbox unavailable" in output
     lines = output.splitlines()
-    order = [next(i for i, line in enumerate(lines) if needle in line)
-             for needle in ("failed:", "welcome/ucs2", "welcome/gsm", "welcome/hello")]
+    order = [
+        next(i for i, line in enumerate(lines) if needle in line)
+        for needle in ("failed:", "welcome/ucs2", "welcome/gsm", "welcome/hello")
+    ]
     assert order == sorted(order)  # newest first
     assert "older:" not in output
 
     data = json.loads(dripstone("contact", "messages", "ann", "--json").stdout)
     assert [m["message_key"] for m in data["messages"]][0] == FAILED_KEY
     assert [(m["segments"], m["encoding"]) for m in data["messages"]] == [
-        (None, None), (2, "UCS-2"), (1, "GSM-7"), (None, None)]
+        (None, None),
+        (2, "UCS-2"),
+        (1, "GSM-7"),
+        (None, None),
+    ]
     assert data["next"] is None
 
 
@@ -68,17 +77,23 @@ def test_pages_follow_by_cursor(dripstone):
     assert [e["type"] for e in first["events"]] == ["message.sent"] * 3
     hint = row_of(dripstone("contact", "events", "ann", "--limit", "3").stdout, "older:")
     assert hint == f"older: dripstone contact events ann --cursor {first['next']}"
-    rest = json.loads(dripstone("contact", "events", "ann", "--cursor", first["next"],
-                                "--json").stdout)
+    rest = json.loads(
+        dripstone("contact", "events", "ann", "--cursor", first["next"], "--json").stdout
+    )
     assert [e["type"] for e in rest["events"]] == [
-        "form.submitted", "subscription.started", "contact.tag_added", "contact.created"]
+        "form.submitted",
+        "subscription.started",
+        "contact.tag_added",
+        "contact.created",
+    ]
     assert rest["next"] is None
     table = dripstone("contact", "events", "ann", "--cursor", first["next"]).stdout
     assert '{"form_id": "newsletter"}' in row_of(table, "form.submitted")
 
     older = json.loads(dripstone("contact", "messages", "ann", "--limit", "3", "--json").stdout)
-    last = json.loads(dripstone("contact", "messages", "ann", "--cursor", older["next"],
-                                "--json").stdout)
+    last = json.loads(
+        dripstone("contact", "messages", "ann", "--cursor", older["next"], "--json").stdout
+    )
     assert [m["step_id"] for m in last["messages"]] == ["hello"]
 
 

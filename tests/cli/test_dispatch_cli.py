@@ -48,8 +48,7 @@ def test_ids_that_are_not_dead_letters_are_named_and_fail_the_command(dripstone,
     # The dead letter named with them was retried all the same.
     assert dispatch_rows(engine) == {"cli-dl-4": False, "cli-dl-5": True, "cli-dl-6": False}
     assert "skipped cli-dl-5" in dripstone("dispatch", "skip", "cli-dl-5").stdout
-    assert "not a dead letter: cli-dl-5" in dripstone("dispatch", "skip", "cli-dl-5",
-                                                      code=2).stderr
+    assert "not a dead letter: cli-dl-5" in dripstone("dispatch", "skip", "cli-dl-5", code=2).stderr
     with engine.begin() as conn:
         set_aside(conn, "cli-dl-6", "gone", datetime.now(UTC))
     assert "cli-dl-6" in dripstone("dispatch", "list").stdout

@@ -8,10 +8,10 @@ import yaml
 
 from cli.dev_stack import SAMPLE_FLOW
 from cli.flow_files import load_flow_file
-from tests.cli.invoke import dripstone_run
 from domain.flow import Flow
 from domain.validation import parse_flow
 from projections.flow_catalogue import get_flow, get_version
+from tests.cli.invoke import dripstone_run
 
 SAMPLE, _ = load_flow_file(SAMPLE_FLOW)
 
@@ -46,7 +46,10 @@ def broken_document() -> dict:
 def test_save_with_problems_exits_zero_and_says_publishing_is_blocked(dripstone, tmp_path, engine):
     result = dripstone("flow", "save", write(tmp_path, "broken.yaml", broken_document()))
     assert "saved draft of flow 'welcome'" in result.stdout
-    assert "step welcome-email, subject: an email subject is required [missing_setting]" in result.stdout
+    assert (
+        "step welcome-email, subject: an email subject is required [missing_setting]"
+        in result.stdout
+    )
     assert "publishing is blocked" in result.stdout
     refused = dripstone("flow", "publish-draft", "welcome", code=2)
     assert refused.stderr.startswith("error: flow 'welcome' has problems")
@@ -59,7 +62,9 @@ def test_fixing_the_draft_and_publishing_it(dripstone, tmp_path):
     dripstone("flow", "save", write(tmp_path, "broken.yaml", broken_document()))
     result = dripstone("flow", "import", str(SAMPLE_FLOW))
     assert "publishing is blocked" not in result.stdout
-    assert "published flow 'welcome' version 1" in dripstone("flow", "publish-draft", "welcome").stdout
+    assert (
+        "published flow 'welcome' version 1" in dripstone("flow", "publish-draft", "welcome").stdout
+    )
     dripstone("flow", "publish-draft", "welcome", code=2)  # nothing left to publish
 
 
@@ -75,14 +80,21 @@ def test_lifecycle_commands_and_their_refusals(dripstone, tmp_path):
     assert "(draft -> paused)" in refused.stderr
     dripstone("flow", "publish-draft", "welcome")
     assert "is now paused" in dripstone("flow", "pause", "welcome", "--no-journeys").stdout
-    assert "(paused -> paused)" in dripstone("flow", "pause", "welcome", "--no-journeys", code=2).stderr
+    assert (
+        "(paused -> paused)"
+        in dripstone("flow", "pause", "welcome", "--no-journeys", code=2).stderr
+    )
     assert "is now published" in dripstone("flow", "resume", "welcome", "--no-journeys").stdout
     assert "is now archived" in dripstone("flow", "archive", "welcome", "--no-journeys").stdout
     for action in ("pause", "resume", "archive"):
-        assert "it is archived" in dripstone("flow", action, "welcome", "--no-journeys",
-                                             code=2).stderr
+        assert (
+            "it is archived" in dripstone("flow", action, "welcome", "--no-journeys", code=2).stderr
+        )
     assert "(archived -> draft)" in dripstone("flow", "save", str(SAMPLE_FLOW), code=2).stderr
-    assert "there is no flow 'ghost'" in dripstone("flow", "pause", "ghost", "--no-journeys", code=2).stderr
+    assert (
+        "there is no flow 'ghost'"
+        in dripstone("flow", "pause", "ghost", "--no-journeys", code=2).stderr
+    )
     listed = dripstone("flow", "list").stdout
     assert "welcome" in listed and "archived" in listed
 
@@ -102,7 +114,7 @@ def test_versions_and_diff(dripstone, tmp_path):
     diff = dripstone("flow", "diff", "welcome", "1", "2").stdout.splitlines()
     assert diff == [
         '~ name: "Welcome drip" -> "Welcome drip v2"',
-        '~ steps[welcome-email].subject: "Welcome, {{ first_name | default(\'friend\') }}!" '
+        "~ steps[welcome-email].subject: \"Welcome, {{ first_name | default('friend') }}!\" "
         '-> "Hello there!"',
         f"+ steps[+vip-tag]: (none) -> {json.dumps(get_vip_tag(dripstone))}",
     ]
@@ -112,8 +124,13 @@ def test_versions_and_diff(dripstone, tmp_path):
 
 
 def get_vip_tag(_dripstone) -> dict:
-    return Flow.model_validate({"id": "x", "trigger": {"event": "form.submitted"}, "steps": [
-        {"id": "vip-tag", "kind": "add_tag", "tag": "vip"}]}).model_dump(mode="json")["steps"][0]
+    return Flow.model_validate(
+        {
+            "id": "x",
+            "trigger": {"event": "form.submitted"},
+            "steps": [{"id": "vip-tag", "kind": "add_tag", "tag": "vip"}],
+        }
+    ).model_dump(mode="json")["steps"][0]
 
 
 @pytest.mark.parametrize("suffix", ["yaml", "json"])
@@ -138,12 +155,19 @@ def test_export_then_import_gives_an_equal_flow(dripstone, tmp_path, engine, suf
 def test_export_to_stdout_picks_version_and_format(dripstone, tmp_path):
     dripstone("flow", "publish", str(SAMPLE_FLOW))
     dripstone("flow", "publish", write(tmp_path, "v2.yaml", sample_document(name="Second")))
-    as_json = json.loads(dripstone("flow", "export", "welcome", "--version", "1", "--format", "json").stdout)
+    as_json = json.loads(
+        dripstone("flow", "export", "welcome", "--version", "1", "--format", "json").stdout
+    )
     assert as_json["name"] == "Welcome drip"
     assert yaml.safe_load(dripstone("flow", "export", "welcome").stdout)["name"] == "Second"
     assert "body: |" in dripstone("flow", "export", "welcome").stdout  # multi-line text as a block
-    assert "has no version 9" in dripstone("flow", "export", "welcome", "--version", "9", code=2).stderr
-    assert "yaml or json" in dripstone("flow", "export", "welcome", "--format", "xml", code=2).stderr
+    assert (
+        "has no version 9"
+        in dripstone("flow", "export", "welcome", "--version", "9", code=2).stderr
+    )
+    assert (
+        "yaml or json" in dripstone("flow", "export", "welcome", "--format", "xml", code=2).stderr
+    )
 
 
 def test_export_of_a_draft_gives_back_the_raw_document(dripstone, tmp_path):
@@ -191,27 +215,44 @@ def test_enroll_refuses_a_flow_that_does_not_allow_manual_enrollment(dripstone, 
 
 def test_enroll_refuses_a_contact_id_with_personal_data(dripstone):
     dripstone("flow", "publish", str(SAMPLE_FLOW))
-    assert "contact id 'me@example.com'" in dripstone("enroll", "welcome", "me@example.com", code=2).stderr
+    assert (
+        "contact id 'me@example.com'"
+        in dripstone("enroll", "welcome", "me@example.com", code=2).stderr
+    )
 
 
 def test_templates_are_listed_and_become_drafts_or_live_flows(dripstone, engine):
     listing = dripstone("flow", "templates").stdout
-    for name in ("autoresponder", "mailing-chain", "nps-survey", "nurture-campaign",
-                 "reviews-request", "send-message"):
+    for name in (
+        "autoresponder",
+        "mailing-chain",
+        "nps-survey",
+        "nurture-campaign",
+        "reviews-request",
+        "send-message",
+    ):
         assert name in listing
-    assert "as a draft of flow 'nps-survey'" in dripstone("flow", "from-template", "nps_survey").stdout
+    assert (
+        "as a draft of flow 'nps-survey'" in dripstone("flow", "from-template", "nps_survey").stdout
+    )
     dripstone("flow", "from-template", "send-message", "--publish")
     with engine.connect() as conn:
         assert get_flow(conn, "nps-survey").status.value == "draft"
         assert get_version(conn, "send-message", 1).id == "send-message"
-    assert "there is no template 'nope'" in dripstone("flow", "from-template", "nope", code=2).stderr
+    assert (
+        "there is no template 'nope'" in dripstone("flow", "from-template", "nope", code=2).stderr
+    )
 
 
 @pytest.mark.parametrize("allowed", [False, True])
-def test_internal_webhook_urls_follow_the_deployments_setting(dripstone, tmp_path, monkeypatch, allowed):
+def test_internal_webhook_urls_follow_the_deployments_setting(
+    dripstone, tmp_path, monkeypatch, allowed
+):
     monkeypatch.setenv("DRIPSTONE_WEBHOOK_ALLOW_PRIVATE_TARGETS", str(allowed).lower())
     document = sample_document()
-    document["steps"].insert(0, {"id": "hook", "kind": "webhook", "url": "http://127.0.0.1:8080/in"})
+    document["steps"].insert(
+        0, {"id": "hook", "kind": "webhook", "url": "http://127.0.0.1:8080/in"}
+    )
     path = write(tmp_path, "hooked.yaml", document)
     problem = "step hook, url: webhook URL host 127.0.0.1 is a loopback address"
     if allowed:
@@ -230,14 +271,17 @@ def test_enroll_refuses_an_unknown_contact(dripstone, tmp_path):
 
 
 def test_a_run_script_name_no_worker_registers_is_refused(dripstone, tmp_path, monkeypatch):
-    document = sample_document(id="scripted", steps=[
-        {"id": "run", "kind": "run_script", "script": "sync_crm"}])
+    document = sample_document(
+        id="scripted", steps=[{"id": "run", "kind": "run_script", "script": "sync_crm"}]
+    )
     path = write(tmp_path, "scripted.yaml", document)
     dripstone("flow", "validate", path)  # no scripts module here: the workers may have one
     monkeypatch.setenv("DRIPSTONE_SCRIPTS_MODULE", "tests.fakes.scripts")
     refused = dripstone("flow", "validate", path, code=1)
-    assert ("step run, script: no script 'sync_crm' is registered (registered: echo, greet, "
-            "hold, log)") in refused.stdout + refused.stderr
+    assert (
+        "step run, script: no script 'sync_crm' is registered (registered: echo, greet, "
+        "hold, log)"
+    ) in refused.stdout + refused.stderr
     dripstone("flow", "publish", path, code=2)  # refused, as any publish with errors
     document["steps"][0]["script"] = "greet"
     dripstone("flow", "validate", write(tmp_path, "greet.yaml", document))

@@ -17,16 +17,25 @@ UCS2 = "Hi {{ first_name }} 👋 " + "y" * 70  # an emoji: UCS-2, 2 parts of 67
 
 
 def document(*steps: dict) -> dict:
-    return {"id": "texts", "name": "Texts",
-            "trigger": {"event": "form.submitted"}, "steps": list(steps)}
+    return {
+        "id": "texts",
+        "name": "Texts",
+        "trigger": {"event": "form.submitted"},
+        "steps": list(steps),
+    }
 
 
 SMS_STEPS = [
     {"id": "short", "kind": "send_sms", "text": GSM},
     {"id": "emoji", "kind": "send_sms", "text": UCS2},
     {"id": "mail", "kind": "send_email", "subject": "Hello", "body": "Hi."},
-    {"id": "tell", "kind": "notify_team", "channel": "sms", "to": "+14155550100",
-     "message": "New lead: {{ email }}"},
+    {
+        "id": "tell",
+        "kind": "notify_team",
+        "channel": "sms",
+        "to": "+14155550100",
+        "message": "New lead: {{ email }}",
+    },
 ]
 
 
@@ -72,12 +81,27 @@ def test_post_validate_answers_the_sms_steps_as_data(settings, engine):
         answer = ok(client.post("/v1/flows/validate", json=document(*SMS_STEPS)))
         assert (answer["valid"], answer["problems"]) == (True, [])
         assert answer["sms"] == [
-            {"step_id": "short", "field": "text", "characters": len(GSM), "segments": 1,
-             "encoding": "GSM-7"},
-            {"step_id": "emoji", "field": "text", "characters": len(UCS2), "segments": 2,
-             "encoding": "UCS-2"},
-            {"step_id": "tell", "field": "message", "characters": 21, "segments": 1,
-             "encoding": "GSM-7"},
+            {
+                "step_id": "short",
+                "field": "text",
+                "characters": len(GSM),
+                "segments": 1,
+                "encoding": "GSM-7",
+            },
+            {
+                "step_id": "emoji",
+                "field": "text",
+                "characters": len(UCS2),
+                "segments": 2,
+                "encoding": "UCS-2",
+            },
+            {
+                "step_id": "tell",
+                "field": "message",
+                "characters": 21,
+                "segments": 1,
+                "encoding": "GSM-7",
+            },
         ]
         unparsable = ok(client.post("/v1/flows/validate", json={"id": "x", "steps": "no"}))
         assert (unparsable["valid"], unparsable["sms"]) == (False, [])

@@ -14,15 +14,24 @@ from tests.cli.test_flow_cli import dripstone  # noqa: F401  (the fixture)
 from tests.journey_harness import contact, event, flow_from, journey_result, journey_worker
 from tests.workflows.live_journeys import at_step
 
+
 @pytest.mark.devserver
-async def test_one_contact_then_every_journey_of_the_flow(dev_server_env, engine, settings,
-                                                          dripstone, monkeypatch):  # noqa: F811
+async def test_one_contact_then_every_journey_of_the_flow(
+    dev_server_env, engine, settings, dripstone, monkeypatch
+):  # noqa: F811
     env = dev_server_env
     monkeypatch.setenv("DRIPSTONE_TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
     monkeypatch.setenv("DRIPSTONE_TASK_QUEUE", settings.task_queue)
-    flow = flow_from({"id": "cli-again", "re_entry": "always", "steps": [
-        {"id": "hold", "kind": "wait", "delay": "30d"},
-        {"id": "mail", "kind": "send_email", "subject": "Much later", "body": "."}]})
+    flow = flow_from(
+        {
+            "id": "cli-again",
+            "re_entry": "always",
+            "steps": [
+                {"id": "hold", "kind": "wait", "delay": "30d"},
+                {"id": "mail", "kind": "send_email", "subject": "Much later", "body": "."},
+            ],
+        }
+    )
     with engine.begin() as conn:
         published = publish(conn, flow)
     for contact_id in ("cli-j1", "cli-j2"):
@@ -30,11 +39,13 @@ async def test_one_contact_then_every_journey_of_the_flow(dev_server_env, engine
     async with journey_worker(env.client, engine, settings) as router:
         journeys = []
         for contact_id, signup in (("cli-j1", "a"), ("cli-j1", "b"), ("cli-j2", "c")):
-            trigger = event(contact_id, "form.submitted", {"form_id": "signup"},
-                            event_id=f"cli-signup-{signup}")
+            trigger = event(
+                contact_id, "form.submitted", {"form_id": "signup"}, event_id=f"cli-signup-{signup}"
+            )
             ingest(engine, [trigger])
-            journeys.append((await router.enroll(published, contact_id, trigger.event_id,
-                                                 trigger)).workflow_id)
+            journeys.append(
+                (await router.enroll(published, contact_id, trigger.event_id, trigger)).workflow_id
+            )
         assert journeys[0] == "journey/cli-again/cli-j1/cli-signup-a"
         for journey in journeys:
             await at_step(env, journey, "hold")
@@ -45,10 +56,12 @@ async def test_one_contact_then_every_journey_of_the_flow(dev_server_env, engine
             await at_step(env, journey, "hold", JourneyStatus.PAUSED)
         await at_step(env, journeys[2], "hold")  # another contact: left alone
         resumed = await asyncio.to_thread(dripstone, "journey", "resume", "cli-again", "cli-j1")
-        nobody = await asyncio.to_thread(dripstone, "journey", "pause", "cli-again", "cli-none",
-                                         code=1)
-        stopped = await asyncio.to_thread(dripstone, "journey", "stop", "cli-again", "--all",
-                                          "--reason", "campaign over")
+        nobody = await asyncio.to_thread(
+            dripstone, "journey", "pause", "cli-again", "cli-none", code=1
+        )
+        stopped = await asyncio.to_thread(
+            dripstone, "journey", "stop", "cli-again", "--all", "--reason", "campaign over"
+        )
         states = await asyncio.gather(*(journey_result(env, j) for j in journeys))
     # Where each journey is and until when, in the contact's zone (none: the default, UTC).
     assert listed.stdout.count("a delay of 4w2d until") == 2, listed.stdout
@@ -60,7 +73,8 @@ async def test_one_contact_then_every_journey_of_the_flow(dev_server_env, engine
     assert "3/3" in stopped.stdout  # the bar, as last drawn
     assert "stop sent to 3 journey(s) of flow 'cli-again'" in stopped.stdout
     assert [(s.status, s.exit_reason) for s in states] == [
-        (JourneyStatus.EXITED, "stopped: campaign over")] * 3
+        (JourneyStatus.EXITED, "stopped: campaign over")
+    ] * 3
 
 
 def test_an_unreachable_temporal_says_how_to_retry(dripstone, monkeypatch):  # noqa: F811
@@ -68,7 +82,9 @@ def test_an_unreachable_temporal_says_how_to_retry(dripstone, monkeypatch):  # n
     failed = dripstone("journey", "pause", "some-flow", "c-1", code=2)
     assert "could not reach Temporal at 127.0.0.1:1 to pause journeys" in failed.stderr
     assert "Retry with: dripstone journey pause some-flow c-1" in failed.stderr
-    assert "name one contact, or pass --all" in dripstone("journey", "stop", "some-flow",
-                                                          code=2).stderr
+    assert (
+        "name one contact, or pass --all"
+        in dripstone("journey", "stop", "some-flow", code=2).stderr
+    )
     listing = dripstone("journeys", "c-1", code=1)
     assert "Temporal at 127.0.0.1:1 did not answer" in listing.stdout + listing.stderr

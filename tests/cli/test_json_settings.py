@@ -14,15 +14,24 @@ from tests.cli.invoke import dripstone_run
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("variable, value, line", [
-    ("DRIPSTONE_API_KEYS", "dev-key",
-     'error: settings: DRIPSTONE_API_KEYS: must be JSON (a list, e.g. ["key"])'),
-    ("DRIPSTONE_CODEC_KEYS", "nojson", "error: settings: DRIPSTONE_CODEC_KEYS: must be JSON "
-     '(an object, e.g. {"k1": "BASE64 OF 32 BYTES"})'),
-])
+@pytest.mark.parametrize(
+    "variable, value, line",
+    [
+        (
+            "DRIPSTONE_API_KEYS",
+            "dev-key",
+            'error: settings: DRIPSTONE_API_KEYS: must be JSON (a list, e.g. ["key"])',
+        ),
+        (
+            "DRIPSTONE_CODEC_KEYS",
+            "nojson",
+            "error: settings: DRIPSTONE_CODEC_KEYS: must be JSON "
+            '(an object, e.g. {"k1": "BASE64 OF 32 BYTES"})',
+        ),
+    ],
+)
 @pytest.mark.parametrize("args", [("api",), ("worker",), ("flow", "list")])
-def test_a_setting_that_is_no_json_is_one_line(args, variable, value, line, monkeypatch,
-                                               tmp_path):
+def test_a_setting_that_is_no_json_is_one_line(args, variable, value, line, monkeypatch, tmp_path):
     monkeypatch.setenv("DRIPSTONE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv(variable, value)
     result = dripstone_run(*args, code=2)
@@ -30,10 +39,21 @@ def test_a_setting_that_is_no_json_is_one_line(args, variable, value, line, monk
 
 
 def test_the_worker_module_names_it_too(tmp_path):
-    env = {**os.environ, "DRIPSTONE_DATA_DIR": str(tmp_path), "DRIPSTONE_API_KEYS": "dev-key",
-           "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "worker"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "DRIPSTONE_DATA_DIR": str(tmp_path),
+        "DRIPSTONE_API_KEYS": "dev-key",
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "worker"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
-    assert done.stderr.strip() == ('error: settings: DRIPSTONE_API_KEYS: must be JSON '
-                                   '(a list, e.g. ["key"])')
+    assert done.stderr.strip() == (
+        "error: settings: DRIPSTONE_API_KEYS: must be JSON " '(a list, e.g. ["key"])'
+    )

@@ -15,10 +15,10 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
-from codec.converter import data_converter
-from settings import Settings as _Settings
 
 from api.app import create_app, set_client
+from codec.converter import data_converter
+from settings import Settings as _Settings
 
 KEY = "client-test-key-0123456789"
 
@@ -36,8 +36,12 @@ def served_app(settings, engine, temporal: Client | None = None) -> FastAPI:
 
         @asynccontextmanager
         async def lifespan(app: FastAPI):
-            set_client(app, await Client.connect(target, namespace=namespace,
-                                                 data_converter=data_converter(_Settings())))
+            set_client(
+                app,
+                await Client.connect(
+                    target, namespace=namespace, data_converter=data_converter(_Settings())
+                ),
+            )
             yield
 
         app.router.lifespan_context = lifespan
@@ -54,8 +58,9 @@ def _free_port() -> int:
 def serving(app: FastAPI) -> Iterator[str]:
     """uvicorn on a free loopback port in a thread; its base URL."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -95,6 +100,7 @@ class Faults(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         if fault == "lost":
             await response.aread()
-            raise httpx.ReadError("connection dropped before the answer (injected)",
-                                  request=request)
+            raise httpx.ReadError(
+                "connection dropped before the answer (injected)", request=request
+            )
         return response

@@ -13,7 +13,13 @@ from sqlalchemy import select
 from api.app import create_app
 from domain.journey import JourneyStatus
 from dripstone_client import (
-    AsyncDripstone, Conflict, ConnectionFailed, Dripstone, NotFound, RetryPolicy, ServerError,
+    AsyncDripstone,
+    Conflict,
+    ConnectionFailed,
+    Dripstone,
+    NotFound,
+    RetryPolicy,
+    ServerError,
 )
 from projections.schema import events
 from tests.client.harness import KEY, Faults, asgi, keyed, served_app
@@ -21,10 +27,13 @@ from tests.journey_harness import journey_result, journey_worker
 
 FAST = RetryPolicy(retries=3, backoff=0.01)
 PATIENT = {
-    "id": "client-patient", "name": "Waits a month (client test)",
+    "id": "client-patient",
+    "name": "Waits a month (client test)",
     "trigger": {"event": "form.submitted", "where": [{"path": "form_id", "value": "client-wait"}]},
-    "steps": [{"id": "hold", "kind": "wait", "delay": "30d"},
-              {"id": "mail", "kind": "send_email", "subject": "Much later", "body": "."}],
+    "steps": [
+        {"id": "hold", "kind": "wait", "delay": "30d"},
+        {"id": "mail", "kind": "send_email", "subject": "Much later", "body": "."},
+    ],
 }
 
 
@@ -56,11 +65,16 @@ async def test_manual_enrollment_and_flow_control(dev_server_env, engine, settin
                 break
             await asyncio.sleep(0.1)
         assert [(j["workflow_id"], j["status"], j["details"]["status"]) for j in journeys] == [
-            ("journey/client-patient/cl-cy", "running", "waiting")]
+            ("journey/client-patient/cl-cy", "running", "waiting")
+        ]
 
         paused = await dripstone.pause_journey("cl-cy", "client-patient")
-        assert paused == {"contact_id": "cl-cy", "flow_id": "client-patient", "action": "pause",
-                          "journeys_signalled": 1}
+        assert paused == {
+            "contact_id": "cl-cy",
+            "flow_id": "client-patient",
+            "action": "pause",
+            "journeys_signalled": 1,
+        }
         listed = await dripstone.contact_journeys("cl-cy", details=False)
         assert [(j["status"], j["details"]) for j in listed["journeys"]] == [("paused", None)]
         resumed = await dripstone.resume_journey("cl-cy")  # every flow the contact is in
@@ -76,15 +90,21 @@ async def test_manual_enrollment_and_flow_control(dev_server_env, engine, settin
                 break
             await asyncio.sleep(0.05)
         assert (progress["signal"], progress["status"], progress["signalled"]) == (
-            "stop", "completed", 1)
+            "stop",
+            "completed",
+            1,
+        )
         state = await journey_result(env, enrolled["workflow_id"])
     assert (state.status, state.exit_reason) == (JourneyStatus.EXITED, "stopped: flow archived")
 
 
 def event_ids(engine, contact_id: str) -> list[str]:
     with engine.connect() as conn:
-        return list(conn.execute(select(events.c.event_id)
-                                 .where(events.c.contact_id == contact_id)).scalars())
+        return list(
+            conn.execute(
+                select(events.c.event_id).where(events.c.contact_id == contact_id)
+            ).scalars()
+        )
 
 
 async def test_an_event_is_retried_under_its_own_id_and_stored_once(engine, settings):
@@ -101,9 +121,12 @@ async def test_an_event_is_retried_under_its_own_id_and_stored_once(engine, sett
 async def test_a_batch_is_retried_whole_and_each_event_kept_once(engine, settings):
     dripstone, wire = client_for(served_app(settings, engine), "lost")
     async with dripstone:
-        answer = await dripstone.send_events([
-            {"type": "custom", "contact_id": "cl-eve", "payload": {"name": f"step-{n}"}}
-            for n in range(3)])
+        answer = await dripstone.send_events(
+            [
+                {"type": "custom", "contact_id": "cl-eve", "payload": {"name": f"step-{n}"}}
+                for n in range(3)
+            ]
+        )
     assert len(wire.bodies) == 2 and wire.bodies[0] == wire.bodies[1]
     assert (answer["appended"], len(answer["duplicates"])) == (0, 3)
     assert len(event_ids(engine, "cl-eve")) == 3
@@ -131,31 +154,50 @@ def test_an_unreachable_server_fails_after_the_retries():
 async def test_an_upsert_changes_only_the_fields_it_names(engine, settings):
     dripstone, _ = client_for(served_app(settings, engine))
     async with dripstone:
-        created = await dripstone.upsert_contact("cl-gus", email="gus@example.com",
-                                                 phone="+14155550123",
-                                                 attributes={"plan": "pro", "city": "Oslo"})
+        created = await dripstone.upsert_contact(
+            "cl-gus",
+            email="gus@example.com",
+            phone="+14155550123",
+            attributes={"plan": "pro", "city": "Oslo"},
+        )
         updated = await dripstone.upsert_contact("cl-gus", phone=None, attributes={"city": None})
         contact = await dripstone.get_contact("cl-gus")
     assert (created["type"], updated["type"]) == ("contact.created", "contact.updated")
     assert (contact["email"], contact["phone"], contact["attributes"]) == (
-        "gus@example.com", None, {"plan": "pro"})
+        "gus@example.com",
+        None,
+        {"plan": "pro"},
+    )
 
 
 @pytest.mark.devserver
-async def test_an_audience_is_previewed_then_enrolled_by_a_backfill(dev_server_env, engine,
-                                                                   settings):
+async def test_an_audience_is_previewed_then_enrolled_by_a_backfill(
+    dev_server_env, engine, settings
+):
     env = dev_server_env
-    flow = {"id": "client-existing", "name": "Existing signups (client test)",
-            "trigger": {"event": "form.submitted",
-                        "where": [{"path": "form_id", "value": "client-old-form"}]},
-            "steps": [{"id": "hello", "kind": "send_email", "subject": "Hello again", "body": "."}]}
+    flow = {
+        "id": "client-existing",
+        "name": "Existing signups (client test)",
+        "trigger": {
+            "event": "form.submitted",
+            "where": [{"path": "form_id", "value": "client-old-form"}],
+        },
+        "steps": [{"id": "hello", "kind": "send_email", "subject": "Hello again", "body": "."}],
+    }
     dripstone, _ = client_for(create_app(keyed(settings), engine, env.client))
     async with journey_worker(env.client, engine, settings), dripstone:
         for contact_id in ("cl-hal", "cl-ida", "cl-jon"):
             await dripstone.upsert_contact(contact_id, email=f"{contact_id}@example.com")
-        await dripstone.send_events([
-            {"type": "form.submitted", "contact_id": c, "payload": {"form_id": "client-old-form"}}
-            for c in ("cl-hal", "cl-ida")])
+        await dripstone.send_events(
+            [
+                {
+                    "type": "form.submitted",
+                    "contact_id": c,
+                    "payload": {"form_id": "client-old-form"},
+                }
+                for c in ("cl-hal", "cl-ida")
+            ]
+        )
         await dripstone.save_flow(flow)
         preview = await dripstone.audience("client-existing", version="draft", limit=1)
         assert (preview["count"], [c["contact_id"] for c in preview["contacts"]]) == (2, ["cl-hal"])

@@ -16,7 +16,9 @@ def test_the_blocking_client_pages_through_events_and_messages(engine, settings)
         assert [m["step_id"] for m in first["messages"]] == [None, "ucs2"]
         rest = dripstone.contact_messages("ann", cursor=first["next"])
         assert [(m["step_id"], m["segments"], m["encoding"]) for m in rest["messages"]] == [
-            ("gsm", 1, "GSM-7"), ("hello", None, None)]
+            ("gsm", 1, "GSM-7"),
+            ("hello", None, None),
+        ]
         assert rest["next"] is None
         events = dripstone.contact_events("ann", limit=6)
         assert len(events["events"]) == 6 and events["next"] is not None
@@ -31,8 +33,9 @@ def test_the_blocking_client_pages_through_events_and_messages(engine, settings)
 
 async def test_the_async_client_reads_the_same_history(engine, settings):
     seed_ann(engine)
-    async with AsyncDripstone("http://dripstone.test", KEY,
-                              transport=asgi(served_app(settings, engine))) as dripstone:
+    async with AsyncDripstone(
+        "http://dripstone.test", KEY, transport=asgi(served_app(settings, engine))
+    ) as dripstone:
         messages = (await dripstone.contact_messages("ann"))["messages"]
         assert [m["status"] for m in messages] == ["failed", "sent", "sent", "sent"]
         assert (messages[1]["segments"], messages[1]["encoding"]) == (2, "UCS-2")

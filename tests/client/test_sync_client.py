@@ -14,16 +14,23 @@ from sqlalchemy import func, select
 
 from domain.journey import JourneyStatus
 from dripstone_client import (
-    AuthenticationError, Conflict, Dripstone, NotFound, ValidationFailed,
+    AuthenticationError,
+    Conflict,
+    Dripstone,
+    NotFound,
+    ValidationFailed,
 )
 from projections.schema import events
 from tests.client.harness import KEY, served_app, serving
 from tests.journey_harness import journey_result, journey_worker, outbox
 
 WELCOME = {
-    "id": "client-welcome", "name": "Welcome (client test)",
-    "trigger": {"event": "form.submitted",
-                "where": [{"path": "form_id", "value": "client-signup"}]},
+    "id": "client-welcome",
+    "name": "Welcome (client test)",
+    "trigger": {
+        "event": "form.submitted",
+        "where": [{"path": "form_id", "value": "client-signup"}],
+    },
     "steps": [
         {"id": "hello", "kind": "send_email", "subject": "Hello {{ first_name }}", "body": "Hi."},
         {"id": "tag", "kind": "add_tag", "tag": "welcomed"},
@@ -44,10 +51,16 @@ def stored_events(engine) -> int:
 async def test_a_service_drives_a_flow_from_draft_to_archive(dev_server_env, engine, settings):
     env = dev_server_env
     async with journey_worker(env.client, engine, settings):
-        with serving(served_app(settings, engine, env.client)) as base_url, \
-                Dripstone(base_url, KEY) as dripstone:
-            upserted = await call(dripstone.upsert_contact, "cl-ann", email="ann@example.com",
-                                  attributes={"first_name": "Ann"})
+        with (
+            serving(served_app(settings, engine, env.client)) as base_url,
+            Dripstone(base_url, KEY) as dripstone,
+        ):
+            upserted = await call(
+                dripstone.upsert_contact,
+                "cl-ann",
+                email="ann@example.com",
+                attributes={"first_name": "Ann"},
+            )
             assert (upserted["type"], upserted["appended"]) == ("contact.created", True)
             assert upserted["event_id"].startswith("client-")  # made here, so retries are safe
 
@@ -55,19 +68,24 @@ async def test_a_service_drives_a_flow_from_draft_to_archive(dev_server_env, eng
             verdict = await call(dripstone.validate_flow, broken)
             assert not verdict["valid"]
             assert [(p["step_id"], p["field"]) for p in verdict["problems"]] == [
-                ("hello", "subject")]
+                ("hello", "subject")
+            ]
             assert (await call(dripstone.validate_flow, WELCOME))["valid"]
 
             saved = await call(dripstone.save_flow, WELCOME)
             assert (saved["flow_id"], saved["status"], saved["problems"]) == (
-                "client-welcome", "draft", [])
+                "client-welcome",
+                "draft",
+                [],
+            )
             published = await call(dripstone.publish_flow, "client-welcome")
             assert (published["version"], published["backfill"]) == (1, None)
             listed = {f["flow_id"]: f for f in (await call(dripstone.list_flows))["flows"]}
             assert listed["client-welcome"]["status"] == "published"
 
-            accepted = await call(dripstone.send_event, "form.submitted", "cl-ann",
-                                  {"form_id": "client-signup"})
+            accepted = await call(
+                dripstone.send_event, "form.submitted", "cl-ann", {"form_id": "client-signup"}
+            )
             [routed] = accepted["routed"]
             assert (routed["flow_id"], routed["outcome"]) == ("client-welcome", "enrolled")
             state = await journey_result(env, routed["workflow_id"])
@@ -81,10 +99,17 @@ async def test_a_service_drives_a_flow_from_draft_to_archive(dev_server_env, eng
                 if journeys and journeys[0]["status"] == "ended":
                     break
                 await asyncio.sleep(0.1)
-            assert [(j["flow_id"], j["status"], j["details"]["status"], j["details"]["trail"])
-                    for j in journeys] == [
-                ("client-welcome", "ended", "completed", ["hello: email sent",
-                                                          "tag: contact.tag_added welcomed"])]
+            assert [
+                (j["flow_id"], j["status"], j["details"]["status"], j["details"]["trail"])
+                for j in journeys
+            ] == [
+                (
+                    "client-welcome",
+                    "ended",
+                    "completed",
+                    ["hello: email sent", "tag: contact.tag_added welcomed"],
+                )
+            ]
 
             versions = await call(dripstone.flow_versions, "client-welcome")
             assert [v["version"] for v in versions["versions"]] == [1]
@@ -128,14 +153,23 @@ class Counting(httpx.HTTPTransport):
 
 
 def custom_events(contact_id: str, count: int, start: int = 0) -> list[dict]:
-    return [{"event_id": f"{contact_id}-{n}", "type": "custom", "contact_id": contact_id,
-             "payload": {"name": "page_scrolled"}} for n in range(start, start + count)]
+    return [
+        {
+            "event_id": f"{contact_id}-{n}",
+            "type": "custom",
+            "contact_id": contact_id,
+            "payload": {"name": "page_scrolled"},
+        }
+        for n in range(start, start + count)
+    ]
 
 
 def test_a_long_list_of_events_goes_in_chunks_of_a_thousand(engine, settings):
     transport = Counting()
-    with serving(served_app(settings, engine)) as base_url, \
-            Dripstone(base_url, KEY, transport=transport, timeout=60) as dripstone:
+    with (
+        serving(served_app(settings, engine)) as base_url,
+        Dripstone(base_url, KEY, transport=transport, timeout=60) as dripstone,
+    ):
         first = dripstone.send_events(custom_events("cl-many", 2500))
         assert transport.requests == 3
         assert (first["received"], first["appended"], first["duplicates"]) == (2500, 2500, [])
@@ -163,7 +197,9 @@ def test_dead_letters_and_journeys_without_temporal(engine, settings):
         assert [d["event_id"] for d in page["dead_letters"]] == ["cl-dl-1"]
         rest = dripstone.dead_letters(after=page["next_after"])
         assert ([d["reason"] for d in rest["dead_letters"]], rest["next_after"]) == (
-            ["gone too"], None)
+            ["gone too"],
+            None,
+        )
         assert dripstone.retry_dead_letter("cl-dl-1")["action"] == "retried"
         assert dripstone.skip_dead_letter("cl-dl-2")["action"] == "skipped"
         with pytest.raises(NotFound, match="not a dead letter"):
@@ -176,26 +212,49 @@ def test_dead_letters_and_journeys_without_temporal(engine, settings):
 @pytest.mark.devserver
 async def test_a_service_sends_a_mailing_chain_on_the_dev_server(dev_server_env, engine, settings):
     env = dev_server_env
-    chain = {"id": "client-chain", "audience": {"condition": {"kind": "has_tag", "tag": "cl-vip"}},
-             "steps": [
-                 {"id": "main", "channel": "email", "subject": "Hi {{ first_name }}", "body": "Sale."},
-                 {"id": "nudge", "channel": "email", "when": {"delay": "2s"}, "to": "terms",
-                  "terms": ["not_opened"], "subject": "Still on", "body": "Sale ends."}]}
+    chain = {
+        "id": "client-chain",
+        "audience": {"condition": {"kind": "has_tag", "tag": "cl-vip"}},
+        "steps": [
+            {"id": "main", "channel": "email", "subject": "Hi {{ first_name }}", "body": "Sale."},
+            {
+                "id": "nudge",
+                "channel": "email",
+                "when": {"delay": "2s"},
+                "to": "terms",
+                "terms": ["not_opened"],
+                "subject": "Still on",
+                "body": "Sale ends.",
+            },
+        ],
+    }
     async with journey_worker(env.client, engine, settings):
-        with serving(served_app(settings, engine, env.client)) as base_url, \
-                Dripstone(base_url, KEY) as dripstone:
+        with (
+            serving(served_app(settings, engine, env.client)) as base_url,
+            Dripstone(base_url, KEY) as dripstone,
+        ):
             for contact_id in ("cm-1", "cm-2"):
-                await call(dripstone.upsert_contact, contact_id, email=f"{contact_id}@example.com",
-                           attributes={"first_name": contact_id})
+                await call(
+                    dripstone.upsert_contact,
+                    contact_id,
+                    email=f"{contact_id}@example.com",
+                    attributes={"first_name": contact_id},
+                )
                 await call(dripstone.send_event, "contact.tag_added", contact_id, {"tag": "cl-vip"})
             with pytest.raises(ValidationFailed) as refused:
-                await call(dripstone.save_mailing, {**chain, "steps": [{**chain["steps"][0],
-                                                                       "channel": "fax"}]})
+                await call(
+                    dripstone.save_mailing,
+                    {**chain, "steps": [{**chain["steps"][0], "channel": "fax"}]},
+                )
             saved = await call(dripstone.save_mailing, chain)
             preview = await call(dripstone.preview_mailing, "client-chain")
             sent = await call(dripstone.send_mailing, "client-chain")
-            await call(dripstone.send_event, "email.opened", "cm-1",
-                       {"message_key": "mailing/client-chain/main/cm-1"})
+            await call(
+                dripstone.send_event,
+                "email.opened",
+                "cm-1",
+                {"message_key": "mailing/client-chain/main/cm-1"},
+            )
             for _ in range(300):
                 detail = await call(dripstone.get_mailing, "client-chain")
                 if detail["status"] == "sent":

@@ -61,7 +61,9 @@ async def test_a_tampered_payload_or_a_swapped_key_id_is_refused():
     codec = EncryptionCodec({"a": A, "b": B}, "a")
     [sealed] = await codec.encode([plain("x")])
     swapped = Payload(metadata={**sealed.metadata, KEY_ID_KEY: b"b"}, data=sealed.data)
-    flipped = Payload(metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1]))
+    flipped = Payload(
+        metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
+    )
     for bad in (swapped, flipped):
         with pytest.raises(DecryptFailed):
             await codec.decode([bad])
@@ -93,8 +95,9 @@ def one_machine(monkeypatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_on_one_machine_the_data_folder_gets_a_key_readable_by_its_owner_only(tmp_path,
-                                                                              monkeypatch):
+def test_on_one_machine_the_data_folder_gets_a_key_readable_by_its_owner_only(
+    tmp_path, monkeypatch
+):
     one_machine(monkeypatch)
     first = codec_for(Settings(_env_file=None, data_dir=tmp_path))
     again = local_keys(tmp_path)
@@ -140,11 +143,19 @@ def test_threads_creating_the_key_file_at_once_all_end_with_the_same_key(tmp_pat
 
 
 def test_processes_starting_together_share_one_key(tmp_path):
-    script = ("import sys; from pathlib import Path; from codec.keys import local_keys; "
-              "k = local_keys(Path(sys.argv[1])); print(k.current, k.keys[k.current].hex())")
-    processes = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "data")],
-                                  cwd=ROOT, stdout=subprocess.PIPE, text=True)
-                 for _ in range(4)]
+    script = (
+        "import sys; from pathlib import Path; from codec.keys import local_keys; "
+        "k = local_keys(Path(sys.argv[1])); print(k.current, k.keys[k.current].hex())"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path / "data")],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outputs = {p.communicate(timeout=60)[0].strip() for p in processes}
     assert all(p.returncode == 0 for p in processes)
     assert len(outputs) == 1, outputs
@@ -166,18 +177,29 @@ async def test_failure_messages_and_details_are_encrypted(tmp_path, monkeypatch)
     phone, body = "+14155550123", '{"error": "unknown subscriber grace@example.com"}'
     try:
         try:
-            raise ApplicationError(f"20003: Invalid 'To' Phone Number: {phone}", {"to": phone},
-                                   type="ProviderRejected", non_retryable=True)
+            raise ApplicationError(
+                f"20003: Invalid 'To' Phone Number: {phone}",
+                {"to": phone},
+                type="ProviderRejected",
+                non_retryable=True,
+            )
         except ApplicationError as cause:
-            raise ActivityError("activity failed", scheduled_event_id=5, started_event_id=6,
-                                identity="worker", activity_type="send_sms", activity_id="1",
-                                retry_state=RetryState.NON_RETRYABLE_FAILURE) from cause
+            raise ActivityError(
+                "activity failed",
+                scheduled_event_id=5,
+                started_event_id=6,
+                identity="worker",
+                activity_type="send_sms",
+                activity_id="1",
+                retry_state=RetryState.NON_RETRYABLE_FAILURE,
+            ) from cause
     except ActivityError as error:
         failure = Failure()
         await converter.encode_failure(error, failure)
     webhook = Failure()
-    await converter.encode_failure(ApplicationError(f"webhook answered 400: {body}",
-                                                    type="ProviderRejected"), webhook)
+    await converter.encode_failure(
+        ApplicationError(f"webhook answered 400: {body}", type="ProviderRejected"), webhook
+    )
     stored = failure.SerializeToString() + webhook.SerializeToString()
     for value in (phone, "4155550123", "grace@example.com", "Invalid 'To' Phone"):
         assert value.encode() not in stored, value

@@ -13,22 +13,36 @@ def test_huffman_strings_decode_as_in_rfc_7541_appendix_c_4():
 def test_header_blocks_share_the_dynamic_table_as_in_rfc_7541_appendix_c_4():
     decoder = HeaderBlockDecoder()
     assert decoder.decode(bytes.fromhex("828684418cf1e3c2e5f23a6ba0ab90f4ff")) == [
-        (":method", "GET"), (":scheme", "http"), (":path", "/"),
-        (":authority", "www.example.com")]
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/"),
+        (":authority", "www.example.com"),
+    ]
     # 0xbe: the entry the first block added to the dynamic table.
     assert decoder.decode(bytes.fromhex("828684be5886a8eb10649cbf"))[3:] == [
-        (":authority", "www.example.com"), ("cache-control", "no-cache")]
+        (":authority", "www.example.com"),
+        ("cache-control", "no-cache"),
+    ]
 
 
 def test_request_headers_are_read_from_frames_split_anywhere():
     block = bytes.fromhex("828684418cf1e3c2e5f23a6ba0ab90f4ff")
     # A HEADERS frame without END_HEADERS, then a CONTINUATION frame that ends it.
-    stream = (PREFACE + len(block[:5]).to_bytes(3, "big") + b"\x01\x00" + b"\x00\x00\x00\x01"
-              + block[:5] + len(block[5:]).to_bytes(3, "big") + b"\x09\x04"
-              + b"\x00\x00\x00\x01" + block[5:])
+    stream = (
+        PREFACE
+        + len(block[:5]).to_bytes(3, "big")
+        + b"\x01\x00"
+        + b"\x00\x00\x00\x01"
+        + block[:5]
+        + len(block[5:]).to_bytes(3, "big")
+        + b"\x09\x04"
+        + b"\x00\x00\x00\x01"
+        + block[5:]
+    )
     found = []
     reader = RequestHeaders(found.append)
     for at in range(0, len(stream), 7):
-        reader.feed(stream[at:at + 7])
-    assert found == [{":method": "GET", ":scheme": "http", ":path": "/",
-                      ":authority": "www.example.com"}]
+        reader.feed(stream[at : at + 7])
+    assert found == [
+        {":method": "GET", ":scheme": "http", ":path": "/", ":authority": "www.example.com"}
+    ]

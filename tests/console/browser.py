@@ -30,12 +30,15 @@ async def browser_page(base_url: str) -> AsyncIterator[Page]:
     executable = chromium_path()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=executable, headless=True,
+            executable_path=executable,
+            headless=True,
             # Containers (CI runs as root) have no user namespaces for Chromium's sandbox.
-            args=["--no-sandbox", "--disable-dev-shm-usage"])
+            args=["--no-sandbox", "--disable-dev-shm-usage"],
+        )
         try:
-            context = await browser.new_context(base_url=base_url,
-                                                viewport={"width": 1280, "height": 900})
+            context = await browser.new_context(
+                base_url=base_url, viewport={"width": 1280, "height": 900}
+            )
             page = await context.new_page()
             page.set_default_timeout(20_000)
             yield page

@@ -8,31 +8,65 @@ import uuid
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
 from tests.journey_harness import (
-    contact, enroll_and_finish, event, flow_from, journey_result, journey_worker, send,
+    contact,
+    enroll_and_finish,
+    event,
+    flow_from,
+    journey_result,
+    journey_worker,
+    send,
 )
 
-WELCOME = {"id": "welcome", "name": "Welcome series", "trigger": {
-    "event": "form.submitted", "where": [{"path": "form_id", "value": "signup"}]}, "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Welcome, {{ first_name }}",
-     "body": "Glad you came."},
-    {"id": "engaged", "kind": "branch", "condition": {"kind": "has_tag", "tag": "vip"},
-     "then": "vip", "otherwise": "done"},
-    {"id": "vip", "kind": "add_tag", "tag": "welcomed-vip"},
-    {"id": "done", "kind": "exit"}]}
+WELCOME = {
+    "id": "welcome",
+    "name": "Welcome series",
+    "trigger": {"event": "form.submitted", "where": [{"path": "form_id", "value": "signup"}]},
+    "steps": [
+        {
+            "id": "hello",
+            "kind": "send_email",
+            "subject": "Welcome, {{ first_name }}",
+            "body": "Glad you came.",
+        },
+        {
+            "id": "engaged",
+            "kind": "branch",
+            "condition": {"kind": "has_tag", "tag": "vip"},
+            "then": "vip",
+            "otherwise": "done",
+        },
+        {"id": "vip", "kind": "add_tag", "tag": "welcomed-vip"},
+        {"id": "done", "kind": "exit"},
+    ],
+}
 
 # Undecided on purpose (a sample of 50): the console shows the test still running.
-AB = {"id": "ab-hello", "name": "Subject test", "trigger": {
-    "event": "form.submitted", "where": [{"path": "form_id", "value": "ab"}]}, "steps": [
-    {"id": "subject", "kind": "experiment", "channel": "email",
-     "variants": [{"name": "plain", "weight": 1, "subject": "Hello", "body": "."},
-                  {"name": "bold", "weight": 1, "subject": "HELLO!", "body": "."}],
-     "metric": {"kind": "opened", "window": "1d"},
-     "winner": {"after": "sample_size", "sample_size": 50}},
-    {"id": "after", "kind": "add_tag", "tag": "greeted"}]}
+AB = {
+    "id": "ab-hello",
+    "name": "Subject test",
+    "trigger": {"event": "form.submitted", "where": [{"path": "form_id", "value": "ab"}]},
+    "steps": [
+        {
+            "id": "subject",
+            "kind": "experiment",
+            "channel": "email",
+            "variants": [
+                {"name": "plain", "weight": 1, "subject": "Hello", "body": "."},
+                {"name": "bold", "weight": 1, "subject": "HELLO!", "body": "."},
+            ],
+            "metric": {"kind": "opened", "window": "1d"},
+            "winner": {"after": "sample_size", "sample_size": 50},
+        },
+        {"id": "after", "kind": "add_tag", "tag": "greeted"},
+    ],
+}
 
-MAILING = {"id": "spring", "name": "Spring sale",
-           "audience": {"condition": {"kind": "has_tag", "tag": "vip"}},
-           "steps": [{"id": "main", "channel": "email", "subject": "Spring", "body": "Sale."}]}
+MAILING = {
+    "id": "spring",
+    "name": "Spring sale",
+    "audience": {"condition": {"kind": "has_tag", "tag": "vip"}},
+    "steps": [{"id": "main", "channel": "email", "subject": "Spring", "body": "Sale."}],
+}
 
 
 class People:

@@ -11,13 +11,21 @@ from console import session
 from tests.api.http import TestClient
 from tests.api.v1_harness import KEY, OTHER_KEY, keyed
 
-PAGES = ["/console/flows", "/console/experiments", "/console/mailings", "/console/contacts",
-         "/console/flows/welcome", "/console/contacts/c-1", "/console/mailings/spring"]
+PAGES = [
+    "/console/flows",
+    "/console/experiments",
+    "/console/mailings",
+    "/console/contacts",
+    "/console/flows/welcome",
+    "/console/contacts/c-1",
+    "/console/mailings/spring",
+]
 
 
 def browser(settings, engine) -> TestClient:
-    return TestClient(create_app(keyed(settings), engine), base_url="http://console.test",
-                      follow_redirects=False)
+    return TestClient(
+        create_app(keyed(settings), engine), base_url="http://console.test", follow_redirects=False
+    )
 
 
 def logged_in(settings, engine) -> TestClient:
@@ -32,7 +40,8 @@ def test_without_a_key_every_page_sends_the_browser_to_log_in(settings, engine, 
     answer = browser(settings, engine).get(path + "?version=1")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/console/login?next=" + (
-        path.replace("/", "%2F") + "%3Fversion%3D1")
+        path.replace("/", "%2F") + "%3Fversion%3D1"
+    )
 
 
 def test_login_takes_an_accepted_key_and_returns_to_the_page_asked_for(settings, engine):
@@ -57,19 +66,31 @@ def test_a_wrong_or_missing_key_is_refused_with_the_reason(settings, engine):
     assert client.get("/console/flows").status_code == 303
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/console/",
-                                    "/v1/flows", "/console\\@evil.example",
-                                    # Dot segments: browsers resolve them, encoded or not.
-                                    "/console/../v1", "/console/../v1/flows?x=1",
-                                    "/console/%2e%2e/v1", "/console/.%2E/v1", "/console/./flows",
-                                    "/console//evil.example", "/console/%2F%2Fevil"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/console/",
+        "/v1/flows",
+        "/console\\@evil.example",
+        # Dot segments: browsers resolve them, encoded or not.
+        "/console/../v1",
+        "/console/../v1/flows?x=1",
+        "/console/%2e%2e/v1",
+        "/console/.%2E/v1",
+        "/console/./flows",
+        "/console//evil.example",
+        "/console/%2F%2Fevil",
+    ],
+)
 def test_login_never_sends_the_browser_out_of_the_console(settings, engine, target):
     answer = browser(settings, engine).post("/console/login", data={"api_key": KEY, "next": target})
     assert answer.headers["location"] == "/console/flows"
 
 
-@pytest.mark.parametrize("target", ["/console/mailings", "/console/flows/welcome?version=2",
-                                    "/console/contacts/c-1"])
+@pytest.mark.parametrize(
+    "target", ["/console/mailings", "/console/flows/welcome?version=2", "/console/contacts/c-1"]
+)
 def test_login_brings_the_browser_back_to_a_console_page(settings, engine, target):
     answer = browser(settings, engine).post("/console/login", data={"api_key": KEY, "next": target})
     assert answer.headers["location"] == target
@@ -78,7 +99,9 @@ def test_login_brings_the_browser_back_to_a_console_page(settings, engine, targe
 def test_the_api_key_in_a_header_opens_pages_as_on_v1(settings, engine):
     client = browser(settings, engine)
     assert client.get("/console/flows", headers={"X-API-Key": KEY}).status_code == 200
-    assert client.get("/console/flows", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+    assert (
+        client.get("/console/flows", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+    )
     assert client.get("/console/flows", headers={"X-API-Key": "nope"}).status_code == 303
 
 
@@ -111,8 +134,10 @@ def test_the_stylesheet_needs_no_key(settings, engine):
 @pytest.mark.parametrize("forced, secure", [(None, False), (True, True)])
 def test_the_cookie_is_secure_when_asked_behind_a_tls_proxy(settings, engine, forced, secure):
     # The API sees http behind a proxy that terminates TLS: only the setting says https.
-    client = TestClient(create_app(keyed(settings.model_copy(update={
-        "console_secure_cookie": forced})), engine), base_url="http://console.test",
-        follow_redirects=False)
+    client = TestClient(
+        create_app(keyed(settings.model_copy(update={"console_secure_cookie": forced})), engine),
+        base_url="http://console.test",
+        follow_redirects=False,
+    )
     answer = client.post("/console/login", data={"api_key": KEY, "next": "/console/flows"})
     assert ("; Secure" in answer.headers["set-cookie"]) is secure

@@ -18,20 +18,26 @@ from tests.journey_harness import outbox
 
 
 async def box_count(page, step_id: str, name: str) -> str:
-    return await page.locator(f'#flow-graph g[data-step="{step_id}"] '
-                              f'tspan[data-count="{name}"]').text_content()
+    return await page.locator(
+        f'#flow-graph g[data-step="{step_id}"] ' f'tspan[data-count="{name}"]'
+    ).text_content()
 
 
 async def topic_count(page, topic: str, channel: str) -> str:
     await page.goto("/console/contacts")
-    return await page.locator(f'#topics tr[data-topic="{topic}"] '
-                              f'td[data-count="{channel}"]').text_content()
+    return await page.locator(
+        f'#topics tr[data-topic="{topic}"] ' f'td[data-count="{channel}"]'
+    ).text_content()
 
 
 async def test_console_pages_in_a_browser(time_skipping_env, engine, settings):
     # Preference links on, as a deployment sets them: every marketing email carries one.
-    settings = settings.model_copy(update={"preference_link_key": Fernet.generate_key().decode(),
-                                           "preference_base_url": "https://mail.example.com"})
+    settings = settings.model_copy(
+        update={
+            "preference_link_key": Fernet.generate_key().decode(),
+            "preference_base_url": "https://mail.example.com",
+        }
+    )
     people = await run_welcome(time_skipping_env, engine, settings)
     [welcome] = outbox(engine, people.bo)
     link = re.search(r"https://mail\.example\.com(/preferences/\S+)", welcome.body).group(1)
@@ -98,9 +104,17 @@ async def test_console_pages_in_a_browser(time_skipping_env, engine, settings):
 
             # Then he opts out of email altogether; the graph counts it against his message.
             async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}) as api:
-                ok(await api.post("/v1/events", json={
-                    "type": "contact.unsubscribed", "contact_id": people.bo,
-                    "payload": {"channel": "email"}}), 202)
+                ok(
+                    await api.post(
+                        "/v1/events",
+                        json={
+                            "type": "contact.unsubscribed",
+                            "contact_id": people.bo,
+                            "payload": {"channel": "email"},
+                        },
+                    ),
+                    202,
+                )
             await page.goto("/console/flows/welcome")
             assert await box_count(page, "hello", "unsubscribed") == "unsub 1"
             await snapshot(page, "flow-welcome-after-opt-out")

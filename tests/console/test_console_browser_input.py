@@ -40,14 +40,17 @@ async def test_the_console_answers_odd_urls_with_its_own_pages(engine, settings)
             assert await page.locator("nav a.current").text_content() == "Flows"
             await snapshot(page, "console-bad-version")
             answer = await page.goto("/console/nowhere")
-            assert answer.status == 404 and "/console/nowhere" in await page.get_by_role(
-                "alert").text_content()
+            assert (
+                answer.status == 404
+                and "/console/nowhere" in await page.get_by_role("alert").text_content()
+            )
 
 
 async def test_the_preference_form_changes_only_what_it_shows(engine, settings):
     key = Fernet.generate_key().decode()
-    configured = keyed(settings).model_copy(update={
-        "preference_link_key": key, "preference_base_url": "https://mail.example.com"})
+    configured = keyed(settings).model_copy(
+        update={"preference_link_key": key, "preference_base_url": "https://mail.example.com"}
+    )
     ingest(engine, contact("ann", email="ann@example.com"))
     link = PreferenceLinks.from_settings(configured).page_url("ann")
     with serving(create_app(configured, engine)) as base_url:
@@ -57,7 +60,9 @@ async def test_the_preference_form_changes_only_what_it_shows(engine, settings):
             await page.click("#save")
             assert await page.locator("#notice").text_content() == "Your choices are saved."
             assert not await page.is_checked("#email-newsletter")
-            assert await page.is_checked("#email-general") and await page.is_checked("#sms-newsletter")
+            assert await page.is_checked("#email-general") and await page.is_checked(
+                "#sms-newsletter"
+            )
             await snapshot(page, "preferences-one-box")
     with engine.connect() as conn:
         assert topic_opt_outs(conn, "email", "newsletter", ["ann"]) == {"ann"}

@@ -18,45 +18,105 @@ NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 
 def _ab(flow_id: str, metric: dict, holdout: float = 0) -> dict:
-    return {"id": flow_id, "holdout_percent": holdout, "steps": [
-        {"id": "subject", "kind": "experiment", "channel": "email", "metric": metric,
-         "winner": {"after": "sample_size", "sample_size": 50},
-         "variants": [{"name": "plain", "weight": 1, "subject": "Hi", "body": "."},
-                      {"name": "bold", "weight": 1, "subject": "HI", "body": "."}]},
-        {"id": "goal", "kind": "goal", "goal": {"kind": "has_tag", "tag": "customer"}}]}
+    return {
+        "id": flow_id,
+        "holdout_percent": holdout,
+        "steps": [
+            {
+                "id": "subject",
+                "kind": "experiment",
+                "channel": "email",
+                "metric": metric,
+                "winner": {"after": "sample_size", "sample_size": 50},
+                "variants": [
+                    {"name": "plain", "weight": 1, "subject": "Hi", "body": "."},
+                    {"name": "bold", "weight": 1, "subject": "HI", "body": "."},
+                ],
+            },
+            {"id": "goal", "kind": "goal", "goal": {"kind": "has_tag", "tag": "customer"}},
+        ],
+    }
 
 
 def _seed(engine, numbers: range) -> None:
-    metrics = [{"kind": "opened", "window": "1d"}, {"kind": "clicked", "window": "2d"},
-               {"kind": "converted", "window": "3d", "goal": "goal"}]
+    metrics = [
+        {"kind": "opened", "window": "1d"},
+        {"kind": "clicked", "window": "2d"},
+        {"kind": "converted", "window": "3d", "goal": "goal"},
+    ]
     with engine.begin() as conn:
-        publish(conn, flow_from({"id": f"plain-{numbers[0]}", "steps": [
-            {"id": "t", "kind": "add_tag", "tag": "x"}]}))
+        publish(
+            conn,
+            flow_from(
+                {"id": f"plain-{numbers[0]}", "steps": [{"id": "t", "kind": "add_tag", "tag": "x"}]}
+            ),
+        )
         for n in numbers:
             flow_id = f"ab-{n}"
             publish(conn, flow_from(_ab(flow_id, metrics[n % 3], holdout=10 * (n % 2))))
             for i in range(6):
                 contact, journey, key = f"c{n}-{i}", f"journey/{flow_id}/c{n}-{i}", f"k-{n}-{i}"
                 at = NOW - timedelta(days=5, hours=i)
-                conn.execute(experiment_assignments.insert().values(
-                    message_key=key, flow_id=flow_id, flow_version=1, step_id="subject",
-                    contact_id=contact, journey_id=journey, variant=("plain", "bold")[i % 2],
-                    phase="winner" if i == 5 else "test", assigned_at=at))
-                conn.execute(journey_index.insert().values(
-                    workflow_id=journey, contact_id=contact, flow_id=flow_id, flow_version=1,
-                    enrollment_id=f"e-{n}-{i}", status="ended", started_at=at, updated_at=at))
+                conn.execute(
+                    experiment_assignments.insert().values(
+                        message_key=key,
+                        flow_id=flow_id,
+                        flow_version=1,
+                        step_id="subject",
+                        contact_id=contact,
+                        journey_id=journey,
+                        variant=("plain", "bold")[i % 2],
+                        phase="winner" if i == 5 else "test",
+                        assigned_at=at,
+                    )
+                )
+                conn.execute(
+                    journey_index.insert().values(
+                        workflow_id=journey,
+                        contact_id=contact,
+                        flow_id=flow_id,
+                        flow_version=1,
+                        enrollment_id=f"e-{n}-{i}",
+                        status="ended",
+                        started_at=at,
+                        updated_at=at,
+                    )
+                )
                 if i % 3 == 0:
-                    conn.execute(email_engagement.insert().values(
-                        contact_id=contact, kind="click", touch_key=key, message_key=key,
-                        flow_id=flow_id, step_id="subject", first_at=at + timedelta(hours=1)))
-                    conn.execute(journey_conversions.insert().values(
-                        journey_id=journey, enrollment_id=f"e-{n}-{i}", flow_id=flow_id,
-                        flow_version=1, contact_id=contact, goal_step="goal", step_id="goal",
-                        converted_at=at + timedelta(hours=2)))
+                    conn.execute(
+                        email_engagement.insert().values(
+                            contact_id=contact,
+                            kind="click",
+                            touch_key=key,
+                            message_key=key,
+                            flow_id=flow_id,
+                            step_id="subject",
+                            first_at=at + timedelta(hours=1),
+                        )
+                    )
+                    conn.execute(
+                        journey_conversions.insert().values(
+                            journey_id=journey,
+                            enrollment_id=f"e-{n}-{i}",
+                            flow_id=flow_id,
+                            flow_version=1,
+                            contact_id=contact,
+                            goal_step="goal",
+                            step_id="goal",
+                            converted_at=at + timedelta(hours=2),
+                        )
+                    )
             if n == 0:
-                conn.execute(experiment_decisions.insert().values(
-                    flow_id=flow_id, step_id="subject", winner="bold", rule="sample_size",
-                    decided_at=NOW, result={}))
+                conn.execute(
+                    experiment_decisions.insert().values(
+                        flow_id=flow_id,
+                        step_id="subject",
+                        winner="bold",
+                        rule="sample_size",
+                        decided_at=NOW,
+                        result={},
+                    )
+                )
 
 
 @contextmanager
@@ -65,6 +125,7 @@ def counted(engine):
 
     def seen(conn, cursor, statement, *rest):
         statements.append(statement)
+
     event.listen(engine, "before_cursor_execute", seen)
     try:
         yield statements
@@ -93,11 +154,19 @@ def test_the_experiments_page_reads_in_a_fixed_number_of_queries(engine):
 def _experiments(flow_id: str, count: int) -> dict:
     """A flow with `count` experiment steps, each with its own metric, and a holdout."""
     one = _ab(flow_id, {"kind": "opened", "window": "1d"})["steps"][0]
-    metrics = [{"kind": "opened", "window": "1d"}, {"kind": "clicked", "window": "2d"},
-               {"kind": "converted", "window": "3d", "goal": "goal"}]
-    return {"id": flow_id, "holdout_percent": 10, "steps": [
-        *({**one, "id": f"subject-{i}", "metric": metrics[i % 3]} for i in range(count)),
-        {"id": "goal", "kind": "goal", "goal": {"kind": "has_tag", "tag": "customer"}}]}
+    metrics = [
+        {"kind": "opened", "window": "1d"},
+        {"kind": "clicked", "window": "2d"},
+        {"kind": "converted", "window": "3d", "goal": "goal"},
+    ]
+    return {
+        "id": flow_id,
+        "holdout_percent": 10,
+        "steps": [
+            *({**one, "id": f"subject-{i}", "metric": metrics[i % 3]} for i in range(count)),
+            {"id": "goal", "kind": "goal", "goal": {"kind": "has_tag", "tag": "customer"}},
+        ],
+    }
 
 
 def test_one_flow_reads_in_a_fixed_number_of_queries_however_many_experiments(engine):
@@ -111,5 +180,6 @@ def test_one_flow_reads_in_a_fixed_number_of_queries_however_many_experiments(en
         counts[flow_id] = len(statements)
         assert found.lift is not None
         assert [e.step_id for e in found.experiments] == [
-            f"subject-{i}" for i in range({"one-step": 1, "four-steps": 4}[flow_id])]
+            f"subject-{i}" for i in range({"one-step": 1, "four-steps": 4}[flow_id])
+        ]
     assert counts["one-step"] == counts["four-steps"] <= 6, counts

@@ -13,8 +13,11 @@ from tests.console.seed import MAILING, run_welcome
 
 def client_for(settings, engine) -> httpx.AsyncClient:
     app = create_app(keyed(settings), engine)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test",
-                             headers={"X-API-Key": KEY})
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://console.test",
+        headers={"X-API-Key": KEY},
+    )
 
 
 def count_on_box(html: str, step_id: str, name: str) -> int:
@@ -70,10 +73,12 @@ async def test_what_is_not_there_or_not_valid_is_named(engine, settings):
         assert (await console.get("/console/mailings/nope")).status_code == 404
         assert (await console.get("/console/contacts/nobody")).status_code == 404
         # A URL the page cannot read is an HTML page naming the parameter, not the API's JSON.
-        for url, params, named in (("/console/flows/welcome", {"version": "two"}, "version:"),
-                                   ("/console/flows/welcome", {"version": "0"}, "version:"),
-                                   ("/console/flows/Not%20An%20Id", {}, "flow_id:"),
-                                   ("/console/mailings/Bad%20Id", {}, "mailing_id:")):
+        for url, params, named in (
+            ("/console/flows/welcome", {"version": "two"}, "version:"),
+            ("/console/flows/welcome", {"version": "0"}, "version:"),
+            ("/console/flows/Not%20An%20Id", {}, "flow_id:"),
+            ("/console/mailings/Bad%20Id", {}, "mailing_id:"),
+        ):
             bad = await console.get(url, params=params)
             assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
             alert = bad.text.split('role="alert">', 1)[1].split("</p>", 1)[0]
@@ -96,8 +101,16 @@ def test_the_index_pages_draw_their_table_with_one_macro():
         assert "<table" not in source and "<thead" not in source, name
     empty = templates.env.get_template("mailings.html").render(mailings=[], section="mailings")
     assert '<p class="empty">No mailings yet: save one with <code>PUT' in empty
-    row = SimpleNamespace(mailing_id="spring", name="<Spring>", status="draft", current_step=None,
-                          percent=0, done=0, audience=3, sent=0)
+    row = SimpleNamespace(
+        mailing_id="spring",
+        name="<Spring>",
+        status="draft",
+        current_step=None,
+        percent=0,
+        done=0,
+        audience=3,
+        sent=0,
+    )
     shown = templates.env.get_template("mailings.html").render(mailings=[row], section="mailings")
     assert '<th class="n">Audience</th>' in shown and "&lt;Spring&gt;" in shown
     assert shown.count('<tr data-mailing="spring">') == 1

@@ -6,24 +6,57 @@ import pytest
 from console.graph import BOX_H, BOX_W, edges, layout
 from domain.flow import Flow
 
-LOOPING = {"id": "welcome", "trigger": {"event": "form.submitted"}, "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Hi", "body": "Hi"},
-    {"id": "wait", "kind": "wait", "delay": "2d"},
-    {"id": "check", "kind": "branch", "condition": {"kind": "has_tag", "tag": "engaged"},
-     "then": "done", "otherwise": "nudge"},
-    {"id": "nudge", "kind": "send_sms", "text": "hey", "next": "wait"},
-    {"id": "done", "kind": "exit"}]}
+LOOPING = {
+    "id": "welcome",
+    "trigger": {"event": "form.submitted"},
+    "steps": [
+        {"id": "hello", "kind": "send_email", "subject": "Hi", "body": "Hi"},
+        {"id": "wait", "kind": "wait", "delay": "2d"},
+        {
+            "id": "check",
+            "kind": "branch",
+            "condition": {"kind": "has_tag", "tag": "engaged"},
+            "then": "done",
+            "otherwise": "nudge",
+        },
+        {"id": "nudge", "kind": "send_sms", "text": "hey", "next": "wait"},
+        {"id": "done", "kind": "exit"},
+    ],
+}
 
-SPLIT = {"id": "ab", "trigger": {"event": "form.submitted"}, "steps": [
-    {"id": "split", "kind": "split", "paths": [
-        {"name": "A", "percent": 50, "goto": "a"}, {"name": "B", "percent": 50, "goto": "b"}]},
-    {"id": "a", "kind": "send_email", "subject": "A", "body": "A", "next": "reply"},
-    {"id": "b", "kind": "send_email", "subject": "B", "body": "B",
-     "run_if": {"kind": "has_tag", "tag": "vip"}, "on_false": "branch", "false_next": "bye"},
-    {"id": "reply", "kind": "wait_for_event", "event": "sms.replied", "timeout": "1d",
-     "on_event": "bye"},
-    {"id": "bought", "kind": "goal", "goal": {"kind": "has_tag", "tag": "buyer"}},
-    {"id": "bye", "kind": "exit"}]}
+SPLIT = {
+    "id": "ab",
+    "trigger": {"event": "form.submitted"},
+    "steps": [
+        {
+            "id": "split",
+            "kind": "split",
+            "paths": [
+                {"name": "A", "percent": 50, "goto": "a"},
+                {"name": "B", "percent": 50, "goto": "b"},
+            ],
+        },
+        {"id": "a", "kind": "send_email", "subject": "A", "body": "A", "next": "reply"},
+        {
+            "id": "b",
+            "kind": "send_email",
+            "subject": "B",
+            "body": "B",
+            "run_if": {"kind": "has_tag", "tag": "vip"},
+            "on_false": "branch",
+            "false_next": "bye",
+        },
+        {
+            "id": "reply",
+            "kind": "wait_for_event",
+            "event": "sms.replied",
+            "timeout": "1d",
+            "on_event": "bye",
+        },
+        {"id": "bought", "kind": "goal", "goal": {"kind": "has_tag", "tag": "buyer"}},
+        {"id": "bye", "kind": "exit"},
+    ],
+}
 
 
 @pytest.mark.parametrize("document", [LOOPING, SPLIT], ids=["looping", "split"])
@@ -47,9 +80,11 @@ def test_boxes_never_overlap_and_fit_the_drawing(document):
     drawing = layout(Flow.model_validate(document))
     boxes = drawing.boxes
     for i, a in enumerate(boxes):
-        assert 0 <= a.x and a.x + BOX_W <= drawing.width and a.y + BOX_H <= drawing.height
-        for b in boxes[i + 1:]:
-            apart = a.x + BOX_W <= b.x or b.x + BOX_W <= a.x or a.y + BOX_H <= b.y or b.y + BOX_H <= a.y
+        assert a.x >= 0 and a.x + BOX_W <= drawing.width and a.y + BOX_H <= drawing.height
+        for b in boxes[i + 1 :]:
+            apart = (
+                a.x + BOX_W <= b.x or b.x + BOX_W <= a.x or a.y + BOX_H <= b.y or b.y + BOX_H <= a.y
+            )
             assert apart, (a.step_id, b.step_id)
 
 
@@ -81,8 +116,7 @@ def test_arrows_that_skip_rows_run_in_lanes_beside_the_boxes(document):
     drawing = layout(Flow.model_validate(document))
     by_id = {b.step_id: b for b in drawing.boxes}
     rightmost = max(b.x + BOX_W for b in drawing.boxes)
-    skipping = [a for a in drawing.arrows
-                if by_id[a.target].layer != by_id[a.source].layer + 1]
+    skipping = [a for a in drawing.arrows if by_id[a.target].layer != by_id[a.source].layer + 1]
     assert skipping
     for arrow in skipping:
         lane = int(arrow.path.split(" H")[1].split()[0])

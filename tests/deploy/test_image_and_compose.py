@@ -49,13 +49,18 @@ def test_compose_runs_the_migration_a_worker_and_the_api_from_one_image():
     assert {s["build"]["context"] for s in OURS.values()} == {".."}  # the repository root
     # Nothing but the migration job migrates, and nothing starts before it is done.
     for name in ("worker", "api"):
-        assert OURS[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert OURS[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
 
 
-@pytest.mark.parametrize("args", [
-    *[pytest.param(s["command"], id=f"compose-{n}") for n, s in OURS.items()],
-    pytest.param(yaml.safe_load(instructions("CMD")[0]), id="dockerfile-cmd"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        *[pytest.param(s["command"], id=f"compose-{n}") for n, s in OURS.items()],
+        pytest.param(yaml.safe_load(instructions("CMD")[0]), id="dockerfile-cmd"),
+    ],
+)
 def test_every_command_the_image_runs_is_a_dripstone_command(args):
     assert entrypoint() == ["dripstone"]
     # --help after the arguments: click parses them all first, so an unknown command or
@@ -97,8 +102,9 @@ def test_ports_agree_with_settings_probes_and_the_image():
     sdk_metrics = int(worker["DRIPSTONE_TEMPORAL_METRICS_PORT"])
     assert {api_port, health_port, sdk_metrics} <= exposed
     # Valid setting values, and the SDK's metrics do not take the probes' port.
-    parsed = Settings(_env_file=None, worker_health_port=health_port,
-                      temporal_metrics_port=sdk_metrics)
+    parsed = Settings(
+        _env_file=None, worker_health_port=health_port, temporal_metrics_port=sdk_metrics
+    )
     assert parsed.worker_health_port != parsed.temporal_metrics_port
 
 
@@ -115,8 +121,10 @@ def test_the_search_attributes_registered_are_the_ones_journeys_set():
     script = " ".join(SERVICES["temporal-search-attributes"]["command"])
     registered = dict(re.findall(r"(Dripstone\w+)=(\w+)", script))
     kinds = {"KEYWORD": "Keyword", "INT": "Int"}
-    expected = {key.name: kinds[key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")]
-                for key in sa.ALL}
+    expected = {
+        key.name: kinds[key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")]
+        for key in sa.ALL
+    }
     assert registered == expected
 
 

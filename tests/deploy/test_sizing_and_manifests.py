@@ -16,7 +16,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 def setting_names() -> set[str]:
     names = {"DATABASE_URL"}
-    for name, field in Settings.model_fields.items():
+    for name, _field in Settings.model_fields.items():
         names.add(f"DRIPSTONE_{name.upper()}")
     return names
 
@@ -30,9 +30,15 @@ def test_every_setting_the_manifests_name_exists():
 
 
 async def test_the_worker_takes_its_concurrency_and_shutdown_period_from_settings(
-        time_skipping_env, settings):
-    sized = settings.model_copy(update={"worker_activity_threads": 4, "worker_workflow_tasks": 7,
-                                        "worker_shutdown_seconds": 12.5})
+    time_skipping_env, settings
+):
+    sized = settings.model_copy(
+        update={
+            "worker_activity_threads": 4,
+            "worker_workflow_tasks": 7,
+            "worker_shutdown_seconds": 12.5,
+        }
+    )
     config = build_worker(time_skipping_env.client, sized, []).config()
     assert config["max_concurrent_activities"] == 4
     assert config["max_concurrent_workflow_tasks"] == 7
@@ -56,26 +62,34 @@ def _manifest_documents() -> list[dict]:
 
 
 def _pod_specs(documents: list[dict]) -> list[dict]:
-    return [d["spec"]["template"]["spec"] for d in documents
-            if d["kind"] in ("Deployment", "Job")]
+    return [d["spec"]["template"]["spec"] for d in documents if d["kind"] in ("Deployment", "Job")]
 
 
 def test_every_config_map_a_pod_reads_is_defined_in_the_manifests():
     documents = _manifest_documents()
     defined = {d["metadata"]["name"] for d in documents if d["kind"] == "ConfigMap"}
-    wanted = {source["configMapRef"]["name"] for spec in _pod_specs(documents)
-              for container in spec["containers"] for source in container.get("envFrom", [])
-              if "configMapRef" in source}
+    wanted = {
+        source["configMapRef"]["name"]
+        for spec in _pod_specs(documents)
+        for container in spec["containers"]
+        for source in container.get("envFrom", [])
+        if "configMapRef" in source
+    }
     assert wanted and wanted <= defined
 
 
 def test_every_pod_runs_the_one_image_and_every_deployment_has_a_disruption_budget():
     documents = _manifest_documents()
-    images = {container["image"] for spec in _pod_specs(documents)
-              for container in spec["containers"]}
+    images = {
+        container["image"] for spec in _pod_specs(documents) for container in spec["containers"]
+    }
     assert len(images) == 1, images
-    budgets = [d["spec"]["selector"]["matchLabels"] for d in documents
-               if d["kind"] == "PodDisruptionBudget"]
+    budgets = [
+        d["spec"]["selector"]["matchLabels"]
+        for d in documents
+        if d["kind"] == "PodDisruptionBudget"
+    ]
     for deployment in (d for d in documents if d["kind"] == "Deployment"):
-        assert deployment["spec"]["selector"]["matchLabels"] in budgets, \
-            deployment["metadata"]["name"]
+        assert deployment["spec"]["selector"]["matchLabels"] in budgets, deployment["metadata"][
+            "name"
+        ]

@@ -11,8 +11,11 @@ from domain.payload_schemas import PAYLOAD_SCHEMAS
 def test_committed_event_docs_match_the_models():
     committed = DOCS_FILE.read_text(encoding="utf-8") if DOCS_FILE.exists() else None
     if committed != render():
-        pytest.fail(f"docs/events.md is missing or out of date with the event models; "
-                    f"regenerate it with `{COMMAND}` and commit the result", pytrace=False)
+        pytest.fail(
+            f"docs/events.md is missing or out of date with the event models; "
+            f"regenerate it with `{COMMAND}` and commit the result",
+            pytrace=False,
+        )
 
 
 def test_every_event_type_says_what_it_means_and_who_sends_it():

@@ -51,15 +51,18 @@ def test_payload_is_normalised_through_its_schema():
 
 
 def test_envelope_whitespace_is_stripped_and_offsets_preserved_as_instants():
-    event = parse_event(raw(contact_id="  c_123  ", occurred_at="2024-06-01T13:30:00+02:00"),
-                        now=NOW)
+    event = parse_event(
+        raw(contact_id="  c_123  ", occurred_at="2024-06-01T13:30:00+02:00"), now=NOW
+    )
     assert event.contact_id == "c_123"
     assert event.occurred_at == datetime(2024, 6, 1, 11, 30, tzinfo=UTC)
 
 
 def test_form_submission_payload_is_typed():
-    event = parse_event(raw(type="form.submitted",
-                            payload={"form_id": "signup", "fields": {"first_name": "Ann"}}), now=NOW)
+    event = parse_event(
+        raw(type="form.submitted", payload={"form_id": "signup", "fields": {"first_name": "Ann"}}),
+        now=NOW,
+    )
     assert event.payload == {"form_id": "signup", "fields": {"first_name": "Ann"}}
     assert event.typed_payload().form_id == "signup"
 
@@ -84,19 +87,22 @@ def test_every_envelope_problem_is_reported_at_once():
     assert set(fields) >= {"contact_id", "occurred_at"}
 
 
-@pytest.mark.parametrize("type_, payload, field", [
-    ("contact.tag_added", {}, "payload.tag"),
-    ("contact.tag_added", {"tag": ""}, "payload.tag"),
-    ("form.submitted", {"fields": {}}, "payload.form_id"),
-    ("contact.updated", {"attributes": "not-a-mapping"}, "payload.attributes"),
-    ("contact.updated", {"unexpected": 1}, "payload.unexpected"),
-    ("message.sent", {"channel": "email", "message_key": "k"}, "payload.to"),
-    ("sms.received", {"body": 42}, "payload.body"),
-    # names that key read-model rows are bounded to their columns
-    ("product.added", {"product": "p" * 201}, "payload.product"),
-    ("page.visited", {"page": "home", "funnel": "f" * 201}, "payload.funnel"),
-    ("email.opened", {"message_key": "k" * 401}, "payload.message_key"),
-])
+@pytest.mark.parametrize(
+    "type_, payload, field",
+    [
+        ("contact.tag_added", {}, "payload.tag"),
+        ("contact.tag_added", {"tag": ""}, "payload.tag"),
+        ("form.submitted", {"fields": {}}, "payload.form_id"),
+        ("contact.updated", {"attributes": "not-a-mapping"}, "payload.attributes"),
+        ("contact.updated", {"unexpected": 1}, "payload.unexpected"),
+        ("message.sent", {"channel": "email", "message_key": "k"}, "payload.to"),
+        ("sms.received", {"body": 42}, "payload.body"),
+        # names that key read-model rows are bounded to their columns
+        ("product.added", {"product": "p" * 201}, "payload.product"),
+        ("page.visited", {"page": "home", "funnel": "f" * 201}, "payload.funnel"),
+        ("email.opened", {"message_key": "k" * 401}, "payload.message_key"),
+    ],
+)
 def test_bad_payload_shape_names_the_payload_field(type_, payload, field):
     assert field in rejected_fields(raw(type=type_, payload=payload))
 
@@ -123,14 +129,17 @@ def test_old_timestamps_are_fine():
     assert parse_event(raw(occurred_at="2019-01-01T00:00:00Z"), now=NOW).occurred_at.year == 2019
 
 
-@pytest.mark.parametrize("contact_id", [
-    "ann@example.com",   # an e-mail address is PII in a workflow id
-    "team/ann",          # '/' is the workflow-id separator
-    "+15551234567",      # a phone number is PII
-    "has space",
-    "",
-    "x" * 129,
-])
+@pytest.mark.parametrize(
+    "contact_id",
+    [
+        "ann@example.com",  # an e-mail address is PII in a workflow id
+        "team/ann",  # '/' is the workflow-id separator
+        "+15551234567",  # a phone number is PII
+        "has space",
+        "",
+        "x" * 129,
+    ],
+)
 def test_contact_ids_that_are_not_opaque_are_refused(contact_id):
     assert "contact_id" in rejected_fields(raw(contact_id=contact_id))
 

@@ -7,20 +7,30 @@ from domain.flow_diff import FlowChange, diff_flows
 
 
 def flow(steps=None, **extra) -> Flow:
-    return Flow.model_validate({
-        "id": "welcome", "name": "Welcome", "trigger": {"event": "form.submitted"},
-        "steps": steps or [
-            {"id": "welcome-email", "kind": "send_email", "subject": "Hi", "body": "Welcome"},
-            {"id": "pause", "kind": "wait", "delay": "2d"},
-            {"id": "done", "kind": "exit"},
-        ],
-        **extra,
-    })
+    return Flow.model_validate(
+        {
+            "id": "welcome",
+            "name": "Welcome",
+            "trigger": {"event": "form.submitted"},
+            "steps": steps
+            or [
+                {"id": "welcome-email", "kind": "send_email", "subject": "Hi", "body": "Welcome"},
+                {"id": "pause", "kind": "wait", "delay": "2d"},
+                {"id": "done", "kind": "exit"},
+            ],
+            **extra,
+        }
+    )
 
 
 def steps(*extra_or_changed, drop=()) -> list[dict]:
     base = {
-        "welcome-email": {"id": "welcome-email", "kind": "send_email", "subject": "Hi", "body": "Welcome"},
+        "welcome-email": {
+            "id": "welcome-email",
+            "kind": "send_email",
+            "subject": "Hi",
+            "body": "Welcome",
+        },
         "pause": {"id": "pause", "kind": "wait", "delay": "2d"},
         "done": {"id": "done", "kind": "exit"},
     }
@@ -43,9 +53,12 @@ def test_version_and_publish_time_are_ignored():
 
 
 def test_a_changed_step_field_is_named_by_step_id_and_field():
-    changed = flow(steps({"id": "welcome-email", "kind": "send_email", "subject": "Hello!",
-                          "body": "Welcome"}))
-    assert diff_flows(flow(), changed) == [FlowChange("steps[welcome-email].subject", "Hi", "Hello!")]
+    changed = flow(
+        steps({"id": "welcome-email", "kind": "send_email", "subject": "Hello!", "body": "Welcome"})
+    )
+    assert diff_flows(flow(), changed) == [
+        FlowChange("steps[welcome-email].subject", "Hi", "Hello!")
+    ]
 
 
 def test_values_are_shown_as_written_in_documents():
@@ -72,8 +85,11 @@ def test_a_removed_step_is_reported_with_its_old_settings():
 def test_reordering_steps_is_a_change_because_order_decides_fall_through():
     reordered = list(reversed(steps()))
     changes = diff_flows(flow(), flow(reordered))
-    assert changes == [FlowChange("steps.order", ["welcome-email", "pause", "done"],
-                                  ["done", "pause", "welcome-email"])]
+    assert changes == [
+        FlowChange(
+            "steps.order", ["welcome-email", "pause", "done"], ["done", "pause", "welcome-email"]
+        )
+    ]
 
 
 def test_a_step_that_changes_kind_is_reported_whole():
@@ -83,19 +99,24 @@ def test_a_step_that_changes_kind_is_reported_whole():
 
 
 def test_trigger_condition_is_reported_as_one_rule():
-    old = flow(trigger={"event": "form.submitted",
-                        "condition": {"kind": "attribute", "field": "email", "op": "is_set"}})
-    new = flow(trigger={"event": "form.submitted",
-                        "condition": {"kind": "has_tag", "tag": "vip"}})
+    old = flow(
+        trigger={
+            "event": "form.submitted",
+            "condition": {"kind": "attribute", "field": "email", "op": "is_set"},
+        }
+    )
+    new = flow(trigger={"event": "form.submitted", "condition": {"kind": "has_tag", "tag": "vip"}})
     [change] = diff_flows(old, new)
     assert change.path == "trigger.condition"
     assert change.old["kind"] == "attribute" and change.new == {"kind": "has_tag", "tag": "vip"}
 
 
 def test_adding_a_trigger_condition_and_changing_nested_settings():
-    new = flow(trigger={"event": "purchase.completed",
-                        "condition": {"kind": "has_tag", "tag": "vip"}},
-               enrollment={"allow_manual": False}, name="Welcome v2")
+    new = flow(
+        trigger={"event": "purchase.completed", "condition": {"kind": "has_tag", "tag": "vip"}},
+        enrollment={"allow_manual": False},
+        name="Welcome v2",
+    )
     changes = diff_flows(flow(), new)
     assert [(c.path, c.old, c.new) for c in changes] == [
         ("name", "Welcome", "Welcome v2"),
@@ -113,4 +134,7 @@ def test_several_kinds_of_change_at_once_come_in_a_stable_order():
         {"id": "done", "kind": "exit"},
     ]
     assert paths(diff_flows(flow(), flow(new_steps))) == [
-        "steps[welcome-email].body", "steps[+tag]", "steps[-pause]"]
+        "steps[welcome-email].body",
+        "steps[+tag]",
+        "steps[-pause]",
+    ]

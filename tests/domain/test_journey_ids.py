@@ -38,7 +38,10 @@ def test_idempotency_key_format():
 
 def test_idempotency_key_changes_with_enrollment_and_visit():
     wid = "journey/welcome/c1"
-    keys = {idempotency_key(wid, enrollment, "s", visit)
-            for enrollment in ("evt-1", "evt-2") for visit in (1, 2)}
+    keys = {
+        idempotency_key(wid, enrollment, "s", visit)
+        for enrollment in ("evt-1", "evt-2")
+        for visit in (1, 2)
+    }
     assert len(keys) == 4
     assert idempotency_key(wid, "evt-1", "s", 1) == idempotency_key(wid, "evt-1", "s", 1)

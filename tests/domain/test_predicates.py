@@ -10,51 +10,115 @@ from domain.conditions import AllOf, AnyOf, Condition, ContactSnapshot, Not, eva
 
 CONDITION = TypeAdapter(Condition)
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
-CONTACT = ContactSnapshot(contact_id="c1", email="ann@example.com",
-                          attributes={"plan": "pro", "age": 34}, tags=frozenset({"vip"}))
+CONTACT = ContactSnapshot(
+    contact_id="c1",
+    email="ann@example.com",
+    attributes={"plan": "pro", "age": 34},
+    tags=frozenset({"vip"}),
+)
 
 EXPECTED_KINDS = {
-    "has_tag", "attribute", "clicked_link", "opened_email", "course_started", "course_completed",
-    "course_step_completed", "has_account", "has_subscription", "last_active", "current_date",
-    "current_time", "date_added", "last_form_submit", "has_product", "purchased_product",
-    "inside_funnel", "visited_page", "lead_event", "not_chosen", "reply_contains", "unsubscribed",
+    "has_tag",
+    "attribute",
+    "clicked_link",
+    "opened_email",
+    "course_started",
+    "course_completed",
+    "course_step_completed",
+    "has_account",
+    "has_subscription",
+    "last_active",
+    "current_date",
+    "current_time",
+    "date_added",
+    "last_form_submit",
+    "has_product",
+    "purchased_product",
+    "inside_funnel",
+    "visited_page",
+    "lead_event",
+    "not_chosen",
+    "reply_contains",
+    "unsubscribed",
 }
 
 # One realistic, fully-specified document per predicate kind: (document, model).
 EXAMPLES = {
     "has_tag": ({"kind": "has_tag", "tag": "vip"}, p.HasTag),
-    "attribute": ({"kind": "attribute", "field": "plan", "op": "in", "value": ["pro", "team"]},
-                  p.AttributeCompare),
-    "clicked_link": ({"kind": "clicked_link", "flow_id": "welcome", "step_id": "intro",
-                      "url": "https://example.com/pricing"}, p.ClickedLink),
-    "opened_email": ({"kind": "opened_email", "flow_id": "welcome", "step_id": "intro"},
-                     p.OpenedEmail),
+    "attribute": (
+        {"kind": "attribute", "field": "plan", "op": "in", "value": ["pro", "team"]},
+        p.AttributeCompare,
+    ),
+    "clicked_link": (
+        {
+            "kind": "clicked_link",
+            "flow_id": "welcome",
+            "step_id": "intro",
+            "url": "https://example.com/pricing",
+        },
+        p.ClickedLink,
+    ),
+    "opened_email": (
+        {"kind": "opened_email", "flow_id": "welcome", "step_id": "intro"},
+        p.OpenedEmail,
+    ),
     "course_started": ({"kind": "course_started", "course": "python-101"}, p.CourseStarted),
     "course_completed": ({"kind": "course_completed", "course": "python-101"}, p.CourseCompleted),
-    "course_step_completed": ({"kind": "course_step_completed", "course": "python-101",
-                               "step": "lesson-3"}, p.CourseStepCompleted),
+    "course_step_completed": (
+        {"kind": "course_step_completed", "course": "python-101", "step": "lesson-3"},
+        p.CourseStepCompleted,
+    ),
     "has_account": ({"kind": "has_account"}, p.HasAccount),
-    "has_subscription": ({"kind": "has_subscription", "plan": "pro-monthly", "currently": False},
-                         p.HasSubscription),
-    "last_active": ({"kind": "last_active", "test": {"op": "within_last", "within": "2w"}},
-                    p.LastActive),
-    "current_date": ({"kind": "current_date", "test": {"op": "between", "date": "2024-12-01",
-                                                        "date_to": "2024-12-24"}}, p.CurrentDate),
+    "has_subscription": (
+        {"kind": "has_subscription", "plan": "pro-monthly", "currently": False},
+        p.HasSubscription,
+    ),
+    "last_active": (
+        {"kind": "last_active", "test": {"op": "within_last", "within": "2w"}},
+        p.LastActive,
+    ),
+    "current_date": (
+        {
+            "kind": "current_date",
+            "test": {"op": "between", "date": "2024-12-01", "date_to": "2024-12-24"},
+        },
+        p.CurrentDate,
+    ),
     "current_time": ({"kind": "current_time", "after": "22:00", "before": "06:00"}, p.CurrentTime),
-    "date_added": ({"kind": "date_added", "test": {"op": "before", "date": "2024-01-01"}},
-                   p.DateAdded),
-    "last_form_submit": ({"kind": "last_form_submit", "form_id": "webinar-signup",
-                          "test": {"op": "not_within_last", "within": "30d"}}, p.LastFormSubmit),
+    "date_added": (
+        {"kind": "date_added", "test": {"op": "before", "date": "2024-01-01"}},
+        p.DateAdded,
+    ),
+    "last_form_submit": (
+        {
+            "kind": "last_form_submit",
+            "form_id": "webinar-signup",
+            "test": {"op": "not_within_last", "within": "30d"},
+        },
+        p.LastFormSubmit,
+    ),
     "has_product": ({"kind": "has_product", "product": "ebook"}, p.HasProduct),
     "purchased_product": ({"kind": "purchased_product", "product": "ebook"}, p.PurchasedProduct),
     "inside_funnel": ({"kind": "inside_funnel", "funnel": "black-friday"}, p.InsideFunnel),
-    "visited_page": ({"kind": "visited_page", "page": "pricing", "funnel": "black-friday"},
-                     p.VisitedPage),
-    "lead_event": ({"kind": "lead_event", "event": "video_watched", "property": "percent",
-                    "op": "gte", "value": 75}, p.LeadEvent),
+    "visited_page": (
+        {"kind": "visited_page", "page": "pricing", "funnel": "black-friday"},
+        p.VisitedPage,
+    ),
+    "lead_event": (
+        {
+            "kind": "lead_event",
+            "event": "video_watched",
+            "property": "percent",
+            "op": "gte",
+            "value": 75,
+        },
+        p.LeadEvent,
+    ),
     "not_chosen": ({"kind": "not_chosen"}, p.NotChosen),
-    "reply_contains": ({"kind": "reply_contains", "keywords": ["yes", "sure"], "match": "all"},
-                       p.ReplyContains),
+    "reply_contains": (
+        {"kind": "reply_contains", "keywords": ["yes", "sure"], "match": "all"},
+        p.ReplyContains,
+    ),
     "unsubscribed": ({"kind": "unsubscribed", "channel": "sms"}, p.Unsubscribed),
 }
 KINDS = sorted(EXAMPLES)
@@ -62,12 +126,18 @@ KINDS = sorted(EXAMPLES)
 
 def deep(leaf: dict) -> dict:
     """all( any( not( all( leaf ) ) ) ): the leaf four levels down."""
-    return {"kind": "all", "conditions": [
-        {"kind": "has_tag", "tag": "vip"},
-        {"kind": "any", "conditions": [
-            {"kind": "not", "condition": {"kind": "all", "conditions": [leaf]}},
-        ]},
-    ]}
+    return {
+        "kind": "all",
+        "conditions": [
+            {"kind": "has_tag", "tag": "vip"},
+            {
+                "kind": "any",
+                "conditions": [
+                    {"kind": "not", "condition": {"kind": "all", "conditions": [leaf]}},
+                ],
+            },
+        ],
+    }
 
 
 def round_trip(condition):
@@ -113,8 +183,9 @@ def test_predicate_nests_three_deep_and_round_trips(kind):
 
 
 def test_every_kind_together_in_one_tree_round_trips():
-    tree = CONDITION.validate_python({"kind": "any", "conditions": [
-        deep(document) for document, _ in EXAMPLES.values()]})
+    tree = CONDITION.validate_python(
+        {"kind": "any", "conditions": [deep(document) for document, _ in EXAMPLES.values()]}
+    )
     leaves = [n for n in walk(tree) if not isinstance(n, (AllOf, AnyOf, Not))]
     assert {leaf.kind for leaf in leaves} == EXPECTED_KINDS
     assert round_trip(tree) == tree
@@ -131,14 +202,17 @@ def test_date_settings_parse_into_dates_and_durations():
     assert (night.after.hour, night.before.hour) == (22, 6)
 
 
-@pytest.mark.parametrize("document", [
-    {"kind": "has_tag", "tag": "vip", "colour": "red"},        # unknown setting
-    {"kind": "unsubscribed", "channel": "fax"},
-    {"kind": "attribute", "field": "age", "op": "approximately", "value": 3},
-    {"kind": "last_active", "test": {"op": "lately"}},
-    {"kind": "teleported"},
-    {"kind": "not"},                                           # not needs its condition
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"kind": "has_tag", "tag": "vip", "colour": "red"},  # unknown setting
+        {"kind": "unsubscribed", "channel": "fax"},
+        {"kind": "attribute", "field": "age", "op": "approximately", "value": 3},
+        {"kind": "last_active", "test": {"op": "lately"}},
+        {"kind": "teleported"},
+        {"kind": "not"},  # not needs its condition
+    ],
+)
 def test_malformed_predicates_are_rejected(document):
     with pytest.raises(ValidationError):
         CONDITION.validate_python(document)

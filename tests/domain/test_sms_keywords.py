@@ -9,14 +9,29 @@ from domain.sms_keywords import consequences, keyword, opting_in
 
 
 def reply(body: str, event_id: str = "relay-1", **payload) -> ContactEvent:
-    return ContactEvent(event_id=event_id, type=EventType.SMS_RECEIVED, contact_id="c1",
-                        occurred_at=datetime(2026, 12, 2, tzinfo=UTC), source="relay",
-                        payload={"body": body, **payload})
+    return ContactEvent(
+        event_id=event_id,
+        type=EventType.SMS_RECEIVED,
+        contact_id="c1",
+        occurred_at=datetime(2026, 12, 2, tzinfo=UTC),
+        source="relay",
+        payload={"body": body, **payload},
+    )
 
 
-@pytest.mark.parametrize(("body", "said"), [
-    (" stop ", "STOP"), ("Stop.", "STOP"), ("UNSUBSCRIBE!", "STOP"), ("please stop", None),
-    ("start", "START"), ("help", "HELP"), ("Yes please", None), ("", None)])
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (" stop ", "STOP"),
+        ("Stop.", "STOP"),
+        ("UNSUBSCRIBE!", "STOP"),
+        ("please stop", None),
+        ("start", "START"),
+        ("help", "HELP"),
+        ("Yes please", None),
+        ("", None),
+    ],
+)
 def test_keywords_match_the_whole_message(body, said):
     assert keyword(body) == said
 
@@ -29,8 +44,14 @@ def test_a_stop_brings_its_unsubscribe_and_a_start_its_resubscribe():
     stop = reply("STOP")
     [unsubscribed] = consequences([stop])
     assert (unsubscribed.event_id, unsubscribed.type, unsubscribed.payload) == (
-        "relay-1:unsubscribed", EventType.UNSUBSCRIBED, {"channel": "sms"})
-    assert (unsubscribed.contact_id, unsubscribed.occurred_at) == (stop.contact_id, stop.occurred_at)
+        "relay-1:unsubscribed",
+        EventType.UNSUBSCRIBED,
+        {"channel": "sms"},
+    )
+    assert (unsubscribed.contact_id, unsubscribed.occurred_at) == (
+        stop.contact_id,
+        stop.occurred_at,
+    )
     [resubscribed] = consequences([reply("start")], sms_opted_out={"c1"})
     assert resubscribed.type == EventType.RESUBSCRIBED
     assert opting_in([reply("yes"), reply("Tuesday works", "relay-2")]) == {"c1"}

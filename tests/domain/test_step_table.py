@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-from domain.step_table import CONTACT_CHANGE, SEND_EMAIL, STEP_TABLE, holds_back
 from domain.step_outcomes import StepOutcome
+from domain.step_table import CONTACT_CHANGE, SEND_EMAIL, STEP_TABLE, holds_back
 from domain.steps import STEP_KINDS
 from workflows.retries import retry_policy
 
@@ -28,8 +28,17 @@ def test_an_expired_wait_skips_actions_but_never_routing():
 def test_only_calls_a_retry_makes_safe_run_locally_and_sends_are_regular():
     local = {kind for kind, entry in STEP_TABLE.items() if entry.call and entry.call.local}
     assert {"add_tag", "remove_tag", "change_tags", "update_contact", "branch"} <= local
-    assert not local & {"send_email", "send_sms", "webhook", "phone_call", "notify_team",
-                        "start_flow", "stop_flow", "pause_flow", "experiment"}
+    assert not local & {
+        "send_email",
+        "send_sms",
+        "webhook",
+        "phone_call",
+        "notify_team",
+        "start_flow",
+        "stop_flow",
+        "pause_flow",
+        "experiment",
+    }
 
 
 # SQLite's busy_timeout (projections/database.py) and the providers' HTTP timeout
@@ -44,8 +53,10 @@ def test_a_send_is_timed_out_for_a_dead_worker_never_for_a_slow_lock_or_provider
     # heartbeats for its whole attempt (activities/heartbeat.py), so that is all it means.
     assert all(c and c.heartbeat and c.heartbeat <= timedelta(seconds=20) for c in sends)
     # The attempt itself outlasts a lock wait plus a provider call, with a margin.
-    assert all(c and c.start_to_close >= BUSY_TIMEOUT + PROVIDER_TIMEOUT + timedelta(seconds=15)
-               for c in sends)
+    assert all(
+        c and c.start_to_close >= BUSY_TIMEOUT + PROVIDER_TIMEOUT + timedelta(seconds=15)
+        for c in sends
+    )
 
 
 def test_no_call_is_cut_off_while_waiting_for_sqlites_lock():
@@ -58,12 +69,15 @@ def test_retry_policies_are_plain_data_made_temporals_as_before():
     """domain imports no SDK; the policies a journey schedules are the same as ever
     (stored histories hold them)."""
     assert retry_policy(SEND_EMAIL.retry) == RetryPolicy(
-        initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=5),
-        non_retryable_error_types=["ProviderRejected", "UnknownContact", "TargetRefused"])
+        non_retryable_error_types=["ProviderRejected", "UnknownContact", "TargetRefused"],
+    )
     assert retry_policy(CONTACT_CHANGE.retry) == RetryPolicy(
         maximum_interval=timedelta(minutes=1),
-        non_retryable_error_types=["InvalidChange", "UnknownContact"])
+        non_retryable_error_types=["InvalidChange", "UnknownContact"],
+    )
 
 
 def test_an_invalid_tag_change_is_recorded_like_any_contact_change():

@@ -8,15 +8,32 @@ import ipaddress
 import pytest
 
 from domain.merge_tags import (
-    BODY_MAX_CHARS, MAX_BUILD_CHARS, SMS_TEXT_MAX_CHARS, SUBJECT_MAX_CHARS,
-    WEBHOOK_BODY_MAX_CHARS, MergeTagError, check_template, contact_context, max_chars_for, render,
+    BODY_MAX_CHARS,
+    MAX_BUILD_CHARS,
+    SMS_TEXT_MAX_CHARS,
+    SUBJECT_MAX_CHARS,
+    WEBHOOK_BODY_MAX_CHARS,
+    MergeTagError,
+    check_template,
+    contact_context,
+    max_chars_for,
+    render,
 )
 from domain.targets import literal_address, refusal, url_problem
 from domain.validation import parse_flow, validate_flow
 
-CONTEXT = contact_context("c1", "ann@example.com", None,
-                          {"first_name": "Ann", "tags": ["vip", "beta"], "visits": 3,
-                           "price": 12.5, "order": {"items": 2}})
+CONTEXT = contact_context(
+    "c1",
+    "ann@example.com",
+    None,
+    {
+        "first_name": "Ann",
+        "tags": ["vip", "beta"],
+        "visits": 3,
+        "price": 12.5,
+        "order": {"items": 2},
+    },
+)
 
 
 def problems(*steps, allow_private_targets=False):
@@ -48,7 +65,10 @@ UNSAFE = [
     ("{{ cycler('a', 'b') }}", "calling cycler(...) is not allowed"),
     ("{{ first_name.center(1000000000) }}", "calling first_name.center(...) is not allowed"),
     ("{{ first_name.zfill(1000000000) }}", "calling first_name.zfill(...) is not allowed"),
-    ("{{ contact.update({'email': 'eve@example.com'}) }}", "calling contact.update(...) is not allowed"),
+    (
+        "{{ contact.update({'email': 'eve@example.com'}) }}",
+        "calling contact.update(...) is not allowed",
+    ),
     ("{{ self.x() }}", "calling self.x(...) is not allowed"),
     ("{% macro m() %}x{% endmacro %}{{ m() }}", "{% macro %} is not allowed"),
     ("{% include 'other' %}", "{% include %} is not allowed"),
@@ -70,18 +90,25 @@ UNSAFE = [
 ]
 
 
-@pytest.mark.parametrize(("template", "says"), [case for case in UNSAFE if case[1]],
-                         ids=[case[0] for case in UNSAFE if case[1]])
-@pytest.mark.parametrize(("kind", "field", "settings"), [
-    ("send_email", "subject", {"body": "Hi"}),
-    ("send_email", "body", {"subject": "Hi"}),
-    ("send_sms", "text", {}),
-    ("webhook", "body", {"url": "https://hooks.example.com/in"}),
-    ("notify_team", "message", {"to": "owner", "subject": "New"}),
-    ("notify_team", "to", {"subject": "New", "message": "Hi"}),
-])
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [case for case in UNSAFE if case[1]],
+    ids=[case[0] for case in UNSAFE if case[1]],
+)
+@pytest.mark.parametrize(
+    ("kind", "field", "settings"),
+    [
+        ("send_email", "subject", {"body": "Hi"}),
+        ("send_email", "body", {"subject": "Hi"}),
+        ("send_sms", "text", {}),
+        ("webhook", "body", {"url": "https://hooks.example.com/in"}),
+        ("notify_team", "message", {"to": "owner", "subject": "New"}),
+        ("notify_team", "to", {"subject": "New", "message": "Hi"}),
+    ],
+)
 def test_unsafe_template_is_refused_at_validation_naming_step_and_field(
-        template, says, kind, field, settings):
+    template, says, kind, field, settings
+):
     found = problems({"id": "hello", "kind": kind, **settings, field: template})
     assert found, "validated and would publish"
     assert {(p.step_id, p.field, p.code) for p in found} == {("hello", field, "unsafe_merge_tag")}
@@ -89,11 +116,20 @@ def test_unsafe_template_is_refused_at_validation_naming_step_and_field(
 
 
 def test_a_phone_call_script_is_checked_too():
-    call = {"id": "call", "kind": "phone_call", "script": [
-        {"action": "say", "text": "Hi {{ first_name }}"},
-        {"action": "say", "text": "{{ ''.__class__ }}"}]}
+    call = {
+        "id": "call",
+        "kind": "phone_call",
+        "script": [
+            {"action": "say", "text": "Hi {{ first_name }}"},
+            {"action": "say", "text": "{{ ''.__class__ }}"},
+        ],
+    }
     [problem] = problems(call)
-    assert (problem.step_id, problem.field, problem.code) == ("call", "script.1.text", "unsafe_merge_tag")
+    assert (problem.step_id, problem.field, problem.code) == (
+        "call",
+        "script.1.text",
+        "unsafe_merge_tag",
+    )
 
 
 @pytest.mark.parametrize("template", [case[0] for case in UNSAFE])
@@ -103,17 +139,20 @@ def test_every_template_refused_at_validation_is_refused_when_rendering(template
         render(template, CONTEXT)
 
 
-@pytest.mark.parametrize("template", [
-    "Hi {{ first_name | default('there') }}",
-    "{{ first_name.upper() }} {{ first_name | title }} {{ contact.get('city', 'your city') }}",
-    "{% for t in tags %}{{ loop.index }}. {{ t | upper }}{{ loop.cycle(',', ';') }}{% endfor %}",
-    "{{ tags | join(', ') }} / {{ ', '.join(tags) }} / {{ tags | map('upper') | join }}",
-    "{{ '%.2f' | format(price) }} {{ '%05d' % visits }} {{ 'x' * 10 }} {{ first_name ~ '!' }}",
-    "{% for k, v in contact | dictsort %}{{ k }}{% endfor %} {{ contact | tojson | length }}",
-    "{% set greeting %}Hi {{ first_name }}{% endset %}{% filter upper %}{{ greeting }}{% endfilter %}",
-    "{{ order['items'] }} {{ dict(a=1) }} {{ range(3) | list }} {{ first_name.split('n') }}",
-    "{{ first_name | replace('A', 'E') }} {{ first_name | truncate(10) }} {{ visits + 1 }}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Hi {{ first_name | default('there') }}",
+        "{{ first_name.upper() }} {{ first_name | title }} {{ contact.get('city', 'your city') }}",
+        "{% for t in tags %}{{ loop.index }}. {{ t | upper }}{{ loop.cycle(',', ';') }}{% endfor %}",
+        "{{ tags | join(', ') }} / {{ ', '.join(tags) }} / {{ tags | map('upper') | join }}",
+        "{{ '%.2f' | format(price) }} {{ '%05d' % visits }} {{ 'x' * 10 }} {{ first_name ~ '!' }}",
+        "{% for k, v in contact | dictsort %}{{ k }}{% endfor %} {{ contact | tojson | length }}",
+        "{% set greeting %}Hi {{ first_name }}{% endset %}{% filter upper %}{{ greeting }}{% endfilter %}",
+        "{{ order['items'] }} {{ dict(a=1) }} {{ range(3) | list }} {{ first_name.split('n') }}",
+        "{{ first_name | replace('A', 'E') }} {{ first_name | truncate(10) }} {{ visits + 1 }}",
+    ],
+)
 def test_ordinary_templates_validate_and_render(template):
     assert problems({"id": "hello", "kind": "send_email", "subject": "Hi", "body": template}) == []
     assert check_template(template) == []
@@ -122,15 +161,21 @@ def test_ordinary_templates_validate_and_render(template):
 
 # ---- output caps per field -----------------------------------------------------------------
 
-@pytest.mark.parametrize(("kind", "field", "settings", "limit"), [
-    ("send_email", "subject", {"body": "Hi"}, SUBJECT_MAX_CHARS),
-    ("send_sms", "text", {}, SMS_TEXT_MAX_CHARS),
-    ("notify_team", "subject", {"to": "owner", "message": "Hi"}, SUBJECT_MAX_CHARS),
-])
+
+@pytest.mark.parametrize(
+    ("kind", "field", "settings", "limit"),
+    [
+        ("send_email", "subject", {"body": "Hi"}, SUBJECT_MAX_CHARS),
+        ("send_sms", "text", {}, SMS_TEXT_MAX_CHARS),
+        ("notify_team", "subject", {"to": "owner", "message": "Hi"}, SUBJECT_MAX_CHARS),
+    ],
+)
 def test_literal_text_over_the_field_cap_is_refused_at_validation(kind, field, settings, limit):
     at_limit = problems({"id": "s", "kind": kind, **settings, field: "x" * limit})
     assert [p.code for p in at_limit if p.field == field] == []
-    over = problems({"id": "s", "kind": kind, **settings, field: "x" * (limit + 1) + " {{ first_name }}"})
+    over = problems(
+        {"id": "s", "kind": kind, **settings, field: "x" * (limit + 1) + " {{ first_name }}"}
+    )
     [problem] = [p for p in over if p.field == field]
     assert (problem.step_id, problem.code) == ("s", "too_long")
     assert f"at most {limit}" in problem.message
@@ -147,18 +192,22 @@ def test_field_caps():
 
 # ---- rendering ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("template", [
-    "{{ first_name.upper }}",  # the type is only known when rendering
-    "{{ 'Hi ' ~ first_name.lower }}",
-    "{{ [first_name.upper] }}",
-    "{{ {'f': first_name.title} }}",
-    "{{ first_name.upper | string }}",
-    "{{ first_name.upper | length }}",
-    "{{ tags | map(attribute='upper') | list }}",
-    "{{ range }}",
-    "{{ dict }}",
-    "{% for t in tags %}{{ loop.cycle }}{% endfor %}",
-])
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ first_name.upper }}",  # the type is only known when rendering
+        "{{ 'Hi ' ~ first_name.lower }}",
+        "{{ [first_name.upper] }}",
+        "{{ {'f': first_name.title} }}",
+        "{{ first_name.upper | string }}",
+        "{{ first_name.upper | length }}",
+        "{{ tags | map(attribute='upper') | list }}",
+        "{{ range }}",
+        "{{ dict }}",
+        "{% for t in tags %}{{ loop.cycle }}{% endfor %}",
+    ],
+)
 def test_render_never_prints_a_function(template):
     with pytest.raises(MergeTagError, match="a merge tag rendered a function"):
         render(template, CONTEXT)
@@ -172,20 +221,23 @@ def test_render_caps_output_per_field_with_a_clear_error():
     assert render("x" * 998, CONTEXT, max_chars=998) == "x" * 998
 
 
-@pytest.mark.parametrize("template", [
-    "{% set a = 'x' * 400000 %}{{ a ~ a }}",
-    "{% set a = 'x' * 400000 %}{{ a + a }}",
-    "{% set a = 'x' * 400000 %}{{ [a, a] | join }}",
-    "{% set a = 'x' * 400000 %}{{ ''.join([a, a]) }}",
-    "{% set a = 'x' * 400000 %}{{ a | replace('x', 'yy') }}",
-    "{% set a = 'x' * 400000 %}{{ a.replace('x', 'yy') }}",
-    "{% set a = 'x' * 100000 %}{{ [a] * 100 }}",
-    "{% set a = 'x' * 100000 %}{{ ([a] * 100) | tojson }}",
-    "{% set a = 'x' * 100000 %}{{ ('%s' * 100) | format(*([a] * 100)) }}",
-    "{% set a = 'x' * 100000 %}{% set b %}{% for i in range(100) %}{{ a }}{% endfor %}{% endset %}",
-    "{% set a = 'x' * 100000 %}{{ range(100) | map('replace', '0', a) | list | length }}",
-    "{{ visits * 'x' * 200000 }}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% set a = 'x' * 400000 %}{{ a ~ a }}",
+        "{% set a = 'x' * 400000 %}{{ a + a }}",
+        "{% set a = 'x' * 400000 %}{{ [a, a] | join }}",
+        "{% set a = 'x' * 400000 %}{{ ''.join([a, a]) }}",
+        "{% set a = 'x' * 400000 %}{{ a | replace('x', 'yy') }}",
+        "{% set a = 'x' * 400000 %}{{ a.replace('x', 'yy') }}",
+        "{% set a = 'x' * 100000 %}{{ [a] * 100 }}",
+        "{% set a = 'x' * 100000 %}{{ ([a] * 100) | tojson }}",
+        "{% set a = 'x' * 100000 %}{{ ('%s' * 100) | format(*([a] * 100)) }}",
+        "{% set a = 'x' * 100000 %}{% set b %}{% for i in range(100) %}{{ a }}{% endfor %}{% endset %}",
+        "{% set a = 'x' * 100000 %}{{ range(100) | map('replace', '0', a) | list | length }}",
+        "{{ visits * 'x' * 200000 }}",
+    ],
+)
 def test_render_refuses_to_build_oversized_values(template):
     with pytest.raises(MergeTagError, match="build"):
         render(template, CONTEXT)
@@ -260,58 +312,106 @@ def test_webhook_to_an_internal_address_is_refused_unless_allowed(url, says):
 
 @pytest.mark.parametrize(("url", "says"), INTERNAL_URLS, ids=[u for u, _ in INTERNAL_URLS])
 def test_attachment_from_an_internal_address_is_refused_unless_allowed(url, says):
-    email = {"id": "mail", "kind": "send_email", "subject": "Hi", "body": "Attached",
-             "attachments": [{"filename": "ok.pdf", "url": "https://files.example.com/ok.pdf",
-                              "size_bytes": 10},
-                             {"filename": "menu.pdf", "url": url, "size_bytes": 10}]}
+    email = {
+        "id": "mail",
+        "kind": "send_email",
+        "subject": "Hi",
+        "body": "Attached",
+        "attachments": [
+            {"filename": "ok.pdf", "url": "https://files.example.com/ok.pdf", "size_bytes": 10},
+            {"filename": "menu.pdf", "url": url, "size_bytes": 10},
+        ],
+    }
     [problem] = problems(email)
-    assert (problem.step_id, problem.field, problem.code) == ("mail", "attachments.1.url", "private_target")
+    assert (problem.step_id, problem.field, problem.code) == (
+        "mail",
+        "attachments.1.url",
+        "private_target",
+    )
     assert says in problem.message and "'menu.pdf'" in problem.message
     assert problems(email, allow_private_targets=True) == []
 
 
-@pytest.mark.parametrize("url", [
-    "https://hooks.example.com/in", "http://93.184.216.34/x", "http://[2606:4700::1111]/",
-    "http://[::ffff:8.8.8.8]/", "https://127.0.0.1.nip.io.example.com/", "https://0x7f000001.example.com/",
-    "https://1e100.net/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/in",
+        "http://93.184.216.34/x",
+        "http://[2606:4700::1111]/",
+        "http://[::ffff:8.8.8.8]/",
+        "https://127.0.0.1.nip.io.example.com/",
+        "https://0x7f000001.example.com/",
+        "https://1e100.net/",
+    ],
+)
 def test_public_hosts_pass(url):
     assert problems({"id": "hook", "kind": "webhook", "url": url}) == []
 
 
-@pytest.mark.parametrize(("url", "says"), [
-    ("ftp://files.example.com/a", "must start with http:// or https://"),
-    ("file:///etc/passwd", "must start with http:// or https://"),
-    ("http://{{ website }}/x", "needs a literal host name"),
-    ("http://[::1/x", "cannot be read"),
-    ("http://host.example.com:99999999/", "cannot be read"),
-    ("http://127.0.0.1\\@example.com/", "backslash"),
-])
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("ftp://files.example.com/a", "must start with http:// or https://"),
+        ("file:///etc/passwd", "must start with http:// or https://"),
+        ("http://{{ website }}/x", "needs a literal host name"),
+        ("http://[::1/x", "cannot be read"),
+        ("http://host.example.com:99999999/", "cannot be read"),
+        ("http://127.0.0.1\\@example.com/", "backslash"),
+    ],
+)
 def test_unreadable_urls_are_bad_urls_even_when_private_targets_are_allowed(url, says):
     for allowed in (False, True):
-        [problem] = problems({"id": "hook", "kind": "webhook", "url": url}, allow_private_targets=allowed)
+        [problem] = problems(
+            {"id": "hook", "kind": "webhook", "url": url}, allow_private_targets=allowed
+        )
         assert (problem.field, problem.code) == ("url", "bad_url") and says in problem.message
 
 
 def test_validate_flow_takes_the_setting_too():
-    flow, _ = parse_flow({"id": "drip", "trigger": {"event": "form.submitted"},
-                          "steps": [{"id": "hook", "kind": "webhook", "url": "http://127.1/"}]})
+    flow, _ = parse_flow(
+        {
+            "id": "drip",
+            "trigger": {"event": "form.submitted"},
+            "steps": [{"id": "hook", "kind": "webhook", "url": "http://127.1/"}],
+        }
+    )
     assert [p.code for p in validate_flow(flow)] == ["private_target"]
     assert validate_flow(flow, allow_private_targets=True) == []
 
 
-@pytest.mark.parametrize(("host", "address"), [
-    ("127.1", "127.0.0.1"), ("2130706433", "127.0.0.1"), ("0x7f000001", "127.0.0.1"),
-    ("0177.0.0.01", "127.0.0.1"), ("10.1", "10.0.0.1"), ("192.168.257", "192.168.1.1"),
-    ("[::1]", "::1"), ("::ffff:127.0.0.1", "::ffff:7f00:1"), ("fe80::1%25en0", "fe80::1"),
-    ("0", "0.0.0.0"), ("0x", "0.0.0.0"),
-])
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("127.1", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0177.0.0.01", "127.0.0.1"),
+        ("10.1", "10.0.0.1"),
+        ("192.168.257", "192.168.1.1"),
+        ("[::1]", "::1"),
+        ("::ffff:127.0.0.1", "::ffff:7f00:1"),
+        ("fe80::1%25en0", "fe80::1"),
+        ("0", "0.0.0.0"),
+        ("0x", "0.0.0.0"),
+    ],
+)
 def test_literal_address_reads_every_spelling(host, address):
     assert literal_address(host) == ipaddress.ip_address(address)
 
 
-@pytest.mark.parametrize("host", ["example.com", "08.1.1.1", "1.2.3.4.5", "256.1.1.1", "1.2.3.0x100",
-                                  "4294967296", "127.0.0.1.example.com", ""])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "example.com",
+        "08.1.1.1",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "1.2.3.0x100",
+        "4294967296",
+        "127.0.0.1.example.com",
+        "",
+    ],
+)
 def test_names_and_impossible_numbers_are_not_literal_addresses(host):
     assert literal_address(host) is None
 

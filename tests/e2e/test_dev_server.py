@@ -9,9 +9,9 @@ import pytest
 
 from cli.dev_stack import SAMPLE_FLOW
 from cli.flow_files import load_flow_file
-from routing.journey_views import list_journeys
 from projections.flow_catalogue import publish
 from routing.ingestion import ingest_raw
+from routing.journey_views import list_journeys
 from tests.journey_harness import journey_worker, outbox
 
 pytestmark = pytest.mark.devserver
@@ -34,11 +34,20 @@ async def test_event_starts_journey_which_sends_and_is_searchable(dev_server_env
         publish(conn, flow)
     now = datetime.now(UTC).isoformat()
     raw = [
-        {"event_id": "e2e-created", "type": "contact.created", "contact_id": "e2e-1",
-         "occurred_at": now, "payload": {"email": "e2e@example.com",
-                                         "attributes": {"first_name": "Eve"}}},
-        {"event_id": "e2e-signup", "type": "form.submitted", "contact_id": "e2e-1",
-         "occurred_at": now, "payload": {"form_id": "newsletter"}},
+        {
+            "event_id": "e2e-created",
+            "type": "contact.created",
+            "contact_id": "e2e-1",
+            "occurred_at": now,
+            "payload": {"email": "e2e@example.com", "attributes": {"first_name": "Eve"}},
+        },
+        {
+            "event_id": "e2e-signup",
+            "type": "form.submitted",
+            "contact_id": "e2e-1",
+            "occurred_at": now,
+            "payload": {"form_id": "newsletter"},
+        },
     ]
     client = dev_server_env.client
     async with journey_worker(client, engine, settings) as router:
@@ -52,7 +61,10 @@ async def test_event_starts_journey_which_sends_and_is_searchable(dev_server_env
 
         rows = await _eventually(parked)
         assert rows, "the journey never reached its wait step"
-        assert (rows[0].workflow_id, rows[0].current_step) == ("journey/welcome/e2e-1", "wait-2-days")
+        assert (rows[0].workflow_id, rows[0].current_step) == (
+            "journey/welcome/e2e-1",
+            "wait-2-days",
+        )
         assert rows[0].flow_version == 1
 
         # Sending the same events again enrolls nobody twice.

@@ -25,11 +25,12 @@ WAITING = [
 
 def indexed(engine, flow_id: str) -> list[str]:
     with engine.connect() as conn:
-        return sorted(j.status for c in ("fw1", "fw2")
-                      for j in index.for_contact(conn, c, flow_id))
+        return sorted(j.status for c in ("fw1", "fw2") for j in index.for_contact(conn, c, flow_id))
 
 
-async def test_pausing_then_archiving_a_flow_holds_then_ends_its_journeys(dev_server_env, engine, settings):
+async def test_pausing_then_archiving_a_flow_holds_then_ends_its_journeys(
+    dev_server_env, engine, settings
+):
     env = dev_server_env
     flow = flow_from({"id": "flow-wide", "steps": WAITING})
     for contact_id in ("fw1", "fw2"):
@@ -38,16 +39,18 @@ async def test_pausing_then_archiving_a_flow_holds_then_ends_its_journeys(dev_se
         journeys = [await start(router, engine, flow, c) for c in ("fw1", "fw2")]
         for journey in journeys:
             await at_step(env, journey, "hold")
-        pausing = await start_flow_control(env.client, "flow-wide", "pause", None,
-                                           settings.task_queue)
+        pausing = await start_flow_control(
+            env.client, "flow-wide", "pause", None, settings.task_queue
+        )
         paused = await wait_for_flow_control(env.client, pausing)
         assert (paused.workflow_id, paused.status, paused.signalled) == (pausing, "completed", 2)
         assert await flow_control_progress(env.client, pausing) == paused
         for journey in journeys:
             await at_step(env, journey, "hold", JourneyStatus.PAUSED)
         assert indexed(engine, "flow-wide") == ["paused", "paused"]
-        stopping = await start_flow_control(env.client, "flow-wide", "stop", "flow archived",
-                                            settings.task_queue)
+        stopping = await start_flow_control(
+            env.client, "flow-wide", "stop", "flow archived", settings.task_queue
+        )
         assert (await wait_for_flow_control(env.client, stopping)).signalled == 2
         states = [await journey_result(env, journey) for journey in journeys]
         # Nothing live is left: another operation finds nobody to signal.
@@ -58,18 +61,31 @@ async def test_pausing_then_archiving_a_flow_holds_then_ends_its_journeys(dev_se
         again = await start_flow_control(env.client, "flow-wide", "stop", None, settings.task_queue)
         assert (await wait_for_flow_control(env.client, again)).signalled == 0
     assert [(s.status, s.exit_reason) for s in states] == [
-        (JourneyStatus.EXITED, "stopped: flow archived")] * 2
+        (JourneyStatus.EXITED, "stopped: flow archived")
+    ] * 2
     assert indexed(engine, "flow-wide") == ["ended", "ended"]
     assert outbox(engine) == []
 
 
-async def test_a_waiting_journey_wakes_within_a_second_of_the_event(dev_server_env, engine, settings):
+async def test_a_waiting_journey_wakes_within_a_second_of_the_event(
+    dev_server_env, engine, settings
+):
     env = dev_server_env
-    flow = flow_from({"id": "wake-up", "steps": [
-        {"id": "reply", "kind": "wait_for_event", "event": "sms.received", "timeout": "1d",
-         "on_event": "thanks"},
-        {"id": "thanks", "kind": "send_email", "subject": "Thanks", "body": "."},
-    ]})
+    flow = flow_from(
+        {
+            "id": "wake-up",
+            "steps": [
+                {
+                    "id": "reply",
+                    "kind": "wait_for_event",
+                    "event": "sms.received",
+                    "timeout": "1d",
+                    "on_event": "thanks",
+                },
+                {"id": "thanks", "kind": "send_email", "subject": "Thanks", "body": "."},
+            ],
+        }
+    )
     ingest(engine, contact("wk1", email="wk1@example.com"))
     async with journey_worker(env.client, engine, settings) as router:
         journey = await start(router, engine, flow, "wk1")

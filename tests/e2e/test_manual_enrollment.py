@@ -6,25 +6,30 @@ import asyncio
 import pytest
 from typer.testing import CliRunner
 
-from routing.journey_views import list_journeys
 from cli.main import app
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
+from routing.journey_views import list_journeys
 from tests.e2e.test_dev_server import _eventually
 from tests.journey_harness import contact, event, flow_from, journey_worker
 
 pytestmark = pytest.mark.devserver
 
-VIP_ONLY = flow_from({
-    "id": "vip-welcome",
-    "trigger": {"event": "form.submitted", "condition": {"kind": "has_tag", "tag": "vip"}},
-    "steps": [{"id": "tag-manual", "kind": "add_tag", "tag": "enrolled-by-hand"},
-              {"id": "wait-a-day", "kind": "wait", "delay": "1d"}],
-})
+VIP_ONLY = flow_from(
+    {
+        "id": "vip-welcome",
+        "trigger": {"event": "form.submitted", "condition": {"kind": "has_tag", "tag": "vip"}},
+        "steps": [
+            {"id": "tag-manual", "kind": "add_tag", "tag": "enrolled-by-hand"},
+            {"id": "wait-a-day", "kind": "wait", "delay": "1d"},
+        ],
+    }
+)
 
 
-async def test_manual_enrollment_bypasses_the_trigger_filter(dev_server_env, engine, settings,
-                                                             monkeypatch):
+async def test_manual_enrollment_bypasses_the_trigger_filter(
+    dev_server_env, engine, settings, monkeypatch
+):
     client = dev_server_env.client
     with engine.begin() as conn:
         publish(conn, VIP_ONLY)
@@ -43,7 +48,9 @@ async def test_manual_enrollment_bypasses_the_trigger_filter(dev_server_env, eng
         assert routed == []
 
         # The CLI runs its own event loop, so it gets a thread of its own.
-        result = await asyncio.to_thread(CliRunner().invoke, app, ["enroll", "vip-welcome", "plain-1"])
+        result = await asyncio.to_thread(
+            CliRunner().invoke, app, ["enroll", "vip-welcome", "plain-1"]
+        )
         assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
         assert "enrolled contact 'plain-1' in flow 'vip-welcome'" in result.stdout
         assert "journey/vip-welcome/plain-1" in result.stdout
@@ -58,6 +65,8 @@ async def test_manual_enrollment_bypasses_the_trigger_filter(dev_server_env, eng
         assert rows[0].trail[0].startswith("tag-manual")
 
         # re_entry is `never`: a second manual enrollment is refused, not a second journey.
-        again = await asyncio.to_thread(CliRunner().invoke, app, ["enroll", "vip-welcome", "plain-1"])
+        again = await asyncio.to_thread(
+            CliRunner().invoke, app, ["enroll", "vip-welcome", "plain-1"]
+        )
         assert again.exit_code == 2 and "already has a journey" in again.stderr
         await client.get_workflow_handle("journey/vip-welcome/plain-1").terminate("test over")

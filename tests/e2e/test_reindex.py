@@ -16,17 +16,26 @@ pytestmark = pytest.mark.devserver
 
 
 async def test_reindex_finds_running_journeys_the_index_lost(dev_server_env, engine, settings):
-    flow = flow_from({"id": "reindexed", "re_entry": "always", "steps": [
-        {"id": "reply", "kind": "wait_for_event", "event": "sms.received", "timeout": "1d"},
-        {"id": "thanks", "kind": "send_email", "subject": "Thanks", "body": "."}]})
+    flow = flow_from(
+        {
+            "id": "reindexed",
+            "re_entry": "always",
+            "steps": [
+                {"id": "reply", "kind": "wait_for_event", "event": "sms.received", "timeout": "1d"},
+                {"id": "thanks", "kind": "send_email", "subject": "Thanks", "body": "."},
+            ],
+        }
+    )
     with engine.begin() as conn:
         publish(conn, flow)
     client = dev_server_env.client
     async with journey_worker(client, engine, settings) as router:
         await send(router, engine, *contact("ri-1", email="ri-1@example.com"))
-        [started] = [r for r in await send(router, engine, event("ri-1", "form.submitted",
-                                                                   {"form_id": "x"}))
-                     if r.outcome == "enrolled"]
+        [started] = [
+            r
+            for r in await send(router, engine, event("ri-1", "form.submitted", {"form_id": "x"}))
+            if r.outcome == "enrolled"
+        ]
         with engine.begin() as conn:
             conn.execute(delete(journey_index))
         # Lost from the index: an event reaches nobody.
@@ -37,7 +46,11 @@ async def test_reindex_finds_running_journeys_the_index_lost(dev_server_env, eng
             await asyncio.sleep(0.2)
         with engine.connect() as conn:
             [row] = index.for_contact(conn, "ri-1")
-        assert (row.workflow_id, row.status, row.flow_version) == (started.workflow_id, "running", 1)
+        assert (row.workflow_id, row.status, row.flow_version) == (
+            started.workflow_id,
+            "running",
+            1,
+        )
         routed = await send(router, engine, event("ri-1", "sms.received", {"body": "yes"}))
         assert [(r.workflow_id, r.outcome) for r in routed] == [(started.workflow_id, "signalled")]
         result = await client.get_workflow_handle(started.workflow_id).result()

@@ -28,8 +28,13 @@ from tests.workflows.live_journeys import at_step
 pytestmark = pytest.mark.devserver
 
 API_KEY = "tls-test-api-key"
-HELD = flow_from({"id": "over-tls", "trigger": {"event": "form.submitted"},
-                  "steps": [{"id": "hold", "kind": "wait", "delay": "30d"}]})
+HELD = flow_from(
+    {
+        "id": "over-tls",
+        "trigger": {"event": "form.submitted"},
+        "steps": [{"id": "hold", "kind": "wait", "delay": "30d"}],
+    }
+)
 
 
 @pytest_asyncio.fixture
@@ -47,11 +52,15 @@ def tls_env(proxy, settings, monkeypatch):
     certificates = proxy.certificates
 
     def set_env(**overrides: str | None) -> None:
-        values = {"ADDRESS": proxy.address, "TLS_CA_PATH": str(certificates.ca.pem.cert),
-                  "TLS_CERT_PATH": str(certificates.client.cert),
-                  "TLS_KEY_PATH": str(certificates.client.key),
-                  # The proxy listens on 127.0.0.1; its certificate is for localhost.
-                  "TLS_SERVER_NAME": "localhost", "API_KEY": API_KEY} | overrides
+        values = {
+            "ADDRESS": proxy.address,
+            "TLS_CA_PATH": str(certificates.ca.pem.cert),
+            "TLS_CERT_PATH": str(certificates.client.cert),
+            "TLS_KEY_PATH": str(certificates.client.key),
+            # The proxy listens on 127.0.0.1; its certificate is for localhost.
+            "TLS_SERVER_NAME": "localhost",
+            "API_KEY": API_KEY,
+        } | overrides
         for name, value in values.items():
             if value is None:
                 monkeypatch.delenv(f"DRIPSTONE_TEMPORAL_{name}", raising=False)
@@ -64,10 +73,12 @@ def tls_env(proxy, settings, monkeypatch):
 
 
 async def test_a_journey_runs_over_mutual_tls_and_the_api_key_reaches_the_server(
-        proxy, tls_env, dripstone, engine, settings):  # noqa: F811
+    proxy, tls_env, dripstone, engine, settings
+):  # noqa: F811
     client = await connect(Settings(_env_file=None, data_dir=settings.data_dir))
     described = await client.workflow_service.describe_namespace(
-        DescribeNamespaceRequest(namespace=client.namespace))
+        DescribeNamespaceRequest(namespace=client.namespace)
+    )
     assert described.namespace_info.name == "default"
 
     with engine.begin() as conn:
@@ -90,7 +101,8 @@ async def test_a_journey_runs_over_mutual_tls_and_the_api_key_reaches_the_server
 
 
 async def test_the_api_is_ready_through_tls_with_its_settings_from_the_environment(
-        proxy, tls_env, engine, monkeypatch):
+    proxy, tls_env, engine, monkeypatch
+):
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
 
     def readyz():
@@ -105,14 +117,18 @@ async def test_the_api_is_ready_through_tls_with_its_settings_from_the_environme
 
 
 async def test_without_the_client_certificate_the_connection_is_refused_naming_the_settings(
-        proxy, tls_env, dripstone, settings):  # noqa: F811
+    proxy, tls_env, dripstone, settings
+):  # noqa: F811
     tls_env(TLS_CERT_PATH=None, TLS_KEY_PATH=None)
     with pytest.raises(TemporalUnreachable) as refused:
         await connect(Settings(_env_file=None, data_dir=settings.data_dir))
-    assert f"could not connect to Temporal at {proxy.address} (namespace default) over TLS" \
-        in str(refused.value)
-    assert "DRIPSTONE_TEMPORAL_TLS_CERT_PATH=none (a server that requires mutual TLS closes " \
+    assert f"could not connect to Temporal at {proxy.address} (namespace default) over TLS" in str(
+        refused.value
+    )
+    assert (
+        "DRIPSTONE_TEMPORAL_TLS_CERT_PATH=none (a server that requires mutual TLS closes "
         "the connection without one)" in str(refused.value)
+    )
 
     listing = await asyncio.to_thread(dripstone, "journeys", "tls-1", code=1)
     printed = " ".join(listing.stdout.split())  # rich wraps lines at COLUMNS
@@ -122,7 +138,8 @@ async def test_without_the_client_certificate_the_connection_is_refused_naming_t
 
 
 async def test_trusting_another_ca_the_server_is_refused_naming_the_ca_setting(
-        proxy, tls_env, dripstone, engine):  # noqa: F811
+    proxy, tls_env, dripstone, engine
+):  # noqa: F811
     with engine.begin() as conn:
         publish(conn, HELD)
     ingest(engine, contact("tls-1", email="tls-1@example.com"))
@@ -136,11 +153,13 @@ async def test_trusting_another_ca_the_server_is_refused_naming_the_ca_setting(
     assert f"DRIPSTONE_TEMPORAL_TLS_CA_PATH={other_ca}" in enrolled.stderr, enrolled.stderr
 
 
-async def test_plain_text_to_a_tls_server_says_which_settings_turn_tls_on(proxy, tls_env,
-                                                                         settings):
-    tls_env(TLS_CA_PATH=None, TLS_CERT_PATH=None, TLS_KEY_PATH=None, TLS_SERVER_NAME=None,
-            API_KEY=None)
-    with pytest.raises(TemporalUnreachable, match="in plain text .a TLS cluster or Temporal "
-                       "Cloud needs DRIPSTONE_TEMPORAL_TLS=true"):
+async def test_plain_text_to_a_tls_server_says_which_settings_turn_tls_on(proxy, tls_env, settings):
+    tls_env(
+        TLS_CA_PATH=None, TLS_CERT_PATH=None, TLS_KEY_PATH=None, TLS_SERVER_NAME=None, API_KEY=None
+    )
+    with pytest.raises(
+        TemporalUnreachable,
+        match="in plain text .a TLS cluster or Temporal " "Cloud needs DRIPSTONE_TEMPORAL_TLS=true",
+    ):
         await connect(Settings(_env_file=None, data_dir=settings.data_dir))
     assert proxy.headers == []  # no handshake, so no request ever got through

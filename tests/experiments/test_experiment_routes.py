@@ -20,13 +20,25 @@ from tests.api.v1_harness import ok, sync_client
 from tests.cli.invoke import dripstone_run
 from tests.journey_harness import contact, event, flow_from
 
-FLOW = flow_from({"id": "ab-routes", "holdout_percent": 20, "steps": [
-    {"id": "pick", "kind": "experiment", "variants": [
-        {"name": "a", "subject": "A", "body": "."}, {"name": "b", "subject": "B", "body": "."}],
-     "metric": {"kind": "clicked", "window": "1h"},
-     "winner": {"after": "test_period", "test_period": "1d"}},
-    {"id": "done", "kind": "goal", "goal": {"kind": "has_tag", "tag": "customer"}},
-]})
+FLOW = flow_from(
+    {
+        "id": "ab-routes",
+        "holdout_percent": 20,
+        "steps": [
+            {
+                "id": "pick",
+                "kind": "experiment",
+                "variants": [
+                    {"name": "a", "subject": "A", "body": "."},
+                    {"name": "b", "subject": "B", "body": "."},
+                ],
+                "metric": {"kind": "clicked", "window": "1h"},
+                "winner": {"after": "test_period", "test_period": "1d"},
+            },
+            {"id": "done", "kind": "goal", "goal": {"kind": "has_tag", "tag": "customer"}},
+        ],
+    }
+)
 CONTACTS = [f"r-{n}" for n in range(8)]
 
 
@@ -40,10 +52,17 @@ def assigned(engine):
     for c in CONTACTS:
         ingest(engine, contact(c, email=f"{c}@example.com"))
         key = f"journey/{FLOW.id}/{c}/pick/1"
-        chosen[c] = chooser.choose_variant(VariantRequest(
-            flow_id=FLOW.id, flow_version=1, step_id="pick", contact_id=c,
-            journey_id=f"journey/{FLOW.id}/{c}", message_key=key,
-            step=step.model_dump(mode="json"))).variant
+        chosen[c] = chooser.choose_variant(
+            VariantRequest(
+                flow_id=FLOW.id,
+                flow_version=1,
+                step_id="pick",
+                contact_id=c,
+                journey_id=f"journey/{FLOW.id}/{c}",
+                message_key=key,
+                step=step.model_dump(mode="json"),
+            )
+        ).variant
     # Assigned two hours ago: every window has closed, the test period has not; the b
     # contacts clicked half an hour after.
     now = datetime.now(UTC)
@@ -51,9 +70,17 @@ def assigned(engine):
         conn.execute(update(experiment_assignments).values(assigned_at=now - timedelta(hours=2)))
     for c in CONTACTS:
         if chosen[c] == "b":
-            ingest(engine, [event(c, EventType.EMAIL_CLICKED,
-                                  {"message_key": f"journey/{FLOW.id}/{c}/pick/1", "url": "https://x.test/"},
-                                  occurred_at=now - timedelta(minutes=90))])
+            ingest(
+                engine,
+                [
+                    event(
+                        c,
+                        EventType.EMAIL_CLICKED,
+                        {"message_key": f"journey/{FLOW.id}/{c}/pick/1", "url": "https://x.test/"},
+                        occurred_at=now - timedelta(minutes=90),
+                    )
+                ],
+            )
     return chosen
 
 
@@ -64,7 +91,12 @@ def test_the_api_serves_the_result_behind_the_key(engine, settings, assigned):
     with sync_client(settings, engine) as client:
         body = ok(client.get(f"/v1/flows/{FLOW.id}/experiments"))
         one = ok(client.get(f"/v1/flows/{FLOW.id}/experiments/pick"))
-        assert client.get(f"/v1/flows/{FLOW.id}/experiments", headers={"Authorization": ""}).status_code == 401
+        assert (
+            client.get(
+                f"/v1/flows/{FLOW.id}/experiments", headers={"Authorization": ""}
+            ).status_code
+            == 401
+        )
         assert client.get("/v1/flows/nope/experiments").status_code == 404
         missing = client.get(f"/v1/flows/{FLOW.id}/experiments/done")
     assert missing.status_code == 404 and "a goal step" in missing.json()["detail"]

@@ -19,7 +19,9 @@ def test_difference_of_two_rates_matches_newcombe_and_fisher():
     assert d.difference == pytest.approx(0.2)
     # Newcombe (1998), Table II, example (a) 56/70 vs 48/80, method 10: 0.0524 to 0.3339.
     assert (round(d.ci_low, 4), round(d.ci_high, 4)) == (0.0524, 0.3339)
-    assert d.p_value == fisher_exact([[56, 14], [48, 32]]).pvalue == pytest.approx(0.012521, abs=1e-6)
+    assert (
+        d.p_value == fisher_exact([[56, 14], [48, 32]]).pvalue == pytest.approx(0.012521, abs=1e-6)
+    )
 
 
 def test_rate_interval_is_scipys_wilson_interval():
@@ -33,7 +35,9 @@ def test_no_difference_at_the_extremes_keeps_a_sane_interval():
     d = stats.difference(stats.rate(0, 10), stats.rate(0, 10))
     assert (d.difference, d.p_value) == (0.0, 1.0)
     assert d.ci_low < 0 < d.ci_high
-    assert stats.difference(stats.rate(0, 0), stats.rate(1, 2)) == stats.Difference(None, None, None, None)
+    assert stats.difference(stats.rate(0, 0), stats.rate(1, 2)) == stats.Difference(
+        None, None, None, None
+    )
 
 
 def test_overall_p_value_is_chi_squared_over_every_variant():
@@ -55,14 +59,29 @@ def test_relative_lift_is_scipys_relative_risk_minus_one():
 
 
 def test_result_compares_each_variant_with_the_first_and_names_the_leader():
-    flow = Flow.model_validate({"id": "f", "trigger": {"event": "form.submitted"}, "steps": [
-        {"id": "t", "kind": "experiment", "variants": [
-            {"name": "a", "subject": "A", "body": "."}, {"name": "b", "subject": "B", "body": "."},
-            {"name": "c", "subject": "C", "body": "."}],
-         "winner": {"after": "sample_size", "sample_size": 50}}]})
-    counts = {"a": VariantCounts(name="a", assigned=60, measured=50, successes=10),
-              "b": VariantCounts(name="b", assigned=55, measured=50, successes=20),
-              "c": VariantCounts(name="c", assigned=52, measured=49, successes=20)}
+    flow = Flow.model_validate(
+        {
+            "id": "f",
+            "trigger": {"event": "form.submitted"},
+            "steps": [
+                {
+                    "id": "t",
+                    "kind": "experiment",
+                    "variants": [
+                        {"name": "a", "subject": "A", "body": "."},
+                        {"name": "b", "subject": "B", "body": "."},
+                        {"name": "c", "subject": "C", "body": "."},
+                    ],
+                    "winner": {"after": "sample_size", "sample_size": 50},
+                }
+            ],
+        }
+    )
+    counts = {
+        "a": VariantCounts(name="a", assigned=60, measured=50, successes=10),
+        "b": VariantCounts(name="b", assigned=55, measured=50, successes=20),
+        "c": VariantCounts(name="c", assigned=52, measured=49, successes=20),
+    }
     now = datetime.now(UTC)
     result = experiment_result("f", flow.steps[0], counts, now, now, None)
     a, b, c = result.variants

@@ -24,18 +24,36 @@ from projections.event_store import ingest
 from projections.experiment_schema import experiment_assignments, experiment_decisions
 from projections.experiments import flow_experiments
 from settings import Settings
-from tests.journey_harness import contact, enroll_and_finish, event, flow_from, journey_worker, outbox
+from tests.journey_harness import (
+    contact,
+    enroll_and_finish,
+    event,
+    flow_from,
+    journey_worker,
+    outbox,
+)
 from tests.workflows.test_journey_engagement import OpenedBy
 from workflows.journey import JourneyWorkflow
 
-AB = flow_from({"id": "ab-welcome", "steps": [
-    {"id": "welcome", "kind": "experiment", "channel": "email",
-     "variants": [{"name": "plain", "weight": 1, "subject": "Welcome", "body": "."},
-                  {"name": "bold", "weight": 1, "subject": "WELCOME!", "body": "."}],
-     "metric": {"kind": "opened", "window": "1h"},
-     "winner": {"after": "sample_size", "sample_size": 5}},
-    {"id": "after", "kind": "add_tag", "tag": "welcomed"},
-]})
+AB = flow_from(
+    {
+        "id": "ab-welcome",
+        "steps": [
+            {
+                "id": "welcome",
+                "kind": "experiment",
+                "channel": "email",
+                "variants": [
+                    {"name": "plain", "weight": 1, "subject": "Welcome", "body": "."},
+                    {"name": "bold", "weight": 1, "subject": "WELCOME!", "body": "."},
+                ],
+                "metric": {"kind": "opened", "window": "1h"},
+                "winner": {"after": "sample_size", "sample_size": 5},
+            },
+            {"id": "after", "kind": "add_tag", "tag": "welcomed"},
+        ],
+    }
+)
 STEP = AB.steps[0]
 SUBJECTS = {"plain": "Welcome", "bold": "WELCOME!"}
 EARLY = [f"ab-{n}" for n in range(12)]
@@ -56,7 +74,9 @@ def _expected() -> dict[str, str]:
     return {c: assign_variant(STEP, AB.id, c) for c in EARLY}
 
 
-async def test_variants_by_hash_then_the_winner_for_later_contacts(time_skipping_env, engine, settings):
+async def test_variants_by_hash_then_the_winner_for_later_contacts(
+    time_skipping_env, engine, settings
+):
     expected = _expected()
     spread = {v: [c for c in EARLY if expected[c] == v] for v in SUBJECTS}
     # The sample is the whole smaller group, and its last member is the last early
@@ -68,9 +88,12 @@ async def test_variants_by_hash_then_the_winner_for_later_contacts(time_skipping
     # Everyone who got the bold subject opens it at once; nobody opens the plain one.
     email = OpenedBy(engine, openers=set(spread["bold"]))
     clock = MovedClock()
-    async with journey_worker(time_skipping_env.client, engine, settings, email=email,
-                              experiment_clock=clock) as router:
-        early = {c: await enroll_and_finish(time_skipping_env, router, engine, AB, c) for c in EARLY}
+    async with journey_worker(
+        time_skipping_env.client, engine, settings, email=email, experiment_clock=clock
+    ) as router:
+        early = {
+            c: await enroll_and_finish(time_skipping_env, router, engine, AB, c) for c in EARLY
+        }
         clock.ahead = timedelta(hours=2)  # past the window: the early contacts are measured
         late = {c: await enroll_and_finish(time_skipping_env, router, engine, AB, c) for c in LATE}
 
@@ -83,12 +106,21 @@ async def test_variants_by_hash_then_the_winner_for_later_contacts(time_skipping
         assert [m.subject for m in outbox(engine, c)] == ["WELCOME!"]
 
     with engine.connect() as conn:
-        stored = {r.contact_id: (r.variant, r.phase) for r in conn.execute(select(experiment_assignments))}
+        stored = {
+            r.contact_id: (r.variant, r.phase) for r in conn.execute(select(experiment_assignments))
+        }
         decided = conn.execute(select(experiment_decisions)).one()
         report = flow_experiments(conn, AB.id, clock())
-    assert stored == {**{c: (expected[c], "test") for c in EARLY}, **{c: ("bold", "winner") for c in LATE}}
+    assert stored == {
+        **{c: (expected[c], "test") for c in EARLY},
+        **{c: ("bold", "winner") for c in LATE},
+    }
     assert (decided.flow_id, decided.step_id, decided.winner, decided.rule) == (
-        AB.id, "welcome", "bold", "sample_size")
+        AB.id,
+        "welcome",
+        "bold",
+        "sample_size",
+    )
 
     [result] = report.experiments
     plain, bold = result.variants
@@ -109,18 +141,29 @@ async def test_variants_by_hash_then_the_winner_for_later_contacts(time_skipping
         assert replayed.replay_failure is None, replayed.replay_failure
 
 
-HELD = flow_from({"id": "held-welcome", "holdout_percent": 40, "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Hello", "body": "."},
-    {"id": "nudge", "kind": "send_sms", "text": "Still there?"},
-    {"id": "marked", "kind": "add_tag", "tag": "in-flow"},
-    {"id": "bought", "kind": "goal", "goal": {"kind": "purchased_product", "product": "pro"}},
-]})
+HELD = flow_from(
+    {
+        "id": "held-welcome",
+        "holdout_percent": 40,
+        "steps": [
+            {"id": "hello", "kind": "send_email", "subject": "Hello", "body": "."},
+            {"id": "nudge", "kind": "send_sms", "text": "Still there?"},
+            {"id": "marked", "kind": "add_tag", "tag": "in-flow"},
+            {
+                "id": "bought",
+                "kind": "goal",
+                "goal": {"kind": "purchased_product", "product": "pro"},
+            },
+        ],
+    }
+)
 MEMBERS = [f"held-{n}" for n in range(10)]
 BUYERS = set(MEMBERS[::2])
 
 
 async def test_holdout_contacts_get_no_message_but_their_conversions_count(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     holdout = {c for c in MEMBERS if in_holdout(HELD.id, c, HELD.holdout_percent)}
     assert holdout and holdout != set(MEMBERS) and holdout & BUYERS, holdout
     for c in MEMBERS:
@@ -128,8 +171,9 @@ async def test_holdout_contacts_get_no_message_but_their_conversions_count(
         if c in BUYERS:  # bought before: the goal step converts them when they reach it
             ingest(engine, [event(c, EventType.PRODUCT_PURCHASED, {"product": "pro"})])
     async with journey_worker(time_skipping_env.client, engine, settings) as router:
-        states = {c: await enroll_and_finish(time_skipping_env, router, engine, HELD, c)
-                  for c in MEMBERS}
+        states = {
+            c: await enroll_and_finish(time_skipping_env, router, engine, HELD, c) for c in MEMBERS
+        }
 
     for c, state in states.items():
         outcomes = [v.outcome for v in state.trail]
@@ -138,7 +182,9 @@ async def test_holdout_contacts_get_no_message_but_their_conversions_count(
             assert outcomes[0] == "held out: no message (holdout)", outcomes
             if c not in BUYERS:
                 assert outcomes == ["held out: no message (holdout)"] * 2 + [
-                    "contact.tag_added in-flow", "goal not met yet"], outcomes
+                    "contact.tag_added in-flow",
+                    "goal not met yet",
+                ], outcomes
             assert outbox(engine, c) == []
         elif c in BUYERS:  # converted as soon as the email's own event reached the journey
             assert outcomes[:2] == ["email sent", "converted (attributed to hello)"], outcomes
@@ -151,8 +197,17 @@ async def test_holdout_contacts_get_no_message_but_their_conversions_count(
         lift = flow_experiments(conn, HELD.id, datetime.now(UTC)).lift
     treated = [c for c in MEMBERS if c not in holdout]
     counts = (len(treated), len(BUYERS - holdout), len(holdout), len(BUYERS & holdout))
-    assert (lift.treated, lift.treated_conversions, lift.holdout, lift.holdout_conversions) == counts
+    assert (
+        lift.treated,
+        lift.treated_conversions,
+        lift.holdout,
+        lift.holdout_conversions,
+    ) == counts
     assert lift.holdout_percent == 40
-    assert lift.p_value == fisher_exact([[counts[1], counts[0] - counts[1]],
-                                         [counts[3], counts[2] - counts[3]]]).pvalue
+    assert (
+        lift.p_value
+        == fisher_exact(
+            [[counts[1], counts[0] - counts[1]], [counts[3], counts[2] - counts[3]]]
+        ).pvalue
+    )
     assert lift.difference == counts[1] / counts[0] - counts[3] / counts[2]

@@ -62,8 +62,9 @@ class FakeProvider:
         class Handler(BaseHTTPRequestHandler):
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                request = RecordedRequest(self.command, self.path, dict(self.headers),
-                                          self.rfile.read(length))
+                request = RecordedRequest(
+                    self.command, self.path, dict(self.headers), self.rfile.read(length)
+                )
                 fake.requests.append(request)
                 reply = fake.reply_for(request)
                 body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
@@ -83,15 +84,30 @@ class FakeProvider:
         return Handler
 
 
-def twilio_message(sid: str = "SM0123456789abcdef0123456789abcdef", to: str = "+14155550101") -> dict:
-    return {"sid": sid, "status": "queued", "to": to, "from": "+14155550000", "body": "",
-            "account_sid": "AC" + "0" * 32, "num_segments": "1"}
+def twilio_message(
+    sid: str = "SM0123456789abcdef0123456789abcdef", to: str = "+14155550101"
+) -> dict:
+    return {
+        "sid": sid,
+        "status": "queued",
+        "to": to,
+        "from": "+14155550000",
+        "body": "",
+        "account_sid": "AC" + "0" * 32,
+        "num_segments": "1",
+    }
 
 
 def twilio_call(sid: str = "CA0123456789abcdef0123456789abcdef", to: str = "+14155550101") -> dict:
     """What POST /2010-04-01/Accounts/{sid}/Calls.json answers when a call is queued."""
-    return {"sid": sid, "status": "queued", "to": to, "from": "+14155550000",
-            "account_sid": "AC" + "0" * 32, "direction": "outbound-api"}
+    return {
+        "sid": sid,
+        "status": "queued",
+        "to": to,
+        "from": "+14155550000",
+        "account_sid": "AC" + "0" * 32,
+        "direction": "outbound-api",
+    }
 
 
 class RateLimitedProvider(FakeProvider):

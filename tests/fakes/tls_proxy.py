@@ -34,18 +34,27 @@ def _name(common_name: str) -> x509.Name:
 
 def _builder(subject: str, issuer: x509.Name, public_key) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
-    return (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer)
-            .public_key(public_key).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1)))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
 
 
 def _write(folder: Path, stem: str, cert: x509.Certificate, key) -> Pem:
     cert_path, key_path = folder / f"{stem}.crt", folder / f"{stem}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return Pem(cert_path, key_path)
 
 
@@ -60,26 +69,42 @@ class Authority:
     @classmethod
     def create(cls, folder: Path, stem: str = "ca") -> "Authority":
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = (_builder(f"Dripstone test {stem}", _name(f"Dripstone test {stem}"),
-                         key.public_key())
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True,
-                    content_commitment=False, key_encipherment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-                .sign(key, hashes.SHA256()))
+        cert = (
+            _builder(f"Dripstone test {stem}", _name(f"Dripstone test {stem}"), key.public_key())
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .sign(key, hashes.SHA256())
+        )
         return cls(_write(folder, stem, cert, key), cert.subject, key)
 
     def issue(self, folder: Path, stem: str, server: bool) -> Pem:
         key = ec.generate_private_key(ec.SECP256R1())
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-        builder = (_builder(f"dripstone-{stem}", self.name, key.public_key())
-                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+        builder = (
+            _builder(f"dripstone-{stem}", self.name, key.public_key())
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
         if server:
-            builder = builder.add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
         return _write(folder, stem, builder.sign(self.key, hashes.SHA256()), key)
 
 
@@ -93,8 +118,12 @@ class Certificates:
     @classmethod
     def create(cls, folder: Path) -> "Certificates":
         ca = Authority.create(folder)
-        return cls(ca, ca.issue(folder, "server", server=True),
-                   ca.issue(folder, "client", server=False), Authority.create(folder, "other-ca"))
+        return cls(
+            ca,
+            ca.issue(folder, "server", server=True),
+            ca.issue(folder, "client", server=False),
+            Authority.create(folder, "other-ca"),
+        )
 
 
 @dataclass
@@ -113,17 +142,18 @@ class MutualTlsProxy:
         return f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
 
     def _context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH,
-                                             cafile=str(self.certificates.ca.pem.cert))
+        context = ssl.create_default_context(
+            ssl.Purpose.CLIENT_AUTH, cafile=str(self.certificates.ca.pem.cert)
+        )
         context.load_cert_chain(self.certificates.server.cert, self.certificates.server.key)
         context.verify_mode = ssl.CERT_REQUIRED
         context.set_alpn_protocols(["h2"])
         return context
 
     async def __aenter__(self) -> "MutualTlsProxy":
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0,
-                                                  ssl=self._context(),
-                                                  ssl_handshake_timeout=10)
+        self._server = await asyncio.start_server(
+            self._serve, "127.0.0.1", 0, ssl=self._context(), ssl_handshake_timeout=10
+        )
         return self
 
     async def __aexit__(self, *_) -> None:
@@ -142,8 +172,11 @@ class MutualTlsProxy:
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.upstream)
             headers = RequestHeaders(self.headers.append)
-            await asyncio.gather(self._pipe(reader, up_writer, headers.feed),
-                                 self._pipe(up_reader, writer, None), return_exceptions=True)
+            await asyncio.gather(
+                self._pipe(reader, up_writer, headers.feed),
+                self._pipe(up_reader, writer, None),
+                return_exceptions=True,
+            )
         except (OSError, asyncio.CancelledError):
             pass  # the dev server gone, or the proxy closing: the client sees the socket close
         finally:

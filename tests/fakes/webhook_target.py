@@ -59,10 +59,15 @@ class WebhookTarget:
         class Handler(BaseHTTPRequestHandler):
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                answer = target._next(RecordedRequest(self.command, self.path, dict(self.headers),
-                                                      self.rfile.read(length)))
+                answer = target._next(
+                    RecordedRequest(
+                        self.command, self.path, dict(self.headers), self.rfile.read(length)
+                    )
+                )
                 time.sleep(answer.delay)
-                body = (answer.body if isinstance(answer.body, str) else json.dumps(answer.body)).encode()
+                body = (
+                    answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
+                ).encode()
                 try:
                     self.send_response(answer.status)
                     self.send_header("Content-Type", "application/json")

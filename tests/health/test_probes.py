@@ -31,8 +31,11 @@ async def test_temporal_down_is_reported_but_keeps_the_api_in_service(settings, 
         ready = await api.get("/readyz")
     assert ready.status_code == 200, ready.text
     # One line naming the address, not the SDK's Rust transport error (that goes to the log).
-    assert ready.json() == {"status": "ready", "database": "ok",
-                            "temporal": "Temporal at 127.0.0.1:1 unreachable"}
+    assert ready.json() == {
+        "status": "ready",
+        "database": "ok",
+        "temporal": "Temporal at 127.0.0.1:1 unreachable",
+    }
 
 
 def test_a_database_behind_this_release_makes_the_api_not_ready(settings, tmp_path, engine):
@@ -52,11 +55,17 @@ def free_port() -> int:
 
 
 async def test_the_workers_probes_follow_its_worker_database_and_temporal(
-        time_skipping_env, engine):
+    time_skipping_env, engine
+):
     running = {"value": True}
     port = free_port()
-    server = HealthServer(probes(engine, time_skipping_env.client, asyncio.get_running_loop(),
-                                 lambda: running["value"]), port, host="127.0.0.1")
+    server = HealthServer(
+        probes(
+            engine, time_skipping_env.client, asyncio.get_running_loop(), lambda: running["value"]
+        ),
+        port,
+        host="127.0.0.1",
+    )
     server.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as probe:
@@ -72,6 +81,8 @@ async def test_the_workers_probes_follow_its_worker_database_and_temporal(
     finally:
         server.stop()
     assert alive.status_code == 200
-    assert (ready.status_code, ready.json()) == (200, {
-        "status": "ready", "worker": "running", "database": "ok", "temporal": "ok"})
+    assert (ready.status_code, ready.json()) == (
+        200,
+        {"status": "ready", "worker": "running", "database": "ok", "temporal": "ok"},
+    )
     assert stopped.status_code == 503

@@ -37,7 +37,12 @@ from settings import Settings
 from tests.conftest import _start_time_skipping
 from tests.fakes.webhook_target import Answer, WebhookTarget
 from tests.journey_harness import (
-    contact, enroll_and_finish, event, flow_from, journey_result, journey_worker,
+    contact,
+    enroll_and_finish,
+    event,
+    flow_from,
+    journey_result,
+    journey_worker,
 )
 from tests.workflows.live_journeys import at_step, send, start
 
@@ -48,76 +53,174 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 FLOW_CONTROL = {
-    "id": "flow-control", "trigger": {"event": "form.submitted"}, "steps": [
-        {"id": "hello", "kind": "send_email", "subject": "Hi {{ first_name }}", "body": ".",
-         "when": {"delay": "1h"}},
-        {"id": "vip-only", "kind": "send_sms", "text": "VIP", "run_if": {"kind": "has_tag", "tag": "vip"},
-         "on_false": "skip"},
-        {"id": "route", "kind": "multi_branch", "paths": [
-            {"condition": {"kind": "attribute", "field": "points", "op": "gte", "value": 100},
-             "goto": "split"}], "otherwise": "end"},
-        {"id": "split", "kind": "split", "paths": [{"percent": 50, "goto": "a"}, {"percent": 50, "goto": "b"}]},
-        {"id": "a", "kind": "change_tags", "add": ["variant-a"], "remove": ["lead"], "next": "pause"},
+    "id": "flow-control",
+    "trigger": {"event": "form.submitted"},
+    "steps": [
+        {
+            "id": "hello",
+            "kind": "send_email",
+            "subject": "Hi {{ first_name }}",
+            "body": ".",
+            "when": {"delay": "1h"},
+        },
+        {
+            "id": "vip-only",
+            "kind": "send_sms",
+            "text": "VIP",
+            "run_if": {"kind": "has_tag", "tag": "vip"},
+            "on_false": "skip",
+        },
+        {
+            "id": "route",
+            "kind": "multi_branch",
+            "paths": [
+                {
+                    "condition": {
+                        "kind": "attribute",
+                        "field": "points",
+                        "op": "gte",
+                        "value": 100,
+                    },
+                    "goto": "split",
+                }
+            ],
+            "otherwise": "end",
+        },
+        {
+            "id": "split",
+            "kind": "split",
+            "paths": [{"percent": 50, "goto": "a"}, {"percent": 50, "goto": "b"}],
+        },
+        {
+            "id": "a",
+            "kind": "change_tags",
+            "add": ["variant-a"],
+            "remove": ["lead"],
+            "next": "pause",
+        },
         {"id": "b", "kind": "change_tags", "add": ["variant-b"], "remove": ["lead"]},
         {"id": "pause", "kind": "wait", "delay": "2d"},
         {"id": "end", "kind": "exit", "reason": "done"},
-    ]}
+    ],
+}
 
-LIVE_FLOW = {"id": "live-journey", "steps": [
-    {"id": "reply", "kind": "wait_for_event", "event": "sms.received", "timeout": "1d",
-     "on_event": "thanks", "on_timeout": "nudge"},
-    {"id": "thanks", "kind": "send_email", "subject": "Thanks for replying", "body": ".",
-     "next": "think"},
-    {"id": "nudge", "kind": "send_email", "subject": "Still there?", "body": "."},
-    {"id": "think", "kind": "wait", "delay": "3d"},
-    {"id": "again", "kind": "send_email", "subject": "Last chance", "body": "."},
-    {"id": "bought", "kind": "goal", "goal": {"kind": "purchased_product", "product": "pro"}},
-]}
+LIVE_FLOW = {
+    "id": "live-journey",
+    "steps": [
+        {
+            "id": "reply",
+            "kind": "wait_for_event",
+            "event": "sms.received",
+            "timeout": "1d",
+            "on_event": "thanks",
+            "on_timeout": "nudge",
+        },
+        {
+            "id": "thanks",
+            "kind": "send_email",
+            "subject": "Thanks for replying",
+            "body": ".",
+            "next": "think",
+        },
+        {"id": "nudge", "kind": "send_email", "subject": "Still there?", "body": "."},
+        {"id": "think", "kind": "wait", "delay": "3d"},
+        {"id": "again", "kind": "send_email", "subject": "Last chance", "body": "."},
+        {"id": "bought", "kind": "goal", "goal": {"kind": "purchased_product", "product": "pro"}},
+    ],
+}
 
-CONTINUED_FLOW = {"id": "continued", "steps": [
-    {"id": "long", "kind": "wait_for_event", "event": "custom", "timeout": "30d",
-     "on_event": "never", "on_timeout": "mail"},
-    {"id": "never", "kind": "exit", "reason": "unexpected"},
-    {"id": "mail", "kind": "send_email", "subject": "A month later", "body": "."},
-]}
+CONTINUED_FLOW = {
+    "id": "continued",
+    "steps": [
+        {
+            "id": "long",
+            "kind": "wait_for_event",
+            "event": "custom",
+            "timeout": "30d",
+            "on_event": "never",
+            "on_timeout": "mail",
+        },
+        {"id": "never", "kind": "exit", "reason": "unexpected"},
+        {"id": "mail", "kind": "send_email", "subject": "A month later", "body": "."},
+    ],
+}
 CONTINUED_EVENTS = 600  # past EVENTS_PER_RUN (500): the journey continues as new once
 
-SUB_FLOW = {"id": "actions-sub", "trigger": {"event": "custom"}, "steps": [
-    {"id": "sub-wait", "kind": "wait", "delay": "2d"},
-    {"id": "sub-mail", "kind": "send_email", "subject": "From the sub-flow", "body": "."},
-]}
+SUB_FLOW = {
+    "id": "actions-sub",
+    "trigger": {"event": "custom"},
+    "steps": [
+        {"id": "sub-wait", "kind": "wait", "delay": "2d"},
+        {"id": "sub-mail", "kind": "send_email", "subject": "From the sub-flow", "body": "."},
+    ],
+}
 
 
 def actions_flow(webhook_url: str) -> dict:
-    return {"id": "actions", "steps": [
-        {"id": "note", "kind": "make_note", "text": "Entered the actions flow"},
-        {"id": "update", "kind": "update_contact", "changes": [
-            {"field": "status", "action": "set", "value": "client"},
-            {"field": "visits", "action": "increment", "by": 1}]},
-        {"id": "listed", "kind": "add_to_list", "list_type": "selection", "list_id": "vip"},
-        {"id": "hook", "kind": "webhook", "url": f"{webhook_url}/in",
-         "body": '{"contact": "{{ contact_id }}"}'},
-        {"id": "child", "kind": "start_flow", "flow_id": SUB_FLOW["id"], "wait_for_completion": True},
-        {"id": "after", "kind": "send_email", "subject": "After the sub-flow", "body": "."},
-    ]}
+    return {
+        "id": "actions",
+        "steps": [
+            {"id": "note", "kind": "make_note", "text": "Entered the actions flow"},
+            {
+                "id": "update",
+                "kind": "update_contact",
+                "changes": [
+                    {"field": "status", "action": "set", "value": "client"},
+                    {"field": "visits", "action": "increment", "by": 1},
+                ],
+            },
+            {"id": "listed", "kind": "add_to_list", "list_type": "selection", "list_id": "vip"},
+            {
+                "id": "hook",
+                "kind": "webhook",
+                "url": f"{webhook_url}/in",
+                "body": '{"contact": "{{ contact_id }}"}',
+            },
+            {
+                "id": "child",
+                "kind": "start_flow",
+                "flow_id": SUB_FLOW["id"],
+                "wait_for_completion": True,
+            },
+            {"id": "after", "kind": "send_email", "subject": "After the sub-flow", "body": "."},
+        ],
+    }
 
 
 def timing_flow(local_at: datetime) -> dict:
-    return {"id": "timing", "schedule": {
-        "time_zone": "America/New_York", "send_window": {"start": "10:00", "end": "20:00"}},
+    return {
+        "id": "timing",
+        "schedule": {
+            "time_zone": "America/New_York",
+            "send_window": {"start": "10:00", "end": "20:00"},
+        },
         "steps": [
-            {"id": "local", "kind": "send_email", "subject": "At eleven, local time", "body": ".",
-             "when": {"local_at": local_at.isoformat()}},
+            {
+                "id": "local",
+                "kind": "send_email",
+                "subject": "At eleven, local time",
+                "body": ".",
+                "when": {"local_at": local_at.isoformat()},
+            },
             {"id": "nine", "kind": "wait", "time_of_day": {"at": "09:00"}},
             # Due at 09:00, before the window opens at 10:00: held for it.
             {"id": "windowed", "kind": "send_email", "subject": "In the window", "body": "."},
-        ]}
+        ],
+    }
 
 
 def targets_for(name: str, out: Path) -> dict[str, Path]:
     welcome_id = load_flow_file(SAMPLE_FLOW)[0].id
-    stems = [f"{welcome_id}_journey", f"{FLOW_CONTROL['id']}_journey", "live-journey", "continued",
-             "continued-second-run", "timing", "actions", "actions-sub-flow"]
+    stems = [
+        f"{welcome_id}_journey",
+        f"{FLOW_CONTROL['id']}_journey",
+        "live-journey",
+        "continued",
+        "continued-second-run",
+        "timing",
+        "actions",
+        "actions-sub-flow",
+    ]
     return {stem: out / f"{stem}_{name}.json" for stem in stems}
 
 
@@ -136,8 +239,17 @@ async def record(server_bin: str, name: str, out: Path = HERE) -> list[Path]:
     settings = Settings(_env_file=None, data_dir=workdir, task_queue="record")
     welcome, _ = load_flow_file(SAMPLE_FLOW)
     control = Flow.model_validate(FLOW_CONTROL)
-    ingest(engine, contact("c-1", email="one@example.com", phone="+14155550100", first_name="One",
-                           tags=("engaged", "lead"), points=500))
+    ingest(
+        engine,
+        contact(
+            "c-1",
+            email="one@example.com",
+            phone="+14155550100",
+            first_name="One",
+            tags=("engaged", "lead"),
+            points=500,
+        ),
+    )
     written = []
 
     async def store(stem: str, workflow_id: str, run_id: str | None = None) -> None:
@@ -155,8 +267,13 @@ async def record(server_bin: str, name: str, out: Path = HERE) -> list[Path]:
             await record_continued(env, router, engine, store)
             await record_timing(env, router, engine, store)
         # Webhooks to the loopback receiver need the setting; a worker of its own.
-        options = Settings(_env_file=None, data_dir=workdir, task_queue="record-actions",
-                           webhook_allow_private_targets=True, webhook_signing_secret="record")
+        options = Settings(
+            _env_file=None,
+            data_dir=workdir,
+            task_queue="record-actions",
+            webhook_allow_private_targets=True,
+            webhook_signing_secret="record",
+        )
         with WebhookTarget(Answer(200, {"accepted": True})) as target:
             async with journey_worker(env.client, engine, options) as router:
                 await record_actions(env, router, engine, store, target.url)
@@ -198,8 +315,9 @@ async def record_continued(env, router, engine, store) -> None:
     await at_step(env, journey, "long")
     handle = env.client.get_workflow_handle(journey)
     for first in range(0, CONTINUED_EVENTS, 100):
-        await asyncio.gather(*(handle.signal("event", _visit("busy-1", n))
-                               for n in range(first, first + 100)))
+        await asyncio.gather(
+            *(handle.signal("event", _visit("busy-1", n)) for n in range(first, first + 100))
+        )
         # Paced: a run under a nonstop flood of signals cannot complete continue-as-new.
         await _taken_in(env, journey, first + 101)
     state = await journey_result(env, journey)
@@ -228,13 +346,18 @@ async def record_actions(env, router, engine, store, webhook_url: str) -> None:
     with engine.begin() as conn:
         publish(conn, flow_from(SUB_FLOW))
     # The worker recording it allows private targets (the receiver is on loopback).
-    journey = await start(router, engine, flow_from(actions_flow(webhook_url)), "act-1",
-                          allow_private_targets=True)
+    journey = await start(
+        router, engine, flow_from(actions_flow(webhook_url)), "act-1", allow_private_targets=True
+    )
     state = await journey_result(env, journey)
     outcomes = [v.outcome for v in state.trail]
     assert state.status == JourneyStatus.COMPLETED, state
-    assert outcomes[:4] == ["make_note done", "update_contact done", "add_to_list done",
-                            "webhook done"], outcomes
+    assert outcomes[:4] == [
+        "make_note done",
+        "update_contact done",
+        "add_to_list done",
+        "webhook done",
+    ], outcomes
     assert outcomes[4] == f"sub-flow {SUB_FLOW['id']} completed", outcomes
     await store("actions", journey)
     await store("actions-sub-flow", await _child_id(env, journey))
@@ -243,17 +366,26 @@ async def record_actions(env, router, engine, store, webhook_url: str) -> None:
 async def _child_id(env, journey: str) -> str:
     async for history_event in env.client.get_workflow_handle(journey).fetch_history_events():
         if history_event.HasField("start_child_workflow_execution_initiated_event_attributes"):
-            return history_event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+            return (
+                history_event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+            )
     raise AssertionError(f"{journey} started no child workflow")
 
 
 async def _settled(env, journey: str) -> None:
     """Until the journey's latest workflow task completed after every signal and
     activity result, with no activity still running (read from history)."""
-    done = {EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
-            EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED}
+    done = {
+        EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+    }
     for _ in range(500):
-        kinds = [e.event_type for e in (await env.client.get_workflow_handle(journey).fetch_history()).events]
+        kinds = [
+            e.event_type
+            for e in (await env.client.get_workflow_handle(journey).fetch_history()).events
+        ]
         last_task = max((i for i, k in enumerate(kinds) if k == COMPLETED_TASK), default=-1)
         woken = max((i for i, k in enumerate(kinds) if k == SIGNALED or k in done), default=-1)
         scheduled = kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
@@ -264,7 +396,9 @@ async def _settled(env, journey: str) -> None:
 
 
 def _visit(contact_id: str, n: int):
-    return event(contact_id, "page.visited", {"page": f"/p/{n}"}, event_id=f"visit-{contact_id}-{n}")
+    return event(
+        contact_id, "page.visited", {"page": f"/p/{n}"}, event_id=f"visit-{contact_id}-{n}"
+    )
 
 
 async def _run_ids(env, workflow_id: str) -> list[str]:
@@ -273,7 +407,9 @@ async def _run_ids(env, workflow_id: str) -> list[str]:
     run_ids, run_id = [latest.run_id], latest.run_id
     while True:
         history = await env.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        run_id = history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+        run_id = history.events[
+            0
+        ].workflow_execution_started_event_attributes.continued_execution_run_id
         if not run_id:
             return run_ids[::-1]
         run_ids.append(run_id)
@@ -284,12 +420,14 @@ async def _taken_in(env, journey: str, events_seen: int) -> None:
     latest run has completed a workflow task after the last one (read from history: a
     query landing on a run as it continues as new is dropped by the test server)."""
     for _ in range(500):
-        histories = [await env.client.get_workflow_handle(journey, run_id=run).fetch_history()
-                     for run in await _run_ids(env, journey)]
+        histories = [
+            await env.client.get_workflow_handle(journey, run_id=run).fetch_history()
+            for run in await _run_ids(env, journey)
+        ]
         if sum(e.event_type == SIGNALED for h in histories for e in h.events) >= events_seen:
             kinds = [e.event_type for e in histories[-1].events]
             signalled = [i for i, k in enumerate(kinds) if k == SIGNALED]
-            if not signalled or COMPLETED_TASK in kinds[signalled[-1]:]:
+            if not signalled or COMPLETED_TASK in kinds[signalled[-1] :]:
                 return
         await asyncio.sleep(0.02)
     raise AssertionError(f"journey {journey} did not take in {events_seen} events")
@@ -298,6 +436,12 @@ async def _taken_in(env, journey: str, events_seen: int) -> None:
 if __name__ == "__main__":
     import os
 
-    print(asyncio.run(record(os.environ["DRIPSTONE_TEST_SERVER_BIN"],
-                             sys.argv[1] if len(sys.argv) > 1 else "v1",
-                             Path(sys.argv[2]) if len(sys.argv) > 2 else HERE)))
+    print(
+        asyncio.run(
+            record(
+                os.environ["DRIPSTONE_TEST_SERVER_BIN"],
+                sys.argv[1] if len(sys.argv) > 1 else "v1",
+                Path(sys.argv[2]) if len(sys.argv) > 2 else HERE,
+            )
+        )
+    )

@@ -14,8 +14,8 @@ from projections.database import make_engine, migrate
 from settings import Settings
 from tests.conftest import _start_time_skipping
 from tests.histories.record import HERE
-from tests.workflows.test_backfill import audience, finished, published, start
 from tests.journey_harness import journey_worker
+from tests.workflows.test_backfill import audience, finished, published, start
 
 
 async def record(version: str) -> Path:

@@ -21,18 +21,34 @@ from tests.conftest import _start_time_skipping
 from tests.histories.record import HERE
 from tests.journey_harness import contact, enroll_and_finish, flow_from, journey_worker
 
-EXPERIMENT = flow_from({"id": "experiment", "steps": [
-    {"id": "welcome", "kind": "experiment", "variants": [
-        {"name": "plain", "subject": "Welcome", "body": "."},
-        {"name": "bold", "subject": "WELCOME!", "body": "."}],
-     "metric": {"kind": "opened", "window": "1d"},
-     "winner": {"after": "sample_size", "sample_size": 100}},
-    {"id": "later", "kind": "wait", "delay": "1d"},
-]})
-HOLDOUT = flow_from({"id": "holdout", "holdout_percent": 50, "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Hello", "body": "."},
-    {"id": "bought", "kind": "goal", "goal": {"kind": "has_tag", "tag": "customer"}},
-]})
+EXPERIMENT = flow_from(
+    {
+        "id": "experiment",
+        "steps": [
+            {
+                "id": "welcome",
+                "kind": "experiment",
+                "variants": [
+                    {"name": "plain", "subject": "Welcome", "body": "."},
+                    {"name": "bold", "subject": "WELCOME!", "body": "."},
+                ],
+                "metric": {"kind": "opened", "window": "1d"},
+                "winner": {"after": "sample_size", "sample_size": 100},
+            },
+            {"id": "later", "kind": "wait", "delay": "1d"},
+        ],
+    }
+)
+HOLDOUT = flow_from(
+    {
+        "id": "holdout",
+        "holdout_percent": 50,
+        "steps": [
+            {"id": "hello", "kind": "send_email", "subject": "Hello", "body": "."},
+            {"id": "bought", "kind": "goal", "goal": {"kind": "has_tag", "tag": "customer"}},
+        ],
+    }
+)
 
 
 async def record(version: str) -> list[Path]:
@@ -54,8 +70,13 @@ async def record(version: str) -> list[Path]:
                 held_state = await enroll_and_finish(env, router, engine, HOLDOUT, held)
                 assert held_state.trail[0].outcome == "held out: no message (holdout)", held_state
             histories = {
-                "experiment": await env.client.get_workflow_handle("journey/experiment/ab-1").fetch_history(),
-                "holdout": await env.client.get_workflow_handle(f"journey/holdout/{held}").fetch_history()}
+                "experiment": await env.client.get_workflow_handle(
+                    "journey/experiment/ab-1"
+                ).fetch_history(),
+                "holdout": await env.client.get_workflow_handle(
+                    f"journey/holdout/{held}"
+                ).fetch_history(),
+            }
         finally:
             await env.shutdown()
             engine.dispose()

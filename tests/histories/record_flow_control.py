@@ -31,18 +31,29 @@ async def record(version: str) -> Path:
         env = await _start_time_skipping(pydantic_data_converter)
         try:
             with engine.begin() as conn:
-                publish(conn, flow_from({"id": "held", "steps": [
-                    {"id": "wait", "kind": "wait", "delay": "1d"},
-                    {"id": "mail", "kind": "send_email", "subject": "Hi", "body": "."}]}))
+                publish(
+                    conn,
+                    flow_from(
+                        {
+                            "id": "held",
+                            "steps": [
+                                {"id": "wait", "kind": "wait", "delay": "1d"},
+                                {"id": "mail", "kind": "send_email", "subject": "Hi", "body": "."},
+                            ],
+                        }
+                    ),
+                )
             async with journey_worker(env.client, engine, settings) as router:
                 for n in range(3):
                     await send(router, engine, *contact(f"fc-{n}", email=f"fc{n}@example.com"))
                     await send(router, engine, event(f"fc-{n}", "form.submitted", {"form_id": "x"}))
                 handle = await env.client.start_workflow(
-                    "FlowControlWorkflow", FlowControlInput(flow_id="held", signal="pause",
-                                                            page_size=2),
-                    id="flow-control/held/pause/record", task_queue=settings.task_queue,
-                    result_type=FlowControlProgress)
+                    "FlowControlWorkflow",
+                    FlowControlInput(flow_id="held", signal="pause", page_size=2),
+                    id="flow-control/held/pause/record",
+                    task_queue=settings.task_queue,
+                    result_type=FlowControlProgress,
+                )
                 progress = await handle.result()
                 assert (progress.signalled, progress.pages) == (3, 2), progress
                 history = await handle.fetch_history()

@@ -39,12 +39,14 @@ async def record(version: str) -> Path:
                 catalogue.save(conn, Mailing.model_validate(chain("recorded")), chain("recorded"))
             async with journey_worker(env.client, engine, settings):
                 await lifecycle.send(env.client, engine, "recorded", task_queue=settings.task_queue)
-                await until(lambda: statuses(engine, "recorded").get(("main", "m-2"),
-                                                                     ("",))[0] == "sent")
+                await until(
+                    lambda: statuses(engine, "recorded").get(("main", "m-2"), ("",))[0] == "sent"
+                )
                 await lifecycle.pause(env.client, engine, "recorded")
                 await lifecycle.resume(env.client, engine, "recorded")
-                handle = env.client.get_workflow_handle("mailing/recorded",
-                                                        result_type=MailingProgress)
+                handle = env.client.get_workflow_handle(
+                    "mailing/recorded", result_type=MailingProgress
+                )
                 async with env.time_skipping_unlocked():
                     progress = await handle.result()
             assert progress.totals["by-sms"].sent == 1, progress

@@ -27,19 +27,29 @@ from tests.histories.record import HERE, _run_ids
 from tests.journey_harness import contact, event, flow_from, journey_result, journey_worker
 from tests.workflows.live_journeys import at_step
 
-V1 = {"id": "migrated", "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
-    {"id": "pause", "kind": "wait", "delay": "3d"},
-    {"id": "bye", "kind": "send_email", "subject": "Bye v1", "body": "."}]}
-V2 = {"id": "migrated", "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
-    {"id": "linger", "kind": "wait", "delay": "5d"},
-    {"id": "bye", "kind": "send_email", "subject": "Bye v2", "body": "."}]}
+V1 = {
+    "id": "migrated",
+    "steps": [
+        {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
+        {"id": "pause", "kind": "wait", "delay": "3d"},
+        {"id": "bye", "kind": "send_email", "subject": "Bye v1", "body": "."},
+    ],
+}
+V2 = {
+    "id": "migrated",
+    "steps": [
+        {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
+        {"id": "linger", "kind": "wait", "delay": "5d"},
+        {"id": "bye", "kind": "send_email", "subject": "Bye v2", "body": "."},
+    ],
+}
 
 
 async def record(version: str) -> list[Path]:
-    targets = [HERE / f"{stem}_{version}.json"
-               for stem in ("migrated", "migrated-second-run", "migration-operation")]
+    targets = [
+        HERE / f"{stem}_{version}.json"
+        for stem in ("migrated", "migrated-second-run", "migration-operation")
+    ]
     if any(t.exists() for t in targets):
         raise SystemExit(f"one of {targets} exists; record under a new name")
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,10 +68,12 @@ async def record(version: str) -> list[Path]:
                 await at_step(env, journey, "pause")
                 with engine.begin() as conn:
                     publish(conn, flow_from(V2))
-                migration_id = await start_migration(env.client, "migrated", 2, [1],
-                                                     {"pause": "linger"}, settings.task_queue)
+                migration_id = await start_migration(
+                    env.client, "migrated", 2, [1], {"pause": "linger"}, settings.task_queue
+                )
                 operation = env.client.get_workflow_handle(
-                    f"migration/migrated/{migration_id}", result_type=MigrationProgress)
+                    f"migration/migrated/{migration_id}", result_type=MigrationProgress
+                )
                 for _ in range(400):
                     if len(await _run_ids(env, journey)) == 2:
                         break
@@ -72,8 +84,10 @@ async def record(version: str) -> list[Path]:
                 progress = await operation.result()
                 assert progress.signalled == 1, progress
                 runs = await _run_ids(env, journey)
-                histories = [await env.client.get_workflow_handle(journey, run_id=r).fetch_history()
-                             for r in runs] + [await operation.fetch_history()]
+                histories = [
+                    await env.client.get_workflow_handle(journey, run_id=r).fetch_history()
+                    for r in runs
+                ] + [await operation.fetch_history()]
         finally:
             await env.shutdown()
             engine.dispose()

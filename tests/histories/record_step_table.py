@@ -24,16 +24,29 @@ from tests.histories.record import HERE
 from tests.journey_harness import contact, flow_from, journey_result, journey_worker
 
 TOO_LONG = "t" * 101
-FLOW = flow_from({"id": "step-table", "steps": [
-    {"id": "bad-tag", "kind": "add_tag", "tag": TOO_LONG},
-    {"id": "tags", "kind": "change_tags", "add": ["lead", TOO_LONG], "remove": ["cold"]},
-    {"id": "visits", "kind": "update_contact",
-     "changes": [{"field": "visits", "action": "increment", "by": 1}]},
-    {"id": "route", "kind": "branch", "condition": {"kind": "has_tag", "tag": "lead"},
-     "then": "mail", "otherwise": "end"},
-    {"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."},
-    {"id": "end", "kind": "exit", "reason": "done"},
-]})
+FLOW = flow_from(
+    {
+        "id": "step-table",
+        "steps": [
+            {"id": "bad-tag", "kind": "add_tag", "tag": TOO_LONG},
+            {"id": "tags", "kind": "change_tags", "add": ["lead", TOO_LONG], "remove": ["cold"]},
+            {
+                "id": "visits",
+                "kind": "update_contact",
+                "changes": [{"field": "visits", "action": "increment", "by": 1}],
+            },
+            {
+                "id": "route",
+                "kind": "branch",
+                "condition": {"kind": "has_tag", "tag": "lead"},
+                "then": "mail",
+                "otherwise": "end",
+            },
+            {"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."},
+            {"id": "end", "kind": "exit", "reason": "done"},
+        ],
+    }
+)
 WORKFLOW_ID = "journey/step-table/st-1"
 
 
@@ -50,14 +63,22 @@ async def record(version: str) -> list[Path]:
             ingest(engine, contact("st-1", email="st-1@example.com", visits=1))
             async with journey_worker(env.client, engine, settings):
                 await env.client.start_workflow(
-                    JOURNEY_WORKFLOW, JourneyInput(flow=FLOW, contact_id="st-1",
-                                                   enrollment_id="e-1"),
-                    id=WORKFLOW_ID, task_queue=settings.task_queue)
+                    JOURNEY_WORKFLOW,
+                    JourneyInput(flow=FLOW, contact_id="st-1", enrollment_id="e-1"),
+                    id=WORKFLOW_ID,
+                    task_queue=settings.task_queue,
+                )
                 state = await journey_result(env, WORKFLOW_ID)
             codes = [v.code for v in state.trail]
             assert state.status == JourneyStatus.EXITED, state
-            assert codes == ["failed:InvalidChange", "failed:InvalidChange", "done", "branched",
-                             "sent", "exited"], codes
+            assert codes == [
+                "failed:InvalidChange",
+                "failed:InvalidChange",
+                "done",
+                "branched",
+                "sent",
+                "exited",
+            ], codes
             history = await env.client.get_workflow_handle(WORKFLOW_ID).fetch_history()
         finally:
             await env.shutdown()

@@ -11,8 +11,12 @@ from tests.api.v1_harness import sync_client
 from tests.cli.invoke import dripstone_run
 from tests.journey_harness import contact
 
-DOCUMENT = {"id": "listed", "name": "Listed", "audience": {"contacts": ["c-ada", "zzz-ghost"]},
-            "steps": [{"id": "main", "channel": "email", "subject": "Hi", "body": "Hello."}]}
+DOCUMENT = {
+    "id": "listed",
+    "name": "Listed",
+    "audience": {"contacts": ["c-ada", "zzz-ghost"]},
+    "steps": [{"id": "main", "channel": "email", "subject": "Hi", "body": "Hello."}],
+}
 
 
 @pytest.fixture

@@ -23,9 +23,16 @@ def test_the_report_exits_cleanly_run_after_run(dev_server_env):
     address = dev_server_env.client.service_client.config.target_host
     env = {**os.environ, "DRIPSTONE_TEMPORAL_ADDRESS": address}
     for run in range(RUNS):
-        done = subprocess.run([sys.executable, "-m", "patches", "--no-replay"], cwd=ROOT,
-                              env=env, capture_output=True, text=True,
-                              timeout=HANG_GUARD_SECONDS)
-        assert (done.returncode, "Fatal Python error" in done.stderr) == (0, False), \
-            (run, done.stderr[-3000:])
+        done = subprocess.run(
+            [sys.executable, "-m", "patches", "--no-replay"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=HANG_GUARD_SECONDS,
+        )
+        assert (done.returncode, "Fatal Python error" in done.stderr) == (0, False), (
+            run,
+            done.stderr[-3000:],
+        )
         assert "running executions started before it: 0" in done.stdout  # Temporal answered

@@ -16,15 +16,27 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def event_rows(first: int, count: int) -> list[dict]:
-    return [{"event_id": f"e-{n}", "type": "tag.added", "schema_version": 1,
-             "contact_id": f"c-{n % 7}", "occurred_at": T0 + timedelta(seconds=n),
-             "recorded_at": T0, "source": "test", "payload": {"tag": f"t{n}", "n": [n]}}
-            for n in range(first, first + count)]
+    return [
+        {
+            "event_id": f"e-{n}",
+            "type": "tag.added",
+            "schema_version": 1,
+            "contact_id": f"c-{n % 7}",
+            "occurred_at": T0 + timedelta(seconds=n),
+            "recorded_at": T0,
+            "source": "test",
+            "payload": {"tag": f"t{n}", "n": [n]},
+        }
+        for n in range(first, first + count)
+    ]
 
 
 def returning_insert(conn):
-    return (insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(events.c.event_id, events.c.position))
+    return (
+        insert(conn, events)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(events.c.event_id, events.c.position)
+    )
 
 
 def test_insert_returning_gives_only_new_rows_over_several_pages_and_stores_them_whole(engine):
@@ -43,21 +55,38 @@ def test_insert_returning_gives_only_new_rows_over_several_pages_and_stores_them
 
 def test_execute_many_stores_what_conn_execute_would(engine):
     later = T0 + timedelta(hours=1)
-    claimed = [{"idempotency_key": f"k-{n}", "channel": "email", "contact_id": f"c-{n}",
-                "status": "pending", "attempts": 1, "uncertain_retries": 0,
-                "created_at": T0, "updated_at": T0} for n in range(6)]
+    claimed = [
+        {
+            "idempotency_key": f"k-{n}",
+            "channel": "email",
+            "contact_id": f"c-{n}",
+            "status": "pending",
+            "attempts": 1,
+            "uncertain_retries": 0,
+            "created_at": T0,
+            "updated_at": T0,
+        }
+        for n in range(6)
+    ]
     ML = message_ledger.c
     with engine.begin() as conn:
         execute_many(conn, message_ledger.insert(), claimed[:3])
         conn.execute(message_ledger.insert(), claimed[3:])
-        mark = (message_ledger.update().where(ML.idempotency_key == bindparam("k"))
-                .values(status="sent", provider_message_id=bindparam("p"), updated_at=later))
+        mark = (
+            message_ledger.update()
+            .where(ML.idempotency_key == bindparam("k"))
+            .values(status="sent", provider_message_id=bindparam("p"), updated_at=later)
+        )
         execute_many(conn, mark, [{"k": "k-0", "p": "p-0"}, {"k": "k-3", "p": None}])
         conn.execute(mark, [{"k": "k-1", "p": "p-1"}, {"k": "k-4", "p": None}])
         stored = {row.idempotency_key: row for row in conn.execute(select(message_ledger))}
     assert [stored[f"k-{n}"].status for n in range(6)] == ["sent", "sent", "pending"] * 2
     assert [stored[f"k-{n}"].provider_message_id for n in (0, 1, 3, 4)] == [
-        "p-0", "p-1", None, None]
+        "p-0",
+        "p-1",
+        None,
+        None,
+    ]
     assert {stored[k].updated_at for k in ("k-0", "k-1", "k-3", "k-4")} == {later}
     assert {stored[k].created_at for k in stored} == {T0}
     execute_many(engine.connect(), mark, [])  # nothing to do is no statement at all
@@ -65,7 +94,10 @@ def test_execute_many_stores_what_conn_execute_would(engine):
 
 def test_a_row_missing_a_parameter_is_refused_naming_it(engine):
     ML = message_ledger.c
-    mark = (message_ledger.update().where(ML.idempotency_key == bindparam("k"))
-            .values(status="sent", provider_message_id=bindparam("p")))
+    mark = (
+        message_ledger.update()
+        .where(ML.idempotency_key == bindparam("k"))
+        .values(status="sent", provider_message_id=bindparam("p"))
+    )
     with engine.begin() as conn, pytest.raises(StatementError, match="'p'"):
         execute_many(conn, mark, [{"k": "k-0"}])

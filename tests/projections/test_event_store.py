@@ -14,8 +14,13 @@ T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
 
 def tagged(contact_id: str, n: int):
-    return event(contact_id, EventType.TAG_ADDED, {"tag": f"t{n}"}, event_id=f"{contact_id}-{n}",
-                 occurred_at=T0 + timedelta(minutes=n))
+    return event(
+        contact_id,
+        EventType.TAG_ADDED,
+        {"tag": f"t{n}"},
+        event_id=f"{contact_id}-{n}",
+        occurred_at=T0 + timedelta(minutes=n),
+    )
 
 
 def count(conn, table=events) -> int:
@@ -70,8 +75,9 @@ def test_positions_increase_in_append_order(engine):
     ingest(engine, batch[:2])
     ingest(engine, batch[2:])
     with engine.connect() as conn:
-        rows = conn.execute(select(events.c.event_id, events.c.position)
-                            .order_by(events.c.position)).all()
+        rows = conn.execute(
+            select(events.c.event_id, events.c.position).order_by(events.c.position)
+        ).all()
     assert [r.event_id for r in rows] == ["c1-5", "c2-1", "c1-3"]
     positions = [r.position for r in rows]
     assert positions == sorted(positions) and len(set(positions)) == 3
@@ -86,7 +92,8 @@ def test_read_all_pages_in_global_order(engine):
         assert read == batch  # round-trips exactly, timestamps stay aware
         first_two = [e.event_id for e in read_all(conn, page_size=2)][:2]
         position_of_second = conn.execute(
-            select(events.c.position).where(events.c.event_id == first_two[1])).scalar_one()
+            select(events.c.position).where(events.c.event_id == first_two[1])
+        ).scalar_one()
         rest = [e.event_id for e in read_all(conn, after_position=position_of_second, page_size=2)]
     assert rest == [e.event_id for e in batch[2:]]
 

@@ -5,24 +5,35 @@ from sqlalchemy import func, select
 
 from domain.flow import Flow
 from projections.flow_catalogue import (
-    PublishRefused, latest_version, publish, published_flows, versions,
+    PublishRefused,
+    latest_version,
+    publish,
+    published_flows,
+    versions,
 )
 from projections.schema import flow_versions, flows
 
 
 def make_flow(flow_id="welcome", subject="Hi {{ first_name | default('there') }}", **extra) -> Flow:
-    return Flow.model_validate({
-        "id": flow_id, "name": "Welcome", "trigger": {"event": "form.submitted"},
-        "steps": [{"id": "hello", "kind": "send_email", "subject": subject, "body": "Welcome"},
-                  {"id": "pause", "kind": "wait", "delay": "2d"},
-                  {"id": "done", "kind": "exit"}],
-        **extra,
-    })
+    return Flow.model_validate(
+        {
+            "id": flow_id,
+            "name": "Welcome",
+            "trigger": {"event": "form.submitted"},
+            "steps": [
+                {"id": "hello", "kind": "send_email", "subject": subject, "body": "Welcome"},
+                {"id": "pause", "kind": "wait", "delay": "2d"},
+                {"id": "done", "kind": "exit"},
+            ],
+            **extra,
+        }
+    )
 
 
 def version_rows(conn, flow_id="welcome") -> int:
-    return conn.execute(select(func.count()).select_from(flow_versions)
-                        .where(flow_versions.c.flow_id == flow_id)).scalar_one()
+    return conn.execute(
+        select(func.count()).select_from(flow_versions).where(flow_versions.c.flow_id == flow_id)
+    ).scalar_one()
 
 
 def test_first_publish_is_version_one(engine):
@@ -57,7 +68,9 @@ def test_changed_document_gets_the_next_version(engine):
         assert conn.execute(select(flows.c.current_version)).scalar_one() == 2
     assert [f.version for f in listed] == [1, 2]
     assert [f.step("hello").subject for f in listed] == [
-        "Hi {{ first_name | default('there') }}", "Welcome aboard"]
+        "Hi {{ first_name | default('there') }}",
+        "Welcome aboard",
+    ]
 
 
 def test_republishing_an_older_document_makes_a_new_version(engine):
@@ -75,10 +88,13 @@ def test_version_and_timestamp_given_by_the_caller_are_ignored(engine):
 
 
 def test_publish_refuses_a_flow_with_errors(engine):
-    broken = Flow.model_validate({
-        "id": "broken", "trigger": {"event": "form.submitted"},
-        "steps": [{"id": "hello", "kind": "send_email", "body": "x", "next": "ghost"}],
-    })
+    broken = Flow.model_validate(
+        {
+            "id": "broken",
+            "trigger": {"event": "form.submitted"},
+            "steps": [{"id": "hello", "kind": "send_email", "body": "x", "next": "ghost"}],
+        }
+    )
     with engine.begin() as conn, pytest.raises(PublishRefused) as info:
         publish(conn, broken)
     found = {(p.step_id, p.field, p.code) for p in info.value.problems}

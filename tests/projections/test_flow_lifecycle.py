@@ -9,26 +9,48 @@ from sqlalchemy import select
 from domain.flow import FlowStatus
 from domain.flow_status import TRANSITIONS, IllegalTransition
 from projections.flow_catalogue import (
-    PublishRefused, UnknownFlow, UnknownVersion, get_flow, get_status, get_version, publish,
-    published_flows, versions,
+    PublishRefused,
+    UnknownFlow,
+    UnknownVersion,
+    get_flow,
+    get_status,
+    get_version,
+    publish,
+    published_flows,
+    versions,
 )
 from projections.flow_lifecycle import (
-    DraftRejected, ManualEnrollmentRefused, NothingToPublish, archive, manual_enrollment_flow,
-    pause, publish_draft, resume, save_draft,
+    DraftRejected,
+    ManualEnrollmentRefused,
+    NothingToPublish,
+    archive,
+    manual_enrollment_flow,
+    pause,
+    publish_draft,
+    resume,
+    save_draft,
 )
 from projections.schema import flows
 from tests.projections.test_flow_catalogue import make_flow
 
-DRAFT, PUBLISHED, PAUSED, ARCHIVED = (FlowStatus.DRAFT, FlowStatus.PUBLISHED, FlowStatus.PAUSED,
-                                      FlowStatus.ARCHIVED)
+DRAFT, PUBLISHED, PAUSED, ARCHIVED = (
+    FlowStatus.DRAFT,
+    FlowStatus.PUBLISHED,
+    FlowStatus.PAUSED,
+    FlowStatus.ARCHIVED,
+)
 
 
 def document(subject: str = "Hi", **extra) -> dict:
     return {
-        "id": "welcome", "name": "Welcome", "trigger": {"event": "form.submitted"},
-        "steps": [{"id": "hello", "kind": "send_email", "subject": subject, "body": "Welcome"},
-                  {"id": "pause", "kind": "wait", "delay": "2d"},
-                  {"id": "done", "kind": "exit"}],
+        "id": "welcome",
+        "name": "Welcome",
+        "trigger": {"event": "form.submitted"},
+        "steps": [
+            {"id": "hello", "kind": "send_email", "subject": subject, "body": "Welcome"},
+            {"id": "pause", "kind": "wait", "delay": "2d"},
+            {"id": "done", "kind": "exit"},
+        ],
         **extra,
     }
 
@@ -54,7 +76,9 @@ def test_a_draft_with_problems_is_saved_and_its_publish_refused_naming_step_and_
         publish_draft(conn, "welcome")
     # A superset: validation grows other checks (here, `done` becomes unreachable).
     assert {(p.step_id, p.field, p.code) for p in refused.value.problems} >= {
-        ("hello", "subject", "missing_setting"), ("pause", "next", "unknown_step")}
+        ("hello", "subject", "missing_setting"),
+        ("pause", "next", "unknown_step"),
+    }
     assert all(p.severity == "error" and p.step_id and p.field for p in refused.value.problems)
     with engine.connect() as conn:
         assert versions(conn, "welcome") == []
@@ -62,8 +86,11 @@ def test_a_draft_with_problems_is_saved_and_its_publish_refused_naming_step_and_
 
 
 def test_a_draft_that_does_not_even_parse_is_kept_as_written(engine):
-    raw = {"id": "welcome", "trigger": {"event": "form.submitted"},
-           "steps": [{"id": "hello", "kind": "send_carrier_pigeon"}]}
+    raw = {
+        "id": "welcome",
+        "trigger": {"event": "form.submitted"},
+        "steps": [{"id": "hello", "kind": "send_carrier_pigeon"}],
+    }
     with engine.begin() as conn:
         problems = save_draft(conn, raw)
     assert [(p.step_id, p.field) for p in problems] == [("hello", "kind")]
@@ -92,12 +119,20 @@ def test_warnings_do_not_block_publishing(engine):
     doc = document()
     # A four-segment SMS and a merge field no contact has yet, but with a default:
     # both are worth a warning, neither should stop the flow going live.
-    doc["steps"].insert(1, {"id": "text", "kind": "send_sms",
-                            "text": "{{ nickname | default('friend') }} " + "x" * 600})
+    doc["steps"].insert(
+        1,
+        {
+            "id": "text",
+            "kind": "send_sms",
+            "text": "{{ nickname | default('friend') }} " + "x" * 600,
+        },
+    )
     with engine.begin() as conn:
         problems = save_draft(conn, doc)
         assert {(p.step_id, p.code, p.severity) for p in problems} == {
-            ("text", "sms_too_long", "warning"), ("text", "unknown_merge_field", "warning")}
+            ("text", "sms_too_long", "warning"),
+            ("text", "unknown_merge_field", "warning"),
+        }
         assert publish_draft(conn, "welcome").version == 1
 
 
@@ -180,16 +215,28 @@ def flow_in(engine, status: FlowStatus) -> None:
 
 
 ACTIONS = {"pause": pause, "resume": resume, "archive": archive}
-LEGAL = [(before, action, after) for action in ACTIONS
-         for before, after in TRANSITIONS[action].items() if before is not None]
-ILLEGAL = [(before, action) for action in ACTIONS for before in FlowStatus
-           if before not in TRANSITIONS[action]]
+LEGAL = [
+    (before, action, after)
+    for action in ACTIONS
+    for before, after in TRANSITIONS[action].items()
+    if before is not None
+]
+ILLEGAL = [
+    (before, action)
+    for action in ACTIONS
+    for before in FlowStatus
+    if before not in TRANSITIONS[action]
+]
 
 
 def test_the_transition_table_is_the_documented_lifecycle():
-    assert set(LEGAL) == {(PUBLISHED, "pause", PAUSED), (PAUSED, "resume", PUBLISHED),
-                          (DRAFT, "archive", ARCHIVED), (PUBLISHED, "archive", ARCHIVED),
-                          (PAUSED, "archive", ARCHIVED)}
+    assert set(LEGAL) == {
+        (PUBLISHED, "pause", PAUSED),
+        (PAUSED, "resume", PUBLISHED),
+        (DRAFT, "archive", ARCHIVED),
+        (PUBLISHED, "archive", ARCHIVED),
+        (PAUSED, "archive", ARCHIVED),
+    }
 
 
 @pytest.mark.parametrize(("before", "action", "after"), LEGAL)
@@ -287,7 +334,8 @@ def test_merge_tag_naming_a_field_no_contact_has_blocks_publishing(engine):
     with engine.begin() as conn:
         problems = save_draft(conn, doc)
     assert [(p.step_id, p.field, p.code, p.severity) for p in problems] == [
-        ("hello", "subject", "unknown_merge_field", "error")]
+        ("hello", "subject", "unknown_merge_field", "error")
+    ]
     with pytest.raises(PublishRefused):
         with engine.begin() as conn:
             publish_draft(conn, "welcome")

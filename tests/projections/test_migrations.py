@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import column, inspect, select, table, text
 
-from projections.database import _MIGRATIONS, migrate
 from projections.contacts import load_snapshot
+from projections.database import _MIGRATIONS, migrate
 from projections.schema import events, flow_versions, flows
 from projections.tables import metadata
 
@@ -20,8 +20,9 @@ HEAD = ScriptDirectory(str(_MIGRATIONS)).get_current_head()
 
 def differences(engine) -> list:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                         "compare_server_default": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
         return compare_metadata(context, metadata)
 
 
@@ -37,7 +38,9 @@ def test_migrated_schema_matches_the_declared_metadata(engine):
 def test_every_declared_table_exists_with_its_indexes(engine):
     inspector = inspect(engine)
     assert set(metadata.tables) <= set(inspector.get_table_names())
-    assert {ix["name"] for ix in inspector.get_indexes("events")} >= {"ix_events_contact_id_position"}
+    assert {ix["name"] for ix in inspector.get_indexes("events")} >= {
+        "ix_events_contact_id_position"
+    }
 
 
 def test_migrating_twice_is_a_no_op(engine):
@@ -61,16 +64,31 @@ def test_flows_published_before_drafts_get_a_name_and_creation_time(engine):
     with engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0001")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO flows (flow_id, status, current_version, updated_at) "
-                          "VALUES ('old', 'published', 2, :t)"), {"t": later})
+        conn.execute(
+            text(
+                "INSERT INTO flows (flow_id, status, current_version, updated_at) "
+                "VALUES ('old', 'published', 2, :t)"
+            ),
+            {"t": later},
+        )
         for version, name, at in ((1, "Old name", first), (2, "Welcome drip", later)):
-            conn.execute(flow_versions.insert().values(
-                flow_id="old", version=version, document={"id": "old", "name": name},
-                published_at=at))
+            conn.execute(
+                flow_versions.insert().values(
+                    flow_id="old",
+                    version=version,
+                    document={"id": "old", "name": name},
+                    published_at=at,
+                )
+            )
     migrate(engine)
     with engine.connect() as conn:
         row = conn.execute(select(flows).where(flows.c.flow_id == "old")).one()
-    assert (row.name, row.created_at, row.updated_at, row.draft) == ("Welcome drip", first, later, None)
+    assert (row.name, row.created_at, row.updated_at, row.draft) == (
+        "Welcome drip",
+        first,
+        later,
+        None,
+    )
     assert revisions(engine) == [HEAD]
     assert differences(engine) == []
 
@@ -81,12 +99,25 @@ def test_events_stored_before_0003_fill_its_read_models(engine):
     with engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0002")
     with engine.begin() as conn:
-        for n, (type_, payload) in enumerate([("product.purchased", {"product": "ebook"}),
-                                              ("contact.unsubscribed", {"channel": "email"}),
-                                              ("contact.tag_added", {"tag": "vip"})]):
-            conn.execute(events.insert().values(
-                event_id=f"old-{n}", type=type_, schema_version=1, contact_id="c1",
-                occurred_at=at, recorded_at=at, source="test", payload=payload))
+        for n, (type_, payload) in enumerate(
+            [
+                ("product.purchased", {"product": "ebook"}),
+                ("contact.unsubscribed", {"channel": "email"}),
+                ("contact.tag_added", {"tag": "vip"}),
+            ]
+        ):
+            conn.execute(
+                events.insert().values(
+                    event_id=f"old-{n}",
+                    type=type_,
+                    schema_version=1,
+                    contact_id="c1",
+                    occurred_at=at,
+                    recorded_at=at,
+                    source="test",
+                    payload=payload,
+                )
+            )
     migrate(engine)
     with engine.connect() as conn:
         snapshot = load_snapshot(conn, "c1")
@@ -105,9 +136,18 @@ def test_a_database_with_events_is_flagged_until_its_running_journeys_are_indexe
     with engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0006")
     with engine.begin() as conn:
-        conn.execute(events.insert().values(
-            event_id="old-1", type="contact.tag_added", schema_version=1, contact_id="c1",
-            occurred_at=at, recorded_at=at, source="test", payload={"tag": "vip"}))
+        conn.execute(
+            events.insert().values(
+                event_id="old-1",
+                type="contact.tag_added",
+                schema_version=1,
+                contact_id="c1",
+                occurred_at=at,
+                recorded_at=at,
+                source="test",
+                payload={"tag": "vip"},
+            )
+        )
     migrate(engine)
     with engine.connect() as conn:
         assert is_set(conn, JOURNEY_INDEX_INCOMPLETE)

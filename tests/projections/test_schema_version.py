@@ -12,7 +12,13 @@ from sqlalchemy import column, select, table, update
 from projections import schema_version
 from projections.database import Migrated, make_engine, migrate
 from projections.schema_version import (
-    COMPATIBLE_NEWER, MIGRATIONS, SchemaBehind, SchemaUnknown, check_schema, head, is_known,
+    COMPATIBLE_NEWER,
+    MIGRATIONS,
+    SchemaBehind,
+    SchemaUnknown,
+    check_schema,
+    head,
+    is_known,
     script,
 )
 from settings import Settings
@@ -51,28 +57,36 @@ def revisions(engine) -> list[str]:
 
 
 def settings_for(engine, tmp_path) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path,
-                    database_url=engine.url.render_as_string(hide_password=False))
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        database_url=engine.url.render_as_string(hide_password=False),
+    )
 
 
 def test_an_empty_database_is_refused_until_migrated(fresh):
     with pytest.raises(SchemaBehind) as refused:
         check_schema(fresh)
-    assert str(refused.value) == (f"database has no schema yet, this release needs revision "
-                                  f"{HEAD}: run `dripstone db migrate`")
+    assert str(refused.value) == (
+        f"database has no schema yet, this release needs revision "
+        f"{HEAD}: run `dripstone db migrate`"
+    )
     assert migrate(fresh) == Migrated(None, HEAD)
     assert check_schema(fresh) == HEAD
     assert migrate(fresh) == Migrated(HEAD, HEAD)
 
 
 def test_worker_and_api_refuse_a_database_one_revision_behind_and_leave_it(
-        fresh, tmp_path, monkeypatch):
+    fresh, tmp_path, monkeypatch
+):
     from api.app import from_environment
     from worker import open_and_migrate, open_database
 
     upgrade_to(fresh, PREVIOUS)
-    message = (f"database is at revision {PREVIOUS}, this release needs {HEAD}: "
-               "run `dripstone db migrate`")
+    message = (
+        f"database is at revision {PREVIOUS}, this release needs {HEAD}: "
+        "run `dripstone db migrate`"
+    )
     with pytest.raises(SchemaBehind) as refused:
         open_database(settings_for(fresh, tmp_path))
     assert str(refused.value) == message
@@ -101,7 +115,8 @@ def test_a_newer_revision_this_release_does_not_know_is_refused(fresh, tmp_path,
     assert str(refused.value) == (
         f"database is at revision {FUTURE}, which this release does not know (its newest is "
         f"{HEAD}): a newer release has migrated it; run that release, or one that lists "
-        f"{FUTURE} in COMPATIBLE_NEWER")
+        f"{FUTURE} in COMPATIBLE_NEWER"
+    )
     with pytest.raises(SchemaUnknown):
         migrate(fresh)
     assert revisions(fresh) == [FUTURE]
@@ -141,8 +156,10 @@ def test_migrations_started_together_on_an_empty_database_all_succeed(fresh_data
     spawn = multiprocessing.get_context("forkserver")
     spawn.set_forkserver_preload([__name__])
     ready, results = spawn.Barrier(4), spawn.Queue()
-    processes = [spawn.Process(target=_migrate_when_all_are_ready,
-                               args=(fresh_database_url, ready, results)) for _ in range(4)]
+    processes = [
+        spawn.Process(target=_migrate_when_all_are_ready, args=(fresh_database_url, ready, results))
+        for _ in range(4)
+    ]
     for process in processes:
         process.start()
     try:
@@ -153,7 +170,8 @@ def test_migrations_started_together_on_an_empty_database_all_succeed(fresh_data
             if process.is_alive():
                 process.kill()
     assert sorted(outcomes, key=lambda r: getattr(r, "before", None) or "") == (
-        [Migrated(None, HEAD)] + [Migrated(HEAD, HEAD)] * 3)
+        [Migrated(None, HEAD)] + [Migrated(HEAD, HEAD)] * 3
+    )
     engine = make_engine(fresh_database_url)
     try:
         assert revisions(engine) == [HEAD]

@@ -41,8 +41,11 @@ class HeldLoad:
             self.go.wait(HANG_GUARD_SECONDS)
 
     def _on_execute(self, _conn, _cursor, statement, *_args) -> None:
-        if (self._release_on_event_insert and threading.current_thread() is not self.thread
-                and EVENT_INSERT.match(statement)):
+        if (
+            self._release_on_event_insert
+            and threading.current_thread() is not self.thread
+            and EVENT_INSERT.match(statement)
+        ):
             self._release_on_event_insert = False
             self.finish()
 

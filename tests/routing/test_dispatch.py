@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from temporalio.client import Client
-from codec.converter import data_converter
-from settings import Settings
 
+from codec.converter import data_converter
 from projections import dispatches
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
@@ -17,14 +16,20 @@ from projections.schema import event_dispatches
 from routing.dispatch import Backoff, Dispatcher
 from routing.ingestion import ingest_events
 from routing.router import Router
+from settings import Settings
 from tests.journey_harness import contact, event, flow_from, journey_result, journey_worker, outbox
 
 QUICK = Backoff(initial=timedelta(milliseconds=1), ceiling=timedelta(milliseconds=10))
 
 
 def mail_flow(flow_id: str, **extra):
-    return flow_from({"id": flow_id, **extra, "steps": [
-        {"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."}]})
+    return flow_from(
+        {
+            "id": flow_id,
+            **extra,
+            "steps": [{"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."}],
+        }
+    )
 
 
 def pending(engine) -> list:
@@ -33,7 +38,9 @@ def pending(engine) -> list:
 
 
 async def unreachable_router(engine, settings) -> Router:
-    client = await Client.connect("127.0.0.1:1", lazy=True, data_converter=data_converter(Settings()))
+    client = await Client.connect(
+        "127.0.0.1:1", lazy=True, data_converter=data_converter(Settings())
+    )
     return Router(client, engine, settings.task_queue)
 
 
@@ -48,7 +55,8 @@ async def settle(dispatcher: Dispatcher, engine) -> None:
 
 
 async def test_the_dispatch_record_is_written_with_the_event_and_removed_once_routed(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     with engine.begin() as conn:
         publish(conn, mail_flow("dispatch-ok"))
     ingest(engine, contact("dp1", email="dp1@example.com"))
@@ -70,7 +78,8 @@ async def test_the_dispatch_record_is_written_with_the_event_and_removed_once_ro
 
 
 async def test_events_taken_in_while_temporal_is_down_reach_their_journeys_later(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     with engine.begin() as conn:
         publish(conn, mail_flow("dispatch-down", re_entry="after_exit"))
     ingest(engine, contact("dp2", email="dp2@example.com"))
@@ -95,7 +104,8 @@ async def test_events_taken_in_while_temporal_is_down_reach_their_journeys_later
 
 
 async def test_a_redelivered_event_does_not_re_enroll_after_its_journey_ended(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     """after_exit allows a new journey once the last one ended, but not from the same
     enrollment: a dispatch retried after its first delivery went through (the process
     died before deleting the record) finds its own run by the journey's memo."""
@@ -107,8 +117,9 @@ async def test_a_redelivered_event_does_not_re_enroll_after_its_journey_ended(
     async with journey_worker(time_skipping_env.client, engine, settings) as router:
         [routed] = await router.route([signup])
         await journey_result(time_skipping_env, routed.workflow_id)
-        first_run = (await time_skipping_env.client.get_workflow_handle(
-            routed.workflow_id).describe()).run_id
+        first_run = (
+            await time_skipping_env.client.get_workflow_handle(routed.workflow_id).describe()
+        ).run_id
         [again] = await router.route([signup], redelivery=True)
         latest = await time_skipping_env.client.get_workflow_handle(routed.workflow_id).describe()
     assert again.outcome == "enrolled"
@@ -117,10 +128,18 @@ async def test_a_redelivered_event_does_not_re_enroll_after_its_journey_ended(
 
 
 async def test_concurrent_duplicates_of_an_event_make_one_journey(
-        time_skipping_env, engine, settings):
-    flow = flow_from({"id": "dispatch-race", "re_entry": "after_exit", "steps": [
-        {"id": "hold", "kind": "wait", "delay": "1h"},
-        {"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."}]})
+    time_skipping_env, engine, settings
+):
+    flow = flow_from(
+        {
+            "id": "dispatch-race",
+            "re_entry": "after_exit",
+            "steps": [
+                {"id": "hold", "kind": "wait", "delay": "1h"},
+                {"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."},
+            ],
+        }
+    )
     with engine.begin() as conn:
         publish(conn, flow)
     ingest(engine, contact("dp4", email="dp4@example.com"))
@@ -148,8 +167,14 @@ async def test_retries_back_off_and_keep_going(engine, settings):
     for _ in range(4):
         [row] = pending(engine)
         with engine.begin() as conn:
-            dispatches.failed(conn, [row.event_id], "still down", row.next_attempt_at, backoff.initial,
-                              backoff.ceiling)
+            dispatches.failed(
+                conn,
+                [row.event_id],
+                "still down",
+                row.next_attempt_at,
+                backoff.initial,
+                backoff.ceiling,
+            )
         [after] = pending(engine)
         waits.append((after.next_attempt_at - row.next_attempt_at).total_seconds())
     assert waits == [2, 4, 4, 4]

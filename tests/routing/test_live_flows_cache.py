@@ -14,8 +14,13 @@ from tests.journey_harness import flow_from
 
 
 def publish_version(engine, flow_id: str, reason: str, trigger: str = "form.submitted") -> Flow:
-    flow = flow_from({"id": flow_id, "trigger": {"event": trigger},
-                      "steps": [{"id": "bye", "kind": "exit", "reason": reason}]})
+    flow = flow_from(
+        {
+            "id": flow_id,
+            "trigger": {"event": trigger},
+            "steps": [{"id": "bye", "kind": "exit", "reason": reason}],
+        }
+    )
     with engine.begin() as conn:
         return publish(conn, flow)
 

@@ -13,8 +13,13 @@ from tests.routing.held_load import held_load
 
 
 def publish_flow(engine, flow_id: str, trigger: str = "form.submitted") -> Flow:
-    flow = flow_from({"id": flow_id, "trigger": {"event": trigger},
-                      "steps": [{"id": "bye", "kind": "exit", "reason": "done"}]})
+    flow = flow_from(
+        {
+            "id": flow_id,
+            "trigger": {"event": trigger},
+            "steps": [{"id": "bye", "kind": "exit", "reason": "done"}],
+        }
+    )
     with engine.begin() as conn:
         return publish(conn, flow)
 
@@ -52,8 +57,13 @@ def test_a_newer_version_is_not_replaced_by_the_one_read_before_it(engine):
     live = LiveFlows(engine)
     publish_flow(engine, "versioned")
     with held_load(engine, live) as stale:  # read: version 1
-        second = flow_from({"id": "versioned", "name": "second",
-                            "steps": [{"id": "bye", "kind": "exit", "reason": "v2"}]})
+        second = flow_from(
+            {
+                "id": "versioned",
+                "name": "second",
+                "steps": [{"id": "bye", "kind": "exit", "reason": "v2"}],
+            }
+        )
         with engine.begin() as conn:
             publish(conn, second)
         assert [f.version for f in live.load()] == [2]

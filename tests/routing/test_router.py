@@ -3,22 +3,38 @@
 from projections.event_store import ingest
 from projections.flow_catalogue import publish
 from tests.journey_harness import (
-    contact, enroll_and_finish, event, flow_from, journey_result, journey_worker, outbox,
+    contact,
+    enroll_and_finish,
+    event,
+    flow_from,
+    journey_result,
+    journey_worker,
+    outbox,
 )
 
 
 def form_flow(flow_id: str, form_id: str, **trigger):
-    return flow_from({"id": flow_id, "trigger": {
-        "event": "form.submitted", "where": [{"path": "form_id", "value": form_id}], **trigger},
-        "steps": [{"id": "tag", "kind": "add_tag", "tag": flow_id}]})
+    return flow_from(
+        {
+            "id": flow_id,
+            "trigger": {
+                "event": "form.submitted",
+                "where": [{"path": "form_id", "value": form_id}],
+                **trigger,
+            },
+            "steps": [{"id": "tag", "kind": "add_tag", "tag": flow_id}],
+        }
+    )
 
 
 async def test_event_enrolls_only_flows_whose_filters_match(time_skipping_env, engine, settings):
     with engine.begin() as conn:
         publish(conn, form_flow("newsletter", "newsletter"))
         publish(conn, form_flow("contact-us", "contact-us"))
-        publish(conn, form_flow("vip-newsletter", "newsletter",
-                                condition={"kind": "has_tag", "tag": "vip"}))
+        publish(
+            conn,
+            form_flow("vip-newsletter", "newsletter", condition={"kind": "has_tag", "tag": "vip"}),
+        )
     ingest(engine, contact("c1"))
     signup = event("c1", "form.submitted", {"form_id": "newsletter"})
     ingest(engine, [signup])
@@ -35,9 +51,15 @@ async def test_event_enrolls_only_flows_whose_filters_match(time_skipping_env, e
 
 
 async def test_after_exit_re_entry_starts_a_fresh_journey_with_fresh_sends(
-        time_skipping_env, engine, settings):
-    flow = flow_from({"id": "again", "re_entry": "after_exit",
-                      "steps": [{"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."}]})
+    time_skipping_env, engine, settings
+):
+    flow = flow_from(
+        {
+            "id": "again",
+            "re_entry": "after_exit",
+            "steps": [{"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."}],
+        }
+    )
     with engine.begin() as conn:
         publish(conn, flow)
     ingest(engine, contact("c1", email="c1@example.com"))
@@ -52,11 +74,24 @@ async def test_after_exit_re_entry_starts_a_fresh_journey_with_fresh_sends(
     assert [m.subject for m in outbox(engine, "c1")] == ["Hello", "Hello"]
 
 
-async def test_a_tag_added_by_one_journey_triggers_another_flow(time_skipping_env, engine, settings):
-    tagger = flow_from({"id": "tagger", "steps": [{"id": "tag", "kind": "add_tag", "tag": "customer"}]})
-    welcome = flow_from({"id": "customer-welcome",
-                         "trigger": {"event": "contact.tag_added", "where": [{"path": "tag", "value": "customer"}]},
-                         "steps": [{"id": "mail", "kind": "send_email", "subject": "Welcome, customer", "body": "."}]})
+async def test_a_tag_added_by_one_journey_triggers_another_flow(
+    time_skipping_env, engine, settings
+):
+    tagger = flow_from(
+        {"id": "tagger", "steps": [{"id": "tag", "kind": "add_tag", "tag": "customer"}]}
+    )
+    welcome = flow_from(
+        {
+            "id": "customer-welcome",
+            "trigger": {
+                "event": "contact.tag_added",
+                "where": [{"path": "tag", "value": "customer"}],
+            },
+            "steps": [
+                {"id": "mail", "kind": "send_email", "subject": "Welcome, customer", "body": "."}
+            ],
+        }
+    )
     with engine.begin() as conn:
         publish(conn, welcome)
     ingest(engine, contact("c1", email="c1@example.com"))

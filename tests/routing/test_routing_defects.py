@@ -7,38 +7,55 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from temporalio.client import Client
-from codec.converter import data_converter
-from settings import Settings
 
+from codec.converter import data_converter
 from domain.events import DEFAULT_MAX_PAYLOAD_BYTES, EventRejected, parse_event
 from domain.journey import JourneyStatus
-from projections import dispatches
+from projections import dispatches, engine_flags
 from projections import journey_index as index
-from projections import engine_flags
 from projections.event_store import ingest, ingest_routable
 from projections.flow_catalogue import publish
 from projections.flow_lifecycle import pause as pause_flow
 from projections.flow_lifecycle import resume as resume_flow
+from projections.reachable import routable as routable_for
 from projections.schema import event_dispatches
 from routing.controls import JourneyControls
 from routing.dispatch import deliver
-from projections.reachable import routable as routable_for
 from routing.ingestion import ingest_events
 from routing.router import Router
+from settings import Settings
 from tests.journey_harness import (
-    contact, event, flow_from, journey_result, journey_worker, outbox, send,
+    contact,
+    event,
+    flow_from,
+    journey_result,
+    journey_worker,
+    outbox,
+    send,
 )
 from tests.workflows.live_journeys import at_step
 
 REPLY_FLOW = {
     "steps": [
-        {"id": "reply", "kind": "wait_for_event", "event": "sms.received", "timeout": "1d",
-         "on_event": "thanks", "on_timeout": "nudge"},
-        {"id": "thanks", "kind": "send_email", "subject": "Thanks for replying", "body": ".",
-         "next": "done"},
+        {
+            "id": "reply",
+            "kind": "wait_for_event",
+            "event": "sms.received",
+            "timeout": "1d",
+            "on_event": "thanks",
+            "on_timeout": "nudge",
+        },
+        {
+            "id": "thanks",
+            "kind": "send_email",
+            "subject": "Thanks for replying",
+            "body": ".",
+            "next": "done",
+        },
         {"id": "nudge", "kind": "send_email", "subject": "Still there?", "body": "."},
         {"id": "done", "kind": "exit", "reason": "finished"},
-    ]}
+    ]
+}
 
 
 def publish_flow(engine, flow_id: str, **document):
@@ -54,7 +71,8 @@ async def enrolled_id(router: Router, engine, contact_id: str) -> str:
 
 
 async def test_1_a_re_entry_always_journey_hears_the_reply_and_takes_controls(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     publish_flow(engine, "always-reply", re_entry="always")
     ingest(engine, contact("d1", email="d1@example.com"))
     env = time_skipping_env
@@ -73,7 +91,8 @@ async def test_1_a_re_entry_always_journey_hears_the_reply_and_takes_controls(
 
 
 async def test_2_a_reply_during_a_flow_pause_is_kept_for_after_resume(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     publish_flow(engine, "paused-reply")
     ingest(engine, contact("d2", email="d2@example.com"))
     env = time_skipping_env
@@ -96,11 +115,19 @@ async def test_2_a_reply_during_a_flow_pause_is_kept_for_after_resume(
 
 
 async def test_3_events_the_engine_writes_start_flows(time_skipping_env, engine, settings):
-    sender = flow_from({"id": "sender", "steps": [
-        {"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."}]})
-    follow_up = flow_from({"id": "after-send", "trigger": {
-        "event": "message.sent", "where": [{"path": "flow_id", "value": "sender"}]},
-        "steps": [{"id": "tag", "kind": "add_tag", "tag": "mailed"}]})
+    sender = flow_from(
+        {
+            "id": "sender",
+            "steps": [{"id": "mail", "kind": "send_email", "subject": "Hello", "body": "."}],
+        }
+    )
+    follow_up = flow_from(
+        {
+            "id": "after-send",
+            "trigger": {"event": "message.sent", "where": [{"path": "flow_id", "value": "sender"}]},
+            "steps": [{"id": "tag", "kind": "add_tag", "tag": "mailed"}],
+        }
+    )
     with engine.begin() as conn:
         publish(conn, sender)
         publish(conn, follow_up)
@@ -127,9 +154,11 @@ class CountingClient:
     def __getattr__(self, name):
         attribute = getattr(self._client, name)
         if name in ("start_workflow", "get_workflow_handle"):
+
             def counted(*args, **kwargs):
                 self.calls += 1
                 return attribute(*args, **kwargs)
+
             return counted
         return attribute
 
@@ -137,8 +166,10 @@ class CountingClient:
 async def test_4_an_event_costs_no_temporal_call_per_flow(time_skipping_env, engine, settings):
     with engine.begin() as conn:
         for n in range(30):
-            publish(conn, flow_from({"id": f"other-{n}", "trigger": {"event": "page.visited"},
-                                     **REPLY_FLOW}))
+            publish(
+                conn,
+                flow_from({"id": f"other-{n}", "trigger": {"event": "page.visited"}, **REPLY_FLOW}),
+            )
     publish_flow(engine, "one-journey")
     ingest(engine, contact("d4", email="d4@example.com") + contact("d4-none"))
     env = time_skipping_env
@@ -147,22 +178,34 @@ async def test_4_an_event_costs_no_temporal_call_per_flow(time_skipping_env, eng
         counting = CountingClient(env.client)
         counted = Router(counting, engine, settings.task_queue)
         # A contact in no journey, an event no trigger takes: not one Temporal call.
-        _, routed = await ingest_events(engine, counted, [event("d4-none", "sms.received", {"body": "hi"})])
+        _, routed = await ingest_events(
+            engine, counted, [event("d4-none", "sms.received", {"body": "hi"})]
+        )
         assert (routed, counting.calls) == ([], 0)
         # A contact in one journey among 31 live flows: one signal, to that journey.
-        _, routed = await ingest_events(engine, counted, [event("d4", "sms.received", {"body": "hi"})])
+        _, routed = await ingest_events(
+            engine, counted, [event("d4", "sms.received", {"body": "hi"})]
+        )
         assert [(r.workflow_id, r.outcome) for r in routed] == [(workflow_id, "signalled")]
         assert counting.calls == 1
         await journey_result(env, workflow_id)
 
 
 async def test_5_an_oversized_event_is_refused_at_the_edge_and_one_stored_is_set_aside(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     big = {"name": "blob", "properties": {"data": "x" * 2_000_000}}
     try:
-        parse_event({"event_id": "big", "type": "custom", "contact_id": "d5", "payload": big,
-                     "occurred_at": datetime.now(UTC)},
-                    now=datetime.now(UTC))
+        parse_event(
+            {
+                "event_id": "big",
+                "type": "custom",
+                "contact_id": "d5",
+                "payload": big,
+                "occurred_at": datetime.now(UTC),
+            },
+            now=datetime.now(UTC),
+        )
         raise AssertionError("a 2 MB event was accepted")
     except EventRejected as exc:
         assert [field for field, _ in exc.problems] == ["payload"]
@@ -190,14 +233,15 @@ async def test_5_an_oversized_event_is_refused_at_the_edge_and_one_stored_is_set
         # Both journeys wait for a reply; one reply reaches both.
         routed = await send(router, engine, event("d5", "sms.received", {"body": "yes"}))
         assert sorted(r.workflow_id for r in routed) == [
-            "journey/after-big/d5", "journey/big-event/d5"]
+            "journey/after-big/d5",
+            "journey/big-event/d5",
+        ]
         await journey_result(env, workflow_id)
         await journey_result(env, "journey/big-event/d5")
 
 
 async def test_6_while_temporal_is_down_events_are_accepted_without_waiting(engine, settings):
-    down = await Client.connect("127.0.0.1:1", lazy=True,
-                                data_converter=data_converter(Settings()))
+    down = await Client.connect("127.0.0.1:1", lazy=True, data_converter=data_converter(Settings()))
     counting = CountingClient(down)
     router = Router(counting, engine, settings.task_queue)
     first = event("d6", "form.submitted", {"form_id": "x"})
@@ -216,7 +260,8 @@ async def test_6_while_temporal_is_down_events_are_accepted_without_waiting(engi
 
 
 async def test_7_a_second_trigger_for_a_running_never_journey_is_not_reentered(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     publish_flow(engine, "never-again")
     ingest(engine, contact("d7", email="d7@example.com"))
     env = time_skipping_env

@@ -14,17 +14,35 @@ from tests.journey_harness import contact, flow_from
 
 
 async def test_a_simulated_email_carries_inert_preference_links(settings, engine):
-    settings = settings.model_copy(update={
-        "preference_link_key": Fernet.generate_key().decode(),
-        "preference_base_url": "https://mail.example.com"})
+    settings = settings.model_copy(
+        update={
+            "preference_link_key": Fernet.generate_key().decode(),
+            "preference_base_url": "https://mail.example.com",
+        }
+    )
     ingest(engine, contact("c-ada", email="ada@example.com"))
     with engine.begin() as conn:
-        publish(conn, flow_from({"id": "news", "steps": [
-            {"id": "mail", "kind": "send_email", "subject": "News",
-             "body": "See {{ preferences_url }}", "topic": "newsletter"}]}))
+        publish(
+            conn,
+            flow_from(
+                {
+                    "id": "news",
+                    "steps": [
+                        {
+                            "id": "mail",
+                            "kind": "send_email",
+                            "subject": "News",
+                            "body": "See {{ preferences_url }}",
+                            "topic": "newsletter",
+                        }
+                    ],
+                }
+            ),
+        )
     async with async_client(settings, engine) as client:
-        timeline = ok(await client.post("/v1/flows/news/simulate",
-                                        json={"contact_id": "c-ada", "days": 1}))
+        timeline = ok(
+            await client.post("/v1/flows/news/simulate", json={"contact_id": "c-ada", "days": 1})
+        )
     [mail] = [e for e in timeline["entries"] if e.get("step_id") == "mail"]
     body = mail["messages"][0]["body"]
     tokens = re.findall(r"https://mail\.example\.com/preferences/(\S+)", body)

@@ -30,7 +30,9 @@ async def test_the_access_line_has_the_route_and_not_the_token(settings, engine,
     lines = [json.loads(line) for line in json_lines.getvalue().splitlines() if line]
     access = [line for line in lines if line.get("event") == "http.request"]
     assert {(a["method"], a["route"]) for a in access} >= {
-        ("GET", "/preferences/{token}"), ("GET", "/v1/contacts/{contact_id}")}
+        ("GET", "/preferences/{token}"),
+        ("GET", "/v1/contacts/{contact_id}"),
+    }
     assert all(isinstance(a["status"], int) and a["ms"] >= 0 for a in access)
     assert token not in json_lines.getvalue() and "ana@example.com" not in json_lines.getvalue()
 

@@ -31,13 +31,25 @@ def unreachable_temporal(engine, tmp_path, monkeypatch):
     monkeypatch.setenv("DRIPSTONE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DRIPSTONE_TEMPORAL_ADDRESS", "127.0.0.1:1")
     with engine.begin() as conn:
-        publish(conn, flow_from({"id": "logged", "steps": [
-            {"id": "bye", "kind": "exit", "reason": "done"}]}))
+        publish(
+            conn,
+            flow_from({"id": "logged", "steps": [{"id": "bye", "kind": "exit", "reason": "done"}]}),
+        )
 
 
 def send_event():
-    return dripstone_run("event", "send", "--type", "form.submitted", "--contact", "c-log",
-                         "--payload", '{"form_id": "signup"}', "--id", "ev-log-1")
+    return dripstone_run(
+        "event",
+        "send",
+        "--type",
+        "form.submitted",
+        "--contact",
+        "c-log",
+        "--payload",
+        '{"form_id": "signup"}',
+        "--id",
+        "ev-log-1",
+    )
 
 
 def test_cli_logs_are_json_lines_on_stderr_in_json_mode(unreachable_temporal, monkeypatch):
@@ -76,7 +88,9 @@ async def test_the_sdk_cores_lines_are_json_through_our_logging(time_skipping_en
             await asyncio.sleep(0.05)
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
     core = [line for line in lines if line.get("logger") == "temporalio.core"]
-    assert any("Temporal Server 1.16.0 or newer" in line["event"] and line["level"] == "warning"
-               for line in core), lines
+    assert any(
+        "Temporal Server 1.16.0 or newer" in line["event"] and line["level"] == "warning"
+        for line in core
+    ), lines
     # Nothing of the core's is printed beside the process's own output.
     assert "1.16.0" not in capfd.readouterr().out

@@ -38,9 +38,13 @@ def collector():
 
 
 async def test_the_request_span_reaches_an_otlp_collector(settings, engine, collector):
-    settings = settings.model_copy(update={
-        "trace_exporter": "otlp", "trace_otlp_endpoint": collector,
-        "trace_service_name": f"dripstone-{uuid.uuid4().hex[:6]}"})
+    settings = settings.model_copy(
+        update={
+            "trace_exporter": "otlp",
+            "trace_otlp_endpoint": collector,
+            "trace_service_name": f"dripstone-{uuid.uuid4().hex[:6]}",
+        }
+    )
     contact_id = f"otlp-{uuid.uuid4().hex[:8]}"
     async with async_client(settings, engine) as api:
         ok(await api.put(f"/v1/contacts/{contact_id}", json={"email": "otlp@example.com"}))
@@ -51,8 +55,11 @@ async def test_the_request_span_reaches_an_otlp_collector(settings, engine, coll
         assert path == "/v1/traces" and content_type == "application/x-protobuf"
         request = ExportTraceServiceRequest.FromString(body)
         for resource_spans in request.resource_spans:
-            services |= {a.value.string_value for a in resource_spans.resource.attributes
-                         if a.key == "service.name"}
+            services |= {
+                a.value.string_value
+                for a in resource_spans.resource.attributes
+                if a.key == "service.name"
+            }
             spans += [s for scope in resource_spans.scope_spans for s in scope.spans]
     assert settings.trace_service_name in services
     assert "PUT /v1/contacts/{contact_id}" in {span.name for span in spans}

@@ -21,16 +21,33 @@ def scrape() -> dict:
 
 def test_provider_failures_are_counted_by_activity_and_kind():
     before = scrape()
-    activity_failed("send_email", ApplicationError("SendGrid said 400: bad address",
-                                                   type="ProviderRejected", non_retryable=True))
+    activity_failed(
+        "send_email",
+        ApplicationError(
+            "SendGrid said 400: bad address", type="ProviderRejected", non_retryable=True
+        ),
+    )
     activity_failed("send_sms", ApplicationError("Twilio said 503", type="ProviderUnavailable"))
-    activity_failed("send_sms", ApplicationError("unknown contact", type="UnknownContact",
-                                                 non_retryable=True))
+    activity_failed(
+        "send_sms", ApplicationError("unknown contact", type="UnknownContact", non_retryable=True)
+    )
     after = scrape()
-    assert moved(before, after, "dripstone_provider_errors_total",
-                 activity="send_email", kind="rejected") == 1
-    assert moved(before, after, "dripstone_provider_errors_total",
-                 activity="send_sms", kind="unavailable") == 1
+    assert (
+        moved(
+            before, after, "dripstone_provider_errors_total", activity="send_email", kind="rejected"
+        )
+        == 1
+    )
+    assert (
+        moved(
+            before,
+            after,
+            "dripstone_provider_errors_total",
+            activity="send_sms",
+            kind="unavailable",
+        )
+        == 1
+    )
     # A rejected send fails its step for good; a retried one is not a failed send yet.
     assert moved(before, after, "dripstone_sends_total", channel="email", outcome="failed") == 1
     assert moved(before, after, "dripstone_sends_total", channel="sms", outcome="failed") == 1
@@ -38,13 +55,23 @@ def test_provider_failures_are_counted_by_activity_and_kind():
 
 def test_a_mailing_batch_counts_its_recipients_by_outcome():
     before = scrape()
-    activity_done("send_mailing_batch", SendBatchResult(
-        sent=5, duplicates=2, failed=1, skipped={"suppressed": 3, "some new reason": 1}))
+    activity_done(
+        "send_mailing_batch",
+        SendBatchResult(
+            sent=5, duplicates=2, failed=1, skipped={"suppressed": 3, "some new reason": 1}
+        ),
+    )
     after = scrape()
-    for outcome, count in (("sent", 3), ("duplicate", 2), ("failed", 1),
-                           ("skipped_suppressed", 3), ("skipped_other", 1)):
-        assert moved(before, after, "dripstone_mailing_recipients_total",
-                     outcome=outcome) == count, outcome
+    for outcome, count in (
+        ("sent", 3),
+        ("duplicate", 2),
+        ("failed", 1),
+        ("skipped_suppressed", 3),
+        ("skipped_other", 1),
+    ):
+        assert (
+            moved(before, after, "dripstone_mailing_recipients_total", outcome=outcome) == count
+        ), outcome
     assert moved(before, after, "dripstone_mailing_batches_total") == 1
 
 

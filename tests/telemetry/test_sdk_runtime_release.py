@@ -13,8 +13,9 @@ from telemetry.sdk_metrics import forget_default_runtime
 
 def test_the_pinned_sdk_keeps_its_default_runtime_where_we_clear_it():
     holder = getattr(temporalio.runtime, "_runtime_ref", None)
-    assert holder is not None and hasattr(holder, "_default_runtime"), (
-        "temporalio moved its default runtime: update forget_default_runtime")
+    assert holder is not None and hasattr(
+        holder, "_default_runtime"
+    ), "temporalio moved its default runtime: update forget_default_runtime"
 
 
 def test_the_slot_is_cleared_where_it_exists():

@@ -31,7 +31,8 @@ def json_logs():
 
 
 async def test_the_api_request_the_workflow_and_its_activities_share_one_trace(
-        time_skipping_env, engine, settings, json_logs):
+    time_skipping_env, engine, settings, json_logs
+):
     env = time_skipping_env
     traced = settings.model_copy(update={"trace_exporter": "memory"})
     tracing = tracing_for(traced)
@@ -40,23 +41,34 @@ async def test_the_api_request_the_workflow_and_its_activities_share_one_trace(
     # plus the tracing interceptor, which the worker built on it takes up too.
     client = Client(**{**env.client.config(), "interceptors": client_interceptors(traced)})
     flow_id, contact_id = f"traced-{uuid.uuid4().hex[:8]}", f"t-{uuid.uuid4().hex[:8]}"
-    async with journey_worker(client, engine, traced), \
-            async_client(traced, engine, client) as api:
+    async with journey_worker(client, engine, traced), async_client(traced, engine, client) as api:
         ok(await api.put(f"/v1/contacts/{contact_id}", json={"email": "traced@example.com"}))
         ok(await api.post("/v1/flows", json=form_flow(flow_id)), 201)
         ok(await api.post(f"/v1/flows/{flow_id}/publish"))
         tracing.exporter.clear()
-        ok(await api.post("/v1/events", json={
-            "type": "form.submitted", "contact_id": contact_id,
-            "payload": {"form_id": "newsletter"}}), 202)
+        ok(
+            await api.post(
+                "/v1/events",
+                json={
+                    "type": "form.submitted",
+                    "contact_id": contact_id,
+                    "payload": {"form_id": "newsletter"},
+                },
+            ),
+            202,
+        )
         await journey_result(env, f"journey/{flow_id}/{contact_id}")
     tracing.provider.force_flush()
     spans = tracing.exporter.get_finished_spans()
     [request] = [s for s in spans if s.name == "POST /v1/events"]
     trace_id = request.context.trace_id
     in_trace = {s.name for s in spans if s.context.trace_id == trace_id}
-    assert {"SignalWithStartWorkflow:JourneyWorkflow", "RunWorkflow:JourneyWorkflow",
-            "StartActivity:send_email", "RunActivity:send_email"} <= in_trace, in_trace
+    assert {
+        "SignalWithStartWorkflow:JourneyWorkflow",
+        "RunWorkflow:JourneyWorkflow",
+        "StartActivity:send_email",
+        "RunActivity:send_email",
+    } <= in_trace, in_trace
     assert request.parent is None and request.attributes["http.route"] == "/v1/events"
     # Nothing personal in any span: the route template, not the path; no address.
     assert not any("traced@example.com" in str(s.attributes) for s in spans)

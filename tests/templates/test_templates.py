@@ -20,8 +20,14 @@ from domain.validation.content import templated_fields
 from projections.flow_catalogue import latest_version, publish
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "flow_templates"
-EXPECTED = {"autoresponder", "reviews-request", "nps-survey", "nurture-campaign",
-            "send-message", "mailing-chain"}
+EXPECTED = {
+    "autoresponder",
+    "reviews-request",
+    "nps-survey",
+    "nurture-campaign",
+    "send-message",
+    "mailing-chain",
+}
 PATHS = sorted(TEMPLATES_DIR.glob("*.yaml"))
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 # Step kinds after which control does not simply fall through to the following step.
@@ -67,15 +73,21 @@ def positive_leaves(condition) -> list:
 
 
 def negated_leaves(condition) -> list:
-    return [leaf for node in walk(condition) if isinstance(node, Not)
-            for leaf in walk(node.condition) if not isinstance(leaf, (AllOf, AnyOf, Not))]
+    return [
+        leaf
+        for node in walk(condition)
+        if isinstance(node, Not)
+        for leaf in walk(node.condition)
+        if not isinstance(leaf, (AllOf, AnyOf, Not))
+    ]
 
 
 def contact(*tags: str, **attributes) -> ContactSnapshot:
     phone = attributes.pop("phone", "+15555550100")
     email = attributes.pop("email", "pat@example.com")
-    return ContactSnapshot(contact_id="c-1", phone=phone, email=email, attributes=attributes,
-                           tags=frozenset(tags))
+    return ContactSnapshot(
+        contact_id="c-1", phone=phone, email=email, attributes=attributes, tags=frozenset(tags)
+    )
 
 
 def triggers(flow: Flow, snapshot: ContactSnapshot) -> bool:
@@ -157,9 +169,12 @@ def test_every_merge_tag_has_a_default(path):
     # fail the send instead of reading naturally.
     flow = load(path)
     env = Environment()
-    missing = {f"{s.id}.{field}": names for s in flow.steps
-               for field, text in templated_fields(s).items()
-               if (names := _undefaulted(env.parse(text)))}
+    missing = {
+        f"{s.id}.{field}": names
+        for s in flow.steps
+        for field, text in templated_fields(s).items()
+        if (names := _undefaulted(env.parse(text)))
+    }
     assert missing == {}
 
 
@@ -240,8 +255,9 @@ def test_send_message_trigger_filters_web_chat_or_inbound_call_opt_ins_never_mes
     assert triggers(flow, contact(opt_in_source="inbound_call"))
     assert not triggers(flow, contact(opt_in_source="csv_import"))
     assert not triggers(flow, contact(opt_in_source="web_chat", phone=None))
-    assert not triggers(flow, contact(opt_in_source="web_chat",
-                                      last_message_sent_at="2025-01-01T00:00:00Z"))
+    assert not triggers(
+        flow, contact(opt_in_source="web_chat", last_message_sent_at="2025-01-01T00:00:00Z")
+    )
     assert not triggers(flow, contact("sms-opted-out", opt_in_source="web_chat"))
 
 
@@ -295,7 +311,10 @@ def test_nps_branches_three_ways_on_reply_keywords():
     assert len(branch.paths) == 3
     assert all(isinstance(path.condition, p.ReplyContains) for path in branch.paths)
     assert [path.condition.keywords for path in branch.paths] == [
-        ["9", "10"], ["7", "8"], ["0", "1", "2", "3", "4", "5", "6"]]
+        ["9", "10"],
+        ["7", "8"],
+        ["0", "1", "2", "3", "4", "5", "6"],
+    ]
     assert all(path.condition.match == "any" for path in branch.paths)
     assert branch.otherwise is not None
 
@@ -311,15 +330,24 @@ def _segment(branch: fc.MultiBranch, reply: str) -> str | None:
 def test_nps_path_order_puts_every_score_in_its_segment():
     branch = _nps_score_branch(template("nps_survey"))
     promoter, passive, detractor = (path.goto for path in branch.paths)
-    expected = {**{str(n): detractor for n in range(7)}, "7": passive, "8": passive,
-                "9": promoter, "10": promoter, " 10 ": promoter, "I'd say 6": detractor}
+    expected = {
+        **{str(n): detractor for n in range(7)},
+        "7": passive,
+        "8": passive,
+        "9": promoter,
+        "10": promoter,
+        " 10 ": promoter,
+        "I'd say 6": detractor,
+    }
     assert {reply: _segment(branch, reply) for reply in expected} == expected
     assert _segment(branch, "who is this?") is None
 
 
 def test_nps_segments_are_tagged_and_followed_up():
     flow = template("nps_survey")
-    promoter, passive, detractor = (chain(flow, path.goto) for path in _nps_score_branch(flow).paths)
+    promoter, passive, detractor = (
+        chain(flow, path.goto) for path in _nps_score_branch(flow).paths
+    )
 
     def tags_added(steps):
         return [tag for s in steps if isinstance(s, cc.ChangeTags) for tag in s.add]
@@ -373,11 +401,13 @@ def _interest_branch(flow: Flow) -> fc.Branch:
 def test_nurture_reads_yes_or_interested_but_not_a_refusal():
     flow = template("nurture_campaign")
     branch = _interest_branch(flow)
-    wanted = [leaf for leaf in positive_leaves(branch.condition)
-              if isinstance(leaf, p.ReplyContains)]
+    wanted = [
+        leaf for leaf in positive_leaves(branch.condition) if isinstance(leaf, p.ReplyContains)
+    ]
     assert wanted and {"yes", "interested"} <= set(wanted[0].keywords)
-    refused = [leaf for leaf in negated_leaves(branch.condition)
-               if isinstance(leaf, p.ReplyContains)]
+    refused = [
+        leaf for leaf in negated_leaves(branch.condition) if isinstance(leaf, p.ReplyContains)
+    ]
     assert refused and "not interested" in refused[0].keywords
     (wait,) = [s for s in of_kind(flow, fc.WaitForEvent) if s.id == "wait-reply"]
     opt_out = flow.step(wait.on_event)
@@ -426,8 +456,9 @@ def test_nurture_goal_is_booking_a_demo():
 
 def test_mailing_chain_is_email_then_sms_to_the_unsubscribed_then_email_to_everyone():
     flow = template("mailing_chain")
-    sends = [s for s in chain(flow, flow.steps[0].id)
-             if isinstance(s, (msg.SendEmail, msg.SendSms))]
+    sends = [
+        s for s in chain(flow, flow.steps[0].id) if isinstance(s, (msg.SendEmail, msg.SendSms))
+    ]
     assert [type(s) for s in sends] == [msg.SendEmail, msg.SendSms, msg.SendEmail]
     first, second, third = sends
     assert first.when is None and first.audience is None  # "send now", the main step

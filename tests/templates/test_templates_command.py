@@ -3,13 +3,23 @@
 import pytest
 
 from cli.templates_command import (
-    InvalidTemplate, TemplateError, UnknownTemplate, list_templates, load_template,
+    InvalidTemplate,
+    TemplateError,
+    UnknownTemplate,
+    list_templates,
+    load_template,
     template_names,
 )
 from domain.flow import Flow
 
-EXPECTED = ["autoresponder", "mailing-chain", "nps-survey", "nurture-campaign",
-            "reviews-request", "send-message"]
+EXPECTED = [
+    "autoresponder",
+    "mailing-chain",
+    "nps-survey",
+    "nurture-campaign",
+    "reviews-request",
+    "send-message",
+]
 
 
 def test_lists_every_shipped_template_with_its_description():
@@ -28,7 +38,11 @@ def test_loads_each_template_as_a_draft_flow(name):
 
 
 def test_accepts_the_flow_id_spelling_and_the_file_name():
-    assert load_template("nps-survey") == load_template("nps_survey") == load_template("nps_survey.yaml")
+    assert (
+        load_template("nps-survey")
+        == load_template("nps_survey")
+        == load_template("nps_survey.yaml")
+    )
 
 
 @pytest.mark.parametrize("name", ["nope", "../cli/samples/welcome", "/etc/passwd", ""])
@@ -40,7 +54,9 @@ def test_unknown_names_are_refused(name):
 def test_a_template_with_errors_is_refused_with_its_problems(tmp_path):
     (tmp_path / "broken.yaml").write_text(
         "id: broken\ntrigger: {event: nothing.happened}\n"
-        "steps:\n  - {id: s, kind: send_sms, text: ''}\n", encoding="utf-8")
+        "steps:\n  - {id: s, kind: send_sms, text: ''}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InvalidTemplate) as caught:
         load_template("broken", tmp_path)
     assert {p.code for p in caught.value.problems} == {"unknown_event", "missing_setting"}

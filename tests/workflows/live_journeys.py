@@ -15,8 +15,9 @@ from routing.router import Router
 from tests.journey_harness import event
 
 
-async def start(router: Router, engine, flow: Flow, contact_id: str, *,
-                allow_private_targets: bool = False) -> str:
+async def start(
+    router: Router, engine, flow: Flow, contact_id: str, *, allow_private_targets: bool = False
+) -> str:
     """Publish the flow and enroll the contact in it with a stored trigger event; the
     journey's id. Enrolled directly, so flows published earlier in the same test with the
     same trigger do not pick the contact up too (their journeys would outlive the test
@@ -37,16 +38,18 @@ async def state_of(env, workflow_id: str) -> JourneyState:
     handle = env.client.get_workflow_handle(workflow_id)
     for attempt in range(5):
         try:
-            return await handle.query("state", result_type=JourneyState,
-                                      rpc_timeout=timedelta(seconds=3))
+            return await handle.query(
+                "state", result_type=JourneyState, rpc_timeout=timedelta(seconds=3)
+            )
         except RPCError:
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
 
 
-async def at_step(env, workflow_id: str, step_id: str,
-                  status: JourneyStatus = JourneyStatus.WAITING) -> JourneyState:
+async def at_step(
+    env, workflow_id: str, step_id: str, status: JourneyStatus = JourneyStatus.WAITING
+) -> JourneyState:
     """Poll the journey's state query until it sits at `step_id` with `status`. Time does
     not skip meanwhile: only awaiting a result unlocks it."""
     for _ in range(400):

@@ -23,9 +23,14 @@ FORMS = "form.submitted"
 
 
 def published(engine, flow_id: str, **document):
-    flow = flow_from({"id": flow_id, "trigger": {
-        "event": FORMS, "where": [{"path": "form_id", "value": "newsletter"}]},
-        "steps": [{"id": "tag", "kind": "add_tag", "tag": "backfilled"}], **document})
+    flow = flow_from(
+        {
+            "id": flow_id,
+            "trigger": {"event": FORMS, "where": [{"path": "form_id", "value": "newsletter"}]},
+            "steps": [{"id": "tag", "kind": "add_tag", "tag": "backfilled"}],
+            **document,
+        }
+    )
     with engine.begin() as conn:
         return publish(conn, flow)
 
@@ -33,14 +38,18 @@ def published(engine, flow_id: str, **document):
 def audience(engine, prefix: str, members: int, others: int = 0) -> list[str]:
     """`members` contacts who submitted the newsletter form, `others` another form."""
     ids = [f"{prefix}-m{i}" for i in range(members)]
-    ingest(engine, [event(c, FORMS, {"form_id": "newsletter"}) for c in ids]
-           + [event(f"{prefix}-o{i}", FORMS, {"form_id": "contact-us"}) for i in range(others)])
+    ingest(
+        engine,
+        [event(c, FORMS, {"form_id": "newsletter"}) for c in ids]
+        + [event(f"{prefix}-o{i}", FORMS, {"form_id": "contact-us"}) for i in range(others)],
+    )
     return ids
 
 
 async def start(env, settings, flow, rate: float = 1000.0, page_size: int = 3) -> str:
-    return await start_backfill(env.client, flow, task_queue=settings.task_queue,
-                                rate_per_second=rate, page_size=page_size)
+    return await start_backfill(
+        env.client, flow, task_queue=settings.task_queue, rate_per_second=rate, page_size=page_size
+    )
 
 
 async def finished(env, workflow_id: str) -> BackfillProgress:
@@ -79,7 +88,8 @@ async def journey_runs(env, flow_id: str, contact_ids: list[str]) -> dict[str, s
 
 
 async def test_enrolls_the_matching_contacts_once_paced_in_workflow_time(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     # after_exit would let a second run re-enroll finished journeys: only the backfill's
     # own once-per-version identity keeps "run it twice" harmless here.
@@ -93,12 +103,22 @@ async def test_enrolls_the_matching_contacts_once_paced_in_workflow_time(
         description = await env.client.get_workflow_handle(workflow_id).describe()
         # Again, after it completed: the same backfill, not a second one.
         assert await start(env, settings, flow) == workflow_id
-        assert (await env.client.get_workflow_handle(workflow_id).describe()).run_id == description.run_id
+        assert (
+            await env.client.get_workflow_handle(workflow_id).describe()
+        ).run_id == description.run_id
         assert await journey_runs(env, flow.id, list(runs)) == runs
         assert await backfill_progress(env.client, flow.id, 1) == result
     assert result.model_dump(exclude={"workflow_id"}) == {
-        "flow_id": "bf-enroll", "version": 1, "status": "completed", "scanned": 10, "enrolled": 7,
-        "skipped": 0, "total": 7, "cursor": "bfe-o1", "reason": None}
+        "flow_id": "bf-enroll",
+        "version": 1,
+        "status": "completed",
+        "scanned": 10,
+        "enrolled": 7,
+        "skipped": 0,
+        "total": 7,
+        "cursor": "bfe-o1",
+        "reason": None,
+    }
     assert [c for c, run in runs.items() if run] == members
     # Pages of 3 (m0-m2, m3-m5, m6 o0 o1, o2): 7 starts at 0.5/s take at least 14 s of
     # workflow time, waited out by durable timers between pages.
@@ -114,7 +134,9 @@ async def test_contacts_already_in_the_flow_are_skipped(time_skipping_env, engin
     async with journey_worker(env.client, engine, settings) as router:
         trigger = event(members[1], FORMS, {"form_id": "newsletter"})
         ingest(engine, [trigger])
-        assert (await router.enroll(flow, members[1], trigger.event_id, trigger)).outcome == "enrolled"
+        assert (
+            await router.enroll(flow, members[1], trigger.event_id, trigger)
+        ).outcome == "enrolled"
         before = await journey_runs(env, flow.id, [members[1]])
         result = await finished(env, await start(env, settings, flow, page_size=2))
         after = await journey_runs(env, flow.id, members)
@@ -138,7 +160,12 @@ async def test_a_cancelled_backfill_resumes_at_its_cursor(time_skipping_env, eng
         runs = await journey_runs(env, flow.id, members)
     assert (stopped.status, stopped.enrolled, stopped.cursor) == ("cancelled", 2, "bfc-m1")
     # No contact was attempted twice: none skipped, each enrolled once.
-    assert (resumed.status, resumed.enrolled, resumed.skipped, resumed.scanned) == ("completed", 6, 0, 6)
+    assert (resumed.status, resumed.enrolled, resumed.skipped, resumed.scanned) == (
+        "completed",
+        6,
+        0,
+        6,
+    )
     assert all(runs.values())
 
 
@@ -164,7 +191,8 @@ async def test_a_new_worker_finishes_what_a_stopped_one_started(dev_server_env, 
 
 
 async def test_a_paused_flow_holds_the_backfill_and_archiving_stops_it(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     held, stopped = published(engine, "bf-paused"), published(engine, "bf-archived")
     ingest(engine, [event(f"bfp-{i}", FORMS, {"form_id": "newsletter"}) for i in range(4)])
@@ -185,19 +213,34 @@ async def test_a_paused_flow_holds_the_backfill_and_archiving_stops_it(
         contacts = [f"bfp-{i}" for i in range(4)]
         held_runs = await journey_runs(env, held.id, contacts)
         stopped_runs = await journey_runs(env, stopped.id, contacts)
-    assert (gone.status, gone.enrolled, gone.reason) == ("cancelled", 2, "flow 'bf-archived' is archived")
-    assert (waiting.status, waiting.enrolled, waiting.reason) == ("running", 2, "flow 'bf-paused' is paused")
+    assert (gone.status, gone.enrolled, gone.reason) == (
+        "cancelled",
+        2,
+        "flow 'bf-archived' is archived",
+    )
+    assert (waiting.status, waiting.enrolled, waiting.reason) == (
+        "running",
+        2,
+        "flow 'bf-paused' is paused",
+    )
     assert (done.status, done.enrolled) == ("completed", 4)
     assert all(held_runs.values())
     assert [c for c, run in stopped_runs.items() if run] == contacts[:2]
 
 
-async def test_a_long_backfill_continues_as_new_and_keeps_its_counts(time_skipping_env, engine, settings):
+async def test_a_long_backfill_continues_as_new_and_keeps_its_counts(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     flow = published(engine, "bf-long")
     # 103 pages of one contact each: more than one run's worth; few members keep it quick.
-    ingest(engine, [event(f"bfl-{i:03d}", FORMS, {"form_id": "newsletter" if i % 50 == 0 else "other"})
-                    for i in range(103)])
+    ingest(
+        engine,
+        [
+            event(f"bfl-{i:03d}", FORMS, {"form_id": "newsletter" if i % 50 == 0 else "other"})
+            for i in range(103)
+        ],
+    )
     async with journey_worker(env.client, engine, settings):
         workflow_id = await start(env, settings, flow, page_size=1)
         result = await finished(env, workflow_id)

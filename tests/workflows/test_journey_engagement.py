@@ -6,18 +6,39 @@ from domain.events import EventType
 from domain.journey import JourneyStatus
 from projections.contacts import load_snapshot
 from projections.event_store import ingest
-from tests.journey_harness import contact, enroll_and_finish, event, flow_from, journey_worker, outbox
+from tests.journey_harness import (
+    contact,
+    enroll_and_finish,
+    event,
+    flow_from,
+    journey_worker,
+    outbox,
+)
 
-FOLLOW_UP = flow_from({"id": "follow-up", "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
-    {"id": "pause", "kind": "wait", "delay": "2d"},
-    {"id": "opened", "kind": "branch",
-     "condition": {"kind": "opened_email", "flow_id": "follow-up", "step_id": "hello"},
-     "then": "engaged", "otherwise": "nudge"},
-    {"id": "engaged", "kind": "add_tag", "tag": "engaged", "next": "end"},
-    {"id": "nudge", "kind": "send_email", "subject": "Did you see our welcome?", "body": "."},
-    {"id": "end", "kind": "exit"},
-]})
+FOLLOW_UP = flow_from(
+    {
+        "id": "follow-up",
+        "steps": [
+            {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
+            {"id": "pause", "kind": "wait", "delay": "2d"},
+            {
+                "id": "opened",
+                "kind": "branch",
+                "condition": {"kind": "opened_email", "flow_id": "follow-up", "step_id": "hello"},
+                "then": "engaged",
+                "otherwise": "nudge",
+            },
+            {"id": "engaged", "kind": "add_tag", "tag": "engaged", "next": "end"},
+            {
+                "id": "nudge",
+                "kind": "send_email",
+                "subject": "Did you see our welcome?",
+                "body": ".",
+            },
+            {"id": "end", "kind": "exit"},
+        ],
+    }
+)
 
 
 class OpenedBy(Outbox):
@@ -32,23 +53,47 @@ class OpenedBy(Outbox):
     def send(self, message):
         provider_id = super().send(message)
         if message.contact_id in self.openers:
-            ingest(self.engine, [event(message.contact_id, EventType.EMAIL_OPENED,
-                                       {"message_key": message.idempotency_key})])
+            ingest(
+                self.engine,
+                [
+                    event(
+                        message.contact_id,
+                        EventType.EMAIL_OPENED,
+                        {"message_key": message.idempotency_key},
+                    )
+                ],
+            )
         return provider_id
 
 
 async def test_branch_on_opening_the_flows_own_earlier_email(time_skipping_env, engine, settings):
-    ingest(engine, contact("reader", email="r@example.com") + contact("ignorer", email="i@example.com"))
+    ingest(
+        engine, contact("reader", email="r@example.com") + contact("ignorer", email="i@example.com")
+    )
     email = OpenedBy(engine, openers={"reader"})
     async with journey_worker(time_skipping_env.client, engine, settings, email=email) as router:
-        results = {c: await enroll_and_finish(time_skipping_env, router, engine, FOLLOW_UP, c)
-                   for c in ("reader", "ignorer")}
+        results = {
+            c: await enroll_and_finish(time_skipping_env, router, engine, FOLLOW_UP, c)
+            for c in ("reader", "ignorer")
+        }
 
-    assert [v.step_id for v in results["reader"].trail] == ["hello", "pause", "opened", "engaged", "end"]
+    assert [v.step_id for v in results["reader"].trail] == [
+        "hello",
+        "pause",
+        "opened",
+        "engaged",
+        "end",
+    ]
     assert results["reader"].trail[2].outcome == "condition true"
     assert [m.subject for m in outbox(engine, "reader")] == ["Welcome"]
 
-    assert [v.step_id for v in results["ignorer"].trail] == ["hello", "pause", "opened", "nudge", "end"]
+    assert [v.step_id for v in results["ignorer"].trail] == [
+        "hello",
+        "pause",
+        "opened",
+        "nudge",
+        "end",
+    ]
     assert results["ignorer"].trail[2].outcome == "condition false"
     assert [m.subject for m in outbox(engine, "ignorer")] == ["Welcome", "Did you see our welcome?"]
 

@@ -7,21 +7,38 @@ from domain.journey import JourneyStatus
 from projections.event_store import ingest
 from projections.reports import conversions_by_step
 from tests.journey_harness import (
-    contact, flow_from, journey_result, journey_worker, outbox,
+    contact,
+    flow_from,
+    journey_result,
+    journey_worker,
+    outbox,
 )
 from tests.workflows.live_journeys import at_step, send, start, state_of
 
-REPLY_WAIT = {"id": "reply", "kind": "wait_for_event", "event": "sms.received", "timeout": "1d",
-              "on_event": "thanks", "on_timeout": "nudge"}
+REPLY_WAIT = {
+    "id": "reply",
+    "kind": "wait_for_event",
+    "event": "sms.received",
+    "timeout": "1d",
+    "on_event": "thanks",
+    "on_timeout": "nudge",
+}
 AFTER_REPLY = [
-    {"id": "thanks", "kind": "send_email", "subject": "Thanks for replying", "body": ".",
-     "next": "done"},
+    {
+        "id": "thanks",
+        "kind": "send_email",
+        "subject": "Thanks for replying",
+        "body": ".",
+        "next": "done",
+    },
     {"id": "nudge", "kind": "send_email", "subject": "Still there?", "body": "."},
     {"id": "done", "kind": "exit", "reason": "finished"},
 ]
 
 
-async def test_an_event_during_the_wait_takes_the_event_branch_at_once(time_skipping_env, engine, settings):
+async def test_an_event_during_the_wait_takes_the_event_branch_at_once(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     flow = flow_from({"id": "reply-wait", "steps": [REPLY_WAIT, *AFTER_REPLY]})
     ingest(engine, contact("wr1", email="wr1@example.com"))
@@ -51,12 +68,18 @@ async def test_no_event_takes_the_timeout_branch_after_a_day(time_skipping_env, 
     assert await env.get_current_time() - before >= timedelta(days=1)
 
 
-async def test_an_earlier_event_counts_only_when_the_step_says_so(time_skipping_env, engine, settings):
+async def test_an_earlier_event_counts_only_when_the_step_says_so(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     steps = [{"id": "first", "kind": "wait", "delay": "1h"}, REPLY_WAIT, *AFTER_REPLY]
     strict = flow_from({"id": "earlier-no", "steps": steps})
-    lenient = flow_from({"id": "earlier-yes", "steps": [
-        steps[0], {**REPLY_WAIT, "count_earlier_events": True}, *AFTER_REPLY]})
+    lenient = flow_from(
+        {
+            "id": "earlier-yes",
+            "steps": [steps[0], {**REPLY_WAIT, "count_earlier_events": True}, *AFTER_REPLY],
+        }
+    )
     for contact_id in ("we1", "we2"):
         ingest(engine, contact(contact_id, email=f"{contact_id}@example.com"))
     async with journey_worker(env.client, engine, settings) as router:
@@ -74,8 +97,11 @@ async def test_an_earlier_event_counts_only_when_the_step_says_so(time_skipping_
 
 async def test_a_matching_condition_filters_which_events_count(time_skipping_env, engine, settings):
     env = time_skipping_env
-    wait = {**REPLY_WAIT, "event": "contact.tag_added",
-            "matching": {"kind": "has_tag", "tag": "interested"}}
+    wait = {
+        **REPLY_WAIT,
+        "event": "contact.tag_added",
+        "matching": {"kind": "has_tag", "tag": "interested"},
+    }
     flow = flow_from({"id": "matching-wait", "steps": [wait, *AFTER_REPLY]})
     ingest(engine, contact("wm1", email="wm1@example.com"))
     async with journey_worker(env.client, engine, settings) as router:
@@ -88,16 +114,20 @@ async def test_a_matching_condition_filters_which_events_count(time_skipping_env
     assert [m.subject for m in outbox(engine, "wm1")] == ["Thanks for replying"]
 
 
-GOAL_FLOW = {"id": "convert", "steps": [
-    {"id": "pitch", "kind": "send_email", "subject": "Buy it", "body": "."},
-    {"id": "think", "kind": "wait", "delay": "3d"},
-    {"id": "again", "kind": "send_email", "subject": "Last chance", "body": "."},
-    {"id": "bought", "kind": "goal", "goal": {"kind": "purchased_product", "product": "pro"}},
-]}
+GOAL_FLOW = {
+    "id": "convert",
+    "steps": [
+        {"id": "pitch", "kind": "send_email", "subject": "Buy it", "body": "."},
+        {"id": "think", "kind": "wait", "delay": "3d"},
+        {"id": "again", "kind": "send_email", "subject": "Last chance", "body": "."},
+        {"id": "bought", "kind": "goal", "goal": {"kind": "purchased_product", "product": "pro"}},
+    ],
+}
 
 
 async def test_a_goal_met_during_a_wait_converts_and_is_attributed_to_that_step(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     flow = flow_from(GOAL_FLOW)
     ingest(engine, contact("g1", email="g1@example.com"))
@@ -137,7 +167,9 @@ def _events(engine, contact_id):
         return read_contact(conn, contact_id)
 
 
-async def test_a_pause_that_lands_while_an_event_is_handled_still_shows(time_skipping_env, engine, settings):
+async def test_a_pause_that_lands_while_an_event_is_handled_still_shows(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     flow = flow_from(GOAL_FLOW | {"id": "convert-paused"})
     ingest(engine, contact("g3", email="g3@example.com"))

@@ -18,26 +18,41 @@ from projections.step_stats import flow_step_stats
 from routing.controls import JourneyControls
 from routing.journey_migrations import dry_run, load_versions, migration_progress, start_migration
 from tests.journey_harness import (
-    contact, event, flow_from, journey_result, journey_worker, outbox,
+    contact,
+    event,
+    flow_from,
+    journey_result,
+    journey_worker,
+    outbox,
 )
 from tests.workflows.live_journeys import at_step
 
 
 def _v1(flow_id: str) -> Flow:
-    return flow_from({"id": flow_id, "steps": [
-        {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
-        {"id": "pause", "kind": "wait", "delay": "3d"},
-        {"id": "follow", "kind": "send_email", "subject": "Follow-up v1", "body": "."},
-    ]})
+    return flow_from(
+        {
+            "id": flow_id,
+            "steps": [
+                {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
+                {"id": "pause", "kind": "wait", "delay": "3d"},
+                {"id": "follow", "kind": "send_email", "subject": "Follow-up v1", "body": "."},
+            ],
+        }
+    )
 
 
 def _v2(flow_id: str, wait_id: str = "pause", delay: str = "5d") -> Flow:
-    return flow_from({"id": flow_id, "steps": [
-        {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
-        {"id": wait_id, "kind": "wait", "delay": delay},
-        {"id": "follow", "kind": "send_email", "subject": "Follow-up v2", "body": "."},
-        {"id": "extra", "kind": "send_email", "subject": "New in v2", "body": "."},
-    ]})
+    return flow_from(
+        {
+            "id": flow_id,
+            "steps": [
+                {"id": "hello", "kind": "send_email", "subject": "Welcome", "body": "."},
+                {"id": wait_id, "kind": "wait", "delay": delay},
+                {"id": "follow", "kind": "send_email", "subject": "Follow-up v2", "body": "."},
+                {"id": "extra", "kind": "send_email", "subject": "New in v2", "body": "."},
+            ],
+        }
+    )
 
 
 def _publish(engine, flow: Flow) -> Flow:
@@ -89,7 +104,8 @@ def _subjects(engine, contact_id: str) -> list[str]:
 
 
 async def test_waiting_journeys_move_to_v2_and_nothing_is_sent_twice(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     v1 = _publish(engine, _v1("mig-wait"))
     async with journey_worker(env.client, engine, settings) as router:
@@ -112,7 +128,12 @@ async def test_waiting_journeys_move_to_v2_and_nothing_is_sent_twice(
         assert not plan.refused, plan
         [row] = plan.rows
         assert (row.from_version, row.step_id, row.status, row.journeys, row.to_step) == (
-            1, "pause", "waiting", 2, "pause")
+            1,
+            "pause",
+            "waiting",
+            2,
+            "pause",
+        )
         assert row.deadline == "target's own wait, counted from when the wait began"
 
         migration = await start_migration(env.client, v1.id, 2, [1], {}, settings.task_queue)
@@ -138,12 +159,14 @@ async def test_waiting_journeys_move_to_v2_and_nothing_is_sent_twice(
     with engine.connect() as conn:
         assert (index.get(conn, ended).flow_version, index.get(conn, ended).status) == (1, "ended")
     history = await env.client.get_workflow_handle(on_v2, run_id=v2_run).fetch_history()
-    assert not any(e.HasField("workflow_execution_continued_as_new_event_attributes")
-                   for e in history.events)
+    assert not any(
+        e.HasField("workflow_execution_continued_as_new_event_attributes") for e in history.events
+    )
 
 
 async def test_dry_run_refuses_an_unmapped_waiting_step_until_it_is_mapped(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     v1 = _publish(engine, _v1("mig-map"))
     async with journey_worker(env.client, engine, settings) as router:
@@ -158,13 +181,13 @@ async def test_dry_run_refuses_an_unmapped_waiting_step_until_it_is_mapped(
         assert refused.rows[0].to_step is None
 
         mapping = {"pause": "linger"}
-        mapped = await dry_run(engine, env.client, load_versions(engine, v1.id, 2, 1, mapping),
-                               mapping)
+        mapped = await dry_run(
+            engine, env.client, load_versions(engine, v1.id, 2, 1, mapping), mapping
+        )
         assert not mapped.refused and mapped.rows[0].to_step == "linger"
         assert mapped.rows[0].deadline == "deadline kept"
 
-        migration = await start_migration(env.client, v1.id, 2, [1], mapping,
-                                          settings.task_queue)
+        migration = await start_migration(env.client, v1.id, 2, [1], mapping, settings.task_queue)
         await _finished(env, engine, v1.id, migration)
         state = await _on_version(env, engine, journey, 2, "linger")
         assert state.wait.until == before.wait.until  # same 3-day wait: deadline kept

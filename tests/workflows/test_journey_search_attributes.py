@@ -11,20 +11,28 @@ from tests.journey_harness import contact, enroll_and_finish, flow_from, journey
 from workflows import search_attributes as sa
 
 SHOWN = (sa.CURRENT_STEP.name, sa.STATUS.name)
-FLOW = {"id": "sa-on-change", "steps": [
-    {"id": "hello", "kind": "send_email", "subject": "Hello", "body": "."},
-    {"id": "tagged", "kind": "add_tag", "tag": "greeted"},
-    {"id": "later", "kind": "wait", "delay": "1h"},
-    {"id": "bye", "kind": "send_email", "subject": "Bye", "body": ".", "when": {"delay": "1h"}},
-]}
+FLOW = {
+    "id": "sa-on-change",
+    "steps": [
+        {"id": "hello", "kind": "send_email", "subject": "Hello", "body": "."},
+        {"id": "tagged", "kind": "add_tag", "tag": "greeted"},
+        {"id": "later", "kind": "wait", "delay": "1h"},
+        {"id": "bye", "kind": "send_email", "subject": "Bye", "body": ".", "when": {"delay": "1h"}},
+    ],
+}
 
 
 def _shown(attributes) -> dict[str, str]:
-    return {name: values[0] for name, values in decode_search_attributes(attributes).items()
-            if name in SHOWN}
+    return {
+        name: values[0]
+        for name, values in decode_search_attributes(attributes).items()
+        if name in SHOWN
+    }
 
 
-async def test_step_and_status_are_upserted_only_when_they_change(time_skipping_env, engine, settings):
+async def test_step_and_status_are_upserted_only_when_they_change(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     ingest(engine, contact("sa-1", email="sa-1@example.com"))
     async with journey_worker(env.client, engine, settings) as router:
@@ -34,10 +42,14 @@ async def test_step_and_status_are_upserted_only_when_they_change(time_skipping_
     history = await env.client.get_workflow_handle("journey/sa-on-change/sa-1").fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
     # Upserts of other attributes (the SDK's TemporalChangeVersion for each patch) aside.
-    upserts = [shown for e in history.events
-               if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
-               and (shown := _shown(e.upsert_workflow_search_attributes_event_attributes
-                                    .search_attributes))]
+    upserts = [
+        shown
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+        and (
+            shown := _shown(e.upsert_workflow_search_attributes_event_attributes.search_attributes)
+        )
+    ]
     step, status = sa.CURRENT_STEP.name, sa.STATUS.name
     assert _shown(started.search_attributes) == {step: "hello", status: "running"}
     # The first step runs as started (no upsert); the add_tag step keeps "running"; the
@@ -50,8 +62,11 @@ async def test_step_and_status_are_upserted_only_when_they_change(time_skipping_
         {status: "running"},
         {status: "completed", step: ""},
     ]
-    markers = [e.marker_recorded_event_attributes for e in history.events
-               if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    markers = [
+        e.marker_recorded_event_attributes
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
     # Asked through the bundle (workflows/journey_patches.py): its one marker, no other.
     patches = [m for m in markers if m.marker_name == "core_patch"]
     assert len(patches) == 1 and b"journey-patches-v8" in patches[0].SerializeToString()

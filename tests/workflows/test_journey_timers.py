@@ -8,11 +8,21 @@ from tests.journey_harness import contact, enroll_and_finish, flow_from, journey
 
 
 async def test_three_day_drip_completes_in_virtual_time(time_skipping_env, engine, settings):
-    flow = flow_from({"id": "drip3", "steps": [
-        {"id": "hello", "kind": "send_email", "subject": "Hi {{ first_name }}", "body": "Day 0"},
-        {"id": "pause", "kind": "wait", "delay": "3d"},
-        {"id": "again", "kind": "send_email", "subject": "Still here?", "body": "Day 3"},
-    ]})
+    flow = flow_from(
+        {
+            "id": "drip3",
+            "steps": [
+                {
+                    "id": "hello",
+                    "kind": "send_email",
+                    "subject": "Hi {{ first_name }}",
+                    "body": "Day 0",
+                },
+                {"id": "pause", "kind": "wait", "delay": "3d"},
+                {"id": "again", "kind": "send_email", "subject": "Still here?", "body": "Day 3"},
+            ],
+        }
+    )
     ingest(engine, contact("c1", email="c1@example.com", first_name="Ann"))
     started = await time_skipping_env.get_current_time()
     async with journey_worker(time_skipping_env.client, engine, settings) as router:
@@ -28,10 +38,15 @@ async def test_three_day_drip_completes_in_virtual_time(time_skipping_env, engin
 async def test_wait_until_a_date_time(time_skipping_env, engine, settings):
     now = await time_skipping_env.get_current_time()
     until = (now + timedelta(days=10)).isoformat()
-    flow = flow_from({"id": "dated", "steps": [
-        {"id": "hold", "kind": "wait", "until": until},
-        {"id": "mail", "kind": "send_email", "subject": "It is time", "body": "."},
-    ]})
+    flow = flow_from(
+        {
+            "id": "dated",
+            "steps": [
+                {"id": "hold", "kind": "wait", "until": until},
+                {"id": "mail", "kind": "send_email", "subject": "It is time", "body": "."},
+            ],
+        }
+    )
     ingest(engine, contact("c2", email="c2@example.com"))
     async with journey_worker(time_skipping_env.client, engine, settings) as router:
         state = await enroll_and_finish(time_skipping_env, router, engine, flow, "c2")

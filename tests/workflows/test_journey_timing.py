@@ -42,7 +42,9 @@ def mail(local_at: datetime | None = None, **extra) -> dict:
     return step
 
 
-async def test_local_time_in_a_spring_forward_gap_runs_when_clocks_jump(time_skipping_env, engine, settings):
+async def test_local_time_in_a_spring_forward_gap_runs_when_clocks_jump(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     day = next_transition(await env.get_current_time(), NEW_YORK, forward=True)
     flow = flow_from({"id": "spring", "steps": [mail(datetime.combine(day, time(2, 30)))]})
@@ -55,7 +57,8 @@ async def test_local_time_in_a_spring_forward_gap_runs_when_clocks_jump(time_ski
 
 
 async def test_local_time_in_the_fall_back_hour_runs_once_at_its_first_occurrence(
-        time_skipping_env, engine, settings):
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     day = next_transition(await env.get_current_time(), NEW_YORK, forward=False)
     flow = flow_from({"id": "fall", "steps": [mail(datetime.combine(day, time(1, 30)))]})
@@ -67,7 +70,9 @@ async def test_local_time_in_the_fall_back_hour_runs_once_at_its_first_occurrenc
     assert len(outbox(engine, "dst2")) == 1
 
 
-async def test_a_daily_time_of_day_keeps_local_time_across_the_fall_back(time_skipping_env, engine, settings):
+async def test_a_daily_time_of_day_keeps_local_time_across_the_fall_back(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     day = next_transition(await env.get_current_time(), NEW_YORK, forward=False)
     # Start two evenings before the change (the clocks go back at 02:00 on `day`), so the
@@ -75,11 +80,18 @@ async def test_a_daily_time_of_day_keeps_local_time_across_the_fall_back(time_sk
     evening = datetime.combine(day - timedelta(days=2), time(20, 0), NEW_YORK)
     await env.sleep(evening - await env.get_current_time())
     at_nine = {"kind": "wait", "time_of_day": {"at": "09:00"}}
-    flow = flow_from({"id": "nine-daily", "steps": [
-        {"id": "first-nine", **at_nine}, mail(id="one"),
-        {"id": "pause", "kind": "wait", "delay": "1h"},
-        {"id": "second-nine", **at_nine}, mail(id="two"),
-    ]})
+    flow = flow_from(
+        {
+            "id": "nine-daily",
+            "steps": [
+                {"id": "first-nine", **at_nine},
+                mail(id="one"),
+                {"id": "pause", "kind": "wait", "delay": "1h"},
+                {"id": "second-nine", **at_nine},
+                mail(id="two"),
+            ],
+        }
+    )
     ingest(engine, contact("dst3", email="dst3@example.com", time_zone="America/New_York"))
     state = await run_journey(env, engine, settings, flow, "dst3")
     first, second = ended_at(state, "first-nine"), ended_at(state, "second-nine")
@@ -99,31 +111,52 @@ async def test_weekdays_and_the_zone_of_the_phone_number(time_skipping_env, engi
     while datetime.combine(friday, time(10, 0), LONDON).utcoffset() == timedelta(0):
         friday += timedelta(days=7)
     await env.sleep(datetime.combine(friday, time(10, 0), LONDON) - await env.get_current_time())
-    flow = flow_from({"id": "weekday-nine", "steps": [
-        {"id": "monday", "kind": "wait",
-         "time_of_day": {"at": "09:00", "weekdays": ["mon", "tue", "wed", "thu", "fri"]}},
-        mail(),
-    ]})
+    flow = flow_from(
+        {
+            "id": "weekday-nine",
+            "steps": [
+                {
+                    "id": "monday",
+                    "kind": "wait",
+                    "time_of_day": {"at": "09:00", "weekdays": ["mon", "tue", "wed", "thu", "fri"]},
+                },
+                mail(),
+            ],
+        }
+    )
     # No time zone attribute: a UK mobile maps to four zones that keep London's clock.
     ingest(engine, contact("uk1", email="uk1@example.com", phone="+447911123456"))
     state = await run_journey(env, engine, settings, flow, "uk1")
     woke = ended_at(state, "monday").astimezone(LONDON)
     assert (woke.date(), woke.time().replace(second=0, microsecond=0)) == (
-        friday + timedelta(days=3), time(9, 0))
+        friday + timedelta(days=3),
+        time(9, 0),
+    )
 
 
-async def test_quiet_hours_hold_a_message_until_the_window_opens(time_skipping_env, engine, settings):
+async def test_quiet_hours_hold_a_message_until_the_window_opens(
+    time_skipping_env, engine, settings
+):
     env = time_skipping_env
     now = (await env.get_current_time()).astimezone(LONDON)
     late_evening = datetime.combine(now.date() + timedelta(days=1), time(22, 30), LONDON)
     await env.sleep(late_evening - await env.get_current_time())
-    flow = flow_from({"id": "quiet", "schedule": {
-        "time_zone": "Europe/London", "send_window": {"start": "08:00", "end": "21:00"}},
-        "steps": [mail()]})
+    flow = flow_from(
+        {
+            "id": "quiet",
+            "schedule": {
+                "time_zone": "Europe/London",
+                "send_window": {"start": "08:00", "end": "21:00"},
+            },
+            "steps": [mail()],
+        }
+    )
     # No zone attribute, no phone: the flow's own zone applies.
     ingest(engine, contact("q1", email="q1@example.com"))
     state = await run_journey(env, engine, settings, flow, "q1")
     sent = ended_at(state, "mail").astimezone(LONDON)
     assert (sent.date(), sent.time().replace(second=0, microsecond=0)) == (
-        late_evening.date() + timedelta(days=1), time(8, 0))
+        late_evening.date() + timedelta(days=1),
+        time(8, 0),
+    )
     assert len(outbox(engine, "q1")) == 1

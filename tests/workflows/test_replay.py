@@ -27,11 +27,19 @@ def test_histories_are_stored():
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_stored_history_replays(path: Path):
     history = WorkflowHistory.from_json(f"replayed/{path.stem}", path.read_text())
-    replayer = Replayer(workflows=[JourneyWorkflow, BackfillWorkflow, ScriptRunWorkflow,
-                                   FlowControlWorkflow, MailingWorkflow, MigrationWorkflow],
-                        data_converter=data_converter(Settings()),
-                        # The check is determinism against the history; the 2 s deadlock
-                        # timer only measures how loaded the machine is (it failed CI once).
-                        debug_mode=True)
+    replayer = Replayer(
+        workflows=[
+            JourneyWorkflow,
+            BackfillWorkflow,
+            ScriptRunWorkflow,
+            FlowControlWorkflow,
+            MailingWorkflow,
+            MigrationWorkflow,
+        ],
+        data_converter=data_converter(Settings()),
+        # The check is determinism against the history; the 2 s deadlock
+        # timer only measures how loaded the machine is (it failed CI once).
+        debug_mode=True,
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

@@ -3,6 +3,7 @@
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -115,6 +116,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("flow_versions", "flows", "outbox_messages", "message_ledger",
-                  "sent_messages", "contact_tags", "contact_attributes", "contacts", "events"):
+    for table in (
+        "flow_versions",
+        "flows",
+        "outbox_messages",
+        "message_ledger",
+        "sent_messages",
+        "contact_tags",
+        "contact_attributes",
+        "contacts",
+        "events",
+    ):
         op.drop_table(table)

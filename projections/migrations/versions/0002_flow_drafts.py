@@ -3,6 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,21 +29,37 @@ def upgrade() -> None:
 def _backfill() -> None:
     """Flows published before drafts existed: the first version's time is when the flow
     was created, and the live version's document holds its name."""
-    flows = sa.table("flows", sa.column("flow_id", sa.String), sa.column("current_version", sa.Integer),
-                     sa.column("name", sa.String), sa.column("created_at", UtcDateTime),
-                     sa.column("updated_at", UtcDateTime))
-    versions = sa.table("flow_versions", sa.column("flow_id", sa.String),
-                        sa.column("version", sa.Integer), sa.column("document", Json),
-                        sa.column("published_at", UtcDateTime))
+    flows = sa.table(
+        "flows",
+        sa.column("flow_id", sa.String),
+        sa.column("current_version", sa.Integer),
+        sa.column("name", sa.String),
+        sa.column("created_at", UtcDateTime),
+        sa.column("updated_at", UtcDateTime),
+    )
+    versions = sa.table(
+        "flow_versions",
+        sa.column("flow_id", sa.String),
+        sa.column("version", sa.Integer),
+        sa.column("document", Json),
+        sa.column("published_at", UtcDateTime),
+    )
     conn = op.get_bind()
     for row in conn.execute(sa.select(flows)).all():
-        first = conn.execute(sa.select(sa.func.min(versions.c.published_at))
-                             .where(versions.c.flow_id == row.flow_id)).scalar()
-        document = conn.execute(sa.select(versions.c.document).where(
-            (versions.c.flow_id == row.flow_id) & (versions.c.version == row.current_version))).scalar()
+        first = conn.execute(
+            sa.select(sa.func.min(versions.c.published_at)).where(versions.c.flow_id == row.flow_id)
+        ).scalar()
+        document = conn.execute(
+            sa.select(versions.c.document).where(
+                (versions.c.flow_id == row.flow_id) & (versions.c.version == row.current_version)
+            )
+        ).scalar()
         name = (document or {}).get("name") or None
-        conn.execute(flows.update().where(flows.c.flow_id == row.flow_id).values(
-            created_at=first or row.updated_at, name=name[:200] if name else None))
+        conn.execute(
+            flows.update()
+            .where(flows.c.flow_id == row.flow_id)
+            .values(created_at=first or row.updated_at, name=name[:200] if name else None)
+        )
 
 
 def downgrade() -> None:

@@ -9,6 +9,7 @@ migration must not run today's projector: it would meet an older schema next yea
 Revision ID: 0003
 Revises: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -34,7 +35,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("last_reply", sa.Text))
         batch.add_column(sa.Column("last_reply_at", UtcDateTime))
     op.create_table(
-        "contact_products", _contact_id(),
+        "contact_products",
+        _contact_id(),
         sa.Column("product", sa.String(NAME), nullable=False),
         sa.Column("present", sa.Boolean, nullable=False),
         sa.Column("changed_at", UtcDateTime, nullable=False),
@@ -42,7 +44,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "purchases",
-        sa.Column("event_id", sa.String(200), nullable=False), _contact_id(),
+        sa.Column("event_id", sa.String(200), nullable=False),
+        _contact_id(),
         sa.Column("product", sa.String(NAME), nullable=False),
         sa.Column("quantity", sa.Integer, nullable=False),
         sa.Column("amount", sa.Float),
@@ -52,28 +55,32 @@ def upgrade() -> None:
     )
     op.create_index("ix_purchases_contact_id_product", "purchases", ["contact_id", "product"])
     op.create_table(
-        "subscriptions", _contact_id(),
+        "subscriptions",
+        _contact_id(),
         sa.Column("plan", sa.String(NAME), nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("changed_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("contact_id", "plan", name="pk_subscriptions"),
     )
     op.create_table(
-        "course_progress", _contact_id(),
+        "course_progress",
+        _contact_id(),
         sa.Column("course", sa.String(NAME), nullable=False),
         sa.Column("started_at", UtcDateTime, nullable=False),
         sa.Column("completed_at", UtcDateTime),
         sa.PrimaryKeyConstraint("contact_id", "course", name="pk_course_progress"),
     )
     op.create_table(
-        "course_steps", _contact_id(),
+        "course_steps",
+        _contact_id(),
         sa.Column("course", sa.String(NAME), nullable=False),
         sa.Column("step", sa.String(NAME), nullable=False),
         sa.Column("completed_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("contact_id", "course", "step", name="pk_course_steps"),
     )
     op.create_table(
-        "email_engagement", _contact_id(),
+        "email_engagement",
+        _contact_id(),
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("touch_key", sa.String(64), nullable=False),
         sa.Column("message_key", sa.String(400)),
@@ -84,7 +91,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("contact_id", "kind", "touch_key", name="pk_email_engagement"),
     )
     op.create_table(
-        "channel_status", _contact_id(),
+        "channel_status",
+        _contact_id(),
         sa.Column("channel", sa.String(20), nullable=False),
         sa.Column("list_id", sa.String(NAME), nullable=False),
         sa.Column("unsubscribed", sa.Boolean, nullable=False),
@@ -92,13 +100,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("contact_id", "channel", "list_id", name="pk_channel_status"),
     )
     op.create_table(
-        "funnel_members", _contact_id(),
+        "funnel_members",
+        _contact_id(),
         sa.Column("funnel", sa.String(NAME), nullable=False),
         sa.Column("first_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("contact_id", "funnel", name="pk_funnel_members"),
     )
     op.create_table(
-        "page_visits", _contact_id(),
+        "page_visits",
+        _contact_id(),
         sa.Column("page", sa.String(NAME), nullable=False),
         sa.Column("funnel", sa.String(NAME), nullable=False),
         sa.Column("first_at", UtcDateTime, nullable=False),
@@ -106,7 +116,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("contact_id", "page", "funnel", name="pk_page_visits"),
     )
     op.create_table(
-        "form_submissions", _contact_id(),
+        "form_submissions",
+        _contact_id(),
         sa.Column("form_id", sa.String(NAME), nullable=False),
         sa.Column("first_at", UtcDateTime, nullable=False),
         sa.Column("last_at", UtcDateTime, nullable=False),
@@ -115,9 +126,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("form_submissions", "page_visits", "funnel_members", "channel_status",
-                  "email_engagement", "course_steps", "course_progress", "subscriptions",
-                  "purchases", "contact_products"):
+    for table in (
+        "form_submissions",
+        "page_visits",
+        "funnel_members",
+        "channel_status",
+        "email_engagement",
+        "course_steps",
+        "course_progress",
+        "subscriptions",
+        "purchases",
+        "contact_products",
+    ):
         op.drop_table(table)
     with op.batch_alter_table("contacts") as batch:
         for column in ("last_reply_at", "last_reply", "last_active_at", "course_account_at"):

@@ -8,6 +8,7 @@ nothing needs replaying.
 Revision ID: 0004
 Revises: 0003
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -31,7 +32,8 @@ def _changed_at() -> sa.Column:
 
 def upgrade() -> None:
     op.create_table(
-        "contact_offers", _contact_id(),
+        "contact_offers",
+        _contact_id(),
         sa.Column("product", sa.String(NAME), nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("discount_percent", sa.Float),
@@ -42,14 +44,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("contact_id", "product", name="pk_contact_offers"),
     )
     op.create_table(
-        "memberships", _contact_id(),
+        "memberships",
+        _contact_id(),
         sa.Column("site", sa.String(NAME), nullable=False),
         sa.Column("access", sa.String(20), nullable=False),
         _changed_at(),
         sa.PrimaryKeyConstraint("contact_id", "site", name="pk_memberships"),
     )
     op.create_table(
-        "list_memberships", _contact_id(),
+        "list_memberships",
+        _contact_id(),
         sa.Column("list_type", sa.String(20), nullable=False),
         sa.Column("list_id", sa.String(NAME), nullable=False),
         sa.Column("member", sa.Boolean, nullable=False),
@@ -58,18 +62,21 @@ def upgrade() -> None:
     )
     op.create_table(
         "contact_notes",
-        sa.Column("event_id", sa.String(200), nullable=False), _contact_id(),
+        sa.Column("event_id", sa.String(200), nullable=False),
+        _contact_id(),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("flow_id", sa.String(64)),
         sa.Column("step_id", sa.String(64)),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("event_id", name="pk_contact_notes"),
     )
-    op.create_index("ix_contact_notes_contact_id_created_at", "contact_notes",
-                    ["contact_id", "created_at"])
+    op.create_index(
+        "ix_contact_notes_contact_id_created_at", "contact_notes", ["contact_id", "created_at"]
+    )
     op.create_table(
         "crm_activities",
-        sa.Column("activity_id", sa.String(200), nullable=False), _contact_id(),
+        sa.Column("activity_id", sa.String(200), nullable=False),
+        _contact_id(),
         sa.Column("activity", sa.String(20), nullable=False),
         sa.Column("title", sa.String(300), nullable=False),
         sa.Column("type", sa.String(NAME)),
@@ -85,10 +92,12 @@ def upgrade() -> None:
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("activity_id", name="pk_crm_activities"),
     )
-    op.create_index("ix_crm_activities_contact_id_created_at", "crm_activities",
-                    ["contact_id", "created_at"])
+    op.create_index(
+        "ix_crm_activities_contact_id_created_at", "crm_activities", ["contact_id", "created_at"]
+    )
     op.create_table(
-        "orders", _contact_id(),
+        "orders",
+        _contact_id(),
         sa.Column("order_id", sa.String(NAME), nullable=False),
         sa.Column("product", sa.String(NAME)),
         sa.Column("amount", sa.Float),
@@ -99,7 +108,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("contact_id", "order_id", name="pk_orders"),
     )
     op.create_table(
-        "transactions", _contact_id(),
+        "transactions",
+        _contact_id(),
         sa.Column("transaction_id", sa.String(NAME), nullable=False),
         sa.Column("order_id", sa.String(NAME)),
         sa.Column("amount", sa.Float),
@@ -109,7 +119,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("contact_id", "transaction_id", name="pk_transactions"),
     )
     op.create_table(
-        "lead_assignments", _contact_id(),
+        "lead_assignments",
+        _contact_id(),
         sa.Column("router", sa.String(NAME), nullable=False),
         sa.Column("owner", sa.String(128), nullable=False),
         _changed_at(),
@@ -124,7 +135,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("lead_router_turns", "lead_assignments", "transactions", "orders",
-                  "crm_activities", "contact_notes", "list_memberships", "memberships",
-                  "contact_offers"):
+    for table in (
+        "lead_router_turns",
+        "lead_assignments",
+        "transactions",
+        "orders",
+        "crm_activities",
+        "contact_notes",
+        "list_memberships",
+        "memberships",
+        "contact_offers",
+    ):
         op.drop_table(table)

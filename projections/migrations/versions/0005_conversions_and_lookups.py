@@ -6,6 +6,7 @@ journey.converted is a new event type, so no stored event feeds the new table.
 Revision ID: 0005
 Revises: 0004
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -33,8 +34,9 @@ def upgrade() -> None:
     op.create_index("ix_journey_conversions_flow", "journey_conversions", ["flow_id", "step_id"])
     op.create_index("ix_contacts_phone", "contacts", ["phone"])
     op.create_index("ix_contacts_email_lower", "contacts", [sa.text("lower(email)")])
-    op.create_index("ix_sent_messages_provider_message_id", "sent_messages",
-                    ["provider_message_id"])
+    op.create_index(
+        "ix_sent_messages_provider_message_id", "sent_messages", ["provider_message_id"]
+    )
 
 
 def downgrade() -> None:

@@ -5,6 +5,7 @@ Events already in the store were routed when they arrived, so no rows are backfi
 Revision ID: 0006
 Revises: 0005
 """
+
 import sqlalchemy as sa
 from alembic import op
 

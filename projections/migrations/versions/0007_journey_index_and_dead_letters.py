@@ -6,6 +6,7 @@ reindex-journeys`, which lists running journeys from Temporal's visibility.
 Revision ID: 0007
 Revises: 0006
 """
+
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -30,8 +31,7 @@ def upgrade() -> None:
     # A database with events may have journeys running that the new index does not
     # know yet: flag it, so nothing is filtered out until they are indexed.
     if op.get_bind().execute(sa.text("SELECT 1 FROM events LIMIT 1")).first() is not None:
-        op.bulk_insert(flags, [{"name": "journey_index_incomplete",
-                                "set_at": datetime.now(UTC)}])
+        op.bulk_insert(flags, [{"name": "journey_index_incomplete", "set_at": datetime.now(UTC)}])
     op.create_table(
         "journey_index",
         # A sub-flow child under re_entry always: flow, contact, and a step's key.
@@ -46,8 +46,7 @@ def upgrade() -> None:
         sa.Column("ended_at", UtcDateTime, nullable=True),
         sa.PrimaryKeyConstraint("workflow_id", name="pk_journey_index"),
     )
-    op.create_index("ix_journey_index_contact_id_status", "journey_index",
-                    ["contact_id", "status"])
+    op.create_index("ix_journey_index_contact_id_status", "journey_index", ["contact_id", "status"])
     op.create_index("ix_journey_index_flow_id_status", "journey_index", ["flow_id", "status"])
 
 

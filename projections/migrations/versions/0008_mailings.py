@@ -4,6 +4,7 @@ messages were transactional (frequency caps leave them out).
 Revision ID: 0008
 Revises: 0007
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -40,13 +41,20 @@ def upgrade() -> None:
         sa.Column("due_at", UtcDateTime, nullable=False),
         sa.Column("sent_at", UtcDateTime, nullable=True),
         sa.Column("converts_until", UtcDateTime, nullable=True),
-        sa.PrimaryKeyConstraint("mailing_id", "step_id", "contact_id",
-                                name="pk_mailing_recipients"),
+        sa.PrimaryKeyConstraint(
+            "mailing_id", "step_id", "contact_id", name="pk_mailing_recipients"
+        ),
     )
-    op.create_index("ix_mailing_recipients_mailing_id_step_id_status_due_at",
-                    "mailing_recipients", ["mailing_id", "step_id", "status", "due_at"])
-    op.create_index("ix_mailing_recipients_contact_id_mailing_id", "mailing_recipients",
-                    ["contact_id", "mailing_id"])
+    op.create_index(
+        "ix_mailing_recipients_mailing_id_step_id_status_due_at",
+        "mailing_recipients",
+        ["mailing_id", "step_id", "status", "due_at"],
+    )
+    op.create_index(
+        "ix_mailing_recipients_contact_id_mailing_id",
+        "mailing_recipients",
+        ["contact_id", "mailing_id"],
+    )
     with op.batch_alter_table("sent_messages") as table:
         table.add_column(sa.Column("transactional", sa.Boolean, nullable=True))
     op.create_table(

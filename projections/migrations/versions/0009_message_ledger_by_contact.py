@@ -4,6 +4,7 @@ and `dripstone contact messages` page through, without reading the whole ledger.
 Revision ID: 0009
 Revises: 0008
 """
+
 from alembic import op
 
 revision = "0009"
@@ -13,8 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_message_ledger_contact_id_created_at", "message_ledger",
-                    ["contact_id", "created_at"])
+    op.create_index(
+        "ix_message_ledger_contact_id_created_at", "message_ledger", ["contact_id", "created_at"]
+    )
 
 
 def downgrade() -> None:

@@ -6,6 +6,7 @@ No stored event before this revision has that type, so nothing needs replaying.
 Revision ID: 0010
 Revises: 0009
 """
+
 import sqlalchemy as sa
 from alembic import op
 

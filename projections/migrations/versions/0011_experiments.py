@@ -3,6 +3,7 @@
 Revision ID: 0011
 Revises: 0010
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,8 +29,11 @@ def upgrade() -> None:
         sa.Column("assigned_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("message_key", name="pk_experiment_assignments"),
     )
-    op.create_index("ix_experiment_assignments_flow_id_step_id_phase_variant",
-                    "experiment_assignments", ["flow_id", "step_id", "phase", "variant"])
+    op.create_index(
+        "ix_experiment_assignments_flow_id_step_id_phase_variant",
+        "experiment_assignments",
+        ["flow_id", "step_id", "phase", "variant"],
+    )
     op.create_table(
         "experiment_decisions",
         sa.Column("flow_id", sa.String(64), nullable=False),
@@ -44,6 +48,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("experiment_decisions")
-    op.drop_index("ix_experiment_assignments_flow_id_step_id_phase_variant",
-                  "experiment_assignments")
+    op.drop_index(
+        "ix_experiment_assignments_flow_id_step_id_phase_variant", "experiment_assignments"
+    )
     op.drop_table("experiment_assignments")

@@ -8,6 +8,7 @@ then the index does not know their step (current_step NULL), and per-step counts
 Revision ID: 0012
 Revises: 0011
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -36,13 +37,16 @@ def upgrade() -> None:
         sa.Column("outcome", sa.Text, nullable=False),
         sa.Column("message_key", sa.String(400), nullable=False),
         sa.Column("ended_at", UtcDateTime, nullable=False),
-        sa.PrimaryKeyConstraint("workflow_id", "enrollment_id", "step_id", "visit",
-                                name="pk_journey_step_visits"),
+        sa.PrimaryKeyConstraint(
+            "workflow_id", "enrollment_id", "step_id", "visit", name="pk_journey_step_visits"
+        ),
     )
-    op.create_index("ix_journey_step_visits_flow_id_flow_version_step_id",
-                    "journey_step_visits", ["flow_id", "flow_version", "step_id"])
-    op.create_index("ix_journey_step_visits_message_key", "journey_step_visits",
-                    ["message_key"])
+    op.create_index(
+        "ix_journey_step_visits_flow_id_flow_version_step_id",
+        "journey_step_visits",
+        ["flow_id", "flow_version", "step_id"],
+    )
+    op.create_index("ix_journey_step_visits_message_key", "journey_step_visits", ["message_key"])
 
 
 def downgrade() -> None:
