@@ -35,7 +35,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import ledger
 from activities.compose import MessagingOptions
-from activities.heartbeat import shielded
+from activities.heartbeat import repeating, shielded
 from activities.pace import Pace
 from activities.phones import stored_forms, to_e164
 from activities.ports import ProviderRejected, ProviderUnavailable
@@ -185,13 +185,28 @@ class Delivery:
         `prepare` finishes the message once this attempt is known to send (attachments
         are fetched then: never for a duplicate), recording a failure if it raises."""
         key = message.idempotency_key
-        claim = ledger.claim(self.engine, key, channel, message.contact_id, attempt_timeout())
+        claim = ledger.claim(self.engine, key, channel, message.contact_id, ledger.CLAIM_LEASE)
         if claim.already_sent:
             return Delivered(claim.provider_message_id, duplicate=True)
         try:
-            return self._send_claimed(
-                port, channel, message, flow_id, step_id, claim.retry, send, prepare, sent_extra
-            )
+            # The lease: renewed while this attempt lives, so a retry waits for a slow
+            # attempt but not for a dead one (a killed worker costs the heartbeat timeout).
+            with repeating(
+                ledger.CLAIM_RENEW_SECONDS,
+                lambda: ledger.renew_claim(self.engine, key),
+                "ledger-lease",
+            ):
+                return self._send_claimed(
+                    port,
+                    channel,
+                    message,
+                    flow_id,
+                    step_id,
+                    claim.retry,
+                    send,
+                    prepare,
+                    sent_extra,
+                )
         except BaseException as exc:
             # Over without an outcome (a lost connection, a crash, a cancellation): the
             # next attempt asks the provider, but need not wait for this one. A no-op
@@ -278,15 +293,6 @@ class Delivery:
             raise ApplicationError(
                 str(exc), type="ProviderUnavailable", next_retry_delay=delay
             ) from None
-
-
-def attempt_timeout() -> timedelta | None:
-    """How long this activity attempt may run (its start_to_close): an earlier attempt
-    that touched the ledger less than this ago may still be sending."""
-    if not activity.in_activity():
-        return None
-    info = activity.info()
-    return info.start_to_close_timeout or info.schedule_to_close_timeout
 
 
 def load_contact(engine: Engine, contact_id: str) -> ContactSnapshot:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
+import structlog
 from temporalio import activity
+
+log = structlog.get_logger()
 
 # At most this long between heartbeats (the SDK batches them towards the server anyway).
 MOST_SECONDS = 5.0
@@ -28,15 +31,25 @@ def heartbeating() -> Iterator[None]:
         return
     timeout = activity.info().heartbeat_timeout
     every = min(MOST_SECONDS, timeout.total_seconds() / 4) if timeout else MOST_SECONDS
+    with repeating(every, activity.heartbeat, "activity-heartbeat"):
+        yield
+
+
+@contextmanager
+def repeating(every: float, action: Callable[[], object], name: str) -> Iterator[None]:
+    """Call `action` every `every` seconds from a thread of its own until the block ends."""
     stop = threading.Event()
 
-    def beat() -> None:
+    def loop() -> None:
         while not stop.wait(every):
-            activity.heartbeat()
+            try:
+                action()
+            except Exception:  # a missed beat is not the attempt's failure: try again
+                log.warning("repeating.failed", name=name, exc_info=True)
 
     # activity.heartbeat finds its activity through contextvars: the thread runs in a copy.
     thread = threading.Thread(
-        target=contextvars.copy_context().run, args=(beat,), name="activity-heartbeat", daemon=True
+        target=contextvars.copy_context().run, args=(loop,), name=name, daemon=True
     )
     thread.start()
     try:

@@ -25,10 +25,10 @@ class Claim:
 def claim(
     engine: Engine, key: str, channel: str, contact_id: str, in_flight_for: timedelta | None = None
 ) -> Claim:
-    """Claim `key` for this attempt. A `pending` row touched less than `in_flight_for`
-    (the attempt timeout) ago, by an attempt that did not say it ended, may still be
-    sending (its attempt was timed out, not stopped): SendInFlight, a retryable error
-    timed for when that attempt is surely over, rather than a second send."""
+    """Claim `key` for this attempt. A `pending` row renewed less than `in_flight_for`
+    (CLAIM_LEASE) ago, by an attempt that did not say it ended, is still sending (its
+    attempt was timed out, not stopped): SendInFlight, a retryable error timed for when
+    its lease runs out, rather than a second send."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
         inserted = conn.execute(
@@ -83,6 +83,27 @@ def sent_already(engine: Engine, key: str) -> Claim | None:
     if row is None or row.status != "sent":
         return None
     return Claim(already_sent=True, provider_message_id=row.provider_message_id, retry=False)
+
+
+# A claimed send renews its row this often while it runs (Delivery.deliver); a pending
+# row not renewed for CLAIM_LEASE belongs to an attempt that is gone (a killed worker),
+# so the retry goes ahead instead of waiting out the whole attempt timeout.
+CLAIM_RENEW_SECONDS = 5.0
+CLAIM_LEASE = timedelta(seconds=20)
+
+
+def renew_claim(engine: Engine, key: str) -> None:
+    """This attempt is still sending `key` (see CLAIM_LEASE)."""
+    with engine.begin() as conn:
+        conn.execute(
+            message_ledger.update()
+            .where(
+                message_ledger.c.idempotency_key == key,
+                message_ledger.c.status == "pending",
+                message_ledger.c.detail.is_(None),
+            )
+            .values(updated_at=datetime.now(UTC))
+        )
 
 
 def record_ended(engine: Engine, key: str, detail: str) -> None:

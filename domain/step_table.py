@@ -63,8 +63,8 @@ DAY = timedelta(days=1)
 # (activities/heartbeat.py, every 5 s), so 20 s without a heartbeat means the worker is
 # gone, never that a lock or the provider is slow. The attempt is bounded well above a
 # SQLite lock wait (busy_timeout 30 s, projections/database.py) plus the provider's HTTP
-# timeout (15 s) plus a wait for the provider's pace; a retry waits out an earlier attempt
-# that may still be sending (activities/ledger.py claim) rather than sending again.
+# timeout (15 s) plus a wait for the provider's pace; a retry waits for an earlier attempt
+# whose ledger lease is still renewed (activities/ledger.py claim) rather than sending again.
 SEND_ATTEMPT = timedelta(minutes=2)
 SEND_HEARTBEAT = timedelta(seconds=20)
 # Attachments are fetched (up to 30 s a read, several files) without heartbeats: such an

@@ -2,6 +2,7 @@
 the reason, within a short time: a probe that hangs is a probe that fails anyway."""
 
 import asyncio
+import re
 from datetime import timedelta
 
 import structlog
@@ -51,4 +52,11 @@ def _temporal_reason(address: str, exc: Exception) -> str:
         return f"Temporal at {address}: no answer within {WITHIN.total_seconds():g} s"
     if status is not None and status != RPCStatusCode.UNAVAILABLE:
         return f"Temporal at {address} refused the call ({status.name})"
-    return f"Temporal at {address} unreachable"  # a failed connect (RuntimeError) too
+    # A failed connect (RuntimeError) too; its innermost cause names what to fix
+    # (ConnectionRefused, InvalidCertificate(UnknownIssuer)...), the rest goes to the log.
+    causes = _CORE_CAUSE.findall(str(exc))
+    return f"Temporal at {address} unreachable" + (f": {causes[-1]}" if causes else "")
+
+
+# The Rust transport error's named parts: `kind: ConnectionRefused`, `error: X(Y)`.
+_CORE_CAUSE = re.compile(r"(?:error|kind): ([A-Za-z]+(?:\([A-Za-z]+\))?)")

@@ -220,3 +220,36 @@ def test_an_invalid_address_or_number_stays_out_of_the_reason(engine):
     assert [(o.status, o.reason_code) for o in (mail, text)] == [("skipped", "no_address")] * 2
     assert "ann.example.com" not in mail.reason and "12345" not in text.reason
     assert outbox(engine) == []
+
+
+def test_a_slow_attempt_renews_its_lease_so_a_retry_waits_for_it(engine, monkeypatch):
+    """The lease is renewed while the provider call runs: a retry claimed after the
+    lease's length (but while the first attempt still sends) waits rather than sends."""
+    monkeypatch.setattr(ledger, "CLAIM_RENEW_SECONDS", 0.2)
+    monkeypatch.setattr(ledger, "CLAIM_LEASE", timedelta(seconds=1))
+    ingest(engine, contact("c1", email="c1@example.com", first_name="Ann"))
+    slow = CountingOutbox(engine, pause=2.5)
+    messaging = MessagingActivities(engine, slow, Outbox(engine, "sms"), "hello@example.com")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(activity_env().run, messaging.send_email, REQUEST)
+        time.sleep(1.6)  # past the lease's length since the claim, mid provider call
+        with pytest.raises(ApplicationError) as raised:
+            ledger.claim(engine, KEY, "email", "c1", ledger.CLAIM_LEASE)
+        assert raised.value.type == "SendInFlight"
+        assert first.result().status == "sent"
+    assert slow.calls == 1
+
+
+def test_an_attempt_whose_lease_ran_out_is_retried_without_waiting(engine, monkeypatch):
+    """A killed worker renews nothing: once its lease ran out, the retry goes ahead at
+    once (asking the provider), instead of waiting out the whole attempt timeout."""
+    monkeypatch.setattr(ledger, "CLAIM_LEASE", timedelta(seconds=0.5))
+    ingest(engine, contact("c1", email="c1@example.com", first_name="Ann"))
+    ledger.claim(engine, KEY, "email", "c1")  # attempt 1, its worker then killed
+    time.sleep(0.7)
+    provider = CountingOutbox(engine)
+    messaging = MessagingActivities(engine, provider, Outbox(engine, "sms"), "hello@example.com")
+    outcome = activity_env(attempt=2).run(messaging.send_email, REQUEST)
+    assert outcome.status == "sent" and provider.calls == 1
+    row = ledger_row(engine)
+    assert (row.status, row.attempts, row.uncertain_retries) == ("sent", 2, 0)

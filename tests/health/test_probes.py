@@ -34,7 +34,7 @@ async def test_temporal_down_is_reported_but_keeps_the_api_in_service(settings, 
     assert ready.json() == {
         "status": "ready",
         "database": "ok",
-        "temporal": "Temporal at 127.0.0.1:1 unreachable",
+        "temporal": "Temporal at 127.0.0.1:1 unreachable: ConnectionRefused",
     }
 
 
