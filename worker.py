@@ -217,6 +217,18 @@ def callout_activities(
     ]
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """Our workflow modules are imported once, not again for every run: re-running
+    workflows/journey.py for each journey cost about as much worker CPU as its steps.
+    domain/ goes with them (pure by contract), so a model a workflow module imported is
+    the same class inside the sandbox (else pydantic finds two of it and refuses). The
+    sandbox's import-time checks no longer catch a non-deterministic call there: the
+    stored histories' replay, run with this runner, does. No module there holds state."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "domain")
+    )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -242,14 +254,7 @@ def build_worker(
         # Counts sends, provider errors and journey ends; tracing comes with the client.
         interceptors=[MetricsInterceptor()] if counted else [],
         # Sync activities run in these threads: one slot per thread, so none waits for one.
-        # Our workflow modules are imported once, not again for every run: re-running
-        # workflows/journey.py for each journey cost about as much worker CPU as its
-        # steps. Its mixins were passed through already (imports_passed_through), so the
-        # sandbox's import-time checks no longer catch a non-deterministic call in them:
-        # the stored histories' replay does. No module there holds mutable state.
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
-        ),
+        workflow_runner=workflow_runner(),
         activity_executor=ThreadPoolExecutor(settings.worker_activity_threads),
         max_concurrent_activities=settings.worker_activity_threads,
         max_concurrent_workflow_tasks=settings.worker_workflow_tasks,

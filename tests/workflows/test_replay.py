@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from codec.converter import data_converter
 from settings import Settings
+from worker import workflow_runner
 from workflows.backfill import BackfillWorkflow
 from workflows.flow_control import FlowControlWorkflow
 from workflows.journey import JourneyWorkflow
@@ -24,8 +26,14 @@ def test_histories_are_stored():
     assert HISTORIES, "no stored histories under tests/histories"
 
 
+# Both the default sandbox (its import-time checks see our workflow modules) and the
+# runner the worker uses (those modules passed through: models shared in and out).
+RUNNERS = {"sandbox": lambda: SandboxedWorkflowRunner(), "worker": workflow_runner}
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-async def test_stored_history_replays(path: Path):
+async def test_stored_history_replays(path: Path, runner: str):
     history = WorkflowHistory.from_json(f"replayed/{path.stem}", path.read_text())
     replayer = Replayer(
         workflows=[
@@ -37,6 +45,7 @@ async def test_stored_history_replays(path: Path):
             MigrationWorkflow,
         ],
         data_converter=data_converter(Settings()),
+        workflow_runner=RUNNERS[runner](),
         # The check is determinism against the history; the 2 s deadlock
         # timer only measures how loaded the machine is (it failed CI once).
         debug_mode=True,
