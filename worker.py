@@ -156,6 +156,7 @@ def activities_for(
         ContactChangeActivities(engine, settings.lead_routers).apply_contact_change,
         index.record_journey,
         StepReportActivities(engine).record_step,
+        StepReportActivities(engine).record_progress,
         ExperimentActivities(engine, experiment_clock).choose_variant,
         ConditionActivities(engine, zones).evaluate_condition,
         *callout_activities(

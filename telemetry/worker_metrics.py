@@ -41,6 +41,14 @@ PROVIDER_FAILURES = {
 }
 
 
+# The activities that end a journey's index row, and where their argument says how it
+# ended: True from them means this call ended it, so each journey end counts once.
+INDEX_ENDS = {
+    "record_journey": lambda request: str(getattr(request, "status", None) or "ended"),
+    "record_progress": lambda progress: str(getattr(progress.end, "status", None) or "ended"),
+}
+
+
 class MetricsInterceptor(Interceptor):
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _CountingActivities(next)
@@ -54,8 +62,8 @@ class _CountingActivities(ActivityInboundInterceptor):
         except ApplicationError as exc:
             activity_failed(name, exc)
             raise
-        if name == "record_journey" and result is True:
-            journey_ended(str(getattr(input.args[0], "status", None) or "ended"))
+        if name in INDEX_ENDS and result is True:
+            journey_ended(INDEX_ENDS[name](input.args[0]))
         activity_done(name, result)
         return result
 

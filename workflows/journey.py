@@ -6,11 +6,11 @@ effect is an activity; every wait is a Temporal timer. Long journeys continue as
 carrying their whole state (JourneyState), so history stays bounded.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from domain.contracts.contact_changes import ContactChangeRequest
@@ -19,7 +19,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.journey import (
         ENDED,
         Conversion,
-        JourneyIndexRequest,
         JourneyInput,
         JourneyState,
         JourneyStatus,
@@ -37,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journey_waits import JourneyWaits
 
 TRAIL_LIMIT = 200
-INDEX_TIMEOUT = timedelta(seconds=30)
 SEEN_EVENTS_LIMIT = 500
 # Events handled per run before continuing as new: each costs a few history events, so
 # this keeps a run's history in the low thousands whatever Temporal's own suggestion.
@@ -65,6 +63,7 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         # The last send's or action's own status, for the step report (never branched on).
         self._action_result: tuple[str | None, str | None] = (None, None)
         self._code: str | None = None  # the running step's trail code, once it has one
+        self._unreported: list[StepReport] = []  # held by runs that batch (journey_progress.py)
 
     @workflow.signal(name="event")
     def on_event(self, event: ContactEvent) -> None:
@@ -108,6 +107,31 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
             # before the index, and then does not record it (patches are per run).
             if workflow.info().parent is not None and self.patched("journey-index-start"):
                 await self._record_in_index(ended=False)
+        try:
+            await self._walk(flow, state)
+        except FailureError:
+            # The run fails (a step's error, a loop without a wait): the steps it did
+            # still count.
+            await self._flush_progress()
+            raise
+        if state.status not in ENDED:
+            state.status = JourneyStatus.COMPLETED
+        state.current_step = None
+        self._show(
+            SearchAttributePair(sa.STATUS, state.status.value),
+            SearchAttributePair(sa.CURRENT_STEP, ""),
+        )
+        # The journey index learns of the end from the journey itself, so the router stops
+        # signalling it; journeys from before the index replay without this.
+        if self.patched("journey-index-end"):
+            # How it ended goes with it, for the journeys-ended metric (counted once, when
+            # the row moves to ended); journeys from before replay without it.
+            how = {"status": state.status.value} if self.patched("journey-end-status") else {}
+            await self._record_end(**how)
+        return state
+
+    async def _walk(self, flow, state: JourneyState) -> None:
+        """Step after step from the current one, until the flow or the journey ends."""
         step_id = state.current_step
         while step_id is not None and state.status not in ENDED:
             state.current_step = step_id
@@ -148,62 +172,6 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
             if self.patched("journey-step-report"):
                 await self._report_step(step, visit, outcome, step_id)
             step_id = await self._after_step(step_id)
-        if state.status not in ENDED:
-            state.status = JourneyStatus.COMPLETED
-        state.current_step = None
-        self._show(
-            SearchAttributePair(sa.STATUS, state.status.value),
-            SearchAttributePair(sa.CURRENT_STEP, ""),
-        )
-        # The journey index learns of the end from the journey itself, so the router stops
-        # signalling it; journeys from before the index replay without this.
-        if self.patched("journey-index-end"):
-            # How it ended goes with it, for the journeys-ended metric (counted once, when
-            # the row moves to ended); journeys from before replay without it.
-            how = {"status": state.status.value} if self.patched("journey-end-status") else {}
-            await self._record_in_index(ended=True, **how)
-        return state
-
-    async def _record_in_index(self, ended: bool, **child) -> None:
-        """Ours (or, with `child`, a sub-flow journey about to start) in the index."""
-        own = {
-            "workflow_id": workflow.info().workflow_id,
-            "contact_id": self._input.contact_id,
-            "flow_id": self._input.flow.id,
-            "flow_version": self._input.flow.version,
-            "enrollment_id": self._input.enrollment_id,
-        }
-        await workflow.execute_local_activity(
-            "record_journey",
-            JourneyIndexRequest(**{**own, **child}, ended=ended),
-            start_to_close_timeout=INDEX_TIMEOUT,
-            summary="journey index",
-        )
-
-    async def _report_step(self, step: Step, visit: int, outcome: str, next_id: str | None) -> None:
-        """Per-step analytics: this visit and where the journey goes next."""
-        status, reason_code = self._action_result
-        await workflow.execute_local_activity(
-            "record_step",
-            StepReport(
-                workflow_id=workflow.info().workflow_id,
-                enrollment_id=self._input.enrollment_id,
-                flow_id=self._input.flow.id,
-                flow_version=self._input.flow.version,
-                contact_id=self._input.contact_id,
-                step_id=step.id,
-                kind=step.kind,
-                visit=visit,
-                message_key=self._key(step, visit),
-                outcome=outcome,
-                action_status=status,
-                reason_code=reason_code,
-                next_step=next_id,
-                at=workflow.now(),
-            ),
-            start_to_close_timeout=INDEX_TIMEOUT,
-            summary="step report",
-        )
 
     async def _after_step(self, next_id: str | None) -> str | None:
         """Between steps: look at signalled events, honour stop, goals and pause, and
@@ -377,6 +345,7 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
             or self._events_this_run >= EVENTS_PER_RUN
         ):
             return
+        await self._flush_progress()  # held reports do not cross runs
         # Let signal handlers finish so every received event is in the carried state.
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._state.runs += 1

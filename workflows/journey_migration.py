@@ -16,16 +16,15 @@ with workflow.unsafe.imports_passed_through():
         migrated_state,
     )
     from workflows import search_attributes as sa
-    from workflows.journey_patches import JourneyPatches
+    from workflows.journey_progress import JourneyProgressReports
 
 
-class JourneyMigrations(JourneyPatches):
+class JourneyMigrations(JourneyProgressReports):
     _input: JourneyInput
     _state: JourneyState
     # Not part of JourneyState: an order is taken before any continue-as-new (the check
     # comes first at every safe point), so it never has to cross runs.
     _migration: MigrationOrder | None = None
-    # Provided by JourneyWorkflow: _record_in_index().
 
     @workflow.signal(name=MIGRATE_SIGNAL)
     def migrate(self, order: MigrationOrder) -> None:
@@ -74,6 +73,7 @@ class JourneyMigrations(JourneyPatches):
             if self.patched("journey-migration-index-step")
             else {}
         )
+        await self._flush_progress()  # this version's visits, before the row moves on
         await self._record_in_index(
             ended=False, flow_version=order.flow.version, migrated_from=source.version, **moved_to
         )

@@ -5,12 +5,14 @@ TemporalChangeVersion search attribute is upserted with it: two history events p
 per run, for journeys that only ever take the new path. A run started since
 "journey-patches-v8" asks that one patch at its start and takes every behaviour in
 BUNDLED without asking again (and sends through the outbox as local activities).
-Runs from before it (stored histories, journeys in flight) find no such marker and ask
-each patch as they always did, so they replay as recorded."""
+"journey-patches-v9" is v8 and one more behaviour: step reports are batched with the
+journey's end (`_batched`, see workflows/journey_progress.py). Runs from before them
+(stored histories, journeys in flight) find no such marker and ask each patch as they
+always did, so they replay as recorded."""
 
 from temporalio import workflow
 
-BUNDLE = "journey-patches-v8"
+BUNDLE = "journey-patches-v9"
 # Every patch a journey asked before BUNDLE. A patch added later is asked on its own
 # (or goes into the next bundle, under a new name).
 BUNDLED = frozenset(
@@ -37,10 +39,13 @@ BUNDLED = frozenset(
 class JourneyPatches:
     # Set by run() before anything else asks a patch; signal handlers never ask one.
     _bundled: bool = False
+    _batched: bool = False  # step reports batched (journey-patches-v9)
 
     def _ask_bundle(self) -> bool:
         # Spelled out (not BUNDLE): patches/catalogue.py reads patch names from the source.
-        self._bundled = workflow.patched("journey-patches-v8")
+        # v9 first: a run that has it records no v8 marker; a v8 run replays its own.
+        self._batched = workflow.patched("journey-patches-v9")
+        self._bundled = self._batched or workflow.patched("journey-patches-v8")
         return self._bundled
 
     def patched(self, patch: str) -> bool:

@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.steps.messaging import SendEmail, SendSms
     from workflows import search_attributes as sa
-    from workflows.journey_patches import JourneyPatches
+    from workflows.journey_progress import JourneyProgressReports
     from workflows.retries import retry_policy
 
 Next = tuple[str, str | None]  # (outcome text, id of the step to go to next)
@@ -68,7 +68,7 @@ Next = tuple[str, str | None]  # (outcome text, id of the step to go to next)
 DEFAULT_CODES = {"routing": "branched", "wait": "waited"}
 
 
-class JourneySteps(JourneyPatches):
+class JourneySteps(JourneyProgressReports):
     _input: JourneyInput
     _state: JourneyState
     _action_result: tuple[str | None, str | None]
@@ -140,6 +140,7 @@ class JourneySteps(JourneyPatches):
             case RunScript():
                 # Fire and forget [001]: a child that outlives this journey runs the
                 # script with its own retries; the journey moves on once it has started.
+                await self._flush_progress()  # before any wait on the server
                 try:
                     await workflow.start_child_workflow(
                         "ScriptRunWorkflow",
@@ -224,6 +225,7 @@ class JourneySteps(JourneyPatches):
                 retry_policy=retry_policy(call.retry),
                 summary=summary,
             )
+        await self._flush_progress()  # a regular activity may take long: report first
         return await workflow.execute_activity(
             call.activity,
             request,
@@ -339,6 +341,7 @@ class JourneySteps(JourneyPatches):
         child_id = journey_workflow_id(
             other.id, self._input.contact_id, other.re_entry, self._key(step, visit)
         )
+        await self._flush_progress()  # it may wait on the sub-flow for long
         if self.patched("journey-index-sub-flow"):
             # Indexed before it starts, so events reach it and its own end lands after.
             await self._record_in_index(

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.step_table import CONDITION
     from domain.steps import Step
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
-    from workflows.journey_patches import JourneyPatches
+    from workflows.journey_progress import JourneyProgressReports
 
 RECENT_EVENTS_LIMIT = 200
 Ending = Literal["time", "late", "ready", "interrupted", "forever"]
@@ -34,7 +34,7 @@ def event_name(event) -> str:
     return event.payload.get("name", event.type) if event.type == "custom" else event.type
 
 
-class JourneyWaits(JourneyPatches):
+class JourneyWaits(JourneyProgressReports):
     _input: JourneyInput
     _state: JourneyState
     _goal_hit: Goal | None
@@ -94,6 +94,7 @@ class JourneyWaits(JourneyPatches):
                 late = late or (due and self._state.paused)
                 await self._continue_as_new_if_due()
                 seen = (due, self._state.paused)
+                await self._flush_progress()  # a waiting journey is shown where it waits
                 await workflow.wait_condition(
                     lambda: bool(self._state.inbox)
                     or self._interrupted()
@@ -173,6 +174,7 @@ class JourneyWaits(JourneyPatches):
         self._set_status(JourneyStatus.PAUSED)
         while self._state.paused and not self._interrupted():
             await self._continue_as_new_if_due()
+            await self._flush_progress()
             await workflow.wait_condition(
                 lambda: bool(self._state.inbox)
                 or self._migrating()

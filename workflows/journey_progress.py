@@ -1,0 +1,98 @@
+"""What a journey writes about itself (a mixin of JourneyWorkflow): its row in the journey
+index and a report of every step it leaves, for per-step analytics.
+
+Since "journey-patches-v9" the step reports are held and written in one local activity
+(`record_progress`), with the journey's end when it ends, instead of one local activity
+per step: a three-step journey runs one report, not four. They are written before
+anything that makes the journey wait (a timer or event wait, a pause, a regular activity,
+a child workflow, continue-as-new, a migration) and when the run fails, so analytics and
+the index show a waiting journey where it waits. Runs without the patch report each step
+as they always did; with nothing held, flushing awaits nothing, so their replay sees no
+new command."""
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.contracts.journey_progress import JourneyProgress
+    from domain.journey import JourneyIndexRequest, JourneyInput
+    from domain.step_outcomes import StepReport
+    from domain.steps import Step
+    from workflows.journey_patches import JourneyPatches
+
+INDEX_TIMEOUT = timedelta(seconds=30)
+
+
+class JourneyProgressReports(JourneyPatches):
+    _input: JourneyInput
+    _action_result: tuple[str | None, str | None]
+    _unreported: list[StepReport]  # set in JourneyWorkflow.__init__
+    # Provided by JourneySteps: _key().
+
+    async def _report_step(self, step: Step, visit: int, outcome: str, next_id: str | None) -> None:
+        """Per-step analytics: this visit and where the journey goes next."""
+        status, reason_code = self._action_result
+        report = StepReport(
+            workflow_id=workflow.info().workflow_id,
+            enrollment_id=self._input.enrollment_id,
+            flow_id=self._input.flow.id,
+            flow_version=self._input.flow.version,
+            contact_id=self._input.contact_id,
+            step_id=step.id,
+            kind=step.kind,
+            visit=visit,
+            message_key=self._key(step, visit),  # type: ignore[attr-defined]
+            outcome=outcome,
+            action_status=status,
+            reason_code=reason_code,
+            next_step=next_id,
+            at=workflow.now(),
+        )
+        if self._batched:
+            self._unreported.append(report)
+            return
+        await workflow.execute_local_activity(
+            "record_step", report, start_to_close_timeout=INDEX_TIMEOUT, summary="step report"
+        )
+
+    async def _flush_progress(self, end: JourneyIndexRequest | None = None) -> None:
+        """Write the held step reports (and `end`, the journey's end) now. Awaits nothing
+        when there is nothing to write: runs without the batch replay unchanged."""
+        if not self._unreported and end is None:
+            return
+        # Taken before the await: a report added meanwhile goes in the next batch.
+        steps, self._unreported = self._unreported, []
+        await workflow.execute_local_activity(
+            "record_progress",
+            JourneyProgress(steps=steps, end=end),
+            result_type=bool,
+            start_to_close_timeout=INDEX_TIMEOUT,
+            summary=f"progress: {len(steps)} step(s)" + (", end" if end else ""),
+        )
+
+    async def _record_end(self, **how) -> None:
+        """The journey's end in the index (with its held reports, in runs that batch)."""
+        if self._batched:
+            await self._flush_progress(end=self._index_request(ended=True, **how))
+        else:
+            await self._record_in_index(ended=True, **how)
+
+    async def _record_in_index(self, ended: bool, **child) -> None:
+        """Ours (or, with `child`, a sub-flow journey about to start) in the index."""
+        await workflow.execute_local_activity(
+            "record_journey",
+            self._index_request(ended, **child),
+            start_to_close_timeout=INDEX_TIMEOUT,
+            summary="journey index",
+        )
+
+    def _index_request(self, ended: bool, **child) -> JourneyIndexRequest:
+        own = {
+            "workflow_id": workflow.info().workflow_id,
+            "contact_id": self._input.contact_id,
+            "flow_id": self._input.flow.id,
+            "flow_version": self._input.flow.version,
+            "enrollment_id": self._input.enrollment_id,
+        }
+        return JourneyIndexRequest(**{**own, **child}, ended=ended)
