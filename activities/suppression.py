@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from domain.frequency import FrequencyCap
+from projections.dialect import among
 from projections.projectors.engagement import bounce_list_id
 from projections.schema import channel_status, contacts, sent_messages
 from projections.topic_schema import topic_preferences
@@ -46,7 +47,7 @@ def topic_opt_outs(
     return set(
         conn.execute(
             select(T.contact_id).where(
-                T.contact_id.in_(list(contact_ids)),
+                among(conn, T.contact_id, contact_ids),
                 T.topic == topic,
                 T.channel == channel,
                 T.subscribed.is_(False),

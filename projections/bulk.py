@@ -35,9 +35,12 @@ def execute_many(conn: Connection, statement: Executable, rows: Sequence[Row]) -
 
 def insert_returning(conn: Connection, statement: Executable, rows: Sequence[Row]) -> list[tuple]:
     """The RETURNING rows of a multi-row INSERT (on SQLite as multi-row VALUES pages; on
-    other databases through SQLAlchemy's own insertmanyvalues). No order is promised."""
+    PostgreSQL as one pipelined executemany of the one-row statement). No order is
+    promised."""
     if not rows:
         return []
+    if conn.dialect.name == "postgresql":
+        return _pipelined_returning(conn, statement, rows)
     compiled = _compile(conn, statement, rows[0]) if conn.dialect.name == "sqlite" else None
     many = getattr(compiled, "_insertmanyvalues", None) if compiled is not None else None
     group = f"({many.single_values_expr})" if many is not None else ""
@@ -60,6 +63,25 @@ def insert_returning(conn: Connection, statement: Executable, rows: Sequence[Row
         flat = [value for row in part for value in row]
         found.extend(tuple(row) for row in conn.exec_driver_sql(sql, tuple(flat)).all())
     return found
+
+
+def _pipelined_returning(conn: Connection, statement: Executable, rows: Sequence[Row]) -> list:
+    """PostgreSQL: psycopg's executemany(returning=True) of the one-row statement, sent in
+    one pipeline. Not SQLAlchemy's insertmanyvalues: its statement of a thousand VALUES
+    groups is too long for psycopg's query cache, so psycopg re-parses it in Python on
+    every page (about half of a mailing worker's CPU), on top of SQLAlchemy's per-row
+    parameter work. The short statement is parsed once and prepared by the server; the
+    rows travel in the same transaction, on the same connection."""
+    compiled = _compile(conn, statement, rows[0])
+    if compiled is None:
+        return [tuple(row) for row in conn.execute(statement, list(rows)).all()]
+    found: list[tuple] = []
+    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.executemany(compiled.string, _parameters(conn, compiled, rows), returning=True)
+        while True:  # one result per row: empty where ON CONFLICT DO NOTHING skipped it
+            found.extend(cursor.fetchall())
+            if not cursor.nextset():
+                return found
 
 
 def _compile(conn: Connection, statement: Executable, first: Row):

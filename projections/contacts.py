@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Connection, Engine, Row, and_, or_, select, type_co
 from domain.conditions import FACT_GROUPS, ContactSnapshot
 from domain.contact_facts import EmailTouch, LeadEventFact
 from domain.events import EventType
-from projections.dialect import json_rows, json_value
+from projections.dialect import among, json_rows, json_value
 from projections.schema import (
     channel_status,
     contact_attributes,
@@ -85,11 +85,13 @@ def load_profiles(conn: Connection, contact_ids: Collection[str]) -> dict[str, C
     ids = list(contact_ids)
     if not ids:
         return {}
-    rows = conn.execute(select(C.contact_id, C.email, C.phone).where(C.contact_id.in_(ids))).all()
+    rows = conn.execute(
+        select(C.contact_id, C.email, C.phone).where(among(conn, C.contact_id, ids))
+    ).all()
     attributes: dict[str, dict[str, Any]] = {}
     a = contact_attributes.c
     for contact_id, name, value in conn.execute(
-        select(a.contact_id, a.name, a.value).where(a.contact_id.in_(ids))
+        select(a.contact_id, a.name, a.value).where(among(conn, a.contact_id, ids))
     ):
         attributes.setdefault(contact_id, {})[name] = value
     return {

@@ -1,6 +1,8 @@
 """The few places where SQLite and PostgreSQL differ, kept behind small hooks."""
 
-from sqlalchemy import Connection, String, Table, func, literal_column, text
+from collections.abc import Collection
+
+from sqlalchemy import Connection, String, Table, any_, bindparam, func, literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -8,6 +10,15 @@ def insert(conn: Connection, table: Table):
     """An INSERT that supports ON CONFLICT on whichever backend `conn` talks to."""
     module = postgresql if conn.dialect.name == "postgresql" else sqlite
     return module.insert(table)
+
+
+def among(conn: Connection, column, values: Collection):
+    """`column IN values`. On PostgreSQL as `= ANY(array)`: one parameter whatever the
+    count, so psycopg's query cache keeps the statement; a thousand-placeholder IN list
+    is too long for it and is re-parsed in Python on every call (a mailing batch's reads)."""
+    if conn.dialect.name != "postgresql":
+        return column.in_(list(values))
+    return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
 
 
 def lock_contacts(conn: Connection, contact_ids) -> None:

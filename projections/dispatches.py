@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, func, select, update
 
 from domain.events import ContactEvent
+from projections.dialect import among
 from projections.event_rows import row_to_event
 from projections.schema import event_dispatches, events
 
@@ -133,7 +134,10 @@ def contacts_pending(conn: Connection, contact_ids: Iterable[str]) -> set[str]:
         conn.execute(
             select(event_dispatches.c.contact_id)
             .distinct()
-            .where(event_dispatches.c.contact_id.in_(ids), event_dispatches.c.dead_at.is_(None))
+            .where(
+                among(conn, event_dispatches.c.contact_id, ids),
+                event_dispatches.c.dead_at.is_(None),
+            )
         ).scalars()
     )
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 
-from projections.dialect import insert
+from projections.dialect import among, insert
 from projections.schema import journey_index
 
 RUNNING, PAUSED, ENDED = "running", "paused", "ended"
@@ -47,7 +47,7 @@ def live_by_contact(
         return found
     rows = conn.execute(
         select(journey_index)
-        .where(journey_index.c.contact_id.in_(ids), journey_index.c.status.in_(LIVE))
+        .where(among(conn, journey_index.c.contact_id, ids), journey_index.c.status.in_(LIVE))
         .order_by(journey_index.c.started_at, journey_index.c.workflow_id)
     )
     for journey in _rows(rows):
@@ -63,7 +63,7 @@ def contacts_in_journeys(conn: Connection, contact_ids: Iterable[str]) -> set[st
         conn.execute(
             select(journey_index.c.contact_id)
             .distinct()
-            .where(journey_index.c.contact_id.in_(ids), journey_index.c.status.in_(LIVE))
+            .where(among(conn, journey_index.c.contact_id, ids), journey_index.c.status.in_(LIVE))
         ).scalars()
     )
 

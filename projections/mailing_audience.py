@@ -23,6 +23,7 @@ from domain.mailing import Mailing, MailingStep, message_key
 from domain.scheduling import local_moment, resolve_zone, zone_attribute
 from domain.scheduling.zones import ZONE_ATTRIBUTES, Zones
 from projections.audience import satisfying
+from projections.bulk import insert_returning
 from projections.dialect import insert
 from projections.mailing_schema import mailing_recipients
 from projections.schema import channel_status, contact_attributes, contacts, email_engagement
@@ -63,7 +64,8 @@ def select_page(
         written = 0
         if members:
             written = len(
-                conn.execute(
+                insert_returning(
+                    conn,
                     insert(conn, mailing_recipients)
                     .on_conflict_do_nothing(index_elements=["mailing_id", "step_id", "contact_id"])
                     .returning(R.contact_id),
@@ -77,7 +79,7 @@ def select_page(
                         }
                         for c in members
                     ],
-                ).all()
+                )
             )
     next_after = candidates[-1] if len(candidates) == limit else None
     return SelectedPage(written, len(candidates), next_after)

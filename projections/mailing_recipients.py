@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from domain.mailing_runs import StepOutcomes
 from projections.bulk import execute_many
+from projections.dialect import among
 from projections.mailing_schema import mailing_recipients
 from projections.schema import channel_status, contacts
 
@@ -108,7 +109,9 @@ def opted_out(
     S = channel_status.c
     out = [S.channel == channel, S.list_id == "", S.unsubscribed.is_(True)]
     contacts_out = set(
-        conn.execute(select(S.contact_id).where(S.contact_id.in_(contact_ids), *out)).scalars()
+        conn.execute(
+            select(S.contact_id).where(among(conn, S.contact_id, contact_ids), *out)
+        ).scalars()
     )
     numbers_out: set[str] = set()
     if phone_forms:
@@ -128,7 +131,7 @@ def bounced(conn: Connection, contact_ids: list[str], list_ids: list[str]) -> se
     return set(
         conn.execute(
             select(S.contact_id).where(
-                S.contact_id.in_(contact_ids),
+                among(conn, S.contact_id, contact_ids),
                 S.channel == "email",
                 S.list_id.in_(list_ids),
                 S.unsubscribed.is_(True),

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import StatementError
 
 from projections.bulk import execute_many, insert_returning
-from projections.dialect import insert
+from projections.dialect import among, insert
 from projections.schema import events, message_ledger
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -51,6 +51,29 @@ def test_insert_returning_gives_only_new_rows_over_several_pages_and_stores_them
     e_7 = next(row for row in stored if row.event_id == "e-7")
     assert (e_7.occurred_at, e_7.recorded_at) == (T0 + timedelta(seconds=7), T0)
     assert e_7.payload == {"tag": "t7", "n": [7]}
+
+
+def test_insert_returning_writes_in_the_callers_transaction(engine):
+    """Rolled back with it: the ledger claim and its outbox row must commit together."""
+    with engine.connect() as conn:
+        with conn.begin() as transaction:
+            assert len(insert_returning(conn, returning_insert(conn), event_rows(0, 30))) == 30
+            transaction.rollback()
+        assert conn.execute(select(events.c.event_id)).all() == []
+
+
+def test_among_finds_what_in_finds_for_long_and_empty_lists(engine):
+    with engine.begin() as conn:
+        insert_returning(conn, returning_insert(conn), event_rows(0, 50))
+        wanted = [f"e-{n}" for n in range(0, 3000, 3)]  # 1,000 ids, 17 of them stored
+
+        def found(ids):
+            query = select(events.c.event_id).where(among(conn, events.c.event_id, ids))
+            return sorted(conn.execute(query).scalars())
+
+        assert found(wanted) == sorted(f"e-{n}" for n in range(0, 50, 3))
+        assert found(tuple(wanted[:2])) == ["e-0", "e-3"]
+        assert found([]) == []
 
 
 def test_execute_many_stores_what_conn_execute_would(engine):
