@@ -6,7 +6,7 @@ effect is an activity; every wait is a Temporal timer. Long journeys continue as
 carrying their whole state (JourneyState), so history stays bounded.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair
@@ -36,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journey_waits import JourneyWaits
 
 TRAIL_LIMIT = 200
+# How long a failing run tries to write its held step reports before it fails anyway.
+FAILING_RUN_REPORT = timedelta(minutes=5)
 SEEN_EVENTS_LIMIT = 500
 # Events handled per run before continuing as new: each costs a few history events, so
 # this keeps a run's history in the low thousands whatever Temporal's own suggestion.
@@ -111,8 +113,8 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
             await self._walk(flow, state)
         except FailureError:
             # The run fails (a step's error, a loop without a wait): the steps it did
-            # still count.
-            await self._flush_progress()
+            # still count, if the database takes them soon; the run's own error wins.
+            await self._flush_progress(give_up_after=FAILING_RUN_REPORT)
             raise
         if state.status not in ENDED:
             state.status = JourneyStatus.COMPLETED
@@ -346,6 +348,8 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         ):
             return
         await self._flush_progress()  # held reports do not cross runs
+        # A migrate order signalled while the flush ran would not cross runs either.
+        await self._take_migration()
         # Let signal handlers finish so every received event is in the carried state.
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._state.runs += 1

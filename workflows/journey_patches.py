@@ -6,15 +6,15 @@ per run, for journeys that only ever take the new path. A run started since
 "journey-patches-v8" asks that one patch at its start and takes every behaviour in
 BUNDLED without asking again (and sends through the outbox as local activities).
 "journey-patches-v9" is v8 and one more behaviour: step reports are batched with the
-journey's end (`_batched`, see workflows/journey_progress.py). Runs from before them
-(stored histories, journeys in flight) find no such marker and ask each patch as they
-always did, so they replay as recorded."""
+journey's end (`_batched`, see workflows/journey_progress.py); a run with it records no
+v8 marker. Runs from before v8 (stored histories, journeys in flight) find neither
+marker and ask each patch as they always did; v8 runs find theirs: both replay as
+recorded. Roll forward only: a release without v9 cannot replay a v9 run."""
 
 from temporalio import workflow
 
-BUNDLE = "journey-patches-v9"
-# Every patch a journey asked before BUNDLE. A patch added later is asked on its own
-# (or goes into the next bundle, under a new name).
+# Every patch a journey asked before journey-patches-v8, answered by v8 and v9 alike. A
+# patch added later is asked on its own (or goes into the next bundle, under a new name).
 BUNDLED = frozenset(
     {
         "journey-continue-as-new",
@@ -42,7 +42,7 @@ class JourneyPatches:
     _batched: bool = False  # step reports batched (journey-patches-v9)
 
     def _ask_bundle(self) -> bool:
-        # Spelled out (not BUNDLE): patches/catalogue.py reads patch names from the source.
+        # Names spelled out: patches/catalogue.py reads patch names from the source.
         # v9 first: a run that has it records no v8 marker; a v8 run replays its own.
         self._batched = workflow.patched("journey-patches-v9")
         self._bundled = self._batched or workflow.patched("journey-patches-v8")

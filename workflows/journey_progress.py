@@ -6,13 +6,16 @@ Since "journey-patches-v9" the step reports are held and written in one local ac
 per step: a three-step journey runs one report, not four. They are written before
 anything that makes the journey wait (a timer or event wait, a pause, a regular activity,
 a child workflow, continue-as-new, a migration) and when the run fails, so analytics and
-the index show a waiting journey where it waits. Runs without the patch report each step
-as they always did; with nothing held, flushing awaits nothing, so their replay sees no
-new command."""
+the index show a waiting journey where it waits. A short step that keeps retrying (a
+database outage) holds the reports of the steps before it until it goes through: they
+lag as the journey does. Runs without the patch report each step as they always did;
+with nothing held, flushing awaits nothing, so their replay sees no new command."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from domain.contracts.journey_progress import JourneyProgress
@@ -26,9 +29,9 @@ INDEX_TIMEOUT = timedelta(seconds=30)
 
 class JourneyProgressReports(JourneyPatches):
     _input: JourneyInput
+    _key: Callable[[Step, int], str]  # JourneySteps._key: the step's idempotency key
     _action_result: tuple[str | None, str | None]
     _unreported: list[StepReport]  # set in JourneyWorkflow.__init__
-    # Provided by JourneySteps: _key().
 
     async def _report_step(self, step: Step, visit: int, outcome: str, next_id: str | None) -> None:
         """Per-step analytics: this visit and where the journey goes next."""
@@ -42,7 +45,7 @@ class JourneyProgressReports(JourneyPatches):
             step_id=step.id,
             kind=step.kind,
             visit=visit,
-            message_key=self._key(step, visit),  # type: ignore[attr-defined]
+            message_key=self._key(step, visit),
             outcome=outcome,
             action_status=status,
             reason_code=reason_code,
@@ -56,20 +59,29 @@ class JourneyProgressReports(JourneyPatches):
             "record_step", report, start_to_close_timeout=INDEX_TIMEOUT, summary="step report"
         )
 
-    async def _flush_progress(self, end: JourneyIndexRequest | None = None) -> None:
+    async def _flush_progress(
+        self, end: JourneyIndexRequest | None = None, give_up_after: timedelta | None = None
+    ) -> None:
         """Write the held step reports (and `end`, the journey's end) now. Awaits nothing
-        when there is nothing to write: runs without the batch replay unchanged."""
+        when there is nothing to write: runs without the batch replay unchanged.
+        `give_up_after`: stop retrying then, and drop the reports (a failing run)."""
         if not self._unreported and end is None:
             return
         # Taken before the await: a report added meanwhile goes in the next batch.
         steps, self._unreported = self._unreported, []
-        await workflow.execute_local_activity(
-            "record_progress",
-            JourneyProgress(steps=steps, end=end),
-            result_type=bool,
-            start_to_close_timeout=INDEX_TIMEOUT,
-            summary=f"progress: {len(steps)} step(s)" + (", end" if end else ""),
-        )
+        try:
+            await workflow.execute_local_activity(
+                "record_progress",
+                JourneyProgress(steps=steps, end=end),
+                result_type=bool,
+                start_to_close_timeout=INDEX_TIMEOUT,
+                schedule_to_close_timeout=give_up_after,
+                summary=f"progress: {len(steps)} step(s)" + (", end" if end else ""),
+            )
+        except FailureError:  # a local activity's error may arrive unwrapped
+            if give_up_after is None:
+                raise
+            workflow.logger.warning("step reports of a failing run not written")
 
     async def _record_end(self, **how) -> None:
         """The journey's end in the index (with its held reports, in runs that batch)."""

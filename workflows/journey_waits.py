@@ -174,7 +174,7 @@ class JourneyWaits(JourneyProgressReports):
         self._set_status(JourneyStatus.PAUSED)
         while self._state.paused and not self._interrupted():
             await self._continue_as_new_if_due()
-            await self._flush_progress()
+            await self._flush_progress()  # a held contact is shown where it is held
             await workflow.wait_condition(
                 lambda: bool(self._state.inbox)
                 or self._migrating()

@@ -53,7 +53,7 @@ def index_row(engine, workflow_id: str):
         ).one()
 
 
-async def until(check, attempts: int = 200):
+async def until(check, attempts: int = 400):
     """The local activity that writes the reports may still be running when the query
     already shows the journey at its wait: poll the database, not the clock."""
     for _ in range(attempts):
