@@ -15,6 +15,7 @@ COLUMNS = (
     "skipped",
     "exited",
     "failed",
+    "interrupted",  # a wait cut short by a stop
     "waiting",
     "sent",
     "delivered",

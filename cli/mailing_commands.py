@@ -70,7 +70,7 @@ def _parse(engine, path: Path):
 
 def _print_problems(problems: "list[Problem]") -> None:
     for problem in problems:
-        console.print(f"  {problem}", highlight=False, markup=False)
+        console.print(f"  {problem.describe('mailing')}", highlight=False, markup=False)
 
 
 @mailing_app.command()

@@ -18,6 +18,7 @@ COLUMNS = (
     "skipped",
     "exited",
     "failed",
+    "interrupted",  # a wait cut short by a stop
     "sent",
     "delivered",
     "opened",

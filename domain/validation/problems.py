@@ -15,7 +15,11 @@ class Problem(BaseModel):
     severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = f"step {self.step_id}" if self.step_id else "flow"
+        return self.describe()
+
+    def describe(self, document: str = "flow") -> str:
+        """One line; `document`: what a problem outside any step is in (flow, mailing)."""
+        where = f"step {self.step_id}" if self.step_id else document
         return f"{self.severity}: {where}, {self.field}: {self.message} [{self.code}]"
 
 

@@ -150,12 +150,13 @@ async def test_counts_per_step_from_ingest_to_provider_reports(
 
     table = dripstone_run("flow", "stats", "stats-flow").stdout
     mail_row = next(line for line in table.splitlines() if "│ mail " in line)
-    # entered completed skipped exited failed waiting sent delivered opened clicked
-    # bounced unsubscribed converted
-    assert [cell.strip() for cell in mail_row.split("│")[3:16]] == [
+    # entered completed skipped exited failed interrupted waiting sent delivered opened
+    # clicked bounced unsubscribed converted
+    assert [cell.strip() for cell in mail_row.split("│")[3:17]] == [
         "4",
         "3",
         "1",
+        "0",
         "0",
         "0",
         "0",

@@ -165,6 +165,6 @@ async def test_experiment_sends_and_topic_opt_outs_count_per_step_and_variant(
     bold_row = next(line for line in table.splitlines() if "│ pick/bold " in line)
     cells = [cell.strip() for cell in bold_row.split("│")[1:-1]]
     assert cells[:3] == ["pick/bold", "variant", str(got["bold"]["assigned"])]
-    assert cells[8:10] == [str(got["bold"]["sent"]), "0"]  # sent, delivered
+    assert cells[9:11] == [str(got["bold"]["sent"]), "0"]  # sent, delivered
     assert "unsubscribed_topic 1" in table and "unsubscribed_topic 2" in table
     assert json.loads(dripstone_run("flow", "stats", FLOW.id, "--json").stdout) == stats

@@ -62,3 +62,12 @@ def test_show_json_has_the_fields_the_api_answers_with(settings, known, tmp_path
     assert set(shown) == set(api) - {"document"}
     assert shown == {k: v for k, v in api.items() if k != "document"}
     assert shown["name"] == "Listed"
+
+
+def test_the_cli_says_mailing_for_a_problem_outside_any_step(known, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", known.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("DRIPSTONE_DATA_DIR", str(tmp_path))
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({**DOCUMENT, "id": "Bad Id"}))
+    validated = dripstone_run("mailing", "validate", path, code=1).stdout
+    assert "error: mailing, id: " in validated and "error: flow" not in validated
