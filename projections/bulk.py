@@ -33,13 +33,19 @@ def execute_many(conn: Connection, statement: Executable, rows: Sequence[Row]) -
     conn.exec_driver_sql(compiled.string, _parameters(conn, compiled, rows))
 
 
+# Fewer rows than this go through SQLAlchemy as any statement does (a short statement
+# costs psycopg little to parse), so SQLAlchemy's cursor events still see single writes
+# such as one API event; the pipeline bypasses them.
+PIPELINE_FROM_ROWS = 20
+
+
 def insert_returning(conn: Connection, statement: Executable, rows: Sequence[Row]) -> list[tuple]:
     """The RETURNING rows of a multi-row INSERT (on SQLite as multi-row VALUES pages; on
-    PostgreSQL as one pipelined executemany of the one-row statement). No order is
-    promised."""
+    PostgreSQL, from PIPELINE_FROM_ROWS rows, as one pipelined executemany of the one-row
+    statement). No order is promised."""
     if not rows:
         return []
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and len(rows) >= PIPELINE_FROM_ROWS:
         return _pipelined_returning(conn, statement, rows)
     compiled = _compile(conn, statement, rows[0]) if conn.dialect.name == "sqlite" else None
     many = getattr(compiled, "_insertmanyvalues", None) if compiled is not None else None
