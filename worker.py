@@ -132,6 +132,7 @@ def activities_for(
         else None
     )
     index = JourneyIndexActivities(engine)
+    reports = StepReportActivities(engine)
     email = email or email_sender(settings, engine)
     sms = sms or sms_sender(settings, engine)
     options = options or MessagingOptions.from_settings(settings)
@@ -155,8 +156,8 @@ def activities_for(
         ContactChangeActivities(engine).change_contact,
         ContactChangeActivities(engine, settings.lead_routers).apply_contact_change,
         index.record_journey,
-        StepReportActivities(engine).record_step,
-        StepReportActivities(engine).record_progress,
+        reports.record_step,
+        reports.record_progress,
         ExperimentActivities(engine, experiment_clock).choose_variant,
         ConditionActivities(engine, zones).evaluate_condition,
         *callout_activities(
