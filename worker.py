@@ -36,6 +36,7 @@ from activities.voice import VoiceActivities, voice_caller
 from activities.voice_port import VoiceCaller
 from activities.webhooks import WebhookActivities
 from codec.client import TemporalUnreachable, connect  # connect re-exported: worker.connect
+from codec.context_free_runner import runner_for
 from domain.scheduling.zones import Zones
 from health.server import HealthServer, probes
 from projections.database import make_engine, migrate, open_checked
@@ -256,7 +257,7 @@ def build_worker(
         # Counts sends, provider errors and journey ends; tracing comes with the client.
         interceptors=[MetricsInterceptor()] if counted else [],
         # Sync activities run in these threads: one slot per thread, so none waits for one.
-        workflow_runner=workflow_runner(),
+        workflow_runner=runner_for(client.data_converter, workflow_runner()),
         activity_executor=ThreadPoolExecutor(settings.worker_activity_threads),
         max_concurrent_activities=settings.worker_activity_threads,
         max_concurrent_workflow_tasks=settings.worker_workflow_tasks,

@@ -9,6 +9,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from codec.context_free_runner import runner_for
 from codec.converter import data_converter
 from settings import Settings
 from worker import workflow_runner
@@ -27,8 +28,12 @@ def test_histories_are_stored():
 
 
 # Both the default sandbox (its import-time checks see our workflow modules) and the
-# runner the worker uses (those modules passed through: models shared in and out).
-RUNNERS = {"sandbox": lambda: SandboxedWorkflowRunner(), "worker": workflow_runner}
+# runner the worker uses (those modules passed through: models shared in and out; the
+# serialization context answered outside the sandbox, codec/context_free_runner.py).
+RUNNERS = {
+    "sandbox": lambda: SandboxedWorkflowRunner(),
+    "worker": lambda: runner_for(data_converter(Settings()), workflow_runner()),
+}
 
 
 @pytest.mark.parametrize("runner", RUNNERS)
