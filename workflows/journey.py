@@ -66,6 +66,7 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         self._action_result: tuple[str | None, str | None] = (None, None)
         self._code: str | None = None  # the running step's trail code, once it has one
         self._unreported: list[StepReport] = []  # held by runs that batch (journey_progress.py)
+        self._unshown: dict[str, SearchAttributePair] = {}  # held by v10 runs, by key name
 
     @workflow.signal(name="event")
     def on_event(self, event: ContactEvent) -> None:
@@ -388,18 +389,6 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
         if step is not None:
             shown.insert(0, SearchAttributePair(sa.CURRENT_STEP, step.id))
         self._show(*shown)
-
-    def _show(self, *pairs: SearchAttributePair) -> None:
-        """Step and status for ops in the Temporal UI: only what changed since the start
-        (which sets the first step and "running") or the last upsert, as each upsert is a
-        command and a history event. The patch is asked only where that drops something
-        (a patch costs a marker and an upsert of its own); journeys from before it
-        upserted every pair, changed or not."""
-        updates = sa.changes(workflow.info().typed_search_attributes, *pairs)
-        if len(updates) == len(pairs) or not self.patched("journey-sa-on-change"):
-            updates = [pair.key.value_set(pair.value) for pair in pairs]
-        if updates:
-            workflow.upsert_search_attributes(updates)
 
     def _key(self, step: Step, visit: int) -> str:
         return idempotency_key(

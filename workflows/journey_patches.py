@@ -7,9 +7,11 @@ per run, for journeys that only ever take the new path. A run started since
 BUNDLED without asking again (and sends through the outbox as local activities).
 "journey-patches-v9" is v8 and one more behaviour: step reports are batched with the
 journey's end (`_batched`, see workflows/journey_progress.py); a run with it records no
-v8 marker. Runs from before v8 (stored histories, journeys in flight) find neither
-marker and ask each patch as they always did; v8 runs find theirs: both replay as
-recorded. Roll forward only: a release without v9 cannot replay a v9 run."""
+v8 marker. "journey-patches-v10" is v9 and one more: the step and status search
+attributes are held with the reports and upserted once with them (`_shown_late`).
+Runs from before v8 (stored histories, journeys in flight) find no bundle marker and
+ask each patch as they always did; v8, v9 and v10 runs find theirs: all replay as
+recorded. Roll forward only: a release without v10 cannot replay a v10 run."""
 
 from temporalio import workflow
 
@@ -40,11 +42,14 @@ class JourneyPatches:
     # Set by run() before anything else asks a patch; signal handlers never ask one.
     _bundled: bool = False
     _batched: bool = False  # step reports batched (journey-patches-v9)
+    _shown_late: bool = False  # search attributes upserted with the reports (v10)
 
     def _ask_bundle(self) -> bool:
         # Names spelled out: patches/catalogue.py reads patch names from the source.
-        # v9 first: a run that has it records no v8 marker; a v8 run replays its own.
-        self._batched = workflow.patched("journey-patches-v9")
+        # Newest first: a run that has it records no older marker; older runs replay
+        # their own (asking a patch their history lacks records nothing on replay).
+        self._shown_late = workflow.patched("journey-patches-v10")
+        self._batched = self._shown_late or workflow.patched("journey-patches-v9")
         self._bundled = self._batched or workflow.patched("journey-patches-v8")
         return self._bundled
 

@@ -9,12 +9,19 @@ a child workflow, continue-as-new, a migration) and when the run fails, so analy
 the index show a waiting journey where it waits. A short step that keeps retrying (a
 database outage) holds the reports of the steps before it until it goes through: they
 lag as the journey does. Runs without the patch report each step as they always did;
-with nothing held, flushing awaits nothing, so their replay sees no new command."""
+with nothing held, flushing awaits nothing, so their replay sees no new command.
+
+Since "journey-patches-v10" the step and status search attributes are held too and
+upserted at the same points, once: ops see a journey where it waits and how it ended,
+as before, and a run through three short steps no longer upserts (a command, a history
+event and a visibility write on the server) for steps nobody could see it at: the whole
+run through them is one workflow task."""
 
 from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -22,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.journey import JourneyIndexRequest, JourneyInput
     from domain.step_outcomes import StepReport
     from domain.steps import Step
+    from workflows import search_attributes as sa
     from workflows.journey_patches import JourneyPatches
 
 INDEX_TIMEOUT = timedelta(seconds=30)
@@ -32,6 +40,32 @@ class JourneyProgressReports(JourneyPatches):
     _key: Callable[[Step, int], str]  # JourneySteps._key: the step's idempotency key
     _action_result: tuple[str | None, str | None]
     _unreported: list[StepReport]  # set in JourneyWorkflow.__init__
+    _unshown: dict[str, SearchAttributePair]  # set in JourneyWorkflow.__init__
+
+    def _show(self, *pairs: SearchAttributePair) -> None:
+        """Step and status for ops in the Temporal UI: only what changed since the start
+        (which sets the first step and "running") or the last upsert, as each upsert is a
+        command and a history event. The patch is asked only where that drops something
+        (a patch costs a marker and an upsert of its own); journeys from before it
+        upserted every pair, changed or not. v10 runs hold the pairs, the last value of
+        each key winning, until the next flush."""
+        if self._shown_late:
+            self._unshown.update((pair.key.name, pair) for pair in pairs)
+            return
+        updates = sa.changes(workflow.info().typed_search_attributes, *pairs)
+        if len(updates) == len(pairs) or not self.patched("journey-sa-on-change"):
+            updates = [pair.key.value_set(pair.value) for pair in pairs]
+        if updates:
+            workflow.upsert_search_attributes(updates)
+
+    def _show_held(self) -> None:
+        """The held pairs that differ from what the workflow shows, in one upsert."""
+        if not self._unshown:
+            return
+        pairs, self._unshown = list(self._unshown.values()), {}
+        updates = sa.changes(workflow.info().typed_search_attributes, *pairs)
+        if updates:
+            workflow.upsert_search_attributes(updates)
 
     async def _report_step(self, step: Step, visit: int, outcome: str, next_id: str | None) -> None:
         """Per-step analytics: this visit and where the journey goes next."""
@@ -65,6 +99,7 @@ class JourneyProgressReports(JourneyPatches):
         """Write the held step reports (and `end`, the journey's end) now. Awaits nothing
         when there is nothing to write: runs without the batch replay unchanged.
         `give_up_after`: stop retrying then, and drop the reports (a failing run)."""
+        self._show_held()  # a command, not an await: shown as of this task's end
         if not self._unreported and end is None:
             return
         # Taken before the await: a report added meanwhile goes in the next batch.

@@ -1,6 +1,7 @@
 """A journey shows its step and status to ops as search attributes, upserted only when
 one of them changes (patch journey-sa-on-change): the start already sets the first step
-and "running", and every upsert is a history event."""
+and "running", and every upsert is a history event. Since journey-patches-v10 they are
+upserted where the journey waits or ends, once, not at each short step on the way."""
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.converter import decode_search_attributes
@@ -52,14 +53,13 @@ async def test_step_and_status_are_upserted_only_when_they_change(
     ]
     step, status = sa.CURRENT_STEP.name, sa.STATUS.name
     assert _shown(started.search_attributes) == {step: "hello", status: "running"}
-    # The first step runs as started (no upsert); the add_tag step keeps "running"; the
-    # wait shows "waiting"; the last send waits for its delay (still "waiting"), then
-    # runs; the end shows "completed".
+    # The first step runs as started (no upsert); the add_tag step runs in the same
+    # workflow task as the wait after it, so only the wait is shown, "waiting"; the last
+    # send waits for its delay (still "waiting"); it runs in the task that ends the
+    # journey, so only the end is shown, "completed".
     assert upserts == [
-        {step: "tagged"},
         {step: "later", status: "waiting"},
         {step: "bye"},
-        {status: "running"},
         {status: "completed", step: ""},
     ]
     markers = [
@@ -69,4 +69,4 @@ async def test_step_and_status_are_upserted_only_when_they_change(
     ]
     # Asked through the bundle (workflows/journey_patches.py): its one marker, no other.
     patches = [m for m in markers if m.marker_name == "core_patch"]
-    assert len(patches) == 1 and b"journey-patches-v9" in patches[0].SerializeToString()
+    assert len(patches) == 1 and b"journey-patches-v10" in patches[0].SerializeToString()
