@@ -20,7 +20,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names
-from domain.events import ContactEvent, payload_size
+from domain.events import ContactEvent, EventType, payload_size
 from domain.flow import Flow
 from domain.journey import (
     JOURNEY_WORKFLOW,
@@ -63,6 +63,22 @@ def for_journey(event: ContactEvent) -> ContactEvent:
         else {}
     )
     return event.model_copy(update={"payload": payload})
+
+
+def sent_by(journey: index.IndexedJourney, event: ContactEvent) -> bool:
+    """The message.sent of a journey's own send (its ledger key starts with the journey's
+    workflow and enrollment ids, domain.journey.idempotency_key). The journey is not
+    signalled with it: its step already knows the send went out, and the signal cost a
+    workflow task per send; after the last step it landed while the journey completed,
+    which the server refuses (a failed workflow task in every such history, and the run
+    replayed from the start). Other journeys of the contact still hear it; a key folded
+    into a digest may not match, and then the journey hears it, as before."""
+    if event.type != EventType.MESSAGE_SENT:
+        return False
+    key = event.payload.get("message_key")
+    return isinstance(key, str) and key.startswith(
+        f"{journey.workflow_id}/{journey.enrollment_id}/"
+    )
 
 
 class Undeliverable(ValueError):
@@ -154,7 +170,9 @@ class Router:
                 self.enroll(flow, event.contact_id, event.event_id, event, redelivery=redelivery)
             )
         calls += [
-            self._signal(j, event, "signalled") for j in journeys if j.workflow_id not in reached
+            self._signal(j, event, "signalled")
+            for j in journeys
+            if j.workflow_id not in reached and not sent_by(j, event)
         ]
         # Journeys are independent, so their calls go out together.
         results = await asyncio.gather(*calls, return_exceptions=True)
