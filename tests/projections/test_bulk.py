@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import StatementError
 
-from projections.bulk import execute_many, insert_returning
+from projections.bulk import BULK_FROM_ROWS, execute_many, insert_returning
 from projections.dialect import among, insert
 from projections.schema import events, message_ledger
 
@@ -76,7 +76,12 @@ def test_among_finds_what_in_finds_for_long_and_empty_lists(engine):
         assert found([]) == []
 
 
-def test_execute_many_stores_what_conn_execute_would(engine):
+# Below BULK_FROM_ROWS rows SQLAlchemy executes them; from it, the module's own path.
+SIZES = pytest.mark.parametrize("size", [2, BULK_FROM_ROWS], ids=["few", "bulk"])
+
+
+@SIZES
+def test_execute_many_stores_what_conn_execute_would(engine, size):
     later = T0 + timedelta(hours=1)
     claimed = [
         {
@@ -89,33 +94,34 @@ def test_execute_many_stores_what_conn_execute_would(engine):
             "created_at": T0,
             "updated_at": T0,
         }
-        for n in range(6)
+        for n in range(3 * size)
     ]
+    ours, theirs = range(0, size), range(size, 2 * size)  # the rest stays pending
     ML = message_ledger.c
     with engine.begin() as conn:
-        execute_many(conn, message_ledger.insert(), claimed[:3])
-        conn.execute(message_ledger.insert(), claimed[3:])
+        execute_many(conn, message_ledger.insert(), claimed[: 3 * size : 2])
+        conn.execute(message_ledger.insert(), claimed[1 : 3 * size : 2])
         mark = (
             message_ledger.update()
             .where(ML.idempotency_key == bindparam("k"))
             .values(status="sent", provider_message_id=bindparam("p"), updated_at=later)
         )
-        execute_many(conn, mark, [{"k": "k-0", "p": "p-0"}, {"k": "k-3", "p": None}])
-        conn.execute(mark, [{"k": "k-1", "p": "p-1"}, {"k": "k-4", "p": None}])
+        execute_many(conn, mark, [{"k": f"k-{n}", "p": f"p-{n}" if n % 2 else None} for n in ours])
+        conn.execute(mark, [{"k": f"k-{n}", "p": f"p-{n}" if n % 2 else None} for n in theirs])
         stored = {row.idempotency_key: row for row in conn.execute(select(message_ledger))}
-    assert [stored[f"k-{n}"].status for n in range(6)] == ["sent", "sent", "pending"] * 2
-    assert [stored[f"k-{n}"].provider_message_id for n in (0, 1, 3, 4)] == [
-        "p-0",
-        "p-1",
-        None,
-        None,
-    ]
-    assert {stored[k].updated_at for k in ("k-0", "k-1", "k-3", "k-4")} == {later}
-    assert {stored[k].created_at for k in stored} == {T0}
+    assert len(stored) == 3 * size
+    for n in range(3 * size):
+        row = stored[f"k-{n}"]
+        marked = n < 2 * size
+        assert row.status == ("sent" if marked else "pending")
+        assert row.provider_message_id == (f"p-{n}" if marked and n % 2 else None)
+        assert row.updated_at == (later if marked else T0)
+        assert row.created_at == T0
     execute_many(engine.connect(), mark, [])  # nothing to do is no statement at all
 
 
-def test_a_row_missing_a_parameter_is_refused_naming_it(engine):
+@SIZES
+def test_a_row_missing_a_parameter_is_refused_naming_it(engine, size):
     ML = message_ledger.c
     mark = (
         message_ledger.update()
@@ -123,4 +129,13 @@ def test_a_row_missing_a_parameter_is_refused_naming_it(engine):
         .values(status="sent", provider_message_id=bindparam("p"))
     )
     with engine.begin() as conn, pytest.raises(StatementError, match="'p'"):
-        execute_many(conn, mark, [{"k": "k-0"}])
+        execute_many(conn, mark, [{"k": f"k-{n}"} for n in range(size)])
+
+
+@SIZES
+def test_insert_returning_gives_the_new_rows_whatever_the_count(engine, size):
+    with engine.begin() as conn:
+        first = insert_returning(conn, returning_insert(conn), event_rows(0, size))
+        again = insert_returning(conn, returning_insert(conn), event_rows(0, size + 1))
+    assert sorted(event_id for event_id, _ in first) == sorted(f"e-{n}" for n in range(size))
+    assert [event_id for event_id, _ in again] == [f"e-{size}"]
