@@ -14,7 +14,7 @@ read the context gets the sandbox's own answers, as before."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 from temporalio import workflow
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
@@ -27,7 +27,8 @@ from temporalio.converter import (
     StorageDriverWorkflowInfo,
     WorkflowSerializationContext,
 )
-from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 # Contexts of every kind a workflow's payloads get: a converter must ignore them all.
 _PROBES: tuple[SerializationContext, ...] = (
@@ -51,24 +52,24 @@ def reads_no_context(converter: DataConverter) -> bool:
     )
 
 
-def runner_for(converter: DataConverter, sandboxed: WorkflowRunner) -> WorkflowRunner:
-    return ContextFreeRunner(sandboxed) if reads_no_context(converter) else sandboxed
+def runner_for(
+    converter: DataConverter, sandboxed: SandboxedWorkflowRunner
+) -> SandboxedWorkflowRunner:
+    if not reads_no_context(converter):
+        return sandboxed
+    return ContextFreeRunner(
+        restrictions=sandboxed.restrictions, runner_class=sandboxed.runner_class
+    )
 
 
-class ContextFreeRunner(WorkflowRunner):
-    def __init__(self, inner: WorkflowRunner):
-        self.inner = inner
-
-    def prepare_workflow(self, defn: workflow._Definition) -> None:
-        self.inner.prepare_workflow(defn)
+@dataclass(frozen=True)
+class ContextFreeRunner(SandboxedWorkflowRunner):
+    """The sandboxed runner itself, so what the SDK does for one still happens (its debug
+    mode lets breakpoint() and the debugger's modules through a SandboxedWorkflowRunner,
+    found by isinstance, rebuilt with dataclasses.replace); only its instances differ."""
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _ContextFreeInstance(self.inner.create_instance(det), det.info)
-
-    def set_worker_level_failure_exception_types(
-        self, types: Sequence[type[BaseException]]
-    ) -> None:
-        self.inner.set_worker_level_failure_exception_types(types)
+        return _ContextFreeInstance(super().create_instance(det), det.info)
 
 
 class _ContextFreeInstance(WorkflowInstance):

@@ -14,8 +14,10 @@ with nothing held, flushing awaits nothing, so their replay sees no new command.
 Since "journey-patches-v10" the step and status search attributes are held too and
 upserted at the same points, once: ops see a journey where it waits and how it ended,
 as before, and a run through three short steps no longer upserts (a command, a history
-event and a visibility write on the server) for steps nobody could see it at: the whole
-run through them is one workflow task."""
+event and a visibility write on the server) for each of them. Like the reports, a short
+step that keeps retrying is shown in visibility at the last wait until it goes through;
+the journey's state query (what `dripstone journeys` and the API read) and its current
+details say the step it is on."""
 
 from collections.abc import Callable
 from datetime import timedelta

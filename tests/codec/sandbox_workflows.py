@@ -31,3 +31,11 @@ class SandboxBreach:
     @workflow.run
     async def run(self) -> str:
         return os.getcwd()  # a restricted call: the sandbox must still refuse it
+
+
+@workflow.defn(name="ContextFreeBreakpoint")
+class Breakpoint:
+    @workflow.run
+    async def run(self) -> str:
+        breakpoint()  # let through by the sandbox in the worker's debug mode only
+        return "past the breakpoint"

@@ -2,6 +2,7 @@
 when the converter cannot tell the answers apart, and workflows stay in the sandbox."""
 
 import dataclasses
+import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +17,7 @@ from codec.context_free_runner import ContextFreeRunner, reads_no_context, runne
 from codec.converter import data_converter
 from codec.keys import new_key
 from settings import Settings
-from tests.codec.sandbox_workflows import RoundTrip, SandboxBreach, echo
+from tests.codec.sandbox_workflows import Breakpoint, RoundTrip, SandboxBreach, echo
 from worker import workflow_runner
 
 
@@ -44,9 +45,12 @@ def ours() -> DataConverter:
 
 def test_our_converter_reads_no_context_so_the_runner_answers_outside(ours):
     assert reads_no_context(ours)
-    runner = runner_for(ours, workflow_runner())
+    sandboxed = workflow_runner()
+    runner = runner_for(ours, sandboxed)
     assert isinstance(runner, ContextFreeRunner)
-    assert isinstance(runner.inner, SandboxedWorkflowRunner)
+    # Still a SandboxedWorkflowRunner (the SDK's debug mode looks for one), same rules.
+    assert isinstance(runner, SandboxedWorkflowRunner)
+    assert runner.restrictions is sandboxed.restrictions
 
 
 def test_a_context_reading_codec_keeps_the_sandboxes_answers(ours):
@@ -92,3 +96,27 @@ async def test_payloads_round_trip_encrypted_and_the_sandbox_still_refuses(time_
                     SandboxBreach.run, id=f"breach-{uuid.uuid4()}", task_queue=queue
                 )
     assert "getcwd" in str(failed.value.cause)  # refused by the sandbox, by name
+
+
+async def test_the_sdks_debug_mode_still_lets_breakpoint_through(time_skipping_env):
+    """Found by review: a runner that was not a SandboxedWorkflowRunner lost the SDK's
+    debug-mode relaxations (it finds the sandbox by isinstance)."""
+    client = time_skipping_env.client
+    queue = f"debug-{uuid.uuid4()}"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[Breakpoint],
+        workflow_runner=runner_for(client.data_converter, workflow_runner()),
+        workflow_failure_exception_types=[workflow.NondeterminismError],
+        debug_mode=True,
+    ):
+        hits: list[bool] = []  # the worker installed its pdb hook; this stands in for it
+        saved, sys.breakpointhook = sys.breakpointhook, lambda *a, **k: hits.append(True)
+        try:
+            result = await client.execute_workflow(
+                Breakpoint.run, id=f"bp-{uuid.uuid4()}", task_queue=queue
+            )
+        finally:
+            sys.breakpointhook = saved
+    assert (result, hits) == ("past the breakpoint", [True])
