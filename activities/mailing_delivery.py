@@ -272,6 +272,7 @@ class MailingDelivery:
                         step.id,
                         sent[key],
                         source="dripstone.mailing",
+                        occurred_at=batch.now,
                         mailing_id=mailing.id,
                         **marked,
                         **batch.extra.get(contact_id, {}),
