@@ -11,7 +11,7 @@ from temporalio import activity
 from activities.journey_index import write_index
 from domain.contracts.journey_progress import JourneyProgress
 from domain.step_outcomes import StepReport
-from projections.step_visits import record_visit
+from projections.step_visits import record_visit, record_visits
 
 
 class StepReportActivities:
@@ -29,8 +29,7 @@ class StepReportActivities:
         a journey ended with visits still missing. True when this call ended the row
         (counted once as a journey end, as record_journey's)."""
         with self.engine.begin() as conn:
-            for report in progress.steps:
-                record_visit(conn, report)
+            record_visits(conn, progress.steps)
             if progress.end is None:
                 return False
             return write_index(conn, progress.end, datetime.now(UTC))

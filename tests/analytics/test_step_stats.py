@@ -5,6 +5,7 @@ no such version."""
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from domain.events import EventRejected, EventType, parse_event
 from domain.step_outcomes import StepReport, classify
@@ -12,8 +13,10 @@ from projections import journey_index as index
 from projections.event_store import ingest
 from projections.flow_catalogue import UnknownFlow, UnknownVersion, publish
 from projections.flow_lifecycle import save_draft
+from projections.schema import journey_index
+from projections.step_schema import journey_step_visits
 from projections.step_stats import NothingPublished, flow_step_stats
-from projections.step_visits import record_visit
+from projections.step_visits import record_visit, record_visits
 from routing.index_keeper import IndexKeeper
 from tests.analytics.steps import STATS_FLOW
 from tests.journey_harness import event
@@ -204,6 +207,38 @@ def test_positions_visits_old_journeys_and_conversions(engine):
     ) == (4, 2, 2, 1)
     assert (stats.live_journeys, stats.unplaced) == (4, 1)
     assert stats.steps[0].sent == 0  # no message.sent in the store: nothing counted as sent
+
+
+def test_a_flush_of_visits_writes_each_once_and_moves_each_journey_to_its_last_next_step(
+    engine,
+):
+    """A journey's flush (record_progress) sends its visits together: one statement for
+    the visits, one move per journey, the same end state as reporting them one by one."""
+    with engine.begin() as conn:
+        flow = publish(conn, STATS_FLOW)
+    keeper = IndexKeeper(engine)
+    for contact_id in ("a", "b"):
+        keeper.claim(flow, contact_id, f"e-{contact_id}", f"journey/stats-flow/{contact_id}")
+    flush = [
+        _report("a", "mail", 1, "email sent", "wait", action_status="sent"),
+        _report("b", "mail", 1, "email sent", "wait", action_status="sent"),
+        _report("a", "wait", 1, "waited 2d", "tag"),
+        _report("a", "tag", 1, "tag added", "sms"),
+    ]
+    for _ in range(2):  # the local activity retried: nothing is written twice
+        with engine.begin() as conn:
+            record_visits(conn, flush)
+    with engine.connect() as conn:
+        visits = conn.execute(
+            select(journey_step_visits.c.contact_id, func.count())
+            .group_by(journey_step_visits.c.contact_id)
+            .order_by(journey_step_visits.c.contact_id)
+        ).all()
+        steps = dict(
+            conn.execute(select(journey_index.c.contact_id, journey_index.c.current_step)).all()
+        )
+    assert [tuple(row) for row in visits] == [("a", 3), ("b", 1)]
+    assert steps == {"a": "sms", "b": "wait"}
 
 
 def test_a_flow_or_version_that_does_not_exist_is_named(engine):
