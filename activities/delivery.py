@@ -35,7 +35,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities import ledger
 from activities.compose import MessagingOptions
-from activities.heartbeat import repeating, shielded
+from activities.heartbeat import shielded
+from activities.leases import Leases
 from activities.pace import Pace
 from activities.phones import stored_forms, to_e164
 from activities.ports import ProviderRejected, ProviderUnavailable
@@ -97,6 +98,9 @@ class Delivery:
         self.engine = engine
         self.options = options or MessagingOptions()
         self.pace = pace or Pace(engine, {})
+        self.leases = Leases(
+            lambda keys: ledger.renew_claims(engine, keys), lambda: ledger.CLAIM_RENEW_SECONDS
+        )
 
     # --- 1. the contact -----------------------------------------------------------------
 
@@ -191,11 +195,7 @@ class Delivery:
         try:
             # The lease: renewed while this attempt lives, so a retry waits for a slow
             # attempt but not for a dead one (a killed worker costs the heartbeat timeout).
-            with repeating(
-                ledger.CLAIM_RENEW_SECONDS,
-                lambda: ledger.renew_claim(self.engine, key),
-                "ledger-lease",
-            ):
+            with self.leases.holding(key):
                 return self._send_claimed(
                     port,
                     channel,

@@ -1,6 +1,7 @@
 """Message ledger: intent is recorded before a provider call and the result after it,
 keyed by the workflow-built idempotency key, so a retried activity never sends twice."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -92,18 +93,23 @@ CLAIM_RENEW_SECONDS = 5.0
 CLAIM_LEASE = timedelta(seconds=20)
 
 
-def renew_claim(engine: Engine, key: str) -> None:
-    """This attempt is still sending `key` (see CLAIM_LEASE)."""
+def renew_claims(engine: Engine, keys: Sequence[str]) -> None:
+    """These attempts are still sending `keys` (see CLAIM_LEASE)."""
+    now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(
-            message_ledger.update()
-            .where(
-                message_ledger.c.idempotency_key == key,
-                message_ledger.c.status == "pending",
-                message_ledger.c.detail.is_(None),
+        for start in range(0, len(keys), RENEW_PAGE):
+            conn.execute(
+                message_ledger.update()
+                .where(
+                    message_ledger.c.idempotency_key.in_(keys[start : start + RENEW_PAGE]),
+                    message_ledger.c.status == "pending",
+                    message_ledger.c.detail.is_(None),
+                )
+                .values(updated_at=now)
             )
-            .values(updated_at=datetime.now(UTC))
-        )
+
+
+RENEW_PAGE = 500  # keys per statement, well within any driver's parameter limit
 
 
 def record_ended(engine: Engine, key: str, detail: str) -> None:
