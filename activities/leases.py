@@ -34,10 +34,13 @@ class Leases:
     def holding(self, key: str) -> Iterator[None]:
         """Renew `key`'s lease until the block ends."""
         with self._lock:
-            self._held[key] += 1  # counted: a retry in this process may hold it too
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="ledger-leases", daemon=True)
-                self._thread.start()
+                # Started before anything is recorded: a thread that cannot start leaves
+                # no stale state, and the next send tries again.
+                thread = threading.Thread(target=self._run, name="ledger-leases", daemon=True)
+                thread.start()
+                self._thread = thread
+            self._held[key] += 1  # counted: a retry in this process may hold it too
         try:
             yield
         finally:
@@ -55,15 +58,28 @@ class Leases:
             return list(self._held)
 
     def _run(self) -> None:
-        while True:
-            time.sleep(self._every())
+        try:
+            while self._tick():
+                pass
+        except Exception:
+            log.warning("leases.stopped", exc_info=True)
+        finally:
+            # Ended by an error (every() raising): the next send starts another.
             with self._lock:
-                keys = list(self._held)
-                if not keys:
-                    # Decided under the lock, so a send that starts now starts a new thread.
+                if self._thread is threading.current_thread():
                     self._thread = None
-                    return
-            try:
-                self._renew(keys)
-            except Exception:  # a missed renewal is not a send's failure: the next tick tries
-                log.warning("leases.renew_failed", keys=len(keys), exc_info=True)
+
+    def _tick(self) -> bool:
+        """Renew what is held after one interval; False once nothing is, and the thread
+        ends (a send that starts after that starts a new one)."""
+        time.sleep(self._every())
+        with self._lock:
+            keys = list(self._held)
+            if not keys:
+                self._thread = None  # under the same lock as the look: no send slips by
+                return False
+        try:
+            self._renew(keys)
+        except Exception:  # a missed renewal is not a send's failure: the next tick tries
+            log.warning("leases.renew_failed", keys=len(keys), exc_info=True)
+        return True

@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain.events import ContactEvent, EventType, sent_event_id
 from projections.bulk import execute_many, insert_returning
-from projections.dialect import insert
+from projections.dialect import among, insert
 from projections.dispatch_bell import BELL
 from projections.event_store import append
 from projections.schema import message_ledger
@@ -93,6 +93,9 @@ CLAIM_RENEW_SECONDS = 5.0
 CLAIM_LEASE = timedelta(seconds=20)
 
 
+RENEW_PAGE = 500  # keys per statement, well within any driver's parameter limit
+
+
 def renew_claims(engine: Engine, keys: Sequence[str]) -> None:
     """These attempts are still sending `keys` (see CLAIM_LEASE)."""
     now = datetime.now(UTC)
@@ -101,15 +104,12 @@ def renew_claims(engine: Engine, keys: Sequence[str]) -> None:
             conn.execute(
                 message_ledger.update()
                 .where(
-                    message_ledger.c.idempotency_key.in_(keys[start : start + RENEW_PAGE]),
+                    among(conn, message_ledger.c.idempotency_key, keys[start : start + RENEW_PAGE]),
                     message_ledger.c.status == "pending",
                     message_ledger.c.detail.is_(None),
                 )
                 .values(updated_at=now)
             )
-
-
-RENEW_PAGE = 500  # keys per statement, well within any driver's parameter limit
 
 
 def record_ended(engine: Engine, key: str, detail: str) -> None:

@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from activities.leases import Leases
 
 
@@ -64,3 +66,37 @@ def test_a_failed_renewal_is_tried_again_at_the_next_tick():
     with leases.holding("a"):
         assert renew.renewed.wait(10)
     assert renew.calls[:2] == [["a"], ["a"]]
+
+
+def test_a_thread_that_cannot_start_leaves_nothing_behind(monkeypatch):
+    renew = Recorder()
+    leases = Leases(renew, lambda: 0.05)
+    start = threading.Thread.start
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with pytest.raises(RuntimeError), leases.holding("a"):
+        pass
+    assert leases.held() == [] and not leases.running()
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with leases.holding("b"):
+        assert until(lambda: ["b"] in renew.calls)
+
+
+def test_a_thread_ended_by_an_error_is_replaced_by_the_next_send():
+    renew = Recorder()
+    intervals = iter([ValueError("bad interval")])
+
+    def every() -> float:
+        failure = next(intervals, None)
+        if failure is not None:
+            raise failure
+        return 0.05
+
+    leases = Leases(renew, every)
+    with leases.holding("a"):
+        assert until(lambda: not leases.running())
+    with leases.holding("b"):
+        assert until(lambda: ["b"] in renew.calls)
