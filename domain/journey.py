@@ -71,6 +71,10 @@ class Conversion(BaseModel):
     at: datetime
 
 
+# Visits a journey keeps in its trail (the newest): bounds the state carried across runs.
+TRAIL_LIMIT = 200
+
+
 class JourneyState(BaseModel):
     """Carried across continue-as-new, so it must hold everything the journey remembers."""
 

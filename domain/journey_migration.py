@@ -22,13 +22,12 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from domain.flow import Flow
-from domain.journey import JourneyState, StepVisit, WaitMark
+from domain.journey import TRAIL_LIMIT, JourneyState, StepVisit, WaitMark
 from domain.steps import Step
 from domain.steps.flow_control import Wait, WaitForEvent
 from domain.steps.messaging import PhoneCall, SendEmail, SendSms
 
 MIGRATE_SIGNAL = "migrate"
-TRAIL_LIMIT = 200  # the journey's own
 # Steps quiet hours hold (the journey's own WINDOWED_STEPS; repeated here to stay pure).
 _WINDOWED = (SendEmail, SendSms, PhoneCall)
 

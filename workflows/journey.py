@@ -13,12 +13,11 @@ from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.contracts.contact_changes import ContactChangeRequest
     from domain.contracts.scheduling import PlanRequest
-    from domain.events import ContactEvent, EventType
+    from domain.events import ContactEvent
     from domain.journey import (
         ENDED,
-        Conversion,
+        TRAIL_LIMIT,
         JourneyInput,
         JourneyState,
         JourneyStatus,
@@ -26,16 +25,17 @@ with workflow.unsafe.imports_passed_through():
         idempotency_key,
     )
     from domain.step_outcomes import StepReport
-    from domain.step_table import CONTACT_EVENT, PLAN_WAKE, holds_back, spec
+    from domain.step_table import PLAN_WAKE, holds_back, spec
     from domain.steps import Step
     from domain.steps.flow_control import Goal, Wait, WaitForEvent
     from workflows import search_attributes as sa
     from workflows.journey_experiments import JourneyExperiments
+    from workflows.journey_flow_control import JourneyFlowControl
+    from workflows.journey_goals import JourneyGoals
     from workflows.journey_migration import JourneyMigrations
     from workflows.journey_steps import JourneySteps, Next
     from workflows.journey_waits import JourneyWaits
 
-TRAIL_LIMIT = 200
 # How long a failing run tries to write its held step reports before it fails anyway.
 FAILING_RUN_REPORT = timedelta(minutes=5)
 SEEN_EVENTS_LIMIT = 500
@@ -44,13 +44,15 @@ SEEN_EVENTS_LIMIT = 500
 EVENTS_PER_RUN = 500
 
 
-def _position(flow, step_id: str) -> int:
-    # -1 for a step of the version a migrated journey left (its trail keeps them).
-    return next((i for i, step in enumerate(flow.steps) if step.id == step_id), -1)
-
-
 @workflow.defn(name="JourneyWorkflow")
-class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExperiments):
+class JourneyWorkflow(
+    JourneySteps,
+    JourneyFlowControl,
+    JourneyWaits,
+    JourneyGoals,
+    JourneyMigrations,
+    JourneyExperiments,
+):
     @workflow.init
     def __init__(self, input: JourneyInput) -> None:
         # State comes from the input here, not in run(): signals delivered with the
@@ -264,67 +266,6 @@ class JourneyWorkflow(JourneySteps, JourneyWaits, JourneyMigrations, JourneyExpe
                 ), step.false_next or following
             return self._coded("skipped:condition_not_met", "condition not met: skipped"), following
         return await self._execute(step, visit)
-
-    async def _goal_reached_in_order(self, goal: Goal) -> Next:
-        """Reached by the flow itself: a met (or condition-less) goal converts here.
-        A contact converts once per enrollment, whatever goals come after."""
-        if self._state.conversion is not None:
-            return self._coded("goal_already_met", "goal already met"), self._input.flow.following(
-                goal
-            )
-        if goal.goal is None or await self._holds(goal, goal.goal):
-            self._goal_hit = goal
-            return self._coded("goal_met", "goal met"), None
-        return self._coded("goal_not_met", "goal not met yet"), self._input.flow.following(goal)
-
-    async def _convert(self, goal: Goal, carry_on: str | None) -> str | None:
-        """The contact met a goal: attributed once, to the last step reached [003]. Then it
-        exits as converted, or goes on after the goal; a goal the contact has already
-        passed does not send it back (that would run sent steps again): it carries on."""
-        state = self._state
-        self._goal_hit = None
-        attributed = next((v.step_id for v in reversed(state.trail) if v.step_id != goal.id), None)
-        state.conversion = Conversion(
-            goal_step=goal.id, attributed_step=attributed, at=workflow.now()
-        )
-        # One event per enrollment (its id derives from this key), so a retry or a replay
-        # never counts a conversion twice.
-        await self._call(
-            CONTACT_EVENT,
-            ContactChangeRequest(
-                idempotency_key=f"{self._key(goal, 0)}/converted",
-                contact_id=self._input.contact_id,
-                event_type=EventType.JOURNEY_CONVERTED,
-                payload={
-                    "flow_id": self._input.flow.id,
-                    "flow_version": self._input.flow.version,
-                    "goal_step": goal.id,
-                    "step_id": attributed,
-                    "journey_id": workflow.info().workflow_id,
-                    "enrollment_id": self._input.enrollment_id,
-                },
-            ),
-            f"conversion at {goal.describe()}",
-        )
-        state.trail = (
-            state.trail
-            + [
-                StepVisit(
-                    step_id=goal.id,
-                    visit=state.visits.get(goal.id, 0),
-                    at=workflow.now(),
-                    outcome=f"converted (attributed to {attributed})",
-                    code="converted",
-                )
-            ]
-        )[-TRAIL_LIMIT:]
-        if goal.exit_on_reach:
-            state.status = JourneyStatus.CONVERTED
-            state.exit_reason = f"converted: goal {goal.id}"
-            return None
-        flow = self._input.flow
-        ahead = attributed is None or _position(flow, goal.id) > _position(flow, attributed)
-        return flow.following(goal) if ahead else carry_on
 
     async def _plan(self, step: Step, when: dict) -> datetime:
         """A moment in the contact's own time zone (or the flow's send window), decided by
