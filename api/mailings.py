@@ -148,9 +148,8 @@ def save(document: Document, request: Request):
     if mailing is None or blocking:
         return JSONResponse(
             {
-                "detail": [
-                    {"loc": f"body.{p.field}", "msg": p.message, "type": p.code} for p in blocking
-                ],
+                # Field paths as every other 422 names them (api/errors.py), no "body.".
+                "detail": [{"loc": p.field, "msg": p.message, "type": p.code} for p in blocking],
                 "problems": [p.model_dump(mode="json") for p in blocking],
             },
             422,

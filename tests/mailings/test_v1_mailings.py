@@ -337,19 +337,19 @@ def test_bad_documents_are_refused_naming_each_field(engine, settings):
     assert refused.status_code == 422
     problems = {p["loc"]: p["msg"] for p in refused.json()["detail"]}
     assert set(problems) == {
-        "body.steps.0.subject",
-        "body.steps.1.terms",
-        "body.steps.2.text",
-        "body.steps.3.terms",
-        "body.steps.4.when",
-        "body.steps.5.when.local_at",
+        "steps.0.subject",
+        "steps.1.terms",
+        "steps.2.text",
+        "steps.3.terms",
+        "steps.4.when",
+        "steps.5.when.local_at",
     }, problems
-    assert problems["body.steps.4.when"] == "give one of delay, at, local_at"
-    assert problems["body.steps.1.terms"] == "opened and not_opened cannot both hold"
-    assert "'third' sends sms" in problems["body.steps.3.terms"]
+    assert problems["steps.4.when"] == "give one of delay, at, local_at"
+    assert problems["steps.1.terms"] == "opened and not_opened cannot both hold"
+    assert "'third' sends sms" in problems["steps.3.terms"]
     shape = client.post("/v1/mailings", json={"id": "Bad Id", "name": "n" * 201, "steps": []})
     assert shape.status_code == 422
-    assert {p["loc"] for p in shape.json()["detail"]} == {"body.id", "body.name", "body.steps"}
+    assert {p["loc"] for p in shape.json()["detail"]} == {"id", "name", "steps"}
     assert client.get("/v1/mailings/bad").status_code == 404
     checked = client.post("/v1/mailings/validate", json=bad).json()
     assert checked["valid"] is False
@@ -760,10 +760,10 @@ def test_a_conversion_window_or_delay_too_long_is_refused_not_a_500(engine, sett
     }
     refused = client.post("/v1/mailings", json=document)
     assert refused.status_code == 422, refused.text
-    assert [p["loc"] for p in refused.json()["detail"]] == ["body.steps.1.when.delay"]
+    assert [p["loc"] for p in refused.json()["detail"]] == ["steps.1.when.delay"]
     document["steps"].pop()
     refused = client.post("/v1/mailings", json=document)
-    assert [p["loc"] for p in refused.json()["detail"]] == ["body.steps.0.conversion.within"]
+    assert [p["loc"] for p in refused.json()["detail"]] == ["steps.0.conversion.within"]
 
 
 def test_a_paced_twilio_batch_heartbeats_from_its_worker_threads(engine):
