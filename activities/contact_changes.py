@@ -9,20 +9,14 @@ events (domain.contact_change_events) and appends them, all in one transaction."
 import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.contact_change_events import (
-    ChangeContext,
-    InvalidChange,
-    change_event_id,
-    change_events,
-    change_prefix,
-)
+from domain.change_ids import change_event_id, change_prefix, indexed_change_event_id
+from domain.contact_change_events import ChangeContext, InvalidChange, change_events
 from domain.contracts.actions import CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest
 from domain.contracts.contact_changes import ContactChangeOutcome, ContactChangeRequest
 from domain.events import ContactEvent, EventType
@@ -44,7 +38,7 @@ class ContactChangeActivities:
     async def change_contact(self, request: ContactChangeRequest) -> ContactChangeOutcome:
         try:
             event = ContactEvent(
-                event_id=f"journey:{uuid5(NAMESPACE_URL, request.idempotency_key)}",
+                event_id=change_event_id(request.idempotency_key, request.origin),
                 type=EventType(request.event_type),
                 contact_id=request.contact_id,
                 occurred_at=datetime.now(UTC),
@@ -88,7 +82,7 @@ class ContactChangeActivities:
     def _apply(self, request: ActionRequest, step) -> tuple[list[ContactEvent], list[ContactEvent]]:
         """(the run's events, those this attempt appended). One transaction: the reads
         the step depends on, the lead router's turn and the append commit together."""
-        prefix = change_prefix(request.idempotency_key)
+        prefix = change_prefix(request.idempotency_key, request.origin)
         try:
             with self.engine.begin() as conn:
                 # First, so concurrent assignments queue on the router's row (take_turn).
@@ -116,7 +110,7 @@ class ContactChangeActivities:
             raise _invalid(str(exc)) from None
         batch = [
             ContactEvent(
-                event_id=change_event_id(request.idempotency_key, index),
+                event_id=indexed_change_event_id(request.idempotency_key, index, request.origin),
                 type=kind,
                 contact_id=request.contact_id,
                 occurred_at=context.now,

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import ValidationError
 
@@ -53,16 +52,6 @@ class ChangeContext:
     open_orders: tuple[OpenOrder, ...] = ()
     collections: tuple[str, ...] = ()  # transaction ids in collections
     assigned_owner: str | None = None  # the lead router's pick, for add_to_lead_router
-
-
-def change_event_id(idempotency_key: str, index: int) -> str:
-    """The id of the index-th event of a step run: the same on every retry, so a retried
-    append is a no-op. The shared prefix finds a run's events again (change_prefix)."""
-    return f"{change_prefix(idempotency_key)}{index}"
-
-
-def change_prefix(idempotency_key: str) -> str:
-    return f"journey:{uuid5(NAMESPACE_URL, idempotency_key)}/"
 
 
 def change_events(step: StepBase, ctx: ChangeContext) -> list[Change]:

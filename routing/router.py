@@ -20,7 +20,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.conditions import Condition, ContactSnapshot, evaluate, fact_groups, lead_event_names
-from domain.events import ContactEvent, EventType, payload_size
+from domain.events import ContactEvent, payload_size
 from domain.flow import Flow
 from domain.journey import (
     JOURNEY_WORKFLOW,
@@ -33,6 +33,7 @@ from projections import journey_index as index
 from projections.contacts import read_snapshot
 from projections.live_flows import DEFAULT_CACHE_SIZE, LiveFlows
 from routing.breaker import Breaker, never_sent
+from routing.heard import MAX_SIGNAL_PAYLOAD_BYTES, for_journey, made_by_itself, sent_by
 from routing.index_keeper import IndexKeeper
 from routing.signals import describe_if_any, is_running, signal_if_running
 from telemetry.metrics import JOURNEYS_STARTED
@@ -46,39 +47,6 @@ RPC_TIMEOUT = timedelta(seconds=10)
 # Which enrollment started a journey run, so a retried enrollment can recognise its own
 # finished journey (see Router.enroll). An event or enrollment id: no personal data.
 ENROLLMENT_MEMO = "dripstone_enrollment_id"
-# Temporal refuses a payload over 2 MB. Journeys are sent little of an event (see
-# for_journey) and the edge refuses big events, but one stored before that limit (a
-# custom event with a huge name) must not be retried forever: it becomes a dead letter.
-MAX_SIGNAL_PAYLOAD_BYTES = 1_500_000
-
-
-def for_journey(event: ContactEvent) -> ContactEvent:
-    """What a journey is sent of an event: ids, type and time, and a custom event's name
-    (wait-for-event matches on it); never the rest of the payload. Form fields, addresses
-    and message bodies stay in the event store, where activities read them by id, so
-    Temporal's history holds as little personal data as possible (and that encrypted)."""
-    payload = (
-        {"name": event.payload["name"]}
-        if event.type == "custom" and "name" in event.payload
-        else {}
-    )
-    return event.model_copy(update={"payload": payload})
-
-
-def sent_by(journey: index.IndexedJourney, event: ContactEvent) -> bool:
-    """The message.sent of a journey's own send (its ledger key starts with the journey's
-    workflow and enrollment ids, domain.journey.idempotency_key). The journey is not
-    signalled with it: its step already knows the send went out, and the signal cost a
-    workflow task per send; after the last step it landed while the journey completed,
-    which the server refuses (a failed workflow task in every such history, and the run
-    replayed from the start). Other journeys of the contact still hear it; a key folded
-    into a digest may not match, and then the journey hears it, as before."""
-    if event.type != EventType.MESSAGE_SENT:
-        return False
-    key = event.payload.get("message_key")
-    return isinstance(key, str) and key.startswith(
-        f"{journey.workflow_id}/{journey.enrollment_id}/"
-    )
 
 
 class Undeliverable(ValueError):
@@ -172,7 +140,9 @@ class Router:
         calls += [
             self._signal(j, event, "signalled")
             for j in journeys
-            if j.workflow_id not in reached and not sent_by(j, event)
+            if j.workflow_id not in reached
+            and not sent_by(j, event)
+            and not made_by_itself(j, event)
         ]
         # Journeys are independent, so their calls go out together.
         results = await asyncio.gather(*calls, return_exceptions=True)

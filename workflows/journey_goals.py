@@ -4,7 +4,7 @@ order, and a conversion, attributed once per enrollment to the last step reached
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.contracts.contact_changes import ContactChangeRequest
+    from domain.contracts.contact_changes import ContactChangeOutcome, ContactChangeRequest
     from domain.events import EventType
     from domain.journey import (
         TRAIL_LIMIT,
@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.step_table import CONTACT_EVENT
     from domain.steps.flow_control import Goal
-    from workflows.journey_progress import JourneyProgressReports
+    from workflows.journey_own_changes import JourneyOwnChanges
     from workflows.journey_steps import Next
 
 
@@ -25,7 +25,7 @@ def _position(flow, step_id: str) -> int:
     return next((i for i, step in enumerate(flow.steps) if step.id == step_id), -1)
 
 
-class JourneyGoals(JourneyProgressReports):
+class JourneyGoals(JourneyOwnChanges):
     """Runs with JourneySteps (_call, _coded) and JourneyWaits (_holds) in JourneyWorkflow."""
 
     _input: JourneyInput
@@ -56,23 +56,24 @@ class JourneyGoals(JourneyProgressReports):
         )
         # One event per enrollment (its id derives from this key), so a retry or a replay
         # never counts a conversion twice.
-        await self._call(
-            CONTACT_EVENT,
-            ContactChangeRequest(
-                idempotency_key=f"{self._key(goal, 0)}/converted",
-                contact_id=self._input.contact_id,
-                event_type=EventType.JOURNEY_CONVERTED,
-                payload={
-                    "flow_id": self._input.flow.id,
-                    "flow_version": self._input.flow.version,
-                    "goal_step": goal.id,
-                    "step_id": attributed,
-                    "journey_id": workflow.info().workflow_id,
-                    "enrollment_id": self._input.enrollment_id,
-                },
-            ),
-            f"conversion at {goal.describe()}",
+        request = ContactChangeRequest(
+            idempotency_key=f"{self._key(goal, 0)}/converted",
+            contact_id=self._input.contact_id,
+            event_type=EventType.JOURNEY_CONVERTED,
+            payload={
+                "flow_id": self._input.flow.id,
+                "flow_version": self._input.flow.version,
+                "goal_step": goal.id,
+                "step_id": attributed,
+                "journey_id": workflow.info().workflow_id,
+                "enrollment_id": self._input.enrollment_id,
+            },
+            origin=self._origin(),
         )
+        done = await self._call(
+            CONTACT_EVENT, request, f"conversion at {goal.describe()}", ContactChangeOutcome
+        )
+        self._hear_own(request, done)
         state.trail = (
             state.trail
             + [

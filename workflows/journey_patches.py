@@ -9,9 +9,12 @@ BUNDLED without asking again (and sends through the outbox as local activities).
 journey's end (`_batched`, see workflows/journey_progress.py); a run with it records no
 v8 marker. "journey-patches-v10" is v9 and one more: the step and status search
 attributes are held with the reports and upserted once with them (`_shown_late`).
+"journey-patches-v11" is v10 and one more: the journey hears its own contact changes
+in the step that made them, not from the router (`_owns_changes`, see
+workflows/journey_own_changes.py).
 Runs from before v8 (stored histories, journeys in flight) find no bundle marker and
-ask each patch as they always did; v8, v9 and v10 runs find theirs: all replay as
-recorded. Roll forward only: a release without v10 cannot replay a v10 run."""
+ask each patch as they always did; v8 to v11 runs find theirs: all replay as
+recorded. Roll forward only: a release without v11 cannot replay a v11 run."""
 
 from temporalio import workflow
 
@@ -43,12 +46,14 @@ class JourneyPatches:
     _bundled: bool = False
     _batched: bool = False  # step reports batched (journey-patches-v9)
     _shown_late: bool = False  # search attributes upserted with the reports (v10)
+    _owns_changes: bool = False  # its own contact changes heard without the router (v11)
 
     def _ask_bundle(self) -> bool:
         # Names spelled out: patches/catalogue.py reads patch names from the source.
         # Newest first: a run that has it records no older marker; older runs replay
         # their own (asking a patch their history lacks records nothing on replay).
-        self._shown_late = workflow.patched("journey-patches-v10")
+        self._owns_changes = workflow.patched("journey-patches-v11")
+        self._shown_late = self._owns_changes or workflow.patched("journey-patches-v10")
         self._batched = self._shown_late or workflow.patched("journey-patches-v9")
         self._bundled = self._batched or workflow.patched("journey-patches-v8")
         return self._bundled

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.step_outcomes import StepOutcome
     from domain.step_table import (
+        CONTACT_CHANGE,
         CONTACT_EVENT,
         ERROR_CODES,
         SEND_EMAIL,
@@ -53,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
         WaitForEvent,
     )
     from domain.steps.messaging import SendEmail, SendSms
-    from workflows.journey_progress import JourneyProgressReports
+    from workflows.journey_own_changes import JourneyOwnChanges
     from workflows.retries import retry_policy
 
 Next = tuple[str, str | None]  # (outcome text, id of the step to go to next)
@@ -61,7 +62,7 @@ Next = tuple[str, str | None]  # (outcome text, id of the step to go to next)
 DEFAULT_CODES = {"routing": "branched", "wait": "waited"}
 
 
-class JourneySteps(JourneyProgressReports):
+class JourneySteps(JourneyOwnChanges):
     _input: JourneyInput
     _state: JourneyState
     _action_result: tuple[str | None, str | None]
@@ -249,6 +250,7 @@ class JourneySteps(JourneyProgressReports):
             if outcome is None:
                 raise
             return outcome
+        self._hear_own(request, result)
         if isinstance(result, (SendOutcome, ActionOutcome)):
             return StepOutcome(
                 status=result.status, reason=result.reason, reason_code=result.reason_code
@@ -321,6 +323,7 @@ class JourneySteps(JourneyProgressReports):
             contact_id=self._input.contact_id,
             event_type=event_type,
             payload={"tag": tag},
+            origin=self._origin(),
         )
 
     def _action_request(self, step: Step, visit: int) -> ActionRequest:
@@ -331,4 +334,6 @@ class JourneySteps(JourneyProgressReports):
             step_id=step.id,
             contact_id=self._input.contact_id,
             step=step.model_dump(mode="json"),
+            # Only contact changes append events the journey hears as its own.
+            origin=self._origin() if spec(step.kind).call is CONTACT_CHANGE else None,
         )

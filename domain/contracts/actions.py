@@ -18,6 +18,11 @@ class ActionRequest(BaseModel):
     step_id: str
     contact_id: str
     step: dict[str, Any] = Field(description="The step, model_dump(mode='json').")
+    origin: str | None = Field(
+        default=None,
+        description="domain.change_ids.journey_origin of a journey that takes its own "
+        "contact changes into its inbox; marks their event ids (None: unmarked).",
+    )
 
     def parsed_step(self) -> Step:
         return STEP_ADAPTER.validate_python(self.step)

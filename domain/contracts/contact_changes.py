@@ -10,6 +10,9 @@ class ContactChangeRequest(BaseModel):
     contact_id: str
     event_type: str
     payload: dict[str, Any]
+    # domain.change_ids.journey_origin, from journeys that take their own changes into
+    # their inbox (the router then does not signal them back); None from older ones.
+    origin: str | None = None
 
 
 class ContactChangeOutcome(BaseModel):

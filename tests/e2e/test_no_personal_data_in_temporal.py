@@ -233,7 +233,7 @@ async def test_journeys_leave_no_personal_data_in_the_temporal_database(engine, 
     assert refused.status_code == 401 and service.status_code == 403
     assert decoded.status_code == 200
     plain = b"".join(base64.b64decode(p.get("data", "")) for p in decoded.json()["payloads"])
-    # Journeys are sent ids, not the event's payload (routing.router.for_journey), so the
+    # Journeys are sent ids, not the event's payload (routing.heard.for_journey), so the
     # form fields never reach Temporal at all; what does (a failure quoting the contact's
     # address) reads in plain text through the codec, for ops with a codec key.
     assert crowd[0]["field"].encode() not in plain

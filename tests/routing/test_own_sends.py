@@ -1,4 +1,4 @@
-"""A journey is not signalled with the message.sent of its own send (routing.router
+"""A journey is not signalled with the message.sent of its own send (routing.heard
 sent_by): the step already knows, and the signal cost a workflow task per send, and a
 failed one when it landed as the journey completed. The contact's other journeys still
 hear it."""

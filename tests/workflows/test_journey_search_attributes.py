@@ -84,7 +84,7 @@ async def test_step_and_status_are_upserted_only_when_they_change(
     ]
     # Asked through the bundle (workflows/journey_patches.py): its one marker, no other.
     patches = [m for m in markers if m.marker_name == "core_patch"]
-    assert len(patches) == 1 and b"journey-patches-v10" in patches[0].SerializeToString()
+    assert len(patches) == 1 and b"journey-patches-v11" in patches[0].SerializeToString()
 
 
 RETRYING = {
