@@ -24,17 +24,14 @@ import asyncio
 import json
 import os
 import secrets
-import statistics
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import Engine
 from temporalio.client import Client
 
@@ -43,6 +40,8 @@ from bench import api_load, wakeup
 from bench.api_server import ApiServer, quiet_logs
 from bench.cpu import dev_server_pid, tree_cpu
 from bench.enrollment import run_on_dev_server
+from bench.routing_figures import Measurement, Options, RoutingBenchResult
+from bench.routing_report import render
 from domain.flow import Flow, FlowStatus
 from dripstone_client import AsyncDripstone
 from projections import flow_lifecycle
@@ -53,88 +52,8 @@ from settings import Settings
 
 app = typer.Typer(add_completion=False)
 
-RATIO_TARGET = 0.9
-SQLITE_RATE_TARGET = 3000.0
-WAKE_P99_TARGET_MS = 250.0
 # The generated histories are made once under this prefix, then relabelled per measurement.
 TEMPLATE = "rtpl0"
-
-
-@dataclass
-class Options:
-    events: int = 20_000
-    flow_counts: tuple[int, ...] = (1, 10, 50)
-    rounds: int = 2
-    batch_size: int = 500
-    lanes: int = 4
-    warmup_events: int = 2000
-    wake_journeys: int = 100
-    wake_gap: float = 0.1
-    api_workers: int = 1
-
-
-@dataclass
-class Measurement:
-    flows: int  # bench flows live during the measurement
-    live: int  # every live flow the router saw (the bench's, plus any already there)
-    round: int
-    run: api_load.IngestRun
-    routed: int  # journeys the events reached or started: 0 expected
-    cpu_api: float | None = None  # CPU seconds of the API process
-    cpu_server: float | None = None  # of the dev server, when it runs on this machine
-
-    @property
-    def rate(self) -> float:
-        return self.run.rate
-
-    def cpu_ms_per_1k(self, which: str) -> float | None:
-        """CPU per 1,000 events, in ms: of the API process ("api") or the dev server."""
-        cpu = getattr(self, f"cpu_{which}")
-        return 1000 * cpu / self.run.events * 1000 if cpu is not None and self.run.events else None
-
-
-@dataclass
-class RoutingBenchResult:
-    dialect: str
-    options: Options
-    measurements: list[Measurement]
-    wake: wakeup.WakeFigures
-    wake_live: int  # live flows during the wake-up part (the bench's and the wait flow)
-    prefix: str  # of every id the run made (flows, contacts, events)
-    problems: list[str] = field(default_factory=list)
-
-    def of(self, flows: int) -> list[Measurement]:
-        return [m for m in self.measurements if m.flows == flows]
-
-    def rate(self, flows: int) -> float:
-        """The median round. With the default 2 rounds (one up, one down) that is the
-        mean of two rounds placed symmetrically in time, so a steady drift (the database
-        growing, a neighbour's load rising) cancels out; "best" would not cancel it."""
-        rates = [m.rate for m in self.of(flows)]
-        return statistics.median(rates) if rates else 0.0
-
-    @property
-    def ratio(self) -> float:
-        low, high = min(self.options.flow_counts), max(self.options.flow_counts)
-        return self.rate(high) / self.rate(low) if self.rate(low) else 0.0
-
-    def cpu_ms(self, flows: int, which: str = "api") -> float | None:
-        """CPU per 1,000 events over every round of `flows`, in ms: of the API process
-        ("api") or the dev server ("server")."""
-        rounds = self.of(flows)
-        spent = [getattr(m, f"cpu_{which}") for m in rounds]
-        events = sum(m.run.events for m in rounds)
-        if not rounds or None in spent or not events:
-            return None
-        return 1000 * sum(spent) / events * 1000
-
-    @property
-    def cpu_ratio(self) -> float | None:
-        """API CPU per event with the fewest flows / with the most: like `ratio`, 1.0
-        means the flows cost nothing; it moves less with a neighbour's load."""
-        low, high = min(self.options.flow_counts), max(self.options.flow_counts)
-        a, b = self.cpu_ms(low), self.cpu_ms(high)
-        return a / b if a is not None and b else None
 
 
 def schedule(flow_counts: tuple[int, ...], rounds: int) -> list[tuple[int, int]]:
@@ -333,127 +252,6 @@ async def run(
     return RoutingBenchResult(
         engine.dialect.name, options, measurements, wake, wake_live, prefix, problems + wake.missed
     )
-
-
-def _verdict(ok: bool) -> str:
-    return "[green]met[/green]" if ok else "[red]not met[/red]"
-
-
-def render(result: RoutingBenchResult, console: Console) -> None:
-    o = result.options
-    sqlite = result.dialect == "sqlite"
-    table = Table(
-        title=f"Dripstone routing benchmark on {result.dialect}: POST /v1/events/batch "
-        f"({o.batch_size}/request, {o.lanes} senders), routing on; "
-        f"median of {o.rounds} round(s) per flow count"
-    )
-    for name, justify in (
-        ("Figure", "left"),
-        ("Value", "right"),
-        ("Target", "right"),
-        ("", "left"),
-        ("Detail", "left"),
-    ):
-        table.add_column(name, justify=justify)
-    for count in sorted(o.flow_counts):
-        rounds = result.of(count)
-        if not rounds:
-            continue
-        rate = result.rate(count)
-        rates = ", ".join(f"{m.rate:,.0f}" for m in rounds)
-        cpu = result.cpu_ms(count)
-        table.add_row(
-            f"Ingest with {count} live flow{'s' if count != 1 else ''}",
-            f"{rate:,.0f} ev/s",
-            f">= {SQLITE_RATE_TARGET:,.0f}" if sqlite else "",
-            _verdict(rate >= SQLITE_RATE_TARGET) if sqlite else "",
-            f"rounds {rates} ev/s" + (f"; API CPU {cpu:,.0f} ms/1k ev" if cpu is not None else ""),
-        )
-    low, high = min(o.flow_counts), max(o.flow_counts)
-    table.add_row(
-        f"  ratio rate({high}) / rate({low})",
-        f"{result.ratio:.2f}",
-        f">= {RATIO_TARGET}",
-        _verdict(result.ratio >= RATIO_TARGET),
-        "of the medians above",
-    )
-    if result.cpu_ratio is not None:
-        table.add_row(
-            f"  API CPU per event, {low} / {high} flows",
-            f"{result.cpu_ratio:.2f}",
-            "",
-            "",
-            "1.00 = the flows cost nothing; steadier than wall time",
-        )
-    wake = result.wake
-    summary = wake.summary("wake_ms")
-    if summary:
-        table.add_row(
-            "Wake-up: event POSTed -> next action, p50 / p99",
-            f"{summary['p50']:,.0f} / {summary['p99']:,.0f} ms",
-            f"p99 < {WAKE_P99_TARGET_MS:,.0f} ms",
-            _verdict(summary["p99"] < WAKE_P99_TARGET_MS),
-            f"max {summary['max']:,.0f} ms, {len(wake.wake_ms)} journeys, "
-            f"{result.wake_live} live flows",
-        )
-    accepted = wake.summary("accepted_ms")
-    if accepted:
-        table.add_row(
-            "  POST /v1/events answered (202), p50 / p99",
-            f"{accepted['p50']:,.0f} / {accepted['p99']:,.0f} ms",
-            "",
-            "",
-            f"max {accepted['max']:,.0f} ms",
-        )
-    console.print(table)
-    console.print(_rounds(result))
-    for problem in result.problems[:20]:
-        console.print(f"[red]problem:[/red] {problem}")
-    if len(result.problems) > 20:
-        console.print(f"[red]... and {len(result.problems) - 20} more problems[/red]")
-
-
-def _rounds(result: RoutingBenchResult) -> Table:
-    table = Table(
-        title="Measurements, in the order run (after an untimed warm-up)",
-        caption="up: flows published; down: paused. Fresh contacts each time.",
-    )
-    for name in (
-        "Round",
-        "Flows",
-        "Live",
-        "Events",
-        "Seconds",
-        "ev/s",
-        "Requests",
-        "API CPU ms/1k ev",
-        "server",
-        "API busy",
-    ):
-        table.add_column(name, justify="right")
-
-    def cpu(value: float | None) -> str:
-        return f"{value:,.0f}" if value is not None else "-"
-
-    for m in result.measurements:
-        busy = (
-            f"{100 * m.cpu_api / m.run.seconds:.0f}% of a core"
-            if m.cpu_api is not None and m.run.seconds
-            else "-"
-        )
-        table.add_row(
-            str(m.round),
-            str(m.flows),
-            str(m.live),
-            f"{m.run.events:,}",
-            f"{m.run.seconds:,.2f}",
-            f"{m.rate:,.0f}",
-            str(m.run.requests),
-            cpu(m.cpu_ms_per_1k("api")),
-            cpu(m.cpu_ms_per_1k("server")),
-            busy,
-        )
-    return table
 
 
 @app.command()
