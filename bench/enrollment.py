@@ -1,4 +1,5 @@
-"""`python -m bench.enrollment`: on one Temporal dev server, one worker and one HTTP API
+"""`python -m bench.enrollment`: on one Temporal dev server, one worker (with the
+dispatcher `python -m worker` runs beside it, bench/bench_worker.py) and one HTTP API
 process, measure in the same run (see bench/README.md):
 
 1. journeys/s enrolling N contacts into a 3-step flow, next to a bare workflow running
@@ -30,12 +31,11 @@ from rich.console import Console
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-import worker as production
 from bench import api_load, enroll_load, wakeup
 from bench.api_server import ROOT, ApiServer, quiet_logs
 from bench.bare_workflow import BareWorkflow
+from bench.bench_worker import production_worker
 from bench.cpu import dev_server_pid
 from bench.enrollment_report import render
 from bench.history_cost import load, save
@@ -43,7 +43,6 @@ from codec.converter import data_converter
 from codec.keys import new_key
 from dripstone_client import AsyncDripstone
 from projections.database import make_engine, migrate
-from routing.router import Router
 from settings import Settings
 from workflows import search_attributes as sa
 
@@ -75,16 +74,6 @@ class EnrollmentBenchResult:
     wake: wakeup.WakeFigures
 
 
-def bench_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
-    """The production worker, with the bare workflow registered beside the journeys."""
-    return production.build_worker(
-        client,
-        settings,
-        production.activities_for(settings, engine, client),
-        extra_workflows=(BareWorkflow,),
-    )
-
-
 async def run(
     client: Client,
     engine: Engine,
@@ -114,8 +103,9 @@ async def run(
         api_key=api_key,
         log_path=work_dir / "api.log",
     )
-    async with bench_worker(client, settings, engine):
-        router = Router(client, engine, settings.task_queue, local_sends=settings.local_sends)
+    async with production_worker(
+        client, settings, engine, extra_workflows=(BareWorkflow,)
+    ) as router:
         say(f"1/3 enrolling {options.contacts:,} journeys and {options.contacts:,} bare runs")
         enrollment = await enroll_load.measure(
             router,
