@@ -107,3 +107,49 @@ async def test_changes_in_the_last_steps_are_heard_once_and_the_journey_complete
     assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) == 1
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in kinds
     assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+
+
+# A wait after the step that made the change: the change came before the wait began.
+WAITS_FOR_ITS_OWN = {
+    "id": "own-change-waiter",
+    "steps": [
+        {"id": "tag", "kind": "add_tag", "tag": "trial"},
+        {
+            "id": "listen",
+            "kind": "wait_for_event",
+            "event": "contact.tag_added",
+            "timeout": "1d",
+            "count_earlier_events": True,
+            "on_event": "heard",
+            "on_timeout": "deaf",
+        },
+        {"id": "heard", "kind": "exit", "reason": "heard its own tag"},
+        {"id": "deaf", "kind": "exit", "reason": "heard nothing"},
+    ],
+}
+
+
+async def test_a_wait_after_its_own_change_counts_it_as_an_earlier_event(
+    time_skipping_env, engine, settings
+):
+    env = time_skipping_env
+    ingest(engine, contact("oc3", email="oc3@example.com"))
+    async with journey_worker(env.client, engine, settings) as router:
+        early = await start(router, engine, flow_from(WAITS_FOR_ITS_OWN), "oc3")
+        counted = await journey_result(env, early)
+        strict = flow_from(
+            {
+                **WAITS_FOR_ITS_OWN,
+                "id": "own-change-strict",
+                "steps": [
+                    WAITS_FOR_ITS_OWN["steps"][0],
+                    {**WAITS_FOR_ITS_OWN["steps"][1], "count_earlier_events": False},
+                    *WAITS_FOR_ITS_OWN["steps"][2:],
+                ],
+            }
+        )
+        late = await start(router, engine, strict, "oc3")
+        timed_out = await journey_result(env, late)
+    assert counted.exit_reason == "heard its own tag", counted.trail
+    # In order: the tag was made before the wait began (docs/flow-language.md).
+    assert timed_out.exit_reason == "heard nothing", timed_out.trail
