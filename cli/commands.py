@@ -138,12 +138,10 @@ def _last_outcome(row) -> str:
 def _now_text(wait, retry) -> str:
     parts = []
     if wait is not None:
-        until = (
-            f" until {wait.until_local:%Y-%m-%d %H:%M} {wait.zone} "
-            f"({wait.until:%Y-%m-%d %H:%M} UTC)"
-            if wait.until
-            else ""
-        )
+        local = f"{wait.until_local:%Y-%m-%d %H:%M} {wait.zone}" if wait.until else ""
+        utc = f"{wait.until:%Y-%m-%d %H:%M} UTC" if wait.until else ""
+        # The contact's own time, and UTC beside it unless that is the same thing.
+        until = f" until {local}" + (f" ({utc})" if utc != local else "") if wait.until else ""
         held = "paused (moves on only when resumed); " if wait.paused else ""
         parts.append(f"{held}{wait.reason}{until}")
     if retry is not None:

@@ -4,6 +4,7 @@ enrollment's suffix), then every journey of the flow with --all, as a durable op
 whose progress is shown (the CLI runs in a thread, with its own event loop and client)."""
 
 import asyncio
+import re
 
 import pytest
 
@@ -65,7 +66,9 @@ async def test_one_contact_then_every_journey_of_the_flow(
         states = await asyncio.gather(*(journey_result(env, j) for j in journeys))
     # Where each journey is and until when, in the contact's zone (none: the default, UTC).
     assert listed.stdout.count("a delay of 4w2d until") == 2, listed.stdout
-    assert "UTC (" in listed.stdout
+    # In UTC already, so the time is not repeated "(... UTC)" beside it.
+    assert re.search(r"until \d{4}-\d\d-\d\d \d\d:\d\d UTC", listed.stdout), listed.stdout
+    assert "UTC (" not in listed.stdout
     assert "pause sent to 2 journey(s) of contact 'cli-j1' in flow 'cli-again'" in paused.stdout
     assert "resume sent to 2 journey(s)" in resumed.stdout
     assert "contact 'cli-none' has no running journey in flow 'cli-again'" in nobody.stdout
