@@ -26,7 +26,7 @@ from domain.validation.content import templated_fields
 from projections import change_state
 from projections.contacts import load_snapshot
 from projections.dispatch_bell import BELL
-from projections.event_store import append, ingest_for_dispatch
+from projections.event_store import append
 
 
 class ContactChangeActivities:
@@ -54,8 +54,21 @@ class ContactChangeActivities:
         # A change made by one journey is an event like any other: it can start or wake
         # journeys of other flows (e.g. a contact.tag_added trigger). Its dispatch record
         # gets it routed by the dispatcher, even if this attempt dies right after.
-        appended = await asyncio.to_thread(ingest_for_dispatch, self.engine, [event])
-        return ContactChangeOutcome(event_id=event.event_id, appended=bool(appended))
+        event_id, appended = await asyncio.to_thread(self._append_one, request, event)
+        return ContactChangeOutcome(event_id=event_id, appended=appended)
+
+    def _append_one(self, request: ContactChangeRequest, event: ContactEvent) -> tuple[str, bool]:
+        """(the step run's event id, whether this attempt appended it). A run that an
+        older journey began unmarked (the journey reset to its start, a first task retried
+        across a deploy) keeps the event it stored then: the change is never made twice."""
+        with self.engine.begin() as conn:
+            unmarked = change_event_id(request.idempotency_key)
+            if request.origin is not None and change_state.is_stored(conn, unmarked):
+                return unmarked, False
+            appended = append(conn, [event], dispatch=True, fast_path=False)
+        if appended:
+            BELL.ring()  # after the commit, so the dispatcher finds the row
+        return event.event_id, bool(appended)
 
     @activity.defn(name=CONTACT_CHANGE_ACTIVITY)
     async def apply_contact_change(self, request: ActionRequest) -> ActionOutcome:
@@ -82,7 +95,10 @@ class ContactChangeActivities:
     def _apply(self, request: ActionRequest, step) -> tuple[list[ContactEvent], list[ContactEvent]]:
         """(the run's events, those this attempt appended). One transaction: the reads
         the step depends on, the lead router's turn and the append commit together."""
-        prefix = change_prefix(request.idempotency_key, request.origin)
+        # Unmarked too: a run an older journey began keeps what it stored (_append_one).
+        prefixes = [change_prefix(request.idempotency_key, request.origin)]
+        if request.origin is not None:
+            prefixes.append(change_prefix(request.idempotency_key))
         try:
             with self.engine.begin() as conn:
                 # First, so concurrent assignments queue on the router's row (take_turn).
@@ -91,7 +107,14 @@ class ContactChangeActivities:
                     if isinstance(step, AddToLeadRouter)
                     else None
                 )
-                earlier = change_state.stored_run(conn, request.contact_id, prefix)
+                earlier = next(
+                    (
+                        run
+                        for p in prefixes
+                        if (run := change_state.stored_run(conn, request.contact_id, p))
+                    ),
+                    None,
+                )
                 if earlier:
                     # A retry of a run that committed: leaving by an exception rolls
                     # back, which gives back the router turn just taken.

@@ -6,14 +6,19 @@ A journey that takes its own changes into its inbox (journey-patches-v11) sends 
 `origin` with the request, and the id starts with it: the router then does not signal
 that journey with what it made itself (a signal and a workflow task per change, and,
 after the last step, a task the server refuses because it landed as the journey
-completed). Every other journey of the contact still hears the event. Ids are digests:
+completed). Every other journey of the contact still hears the event. A step run an
+older journey began unmarked keeps its unmarked events when it runs again marked (the
+activities look for both), so no change is made twice. Ids are digests:
 workflow ids name the contact, and event ids are shown to API users."""
 
 from __future__ import annotations
 
 from uuid import NAMESPACE_URL, uuid5
 
-_PREFIX = "journey:"
+# Only journeys write events under it: the edge refuses it (domain.events.parse_event),
+# or an event sent in could pass for a journey's own and not reach it.
+JOURNEY_EVENT_PREFIX = "journey:"
+_PREFIX = JOURNEY_EVENT_PREFIX
 
 
 def journey_origin(workflow_id: str, enrollment_id: str) -> str:

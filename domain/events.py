@@ -9,6 +9,7 @@ from uuid import NAMESPACE_URL
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 
+from domain.change_ids import JOURNEY_EVENT_PREFIX
 from domain.event_payloads import EventType, Payload  # noqa: F401  (re-exported)
 from domain.identifiers import ContactId, EventId
 from domain.payload_schemas import PAYLOAD_SCHEMAS
@@ -85,6 +86,15 @@ def parse_event(
         event = ContactEvent.model_validate(raw)
     except ValidationError as exc:
         raise EventRejected([(_field_path(e["loc"]), e["msg"]) for e in exc.errors()]) from None
+    if event.event_id.startswith(JOURNEY_EVENT_PREFIX):
+        raise EventRejected(
+            [
+                (
+                    "event_id",
+                    f"ids starting with {JOURNEY_EVENT_PREFIX!r} are kept for the events journeys write",
+                )
+            ]
+        )
     schema = PAYLOAD_SCHEMAS.get(event.type)
     if schema is None:
         known = ", ".join(sorted(PAYLOAD_SCHEMAS))

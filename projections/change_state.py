@@ -32,6 +32,13 @@ def stored_run(conn: Connection, contact_id: str, prefix: str) -> list[ContactEv
     return [e for e in read_contact(conn, contact_id) if e.event_id in wanted]
 
 
+def is_stored(conn: Connection, event_id: str) -> bool:
+    return (
+        conn.execute(select(events.c.event_id).where(events.c.event_id == event_id)).first()
+        is not None
+    )
+
+
 def open_orders(conn: Connection, contact_id: str) -> tuple[OpenOrder, ...]:
     rows = conn.execute(
         select(orders.c.order_id, orders.c.product)

@@ -4,7 +4,6 @@ already know of."""
 
 from domain.change_ids import journey_origin, made_by
 from domain.events import ContactEvent, EventType
-from projections import journey_index as index
 
 # Temporal refuses a payload over 2 MB. Journeys are sent little of an event (see
 # for_journey) and the edge refuses big events, but one stored before that limit (a
@@ -25,7 +24,7 @@ def for_journey(event: ContactEvent) -> ContactEvent:
     return event.model_copy(update={"payload": payload})
 
 
-def sent_by(journey: index.IndexedJourney, event: ContactEvent) -> bool:
+def sent_by(workflow_id: str, enrollment_id: str, event: ContactEvent) -> bool:
     """The message.sent of a journey's own send (its ledger key starts with the journey's
     workflow and enrollment ids, domain.journey.idempotency_key). The journey is not
     signalled with it: its step already knows the send went out, and the signal cost a
@@ -36,14 +35,21 @@ def sent_by(journey: index.IndexedJourney, event: ContactEvent) -> bool:
     if event.type != EventType.MESSAGE_SENT:
         return False
     key = event.payload.get("message_key")
-    return isinstance(key, str) and key.startswith(
-        f"{journey.workflow_id}/{journey.enrollment_id}/"
-    )
+    return isinstance(key, str) and key.startswith(f"{workflow_id}/{enrollment_id}/")
 
 
-def made_by_itself(journey: index.IndexedJourney, event: ContactEvent) -> bool:
+def made_by_itself(workflow_id: str, enrollment_id: str, event: ContactEvent) -> bool:
     """A contact change the journey appended itself, with its origin in the event id
     (domain.change_ids): it took the event into its inbox already, so a signal would
     only cost a workflow task (and one the server refuses when it lands as the journey
     completes). Journeys that do not mark their changes still hear them."""
-    return made_by(journey_origin(journey.workflow_id, journey.enrollment_id), event.event_id)
+    return made_by(journey_origin(workflow_id, enrollment_id), event.event_id)
+
+
+def its_own(workflow_id: str, enrollment_id: str, event: ContactEvent) -> bool:
+    """An event the journey run (workflow id, enrollment) made itself and is not sent,
+    whichever way the router would reach it: signalled as one of the contact's journeys,
+    or as the running journey of a flow the event triggers."""
+    return sent_by(workflow_id, enrollment_id, event) or made_by_itself(
+        workflow_id, enrollment_id, event
+    )

@@ -33,7 +33,7 @@ from projections import journey_index as index
 from projections.contacts import read_snapshot
 from projections.live_flows import DEFAULT_CACHE_SIZE, LiveFlows
 from routing.breaker import Breaker, never_sent
-from routing.heard import MAX_SIGNAL_PAYLOAD_BYTES, for_journey, made_by_itself, sent_by
+from routing.heard import MAX_SIGNAL_PAYLOAD_BYTES, for_journey, its_own
 from routing.index_keeper import IndexKeeper
 from routing.signals import describe_if_any, is_running, signal_if_running
 from telemetry.metrics import JOURNEYS_STARTED
@@ -140,9 +140,7 @@ class Router:
         calls += [
             self._signal(j, event, "signalled")
             for j in journeys
-            if j.workflow_id not in reached
-            and not sent_by(j, event)
-            and not made_by_itself(j, event)
+            if j.workflow_id not in reached and not its_own(j.workflow_id, j.enrollment_id, event)
         ]
         # Journeys are independent, so their calls go out together.
         results = await asyncio.gather(*calls, return_exceptions=True)
@@ -182,7 +180,12 @@ class Router:
             # In the flow already, from another enrollment: an event reaches that journey,
             # a manual start does not. A row Temporal does not know is healed, then the
             # contact enters (as the re-entry rule allows).
-            if event is None or await self._signal_id(workflow_id, event):
+            if (
+                event is None
+                # A flow triggered by what its own journey made: that journey knows.
+                or its_own(workflow_id, owner, event)
+                or await self._signal_id(workflow_id, event)
+            ):
                 return Routed(enrollment_id, flow.id, workflow_id, "not_reentered")
             await self._heal(workflow_id, owner)
             return await self.enroll(flow, contact_id, enrollment_id, event, redelivery)

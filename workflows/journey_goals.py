@@ -73,7 +73,8 @@ class JourneyGoals(JourneyOwnChanges):
         done = await self._call(
             CONTACT_EVENT, request, f"conversion at {goal.describe()}", ContactChangeOutcome
         )
-        self._hear_own(request, done)
+        if not goal.exit_on_reach:  # a journey that ends here has nothing left to hear
+            self._hear_own(request, done)
         state.trail = (
             state.trail
             + [

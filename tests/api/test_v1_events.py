@@ -101,6 +101,16 @@ def test_an_event_without_an_id_gets_one_and_defaults_to_now(client, engine):
             "contactId",
             "not permitted",
         ),
+        (  # it could pass for a journey's own change and not reach that journey
+            {
+                "event_id": "journey:0b2916ca-d9b9-5bf4-bb04-a2e39ada958f.x",
+                "type": "custom",
+                "contact_id": "c1",
+                "payload": {"name": "x"},
+            },
+            "event_id",
+            "kept for the events journeys write",
+        ),
     ],
 )
 def test_a_bad_event_is_refused_naming_its_field(client, engine, body, loc, fragment):

@@ -153,3 +153,77 @@ async def test_a_wait_after_its_own_change_counts_it_as_an_earlier_event(
     assert counted.exit_reason == "heard its own tag", counted.trail
     # In order: the tag was made before the wait began (docs/flow-language.md).
     assert timed_out.exit_reason == "heard nothing", timed_out.trail
+
+
+# Its conversion goes on (exit_on_reach false) to a wait for that very conversion.
+CARRIES_ON = {
+    "id": "own-change-carries-on",
+    "steps": [
+        {"id": "tag", "kind": "add_tag", "tag": "member"},
+        {
+            "id": "joined",
+            "kind": "goal",
+            "goal": {"kind": "has_tag", "tag": "member"},
+            "exit_on_reach": False,
+        },
+        {
+            "id": "listen",
+            "kind": "wait_for_event",
+            "event": "journey.converted",
+            "timeout": "1d",
+            "count_earlier_events": True,
+            "on_event": "heard",
+            "on_timeout": "deaf",
+        },
+        {"id": "heard", "kind": "exit", "reason": "heard its conversion"},
+        {"id": "deaf", "kind": "exit", "reason": "heard nothing"},
+    ],
+}
+# Triggered by the very change its own journey makes: that journey is not signalled.
+SELF_TRIGGERED = {
+    "id": "own-change-self-triggered",
+    "trigger": {"event": "contact.tag_added", "where": [{"path": "tag", "value": "again"}]},
+    "steps": [
+        {"id": "tag", "kind": "add_tag", "tag": "again"},
+        {"id": "pause", "kind": "wait", "delay": "1h"},
+    ],
+}
+
+
+async def test_a_journey_that_carries_on_hears_its_own_conversion(
+    time_skipping_env, engine, settings
+):
+    env = time_skipping_env
+    ingest(engine, contact("oc4", email="oc4@example.com"))
+    async with journey_worker(env.client, engine, settings) as router:
+        journey = await start(router, engine, flow_from(CARRIES_ON), "oc4")
+        state = await journey_result(env, journey)
+    assert state.conversion is not None and state.conversion.attributed_step == "tag"
+    assert state.exit_reason == "heard its conversion", state.trail
+    assert (await _history_kinds(env, journey)).count(
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ) == 1
+
+
+async def test_an_ending_conversion_leaves_nothing_unheard(time_skipping_env, engine, settings):
+    env = time_skipping_env
+    ingest(engine, contact("oc5", email="oc5@example.com"))
+    async with journey_worker(env.client, engine, settings) as router:
+        journey = await start(router, engine, flow_from(TAGGER), "oc5")
+        state = await journey_result(env, journey)
+    assert state.status == JourneyStatus.CONVERTED
+    assert state.inbox == [] and state.events_seen == 2  # the trigger and its own tag
+
+
+async def test_a_flow_its_own_change_triggers_does_not_signal_the_journey_that_made_it(
+    time_skipping_env, engine, settings
+):
+    env = time_skipping_env
+    ingest(engine, contact("oc6", email="oc6@example.com"))
+    async with journey_worker(env.client, engine, settings) as router:
+        journey = await start(router, engine, flow_from(SELF_TRIGGERED), "oc6")
+        await at_step(env, journey, "pause")
+        state = await journey_result(env, journey)
+    assert [v.step_id for v in state.trail] == ["tag", "pause"]
+    kinds = await _history_kinds(env, journey)
+    assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) == 1
