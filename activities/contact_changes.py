@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.change_ids import change_event_id, change_prefix, indexed_change_event_id
+from domain.change_ids import change_event_id, indexed_change_event_id
 from domain.contact_change_events import ChangeContext, InvalidChange, change_events
 from domain.contracts.actions import CONTACT_CHANGE_ACTIVITY, ActionOutcome, ActionRequest
 from domain.contracts.contact_changes import ContactChangeOutcome, ContactChangeRequest
@@ -25,6 +25,7 @@ from domain.steps.contact_changes import AddToLeadRouter, CancelOpenOrders, Rech
 from domain.validation.content import templated_fields
 from projections import change_state
 from projections.contacts import load_snapshot
+from projections.dialect import lock_contacts
 from projections.dispatch_bell import BELL
 from projections.event_store import append
 
@@ -58,17 +59,22 @@ class ContactChangeActivities:
         return ContactChangeOutcome(event_id=event_id, appended=appended)
 
     def _append_one(self, request: ContactChangeRequest, event: ContactEvent) -> tuple[str, bool]:
-        """(the step run's event id, whether this attempt appended it). A run that an
-        older journey began unmarked (the journey reset to its start, a first task retried
-        across a deploy) keeps the event it stored then: the change is never made twice."""
-        with self.engine.begin() as conn:
-            unmarked = change_event_id(request.idempotency_key)
-            if request.origin is not None and change_state.is_stored(conn, unmarked):
-                return unmarked, False
-            appended = append(conn, [event], dispatch=True, fast_path=False)
-        if appended:
-            BELL.ring()  # after the commit, so the dispatcher finds the row
-        return event.event_id, bool(appended)
+        """(the step run's event id, whether this attempt appended it). An attempt of the
+        same run in the other form (begun unmarked by an older journey, then reset or
+        retried across a deploy to a v11 run, or the reverse) keeps what it stored, so
+        the change is not made twice. Looked for after the append: by then SQLite's write
+        lock (PostgreSQL: the contact's lock) is held, so an attempt that committed
+        first is seen, and one that comes later sees this one."""
+        try:
+            with self.engine.begin() as conn:
+                lock_contacts(conn, [request.contact_id])
+                if not append(conn, [event], dispatch=True, fast_path=False):
+                    return event.event_id, False  # this form stored already: a retry
+                _refuse_other_form(conn, request.idempotency_key, [event], indexed=False)
+        except _AlreadyApplied as other:
+            return other.events[0].event_id, False
+        BELL.ring()  # after the commit, so the dispatcher finds the row
+        return event.event_id, True
 
     @activity.defn(name=CONTACT_CHANGE_ACTIVITY)
     async def apply_contact_change(self, request: ActionRequest) -> ActionOutcome:
@@ -95,31 +101,26 @@ class ContactChangeActivities:
     def _apply(self, request: ActionRequest, step) -> tuple[list[ContactEvent], list[ContactEvent]]:
         """(the run's events, those this attempt appended). One transaction: the reads
         the step depends on, the lead router's turn and the append commit together."""
-        # Unmarked too: a run an older journey began keeps what it stored (_append_one).
-        prefixes = [change_prefix(request.idempotency_key, request.origin)]
-        if request.origin is not None:
-            prefixes.append(change_prefix(request.idempotency_key))
         try:
             with self.engine.begin() as conn:
-                # First, so concurrent assignments queue on the router's row (take_turn).
+                lock_contacts(conn, [request.contact_id])  # as in _append_one
+                # Then, so concurrent assignments queue on the router's row (take_turn).
                 owner = (
                     self._next_owner(conn, step.router)
                     if isinstance(step, AddToLeadRouter)
                     else None
                 )
-                earlier = next(
-                    (
-                        run
-                        for p in prefixes
-                        if (run := change_state.stored_run(conn, request.contact_id, p))
-                    ),
-                    None,
+                earlier = change_state.stored_run(
+                    conn, request.contact_id, request.idempotency_key, indexed=True
                 )
                 if earlier:
                     # A retry of a run that committed: leaving by an exception rolls
                     # back, which gives back the router turn just taken.
                     raise _AlreadyApplied(earlier)
-                return self._append(conn, request, step, owner)
+                batch, appended = self._append(conn, request, step, owner)
+                if appended:  # as in _append_one: an attempt in the other form won
+                    _refuse_other_form(conn, request.idempotency_key, batch, indexed=True)
+                return batch, appended
         except _AlreadyApplied as done:
             return done.events, []
 
@@ -216,6 +217,17 @@ def _invalid(reason: str) -> ApplicationError:
     return ApplicationError(
         f"invalid contact change: {reason}", type="InvalidChange", non_retryable=True
     )
+
+
+def _refuse_other_form(
+    conn: Connection, idempotency_key: str, mine: list[ContactEvent], *, indexed: bool
+) -> None:
+    """Rolls this attempt back (_AlreadyApplied, with what the other one stored) when the
+    run's events are stored in the other form too: one attempt's events stand, not both."""
+    contact_id, ours = mine[0].contact_id, {e.event_id for e in mine}
+    if set(change_state.run_ids(conn, contact_id, idempotency_key, indexed=indexed)) - ours:
+        others = change_state.stored_run(conn, contact_id, idempotency_key, indexed=indexed)
+        raise _AlreadyApplied([e for e in others if e.event_id not in ours])
 
 
 class _AlreadyApplied(Exception):

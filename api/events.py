@@ -47,7 +47,8 @@ class EventIn(BaseModel):
         default=None,
         description="Your id for this event; sending the same id again is a "
         "no-op, so retries are safe. Without one the API makes up `api-<uuid>` and returns "
-        "it, and a retry is then a second event.",
+        "it, and a retry is then a second event. Ids starting with `journey:` are kept for "
+        "the events journeys write.",
     )
     type: str = Field(description="The event type, one of: " + ", ".join(sorted(PAYLOAD_SCHEMAS)))
     contact_id: ContactId = Field(

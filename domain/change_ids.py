@@ -7,8 +7,9 @@ A journey that takes its own changes into its inbox (journey-patches-v11) sends 
 that journey with what it made itself (a signal and a workflow task per change, and,
 after the last step, a task the server refuses because it landed as the journey
 completed). Every other journey of the contact still hears the event. A step run an
-older journey began unmarked keeps its unmarked events when it runs again marked (the
-activities look for both), so no change is made twice. Ids are digests:
+older journey began unmarked and that runs again marked (or the reverse) keeps the
+events of whichever attempt stored first: the activities find a run's events in either
+form by the digest both hold (run_digest), so no change is made twice. Ids are digests:
 workflow ids name the contact, and event ids are shown to API users."""
 
 from __future__ import annotations
@@ -26,8 +27,14 @@ def journey_origin(workflow_id: str, enrollment_id: str) -> str:
     return str(uuid5(NAMESPACE_URL, f"{workflow_id}/{enrollment_id}"))
 
 
+def run_digest(idempotency_key: str) -> str:
+    """What every id of one step run holds, marked or not (projections.change_state
+    finds a run's events by it, whichever form an earlier attempt wrote)."""
+    return str(uuid5(NAMESPACE_URL, idempotency_key))
+
+
 def _run_part(idempotency_key: str, origin: str | None) -> str:
-    digest = uuid5(NAMESPACE_URL, idempotency_key)
+    digest = run_digest(idempotency_key)
     return f"{_PREFIX}{origin}.{digest}" if origin else f"{_PREFIX}{digest}"
 
 

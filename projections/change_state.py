@@ -3,8 +3,9 @@ events already stored, open orders, transactions in collections, and the lead ro
 round-robin turns. Each runs on the caller's connection, inside the transaction that
 appends the step's events, so the read and the append agree."""
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
+from domain.change_ids import JOURNEY_EVENT_PREFIX, run_digest
 from domain.contact_change_events import OpenOrder
 from domain.events import ContactEvent
 from projections.change_schema import lead_router_turns, orders, transactions
@@ -13,29 +14,39 @@ from projections.event_store import read_contact
 from projections.schema import events
 
 
-def stored_run(conn: Connection, contact_id: str, prefix: str) -> list[ContactEvent]:
-    """The events an earlier attempt of the same step run appended (ids share `prefix`),
-    in store order. Scoped to the contact, so the LIKE scans only that contact's rows."""
-    ids = (
-        conn.execute(
-            select(events.c.event_id).where(
-                events.c.contact_id == contact_id,
-                events.c.event_id.startswith(prefix, autoescape=True),
-            )
-        )
-        .scalars()
-        .all()
-    )
+def stored_run(
+    conn: Connection, contact_id: str, idempotency_key: str, *, indexed: bool
+) -> list[ContactEvent]:
+    """The events an attempt of the same step run appended, in store order (run_ids)."""
+    ids = run_ids(conn, contact_id, idempotency_key, indexed=indexed)
     if not ids:
         return []
     wanted = set(ids)
     return [e for e in read_contact(conn, contact_id) if e.event_id in wanted]
 
 
-def is_stored(conn: Connection, event_id: str) -> bool:
-    return (
-        conn.execute(select(events.c.event_id).where(events.c.event_id == event_id)).first()
-        is not None
+def run_ids(conn: Connection, contact_id: str, idempotency_key: str, *, indexed: bool) -> list[str]:
+    """The ids of the events attempts of one step run appended, whether they carry the
+    journey's origin or not (domain.change_ids): `indexed`, the events of a
+    contact-change step (`.../0`, `.../1`...), else the one event of a tag step or a
+    conversion. Scoped to the contact, so the LIKE scans only that contact's rows."""
+    digest, E = run_digest(idempotency_key), events.c
+    if indexed:
+        unmarked = E.event_id.startswith(f"{JOURNEY_EVENT_PREFIX}{digest}/", autoescape=True)
+        marked = E.event_id.contains(f".{digest}/", autoescape=True)
+    else:
+        unmarked = E.event_id == f"{JOURNEY_EVENT_PREFIX}{digest}"
+        marked = E.event_id.endswith(f".{digest}", autoescape=True)
+    return list(
+        conn.execute(
+            select(E.event_id).where(
+                E.contact_id == contact_id,
+                or_(
+                    unmarked,
+                    and_(E.event_id.startswith(JOURNEY_EVENT_PREFIX, autoescape=True), marked),
+                ),
+            )
+        ).scalars()
     )
 
 

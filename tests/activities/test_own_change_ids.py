@@ -4,11 +4,18 @@ again marked (the journey reset to its start, a first workflow task retried acro
 deploy) finds what it stored and appends nothing, takes no second lead-router turn and
 counts no second conversion."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
 from temporalio.testing import ActivityEnvironment
 
+from activities import contact_changes
 from activities.contact_changes import ContactChangeActivities
 from domain.change_ids import change_event_id, journey_origin
 from domain.contracts.contact_changes import ContactChangeRequest
+from domain.events import ContactEvent
 from projections.change_schema import lead_router_turns
 from projections.event_store import ingest, read_contact
 from tests.journey_harness import contact
@@ -86,3 +93,61 @@ async def test_marked_runs_append_once_under_their_marked_ids(engine):
     once, twice = [await env.run(activities.change_contact, tag) for _ in range(2)]
     assert once.appended and not twice.appended and once.event_id == twice.event_id
     assert once.event_id == change_event_id(f"{KEY}/t", ORIGIN)
+
+
+async def test_a_run_begun_marked_is_not_applied_again_unmarked(engine):
+    # Only a rollback to a release before v11 would run it so; still applied once.
+    ingest(engine, contact("c1"))
+    activities = ContactChangeActivities(engine, ROUTERS)
+    env = ActivityEnvironment()
+    unmarked = request("add_to_lead_router", key=KEY, router="sales")
+    first = await env.run(
+        activities.apply_contact_change, unmarked.model_copy(update={"origin": ORIGIN})
+    )
+    again = await env.run(activities.apply_contact_change, unmarked)
+    assert (first.data["appended"], again.data["appended"]) == (1, 0)
+    assert again.data["event_ids"] == first.data["event_ids"]
+    assert sum(row["turns"] for row in rows(engine, lead_router_turns)) == 1
+
+
+def test_two_attempts_in_either_form_at_once_store_one_change(engine, monkeypatch):
+    """The unmarked attempt holds its transaction open after its append; the marked one
+    starts meanwhile. Without the check after the append both would be stored (their
+    ids differ, so the unique index lets both in)."""
+    ingest(engine, contact("c1"))
+    activities = ContactChangeActivities(engine)
+    tag = ContactChangeRequest(
+        idempotency_key=f"{KEY}/t",
+        contact_id="c1",
+        event_type="contact.tag_added",
+        payload={"tag": "vip"},
+    )
+    real_append, unmarked_in = contact_changes.append, threading.Event()
+
+    def slow_unmarked(conn, batch, **options):
+        appended = real_append(conn, batch, **options)
+        if not batch[0].event_id.split(":", 1)[1].count("."):  # the unmarked attempt
+            unmarked_in.set()
+            time.sleep(0.5)
+        return appended
+
+    monkeypatch.setattr(contact_changes, "append", slow_unmarked)
+
+    def attempt(request: ContactChangeRequest):
+        event = ContactEvent(
+            event_id=change_event_id(request.idempotency_key, request.origin),
+            type=request.event_type,
+            contact_id="c1",
+            occurred_at=datetime.now(UTC),
+            source="dripstone.journey",
+            payload=request.payload,
+        )
+        return activities._append_one(request, event)
+
+    with ThreadPoolExecutor(2) as pool:
+        old = pool.submit(attempt, tag)
+        assert unmarked_in.wait(10)
+        new = pool.submit(attempt, tag.model_copy(update={"origin": ORIGIN}))
+        results = [old.result(), new.result()]
+    assert results == [(change_event_id(f"{KEY}/t"), True), (change_event_id(f"{KEY}/t"), False)]
+    assert _own(engine) == ["contact.tag_added"]

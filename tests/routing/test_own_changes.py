@@ -3,10 +3,14 @@ router (journey-patches-v11, workflows/journey_own_changes.py): no signal or wor
 task per change, and none refused as the journey completes. Goals and waits that listen
 for the change still fire, and the contact's other journeys still hear it."""
 
+import asyncio
+
+from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
 
 from domain.journey import JourneyStatus
 from projections.event_store import ingest, read_contact
+from projections.schema import event_dispatches
 from tests.journey_harness import contact, flow_from, journey_result, journey_worker
 from tests.workflows.live_journeys import at_step, start
 
@@ -48,6 +52,16 @@ CHANGER = {
         },
     ],
 }
+
+
+async def _routed(engine) -> None:
+    """Until the dispatcher has routed every stored event (no dispatch record left)."""
+    for _ in range(400):
+        with engine.connect() as conn:
+            if not conn.execute(select(func.count()).select_from(event_dispatches)).scalar_one():
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("events were left unrouted")
 
 
 async def _history_kinds(env, workflow_id: str) -> list[int]:
@@ -223,6 +237,7 @@ async def test_a_flow_its_own_change_triggers_does_not_signal_the_journey_that_m
     async with journey_worker(env.client, engine, settings) as router:
         journey = await start(router, engine, flow_from(SELF_TRIGGERED), "oc6")
         await at_step(env, journey, "pause")
+        await _routed(engine)  # its tag went through the router before the journey ends
         state = await journey_result(env, journey)
     assert [v.step_id for v in state.trail] == ["tag", "pause"]
     kinds = await _history_kinds(env, journey)
